@@ -1,0 +1,52 @@
+/** The public loading API, parameterized by how a string source is read (URL or path). */
+import { KeraslessError, describeThrown } from "./errors.js";
+import type { NamedBytes } from "./format/artifact.js";
+import { loadModelFromBytes } from "./load.js";
+import type { Model } from "./model.js";
+
+/** File bytes, or a string: a path in Node, a URL elsewhere. */
+export type ModelSource = Uint8Array | ArrayBuffer | Blob | string;
+
+export interface LoadOptions {
+  /** The weights file, for a model.json architecture (or to override a model's own weights). */
+  weights?: ModelSource;
+  /** A name for the model file in error messages (defaults to the path, URL or "<bytes>"). */
+  name?: string;
+}
+
+export type StringReader = (source: string) => Promise<Uint8Array>;
+
+export async function readSource(source: ModelSource, readString: StringReader, name?: string): Promise<NamedBytes> {
+  if (typeof source === "string") {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readString(source);
+    } catch (e) {
+      if (e instanceof KeraslessError) throw e.inFile(name ?? source);
+      throw new KeraslessError("E_IO", `cannot read the file (${describeThrown(e)})`, { file: name ?? source, cause: e });
+    }
+    return { name: name ?? source, bytes };
+  }
+  if (source instanceof Uint8Array) return { name: name ?? "<bytes>", bytes: source };
+  if (source instanceof ArrayBuffer) return { name: name ?? "<bytes>", bytes: new Uint8Array(source) };
+  if (typeof Blob !== "undefined" && source instanceof Blob) {
+    const fileName = (source as { name?: unknown }).name;
+    return { name: name ?? (typeof fileName === "string" ? fileName : "<blob>"), bytes: new Uint8Array(await source.arrayBuffer()) };
+  }
+  throw new KeraslessError("E_INPUT", "loadModel() takes a Uint8Array, an ArrayBuffer, a Blob or a string");
+}
+
+export function makeLoadModel(readString: StringReader): (source: ModelSource, options?: LoadOptions) => Promise<Model> {
+  return async (source, options = {}) => {
+    const model = await readSource(source, readString, options.name);
+    const weights = options.weights === undefined ? undefined : await readSource(options.weights, readString);
+    return loadModelFromBytes(model, weights);
+  };
+}
+
+/** Reads a URL with fetch (browsers, Deno, Bun, workers). */
+export const fetchBytes: StringReader = async (url) => {
+  const response = await fetch(url);
+  if (!response.ok) throw new KeraslessError("E_IO", `HTTP ${response.status} ${response.statusText}`);
+  return new Uint8Array(await response.arrayBuffer());
+};

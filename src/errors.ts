@@ -1,0 +1,66 @@
+/**
+ * Every failure kerasless reports is a KeraslessError with a stable `code`.
+ * Messages name the file (when known), the layer and the problem.
+ */
+export type ErrorCode =
+  | "E_IO" // the file could not be read at all
+  | "E_FORMAT" // not a file kerasless recognises
+  | "E_ZIP" // broken .keras zip
+  | "E_HDF5" // broken or unexpected HDF5 content
+  | "E_CONFIG" // the model config is malformed
+  | "E_UNSUPPORTED" // a layer, option or object kerasless does not run
+  | "E_WEIGHTS_MISSING" // a weight the config needs is not in the file
+  | "E_WEIGHTS_SHAPE" // a weight's shape disagrees with the config
+  | "E_INPUT" // predict() got something that is not a tensor
+  | "E_INPUT_SHAPE" // wrong rank or dimension
+  | "E_INPUT_DTYPE" // wrong data type
+  | "E_INPUT_VALUE" // a value outside its domain (e.g. a token id outside the vocabulary)
+  | "E_LIMIT"; // a size or depth beyond what kerasless accepts
+
+export interface ErrorDetails {
+  file?: string;
+  layer?: string;
+  cause?: unknown;
+}
+
+export class KeraslessError extends Error {
+  readonly code: ErrorCode;
+  /** The problem alone, without the file prefix. */
+  readonly problem: string;
+  file: string | undefined;
+  readonly layer: string | undefined;
+
+  constructor(code: ErrorCode, problem: string, details: ErrorDetails = {}) {
+    super(formatMessage(details.file, problem), details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = "KeraslessError";
+    this.code = code;
+    this.problem = problem;
+    this.file = details.file;
+    this.layer = details.layer;
+  }
+
+  /** Attaches the file name if the error does not name one yet. */
+  inFile(file: string | undefined): this {
+    if (file !== undefined && this.file === undefined) {
+      this.file = file;
+      this.message = formatMessage(file, this.problem);
+    }
+    return this;
+  }
+}
+
+function formatMessage(file: string | undefined, problem: string): string {
+  return file === undefined ? problem : `${file}: ${problem}`;
+}
+
+/** Describes any thrown value in one line (libraries sometimes throw strings). */
+export function describeThrown(thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.message;
+  return String(thrown);
+}
+
+/** Re-throws KeraslessErrors (tagged with the file) and wraps anything else in `code`. */
+export function rethrowAs(code: ErrorCode, context: string, thrown: unknown, file?: string): never {
+  if (thrown instanceof KeraslessError) throw thrown.inFile(file);
+  throw new KeraslessError(code, `${context}: ${describeThrown(thrown)}`, { file, cause: thrown });
+}

@@ -1,0 +1,204 @@
+/**
+ * Normalizes the model configs Keras writes into one form. Handles Keras 3 configs
+ * (`{"args", "kwargs"}` inbound nodes with `__keras_tensor__` objects) and Keras 2 configs
+ * (nested `[layer, node, tensor, kwargs]` lists), `batch_shape` and `batch_input_shape`, and
+ * dtype policies.
+ */
+import { KeraslessError } from "../errors.js";
+import { describe, isObject, type JsonObject } from "../layers/config.js";
+import type { Shape } from "../layers/layer.js";
+
+/** Output `tensor` of call `node` of `layer`. */
+export interface TensorRef {
+  readonly layer: string;
+  readonly node: number;
+  readonly tensor: number;
+}
+
+/** One call of a layer: its input tensors in call order (x first, then initial states). */
+export interface NodeSpec {
+  readonly inputs: TensorRef[];
+  /** Tensor-valued call arguments kerasless does not support (reported at load time). */
+  readonly unsupportedArguments: string[];
+}
+
+export interface LayerEntry {
+  readonly className: string;
+  readonly name: string;
+  readonly config: JsonObject;
+  /** Keras 3's `module`; absent in Keras 2 files. */
+  readonly module: string | undefined;
+  readonly registeredName: string | undefined;
+  readonly inboundNodes: NodeSpec[];
+  /** The whole serialized entry (nested models need it). */
+  readonly raw: JsonObject;
+}
+
+export interface ModelSpec {
+  readonly className: "Sequential" | "Functional";
+  readonly name: string;
+  readonly layers: LayerEntry[];
+  /** Functional only. */
+  readonly inputs: TensorRef[];
+  readonly outputs: TensorRef[];
+  /** Sequential only: the input shape when the file gives no InputLayer. */
+  readonly buildInputShape: Shape | undefined;
+}
+
+export function configError(problem: string): KeraslessError {
+  return new KeraslessError("E_CONFIG", problem);
+}
+
+/** Reads a serialized model (`{"class_name", "config"}`) into a ModelSpec. */
+export function parseModelConfig(serialized: unknown): ModelSpec {
+  if (!isObject(serialized) || typeof serialized.class_name !== "string") {
+    throw configError(`the model config is not a serialized Keras model (got ${describe(serialized)})`);
+  }
+  const className = serialized.class_name;
+  const config = serialized.config;
+  if (className === "Sequential") {
+    // Keras <= 2.1 stored a Sequential's config as the bare list of layers.
+    const layersRaw = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
+    if (!Array.isArray(layersRaw)) throw configError("the Sequential model config has no layer list");
+    const name = isObject(config) && typeof config.name === "string" ? config.name : "sequential";
+    const buildInputShape = isObject(config) ? optionalShape(config.build_input_shape, "build_input_shape") : undefined;
+    return {
+      className: "Sequential",
+      name,
+      layers: layersRaw.map((l, i) => parseLayerEntry(l, i, false)),
+      inputs: [],
+      outputs: [],
+      buildInputShape,
+    };
+  }
+  if (className === "Functional" || className === "Model") {
+    if (!isObject(config) || !Array.isArray(config.layers)) throw configError(`the ${className} model config has no layer list`);
+    return {
+      className: "Functional",
+      name: typeof config.name === "string" ? config.name : "functional",
+      layers: config.layers.map((l, i) => parseLayerEntry(l, i, true)),
+      inputs: parseEndpoints(config.input_layers, "input_layers"),
+      outputs: parseEndpoints(config.output_layers, "output_layers"),
+      buildInputShape: undefined,
+    };
+  }
+  throw new KeraslessError("E_UNSUPPORTED", `the top-level object is a ${describe(className)}, not a Sequential or Functional model (subclassed models cannot be loaded from their config)`);
+}
+
+function parseLayerEntry(raw: unknown, index: number, functional: boolean): LayerEntry {
+  if (!isObject(raw) || typeof raw.class_name !== "string") {
+    throw configError(`layer #${index} of the model config is not a serialized layer (got ${describe(raw)})`);
+  }
+  const config = isObject(raw.config) ? raw.config : {};
+  const name = typeof raw.name === "string" ? raw.name : typeof config.name === "string" ? config.name : `${raw.class_name}_${index}`;
+  const nodesRaw = functional ? raw.inbound_nodes ?? [] : [];
+  if (!Array.isArray(nodesRaw)) throw configError(`layer "${name}": inbound_nodes is not a list`);
+  return {
+    className: raw.class_name,
+    name,
+    config,
+    module: typeof raw.module === "string" ? raw.module : undefined,
+    registeredName: typeof raw.registered_name === "string" ? raw.registered_name : undefined,
+    inboundNodes: nodesRaw.map((n) => parseNode(n, name)),
+    raw,
+  };
+}
+
+function parseNode(node: unknown, layer: string): NodeSpec {
+  const inputs: TensorRef[] = [];
+  const unsupportedArguments: string[] = [];
+  if (isObject(node)) {
+    // Keras 3: {"args": [...], "kwargs": {...}}. Tensors in args come first, then initial_state.
+    collectKerasTensors(node.args, inputs, layer);
+    const kwargs = isObject(node.kwargs) ? node.kwargs : {};
+    for (const [key, value] of Object.entries(kwargs)) {
+      if (key === "initial_state") collectKerasTensors(value, inputs, layer);
+      else if (containsKerasTensor(value)) unsupportedArguments.push(key);
+    }
+    return { inputs, unsupportedArguments };
+  }
+  if (Array.isArray(node)) {
+    // Keras 2: [[layer, node_index, tensor_index, kwargs], ...]
+    for (const entry of node) {
+      if (!Array.isArray(entry) || typeof entry[0] !== "string" || !isIndex(entry[1]) || !isIndex(entry[2] ?? 0)) {
+        throw configError(`layer "${layer}": malformed inbound node entry ${describe(entry)}`);
+      }
+      inputs.push({ layer: entry[0], node: entry[1], tensor: (entry[2] as number | undefined) ?? 0 });
+      const kwargs = entry[3];
+      if (isObject(kwargs) && kwargs.initial_state !== undefined) collectKeras2States(kwargs.initial_state, inputs, layer);
+    }
+    return { inputs, unsupportedArguments };
+  }
+  throw configError(`layer "${layer}": malformed inbound node ${describe(node)}`);
+}
+
+function isIndex(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}
+
+function isKerasTensor(v: unknown): v is JsonObject {
+  return isObject(v) && v.class_name === "__keras_tensor__";
+}
+
+function containsKerasTensor(v: unknown): boolean {
+  if (isKerasTensor(v)) return true;
+  if (Array.isArray(v)) return v.some(containsKerasTensor);
+  if (isObject(v)) return Object.values(v).some(containsKerasTensor);
+  return false;
+}
+
+function collectKerasTensors(value: unknown, out: TensorRef[], layer: string): void {
+  if (isKerasTensor(value)) {
+    const history = isObject(value.config) ? value.config.keras_history : undefined;
+    if (!Array.isArray(history) || typeof history[0] !== "string" || !isIndex(history[1]) || !isIndex(history[2])) {
+      throw configError(`layer "${layer}": malformed keras_history ${describe(history)}`);
+    }
+    out.push({ layer: history[0], node: history[1], tensor: history[2] });
+  } else if (Array.isArray(value)) {
+    for (const v of value) collectKerasTensors(v, out, layer);
+  } else if (isObject(value)) {
+    for (const v of Object.values(value)) collectKerasTensors(v, out, layer);
+  }
+}
+
+/** Keras 2 writes initial states in kwargs as [layer, node, tensor] triples. */
+function collectKeras2States(value: unknown, out: TensorRef[], layer: string): void {
+  const list = Array.isArray(value) && typeof value[0] === "string" ? [value] : value;
+  if (!Array.isArray(list)) throw configError(`layer "${layer}": malformed initial_state ${describe(value)}`);
+  for (const t of list) {
+    if (!Array.isArray(t) || typeof t[0] !== "string" || !isIndex(t[1]) || !isIndex(t[2])) {
+      throw configError(`layer "${layer}": malformed initial_state entry ${describe(t)}`);
+    }
+    out.push({ layer: t[0], node: t[1], tensor: t[2] });
+  }
+}
+
+/** `input_layers` / `output_layers`: a list of triples, a bare triple, or a dict of triples. */
+function parseEndpoints(value: unknown, key: string): TensorRef[] {
+  const triple = (t: unknown): TensorRef => {
+    if (!Array.isArray(t) || typeof t[0] !== "string" || !isIndex(t[1]) || !isIndex(t[2])) {
+      throw configError(`${key} entry ${describe(t)} is not a [layer, node, tensor] triple`);
+    }
+    return { layer: t[0], node: t[1], tensor: t[2] };
+  };
+  if (Array.isArray(value) && typeof value[0] === "string") return [triple(value)];
+  if (Array.isArray(value)) return value.map(triple);
+  if (isObject(value)) return Object.values(value).map(triple);
+  throw configError(`the Functional model config has no ${key}`);
+}
+
+/** A shape from a config (`batch_shape`, `batch_input_shape`, `build_input_shape`). */
+export function optionalShape(value: unknown, key: string): Shape | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((d) => d === null || (typeof d === "number" && Number.isInteger(d) && d >= 0))) {
+    throw configError(`${key} ${describe(value)} is not a shape`);
+  }
+  return value as Shape;
+}
+
+/** The dtype named by a config: a string, or a Keras 3 DTypePolicy object. */
+export function dtypeName(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (isObject(value) && isObject(value.config) && typeof value.config.name === "string") return value.config.name;
+  return undefined;
+}

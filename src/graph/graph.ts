@@ -1,0 +1,315 @@
+/**
+ * The model graph: layers and the calls between them, in an order in which each call's inputs are
+ * ready. Built in two phases so that every unsupported part of a model is found before anything
+ * else fails: construction creates the layers (reporting problems), build() wires the calls and
+ * infers every shape.
+ */
+import { KeraslessError } from "../errors.js";
+import { ConfigReader, describe } from "../layers/config.js";
+import { InputLayer } from "../layers/core.js";
+import { Layer, type LayerContext, type Shape } from "../layers/layer.js";
+import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
+import { Tensor, formatShape } from "../tensor.js";
+import { dtypeName, optionalShape, parseModelConfig, type LayerEntry, type ModelSpec, type TensorRef } from "./config.js";
+
+/** One call of a layer in the graph. */
+export interface Call {
+  readonly layer: Layer;
+  /** Index of this call among the layer's calls in this graph. */
+  readonly node: number;
+  /** For each input: [index of the producing call, output index]. */
+  readonly inputs: ReadonlyArray<readonly [number, number]>;
+  readonly inputShapes: Shape[];
+  readonly outputShapes: Shape[];
+}
+
+export class Graph {
+  readonly name: string;
+  readonly className: "Sequential" | "Functional";
+  /** The layers in Keras' `model.layers` order (a Sequential's omits its InputLayer). */
+  readonly layers: Layer[] = [];
+  readonly inputLayers: InputLayer[] = [];
+  private readonly spec: ModelSpec;
+  private readonly context: LayerContext;
+  private readonly byName = new Map<string, Layer>();
+  private built: { calls: Call[]; outputs: (readonly [number, number])[]; lastUse: number[] } | null = null;
+
+  constructor(spec: ModelSpec, context: LayerContext) {
+    this.spec = spec;
+    this.name = spec.name;
+    this.className = spec.className;
+    this.context = context;
+    spec.layers.forEach((entry) => {
+      if (this.byName.has(entry.name)) throw new KeraslessError("E_CONFIG", `two layers are named "${entry.name}"`);
+      const layer = createLayer(entry, context);
+      if (layer === null) return;
+      this.byName.set(entry.name, layer);
+      for (const node of entry.inboundNodes) {
+        for (const arg of node.unsupportedArguments) {
+          context.report({ layer: entry.name, className: entry.className, problem: `the tensor argument "${arg}" is not supported yet` });
+        }
+      }
+      if (layer instanceof InputLayer) {
+        if (spec.className === "Functional") this.layers.push(layer);
+      } else {
+        this.layers.push(layer);
+      }
+    });
+    if (spec.className === "Sequential") this.addSequentialInput(spec);
+  }
+
+  /** A Sequential without an InputLayer takes its input shape from its first layer or build_input_shape. */
+  private addSequentialInput(spec: ModelSpec): void {
+    const first = spec.layers[0];
+    if (first === undefined) throw new KeraslessError("E_CONFIG", `the Sequential model "${spec.name}" has no layers`);
+    const existing = this.byName.get(first.name);
+    if (existing instanceof InputLayer) {
+      this.inputLayers.push(existing);
+      return;
+    }
+    const shape =
+      optionalShape(first.config.batch_shape, "batch_shape") ??
+      optionalShape(first.config.batch_input_shape, "batch_input_shape") ??
+      spec.buildInputShape;
+    if (shape === undefined) {
+      throw new KeraslessError("E_CONFIG", `the Sequential model "${spec.name}" does not say its input shape (it was never built)`);
+    }
+    this.inputLayers.push(new InputLayer(`${first.name}_input`, shape, inputDtype(first.config.dtype, first.name, this.context)));
+  }
+
+  /** Wires the calls and infers every shape (idempotent). */
+  build(): void {
+    if (this.built !== null) return;
+    const calls: Call[] = [];
+    const outputs: (readonly [number, number])[] = [];
+    if (this.spec.className === "Sequential") {
+      let previous: readonly [number, number] | null = null;
+      for (const layer of [...this.inputLayers, ...this.layers]) {
+        const inputs = previous === null ? [] : [previous];
+        calls.push(this.makeCall(layer, 0, inputs, calls));
+        if (calls[calls.length - 1].outputShapes.length !== 1) {
+          throw layer.error("E_CONFIG", "has several outputs, which a Sequential model cannot pass on");
+        }
+        previous = [calls.length - 1, 0];
+      }
+      outputs.push(previous!);
+    } else {
+      this.wireFunctional(calls, outputs);
+    }
+    // lastUse[i]: the last call that reads call i's outputs, so run() can drop them early.
+    const lastUse = calls.map(() => -1);
+    calls.forEach((call, i) => call.inputs.forEach(([producer]) => (lastUse[producer] = i)));
+    outputs.forEach(([producer]) => (lastUse[producer] = calls.length));
+    this.built = { calls, outputs, lastUse };
+  }
+
+  private wireFunctional(calls: Call[], outputs: (readonly [number, number])[]): void {
+    const entries = new Map(this.spec.layers.map((e) => [e.name, e]));
+    const key = (layer: string, node: number): string => `${node}:${layer}`;
+    const callIndex = new Map<string, number>();
+    const nodeCount = (entry: LayerEntry): number => (entry.className === "InputLayer" ? 1 : entry.inboundNodes.length);
+    const resolve = (ref: TensorRef, user: string): LayerEntry => {
+      const entry = entries.get(ref.layer);
+      if (entry === undefined) throw new KeraslessError("E_CONFIG", `${user} refers to an unknown layer "${ref.layer}"`);
+      if (ref.node >= nodeCount(entry)) {
+        throw new KeraslessError("E_CONFIG", `${user} refers to call #${ref.node} of layer "${ref.layer}", which has ${nodeCount(entry)}`);
+      }
+      return entry;
+    };
+    // Depth-first over every call (not only those reaching an output: all layers get built),
+    // with an explicit stack so that deep graphs cannot overflow the call stack.
+    const state = new Map<string, "open" | "done">();
+    for (const root of this.spec.layers) {
+      for (let rootNode = 0; rootNode < nodeCount(root); rootNode++) {
+        const stack: { entry: LayerEntry; node: number; next: number }[] = [{ entry: root, node: rootNode, next: 0 }];
+        while (stack.length > 0) {
+          const top = stack[stack.length - 1];
+          const k = key(top.entry.name, top.node);
+          if (top.next === 0) {
+            if (state.get(k) === "done") {
+              stack.pop();
+              continue;
+            }
+            state.set(k, "open");
+          }
+          const refs = top.entry.className === "InputLayer" ? [] : top.entry.inboundNodes[top.node].inputs;
+          if (top.next < refs.length) {
+            const ref = refs[top.next++];
+            const producer = resolve(ref, `layer "${top.entry.name}"`);
+            const pk = key(producer.name, ref.node);
+            if (state.get(pk) === "open") throw new KeraslessError("E_CONFIG", `the graph has a cycle through layer "${producer.name}"`);
+            if (state.get(pk) !== "done") stack.push({ entry: producer, node: ref.node, next: 0 });
+            continue;
+          }
+          const layer = this.byName.get(top.entry.name)!;
+          const inputs = refs.map((ref) => [callIndex.get(key(ref.layer, ref.node))!, ref.tensor] as const);
+          calls.push(this.makeCall(layer, top.node, inputs, calls));
+          callIndex.set(k, calls.length - 1);
+          state.set(k, "done");
+          stack.pop();
+        }
+      }
+    }
+    for (const ref of this.spec.inputs) {
+      const entry = resolve(ref, "input_layers");
+      const layer = this.byName.get(entry.name);
+      if (!(layer instanceof InputLayer)) throw new KeraslessError("E_CONFIG", `input_layers names "${entry.name}", which is not an InputLayer`);
+      this.inputLayers.push(layer);
+    }
+    for (const ref of this.spec.outputs) {
+      resolve(ref, "output_layers");
+      const index = callIndex.get(key(ref.layer, ref.node))!;
+      if (ref.tensor >= calls[index].outputShapes.length) {
+        throw new KeraslessError("E_CONFIG", `output_layers refers to output #${ref.tensor} of layer "${ref.layer}", which has ${calls[index].outputShapes.length}`);
+      }
+      outputs.push([index, ref.tensor]);
+    }
+  }
+
+  private makeCall(layer: Layer, node: number, inputs: (readonly [number, number])[], calls: Call[]): Call {
+    const inputShapes = inputs.map(([producer, tensor]) => {
+      const shapes = calls[producer].outputShapes;
+      if (tensor >= shapes.length) {
+        throw layer.error("E_CONFIG", `reads output #${tensor} of layer "${calls[producer].layer.name}", which has ${shapes.length}`);
+      }
+      return shapes[tensor];
+    });
+    const outputShapes = layer.computeOutputShapes(inputShapes);
+    return { layer, node, inputs, inputShapes, outputShapes };
+  }
+
+  private get wiring(): NonNullable<Graph["built"]> {
+    this.build();
+    return this.built!;
+  }
+
+  get calls(): readonly Call[] {
+    return this.wiring.calls;
+  }
+
+  get inputShapes(): Shape[] {
+    return this.inputLayers.map((l) => l.batchShape);
+  }
+
+  get outputShapes(): Shape[] {
+    const { calls, outputs } = this.wiring;
+    return outputs.map(([call, tensor]) => calls[call].outputShapes[tensor]);
+  }
+
+  /** The layer and output index behind each model output. */
+  get outputSources(): { layer: Layer; tensor: number }[] {
+    const { calls, outputs } = this.wiring;
+    return outputs.map(([call, tensor]) => ({ layer: calls[call].layer, tensor }));
+  }
+
+  /** Runs the graph on inputs ordered like inputLayers (already validated by the caller). */
+  run(inputs: Tensor[]): Tensor[] {
+    const { calls, outputs, lastUse } = this.wiring;
+    const values: (Tensor[] | null)[] = new Array(calls.length).fill(null);
+    calls.forEach((call, i) => {
+      if (call.layer instanceof InputLayer) {
+        values[i] = [inputs[this.inputLayers.indexOf(call.layer)]];
+      } else {
+        values[i] = call.layer.call(call.inputs.map(([producer, tensor]) => values[producer]![tensor]));
+      }
+      for (const [producer] of call.inputs) if (lastUse[producer] === i) values[producer] = null;
+    });
+    return outputs.map(([call, tensor]) => values[call]![tensor]);
+  }
+}
+
+/** A model used as a layer of another model. */
+export class ModelLayer extends Layer {
+  readonly graph: Graph;
+
+  constructor(graph: Graph, trainable: boolean) {
+    super(graph.name, graph.className, trainable);
+    this.graph = graph;
+  }
+
+  computeOutputShapes(inputShapes: Shape[]): Shape[] {
+    this.graph.build();
+    const expected = this.graph.inputShapes;
+    this.expectInputs(inputShapes, expected.length);
+    inputShapes.forEach((shape, i) => {
+      const want = expected[i];
+      if (shape.length !== want.length || shape.some((d, k) => d !== null && want[k] !== null && d !== want[k])) {
+        throw this.error("E_CONFIG", `input #${i} has shape ${formatShape(shape)}, the nested model expects ${formatShape(want)}`);
+      }
+    });
+    this.declareWeights(this.legacyOrder().map(({ layer, index }) => ({ ...layer.weightSpecs[index], name: `${layer.name}/${layer.weightSpecs[index].name}` })));
+    return this.graph.outputShapes;
+  }
+
+  /** Inner weights in the order legacy files store a nested model's: trainable first, then the rest. */
+  private legacyOrder(): { layer: Layer; index: number }[] {
+    const all = this.graph.layers.flatMap((layer) => layer.weightSpecs.map((_, index) => ({ layer, index })));
+    const trainable = (layer: Layer): boolean => this.trainable && layer.trainable;
+    return [...all.filter((w) => trainable(w.layer)), ...all.filter((w) => !trainable(w.layer))];
+  }
+
+  override paramCounts(): { trainable: number; nonTrainable: number } {
+    let trainable = 0;
+    let nonTrainable = 0;
+    for (const layer of this.graph.layers) {
+      const counts = layer.paramCounts();
+      if (this.trainable) trainable += counts.trainable;
+      else nonTrainable += counts.trainable;
+      nonTrainable += counts.nonTrainable;
+    }
+    return { trainable, nonTrainable };
+  }
+
+  override setWeights(values: { shape: readonly number[]; data: Float32Array }[]): void {
+    const order = this.legacyOrder();
+    if (values.length !== order.length) {
+      throw this.error("E_WEIGHTS_MISSING", `the file has ${values.length} weight(s) for this nested model, its layers need ${order.length}`);
+    }
+    const perLayer = new Map<Layer, { shape: readonly number[]; data: Float32Array }[]>();
+    order.forEach(({ layer, index }, i) => {
+      const list = perLayer.get(layer) ?? new Array(layer.weightSpecs.length);
+      list[index] = values[i];
+      perLayer.set(layer, list);
+    });
+    for (const [layer, list] of perLayer) layer.setWeights(list);
+  }
+
+  call(inputs: Tensor[]): Tensor[] {
+    return this.graph.run(inputs);
+  }
+}
+
+function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {
+  const { className, name, config } = entry;
+  if ((MODEL_CLASSES as readonly string[]).includes(className)) {
+    return new ModelLayer(new Graph(parseModelConfig(entry.raw), context), config.trainable !== false);
+  }
+  if (className === "InputLayer") {
+    const shape = optionalShape(config.batch_shape, "batch_shape") ?? optionalShape(config.batch_input_shape, "batch_input_shape");
+    if (shape === undefined) throw new KeraslessError("E_CONFIG", `InputLayer "${name}" has no batch_shape`);
+    return new InputLayer(name, shape, inputDtype(config.dtype, name, context));
+  }
+  const definition = findLayerDefinition(className);
+  const custom = entry.module !== undefined && !entry.module.startsWith("keras");
+  if (definition === undefined || definition.create === null || custom) {
+    const why =
+      className === "Lambda"
+        ? "Lambda layers hold Python code, which kerasless never runs"
+        : custom || definition === undefined
+          ? custom
+            ? `custom layer class ${describe(entry.registeredName ?? className)} is not supported (custom objects are never executed)`
+            : `layer class ${describe(className)} is not supported by kerasless yet`
+          : "cannot be used here";
+    context.report({ layer: name, className, problem: why });
+    return null;
+  }
+  return definition.create(new ConfigReader(name, className, config, context));
+}
+
+function inputDtype(value: unknown, layer: string, context: LayerContext): "float32" | "int32" {
+  const name = dtypeName(value) ?? "float32";
+  if (/^(float(16|32|64)|bfloat16)$/.test(name)) return "float32";
+  if (/^u?int(8|16|32|64)$/.test(name)) return "int32";
+  context.report({ layer, className: "InputLayer", problem: `input dtype ${describe(name)} is not supported` });
+  return "float32";
+}

@@ -1,0 +1,170 @@
+/**
+ * A narrow, typed view of an HDF5 file, backed by jsfive (pure JavaScript, runs in any runtime;
+ * see docs/decisions.md). Everything jsfive throws (sometimes plain strings) becomes an E_HDF5
+ * KeraslessError naming the object path.
+ */
+import * as jsfive from "jsfive";
+import { KeraslessError, rethrowAs } from "../errors.js";
+
+export interface H5Dataset {
+  readonly path: string;
+  readonly shape: number[];
+  /** The values converted to float32, row-major. */
+  readFloat32(): Float32Array;
+}
+
+export class H5Group {
+  readonly path: string;
+  private readonly handle: jsfive.Group;
+  private readonly file: string;
+  private memberNames: Set<string> | undefined;
+
+  constructor(group: jsfive.Group, path: string, file: string) {
+    this.handle = group;
+    this.path = path;
+    this.file = file;
+  }
+
+  keys(): string[] {
+    return [...this.members()];
+  }
+
+  has(name: string): boolean {
+    let group: H5Group = this;
+    const parts = name.split("/").filter((p) => p !== "");
+    for (let i = 0; i < parts.length; i++) {
+      if (!group.members().has(parts[i])) return false;
+      if (i < parts.length - 1) {
+        const child = group.lookup(parts[i]);
+        if (!(child instanceof jsfive.Group)) return false;
+        group = new H5Group(child, joinPath(group.path, parts[i]), this.file);
+      }
+    }
+    return true;
+  }
+
+  isGroup(name: string): boolean {
+    return this.has(name) && this.lookup(name) instanceof jsfive.Group;
+  }
+
+  group(name: string): H5Group {
+    const child = this.lookup(name);
+    if (!(child instanceof jsfive.Group)) {
+      throw this.error(`"${joinPath(this.path, name)}" is a dataset, expected a group`);
+    }
+    return new H5Group(child, joinPath(this.path, name), this.file);
+  }
+
+  dataset(name: string): H5Dataset {
+    const child = this.lookup(name);
+    const path = joinPath(this.path, name);
+    if (child instanceof jsfive.Group) throw this.error(`"${path}" is a group, expected a dataset`);
+    const file = this.file;
+    let shape: number[];
+    try {
+      shape = [...child.shape];
+    } catch (e) {
+      rethrowAs("E_HDF5", `cannot read the shape of dataset "${path}"`, e, file);
+    }
+    return {
+      path,
+      shape,
+      readFloat32(): Float32Array {
+        try {
+          const values = child.value;
+          const out = new Float32Array(values.length);
+          for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
+          return out;
+        } catch (e) {
+          rethrowAs("E_HDF5", `cannot read dataset "${path}"`, e, file);
+        }
+      },
+    };
+  }
+
+  /** An attribute, with fixed-length strings stripped of their NUL padding; undefined if absent. */
+  attr(name: string): unknown {
+    let attrs: Record<string, unknown>;
+    try {
+      attrs = this.handle.attrs;
+    } catch (e) {
+      rethrowAs("E_HDF5", `cannot read the attributes of "${this.path}"`, e, this.file);
+    }
+    if (!Object.prototype.hasOwnProperty.call(attrs, name)) return undefined;
+    return cleanStrings(attrs[name]);
+  }
+
+  /** A string-list attribute, joining the `name0`, `name1`, ... chunks Keras writes for long lists. */
+  stringListAttr(name: string): string[] | undefined {
+    const whole = this.attr(name);
+    if (whole !== undefined) return toStringList(whole, name, this);
+    const parts: string[] = [];
+    for (let i = 0; this.attr(`${name}${i}`) !== undefined; i++) {
+      parts.push(...toStringList(this.attr(`${name}${i}`), `${name}${i}`, this));
+    }
+    return parts.length > 0 ? parts : undefined;
+  }
+
+  error(problem: string): KeraslessError {
+    return new KeraslessError("E_HDF5", problem, { file: this.file });
+  }
+
+  private members(): Set<string> {
+    if (this.memberNames === undefined) {
+      try {
+        this.memberNames = new Set(this.handle.keys);
+      } catch (e) {
+        rethrowAs("E_HDF5", `cannot list the members of "${this.path}"`, e, this.file);
+      }
+    }
+    return this.memberNames;
+  }
+
+  private lookup(name: string): jsfive.Group | jsfive.Dataset {
+    if (!this.has(name)) throw this.error(`"${joinPath(this.path, name)}" is not in the file`);
+    try {
+      return this.handle.get(name);
+    } catch (e) {
+      rethrowAs("E_HDF5", `cannot open "${joinPath(this.path, name)}"`, e, this.file);
+    }
+  }
+}
+
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+export function isHdf5(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && HDF5_SIGNATURE.every((b, i) => bytes[i] === b);
+}
+
+export function openHdf5(bytes: Uint8Array, file: string): H5Group {
+  if (!isHdf5(bytes)) throw new KeraslessError("E_HDF5", "not an HDF5 file (bad signature)", { file });
+  // jsfive wants an ArrayBuffer holding exactly the file.
+  const buffer =
+    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+      ? bytes.buffer
+      : bytes.slice().buffer;
+  try {
+    return new H5Group(new jsfive.File(buffer, file), "/", file);
+  } catch (e) {
+    rethrowAs("E_HDF5", "cannot open the HDF5 file", e, file);
+  }
+}
+
+function joinPath(parent: string, name: string): string {
+  return parent.endsWith("/") ? parent + name : `${parent}/${name}`;
+}
+
+function cleanStrings(value: unknown): unknown {
+  if (typeof value === "string") return value.replace(/\0+$/, "");
+  if (value instanceof Uint8Array) return new TextDecoder().decode(value).replace(/\0+$/, "");
+  if (Array.isArray(value)) return value.map(cleanStrings);
+  return value;
+}
+
+function toStringList(value: unknown, name: string, where: H5Group): string[] {
+  const list = Array.isArray(value) ? value : [value];
+  if (!list.every((v) => typeof v === "string")) {
+    throw where.error(`attribute "${name}" of "${where.path}" is not a list of strings`);
+  }
+  return list as string[];
+}

@@ -1,0 +1,117 @@
+/**
+ * Typed reads of a layer's Keras config. Malformed values are E_CONFIG errors; values that are
+ * well-formed but not supported are reported as problems so that loading can list them all.
+ */
+import { KeraslessError } from "../errors.js";
+import { getActivation, type Activation } from "../kernels/activations.js";
+import type { LayerContext } from "./layer.js";
+
+export type JsonObject = { [key: string]: unknown };
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export class ConfigReader {
+  constructor(
+    readonly layerName: string,
+    readonly className: string,
+    readonly config: JsonObject,
+    readonly context: LayerContext,
+  ) {}
+
+  has(key: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.config, key) && this.config[key] !== null;
+  }
+
+  raw(key: string): unknown {
+    return Object.prototype.hasOwnProperty.call(this.config, key) ? this.config[key] : undefined;
+  }
+
+  number(key: string, fallback?: number): number {
+    const v = this.raw(key);
+    if ((v === undefined || v === null) && fallback !== undefined) return fallback;
+    if (typeof v !== "number" || !Number.isFinite(v)) throw this.invalid(key, "a number");
+    return v;
+  }
+
+  int(key: string, fallback?: number): number {
+    const v = this.number(key, fallback);
+    if (!Number.isInteger(v)) throw this.invalid(key, "an integer");
+    return v;
+  }
+
+  positiveInt(key: string, fallback?: number): number {
+    const v = this.int(key, fallback);
+    if (v < 1) throw this.invalid(key, "a positive integer");
+    return v;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.raw(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== "boolean") throw this.invalid(key, "true or false");
+    return v;
+  }
+
+  string(key: string, fallback?: string): string {
+    const v = this.raw(key);
+    if ((v === undefined || v === null) && fallback !== undefined) return fallback;
+    if (typeof v !== "string") throw this.invalid(key, "a string");
+    return v;
+  }
+
+  intList(key: string): number[] {
+    const v = this.raw(key);
+    if (!Array.isArray(v) || !v.every((d) => typeof d === "number" && Number.isInteger(d))) {
+      throw this.invalid(key, "a list of integers");
+    }
+    return v as number[];
+  }
+
+  /** Resolves an activation named in the config (a string, or a serialized built-in). */
+  activation(key: string, fallback: string): Activation {
+    const v = this.raw(key);
+    let name: string | undefined;
+    if (v === undefined || v === null) name = fallback;
+    else if (typeof v === "string") name = v;
+    else if (isObject(v) && typeof v.config === "string" && (v.class_name === "function" || v.registered_name === "function")) {
+      // Keras 3 serializes some built-ins as {"class_name": "function", "config": "relu", ...}.
+      name = typeof v.module === "string" && !v.module.startsWith("keras") ? undefined : v.config;
+    } else if (isObject(v) && typeof v.class_name === "string" && typeof v.module !== "string") {
+      name = v.class_name; // Keras 2 style {"class_name": "relu", "config": {}}
+    }
+    const activation = name === undefined ? undefined : getActivation(name, this.context.kerasMajor);
+    if (activation === undefined) {
+      this.unsupported(`${key} ${describe(v)} is not a built-in Keras ${this.context.kerasMajor} activation (custom functions are never executed)`);
+      return getActivation("linear", this.context.kerasMajor)!;
+    }
+    return activation;
+  }
+
+  /** Records an unsupported option; loading fails after the whole model has been checked. */
+  unsupported(problem: string): void {
+    this.context.report({ layer: this.layerName, className: this.className, problem });
+  }
+
+  /** Reports `key` as unsupported when it is set to anything but one of `allowed`. */
+  allowOnly(key: string, allowed: unknown[]): void {
+    const v = this.raw(key);
+    if (v === undefined || allowed.some((a) => a === v)) return;
+    this.unsupported(`${key}=${describe(v)} is not supported (supported: ${allowed.map(describe).join(", ")})`);
+  }
+
+  private invalid(key: string, what: string): KeraslessError {
+    return new KeraslessError(
+      "E_CONFIG",
+      `layer "${this.layerName}" (${this.className}): config "${key}" should be ${what}, got ${describe(this.raw(key))}`,
+      { layer: this.layerName },
+    );
+  }
+}
+
+export function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

@@ -1,0 +1,133 @@
+/**
+ * The contract every layer implements. A layer is created from its Keras config (by the
+ * registry), built once against the shapes it receives (which declares its weights), given its
+ * weights, and then called on tensors. Shapes include the batch axis; null is an unknown size.
+ */
+import { KeraslessError } from "../errors.js";
+import type { KerasMajor } from "../kernels/activations.js";
+import { Tensor, formatShape, sizeOf } from "../tensor.js";
+
+export type Shape = readonly (number | null)[];
+
+export interface WeightSpec {
+  /** Keras' name for the weight (kernel, recurrent_kernel, bias, embeddings, ...). */
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+/** One unsupported part of a model, gathered so that all of them are reported at once. */
+export interface Problem {
+  layer: string;
+  className: string;
+  problem: string;
+}
+
+export interface LayerContext {
+  readonly kerasMajor: KerasMajor;
+  report(problem: Problem): void;
+}
+
+export abstract class Layer {
+  readonly name: string;
+  readonly className: string;
+  readonly trainable: boolean;
+  /** In Keras 3 files, the child object that owns this layer's variables ("cell" for RNNs). */
+  readonly variableOwner: string = "";
+  private declared: WeightSpec[] | null = null;
+  private loaded: Float32Array[] | null = null;
+
+  constructor(name: string, className: string, trainable = true) {
+    this.name = name;
+    this.className = className;
+    this.trainable = trainable;
+  }
+
+  /**
+   * Checks the input shapes and returns the output shapes. Called once per use of the layer in
+   * the graph; the first call declares the weights.
+   */
+  abstract computeOutputShapes(inputShapes: Shape[]): Shape[];
+
+  /** Runs the layer. Inputs have been shape-checked by computeOutputShapes at load time. */
+  abstract call(inputs: Tensor[]): Tensor[];
+
+  /** Weight specs in Keras' order (empty for weightless layers). Known after the first build. */
+  get weightSpecs(): readonly WeightSpec[] {
+    return this.declared ?? [];
+  }
+
+  /** Parameter counts split as Keras' summary splits them. */
+  paramCounts(): { trainable: number; nonTrainable: number } {
+    const total = this.weightSpecs.reduce((n, w) => n + sizeOf(w.shape), 0);
+    return this.trainable ? { trainable: total, nonTrainable: 0 } : { trainable: 0, nonTrainable: total };
+  }
+
+  /** Accepts weights in weightSpecs order, checking each shape against the config. */
+  setWeights(values: { shape: readonly number[]; data: Float32Array }[]): void {
+    const specs = this.weightSpecs;
+    if (values.length !== specs.length) {
+      throw this.error(
+        "E_WEIGHTS_MISSING",
+        `the file has ${values.length} weight(s) for this layer, the config implies ${specs.length} (${specs.map((s) => s.name).join(", ") || "none"})`,
+      );
+    }
+    values.forEach((v, i) => {
+      const want = specs[i].shape;
+      if (v.shape.length !== want.length || v.shape.some((d, k) => d !== want[k])) {
+        throw this.error(
+          "E_WEIGHTS_SHAPE",
+          `weight "${specs[i].name}" has shape ${formatShape(v.shape)} in the file, but the config implies ${formatShape(want)}`,
+        );
+      }
+    });
+    this.loaded = values.map((v) => v.data);
+    this.weightsLoaded(this.loaded);
+  }
+
+  /** Called with weights in weightSpecs order once they are loaded and checked. */
+  protected weightsLoaded(_weights: Float32Array[]): void {}
+
+  /** Weights in weightSpecs order (after loading). */
+  getWeights(): Float32Array[] {
+    return this.loaded ?? [];
+  }
+
+  protected declareWeights(specs: WeightSpec[]): void {
+    if (this.declared === null) this.declared = specs;
+  }
+
+  protected get built(): boolean {
+    return this.declared !== null;
+  }
+
+  error(code: "E_CONFIG" | "E_UNSUPPORTED" | "E_WEIGHTS_SHAPE" | "E_WEIGHTS_MISSING" | "E_INPUT_SHAPE" | "E_INPUT_VALUE", problem: string): KeraslessError {
+    return new KeraslessError(code, `layer "${this.name}" (${this.className}): ${problem}`, { layer: this.name });
+  }
+
+  /** Load-time check of the number of inputs a call receives. */
+  protected expectInputs(shapes: Shape[], count: number | [number, number]): void {
+    const [min, max] = typeof count === "number" ? [count, count] : count;
+    if (shapes.length < min || shapes.length > max) {
+      const want = min === max ? `${min}` : `${min} to ${max}`;
+      throw this.error("E_CONFIG", `expects ${want} input(s), got ${shapes.length}`);
+    }
+  }
+
+  /** Load-time check of an input's rank. */
+  protected expectRank(shape: Shape, rank: number | [number, number], what = "input"): void {
+    const [min, max] = typeof rank === "number" ? [rank, rank] : rank;
+    if (shape.length < min || shape.length > max) {
+      const want = min === max ? `rank ${min}` : `rank ${min} to ${max}`;
+      throw this.error("E_CONFIG", `expects ${what} of ${want}, got shape ${formatShape(shape)}`);
+    }
+  }
+}
+
+/** Dimension d of a shape when it must be known (feature axes). */
+export function knownDim(layer: Layer, shape: Shape, axis: number): number {
+  const d = shape[axis < 0 ? shape.length + axis : axis];
+  if (d === null || d === undefined) {
+    throw layer.error("E_CONFIG", `needs a known size on axis ${axis} of its input, got ${formatShape(shape)}`);
+  }
+  return d;
+}

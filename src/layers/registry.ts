@@ -1,0 +1,41 @@
+/**
+ * The single source of which Keras classes kerasless runs, keyed by Keras `class_name`.
+ * The docs' supported-layers table is generated from this list (npm run docs:layers).
+ */
+import { coreLayers } from "./core.js";
+import { embeddingLayers } from "./embedding.js";
+import { mergeLayers } from "./merge.js";
+import { recurrentLayers } from "./recurrent.js";
+import type { LayerDefinition } from "./registry-types.js";
+import { reshapingLayers } from "./reshaping.js";
+
+export type { LayerDefinition } from "./registry-types.js";
+
+/** Model classes that can appear as layers (nested models); the graph builder runs them. */
+export const MODEL_CLASSES = ["Sequential", "Functional", "Model"] as const;
+
+const modelDefinitions: LayerDefinition[] = MODEL_CLASSES.map((className) => ({
+  className,
+  family: "models",
+  summary: "top-level or nested inside another model",
+  create: null,
+}));
+
+const definitions: readonly LayerDefinition[] = [
+  ...modelDefinitions,
+  ...coreLayers,
+  ...reshapingLayers,
+  ...embeddingLayers,
+  ...mergeLayers,
+  ...recurrentLayers,
+];
+
+const byClassName = new Map(definitions.map((d) => [d.className, d]));
+
+export function findLayerDefinition(className: string): LayerDefinition | undefined {
+  return byClassName.get(className);
+}
+
+export function supportedLayers(): readonly LayerDefinition[] {
+  return definitions;
+}

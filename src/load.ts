@@ -1,0 +1,31 @@
+/** From file bytes to a runnable, fully validated Model (runtime-independent). */
+import { KeraslessError } from "./errors.js";
+import { readArtifact, type NamedBytes } from "./format/artifact.js";
+import { loadWeights } from "./format/weights.js";
+import { parseModelConfig } from "./graph/config.js";
+import { Graph } from "./graph/graph.js";
+import type { Problem } from "./layers/layer.js";
+import { Model } from "./model.js";
+
+export function loadModelFromBytes(model: NamedBytes, weights?: NamedBytes): Model {
+  const artifact = readArtifact(model, weights);
+  try {
+    const problems: Problem[] = [];
+    const spec = parseModelConfig(artifact.modelConfig);
+    const graph = new Graph(spec, { kerasMajor: artifact.kerasMajor, report: (p) => problems.push(p) });
+    if (problems.length > 0) throw unsupportedError(problems);
+    graph.build();
+    loadWeights(graph, artifact.weights);
+    return new Model(graph, artifact);
+  } catch (e) {
+    if (e instanceof KeraslessError) throw e.inFile(artifact.file);
+    throw e;
+  }
+}
+
+/** One error listing every unsupported part of the model. */
+function unsupportedError(problems: Problem[]): KeraslessError {
+  const lines = problems.map((p) => `layer "${p.layer}" (${p.className}): ${p.problem}`);
+  const head = problems.length === 1 ? "the model uses 1 unsupported feature" : `the model uses ${problems.length} unsupported features`;
+  return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer: problems[0].layer });
+}

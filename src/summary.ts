@@ -1,0 +1,81 @@
+/** A model summary table in the style of Keras 3's model.summary(). */
+import type { Graph } from "./graph/graph.js";
+import { InputLayer } from "./layers/core.js";
+import type { Shape } from "./layers/layer.js";
+
+export interface LayerRow {
+  readonly name: string;
+  readonly className: string;
+  readonly outputShapes: Shape[];
+  readonly params: number;
+  readonly connectedTo: string[];
+}
+
+export interface SummaryData {
+  readonly name: string;
+  readonly className: string;
+  readonly rows: LayerRow[];
+  readonly trainableParams: number;
+  readonly nonTrainableParams: number;
+}
+
+export function summarize(graph: Graph): SummaryData {
+  const calls = graph.calls;
+  const rows: LayerRow[] = [];
+  let trainableParams = 0;
+  let nonTrainableParams = 0;
+  for (const layer of graph.layers) {
+    const layerCalls = calls.filter((c) => c.layer === layer);
+    const first = layerCalls[0];
+    const counts = layer.paramCounts();
+    trainableParams += counts.trainable;
+    nonTrainableParams += counts.nonTrainable;
+    rows.push({
+      name: layer.name,
+      className: layer.className,
+      outputShapes: layer instanceof InputLayer ? [layer.batchShape] : first?.outputShapes ?? [],
+      params: counts.trainable + counts.nonTrainable,
+      connectedTo: layerCalls.flatMap((c) => c.inputs.map(([producer, tensor]) => `${calls[producer].layer.name}[${calls[producer].node}][${tensor}]`)),
+    });
+  }
+  return { name: graph.name, className: graph.className, rows, trainableParams, nonTrainableParams };
+}
+
+export function formatOutputShapes(shapes: Shape[]): string {
+  const one = (s: Shape): string => `(${s.map((d) => (d === null ? "None" : String(d))).join(", ")}${s.length === 1 ? "," : ""})`;
+  return shapes.length === 1 ? one(shapes[0]) : `[${shapes.map(one).join(", ")}]`;
+}
+
+/** Keras' readable memory size: 4 bytes per float32 parameter. */
+export function readableSize(params: number): string {
+  let bytes = params * 4;
+  for (const unit of ["B", "KB", "MB", "GB"]) {
+    if (bytes < 1024 || unit === "GB") return `${bytes.toFixed(2)} ${unit}`;
+    bytes /= 1024;
+  }
+  return "";
+}
+
+export function formatSummary(data: SummaryData): string {
+  const functional = data.className === "Functional";
+  const header = ["Layer (type)", "Output Shape", "Param #", ...(functional ? ["Connected to"] : [])];
+  const body = data.rows.map((r) => [
+    `${r.name} (${r.className})`,
+    formatOutputShapes(r.outputShapes),
+    r.params.toLocaleString("en-US"),
+    ...(functional ? [r.connectedTo.join(", ") || "-"] : []),
+  ]);
+  const widths = header.map((h, i) => Math.max(i === 0 ? 31 : i === 1 ? 22 : 13, h.length, ...body.map((row) => row[i].length)));
+  const cell = (text: string, i: number): ` ${string} ` => ` ${i === 2 ? text.padStart(widths[i]) : text.padEnd(widths[i])} `;
+  const line = (l: string, m: string, r: string, fill: string): string => l + widths.map((w) => fill.repeat(w + 2)).join(m) + r;
+  const lines = [`Model: "${data.name}"`, line("┏", "┳", "┓", "━"), `┃${header.map(cell).join("┃")}┃`, line("┡", "╇", "┩", "━")];
+  body.forEach((row, k) => {
+    lines.push(`│${row.map(cell).join("│")}│`);
+    lines.push(k === body.length - 1 ? line("└", "┴", "┘", "─") : line("├", "┼", "┤", "─"));
+  });
+  const total = data.trainableParams + data.nonTrainableParams;
+  lines.push(` Total params: ${total.toLocaleString("en-US")} (${readableSize(total)})`);
+  lines.push(` Trainable params: ${data.trainableParams.toLocaleString("en-US")} (${readableSize(data.trainableParams)})`);
+  lines.push(` Non-trainable params: ${data.nonTrainableParams.toLocaleString("en-US")} (${readableSize(data.nonTrainableParams)})`);
+  return lines.join("\n");
+}

@@ -1,0 +1,56 @@
+/** A dense row-major tensor: the only value type that flows through a model. */
+export type DType = "float32" | "int32";
+export type TensorData = Float32Array | Int32Array;
+
+/** Nested JavaScript arrays of numbers, as a user would write them. */
+export type NestedArray = number | NestedArray[];
+
+export class Tensor {
+  readonly shape: readonly number[];
+  readonly data: TensorData;
+
+  constructor(shape: readonly number[], data: TensorData) {
+    this.shape = Object.freeze([...shape]);
+    this.data = data;
+  }
+
+  get dtype(): DType {
+    return this.data instanceof Int32Array ? "int32" : "float32";
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** The values as nested arrays (like `numpy.ndarray.tolist()`). */
+  toArray(): NestedArray {
+    const { shape, data } = this;
+    if (shape.length === 0) return data[0];
+    const build = (axis: number, offset: number): NestedArray[] => {
+      const n = shape[axis];
+      const out: NestedArray[] = new Array(n);
+      if (axis === shape.length - 1) {
+        for (let i = 0; i < n; i++) out[i] = data[offset + i];
+        return out;
+      }
+      const stride = sizeOf(shape.slice(axis + 1));
+      for (let i = 0; i < n; i++) out[i] = build(axis + 1, offset + i * stride);
+      return out;
+    };
+    return build(0, 0);
+  }
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function formatShape(shape: readonly (number | null)[]): string {
+  return `[${shape.map((d) => (d === null ? "None" : String(d))).join(", ")}]`;
+}
