@@ -13,6 +13,12 @@ export interface TensorRef {
   readonly layer: string;
   readonly node: number;
   readonly tensor: number;
+  /**
+   * Where the reference was written, which decides how a nested model's node index counts
+   * (see Graph): "list" Keras 2 inbound node, "call" Keras 3 call argument, "endpoint"
+   * input_layers / output_layers.
+   */
+  readonly style: "list" | "call" | "endpoint";
 }
 
 /** One call of a layer: its input tensors in call order (x first, then initial states). */
@@ -123,7 +129,7 @@ function parseNode(node: unknown, layer: string): NodeSpec {
       if (!Array.isArray(entry) || typeof entry[0] !== "string" || !isIndex(entry[1]) || !isIndex(entry[2] ?? 0)) {
         throw configError(`layer "${layer}": malformed inbound node entry ${describe(entry)}`);
       }
-      inputs.push({ layer: entry[0], node: entry[1], tensor: (entry[2] as number | undefined) ?? 0 });
+      inputs.push({ layer: entry[0], node: entry[1], tensor: (entry[2] as number | undefined) ?? 0, style: "list" });
       const kwargs = entry[3];
       if (isObject(kwargs) && kwargs.initial_state !== undefined) collectKeras2States(kwargs.initial_state, inputs, layer);
     }
@@ -153,7 +159,7 @@ function collectKerasTensors(value: unknown, out: TensorRef[], layer: string): v
     if (!Array.isArray(history) || typeof history[0] !== "string" || !isIndex(history[1]) || !isIndex(history[2])) {
       throw configError(`layer "${layer}": malformed keras_history ${describe(history)}`);
     }
-    out.push({ layer: history[0], node: history[1], tensor: history[2] });
+    out.push({ layer: history[0], node: history[1], tensor: history[2], style: "call" });
   } else if (Array.isArray(value)) {
     for (const v of value) collectKerasTensors(v, out, layer);
   } else if (isObject(value)) {
@@ -169,7 +175,7 @@ function collectKeras2States(value: unknown, out: TensorRef[], layer: string): v
     if (!Array.isArray(t) || typeof t[0] !== "string" || !isIndex(t[1]) || !isIndex(t[2])) {
       throw configError(`layer "${layer}": malformed initial_state entry ${describe(t)}`);
     }
-    out.push({ layer: t[0], node: t[1], tensor: t[2] });
+    out.push({ layer: t[0], node: t[1], tensor: t[2], style: "list" });
   }
 }
 
@@ -179,7 +185,7 @@ function parseEndpoints(value: unknown, key: string): TensorRef[] {
     if (!Array.isArray(t) || typeof t[0] !== "string" || !isIndex(t[1]) || !isIndex(t[2])) {
       throw configError(`${key} entry ${describe(t)} is not a [layer, node, tensor] triple`);
     }
-    return { layer: t[0], node: t[1], tensor: t[2] };
+    return { layer: t[0], node: t[1], tensor: t[2], style: "endpoint" };
   };
   if (Array.isArray(value) && typeof value[0] === "string") return [triple(value)];
   if (Array.isArray(value)) return value.map(triple);

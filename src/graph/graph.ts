@@ -108,13 +108,21 @@ export class Graph {
     const key = (layer: string, node: number): string => `${node}:${layer}`;
     const callIndex = new Map<string, number>();
     const nodeCount = (entry: LayerEntry): number => (entry.className === "InputLayer" ? 1 : entry.inboundNodes.length);
-    const resolve = (ref: TensorRef, user: string): LayerEntry => {
-      const entry = entries.get(ref.layer);
-      if (entry === undefined) throw new KeraslessError("E_CONFIG", `${user} refers to an unknown layer "${ref.layer}"`);
-      if (ref.node >= nodeCount(entry)) {
-        throw new KeraslessError("E_CONFIG", `${user} refers to call #${ref.node} of layer "${ref.layer}", which has ${nodeCount(entry)}`);
+    // Nested models count a node of their own before their calls in this graph, in Keras 2
+    // inbound nodes and (for Functional, and Keras 2's Sequential) in input/output_layers;
+    // Keras 3 call arguments count from the first call. Returns the ref with the index of the
+    // call in this graph's inbound_nodes.
+    const resolve = (raw: TensorRef, user: string): TensorRef & { entry: LayerEntry } => {
+      const entry = entries.get(raw.layer);
+      if (entry === undefined) throw new KeraslessError("E_CONFIG", `${user} refers to an unknown layer "${raw.layer}"`);
+      const isModel = (MODEL_CLASSES as readonly string[]).includes(entry.className);
+      const ownNode =
+        isModel && (raw.style === "list" || (raw.style === "endpoint" && (entry.className !== "Sequential" || this.context.kerasMajor === 2)));
+      const node = ownNode && raw.node > 0 ? raw.node - 1 : raw.node;
+      if (node >= nodeCount(entry)) {
+        throw new KeraslessError("E_CONFIG", `${user} refers to call #${raw.node} of layer "${raw.layer}", which has ${nodeCount(entry)}`);
       }
-      return entry;
+      return { ...raw, node, entry };
     };
     // Depth-first over every call (not only those reaching an output: all layers get built),
     // with an explicit stack so that deep graphs cannot overflow the call stack.
@@ -134,15 +142,17 @@ export class Graph {
           }
           const refs = top.entry.className === "InputLayer" ? [] : top.entry.inboundNodes[top.node].inputs;
           if (top.next < refs.length) {
-            const ref = refs[top.next++];
-            const producer = resolve(ref, `layer "${top.entry.name}"`);
-            const pk = key(producer.name, ref.node);
-            if (state.get(pk) === "open") throw new KeraslessError("E_CONFIG", `the graph has a cycle through layer "${producer.name}"`);
-            if (state.get(pk) !== "done") stack.push({ entry: producer, node: ref.node, next: 0 });
+            const ref = resolve(refs[top.next++], `layer "${top.entry.name}"`);
+            const pk = key(ref.layer, ref.node);
+            if (state.get(pk) === "open") throw new KeraslessError("E_CONFIG", `the graph has a cycle through layer "${ref.layer}"`);
+            if (state.get(pk) !== "done") stack.push({ entry: ref.entry, node: ref.node, next: 0 });
             continue;
           }
           const layer = this.byName.get(top.entry.name)!;
-          const inputs = refs.map((ref) => [callIndex.get(key(ref.layer, ref.node))!, ref.tensor] as const);
+          const inputs = refs.map((raw) => {
+            const ref = resolve(raw, `layer "${top.entry.name}"`);
+            return [callIndex.get(key(ref.layer, ref.node))!, ref.tensor] as const;
+          });
           calls.push(this.makeCall(layer, top.node, inputs, calls));
           callIndex.set(k, calls.length - 1);
           state.set(k, "done");
@@ -150,14 +160,14 @@ export class Graph {
         }
       }
     }
-    for (const ref of this.spec.inputs) {
-      const entry = resolve(ref, "input_layers");
+    for (const raw of this.spec.inputs) {
+      const { entry } = resolve(raw, "input_layers");
       const layer = this.byName.get(entry.name);
       if (!(layer instanceof InputLayer)) throw new KeraslessError("E_CONFIG", `input_layers names "${entry.name}", which is not an InputLayer`);
       this.inputLayers.push(layer);
     }
-    for (const ref of this.spec.outputs) {
-      resolve(ref, "output_layers");
+    for (const raw of this.spec.outputs) {
+      const ref = resolve(raw, "output_layers");
       const index = callIndex.get(key(ref.layer, ref.node))!;
       if (ref.tensor >= calls[index].outputShapes.length) {
         throw new KeraslessError("E_CONFIG", `output_layers refers to output #${ref.tensor} of layer "${ref.layer}", which has ${calls[index].outputShapes.length}`);

@@ -100,20 +100,24 @@ const logSoftmax = rowwise("log_softmax", (src, s, dst, d, n) => {
   for (let i = 0; i < n; i++) dst[d + i] = src[s + i] - max - logSum;
 });
 
-/** sparsemax: the Euclidean projection of the row onto the probability simplex. */
+/**
+ * sparsemax as Keras computes it. Keras' threshold is (sum of the cumulative sums over the
+ * support - 1) / k, on every backend; that equals the textbook sparsemax only when the support
+ * has one element, but it is what Keras models were trained and evaluated with.
+ */
 const sparsemax = rowwise("sparsemax", (src, s, dst, d, n) => {
   const sorted = Array.from({ length: n }, (_, i) => src[s + i]).sort((a, b) => b - a);
   let cumulative = 0;
-  let supportSum = 0;
+  let supportCumulativeSum = 0;
   let support = 0;
   for (let k = 1; k <= n; k++) {
     cumulative += sorted[k - 1];
-    if (1 + k * sorted[k - 1] > cumulative) {
-      support = k;
-      supportSum = cumulative;
+    if (sorted[k - 1] - (cumulative - 1) / k > 0) {
+      support++;
+      supportCumulativeSum += cumulative;
     }
   }
-  const tau = (supportSum - 1) / support;
+  const tau = (supportCumulativeSum - 1) / support;
   for (let i = 0; i < n; i++) dst[d + i] = Math.max(src[s + i] - tau, 0);
 });
 

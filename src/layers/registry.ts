@@ -2,6 +2,7 @@
  * The single source of which Keras classes kerasless runs, keyed by Keras `class_name`.
  * The docs' supported-layers table is generated from this list (npm run docs:layers).
  */
+import { activationLayers } from "./activation-layers.js";
 import { coreLayers } from "./core.js";
 import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
@@ -24,6 +25,7 @@ const modelDefinitions: LayerDefinition[] = MODEL_CLASSES.map((className) => ({
 const definitions: readonly LayerDefinition[] = [
   ...modelDefinitions,
   ...coreLayers,
+  ...activationLayers,
   ...reshapingLayers,
   ...embeddingLayers,
   ...mergeLayers,

@@ -1,0 +1,143 @@
+/** Activation layers with parameters: ReLU, LeakyReLU, ELU, PReLU, Softmax. */
+import { Tensor, formatShape } from "../tensor.js";
+import type { ConfigReader } from "./config.js";
+import { toFloat32 } from "./core.js";
+import { Layer, knownDim, type Shape } from "./layer.js";
+import type { LayerDefinition } from "./registry-types.js";
+
+/** An elementwise layer y = f(x) whose f is fixed by the config. */
+class ElementwiseLayer extends Layer {
+  constructor(
+    reader: ConfigReader,
+    private readonly f: (x: number) => number,
+  ) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+  }
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    this.declareWeights([]);
+    return [input];
+  }
+
+  call([x]: Tensor[]): Tensor[] {
+    const data = toFloat32(x);
+    const out = new Float32Array(data.length);
+    for (let i = 0; i < data.length; i++) out[i] = this.f(data[i]);
+    return [new Tensor(x.shape, out)];
+  }
+}
+
+/** ReLU(max_value, negative_slope, threshold): x above threshold (capped), a slope below it. */
+function relu(reader: ConfigReader): Layer {
+  const maxValue = reader.has("max_value") ? reader.number("max_value") : Infinity;
+  const slope = reader.number("negative_slope", 0);
+  const threshold = reader.number("threshold", 0);
+  return new ElementwiseLayer(reader, (x) => {
+    const positive = Math.min(x > threshold ? x : 0, maxValue);
+    return slope === 0 ? positive : positive - slope * Math.max(threshold - x, 0);
+  });
+}
+
+function leakyRelu(reader: ConfigReader): Layer {
+  // Keras 3 calls the slope negative_slope, Keras 2 alpha; both default to 0.3.
+  const slope = reader.has("negative_slope") ? reader.number("negative_slope") : reader.number("alpha", 0.3);
+  return new ElementwiseLayer(reader, (x) => (x >= 0 ? x : slope * x));
+}
+
+function elu(reader: ConfigReader): Layer {
+  const alpha = reader.number("alpha", 1);
+  return new ElementwiseLayer(reader, (x) => (x > 0 ? x : alpha * Math.expm1(x)));
+}
+
+/** PReLU: y = x for x >= 0, alpha * x otherwise, with a learned alpha per position. */
+export class PReLU extends Layer {
+  private readonly sharedAxes: number[];
+  private alpha: Float32Array = new Float32Array(0);
+  private alphaShape: number[] = [];
+
+  constructor(reader: ConfigReader) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    const shared = reader.raw("shared_axes");
+    this.sharedAxes = shared === undefined || shared === null ? [] : typeof shared === "number" ? [shared] : reader.intList("shared_axes");
+  }
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    const shape = input.slice(1).map((_, i) => (this.sharedAxes.includes(i + 1) ? 1 : knownDim(this, input, i + 1)));
+    this.alphaShape = shape;
+    this.declareWeights([{ name: "alpha", shape }]);
+    return [input];
+  }
+
+  protected override weightsLoaded([alpha]: Float32Array[]): void {
+    this.alpha = alpha;
+  }
+
+  call([x]: Tensor[]): Tensor[] {
+    const data = toFloat32(x);
+    const out = new Float32Array(data.length);
+    const dims = x.shape.slice(1);
+    // Index into alpha by broadcasting: shared axes have size 1.
+    const strides = this.alphaShape.map((_, i) => this.alphaShape.slice(i + 1).reduce((a, b) => a * b, 1));
+    const perSample = dims.reduce((a, b) => a * b, 1);
+    for (let i = 0; i < data.length; i++) {
+      let rest = i % perSample;
+      let a = 0;
+      for (let axis = dims.length - 1; axis >= 0; axis--) {
+        const coord = rest % dims[axis];
+        rest = (rest - coord) / dims[axis];
+        if (this.alphaShape[axis] !== 1) a += coord * strides[axis];
+      }
+      out[i] = data[i] >= 0 ? data[i] : this.alpha[a] * data[i];
+    }
+    return [new Tensor(x.shape, out)];
+  }
+}
+
+/** Softmax over one axis (default the last). */
+export class SoftmaxLayer extends Layer {
+  private readonly configuredAxis: number;
+
+  constructor(reader: ConfigReader) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    const axis = reader.raw("axis");
+    if (Array.isArray(axis)) {
+      if (axis.length !== 1) reader.unsupported(`softmax over several axes ${formatShape(axis)} is not supported`);
+      this.configuredAxis = typeof axis[0] === "number" ? axis[0] : -1;
+    } else this.configuredAxis = reader.int("axis", -1);
+  }
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    const axis = this.configuredAxis < 0 ? input.length + this.configuredAxis : this.configuredAxis;
+    if (axis <= 0 || axis >= input.length) throw this.error("E_CONFIG", `axis ${this.configuredAxis} is not a non-batch axis of ${formatShape(input)}`);
+    this.declareWeights([]);
+    return [input];
+  }
+
+  call([x]: Tensor[]): Tensor[] {
+    const axis = this.configuredAxis < 0 ? x.rank + this.configuredAxis : this.configuredAxis;
+    const n = x.shape[axis];
+    const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const outer = x.size / (n * inner || 1);
+    const data = toFloat32(x);
+    const out = new Float32Array(data.length);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const base = o * n * inner + i;
+        let max = -Infinity;
+        for (let k = 0; k < n; k++) max = Math.max(max, data[base + k * inner]);
+        let sum = 0;
+        for (let k = 0; k < n; k++) sum += Math.exp(data[base + k * inner] - max);
+        for (let k = 0; k < n; k++) out[base + k * inner] = Math.exp(data[base + k * inner] - max) / sum;
+      }
+    }
+    return [new Tensor(x.shape, out)];
+  }
+}
+
+export const activationLayers: LayerDefinition[] = [
+  { className: "ReLU", family: "activations", summary: "`max_value`, `negative_slope`, `threshold`", create: relu },
+  { className: "LeakyReLU", family: "activations", summary: "`negative_slope` (Keras 3) / `alpha` (Keras 2)", create: leakyRelu },
+  { className: "ELU", family: "activations", summary: "`alpha`", create: elu },
+  { className: "PReLU", family: "activations", summary: "learned `alpha`, `shared_axes`", create: (r) => new PReLU(r) },
+  { className: "Softmax", family: "activations", summary: "any single `axis`", create: (r) => new SoftmaxLayer(r) },
+];

@@ -1,0 +1,69 @@
+/** Shared test helpers: fixture discovery and the parity tolerance. */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+import type { Tensor } from "../src/tensor.js";
+
+export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
+
+export interface FixtureTensor {
+  name?: string;
+  shape: number[];
+  dtype: "float32" | "int32";
+  data: number[];
+}
+
+export interface FixtureFormat {
+  model: string;
+  weights?: string;
+}
+
+export interface Fixture {
+  /** e.g. "keras3/lstm_default" */
+  id: string;
+  dir: string;
+  formats: FixtureFormat[];
+  inputs: FixtureTensor[];
+  outputs: FixtureTensor[];
+  io: Record<string, unknown>;
+}
+
+/** Every case folder under test/fixtures/<suite>/ that has an io.json (or the folder itself). */
+export function listFixtures(suite: string): Fixture[] {
+  const root = join(FIXTURES, suite);
+  if (!existsSync(root)) return [];
+  const dirs = existsSync(join(root, "io.json")) ? [root] : readdirSync(root).sort().map((d) => join(root, d));
+  return dirs
+    .filter((dir) => existsSync(join(dir, "io.json")))
+    .map((dir) => {
+      const io = JSON.parse(readFileSync(join(dir, "io.json"), "utf8"));
+      const formats: FixtureFormat[] = io.formats ?? detectFormats(dir);
+      return { id: dir.slice(FIXTURES.length), dir, formats, inputs: io.inputs, outputs: io.outputs, io };
+    });
+}
+
+function detectFormats(dir: string): FixtureFormat[] {
+  const formats: FixtureFormat[] = [];
+  if (existsSync(join(dir, "model.keras"))) formats.push({ model: "model.keras" });
+  if (existsSync(join(dir, "model.h5"))) formats.push({ model: "model.h5" });
+  if (existsSync(join(dir, "model.json")) && existsSync(join(dir, "model.weights.h5"))) formats.push({ model: "model.json", weights: "model.weights.h5" });
+  return formats;
+}
+
+export const ABS_TOLERANCE = 1e-5;
+export const REL_TOLERANCE = 1e-4;
+
+/** Asserts |got - expected| <= 1e-5 + 1e-4 * |expected| for every value; returns the max abs error. */
+export function assertClose(got: Tensor, expected: FixtureTensor, what: string): number {
+  assert.deepEqual([...got.shape], expected.shape, `${what}: shape`);
+  let maxError = 0;
+  expected.data.forEach((want, i) => {
+    const value = got.data[i];
+    const error = Math.abs(value - want);
+    if (!(error <= ABS_TOLERANCE + REL_TOLERANCE * Math.abs(want)) && !(Number.isNaN(want) && Number.isNaN(value))) {
+      assert.fail(`${what}: value #${i} is ${value}, Keras gives ${want} (error ${error})`);
+    }
+    if (error > maxError) maxError = error;
+  });
+  return maxError;
+}
