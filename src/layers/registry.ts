@@ -3,6 +3,7 @@
  * The docs' supported-layers table is generated from this list (npm run docs:layers).
  */
 import { activationLayers } from "./activation-layers.js";
+import { convolutionalLayers } from "./convolutional.js";
 import { coreLayers } from "./core.js";
 import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
@@ -30,6 +31,7 @@ const definitions: readonly LayerDefinition[] = [
   ...embeddingLayers,
   ...mergeLayers,
   ...recurrentLayers,
+  ...convolutionalLayers,
 ];
 
 const byClassName = new Map(definitions.map((d) => [d.className, d]));

@@ -1,0 +1,112 @@
+/** Conv1D over [batch, steps, channels]: padding valid, same or causal; strides, dilation, groups. */
+import type { Activation } from "../kernels/activations.js";
+import { Tensor } from "../tensor.js";
+import type { ConfigReader } from "./config.js";
+import { applyActivation, toFloat32 } from "./core.js";
+import { Layer, knownDim, type Shape } from "./layer.js";
+import type { LayerDefinition } from "./registry-types.js";
+
+function single(reader: ConfigReader, key: string, fallback: number): number {
+  const v = reader.raw(key);
+  if (Array.isArray(v)) {
+    if (v.length !== 1 || typeof v[0] !== "number") reader.unsupported(`${key}=${JSON.stringify(v)} is not a single integer`);
+    return typeof v[0] === "number" ? v[0] : fallback;
+  }
+  return reader.positiveInt(key, fallback);
+}
+
+export class Conv1D extends Layer {
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly strides: number;
+  readonly dilation: number;
+  readonly groups: number;
+  readonly padding: "valid" | "same" | "causal";
+  readonly activation: Activation;
+  readonly useBias: boolean;
+  private inputChannels = 0;
+  private kernel: Float32Array = new Float32Array(0);
+  private bias: Float32Array | null = null;
+
+  constructor(reader: ConfigReader) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.filters = reader.positiveInt("filters");
+    this.kernelSize = single(reader, "kernel_size", 1);
+    this.strides = single(reader, "strides", 1);
+    this.dilation = single(reader, "dilation_rate", 1);
+    this.groups = reader.positiveInt("groups", 1);
+    const padding = reader.string("padding", "valid").toLowerCase();
+    if (padding !== "valid" && padding !== "same" && padding !== "causal") reader.unsupported(`padding=${JSON.stringify(padding)} is not supported`);
+    this.padding = padding === "same" || padding === "causal" ? padding : "valid";
+    this.activation = reader.activation("activation", "linear");
+    this.useBias = reader.bool("use_bias", true);
+    reader.allowOnly("data_format", ["channels_last"]);
+    if (this.strides > 1 && this.dilation > 1) reader.unsupported("strides > 1 together with dilation_rate > 1 is not supported by Keras either");
+    if (this.filters % this.groups !== 0) throw this.error("E_CONFIG", `filters=${this.filters} is not divisible by groups=${this.groups}`);
+  }
+
+  /** Output length and left padding for an input of `length` steps. */
+  private geometry(length: number): { outLength: number; padLeft: number } {
+    const span = this.dilation * (this.kernelSize - 1) + 1;
+    if (this.padding === "valid") return { outLength: Math.max(0, Math.floor((length - span) / this.strides) + 1), padLeft: 0 };
+    const outLength = Math.ceil(length / this.strides);
+    if (this.padding === "causal") return { outLength, padLeft: span - 1 };
+    const total = Math.max((outLength - 1) * this.strides + span - length, 0);
+    return { outLength, padLeft: Math.floor(total / 2) };
+  }
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    this.expectRank(input, 3);
+    const channels = knownDim(this, input, 2);
+    if (channels % this.groups !== 0) throw this.error("E_CONFIG", `${channels} input channels are not divisible by groups=${this.groups}`);
+    this.inputChannels = channels;
+    this.declareWeights([
+      { name: "kernel", shape: [this.kernelSize, channels / this.groups, this.filters] },
+      ...(this.useBias ? [{ name: "bias", shape: [this.filters] }] : []),
+    ]);
+    const steps = input[1] === null ? null : this.geometry(input[1]).outLength;
+    return [[input[0], steps, this.activation.outputDim(this.filters)]];
+  }
+
+  protected override weightsLoaded([kernel, bias]: Float32Array[]): void {
+    this.kernel = kernel;
+    this.bias = this.useBias ? bias : null;
+  }
+
+  call([x]: Tensor[]): Tensor[] {
+    const [batch, length] = x.shape;
+    const { outLength, padLeft } = this.geometry(length);
+    const data = toFloat32(x);
+    const cin = this.inputChannels;
+    const groupIn = cin / this.groups;
+    const groupOut = this.filters / this.groups;
+    const f = this.filters;
+    const out = new Float32Array(batch * outLength * f);
+    const acc = new Float64Array(f);
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < outLength; t++) {
+        if (this.bias === null) acc.fill(0);
+        else for (let o = 0; o < f; o++) acc[o] = this.bias[o];
+        for (let j = 0; j < this.kernelSize; j++) {
+          const pos = t * this.strides - padLeft + j * this.dilation;
+          if (pos < 0 || pos >= length) continue; // zero padding
+          const xRow = (b * length + pos) * cin;
+          for (let g = 0; g < this.groups; g++) {
+            for (let c = 0; c < groupIn; c++) {
+              const xv = data[xRow + g * groupIn + c];
+              const wRow = (j * groupIn + c) * f + g * groupOut;
+              for (let o = 0; o < groupOut; o++) acc[g * groupOut + o] += xv * this.kernel[wRow + o];
+            }
+          }
+        }
+        const outRow = (b * outLength + t) * f;
+        for (let o = 0; o < f; o++) out[outRow + o] = acc[o];
+      }
+    }
+    return [applyActivation(this.activation, out, [batch, outLength, f])];
+  }
+}
+
+export const convolutionalLayers: LayerDefinition[] = [
+  { className: "Conv1D", family: "convolutional", summary: "padding `valid`/`same`/`causal`, `strides`, `dilation_rate`, `groups`, `channels_last`", create: (r) => new Conv1D(r) },
+];
