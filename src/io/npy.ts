@@ -99,7 +99,7 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
       for (let i = 0; i < count; i++) {
         const v = view.getBigInt64(dataStart + 8 * i, true);
         if (v < -2147483648n || v > 2147483647n) {
-          fail(`int64 value ${v} at flat index ${i} does not fit in int32`);
+          throw new KeraslessError("E_INPUT_VALUE", `int64 value ${v} at flat index ${i} does not fit in int32`, { file });
         }
         data[i] = Number(v);
       }
