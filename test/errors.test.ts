@@ -1,0 +1,94 @@
+/** Bad files and bad inputs end in a KeraslessError with a code, naming the file and the layer. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { KeraslessError } from "../src/errors.js";
+import { loadModelFromBytes } from "../src/load.js";
+import { FIXTURES } from "./helpers.js";
+
+const seedDir = `${FIXTURES}seed/`;
+const bytes = (path: string) => new Uint8Array(readFileSync(path));
+const seedJson = () => JSON.parse(readFileSync(`${seedDir}model.json`, "utf8"));
+const seedWeights = { name: "model.weights.h5", bytes: bytes(`${seedDir}model.weights.h5`) };
+const fromJson = (json: unknown) => loadModelFromBytes({ name: "model.json", bytes: new TextEncoder().encode(JSON.stringify(json)) }, seedWeights);
+
+function rejects(fn: () => unknown, code: string, pattern?: RegExp): KeraslessError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof KeraslessError, `expected a KeraslessError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (pattern) assert.match(e.message, pattern);
+    return e;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+test("every unsupported part is listed in one error, before anything runs", () => {
+  const json = seedJson();
+  const layers = json.config.layers;
+  layers[1].config.stateful = true;
+  layers.splice(2, 0,
+    { module: "keras.layers", class_name: "Lambda", config: { name: "my_lambda", function: { class_name: "__lambda__", config: { code: "ZXZpbA==" } } } },
+    { module: "my_package.layers", class_name: "Attention2", registered_name: "Custom>Attention2", config: { name: "custom_attention" } },
+  );
+  const error = rejects(() => fromJson(json), "E_UNSUPPORTED", /3 unsupported features/);
+  assert.match(error.message, /layer "lstm" \(LSTM\): stateful=True/);
+  assert.match(error.message, /layer "my_lambda" \(Lambda\): Lambda layers hold Python code/);
+  assert.match(error.message, /layer "custom_attention" \(Attention2\): custom layer class "Custom>Attention2"/);
+  assert.match(error.message, /^model\.json: /);
+});
+
+test("a custom activation function is reported, never looked up", () => {
+  const json = seedJson();
+  json.config.layers[2].config.activation = { module: "builtins", class_name: "function", config: "my_activation", registered_name: "function" };
+  rejects(() => fromJson(json), "E_UNSUPPORTED", /layer "dense" \(Dense\): activation .*my_activation.* is not a built-in Keras 3 activation/);
+});
+
+test("a weight whose shape disagrees with the config names the layer", () => {
+  const json = seedJson();
+  json.config.layers[2].config.units = 2;
+  rejects(() => fromJson(json), "E_WEIGHTS_SHAPE", /model\.weights\.h5: layer "dense" \(Dense\): weight "kernel" has shape \[3, 1\] in the file, but the config implies \[3, 2\]/);
+});
+
+test("files that are not models say so and name the file", () => {
+  rejects(() => loadModelFromBytes({ name: "empty.keras", bytes: new Uint8Array(0) }), "E_FORMAT", /^empty\.keras: the file is empty/);
+  rejects(() => loadModelFromBytes({ name: "noise.bin", bytes: new Uint8Array(256).map((_, i) => (i * 37) % 251) }), "E_FORMAT", /^noise\.bin: not a Keras model file/);
+  rejects(() => loadModelFromBytes({ name: "model.json", bytes: bytes(`${seedDir}model.json`) }), "E_FORMAT", /pass its weights file too/);
+  rejects(() => loadModelFromBytes({ name: "w.h5", bytes: bytes(`${seedDir}model.weights.h5`) }), "E_FORMAT", /holds weights only/);
+});
+
+test("truncated files end in a KeraslessError or, if all they need is still there, in Keras' numbers", () => {
+  const keras = bytes(`${seedDir}model.keras`);
+  const h5 = bytes(`${seedDir}model.h5`);
+  const io = JSON.parse(readFileSync(`${seedDir}io.json`, "utf8"));
+  for (const [name, data] of [["model.keras", keras], ["model.h5", h5]] as const) {
+    for (const fraction of [0.1, 0.5, 0.9]) {
+      try {
+        const model = loadModelFromBytes({ name, bytes: data.subarray(0, Math.floor(data.length * fraction)) });
+        // Only the optimizer state was cut off: the result must still be right.
+        const [y] = model.predict({ shape: io.inputs[0].shape, data: io.inputs[0].data });
+        io.outputs[0].data.forEach((v: number, i: number) => assert.ok(Math.abs(y.data[i] - v) < 1e-5, `${name} cut to ${fraction}`));
+      } catch (e) {
+        assert.ok(e instanceof KeraslessError, `${name} cut to ${fraction}: ${String(e)}`);
+        assert.ok(e.message.startsWith(`${name}`), e.message);
+      }
+    }
+  }
+});
+
+test("predict reports wrong shapes and dtypes with the input's name and both shapes", () => {
+  const model = loadModelFromBytes({ name: "model.keras", bytes: bytes(`${seedDir}model.keras`) });
+  rejects(() => model.predict({ shape: [2, 4, 5], data: new Float32Array(40) }), "E_INPUT_SHAPE", /input "input_layer" expects shape \[None, 4, 3\], got \[2, 4, 5\]/);
+  rejects(() => model.predict([[1, 2, 3]]), "E_INPUT_SHAPE", /expects shape \[None, 4, 3\], got \[1, 3\]/);
+  rejects(() => model.predict([[[1, 2, 3], [1, 2]]]), "E_INPUT_SHAPE", /ragged/);
+  rejects(() => model.predict({ shape: [1, 4, 3], data: new Float32Array(5) }), "E_INPUT_SHAPE", /needs 12 values, data has 5/);
+});
+
+test("token ids outside the Embedding's vocabulary are an error; int inputs must be integers", () => {
+  const dir = `${FIXTURES}real-world/keras3.9-legacy-h5-embedding-simplernn/`;
+  const model = loadModelFromBytes({ name: "model.h5", bytes: bytes(`${dir}model.h5`) });
+  const ids = new Float32Array(500).fill(1);
+  ids[7] = 10000;
+  rejects(() => model.predict({ shape: [1, 500], data: ids }), "E_INPUT_VALUE", /layer "embedding" \(Embedding\): token id 10000 at flat index 7 is outside the vocabulary \[0, 10000\)/);
+});
