@@ -1,0 +1,78 @@
+/**
+ * The kerasless command line: `main(argv)` runs one command and returns the exit code, so it can
+ * be called in-process (tests) as well as from bin/kerasless.js.
+ */
+import { readFileSync } from "node:fs";
+import { KeraslessError } from "../errors.js";
+import { COMMAND_HELP, COMMANDS, MAIN_HELP, UsageError, isCommand, parseCommand, type CommandArgs } from "./args.js";
+import { inspect, predict, verify, type CliIO } from "./commands.js";
+
+export type { CliIO, Output } from "./commands.js";
+
+/** The version in package.json (two levels up from both src/cli/ and dist/cli/). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+  return String(pkg.version);
+}
+
+/**
+ * Runs the command line `argv` (the arguments after the program name) and returns the exit
+ * code: 0 on success, 1 on any error (one line on stderr) or a failed verification.
+ */
+export async function main(argv: readonly string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const debug = argv.includes("--debug");
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined) throw new UsageError(`missing a command (${COMMANDS.join(", ")})`);
+    if (first === "--help" || first === "-h") {
+      io.stdout.write(MAIN_HELP);
+      return 0;
+    }
+    if (first === "--version" || first === "-v") {
+      io.stdout.write(`${version()}\n`);
+      return 0;
+    }
+    if (first === "help") {
+      const topic = rest[0];
+      if (topic === undefined) io.stdout.write(MAIN_HELP);
+      else if (isCommand(topic)) io.stdout.write(COMMAND_HELP[topic]);
+      else throw new UsageError(`unknown command '${topic}' (commands: ${COMMANDS.join(", ")})`);
+      return 0;
+    }
+    if (!isCommand(first)) {
+      if (first.startsWith("-")) throw new UsageError(`unknown option ${first} (a command comes first: ${COMMANDS.join(", ")})`);
+      throw new UsageError(`unknown command '${first}' (commands: ${COMMANDS.join(", ")})`);
+    }
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.stdout.write(COMMAND_HELP[first]);
+      return 0;
+    }
+    return await runCommand(parseCommand(first, rest), io);
+  } catch (e) {
+    io.stderr.write(`${errorLine(e)}\n`);
+    if (debug && e instanceof Error && e.stack !== undefined) io.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}
+
+function runCommand(args: CommandArgs, io: CliIO): Promise<number> {
+  switch (args.command) {
+    case "predict":
+      return predict(args, io);
+    case "inspect":
+      return inspect(args, io);
+    case "verify":
+      return verify(args, io);
+  }
+}
+
+/** The one line an error is reported with: `kerasless: <file>: <problem>`. */
+export function errorLine(e: unknown): string {
+  const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, " ").trim();
+  if (e instanceof UsageError) return `kerasless: ${oneLine(e.message)}; ${e.hint}`;
+  if (e instanceof KeraslessError) {
+    return e.file === undefined ? `kerasless: ${oneLine(e.problem)}` : `kerasless: ${e.file}: ${oneLine(e.problem)}`;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return `kerasless: internal error: ${oneLine(message)} (run again with --debug for the stack trace)`;
+}
