@@ -63,7 +63,17 @@ async function csvInput(model: Model, csv: NonNullable<PredictArgs["csv"]>): Pro
 }
 
 function run(model: Model, inputs: readonly FileTensor[]): Tensor[] {
-  return model.predict(inputs.map((t) => ({ shape: t.shape, data: t.data })));
+  try {
+    return model.predict(inputs.map((t) => ({ shape: t.shape, data: t.data })));
+  } catch (e) {
+    // Name the file of the input a value problem is about (e.g. a float in an int32 input).
+    if (e instanceof KeraslessError && e.file === undefined) {
+      let i = model.inputs.findIndex((info) => e.problem.includes(`input "${info.name}"`));
+      if (i < 0 && e.code === "E_INPUT_VALUE" && inputs.length === 1) i = 0;
+      if (i >= 0 && inputs[i] !== undefined) throw e.inFile(inputs[i].file);
+    }
+    throw e;
+  }
 }
 
 export async function predict(args: PredictArgs, io: CliIO): Promise<number> {

@@ -126,6 +126,19 @@ describe("kerasless predict", () => {
     assert.equal(fromNpy.stdout, fromJson.stdout);
   });
 
+  test("a value problem in an input names its file", async () => {
+    const fractional = tmp.path("fractional.json");
+    writeFileSync(fractional, JSON.stringify({ shape: [1, 6], data: [0.5, 1, 2, 3, 4, 5] }));
+    const run = await cli("predict", `${EMBEDDING}/model.keras`, "--input", fractional);
+    assert.equal(run.code, 1);
+    assert.match(assertOneErrorLine(run.stderr), /fractional\.json: input "tokens" is int32, but value 0\.5 at flat index 0/);
+    const outside = tmp.path("outside.json");
+    writeFileSync(outside, JSON.stringify({ shape: [1, 6], dtype: "int32", data: [9999, 1, 2, 3, 4, 5] }));
+    const vocab = await cli("predict", `${EMBEDDING}/model.keras`, "--input", outside);
+    assert.equal(vocab.code, 1);
+    assert.match(assertOneErrorLine(vocab.stderr), /outside\.json: .*9999/);
+  });
+
   test("an input of the wrong shape names the file and the model's input", async () => {
     const run = await cli("predict", seed("model.keras"), "--input", seed("expected_0.npy"));
     assert.equal(run.code, 1);
