@@ -4,12 +4,12 @@
  *
  *   node --import tsx examples/seed/manual.ts
  */
-import { readFileSync } from "node:fs";
 import { loadModel } from "../../src/node.js";
+import { here, seedWindows } from "./windows.js";
 
-const here = new URL(".", import.meta.url).pathname;
 const model = await loadModel(`${here}model.keras`);
-const windows: number[][][] = JSON.parse(readFileSync(`${here}windows.json`, "utf8"));
+// [windows, lookBack, features] as nested arrays: windows[k][t] is the feature row at step t.
+const windows = seedWindows().toArray() as number[][][];
 
 // W, U, b, Wout, bout = model.get_weights()
 const [W, U, b, Wout, bout] = model.getWeights();
