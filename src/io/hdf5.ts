@@ -136,8 +136,28 @@ export function isHdf5(bytes: Uint8Array): boolean {
   return bytes.length >= 8 && HDF5_SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
+/**
+ * The file length the superblock declares (base address + end-of-file address), or undefined
+ * when this layout is not one kerasless checks. jsfive reads truncated files without complaint.
+ */
+function declaredLength(bytes: Uint8Array): number | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = bytes[8];
+  const offsetSize = version <= 1 ? bytes[13] : bytes[9];
+  if (offsetSize !== 8) return undefined;
+  // v0/v1: base address at 24, end-of-file at 40 (v1 has 4 more header bytes); v2/v3: base at 12, end at 28.
+  const [base, end] = version === 0 ? [24, 40] : version === 1 ? [28, 44] : version <= 3 ? [12, 28] : [-1, -1];
+  if (base < 0 || end + 8 > bytes.length) return undefined;
+  const read = (at: number): number => view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32;
+  return read(base) + read(end);
+}
+
 export function openHdf5(bytes: Uint8Array, file: string): H5Group {
   if (!isHdf5(bytes)) throw new KeraslessError("E_HDF5", "not an HDF5 file (bad signature)", { file });
+  const length = declaredLength(bytes);
+  if (length !== undefined && length > bytes.length) {
+    throw new KeraslessError("E_HDF5", `the file is truncated: its header says ${length} bytes, it has ${bytes.length}`, { file });
+  }
   // jsfive wants an ArrayBuffer holding exactly the file.
   const buffer =
     bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
