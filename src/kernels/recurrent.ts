@@ -57,7 +57,8 @@ export class LstmCell implements RecurrentCell {
   step(projection: Float32Array, offset: number, states: Float32Array[], row: number): void {
     const u = this.units;
     const z = this.gates;
-    const [h, c] = states;
+    const h = states[0];
+    const c = states[1];
     const rowOffset = row * u;
     for (let j = 0; j < 4 * u; j++) z[j] = projection[offset + j];
     vecMatAccumulate(h, rowOffset, this.recurrentKernel, 4 * u, 0, u, 4 * u, z, 0);
@@ -225,7 +226,11 @@ export function runSequence(
     const t = goBackwards ? time - 1 - s : s;
     for (let b = 0; b < batch; b++) {
       cell.step(projection, (b * time + t) * width, states, b);
-      if (returnSequences) output.set(h.subarray(b * u, (b + 1) * u), (b * time + s) * u);
+      if (returnSequences) {
+        const from = b * u;
+        const to = (b * time + s) * u;
+        for (let j = 0; j < u; j++) output[to + j] = h[from + j];
+      }
     }
   }
   if (!returnSequences) output.set(h);
