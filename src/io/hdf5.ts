@@ -18,6 +18,7 @@ export class H5Group {
   private readonly handle: jsfive.Group;
   private readonly file: string;
   private memberNames: Set<string> | undefined;
+  private readonly children = new Map<string, H5Group | jsfive.Dataset>();
 
   constructor(group: jsfive.Group, path: string, file: string) {
     this.handle = group;
@@ -29,45 +30,33 @@ export class H5Group {
     return [...this.members()];
   }
 
-  has(name: string): boolean {
-    let group: H5Group = this;
-    const parts = name.split("/").filter((p) => p !== "");
-    for (let i = 0; i < parts.length; i++) {
-      if (!group.members().has(parts[i])) return false;
-      if (i < parts.length - 1) {
-        const child = group.lookup(parts[i]);
-        if (!(child instanceof jsfive.Group)) return false;
-        group = new H5Group(child, joinPath(group.path, parts[i]), this.file);
-      }
-    }
-    return true;
+  has(path: string): boolean {
+    return this.resolve(path) !== undefined;
   }
 
-  isGroup(name: string): boolean {
-    return this.has(name) && this.lookup(name) instanceof jsfive.Group;
+  isGroup(path: string): boolean {
+    return this.resolve(path) instanceof H5Group;
   }
 
-  group(name: string): H5Group {
-    const child = this.lookup(name);
-    if (!(child instanceof jsfive.Group)) {
-      throw this.error(`"${joinPath(this.path, name)}" is a dataset, expected a group`);
-    }
-    return new H5Group(child, joinPath(this.path, name), this.file);
+  group(path: string): H5Group {
+    const child = this.require(path);
+    if (!(child instanceof H5Group)) throw this.error(`"${joinPath(this.path, path)}" is a dataset, expected a group`);
+    return child;
   }
 
-  dataset(name: string): H5Dataset {
-    const child = this.lookup(name);
-    const path = joinPath(this.path, name);
-    if (child instanceof jsfive.Group) throw this.error(`"${path}" is a group, expected a dataset`);
+  dataset(path: string): H5Dataset {
+    const child = this.require(path);
+    const fullPath = joinPath(this.path, path);
+    if (child instanceof H5Group) throw this.error(`"${fullPath}" is a group, expected a dataset`);
     const file = this.file;
     let shape: number[];
     try {
       shape = [...child.shape];
     } catch (e) {
-      rethrowAs("E_HDF5", `cannot read the shape of dataset "${path}"`, e, file);
+      rethrowAs("E_HDF5", `cannot read the shape of dataset "${fullPath}"`, e, file);
     }
     return {
-      path,
+      path: fullPath,
       shape,
       readFloat32(): Float32Array {
         try {
@@ -76,7 +65,7 @@ export class H5Group {
           for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
           return out;
         } catch (e) {
-          rethrowAs("E_HDF5", `cannot read dataset "${path}"`, e, file);
+          rethrowAs("E_HDF5", `cannot read dataset "${fullPath}"`, e, file);
         }
       },
     };
@@ -120,13 +109,40 @@ export class H5Group {
     return this.memberNames;
   }
 
-  private lookup(name: string): jsfive.Group | jsfive.Dataset {
-    if (!this.has(name)) throw this.error(`"${joinPath(this.path, name)}" is not in the file`);
-    try {
-      return this.handle.get(name);
-    } catch (e) {
-      rethrowAs("E_HDF5", `cannot open "${joinPath(this.path, name)}"`, e, this.file);
+  private require(path: string): H5Group | jsfive.Dataset {
+    const child = this.resolve(path);
+    if (child === undefined) throw this.error(`"${joinPath(this.path, path)}" is not in the file`);
+    return child;
+  }
+
+  /**
+   * Walks `path` one member at a time through cached child groups: jsfive would re-parse every
+   * group from the root for each multi-part path, and each group's member list is read once.
+   */
+  private resolve(path: string): H5Group | jsfive.Dataset | undefined {
+    let node: H5Group | jsfive.Dataset | undefined = this;
+    for (const part of path.split("/")) {
+      if (part === "") continue;
+      if (!(node instanceof H5Group)) return undefined;
+      node = node.child(part);
     }
+    return node;
+  }
+
+  private child(name: string): H5Group | jsfive.Dataset | undefined {
+    if (!this.members().has(name)) return undefined;
+    let child = this.children.get(name);
+    if (child === undefined) {
+      let handle: jsfive.Group | jsfive.Dataset;
+      try {
+        handle = this.handle.get(name);
+      } catch (e) {
+        rethrowAs("E_HDF5", `cannot open "${joinPath(this.path, name)}"`, e, this.file);
+      }
+      child = handle instanceof jsfive.Group ? new H5Group(handle, joinPath(this.path, name), this.file) : handle;
+      this.children.set(name, child);
+    }
+    return child;
   }
 }
 
