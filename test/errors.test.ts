@@ -92,3 +92,19 @@ test("token ids outside the Embedding's vocabulary are an error; int inputs must
   ids[7] = 10000;
   rejects(() => model.predict({ shape: [1, 500], data: ids }), "E_INPUT_VALUE", /layer "embedding" \(Embedding\): token id 10000 at flat index 7 is outside the vocabulary \[0, 10000\)/);
 });
+
+test("a graph whose layers feed each other in a circle is a config error, not a hang", () => {
+  const tensor = (layer: string) => ({ class_name: "__keras_tensor__", config: { shape: [null, 3], dtype: "float32", keras_history: [layer, 0, 0] } });
+  const dense = (name: string, from: string) => ({ module: "keras.layers", class_name: "Dense", name, config: { name, units: 3 }, inbound_nodes: [{ args: [tensor(from)], kwargs: {} }] });
+  const json = {
+    module: "keras",
+    class_name: "Functional",
+    config: {
+      name: "loop",
+      layers: [{ module: "keras.layers", class_name: "InputLayer", name: "x", config: { name: "x", batch_shape: [null, 3] }, inbound_nodes: [] }, dense("a", "b"), dense("b", "a")],
+      input_layers: [["x", 0, 0]],
+      output_layers: [["b", 0, 0]],
+    },
+  };
+  rejects(() => fromJson(json), "E_CONFIG", /the graph has a cycle through layer "(a|b)"/);
+});

@@ -129,30 +129,29 @@ export class Graph {
     const state = new Map<string, "open" | "done">();
     for (const root of this.spec.layers) {
       for (let rootNode = 0; rootNode < nodeCount(root); rootNode++) {
-        const stack: { entry: LayerEntry; node: number; next: number }[] = [{ entry: root, node: rootNode, next: 0 }];
+        type Frame = { entry: LayerEntry; node: number; refs: ReturnType<typeof resolve>[] | null; next: number };
+        const stack: Frame[] = [{ entry: root, node: rootNode, refs: null, next: 0 }];
         while (stack.length > 0) {
           const top = stack[stack.length - 1];
           const k = key(top.entry.name, top.node);
-          if (top.next === 0) {
+          if (top.refs === null) {
             if (state.get(k) === "done") {
               stack.pop();
               continue;
             }
             state.set(k, "open");
+            const raws = top.entry.className === "InputLayer" ? [] : top.entry.inboundNodes[top.node].inputs;
+            top.refs = raws.map((raw) => resolve(raw, `layer "${top.entry.name}"`));
           }
-          const refs = top.entry.className === "InputLayer" ? [] : top.entry.inboundNodes[top.node].inputs;
-          if (top.next < refs.length) {
-            const ref = resolve(refs[top.next++], `layer "${top.entry.name}"`);
+          if (top.next < top.refs.length) {
+            const ref = top.refs[top.next++];
             const pk = key(ref.layer, ref.node);
             if (state.get(pk) === "open") throw new KeraslessError("E_CONFIG", `the graph has a cycle through layer "${ref.layer}"`);
-            if (state.get(pk) !== "done") stack.push({ entry: ref.entry, node: ref.node, next: 0 });
+            if (state.get(pk) !== "done") stack.push({ entry: ref.entry, node: ref.node, refs: null, next: 0 });
             continue;
           }
           const layer = this.byName.get(top.entry.name)!;
-          const inputs = refs.map((raw) => {
-            const ref = resolve(raw, `layer "${top.entry.name}"`);
-            return [callIndex.get(key(ref.layer, ref.node))!, ref.tensor] as const;
-          });
+          const inputs = top.refs.map((ref) => [callIndex.get(key(ref.layer, ref.node))!, ref.tensor] as const);
           calls.push(this.makeCall(layer, top.node, inputs, calls));
           callIndex.set(k, calls.length - 1);
           state.set(k, "done");
