@@ -27,21 +27,22 @@ export class InputLayer extends Layer {
 
 /** Dense: y = activation(x · kernel + bias) on the last axis. */
 export class Dense extends Layer {
+  readonly units: number;
+  readonly activation: Activation;
+  readonly useBias: boolean;
   private kernel: Float32Array = new Float32Array(0);
   private bias: Float32Array | null = null;
   private inputDim = 0;
 
-  constructor(
-    reader: ConfigReader,
-    readonly units = reader.positiveInt("units"),
-    readonly activation: Activation = reader.activation("activation", "linear"),
-    readonly useBias = reader.bool("use_bias", true),
-  ) {
+  constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.units = reader.positiveInt("units");
+    this.activation = reader.activation("activation", "linear");
+    this.useBias = reader.bool("use_bias", true);
     if (reader.has("lora_rank")) reader.unsupported("LoRA-adapted Dense layers (lora_rank) are not supported");
     if (reader.has("quantization_config")) reader.unsupported("quantized Dense layers are not supported");
-    if (activation.outputDim(units) !== Math.floor(activation.outputDim(units))) {
-      reader.unsupported(`activation ${activation.name} needs an even number of units`);
+    if (!Number.isInteger(this.activation.outputDim(this.units))) {
+      reader.unsupported(`activation ${this.activation.name} needs an even number of units`);
     }
   }
 

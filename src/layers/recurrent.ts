@@ -16,6 +16,8 @@ import type { LayerDefinition } from "./registry-types.js";
 interface RecurrentOptions {
   units: number;
   activation: Activation;
+  /** The gates' activation (LSTM and GRU; SimpleRNN has no gates). */
+  recurrentActivation: Activation | null;
   useBias: boolean;
   returnSequences: boolean;
   returnState: boolean;
@@ -32,11 +34,12 @@ abstract class RecurrentLayer extends Layer {
   /** Gate blocks in the kernels (LSTM 4, GRU 3, SimpleRNN 1). */
   protected abstract readonly gateCount: number;
 
-  constructor(reader: ConfigReader) {
+  constructor(reader: ConfigReader, gated: boolean) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
     this.options = {
       units: reader.positiveInt("units"),
       activation: reader.activation("activation", "tanh"),
+      recurrentActivation: gated ? reader.activation("recurrent_activation", "sigmoid") : null,
       useBias: reader.bool("use_bias", true),
       returnSequences: reader.bool("return_sequences", false),
       returnState: reader.bool("return_state", false),
@@ -44,7 +47,9 @@ abstract class RecurrentLayer extends Layer {
     };
     if (reader.bool("stateful", false)) reader.unsupported("stateful=True is not supported yet");
     if (reader.bool("time_major", false)) reader.unsupported("time_major=True is not supported");
-    if (!this.options.activation.elementwise) reader.unsupported(`activation ${this.options.activation.name} cannot be used inside a recurrent cell`);
+    for (const [key, activation] of [["activation", this.options.activation], ["recurrent_activation", this.options.recurrentActivation]] as const) {
+      if (activation !== null && !activation.elementwise) reader.unsupported(`${key} ${activation.name} cannot be used inside a recurrent cell`);
+    }
     // dropout, recurrent_dropout, unroll and implementation do not change inference results.
   }
 
@@ -114,29 +119,23 @@ abstract class RecurrentLayer extends Layer {
 export class LSTM extends RecurrentLayer {
   protected readonly stateCount = 2;
   protected readonly gateCount = 4;
-  private readonly recurrentActivation: Activation;
 
   constructor(reader: ConfigReader) {
-    super(reader);
-    this.recurrentActivation = reader.activation("recurrent_activation", "sigmoid");
-    if (!this.recurrentActivation.elementwise) reader.unsupported(`recurrent_activation ${this.recurrentActivation.name} cannot be used inside a recurrent cell`);
+    super(reader, true);
   }
 
   protected createCell(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): RecurrentCell {
-    return new LstmCell(this.options.units, { kernel, recurrentKernel, bias }, this.options.activation, this.recurrentActivation);
+    return new LstmCell(this.options.units, { kernel, recurrentKernel, bias }, this.options.activation, this.options.recurrentActivation!);
   }
 }
 
 export class GRU extends RecurrentLayer {
   protected readonly stateCount = 1;
   protected readonly gateCount = 3;
-  private readonly recurrentActivation: Activation;
   readonly resetAfter: boolean;
 
   constructor(reader: ConfigReader) {
-    super(reader);
-    this.recurrentActivation = reader.activation("recurrent_activation", "sigmoid");
-    if (!this.recurrentActivation.elementwise) reader.unsupported(`recurrent_activation ${this.recurrentActivation.name} cannot be used inside a recurrent cell`);
+    super(reader, true);
     // reset_after became the default with Keras 2.3 / tf.keras 2; every file since writes it.
     this.resetAfter = reader.bool("reset_after", reader.context.kerasMajor === 3);
   }
@@ -146,13 +145,17 @@ export class GRU extends RecurrentLayer {
   }
 
   protected createCell(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): RecurrentCell {
-    return new GruCell(this.options.units, { kernel, recurrentKernel, bias }, this.resetAfter, this.options.activation, this.recurrentActivation);
+    return new GruCell(this.options.units, { kernel, recurrentKernel, bias }, this.resetAfter, this.options.activation, this.options.recurrentActivation!);
   }
 }
 
 export class SimpleRNN extends RecurrentLayer {
   protected readonly stateCount = 1;
   protected readonly gateCount = 1;
+
+  constructor(reader: ConfigReader) {
+    super(reader, false);
+  }
 
   protected createCell(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): RecurrentCell {
     return new SimpleRnnCell(this.options.units, { kernel, recurrentKernel, bias }, this.options.activation);
