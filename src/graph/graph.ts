@@ -7,7 +7,7 @@
 import { KeraslessError } from "../errors.js";
 import { ConfigReader, describe } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
-import { Layer, type LayerContext, type Shape } from "../layers/layer.js";
+import { Layer, type LayerContext, type Mask, type Masks, type Shape } from "../layers/layer.js";
 import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
 import { Tensor, formatShape } from "../tensor.js";
 import { dtypeName, optionalShape, parseModelConfig, type LayerEntry, type ModelSpec, type TensorRef } from "./config.js";
@@ -212,18 +212,40 @@ export class Graph {
   }
 
   /** Runs the graph on inputs ordered like inputLayers (already validated by the caller). */
-  run(inputs: Tensor[]): Tensor[] {
+  run(inputs: Tensor[], inputMasks?: Masks): Tensor[] {
+    return this.runWithMasks(inputs, inputMasks).outputs;
+  }
+
+  /** run(), also returning the masks Keras would attach to the outputs. */
+  runWithMasks(inputs: Tensor[], inputMasks?: Masks): { outputs: Tensor[]; masks: (Mask | null)[] } {
     const { calls, outputs, lastUse } = this.wiring;
     const values: (Tensor[] | null)[] = new Array(calls.length).fill(null);
+    // Masks travel beside the values, as Keras attaches them to tensors.
+    const masks: ((Mask | null)[] | null)[] = new Array(calls.length).fill(null);
     calls.forEach((call, i) => {
-      if (call.layer instanceof InputLayer) {
-        values[i] = [inputs[this.inputLayers.indexOf(call.layer)]];
+      const layer = call.layer;
+      if (layer instanceof InputLayer) {
+        const index = this.inputLayers.indexOf(layer);
+        values[i] = [inputs[index]];
+        masks[i] = [inputMasks?.[index] ?? null];
       } else {
-        values[i] = call.layer.call(call.inputs.map(([producer, tensor]) => values[producer]![tensor]));
+        const args = call.inputs.map(([producer, tensor]) => values[producer]![tensor]);
+        const argMasks = call.inputs.map(([producer, tensor]) => masks[producer]![tensor]);
+        const out = layer.call(args, argMasks);
+        values[i] = out;
+        masks[i] = layer.supportsMasking ? layer.computeMask(args, argMasks, out) : out.map(() => null);
       }
-      for (const [producer] of call.inputs) if (lastUse[producer] === i) values[producer] = null;
+      for (const [producer] of call.inputs) {
+        if (lastUse[producer] === i) {
+          values[producer] = null;
+          masks[producer] = null;
+        }
+      }
     });
-    return outputs.map(([call, tensor]) => values[call]![tensor]);
+    return {
+      outputs: outputs.map(([call, tensor]) => values[call]![tensor]),
+      masks: outputs.map(([call, tensor]) => masks[call]![tensor]),
+    };
   }
 }
 
@@ -283,8 +305,18 @@ export class ModelLayer extends Layer {
     for (const [layer, list] of perLayer) layer.setWeights(list);
   }
 
-  call(inputs: Tensor[]): Tensor[] {
-    return this.graph.run(inputs);
+  // A nested model hands on the masks its own outputs carry.
+  override readonly supportsMasking = true;
+  private lastOutputMasks: (Mask | null)[] = [];
+
+  call(inputs: Tensor[], masks: Masks): Tensor[] {
+    const { outputs, masks: outputMasks } = this.graph.runWithMasks(inputs, masks);
+    this.lastOutputMasks = outputMasks;
+    return outputs;
+  }
+
+  override computeMask(): (Mask | null)[] {
+    return this.lastOutputMasks;
   }
 }
 

@@ -9,6 +9,18 @@ import { Tensor, formatShape, sizeOf } from "../tensor.js";
 
 export type Shape = readonly (number | null)[];
 
+/**
+ * A Keras mask: 1 where a position is kept, 0 where it is masked. Its shape is the masked
+ * tensor's shape without the last (feature) axis, e.g. [batch, time] for a sequence.
+ */
+export interface Mask {
+  readonly shape: readonly number[];
+  readonly data: Uint8Array;
+}
+
+/** One mask (or null) per input or output tensor of a call. */
+export type Masks = readonly (Mask | null)[];
+
 export interface WeightSpec {
   /** Keras' name for the weight (kernel, recurrent_kernel, bias, embeddings, ...). */
   readonly name: string;
@@ -48,8 +60,25 @@ export abstract class Layer {
    */
   abstract computeOutputShapes(inputShapes: Shape[]): Shape[];
 
-  /** Runs the layer. Inputs have been shape-checked by computeOutputShapes at load time. */
-  abstract call(inputs: Tensor[]): Tensor[];
+  /**
+   * Keras' `supports_masking`. Without it an incoming mask stops at this layer (Keras drops it);
+   * with it, computeMask decides what the outputs carry.
+   */
+  readonly supportsMasking: boolean = false;
+
+  /**
+   * Runs the layer. Inputs have been shape-checked by computeOutputShapes at load time.
+   * `masks` holds one mask (or null) per input; layers that do not use masks ignore it.
+   */
+  abstract call(inputs: Tensor[], masks: Masks): Tensor[];
+
+  /**
+   * The masks of the outputs of a call (only asked when supportsMasking). Keras' default passes
+   * the first input's mask to the first output.
+   */
+  computeMask(_inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[]): (Mask | null)[] {
+    return outputs.map((_, i) => (i === 0 ? (masks[0] ?? null) : null));
+  }
 
   /** Weight specs in Keras' order (empty for weightless layers). Known after the first build. */
   get weightSpecs(): readonly WeightSpec[] {
