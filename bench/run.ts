@@ -136,13 +136,28 @@ async function runContender(id: string, args: ReturnType<typeof parseArgs>, pyth
   }
 }
 
+/**
+ * The machine, and its float32 peak: cores x clock x FLOPs per cycle per core. With AVX-512 that is
+ * 2 FMA units x 16 lanes x 2 (multiply and add) = 64; with AVX2 + FMA 2 x 8 x 2 = 32. The clock is
+ * lscpu's maximum, else its current MHz, else /proc/cpuinfo's (under KVM: the nominal clock).
+ */
 function machine(): Record<string, unknown> {
   const lscpu = spawnSync("lscpu", [], { encoding: "utf8" });
-  const field = (name: string) => lscpu.stdout?.match(new RegExp(`^${name}:\\s*(.+)$`, "m"))?.[1]?.trim();
+  const text = lscpu.stdout ?? "";
+  const field = (name: string) => text.match(new RegExp(`^${name}:\\s*(.+)$`, "m"))?.[1]?.trim();
+  const cpuinfoMhz = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8").match(/^cpu MHz\s*:\s*([\d.]+)/m)?.[1] : undefined;
+  const mhz = Number(field("CPU max MHz") ?? field("CPU MHz") ?? cpuinfoMhz ?? NaN);
+  const avx512 = /\bavx512f\b/.test(text);
+  const fma = /\bfma\b/.test(text);
+  const flopsPerCycle = avx512 ? 64 : fma ? 32 : undefined;
+  const cores = availableParallelism();
   return {
     cpu: field("Model name") ?? cpus()[0]?.model ?? "unknown",
-    cores: availableParallelism(),
-    avx512: /avx512f/.test(lscpu.stdout ?? ""),
+    cores,
+    ghz: Number.isFinite(mhz) ? mhz / 1000 : null,
+    simd: avx512 ? "AVX-512 + FMA" : fma ? "AVX2 + FMA" : "unknown",
+    peak_gflops: Number.isFinite(mhz) && flopsPerCycle !== undefined ? (cores * mhz * flopsPerCycle) / 1000 : null,
+    peak_note: flopsPerCycle === undefined ? "unknown SIMD width" : `cores x GHz x ${flopsPerCycle} float32 FLOPs/cycle (${avx512 ? "2 AVX-512 FMA units x 16 lanes x 2" : "2 AVX2 FMA units x 8 lanes x 2"})`,
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     loadavg_start: loadavg().map((l) => Number(l.toFixed(2))),

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
+import { STREAMING_ONLY } from "../lib/report.js";
 import { packageVersion } from "../lib/versions.js";
 import { benchPath, type Workload } from "../lib/spec.js";
 import { stepSlice, type Contender, type Runner, type Skip } from "./contender.js";
@@ -54,7 +55,7 @@ export async function onnxruntime(flavor: "node" | "web", stateful: boolean): Pr
     async prepare(w): Promise<Runner | Skip> {
       const shape = [...w.inputShape];
       if (stateful) {
-        if (w.kind !== "stream" || w.model.onnxStep === undefined) return { skipped: "runs W5 (streaming) only" };
+        if (w.kind !== "stream" || w.model.onnxStep === undefined) return { skipped: STREAMING_ONLY };
         return statefulRunner(ort, await sessionFor(w.model.onnxStep), w);
       }
       if (w.kind === "coldload") {

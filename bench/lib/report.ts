@@ -44,7 +44,17 @@ export function formatMs(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`;
 }
 
-const formatRatio = (r: number): string => `×${r < 10 ? r.toFixed(2) : r < 100 ? r.toFixed(1) : r.toFixed(0)}`;
+const formatRatio = (r: number): string => `×${r < 1 ? r.toPrecision(2) : r < 10 ? r.toFixed(2) : r < 100 ? r.toFixed(1) : r.toFixed(0)}`;
+
+/** An axis label: 1 µs, 10 µs, ..., 1 ms, ..., 1 s, 10 s. */
+function formatDecade(ms: number): string {
+  if (ms < 1) return `${Math.round(ms * 1000)} µs`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+/** The skip reason of contenders that only take part in W5 (their other rows are left out of the chart). */
+export const STREAMING_ONLY = "runs W5 (streaming) only";
 
 function cell(r: Result | undefined): string {
   if (r === undefined) return "";
@@ -57,6 +67,11 @@ function cell(r: Result | undefined): string {
 export function markdownReport(report: BenchReport): string {
   const ids = Object.keys(report.contenders);
   const lines: string[] = [];
+  const m = report.machine;
+  const peak = typeof m.peak_gflops === "number" ? `, float32 peak ≈ ${m.peak_gflops.toFixed(0)} GFLOP/s (${String(m.peak_note)})` : "";
+  lines.push(`Machine: ${String(m.cpu)}, ${String(m.cores)} cores${typeof m.ghz === "number" ? ` at ${m.ghz} GHz` : ""}, ${String(m.simd)}${peak}.`);
+  lines.push(`Node ${String(m.node)}; load average ${JSON.stringify(m.loadavg_start)} at the start, ${JSON.stringify(m.loadavg_end)} at the end; ${report.generated}.`);
+  lines.push("");
   lines.push(`Medians; (×r) = this contender's median / kerasless' median (above 1: kerasless is faster).`);
   lines.push(`ʷ = W5 without streaming: re-runs the 50-step window. ${report.quick ? "**--quick run: few samples.**" : ""}`.trimEnd());
   lines.push("");
@@ -109,7 +124,10 @@ export function svgChart(report: BenchReport): string {
   let y = 58;
   const groups: string[] = [];
   for (const w of report.workloads) {
-    const rows = ids.filter((id) => w.results[id] !== undefined);
+    const rows = ids.filter((id) => {
+      const r = w.results[id];
+      return r !== undefined && !("skipped" in r && r.skipped === STREAMING_ONLY);
+    });
     groups.push(`<text x="10" y="${y + 12}" font-weight="bold">${escapeXml(`${w.id}: ${w.title}`)}</text>`);
     y += 20;
     for (const id of rows) {
@@ -139,7 +157,7 @@ export function svgChart(report: BenchReport): string {
   for (let decade = lo; decade <= hi * 1.0001; decade *= 10) {
     const gx = x(decade).toFixed(1);
     out.push(`<line x1="${gx}" y1="50" x2="${gx}" y2="${height - 10}" stroke="#ddd"/>`);
-    out.push(`<text x="${gx}" y="${50 - 2}" text-anchor="middle" fill="#555">${escapeXml(formatMs(decade))}</text>`);
+    out.push(`<text x="${gx}" y="${50 - 2}" text-anchor="middle" fill="#555">${escapeXml(formatDecade(decade))}</text>`);
   }
   out.push(...groups);
   out.push(`</svg>`);
