@@ -27,7 +27,7 @@ export interface Contender {
 
 export const isSkip = (r: Runner | Skip): r is Skip => "skipped" in r;
 
-/** The last time step's features of a [batch, steps, features] input: the step W5 feeds. */
+/** Time step t of a [batch, steps, features] input, as [batch, features]: what W5 feeds per step. */
 export function stepSlice(w: Workload, t: number): Float32Array {
   const [batch, steps, features] = w.inputShape;
   const out = new Float32Array(batch * features);

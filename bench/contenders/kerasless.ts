@@ -19,17 +19,7 @@ export const KERNEL_PATHS: readonly KernelPath[] = [
   { id: "kerasless", kernels: "plain TypeScript (Float32Array loops; the only kernel path so far)", load: (bytes) => loadModel(bytes) },
 ];
 
-/** model.stream() as the lead specified it: stream.step(x_t) with x_t of shape [batch, features]. */
-interface Stream {
-  step(input: { shape: number[]; data: Float32Array }): unknown;
-}
-type Streamable = Model & { stream?: () => Stream };
-
-/** The first output's values, whether a call returns one tensor or a list of them. */
-function firstOutput(result: unknown): Float32Array {
-  const tensor = Array.isArray(result) ? result[0] : result;
-  return (tensor as { data: Float32Array }).data;
-}
+const firstOutput = (outputs: { data: Float32Array | Int32Array }[]): Float32Array => outputs[0].data as Float32Array;
 
 export function kerasless(pathId: string): Contender {
   const path = KERNEL_PATHS.find((p) => p.id === pathId);
@@ -45,7 +35,7 @@ export function kerasless(pathId: string): Contender {
   };
 
   return {
-    describe: () => ({ kernels: path.kernels, threads: 1, api: "loadModel(bytes), model.predict({shape, data}); W5: model.stream().step() when the model has it" }),
+    describe: () => ({ kernels: path.kernels, threads: 1, api: "loadModel(bytes), model.predict({shape, data}); W5: model.stream({batch}).step({shape, data})" }),
 
     async prepare(w): Promise<Runner> {
       const input = { shape: [...w.inputShape], data: w.input };
@@ -54,18 +44,19 @@ export function kerasless(pathId: string): Contender {
         const coldPredict = async () => firstOutput((await path.load(bytes)).predict(input));
         return { check: coldPredict, run: coldPredict };
       }
-      const model = (await modelFor(w)) as Streamable;
-      if (w.kind === "stream" && typeof model.stream === "function") {
+      const model = await modelFor(w);
+      if (w.kind === "stream") {
         const steps = Array.from({ length: w.inputShape[1] }, (_, t) => ({ shape: [w.batch, w.inputShape[2]], data: stepSlice(w, t) }));
-        const live = model.stream();
+        const live = model.stream({ batch: w.batch });
         let t = 0;
         return {
           mode: "stream",
           check: async () => {
-            const fresh = model.stream!();
-            let out: unknown;
-            for (const x of steps) out = fresh.step(x);
-            return Float32Array.from(firstOutput(out));
+            const fresh = model.stream({ batch: w.batch });
+            let outputs = fresh.step(steps[0]);
+            for (let i = 1; i < steps.length; i++) outputs = fresh.step(steps[i]);
+            // The stream reuses its output tensors: copy.
+            return Float32Array.from(firstOutput(outputs));
           },
           run: () => {
             live.step(steps[t]);
@@ -74,11 +65,7 @@ export function kerasless(pathId: string): Contender {
         };
       }
       const predict = () => firstOutput(model.predict(input));
-      return {
-        ...(w.kind === "stream" ? { mode: "window" as const, note: "model.stream() is not in this kerasless yet: re-runs the 50-step window" } : {}),
-        check: async () => predict(),
-        run: predict,
-      };
+      return { check: async () => predict(), run: predict };
     },
   };
 }
