@@ -10,7 +10,8 @@ export interface ModelSpec {
   /** Paths relative to bench/. */
   keras: string;
   onnx: string;
-  onnxStep?: string;
+  /** One-step ONNX graphs (state in, state out) by form; the stateful contenders use the faster. */
+  onnxStep?: Record<string, string>;
   /** The recurrent layers, in order (a Dense(1) follows them). */
   recurrent: { cell: "lstm" | "gru"; units: number }[];
   layers: string[];

@@ -4,7 +4,9 @@
   bench/models/lstm128.keras       LSTM(128) -> Dense(1), input [batch, 50, 16] (W2, W3, W5, W6)
   bench/models/gru64x2.keras       GRU(64) -> GRU(64) -> Dense(1), reset_after=True, input [batch, 200, 8] (W4)
   bench/models/*.onnx              the same weights as ONNX graphs (LSTM / GRU operators)
-  bench/models/lstm128_step.onnx   one time step of lstm128 with (h, c) as inputs and outputs (W5)
+  bench/models/lstm128_step_*.onnx one time step of lstm128 with (h, c) as inputs and outputs (W5),
+                                   as MatMul/Sigmoid/Tanh operators (_cell) and as the LSTM operator
+                                   over a sequence of 1 (_lstm)
   bench/references.json            Keras' model.predict for every workload's input
 
 The ONNX graphs are checked against Keras with onnxruntime before anything is written.
@@ -157,10 +159,8 @@ def sequence_onnx(weights, kind, steps, features, path):
     save_onnx(graph, path)
 
 
-def lstm_step_onnx(weights, features, path):
-    """One LSTM step as plain operators: z = [x, h]·[W; U] + b, gates split, new (h, c) returned.
-    (Measured against the LSTM operator with a sequence of 1: this form was faster; see
-    docs/benchmarks.md.)"""
+def lstm_step_cell_onnx(weights, features, path):
+    """One LSTM step as plain operators: z = [x, h]·[W; U] + b, gates split, new (h, c) returned."""
     (kernel, rec, bias), (dk, db) = weights
     units = rec.shape[0]
     stacked = np.concatenate([kernel, rec], axis=0).astype(np.float32)  # [F+H, 4H], Keras gate order i f c o
@@ -195,8 +195,8 @@ def lstm_step_onnx(weights, features, path):
     save_onnx(graph, path)
 
 
-def lstm_step_op_onnx(weights, features, path):
-    """The alternative step graph: the LSTM operator over a sequence of length 1."""
+def lstm_step_lstm_onnx(weights, features, path):
+    """One LSTM step as the LSTM operator over a sequence of length 1, with initial_h/initial_c."""
     (kernel, rec, bias), (dk, db) = weights
     units, ws = lstm_onnx_weights(kernel, rec, bias, "rnn0")
     inits = ws + [axes("axis0", [0])]
@@ -256,10 +256,8 @@ def main():
     sequence_onnx(weights["seed"], "lstm", models["seed"]["steps"], models["seed"]["features"], bench_path(models["seed"]["onnx"]))
     sequence_onnx(weights["lstm128"], "lstm", 50, 16, bench_path(models["lstm128"]["onnx"]))
     sequence_onnx(weights["gru64x2"], "gru", 200, 8, bench_path(models["gru64x2"]["onnx"]))
-    lstm_step_onnx(weights["lstm128"], 16, bench_path(models["lstm128"]["onnxStep"]))
-    step_op_path = bench_path("models/lstm128_step_op.onnx")
-    if "--step-op" in sys.argv:
-        lstm_step_op_onnx(weights["lstm128"], 16, step_op_path)
+    lstm_step_cell_onnx(weights["lstm128"], 16, bench_path(models["lstm128"]["onnxStep"]["cell"]))
+    lstm_step_lstm_onnx(weights["lstm128"], 16, bench_path(models["lstm128"]["onnxStep"]["lstm-op"]))
 
     references = {"note": f"model.predict of Keras {keras.__version__} ({keras.backend.backend()} backend) on each workload's input", "outputs": {}}
     print("checking the ONNX graphs against Keras:")
@@ -271,7 +269,7 @@ def main():
         session = ort.InferenceSession(bench_path(m["onnx"]), providers=["CPUExecutionProvider"])
         check(f"{w['id']} {os.path.basename(m['onnx'])}", session.run(None, {"x": x})[0], expected)
         if w["kind"] == "stream":
-            for path in [bench_path(m["onnxStep"])] + ([step_op_path] if "--step-op" in sys.argv else []):
+            for path in (bench_path(p) for p in m["onnxStep"].values()):
                 step = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
                 units = 128
                 h = np.zeros((1, units), np.float32)
