@@ -79,6 +79,17 @@ export function markdownReport(report: BenchReport): string {
   lines.push(`|---|${report.workloads.map(() => "---:").join("|")}|`);
   for (const id of ids) lines.push(`| ${id} | ${report.workloads.map((w) => cell(w.results[id])).join(" | ")} |`);
   lines.push("");
+  lines.push("### Contenders as run");
+  lines.push("");
+  lines.push("| contender | settings |");
+  lines.push("|---|---|");
+  for (const id of ids) {
+    const settings = Object.entries(report.contenders[id])
+      .map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`)
+      .join("; ");
+    lines.push(`| ${id} | ${settings.replace(/\|/g, "\\|")} |`);
+  }
+  lines.push("");
   for (const w of report.workloads) {
     lines.push(`### ${w.id}: ${w.title}`);
     lines.push("");

@@ -201,12 +201,15 @@ def numpy_contender(cls):
             return f.read()
 
     def describe():
-        info = {"numpy": np.__version__, "threads": "BLAS threads as below (numpy itself is single-threaded)"}
+        info = {"numpy": np.__version__}
         try:
             from threadpoolctl import threadpool_info
-            info["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")} for p in threadpool_info()]
+            pools = threadpool_info()
+            # Matrix products run in the BLAS library's threads; the rest of NumPy runs in one.
+            info["threads"] = max((p.get("num_threads", 1) for p in pools), default=1)
+            info["blas"] = ", ".join(f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')} kernels)" for p in pools)
         except ImportError:
-            info["blas"] = "threadpoolctl not installed"
+            info["threads"] = "unknown (threadpoolctl not installed)"
         return info
 
     def prepare(w, models):
