@@ -1,7 +1,7 @@
 /** The harness' parity rule and inputs: a contender that disagrees with Keras must be caught. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compareWithKeras, loadWorkloads, prngFloats } from "../../bench/lib/spec.js";
+import { compareWithKeras, loadWorkloads, prngFloats } from "../../../bench/lib/spec.js";
 
 test("compareWithKeras applies |got - expected| <= 1e-5 + 1e-4 |expected| to every value", () => {
   const expected = Float32Array.from([1000, -0.5, 0]);
