@@ -87,7 +87,7 @@ test("in the V8 context, a file that is no model fails with a KeraslessError and
 test("in the V8 context, every fixture in every format matches Keras", async () => {
   const cases: VmCase[] = [];
   const expectations = new Map<string, FixtureTensor[]>();
-  for (const suite of ["seed", "real-world", "keras3", "keras2"]) {
+  for (const suite of ["seed", "real-world", "keras3", "keras2", "compressed"]) {
     for (const fixture of listFixtures(suite)) {
       for (const format of fixture.formats) {
         cases.push({
