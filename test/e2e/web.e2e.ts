@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { WEB_ROOT, serveDirectory, type WebServer } from "../../scripts/serve-web.js";
+import { allSnippets, WORKSPACE_FILES } from "../docs/snippets.js";
 import { ABS_TOLERANCE, REL_TOLERANCE } from "../helpers.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -129,6 +130,44 @@ test("a file that is no model is reported on the page, naming the file", async (
   await page.waitForSelector("#model-error:not([hidden])");
   assert.match(await page.textContent("#model-error") ?? "", /LSTM_sample\.csv/);
   assert.equal(await page.isHidden("#results-section"), true, "no predictions without a model");
+});
+
+test("the docs' browser snippets run in Chromium (kerasless mapped to the bundle by an import map)", async () => {
+  const snippets = allSnippets().filter((s) => s.mode === "browser");
+  assert.ok(snippets.length > 0, "the docs have browser snippets");
+  for (const snippet of snippets) {
+    const tab = await browser.newPage();
+    const logs: string[] = [];
+    const problems: string[] = [];
+    tab.on("console", (m) => (m.type() === "error" ? problems : logs).push(m.text()));
+    tab.on("pageerror", (e) => problems.push(e.message));
+    await tab.route("**/*", (route) => {
+      const url = new URL(route.request().url());
+      if (`${url.origin}/` !== server.url) {
+        problems.push(`request outside the server: ${url}`);
+        return route.abort();
+      }
+      const workspaceFile = url.pathname.startsWith("/models/") ? WORKSPACE_FILES[url.pathname.slice("/models/".length)] : undefined;
+      if (workspaceFile !== undefined) return route.fulfill({ body: readFileSync(`${root}${workspaceFile}`), contentType: "application/octet-stream" });
+      if (url.pathname === "/snippet.html") {
+        const html = [
+          "<!doctype html><title>running</title>",
+          `<script type="importmap">{"imports":{"kerasless":"/build/kerasless.min.js"}}</script>`,
+          `<script>addEventListener("error", () => (document.title = "failed")); addEventListener("unhandledrejection", (e) => { console.error(String(e.reason)); document.title = "failed"; });</script>`,
+          `<script type="module">\n${snippet.code}\ndocument.title = "done";\n</script>`,
+        ].join("\n");
+        return route.fulfill({ body: html, contentType: "text/html" });
+      }
+      return route.continue();
+    });
+    await tab.goto(`${server.url}snippet.html`);
+    await tab.waitForFunction(() => document.title !== "running", undefined, { timeout: 30_000 });
+    const title = await tab.title();
+    await tab.close();
+    assert.equal(title, "done", `${snippet.where}: ${problems.join("; ")}`);
+    assert.deepEqual(problems, [], snippet.where);
+    if (snippet.prints) assert.match(logs.join("\n"), snippet.prints, `${snippet.where}: console output`);
+  }
 });
 
 test("the page made no request outside its own server and logged no errors", () => {
