@@ -30,7 +30,13 @@ export interface WebServer {
 /** Serves `root` on 127.0.0.1 (`port` 0 = any free port); only GET/HEAD of files under root. */
 export function serveDirectory(root: string, port = 0): Promise<WebServer> {
   const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname);
+    } catch {
+      response.writeHead(400).end();
+      return;
+    }
     const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
     const inside = file.startsWith(root.endsWith(sep) ? root : root + sep);
     if (request.method !== "GET" && request.method !== "HEAD") {
