@@ -113,6 +113,13 @@ export abstract class Layer {
     return false;
   }
 
+  /** call() for layers with one output shaped like the first input: allocate it, then callInto(). */
+  protected callIntoNew(inputs: Tensor[], masks: Masks): Tensor[] {
+    const out = new Tensor(inputs[0].shape, new Float32Array(inputs[0].size));
+    this.callInto(inputs, masks, [out]);
+    return [out];
+  }
+
   /**
    * The masks of the outputs of a call (only asked when supportsMasking). Keras' default passes
    * the first input's mask to the first output.
