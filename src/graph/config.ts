@@ -6,7 +6,7 @@
  */
 import { KeraslessError } from "../errors.js";
 import { describe, isObject, type JsonObject } from "../layers/config.js";
-import type { Shape } from "../layers/layer.js";
+import type { CallArguments, Shape } from "../layers/layer.js";
 
 /** Output `tensor` of call `node` of `layer`. */
 export interface TensorRef {
@@ -21,11 +21,14 @@ export interface TensorRef {
   readonly style: "list" | "call" | "endpoint";
 }
 
-/** One call of a layer: its input tensors in call order (x first, then initial states). */
+/**
+ * One call of a layer. `inputs` holds its tensors in this order: the positional arguments' tensors
+ * (x; Attention's [query, value, key]; MultiHeadAttention's query, value), then `initial_state`'s,
+ * then the tensors of each other keyword argument in `arguments.tensors` order.
+ */
 export interface NodeSpec {
   readonly inputs: TensorRef[];
-  /** Tensor-valued call arguments kerasless does not support (reported at load time). */
-  readonly unsupportedArguments: string[];
+  readonly arguments: CallArguments;
 }
 
 export interface LayerEntry {
@@ -112,32 +115,68 @@ function parseLayerEntry(raw: unknown, index: number, functional: boolean): Laye
 
 function parseNode(node: unknown, layer: string): NodeSpec {
   const inputs: TensorRef[] = [];
-  const unsupportedArguments: string[] = [];
   if (isObject(node)) {
-    // Keras 3: {"args": [...], "kwargs": {...}}. Tensors in args come first, then initial_state.
+    // Keras 3: {"args": [...], "kwargs": {...}}.
     collectKerasTensors(node.args, inputs, layer);
+    const positional = inputs.length;
     const kwargs = isObject(node.kwargs) ? node.kwargs : {};
-    for (const [key, value] of Object.entries(kwargs)) {
-      if (key === "initial_state") collectKerasTensors(value, inputs, layer);
-      else if (containsKerasTensor(value)) unsupportedArguments.push(key);
-    }
-    return { inputs, unsupportedArguments };
+    collectKerasTensors(kwargs.initial_state, inputs, layer);
+    return { inputs, arguments: splitKeywords(kwargs, positional, inputs, layer, isKerasTensor, (v) => kerasTensorRef(v, layer)) };
   }
   if (Array.isArray(node)) {
-    // Keras 2: [[layer, node_index, tensor_index, kwargs], ...]
+    // Keras 2: [[layer, node_index, tensor_index, kwargs], ...], one entry per tensor of the first
+    // argument, each with the same kwargs (the other arguments, tensors as [layer, node, tensor]).
     for (const entry of node) {
       if (!Array.isArray(entry) || typeof entry[0] !== "string" || !isIndex(entry[1]) || !isIndex(entry[2] ?? 0)) {
         throw configError(`layer "${layer}": malformed inbound node entry ${describe(entry)}`);
       }
       inputs.push({ layer: entry[0], node: entry[1], tensor: (entry[2] as number | undefined) ?? 0, style: "list" });
-      const kwargs = entry[3];
-      if (isObject(kwargs) && kwargs.initial_state !== undefined) collectKeras2States(kwargs.initial_state, inputs, layer);
     }
-    return { inputs, unsupportedArguments };
+    const positional = inputs.length;
+    const kwargs = node.length > 0 && isObject(node[0][3]) ? (node[0][3] as JsonObject) : {};
+    if (kwargs.initial_state !== undefined) collectKeras2States(kwargs.initial_state, inputs, layer);
+    return { inputs, arguments: splitKeywords(kwargs, positional, inputs, layer, isKeras2TensorRef, keras2TensorRef) };
   }
   throw configError(`layer "${layer}": malformed inbound node ${describe(node)}`);
 }
 
+/**
+ * Splits call keywords (other than initial_state) into constants and tensor arguments; the
+ * tensors are appended to `inputs`. A tensor argument may be a list holding None entries.
+ */
+function splitKeywords(
+  kwargs: JsonObject,
+  positional: number,
+  inputs: TensorRef[],
+  layer: string,
+  isTensor: (v: unknown) => boolean,
+  toRef: (v: unknown) => TensorRef,
+): CallArguments {
+  const tensors: Record<string, (number | null)[]> = {};
+  const constants: Record<string, unknown> = {};
+  const holdsTensor = (v: unknown): boolean =>
+    isTensor(v) || (Array.isArray(v) && v.some(holdsTensor)) || (isObject(v) && Object.values(v).some(holdsTensor));
+  for (const [key, value] of Object.entries(kwargs)) {
+    if (key === "initial_state") continue;
+    if (!holdsTensor(value)) {
+      constants[key] = value;
+      continue;
+    }
+    const slots: (number | null)[] = [];
+    const walk = (v: unknown): void => {
+      if (isTensor(v)) {
+        slots.push(inputs.length);
+        inputs.push(toRef(v));
+      } else if (Array.isArray(v)) v.forEach(walk);
+      else if (isObject(v)) Object.values(v).forEach(walk);
+      else if (v === null) slots.push(null);
+      else throw configError(`layer "${layer}": call argument "${key}" mixes tensors with ${describe(v)}`);
+    };
+    walk(value);
+    tensors[key] = slots;
+  }
+  return { positional, tensors, constants };
+}
 function isIndex(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0;
 }
@@ -146,25 +185,32 @@ function isKerasTensor(v: unknown): v is JsonObject {
   return isObject(v) && v.class_name === "__keras_tensor__";
 }
 
-function containsKerasTensor(v: unknown): boolean {
-  if (isKerasTensor(v)) return true;
-  if (Array.isArray(v)) return v.some(containsKerasTensor);
-  if (isObject(v)) return Object.values(v).some(containsKerasTensor);
-  return false;
+function kerasTensorRef(value: unknown, layer: string): TensorRef {
+  const history = isObject(value) && isObject(value.config) ? value.config.keras_history : undefined;
+  if (!Array.isArray(history) || typeof history[0] !== "string" || !isIndex(history[1]) || !isIndex(history[2])) {
+    throw configError(`layer "${layer}": malformed keras_history ${describe(history)}`);
+  }
+  return { layer: history[0], node: history[1], tensor: history[2], style: "call" };
 }
 
 function collectKerasTensors(value: unknown, out: TensorRef[], layer: string): void {
   if (isKerasTensor(value)) {
-    const history = isObject(value.config) ? value.config.keras_history : undefined;
-    if (!Array.isArray(history) || typeof history[0] !== "string" || !isIndex(history[1]) || !isIndex(history[2])) {
-      throw configError(`layer "${layer}": malformed keras_history ${describe(history)}`);
-    }
-    out.push({ layer: history[0], node: history[1], tensor: history[2], style: "call" });
+    out.push(kerasTensorRef(value, layer));
   } else if (Array.isArray(value)) {
     for (const v of value) collectKerasTensors(v, out, layer);
   } else if (isObject(value)) {
     for (const v of Object.values(value)) collectKerasTensors(v, out, layer);
   }
+}
+
+/** Keras 2 writes a tensor in call kwargs as [layer, node, tensor]. */
+function isKeras2TensorRef(v: unknown): boolean {
+  return Array.isArray(v) && v.length === 3 && typeof v[0] === "string" && isIndex(v[1]) && isIndex(v[2]);
+}
+
+function keras2TensorRef(v: unknown): TensorRef {
+  const [layer, node, tensor] = v as [string, number, number];
+  return { layer, node, tensor, style: "list" };
 }
 
 /** Keras 2 writes initial states in kwargs as [layer, node, tensor] triples. */

@@ -7,7 +7,7 @@
 import { KeraslessError } from "../errors.js";
 import { ConfigReader, describe } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
-import { Layer, type LayerContext, type Mask, type Masks, type Shape } from "../layers/layer.js";
+import { Layer, NO_ARGUMENTS, type CallArguments, type LayerContext, type Mask, type Masks, type Shape } from "../layers/layer.js";
 import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
 import { Tensor, formatShape } from "../tensor.js";
 import { dtypeName, optionalShape, parseModelConfig, type LayerEntry, type ModelSpec, type TensorRef } from "./config.js";
@@ -19,6 +19,8 @@ export interface Call {
   readonly node: number;
   /** For each input: [index of the producing call, output index]. */
   readonly inputs: ReadonlyArray<readonly [number, number]>;
+  /** The call's keyword arguments (tensor ones index into `inputs`). */
+  readonly arguments: CallArguments;
   readonly inputShapes: Shape[];
   readonly outputShapes: Shape[];
 }
@@ -45,7 +47,7 @@ export class Graph {
       if (layer === null) return;
       this.byName.set(entry.name, layer);
       for (const node of entry.inboundNodes) {
-        for (const arg of node.unsupportedArguments) {
+        for (const arg of Object.keys(node.arguments.tensors).filter((a) => !layer.tensorArguments.includes(a))) {
           context.report({ layer: entry.name, className: entry.className, problem: `the tensor argument "${arg}" is not supported yet` });
         }
       }
@@ -86,7 +88,7 @@ export class Graph {
       let previous: readonly [number, number] | null = null;
       for (const layer of [...this.inputLayers, ...this.layers]) {
         const inputs = previous === null ? [] : [previous];
-        calls.push(this.makeCall(layer, 0, inputs, calls));
+        calls.push(this.makeCall(layer, 0, inputs, NO_ARGUMENTS, calls));
         if (calls[calls.length - 1].outputShapes.length !== 1) {
           throw layer.error("E_CONFIG", "has several outputs, which a Sequential model cannot pass on");
         }
@@ -152,7 +154,8 @@ export class Graph {
           }
           const layer = this.byName.get(top.entry.name)!;
           const inputs = top.refs.map((ref) => [callIndex.get(key(ref.layer, ref.node))!, ref.tensor] as const);
-          calls.push(this.makeCall(layer, top.node, inputs, calls));
+          const args = top.entry.className === "InputLayer" ? NO_ARGUMENTS : top.entry.inboundNodes[top.node].arguments;
+          calls.push(this.makeCall(layer, top.node, inputs, args, calls));
           callIndex.set(k, calls.length - 1);
           state.set(k, "done");
           stack.pop();
@@ -175,7 +178,7 @@ export class Graph {
     }
   }
 
-  private makeCall(layer: Layer, node: number, inputs: (readonly [number, number])[], calls: Call[]): Call {
+  private makeCall(layer: Layer, node: number, inputs: (readonly [number, number])[], args: CallArguments, calls: Call[]): Call {
     const inputShapes = inputs.map(([producer, tensor]) => {
       const shapes = calls[producer].outputShapes;
       if (tensor >= shapes.length) {
@@ -183,8 +186,8 @@ export class Graph {
       }
       return shapes[tensor];
     });
-    const outputShapes = layer.computeOutputShapes(inputShapes);
-    return { layer, node, inputs, inputShapes, outputShapes };
+    const outputShapes = layer.computeOutputShapes(inputShapes, args);
+    return { layer, node, inputs, arguments: args, inputShapes, outputShapes };
   }
 
   private get wiring(): NonNullable<Graph["built"]> {
@@ -231,9 +234,9 @@ export class Graph {
       } else {
         const args = call.inputs.map(([producer, tensor]) => values[producer]![tensor]);
         const argMasks = call.inputs.map(([producer, tensor]) => masks[producer]![tensor]);
-        const out = layer.call(args, argMasks);
+        const out = layer.call(args, argMasks, call.arguments);
         values[i] = out;
-        masks[i] = layer.supportsMasking ? layer.computeMask(args, argMasks, out) : out.map(() => null);
+        masks[i] = layer.supportsMasking ? layer.computeMask(args, argMasks, out, call.arguments) : out.map(() => null);
       }
       for (const [producer] of call.inputs) {
         if (lastUse[producer] === i) {
@@ -350,7 +353,8 @@ function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {
 function inputDtype(value: unknown, layer: string, context: LayerContext): "float32" | "int32" {
   const name = dtypeName(value) ?? "float32";
   if (/^(float(16|32|64)|bfloat16)$/.test(name)) return "float32";
-  if (/^u?int(8|16|32|64)$/.test(name)) return "int32";
+  // Booleans (e.g. attention masks) arrive as 0/1 integers.
+  if (/^(u?int(8|16|32|64)|bool)$/.test(name)) return "int32";
   context.report({ layer, className: "InputLayer", problem: `input dtype ${describe(name)} is not supported` });
   return "float32";
 }
