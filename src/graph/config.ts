@@ -6,7 +6,7 @@
  */
 import { KeraslessError } from "../errors.js";
 import { describe, isObject, type JsonObject } from "../layers/config.js";
-import type { CallArguments, Shape } from "../layers/layer.js";
+import type { Shape } from "../layers/layer.js";
 
 /** Output `tensor` of call `node` of `layer`. */
 export interface TensorRef {
@@ -19,16 +19,27 @@ export interface TensorRef {
    * input_layers / output_layers.
    */
   readonly style: "list" | "call" | "endpoint";
+  /** The tensor's dtype where the file says (Keras 3 call arguments). */
+  readonly dtype?: string;
 }
 
 /**
- * One call of a layer. `inputs` holds its tensors in this order: the positional arguments' tensors
- * (x; Attention's [query, value, key]; MultiHeadAttention's query, value), then `initial_state`'s,
- * then the tensors of each other keyword argument in `arguments.tensors` order.
+ * One call of a layer: `inputs` are the positional arguments' tensors (x; Attention's [query,
+ * value, key]; MultiHeadAttention's query, value) and then initial_state's.
  */
 export interface NodeSpec {
   readonly inputs: TensorRef[];
-  readonly arguments: CallArguments;
+  /** The other keyword arguments (the graph makes the tensor ones a layer takes extra inputs). */
+  readonly keywords: Keywords;
+}
+
+export interface Keywords {
+  /** How many of NodeSpec.inputs come from positional arguments. */
+  readonly positional: number;
+  /** Keyword arguments holding tensors, in order (null where a list holds None). */
+  readonly tensors: Readonly<Record<string, readonly (TensorRef | null)[]>>;
+  /** Every other keyword argument, as written in the config. */
+  readonly constants: Readonly<Record<string, unknown>>;
 }
 
 export interface LayerEntry {
@@ -85,13 +96,32 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
     return {
       className: "Functional",
       name: typeof config.name === "string" ? config.name : "functional",
-      layers: config.layers.map((l, i) => parseLayerEntry(l, i, true)),
+      layers: withoutMaskPlumbing(config.layers.map((l, i) => parseLayerEntry(l, i, true))),
       inputs: parseEndpoints(config.input_layers, "input_layers"),
       outputs: parseEndpoints(config.output_layers, "output_layers"),
       buildInputShape: undefined,
     };
   }
   throw new KeraslessError("E_UNSUPPORTED", `the top-level object is a ${describe(className)}, not a Sequential or Functional model (subclassed models cannot be loaded from their config)`);
+}
+
+/**
+ * Keras 3 records the ops of each compute_mask it traced while building a functional model
+ * (NotEqual, Any, LogicalOr, ... on bool tensors) and passes their result as `mask=` arguments.
+ * kerasless propagates masks itself, exactly as those ops compute them, so the ops whose
+ * outputs are only ever used as bool masks are left out.
+ */
+function withoutMaskPlumbing(layers: LayerEntry[]): LayerEntry[] {
+  const uses = new Map<string, (string | undefined)[]>();
+  for (const entry of layers) {
+    for (const node of entry.inboundNodes) {
+      const refs = [...node.inputs, ...Object.values(node.keywords.tensors).flat()];
+      for (const ref of refs) if (ref !== null) uses.set(ref.layer, [...(uses.get(ref.layer) ?? []), ref.dtype]);
+    }
+  }
+  const isPlumbing = (entry: LayerEntry): boolean =>
+    entry.module !== undefined && entry.module.startsWith("keras.src.ops") && (uses.get(entry.name) ?? []).every((dtype) => dtype === "bool");
+  return layers.filter((entry) => !isPlumbing(entry));
 }
 
 function parseLayerEntry(raw: unknown, index: number, functional: boolean): LayerEntry {
@@ -121,7 +151,7 @@ function parseNode(node: unknown, layer: string): NodeSpec {
     const positional = inputs.length;
     const kwargs = isObject(node.kwargs) ? node.kwargs : {};
     collectKerasTensors(kwargs.initial_state, inputs, layer);
-    return { inputs, arguments: splitKeywords(kwargs, positional, inputs, layer, isKerasTensor, (v) => kerasTensorRef(v, layer)) };
+    return { inputs, keywords: splitKeywords(kwargs, positional, layer, isKerasTensor, (v) => kerasTensorRef(v, layer)) };
   }
   if (Array.isArray(node)) {
     // Keras 2: [[layer, node_index, tensor_index, kwargs], ...], one entry per tensor of the first
@@ -135,24 +165,20 @@ function parseNode(node: unknown, layer: string): NodeSpec {
     const positional = inputs.length;
     const kwargs = node.length > 0 && isObject(node[0][3]) ? (node[0][3] as JsonObject) : {};
     if (kwargs.initial_state !== undefined) collectKeras2States(kwargs.initial_state, inputs, layer);
-    return { inputs, arguments: splitKeywords(kwargs, positional, inputs, layer, isKeras2TensorRef, keras2TensorRef) };
+    return { inputs, keywords: splitKeywords(kwargs, positional, layer, isKeras2TensorRef, keras2TensorRef) };
   }
   throw configError(`layer "${layer}": malformed inbound node ${describe(node)}`);
 }
 
-/**
- * Splits call keywords (other than initial_state) into constants and tensor arguments; the
- * tensors are appended to `inputs`. A tensor argument may be a list holding None entries.
- */
+/** Splits call keywords (other than initial_state) into tensor arguments and constants. */
 function splitKeywords(
   kwargs: JsonObject,
   positional: number,
-  inputs: TensorRef[],
   layer: string,
   isTensor: (v: unknown) => boolean,
   toRef: (v: unknown) => TensorRef,
-): CallArguments {
-  const tensors: Record<string, (number | null)[]> = {};
+): Keywords {
+  const tensors: Record<string, (TensorRef | null)[]> = {};
   const constants: Record<string, unknown> = {};
   const holdsTensor = (v: unknown): boolean =>
     isTensor(v) || (Array.isArray(v) && v.some(holdsTensor)) || (isObject(v) && Object.values(v).some(holdsTensor));
@@ -162,21 +188,20 @@ function splitKeywords(
       constants[key] = value;
       continue;
     }
-    const slots: (number | null)[] = [];
+    const refs: (TensorRef | null)[] = [];
     const walk = (v: unknown): void => {
-      if (isTensor(v)) {
-        slots.push(inputs.length);
-        inputs.push(toRef(v));
-      } else if (Array.isArray(v)) v.forEach(walk);
+      if (isTensor(v)) refs.push(toRef(v));
+      else if (Array.isArray(v)) v.forEach(walk);
       else if (isObject(v)) Object.values(v).forEach(walk);
-      else if (v === null) slots.push(null);
+      else if (v === null) refs.push(null);
       else throw configError(`layer "${layer}": call argument "${key}" mixes tensors with ${describe(v)}`);
     };
     walk(value);
-    tensors[key] = slots;
+    tensors[key] = refs;
   }
   return { positional, tensors, constants };
 }
+
 function isIndex(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0;
 }
@@ -185,12 +210,22 @@ function isKerasTensor(v: unknown): v is JsonObject {
   return isObject(v) && v.class_name === "__keras_tensor__";
 }
 
+/**
+ * A `mask=` argument that Keras 3 filled in from the masks it traced (bool tensors): the graph
+ * propagates masks itself, so such an argument adds nothing.
+ */
+export function isMaskTrace(refs: readonly (TensorRef | null)[]): boolean {
+  return refs.length > 0 && refs.every((r) => r !== null && r.dtype === "bool");
+}
+
 function kerasTensorRef(value: unknown, layer: string): TensorRef {
-  const history = isObject(value) && isObject(value.config) ? value.config.keras_history : undefined;
+  const config = isObject(value) && isObject(value.config) ? value.config : {};
+  const history = config.keras_history;
   if (!Array.isArray(history) || typeof history[0] !== "string" || !isIndex(history[1]) || !isIndex(history[2])) {
     throw configError(`layer "${layer}": malformed keras_history ${describe(history)}`);
   }
-  return { layer: history[0], node: history[1], tensor: history[2], style: "call" };
+  const dtype = typeof config.dtype === "string" ? config.dtype : undefined;
+  return { layer: history[0], node: history[1], tensor: history[2], style: "call", dtype };
 }
 
 function collectKerasTensors(value: unknown, out: TensorRef[], layer: string): void {

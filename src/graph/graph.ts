@@ -7,10 +7,11 @@
 import { KeraslessError } from "../errors.js";
 import { ConfigReader, describe } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
-import { Layer, NO_ARGUMENTS, type CallArguments, type LayerContext, type Mask, type Masks, type Shape } from "../layers/layer.js";
+import { Layer, NO_ARGUMENTS, type CallArguments, type LayerContext, type Mask, type Masks, type Shape, type StreamBehaviour } from "../layers/layer.js";
+import { GraphStream, analyzeStream } from "./stream.js";
 import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
 import { Tensor, formatShape } from "../tensor.js";
-import { dtypeName, optionalShape, parseModelConfig, type LayerEntry, type ModelSpec, type TensorRef } from "./config.js";
+import { dtypeName, isMaskTrace, optionalShape, parseModelConfig, type LayerEntry, type ModelSpec, type NodeSpec, type TensorRef } from "./config.js";
 
 /** One call of a layer in the graph. */
 export interface Call {
@@ -34,6 +35,8 @@ export class Graph {
   private readonly spec: ModelSpec;
   private readonly context: LayerContext;
   private readonly byName = new Map<string, Layer>();
+  /** Per layer, per call: the input tensors (keyword tensors the layer takes included) and arguments. */
+  private readonly callSpecs = new Map<string, { inputs: TensorRef[]; arguments: CallArguments }[]>();
   private built: { calls: Call[]; outputs: (readonly [number, number])[]; lastUse: number[] } | null = null;
 
   constructor(spec: ModelSpec, context: LayerContext) {
@@ -46,11 +49,7 @@ export class Graph {
       const layer = createLayer(entry, context);
       if (layer === null) return;
       this.byName.set(entry.name, layer);
-      for (const node of entry.inboundNodes) {
-        for (const arg of Object.keys(node.arguments.tensors).filter((a) => !layer.tensorArguments.includes(a))) {
-          context.report({ layer: entry.name, className: entry.className, problem: `the tensor argument "${arg}" is not supported yet` });
-        }
-      }
+      this.callSpecs.set(entry.name, entry.inboundNodes.map((node) => callSpec(node, layer, entry, context)));
       if (layer instanceof InputLayer) {
         if (spec.className === "Functional") this.layers.push(layer);
       } else {
@@ -142,7 +141,7 @@ export class Graph {
               continue;
             }
             state.set(k, "open");
-            const raws = top.entry.className === "InputLayer" ? [] : top.entry.inboundNodes[top.node].inputs;
+            const raws = top.entry.className === "InputLayer" ? [] : this.callSpecs.get(top.entry.name)![top.node].inputs;
             top.refs = raws.map((raw) => resolve(raw, `layer "${top.entry.name}"`));
           }
           if (top.next < top.refs.length) {
@@ -154,7 +153,7 @@ export class Graph {
           }
           const layer = this.byName.get(top.entry.name)!;
           const inputs = top.refs.map((ref) => [callIndex.get(key(ref.layer, ref.node))!, ref.tensor] as const);
-          const args = top.entry.className === "InputLayer" ? NO_ARGUMENTS : top.entry.inboundNodes[top.node].arguments;
+          const args = top.entry.className === "InputLayer" ? NO_ARGUMENTS : this.callSpecs.get(top.entry.name)![top.node].arguments;
           calls.push(this.makeCall(layer, top.node, inputs, args, calls));
           callIndex.set(k, calls.length - 1);
           state.set(k, "done");
@@ -209,9 +208,9 @@ export class Graph {
   }
 
   /** The layer and output index behind each model output. */
-  get outputSources(): { layer: Layer; tensor: number }[] {
+  get outputSources(): { layer: Layer; call: number; tensor: number }[] {
     const { calls, outputs } = this.wiring;
-    return outputs.map(([call, tensor]) => ({ layer: calls[call].layer, tensor }));
+    return outputs.map(([call, tensor]) => ({ layer: calls[call].layer, call, tensor }));
   }
 
   /** Runs the graph on inputs ordered like inputLayers (already validated by the caller). */
@@ -236,7 +235,7 @@ export class Graph {
         const argMasks = call.inputs.map(([producer, tensor]) => masks[producer]![tensor]);
         const out = layer.call(args, argMasks, call.arguments);
         values[i] = out;
-        masks[i] = layer.supportsMasking ? layer.computeMask(args, argMasks, out, call.arguments) : out.map(() => null);
+        masks[i] = outputMasks(layer, args, argMasks, out, call.arguments);
       }
       for (const [producer] of call.inputs) {
         if (lastUse[producer] === i) {
@@ -250,6 +249,14 @@ export class Graph {
       masks: outputs.map(([call, tensor]) => masks[call]![tensor]),
     };
   }
+}
+
+/** The masks a call's outputs carry: Keras asks compute_mask only of layers that support masking. */
+export function outputMasks(layer: Layer, inputs: Tensor[], inputMasks: Masks, outputs: Tensor[], args?: CallArguments): (Mask | null)[] {
+  if (layer.supportsMasking && (layer.createsMask || inputMasks.some((m) => m !== null))) {
+    return layer.computeMask(inputs, inputMasks, outputs, args);
+  }
+  return outputs.map(() => null);
 }
 
 /** A model used as a layer of another model. */
@@ -310,6 +317,8 @@ export class ModelLayer extends Layer {
 
   // A nested model hands on the masks its own outputs carry.
   override readonly supportsMasking = true;
+  // Its layers may create masks (Embedding with mask_zero), so always ask.
+  override readonly createsMask = true;
   private lastOutputMasks: (Mask | null)[] = [];
 
   call(inputs: Tensor[], masks: Masks): Tensor[] {
@@ -321,6 +330,47 @@ export class ModelLayer extends Layer {
   override computeMask(): (Mask | null)[] {
     return this.lastOutputMasks;
   }
+
+  override streamBehaviour(): StreamBehaviour {
+    const analysis = analyzeStream(this.graph);
+    if (analysis.refusals.length > 0) return { kind: "refused", reason: `holds layers that cannot stream: ${analysis.refusals.join("; ")}` };
+    const probe = new GraphStream(this.graph, analysis);
+    return {
+      kind: "stateful",
+      outputsHaveTime: probe.outputsHaveTime(),
+      open: (batch) => {
+        const inner = new GraphStream(this.graph, analysis);
+        inner.open(batch);
+        return {
+          state: inner.stateBuffers,
+          step: (inputs, masks) => {
+            const outputs = inner.step(inputs, masks);
+            this.lastOutputMasks = inner.outputMasks as (Mask | null)[];
+            return outputs;
+          },
+          reset: () => inner.reset(),
+        };
+      },
+    };
+  }
+}
+
+/**
+ * A call's inputs and arguments: keyword tensors the layer takes follow the node's inputs; Keras
+ * 3's traced `mask=` arguments are dropped (the graph propagates masks); other tensor
+ * arguments are reported.
+ */
+function callSpec(node: NodeSpec, layer: Layer, entry: LayerEntry, context: LayerContext): { inputs: TensorRef[]; arguments: CallArguments } {
+  const inputs = [...node.inputs];
+  const tensors: Record<string, (number | null)[]> = {};
+  for (const [name, refs] of Object.entries(node.keywords.tensors)) {
+    if (layer.tensorArguments.includes(name)) {
+      tensors[name] = refs.map((ref) => (ref === null ? null : inputs.push(ref) - 1));
+    } else if (!(name === "mask" && isMaskTrace(refs))) {
+      context.report({ layer: entry.name, className: entry.className, problem: `the tensor argument "${name}" is not supported yet` });
+    }
+  }
+  return { inputs, arguments: { positional: node.keywords.positional, tensors, constants: node.keywords.constants } };
 }
 
 function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {

@@ -110,6 +110,8 @@ type ScoreMode = "dot" | "concat" | "additive";
 /** Attention (Luong: dot or concat scores) and AdditiveAttention (Bahdanau). */
 export class DenseAttention extends Layer {
   override readonly supportsMasking = true;
+  // An explicit `mask=` gives the output its query mask even when no input carries one.
+  override readonly createsMask = true;
   override readonly tensorArguments = ["mask"];
   private readonly mode: ScoreMode;
   private readonly useScale: boolean;

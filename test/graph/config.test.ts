@@ -13,32 +13,35 @@ function functional(layer: Record<string, unknown>) {
   }).layers[3].inboundNodes[0];
 }
 
-test("Keras 3: positional tensors, then initial_state, then each tensor keyword in order; constants apart", () => {
+test("Keras 3: positional tensors, then initial_state; tensor keywords and constants apart", () => {
   const node = functional({
     inbound_nodes: [{
       args: [tensor("a"), tensor("b")],
       kwargs: { mask: [null, tensor("c")], initial_state: [tensor("b", 0, 0)], return_attention_scores: true, training: false, key: tensor("a") },
     }],
   });
-  assert.deepEqual(node.inputs.map((r) => r.layer), ["a", "b", "b", "c", "a"]);
-  assert.equal(node.arguments.positional, 2);
-  assert.deepEqual(node.arguments.tensors, { mask: [null, 3], key: [4] });
-  assert.deepEqual(node.arguments.constants, { return_attention_scores: true, training: false });
+  assert.deepEqual(node.inputs.map((r) => r.layer), ["a", "b", "b"]);
+  assert.equal(node.keywords.positional, 2);
+  assert.deepEqual(Object.keys(node.keywords.tensors), ["mask", "key"]);
+  assert.deepEqual(node.keywords.tensors.mask.map((r) => r?.layer ?? null), [null, "c"]);
+  assert.deepEqual(node.keywords.tensors.key.map((r) => [r?.layer, r?.style, r?.dtype]), [["a", "call", "float32"]]);
+  assert.deepEqual(node.keywords.constants, { return_attention_scores: true, training: false });
 });
 
 test("Keras 2: kwargs are read once although every first-argument entry repeats them", () => {
   const kwargs = { mask: [["b", 0, 0], ["c", 0, 0]], value: ["b", 0, 0], use_causal_mask: true };
   const node = functional({ inbound_nodes: [[["a", 0, 0, kwargs], ["b", 0, 0, kwargs]]] });
-  assert.deepEqual(node.inputs.map((r) => [r.layer, r.style]), [["a", "list"], ["b", "list"], ["b", "list"], ["c", "list"], ["b", "list"]]);
-  assert.equal(node.arguments.positional, 2);
-  assert.deepEqual(node.arguments.tensors, { mask: [2, 3], value: [4] });
-  assert.deepEqual(node.arguments.constants, { use_causal_mask: true });
+  assert.deepEqual(node.inputs.map((r) => r.layer), ["a", "b"]);
+  assert.equal(node.keywords.positional, 2);
+  assert.deepEqual(node.keywords.tensors.mask.map((r) => [r?.layer, r?.style]), [["b", "list"], ["c", "list"]]);
+  assert.deepEqual(node.keywords.tensors.value.map((r) => r?.layer), ["b"]);
+  assert.deepEqual(node.keywords.constants, { use_causal_mask: true });
 });
 
 test("Keras 2: initial_state tensors follow the first argument, as before", () => {
   const node = functional({ inbound_nodes: [[["a", 0, 0, { initial_state: [["b", 0, 0], ["c", 0, 0]] }]]] });
   assert.deepEqual(node.inputs.map((r) => r.layer), ["a", "b", "c"]);
-  assert.deepEqual(node.arguments.tensors, {});
+  assert.deepEqual(node.keywords.tensors, {});
 });
 
 test("a keyword argument mixing tensors and other values is a config error", () => {
