@@ -425,6 +425,12 @@ export class MultiHeadAttention extends Layer {
     return [output, scores];
   }
 
+  // Keras 3 detaches the masks of query, value and key as it runs (keras.src MultiHeadAttention.call).
+  override detachesInputMasks(args: CallArguments): readonly number[] {
+    const plan = this.plans.get(args);
+    return this.kerasMajor === 3 && plan !== undefined ? [plan.query, plan.value, plan.key] : [];
+  }
+
   protected override weightsLoaded(weights: Float32Array[]): void {
     let next = 0;
     const take = (): Projection => ({ kernel: weights[next++], bias: this.useBias ? weights[next++] : null });

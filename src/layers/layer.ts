@@ -121,6 +121,15 @@ export abstract class Layer {
    */
   abstract call(inputs: Tensor[], masks: Masks, args?: CallArguments): Tensor[];
 
+  /**
+   * Inputs whose masks this call detaches from their tensors when it runs (Keras 3's
+   * MultiHeadAttention does so to query, value and key): layers running later that read masks
+   * from those tensors see none.
+   */
+  detachesInputMasks(_args: CallArguments): readonly number[] {
+    return [];
+  }
+
   /** True for layers that create a mask from unmasked input (Masking, Embedding with mask_zero). */
   readonly createsMask: boolean = false;
 
