@@ -141,9 +141,9 @@ export class GraphStream {
       const argMasks = o.argMasks[i];
       let anyMask = false;
       for (let k = 0; k < call.inputs.length; k++) {
-        const [producer, tensor] = call.inputs[k];
-        args[k] = o.values[producer][tensor];
-        const mask = o.masks[producer][tensor];
+        const ref = call.inputs[k];
+        args[k] = o.values[ref[0]][ref[1]];
+        const mask = o.masks[ref[0]][ref[1]];
         argMasks[k] = mask;
         if (mask !== null) anyMask = true;
       }
@@ -151,9 +151,9 @@ export class GraphStream {
       let out: Tensor[];
       if (stream !== null) out = stream.step(args, argMasks);
       else if (!o.first && layer.callInto(args, argMasks, o.values[i])) out = o.values[i];
-      else out = layer.call(args, argMasks);
+      else out = layer.call(args, argMasks, call.arguments);
       o.values[i] = out;
-      o.masks[i] = layer.supportsMasking && (anyMask || layer.createsMask) ? layer.computeMask(args, argMasks, out) : o.noMasks[i];
+      o.masks[i] = layer.supportsMasking && (anyMask || layer.createsMask) ? layer.computeMask(args, argMasks, out, call.arguments) : o.noMasks[i];
     }
     o.first = false;
     for (let k = 0; k < this.sources.length; k++) {
