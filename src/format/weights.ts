@@ -43,17 +43,26 @@ function loadObjectPath(graph: Graph, root: H5Group, prefix: string): void {
       continue;
     }
     if (layer.weightSpecs.length === 0) continue;
-    const varsPath = `${path}${layer.variableOwner ? `/${layer.variableOwner}` : ""}/vars`;
-    if (!root.isGroup(varsPath)) {
-      throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
+    // Wrappers keep their weights in several groups (forward_layer/cell/vars, backward_layer/...).
+    const paths = layer.weightPaths();
+    const perGroup = new Map<string, number>();
+    for (const p of paths) perGroup.set(parentOf(p), (perGroup.get(parentOf(p)) ?? 0) + 1);
+    for (const [group, count] of perGroup) {
+      const varsPath = `${path}/${group}`;
+      if (!root.isGroup(varsPath)) {
+        throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
+      }
+      const varCount = root.group(varsPath).keys().length;
+      if (varCount !== count) {
+        throw layer.error("E_WEIGHTS_MISSING", `the file has ${varCount} variable(s) at "${varsPath}", the config implies ${count}`);
+      }
     }
-    const vars = root.group(varsPath);
-    const varCount = vars.keys().length;
-    if (varCount !== layer.weightSpecs.length) {
-      throw layer.error("E_WEIGHTS_MISSING", `the file has ${varCount} variable(s) at "${varsPath}", the config implies ${layer.weightSpecs.length}`);
-    }
-    layer.setWeights(layer.weightSpecs.map((_, i) => readDataset(vars, String(i))));
+    layer.setWeights(paths.map((p) => readDataset(root.group(`${path}/${parentOf(p)}`), p.slice(p.lastIndexOf("/") + 1))));
   }
+}
+
+function parentOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/"));
 }
 
 function loadLegacy(graph: Graph, root: H5Group): void {

@@ -91,7 +91,7 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
   throw new KeraslessError("E_UNSUPPORTED", `the top-level object is a ${describe(className)}, not a Sequential or Functional model (subclassed models cannot be loaded from their config)`);
 }
 
-function parseLayerEntry(raw: unknown, index: number, functional: boolean): LayerEntry {
+export function parseLayerEntry(raw: unknown, index: number, functional: boolean): LayerEntry {
   if (!isObject(raw) || typeof raw.class_name !== "string") {
     throw configError(`layer #${index} of the model config is not a serialized layer (got ${describe(raw)})`);
   }
@@ -131,7 +131,7 @@ function parseNode(node: unknown, layer: string): NodeSpec {
       }
       inputs.push({ layer: entry[0], node: entry[1], tensor: (entry[2] as number | undefined) ?? 0, style: "list" });
       const kwargs = entry[3];
-      if (isObject(kwargs) && kwargs.initial_state !== undefined) collectKeras2States(kwargs.initial_state, inputs, layer);
+      if (isObject(kwargs) && kwargs.initial_state !== undefined && kwargs.initial_state !== null) collectKeras2States(kwargs.initial_state, inputs, layer);
     }
     return { inputs, unsupportedArguments };
   }

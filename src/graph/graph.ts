@@ -5,12 +5,12 @@
  * infers every shape.
  */
 import { KeraslessError } from "../errors.js";
-import { ConfigReader, describe } from "../layers/config.js";
+import { ConfigReader, describe, type JsonObject } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
 import { Layer, type LayerContext, type Mask, type Masks, type Shape } from "../layers/layer.js";
 import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
 import { Tensor, formatShape } from "../tensor.js";
-import { dtypeName, optionalShape, parseModelConfig, type LayerEntry, type ModelSpec, type TensorRef } from "./config.js";
+import { dtypeName, optionalShape, parseLayerEntry, parseModelConfig, type LayerEntry, type ModelSpec, type TensorRef } from "./config.js";
 
 /** One call of a layer in the graph. */
 export interface Call {
@@ -34,14 +34,18 @@ export class Graph {
   private readonly byName = new Map<string, Layer>();
   private built: { calls: Call[]; outputs: (readonly [number, number])[]; lastUse: number[] } | null = null;
 
-  constructor(spec: ModelSpec, context: LayerContext) {
+  constructor(spec: ModelSpec, context: Omit<LayerContext, "createLayer">) {
     this.spec = spec;
     this.name = spec.name;
     this.className = spec.className;
-    this.context = context;
+    this.context = {
+      kerasMajor: context.kerasMajor,
+      report: (problem) => context.report(problem),
+      createLayer: (serialized) => createInnerLayer(serialized, this.context),
+    };
     spec.layers.forEach((entry) => {
       if (this.byName.has(entry.name)) throw new KeraslessError("E_CONFIG", `two layers are named "${entry.name}"`);
-      const layer = createLayer(entry, context);
+      const layer = createLayer(entry, this.context);
       if (layer === null) return;
       this.byName.set(entry.name, layer);
       for (const node of entry.inboundNodes) {
@@ -345,6 +349,13 @@ function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {
     return null;
   }
   return definition.create(new ConfigReader(name, className, config, context));
+}
+
+/** A layer serialized inside another layer's config (wrappers); never an InputLayer. */
+function createInnerLayer(serialized: JsonObject, context: LayerContext): Layer | null {
+  const entry = parseLayerEntry(serialized, 0, false);
+  if (entry.className === "InputLayer") throw new KeraslessError("E_CONFIG", `InputLayer "${entry.name}" cannot be wrapped in another layer`);
+  return createLayer(entry, context);
 }
 
 function inputDtype(value: unknown, layer: string, context: LayerContext): "float32" | "int32" {

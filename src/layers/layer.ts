@@ -37,6 +37,11 @@ export interface Problem {
 export interface LayerContext {
   readonly kerasMajor: KerasMajor;
   report(problem: Problem): void;
+  /**
+   * Creates a layer serialized inside another layer's config (a wrapper's inner layer), as the
+   * graph creates its own layers; null when the layer was reported as unsupported.
+   */
+  createLayer(serialized: { [key: string]: unknown }): Layer | null;
 }
 
 export abstract class Layer {
@@ -83,6 +88,15 @@ export abstract class Layer {
   /** Weight specs in Keras' order (empty for weightless layers). Known after the first build. */
   get weightSpecs(): readonly WeightSpec[] {
     return this.declared ?? [];
+  }
+
+  /**
+   * Keras 3 files: where each weight lives relative to the layer's own object path, in
+   * weightSpecs order ("vars/0", "cell/vars/1", ...).
+   */
+  weightPaths(): string[] {
+    const owner = this.variableOwner ? `${this.variableOwner}/` : "";
+    return this.weightSpecs.map((_, i) => `${owner}vars/${i}`);
   }
 
   /** Parameter counts split as Keras' summary splits them. */

@@ -10,6 +10,7 @@ import { mergeLayers } from "./merge.js";
 import { recurrentLayers } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 import { reshapingLayers } from "./reshaping.js";
+import { wrapperLayers } from "./wrappers.js";
 
 export type { LayerDefinition } from "./registry-types.js";
 
@@ -32,6 +33,7 @@ const definitions: readonly LayerDefinition[] = [
   ...mergeLayers,
   ...recurrentLayers,
   ...convolutionalLayers,
+  ...wrapperLayers,
 ];
 
 const byClassName = new Map(definitions.map((d) => [d.className, d]));
