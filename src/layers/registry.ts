@@ -5,6 +5,7 @@
 import { activationLayers } from "./activation-layers.js";
 import { convolutionalLayers } from "./convolutional.js";
 import { coreLayers } from "./core.js";
+import { cudnnLayers } from "./cudnn.js";
 import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
 import { recurrentLayers } from "./recurrent.js";
@@ -34,6 +35,7 @@ const definitions: readonly LayerDefinition[] = [
   ...recurrentLayers,
   ...convolutionalLayers,
   ...wrapperLayers,
+  ...cudnnLayers,
 ];
 
 const byClassName = new Map(definitions.map((d) => [d.className, d]));
