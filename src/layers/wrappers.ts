@@ -3,11 +3,11 @@
  * and TimeDistributed (one layer applied to every time step). The wrapped layers are ordinary
  * layers created from the nested config; the wrapper routes shapes, weights, masks and values.
  */
-import { Tensor, formatShape } from "../tensor.js";
+import { Tensor, formatShape, type TensorData } from "../tensor.js";
 import { isObject, type ConfigReader, type JsonObject } from "./config.js";
 import { toFloat32 } from "./core.js";
-import { Layer, type Mask, type Masks, type Shape, type WeightSpec } from "./layer.js";
-import { GRU, LSTM, SimpleRNN } from "./recurrent.js";
+import { Layer, POINTWISE, type Mask, type Masks, type Shape, type StreamBehaviour, type WeightSpec } from "./layer.js";
+import { RecurrentLayer } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 
 type MergeMode = "concat" | "sum" | "mul" | "ave" | null;
@@ -52,10 +52,6 @@ function reverseTime(x: Float32Array, batch: number, time: number, width: number
   return out;
 }
 
-function isRecurrent(layer: Layer): boolean {
-  return layer instanceof LSTM || layer instanceof GRU || layer instanceof SimpleRNN;
-}
-
 /**
  * Bidirectional: a forward and a backward recurrent layer over the same input; their outputs are
  * merged (concat, sum, mul, ave) or returned as two outputs (merge_mode None). With
@@ -95,7 +91,7 @@ export class Bidirectional extends Layer {
     this.forward = reader.context.createLayer(forwardConfig);
     this.backward = reader.context.createLayer(backwardConfig);
     for (const [which, layer] of [["layer", this.forward], ["backward_layer", this.backward]] as const) {
-      if (layer !== null && !isRecurrent(layer)) reader.unsupported(`${which} is a ${layer.className}; only LSTM, GRU and SimpleRNN (and CuDNNLSTM, CuDNNGRU) can be wrapped`);
+      if (layer !== null && !(layer instanceof RecurrentLayer)) reader.unsupported(`${which} is a ${layer.className}; only LSTM, GRU and SimpleRNN (and CuDNNLSTM, CuDNNGRU) can be wrapped`);
     }
   }
 
@@ -118,7 +114,8 @@ export class Bidirectional extends Layer {
     return { ...forward, config: { ...config, go_backwards: goBackwards, name: `backward_${String(config.name)}` } };
   }
 
-  private get halves(): [Layer, Layer] {
+  /** The forward and the backward layer (model.resetStates() reaches stateful ones through it). */
+  get halves(): [Layer, Layer] {
     if (this.forward === null || this.backward === null) throw this.error("E_UNSUPPORTED", "its wrapped layers are not supported");
     return [this.forward, this.backward];
   }
@@ -161,6 +158,10 @@ export class Bidirectional extends Layer {
 
   override paramCounts(): { trainable: number; nonTrainable: number } {
     return wrapperParamCounts(this, this.halves);
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return { kind: "refused", reason: "reads the whole sequence backwards too (Bidirectional)" };
   }
 
   call(inputs: Tensor[], masks: Masks): Tensor[] {
@@ -253,6 +254,33 @@ export class TimeDistributed extends Layer {
 
   override paramCounts(): { trainable: number; nonTrainable: number } {
     return wrapperParamCounts(this, [this.layer]);
+  }
+
+  // Every time step is computed on its own, whatever the inner layer does within a step.
+  override streamBehaviour(): StreamBehaviour {
+    return POINTWISE;
+  }
+
+  /** Views of the last streamed step's buffers as [batch*time, ...], reused while they stay. */
+  private streamViews: { input: TensorData; output: TensorData; mask: Uint8Array | null; inputs: Tensor[]; masks: (Mask | null)[]; outputs: Tensor[] } | null = null;
+
+  override callInto([x]: readonly Tensor[], masks: Masks, [out]: readonly Tensor[]): boolean {
+    // An inner layer that handed its input on shares it with the output: let call() rebuild.
+    if (out.data === x.data) return false;
+    const mask = masks[0] ?? null;
+    let cached = this.streamViews;
+    if (cached === null || cached.input !== x.data || cached.output !== out.data || cached.mask !== (mask?.data ?? null)) {
+      const rows = x.shape[0] * x.shape[1];
+      cached = this.streamViews = {
+        input: x.data,
+        output: out.data,
+        mask: mask?.data ?? null,
+        inputs: [new Tensor([rows, ...x.shape.slice(2)], x.data)],
+        masks: [mask === null ? null : { shape: [rows, ...mask.shape.slice(2)], data: mask.data }],
+        outputs: [new Tensor([rows, ...out.shape.slice(2)], out.data)],
+      };
+    }
+    return this.layer.callInto(cached.inputs, cached.masks, cached.outputs);
   }
 
   call([x]: Tensor[], masks: Masks): Tensor[] {
