@@ -12,15 +12,6 @@ import type { H5Group } from "../io/hdf5.js";
 import type { Layer } from "../layers/layer.js";
 import type { WeightFile } from "./artifact.js";
 
-/** Keras' naming.to_snake_case for class names. */
-export function toSnakeCase(name: string): string {
-  return name
-    .replace(/\W+/g, "")
-    .replace(/(.)([A-Z][a-z]+)/g, "$1_$2")
-    .replace(/([a-z])([A-Z])/g, "$1_$2")
-    .toLowerCase();
-}
-
 export function loadWeights(graph: Graph, weights: WeightFile): void {
   try {
     if (weights.layout === "object-path") loadObjectPath(graph, weights.root, "");
@@ -32,12 +23,9 @@ export function loadWeights(graph: Graph, weights: WeightFile): void {
 }
 
 function loadObjectPath(graph: Graph, root: H5Group, prefix: string): void {
-  const used = new Map<string, number>();
-  for (const layer of graph.layers) {
-    const base = toSnakeCase(layer instanceof ModelLayer ? layer.graph.className : layer.className);
-    const count = used.get(base);
-    used.set(base, count === undefined ? 0 : count + 1);
-    const path = `${prefix}layers/${count === undefined ? base : `${base}_${count + 1}`}`;
+  const objectPaths = graph.objectPaths();
+  for (const [i, layer] of graph.layers.entries()) {
+    const path = `${prefix}${objectPaths[i]}`;
     if (layer instanceof ModelLayer) {
       loadObjectPath(layer.graph, root, `${path}/`);
       continue;

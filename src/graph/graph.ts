@@ -210,6 +210,17 @@ export class Graph {
     return outputs.map(([call, tensor]) => calls[call].outputShapes[tensor]);
   }
 
+  /** Keras 3 object paths of `layers` ("layers/lstm", "layers/lstm_1", ...: snake_case class, counted per class). */
+  objectPaths(): string[] {
+    const used = new Map<string, number>();
+    return this.layers.map((layer) => {
+      const base = toSnakeCase(layer instanceof ModelLayer ? layer.graph.className : layer.className);
+      const count = used.get(base);
+      used.set(base, count === undefined ? 0 : count + 1);
+      return `layers/${count === undefined ? base : `${base}_${count + 1}`}`;
+    });
+  }
+
   /** The layer and output index behind each model output. */
   get outputSources(): { layer: Layer; call: number; tensor: number }[] {
     const { calls, outputs } = this.wiring;
@@ -262,6 +273,15 @@ export function outputMasks(layer: Layer, inputs: Tensor[], inputMasks: Masks, o
   return outputs.map(() => null);
 }
 
+/** Keras' naming.to_snake_case for class names. */
+export function toSnakeCase(name: string): string {
+  return name
+    .replace(/\W+/g, "")
+    .replace(/(.)([A-Z][a-z]+)/g, "$1_$2")
+    .replace(/([a-z])([A-Z])/g, "$1_$2")
+    .toLowerCase();
+}
+
 /** A model used as a layer of another model. */
 export class ModelLayer extends Layer {
   readonly graph: Graph;
@@ -290,6 +310,12 @@ export class ModelLayer extends Layer {
     const all = this.graph.layers.flatMap((layer) => layer.weightSpecs.map((_, index) => ({ layer, index })));
     const trainable = (layer: Layer): boolean => this.trainable && layer.trainable;
     return [...all.filter((w) => trainable(w.layer)), ...all.filter((w) => !trainable(w.layer))];
+  }
+
+  /** Object paths of the inner weights, in this layer's (legacy) weight order (for wrappers). */
+  override weightPaths(): string[] {
+    const objectPaths = new Map(this.graph.objectPaths().map((path, i) => [this.graph.layers[i], path]));
+    return this.legacyOrder().map(({ layer, index }) => `${objectPaths.get(layer)}/${layer.weightPaths()[index]}`);
   }
 
   override paramCounts(): { trainable: number; nonTrainable: number } {
