@@ -1,30 +1,13 @@
-/** The predict, inspect and verify commands. */
-import { KeraslessError, Tensor, loadModel, type Model } from "../node.js";
-import type { InspectArgs, PredictArgs, VerifyArgs } from "./args.js";
-import { csvWindows, parseCsv } from "./csv.js";
-import { describeSource, outputsJson, readTensors, readText, writeBytes, writeOutputs, type FileTensor } from "./files.js";
+/** The inspect and verify commands (predict: predict.ts, stream: stream.ts). */
+import { KeraslessError, Tensor, type Model } from "../node.js";
+import type { InspectArgs, VerifyArgs } from "./args.js";
+import { describeSource, readTensors, writeBytes, type FileTensor } from "./files.js";
 import { scatterSvg } from "./plot.js";
+import { openModel as open, predictNaming, shapeText, type CliIO } from "./predict.js";
+import { fits } from "./sources.js";
 
-export interface Output {
-  write(text: string): unknown;
-}
-
-export interface CliIO {
-  stdout: Output;
-  stderr: Output;
-}
-
-async function open(args: { model: string; weights?: string }): Promise<Model> {
-  return loadModel(args.model, args.weights === undefined ? {} : { weights: args.weights });
-}
-
-function shapeText(shape: readonly (number | null)[]): string {
-  return `[${shape.map((d) => (d === null ? "None" : String(d))).join(", ")}]`;
-}
-
-function fits(shape: readonly number[], expected: readonly (number | null)[]): boolean {
-  return shape.length === expected.length && shape.every((d, i) => expected[i] === null || expected[i] === d);
-}
+export type { CliIO } from "./predict.js";
+export type { Output } from "./outputs.js";
 
 /** Reads every --input file and matches the tensors to the model's inputs, in order. */
 async function readInputs(model: Model, files: readonly string[]): Promise<FileTensor[]> {
@@ -46,48 +29,8 @@ async function readInputs(model: Model, files: readonly string[]): Promise<FileT
   return tensors;
 }
 
-async function csvInput(model: Model, csv: NonNullable<PredictArgs["csv"]>): Promise<FileTensor> {
-  if (model.inputs.length !== 1) {
-    throw new KeraslessError("E_INPUT", `--csv feeds a single input, the model has ${model.inputs.length} (${model.inputs.map((i) => i.name).join(", ")}): use --input files`);
-  }
-  const windows = csvWindows(parseCsv(await readText(csv.file), csv.file), csv.features, csv.lookBack, csv.file);
-  const info = model.inputs[0];
-  if (!fits(windows.shape, info.shape)) {
-    throw new KeraslessError(
-      "E_INPUT_SHAPE",
-      `the windows have shape ${shapeText(windows.shape)} (look-back ${csv.lookBack}, ${csv.features.length} feature${csv.features.length === 1 ? "" : "s"}), the model's input "${info.name}" has shape ${shapeText(info.shape)}`,
-      { file: csv.file },
-    );
-  }
-  return { shape: windows.shape, dtype: "float32", data: windows.data, file: csv.file };
-}
-
 function run(model: Model, inputs: readonly FileTensor[]): Tensor[] {
-  try {
-    return model.predict(inputs.map((t) => ({ shape: t.shape, data: t.data })));
-  } catch (e) {
-    // Name the file of the input a value problem is about (e.g. a float in an int32 input).
-    if (e instanceof KeraslessError && e.file === undefined) {
-      let i = model.inputs.findIndex((info) => e.problem.includes(`input "${info.name}"`));
-      if (i < 0 && e.code === "E_INPUT_VALUE" && inputs.length === 1) i = 0;
-      if (i >= 0 && inputs[i] !== undefined) throw e.inFile(inputs[i].file);
-    }
-    throw e;
-  }
-}
-
-export async function predict(args: PredictArgs, io: CliIO): Promise<number> {
-  const model = await open(args);
-  const inputs = args.csv === undefined ? await readInputs(model, args.inputs) : [await csvInput(model, args.csv)];
-  const outputs = run(model, inputs);
-  const names = model.outputs.map((o) => o.name);
-  if (args.output === undefined) {
-    io.stdout.write(outputsJson(names, outputs));
-  } else {
-    await writeOutputs(args.output, names, outputs);
-    io.stdout.write(`wrote ${args.output}: ${outputs.map((t, i) => `${names[i]} ${shapeText(t.shape)}`).join(", ")}\n`);
-  }
-  return 0;
+  return predictNaming(model, inputs);
 }
 
 const FORMATS: Record<Model["format"], string> = {
