@@ -34,6 +34,8 @@ interface Target {
   write(chunk: string | Uint8Array): Promise<void>;
   writeAt?(bytes: Uint8Array, position: number): Promise<void>;
   close(): Promise<void>;
+  /** Closes and deletes what was written (a file this run created). */
+  discard(): Promise<void>;
 }
 
 async function fileTarget(file: string): Promise<Target> {
@@ -68,6 +70,10 @@ async function fileTarget(file: string): Promise<Target> {
     async close() {
       await handle.close();
     },
+    async discard() {
+      await handle.close().catch(() => undefined);
+      await rm(file, { force: true });
+    },
   };
 }
 
@@ -79,6 +85,7 @@ function streamTarget(out: Output): Target {
       if (ok === false && typeof out.once === "function") await new Promise<void>((resolve) => out.once?.("drain", resolve));
     },
     async close() {},
+    async discard() {},
   };
 }
 
@@ -127,7 +134,7 @@ export interface OutputWriter {
   flush(force?: boolean): Promise<void>;
   /** Completes the file. */
   finish(): Promise<void>;
-  /** Closes and forgets everything after an error. */
+  /** After an error: closes, and deletes the output file (a half-written file is no result). */
   abort(): Promise<void>;
   /** The output shapes written (available after finish). */
   readonly shapes: number[][];
@@ -246,6 +253,7 @@ class JsonWriter implements OutputWriter {
           await this.spillTargets[i].write(chunk);
         },
         close: async () => {},
+        discard: async () => {},
       });
     }
     return this.buffers[i];
@@ -302,7 +310,7 @@ class JsonWriter implements OutputWriter {
   }
 
   async abort(): Promise<void> {
-    await this.target.close().catch(() => undefined);
+    await this.target.discard();
     await this.removeSpills();
   }
 }
@@ -382,7 +390,7 @@ class CsvWriter implements OutputWriter {
   }
 
   async abort(): Promise<void> {
-    await this.target.close().catch(() => undefined);
+    await this.target.discard();
   }
 }
 
@@ -450,6 +458,6 @@ class NpyWriter implements OutputWriter {
   }
 
   async abort(): Promise<void> {
-    await this.target.close().catch(() => undefined);
+    await this.target.discard();
   }
 }

@@ -67,6 +67,7 @@ export async function predict(args: PredictArgs, io: CliIO): Promise<number> {
   const writer = await openWriter(args.output, io.stdout, { names, total: source.total, rowColumn: source.rowLabels });
   const progress = new Progress(io.stderr, { label: "predict", totalBytes: source.totalBytes, delayMs: io.progressDelayMs });
   let samples = 0;
+  let bytes = 0;
   try {
     await source.run(
       (inputs: BatchTensor[], count, rows) => {
@@ -76,10 +77,12 @@ export async function predict(args: PredictArgs, io: CliIO): Promise<number> {
         samples += count;
       },
       async (bytesRead) => {
+        bytes = bytesRead;
         await writer.flush();
-        progress.update(bytesRead, samples);
+        progress.update(bytes, samples);
       },
     );
+    progress.update(bytes, samples);
     await writer.finish();
   } catch (e) {
     await writer.abort();

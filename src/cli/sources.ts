@@ -220,7 +220,8 @@ export async function tensorSource(model: Model, files: readonly string[], scale
       inverse = resolveInverseColumns(scaler, mapping, inverseScale);
     }
     const perSample = Math.max(...columns.map((c) => c.shape.slice(1).reduce((a, b) => a * b, 1)));
-    const size = batchSize(perSample);
+    // A model with a fixed batch size (e.g. stateful) gets its whole input in one call.
+    const size = model.inputs.some((i) => i.shape[0] !== null) ? Math.max(1, total) : batchSize(perSample);
     const bytesTotal = columns.reduce((sum, c) => sum + c.bytes, 0);
     return {
       total,
@@ -358,7 +359,7 @@ export async function csvSource(model: Model, csv: CsvWindowArgs, scaler: Scaler
   }
   const info = model.inputs[0];
   const f = csv.features.length;
-  if (!fits([1, csv.lookBack, f], info.shape) || info.dtype !== "float32") {
+  if (!fits([info.shape[0] ?? 1, csv.lookBack, f], info.shape) || info.dtype !== "float32") {
     throw new KeraslessError(
       "E_INPUT_SHAPE",
       `the windows have shape [None, ${csv.lookBack}, ${f}] (look-back ${csv.lookBack}, ${f} feature${f === 1 ? "" : "s"}), the model's input "${info.name}" has shape ${shapeText(info.shape)}${info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`}`,
@@ -373,7 +374,10 @@ export async function csvSource(model: Model, csv: CsvWindowArgs, scaler: Scaler
     rowLabels: true,
     inverseColumns: () => inverse,
     async run(onBatch, afterChunk) {
-      const windower = new Windower(f, csv, batchSize(csv.lookBack * f), (data, count, targets) => {
+      // A model with a fixed batch size (e.g. stateful) is fed batches of exactly that size, as
+      // Keras' predict(batch_size=...) would feed it; states then carry from batch to batch.
+      const size = info.shape[0] ?? batchSize(csv.lookBack * f);
+      const windower = new Windower(f, csv, size, (data, count, targets) => {
         onBatch([{ shape: [count, csv.lookBack, f], data: data.subarray(0, count * csv.lookBack * f), file }], count, targets);
       });
       const { rows } = await readCsvRows(
