@@ -64,8 +64,8 @@ export async function predict(args: PredictArgs, io: CliIO): Promise<number> {
   const stdin = io.stdin ?? process.stdin;
   const source = args.csv === undefined ? await tensorSource(model, args.inputs, scaler, args.inverseScale) : await csvSource(model, args.csv, scaler, args.inverseScale, stdin);
   const names = model.outputs.map((o) => o.name);
+  const progress = await Progress.create(io.stderr, { label: "predict", totalBytes: source.totalBytes, delayMs: io.progressDelayMs });
   const writer = await openWriter(args.output, io.stdout, { names, total: source.total, rowColumn: source.rowLabels });
-  const progress = new Progress(io.stderr, { label: "predict", totalBytes: source.totalBytes, delayMs: io.progressDelayMs });
   let samples = 0;
   let bytes = 0;
   try {

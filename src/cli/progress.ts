@@ -3,8 +3,10 @@
  * when stderr is a terminal and the job is still running after `delayMs` (1 s by default), and
  * it is cleared when the job ends, so short runs and redirected stderr see nothing.
  */
-import cliProgress from "cli-progress";
+import type CliProgress from "cli-progress";
 import type { Output } from "./outputs.js";
+
+type CliProgressModule = typeof CliProgress;
 
 export const PROGRESS_DELAY_MS = 1000;
 
@@ -22,27 +24,33 @@ export class Progress {
   private readonly stream: Output;
   private readonly options: ProgressOptions;
   private readonly started = Date.now();
-  private bar: cliProgress.SingleBar | undefined;
-  private readonly enabled: boolean;
+  private bar: CliProgress.SingleBar | undefined;
+  /** cli-progress, loaded only for a terminal stderr (it takes 30-50 ms to load). */
+  private readonly library: CliProgressModule | undefined;
   private bytes = 0;
   private samples = 0;
   /** Whether the bar has appeared at some point (for tests). */
   shown = false;
 
-  constructor(stream: Output, options: ProgressOptions) {
+  private constructor(stream: Output, options: ProgressOptions, library: CliProgressModule | undefined) {
     this.stream = stream;
     this.options = options;
-    this.enabled = stream.isTTY === true;
+    this.library = library;
+  }
+
+  static async create(stream: Output, options: ProgressOptions): Promise<Progress> {
+    const library = stream.isTTY === true ? (await import("cli-progress")).default : undefined;
+    return new Progress(stream, options, library);
   }
 
   /** Records how far the job is; cheap enough to call for every chunk of input. */
   update(bytes: number, samples: number): void {
     this.bytes = bytes;
     this.samples = samples;
-    if (!this.enabled) return;
+    if (this.library === undefined) return;
     if (this.bar === undefined) {
       if (Date.now() - this.started < (this.options.delayMs ?? PROGRESS_DELAY_MS)) return;
-      this.bar = this.createBar();
+      this.bar = this.createBar(this.library);
       this.shown = true;
     }
     const total = this.options.totalBytes;
@@ -53,7 +61,7 @@ export class Progress {
     return { mb: (this.bytes / MB).toFixed(1), samples: String(this.samples) };
   }
 
-  private createBar(): cliProgress.SingleBar {
+  private createBar(cliProgress: CliProgressModule): CliProgress.SingleBar {
     const total = this.options.totalBytes;
     const known = total !== undefined && total > 0;
     const format = known

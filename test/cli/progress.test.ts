@@ -22,9 +22,9 @@ describe("progress bar", () => {
     assert.equal((await cliWith({ stderrIsTTY: true }, ...args)).stderr, "");
   });
 
-  test("without a known total (stdin) the bar shows bytes and predictions only", () => {
+  test("without a known total (stdin) the bar shows bytes and predictions only", async () => {
     let text = "";
-    const progress = new Progress({ write: (s: string) => (text += s), isTTY: true, columns: 120 }, { label: "predict", totalBytes: undefined, delayMs: 0 });
+    const progress = await Progress.create({ write: (s: string) => (text += s), isTTY: true, columns: 120 }, { label: "predict", totalBytes: undefined, delayMs: 0 });
     progress.update(3 * 1024 * 1024, 42);
     progress.stop();
     assert.ok(progress.shown);
