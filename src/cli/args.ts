@@ -302,7 +302,7 @@ const OUTPUT_HELP = `Output formats, by the --output file's extension:
                            each number the exact value of the float32 result (non-finite values
                            as "NaN", "Infinity", "-Infinity")
   .csv                     a header, then one line per sample: every output's values side by side
-                           (columns "name", or "name[i]", "name[i,j]" for several values)
+                           (columns "name", or "name[i]", "name[i][j]" for several values)
   .npy                     a NumPy float32 array (single-output models only)`;
 
 export const COMMAND_HELP: Record<CommandName, string> = {

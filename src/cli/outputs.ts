@@ -149,9 +149,8 @@ export interface WriterOptions {
   rowColumn?: boolean;
 }
 
-/** Opens the writer for `file` (or stdout when undefined: JSON). */
-export async function openWriter(file: string | undefined, stdout: Output, options: WriterOptions): Promise<OutputWriter> {
-  const format = outputFormat(file);
+/** Opens the writer for `file` (or stdout when undefined), in the file's format unless `format` is given. */
+export async function openWriter(file: string | undefined, stdout: Output, options: WriterOptions, format: OutputFormat = outputFormat(file)): Promise<OutputWriter> {
   if (format === "npy" && options.names.length !== 1) {
     throw new KeraslessError(
       "E_INPUT",
@@ -315,14 +314,14 @@ class JsonWriter implements OutputWriter {
   }
 }
 
-/** Column names of an output: `name` for one value per sample, else `name[i]`, `name[i,j]`, ... */
+/** Column names of an output: `name` for one value per sample, else `name[i]`, `name[i][j]`, ... */
 function columnNames(name: string, perSample: readonly number[]): string[] {
   const size = perSample.reduce((a, b) => a * b, 1);
   if (size === 1) return [name];
   const names: string[] = [];
   const index = new Array<number>(perSample.length).fill(0);
   for (let k = 0; k < size; k++) {
-    names.push(`${name}[${index.join(",")}]`);
+    names.push(`${name}[${index.join("][")}]`);
     for (let axis = perSample.length - 1; axis >= 0; axis--) {
       if (++index[axis] < perSample[axis]) break;
       index[axis] = 0;
