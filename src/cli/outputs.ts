@@ -108,10 +108,15 @@ class TextBuffer {
 
   async flush(): Promise<void> {
     if (this.length === 0) return;
+    await this.target.write(this.take());
+  }
+
+  /** Empties the buffer and returns its text. */
+  take(): string {
     const text = this.parts.join("");
     this.parts = [];
     this.length = 0;
-    await this.target.write(text);
+    return text;
   }
 }
 
@@ -278,9 +283,13 @@ class JsonWriter implements OutputWriter {
     main.add(tail);
     await main.flush();
     for (let i = 1; i < names.length; i++) {
-      await this.buffers[i].flush();
       await this.target.write(`,\n  {"name": ${JSON.stringify(names[i])}, "shape": [${this.shapesSeen.full(i).join(", ")}], "dtype": "${this.dtypes[i]}", "data": [`);
-      if (this.spillDir !== undefined) {
+      const buffer = this.buffers[i];
+      if (this.spillDir === undefined) {
+        // Never spilled: the whole output is still in memory.
+        if (buffer !== undefined) await this.target.write(buffer.take());
+      } else {
+        await buffer?.flush();
         await this.spillTargets[i].close();
         const handle = await open(join(this.spillDir, `output-${i}.txt`), "r");
         try {
