@@ -17,7 +17,7 @@ const step = (i: number): void => {
   for (let j = 0; j < features; j++) x.data[j] = Math.sin(i + j);
   stream.step(x);
 };
-for (let i = 0; i < 50000; i++) step(i); // warm-up: first-call allocations and JIT
+for (let i = 0; i < Math.min(50000, Number(stepsArg)); i++) step(i); // warm-up: first-call allocations and JIT
 const gc = (globalThis as { gc?: () => void }).gc!;
 gc();
 let collections = 0;
