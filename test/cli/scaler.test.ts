@@ -29,7 +29,7 @@ interface ScalerCase {
   tensor_predictions?: JsonTensor;
 }
 
-const reference = readJson<{ cases: ScalerCase[] }>(join(DIR, "reference.json"));
+const reference = readJson<{ cases: ScalerCase[]; export_snippet: string }>(join(DIR, "reference.json"));
 const CSV = seed("LSTM_sample.csv");
 
 /** The project's tolerance: |got - expected| <= 1e-5 + 1e-4*|expected|. */
@@ -48,6 +48,13 @@ function csvOutput(file: string): { rows: number[]; values: number[] } {
 }
 
 describe("--scaler with scikit-learn scalers", () => {
+  test("the export snippet in docs/cli.md is the one that wrote these scaler files", () => {
+    const docs = readFileSync(join(ROOT, "docs/cli.md"), "utf8");
+    const snippet = /<!-- scaler-export -->\s*```python\n([\s\S]*?)```/.exec(docs)?.[1];
+    assert.equal(snippet, reference.export_snippet);
+    assert.equal(snippet?.trim().split("\n").length, 3);
+  });
+
   test("reference cases exist for both scaler classes, clipping, names and inverse scaling", () => {
     assert.equal(reference.cases.length, 4);
     const classes = reference.cases.map((c) => readJson<{ class: string }>(join(DIR, c.scaler)).class);
