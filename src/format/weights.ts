@@ -31,19 +31,17 @@ function loadObjectPath(graph: Graph, root: H5Group, prefix: string): void {
       continue;
     }
     if (layer.weightSpecs.length === 0) continue;
-    // Wrappers keep their weights in several groups (forward_layer/cell/vars, backward_layer/...).
-    const paths = layer.weightPaths();
-    const perGroup = new Map<string, number>();
-    for (const p of paths) perGroup.set(parentOf(p), (perGroup.get(parentOf(p)) ?? 0) + 1);
-    for (const [group, count] of perGroup) {
+    // Wrappers keep their weights in several groups (forward_layer/cell/vars, backward_layer/...),
+    // MultiHeadAttention in one per projection; each group's vars are numbered from 0.
+    const groups: string[] = [];
+    const paths = layer.weightPaths((group) => {
       const varsPath = `${path}/${group}`;
-      if (!root.isGroup(varsPath)) {
-        throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
-      }
-      const varCount = root.group(varsPath).keys().length;
-      if (varCount !== count) {
-        throw layer.error("E_WEIGHTS_MISSING", `the file has ${varCount} variable(s) at "${varsPath}", the config implies ${count}`);
-      }
+      if (!root.isGroup(varsPath)) throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
+      groups.push(`"${varsPath}"`);
+      return root.group(varsPath).keys().length;
+    });
+    if (paths.length !== layer.weightSpecs.length) {
+      throw layer.error("E_WEIGHTS_MISSING", `the file has ${paths.length} variable(s) at ${groups.join(", ")}, the config implies ${layer.weightSpecs.length}`);
     }
     layer.setWeights(paths.map((p) => readDataset(root.group(`${path}/${parentOf(p)}`), p.slice(p.lastIndexOf("/") + 1))));
   }

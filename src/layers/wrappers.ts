@@ -147,9 +147,10 @@ export class Bidirectional extends Layer {
     return [...outputs, ...forwardStates, ...backwardStates];
   }
 
-  override weightPaths(): string[] {
+  override weightPaths(countVars: (varsGroup: string) => number): string[] {
     const [forward, backward] = this.halves;
-    return [...forward.weightPaths().map((p) => `forward_layer/${p}`), ...backward.weightPaths().map((p) => `backward_layer/${p}`)];
+    const under = (owner: string, layer: Layer): string[] => layer.weightPaths((group) => countVars(`${owner}/${group}`)).map((p) => `${owner}/${p}`);
+    return [...under("forward_layer", forward), ...under("backward_layer", backward)];
   }
 
   protected override weightsLoaded(weights: Float32Array[]): void {
@@ -244,8 +245,8 @@ export class TimeDistributed extends Layer {
     return [[x[0], x[1], ...innerOut[0].slice(1)]];
   }
 
-  override weightPaths(): string[] {
-    return this.layer.weightPaths().map((p) => `layer/${p}`);
+  override weightPaths(countVars: (varsGroup: string) => number): string[] {
+    return this.layer.weightPaths((group) => countVars(`layer/${group}`)).map((p) => `layer/${p}`);
   }
 
   protected override weightsLoaded(weights: Float32Array[]): void {
