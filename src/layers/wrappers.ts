@@ -265,7 +265,9 @@ export class TimeDistributed extends Layer {
   /** Views of the last streamed step's buffers as [batch*time, ...], reused while they stay. */
   private streamViews: { input: TensorData; output: TensorData; mask: Uint8Array | null; inputs: Tensor[]; masks: (Mask | null)[]; outputs: Tensor[] } | null = null;
 
-  override callInto([x]: readonly Tensor[], masks: Masks, [out]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const out = outputs[0];
     // An inner layer that handed its input on shares it with the output: let call() rebuild.
     if (out.data === x.data) return false;
     const mask = masks[0] ?? null;
