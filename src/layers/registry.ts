@@ -7,6 +7,8 @@ import { convolutionalLayers } from "./convolutional.js";
 import { coreLayers } from "./core.js";
 import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
+import { normalizationLayers } from "./normalization.js";
+import { poolingLayers } from "./pooling.js";
 import { recurrentLayers } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 import { reshapingLayers } from "./reshaping.js";
@@ -32,6 +34,8 @@ const definitions: readonly LayerDefinition[] = [
   ...mergeLayers,
   ...recurrentLayers,
   ...convolutionalLayers,
+  ...poolingLayers,
+  ...normalizationLayers,
 ];
 
 const byClassName = new Map(definitions.map((d) => [d.className, d]));
