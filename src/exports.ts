@@ -2,6 +2,7 @@
 export { KeraslessError, type ErrorCode } from "./errors.js";
 export { Tensor, type DType, type NestedArray, type TensorData } from "./tensor.js";
 export { Model, type LayerInfo } from "./model.js";
+export { ModelStream, type StreamOptions, type StreamState } from "./stream.js";
 export type { TensorInfo, TensorLike, InputValue, PredictInput } from "./inputs.js";
 export type { SummaryData, LayerRow } from "./summary.js";
 export type { ModelSource, LoadOptions } from "./api.js";
