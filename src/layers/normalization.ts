@@ -6,8 +6,7 @@
 import { KeraslessError } from "../errors.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
 import { describe, isObject, type ConfigReader } from "./config.js";
-import { toFloat32 } from "./core.js";
-import { Layer, knownDim, type Mask, type Masks, type Shape, type WeightSpec } from "./layer.js";
+import { Layer, POINTWISE, knownDim, type Mask, type Masks, type Shape, type StreamBehaviour, type WeightSpec } from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
 /**
@@ -45,24 +44,47 @@ export function broadcastIndex(shape: readonly number[], sourceShape: readonly n
   return out;
 }
 
-/** broadcastIndex for one input shape at a time, kept while calls bring the same shape. */
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * broadcastIndex for one input shape at a time, kept while calls bring the same shape (so that
+ * streaming steps reuse it without allocating).
+ */
 class IndexCache {
-  private key = "";
+  private shape: readonly number[] = [];
   private value: Int32Array | null = null;
 
   constructor(private readonly sourceShapeFor: (shape: readonly number[]) => readonly number[]) {}
 
   get(layer: Layer, shape: readonly number[]): Int32Array {
-    const key = shape.join(",");
-    if (this.value === null || key !== this.key) {
+    if (this.value === null || !sameShape(shape, this.shape)) {
       const source = this.sourceShapeFor(shape);
       const index = broadcastIndex(shape, source);
       if (index === null) throw layer.error("E_INPUT_SHAPE", `values of shape ${formatShape(source)} do not broadcast to the input shape ${formatShape(shape)}`);
-      this.key = key;
+      this.shape = [...shape];
       this.value = index;
     }
     return this.value;
   }
+}
+
+/**
+ * Layers computed on each position of a sequence on its own: pointwise under streaming when they
+ * take no statistics or parameters along the time axis (axis 1 of an input of rank 3 or more).
+ */
+function pointwiseUnlessTime(inputRank: number, usesTimeAxis: boolean, reason: string): StreamBehaviour {
+  return inputRank < 3 || !usesTimeAxis ? POINTWISE : { kind: "refused", reason };
+}
+
+/** call() for layers whose output has the input's shape and is filled by callInto. */
+function callByFilling(layer: Layer, x: Tensor, masks: Masks): Tensor[] {
+  const out = new Tensor(x.shape, new Float32Array(x.size));
+  layer.callInto([x], masks, [out]);
+  return [out];
 }
 
 /** The shape with every axis not in `axes` set to 1. */
@@ -91,6 +113,8 @@ function resolveAxes(layer: Layer, axes: readonly number[], rank: number): numbe
 /** Weight specs of scale/offset-style layers, with Keras' trainable split for the summary. */
 abstract class NormalizationBase extends Layer {
   override readonly supportsMasking: boolean = true;
+  /** Rank of the input the layer was built for. */
+  protected inputRank = 0;
   /** How many leading weight specs are trainable (the rest are statistics). */
   protected trainableSpecCount = 0;
 
@@ -131,6 +155,7 @@ export class BatchNormalization extends NormalizationBase {
   computeOutputShapes([input]: Shape[]): Shape[] {
     if (this.kerasMajor === 3 && this.axis.length !== 1) throw this.error("E_CONFIG", `Keras 3 takes one axis, got ${formatShape(this.axis)}`);
     this.axes = resolveAxes(this, this.axis, input.length);
+    this.inputRank = input.length;
     const dims = this.axes.map((a) => knownDim(this, input, a));
     // Keras 2 keeps several axes as a full-rank broadcast shape; one axis is a vector in both versions.
     const paramShape = this.axes.length === 1 ? dims : input.map((_, i) => (this.axes.includes(i) ? input[i]! : 1));
@@ -160,9 +185,17 @@ export class BatchNormalization extends NormalizationBase {
     }
   }
 
-  call([x]: Tensor[]): Tensor[] {
-    const data = toFloat32(x);
-    const out = new Float32Array(x.size);
+  call([x]: Tensor[], masks: Masks): Tensor[] {
+    return callByFilling(this, x, masks);
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return pointwiseUnlessTime(this.inputRank, this.axes.includes(1), "normalizes with statistics per time step");
+  }
+
+  override callInto([x]: readonly Tensor[], _masks: Masks, [y]: readonly Tensor[]): boolean {
+    const data = x.data;
+    const out = y.data;
     const last = x.shape.length - 1;
     if (this.axes.length === 1 && this.axes[0] === last) {
       const n = x.shape[last];
@@ -174,7 +207,7 @@ export class BatchNormalization extends NormalizationBase {
       const index = this.index.get(this, x.shape);
       for (let i = 0; i < out.length; i++) out[i] = data[i] * this.multiplier[index[i]] + this.offset[index[i]];
     }
-    return [new Tensor(x.shape, out)];
+    return true;
   }
 }
 
@@ -188,12 +221,33 @@ interface Grouping {
   param: Int32Array;
 }
 
-/** Per-group mean and (biased) variance, optionally weighted (Keras 2's masked group normalization). */
-function groupMoments(data: Float32Array, grouping: Grouping, weights: Float64Array | null): { mean: Float64Array; variance: Float64Array } {
+/** Per-group statistics, reused from call to call while the group count stays. */
+class Moments {
+  mean = new Float64Array(0);
+  variance = new Float64Array(0);
+  total = new Float64Array(0);
+
+  sized(groups: number): this {
+    if (this.mean.length !== groups) {
+      this.mean = new Float64Array(groups);
+      this.variance = new Float64Array(groups);
+      this.total = new Float64Array(groups);
+    } else {
+      this.mean.fill(0);
+      this.variance.fill(0);
+      this.total.fill(0);
+    }
+    return this;
+  }
+}
+
+/**
+ * Per-group mean and (biased) variance into `moments`, optionally weighted (Keras 2's masked
+ * group normalization).
+ */
+function groupMoments(data: ArrayLike<number>, grouping: Grouping, weights: Float64Array | null, moments: Moments): Moments {
   const { group, groups } = grouping;
-  const mean = new Float64Array(groups);
-  const variance = new Float64Array(groups);
-  const total = new Float64Array(groups);
+  const { mean, variance, total } = moments.sized(groups);
   for (let i = 0; i < data.length; i++) {
     const w = weights === null ? 1 : weights[i];
     mean[group[i]] += w * data[i];
@@ -207,29 +261,29 @@ function groupMoments(data: Float32Array, grouping: Grouping, weights: Float64Ar
     variance[group[i]] += w * d * d;
   }
   for (let g = 0; g < groups; g++) variance[g] = total[g] === 0 ? 0 : variance[g] / total[g];
-  return { mean, variance };
+  return moments;
 }
 
-/** Applies out = (x - mean) * rsqrt(variance + epsilon) * gamma + beta per group and parameter. */
+/** out = (x - mean) * rsqrt(variance + epsilon) * gamma + beta per group and parameter (overwrites moments.variance). */
 function normalizeGroups(
-  data: Float32Array,
+  data: ArrayLike<number>,
+  out: Float32Array | Int32Array,
   grouping: Grouping,
-  moments: { mean: Float64Array; variance: Float64Array },
+  moments: Moments,
   epsilon: number,
   gamma: Float32Array | null,
   beta: Float32Array | null,
   subtractMean: boolean,
-): Float32Array {
+): void {
   const { group, param } = grouping;
-  const inv = moments.variance.map((v) => 1 / Math.sqrt(v + epsilon));
-  const out = new Float32Array(data.length);
+  const inv = moments.variance;
+  for (let g = 0; g < inv.length; g++) inv[g] = 1 / Math.sqrt(inv[g] + epsilon);
   for (let i = 0; i < data.length; i++) {
     const g = group[i];
     const p = param[i];
     const scaled = (subtractMean ? data[i] - moments.mean[g] : data[i]) * inv[g] * (gamma === null ? 1 : gamma[p]);
     out[i] = beta === null ? scaled : scaled + beta[p];
   }
-  return out;
 }
 
 /** LayerNormalization over one or several axes; Keras 3's rms_scaling divides by sqrt(variance + epsilon) without centering. */
@@ -245,6 +299,8 @@ export class LayerNormalization extends NormalizationBase {
   private beta: Float32Array | null = null;
   private readonly groupIndex = new IndexCache((shape) => shape.map((d, i) => (this.axes.includes(i) ? 1 : d)));
   private readonly paramIndex = new IndexCache((shape) => keepAxes(shape, this.axes));
+  private lastGrouping: Grouping | null = null;
+  private readonly moments = new Moments();
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -258,6 +314,7 @@ export class LayerNormalization extends NormalizationBase {
 
   computeOutputShapes([input]: Shape[]): Shape[] {
     this.axes = resolveAxes(this, this.axis, input.length);
+    this.inputRank = input.length;
     // The weights' shape lists the axes in the order Keras keeps them: Keras 3 sorts the values as
     // written (negative ones first), Keras 2 keeps the written order. Either way the values are
     // laid out over the axes in ascending order, as both reshape them onto the input.
@@ -277,17 +334,29 @@ export class LayerNormalization extends NormalizationBase {
     this.beta = this.center && !this.rmsScaling ? weights[k++] : null;
   }
 
-  call([x]: Tensor[]): Tensor[] {
+  call([x]: Tensor[], masks: Masks): Tensor[] {
+    return callByFilling(this, x, masks);
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return pointwiseUnlessTime(this.inputRank, this.axes.includes(1), "normalizes over the time axis");
+  }
+
+  override callInto([x]: readonly Tensor[], _masks: Masks, [y]: readonly Tensor[]): boolean {
     const grouping = this.grouping(x.shape);
-    const data = toFloat32(x);
-    const moments = groupMoments(data, grouping, null);
-    return [new Tensor(x.shape, normalizeGroups(data, grouping, moments, this.epsilon, this.gamma, this.beta, !this.rmsScaling))];
+    const moments = groupMoments(x.data, grouping, null, this.moments);
+    normalizeGroups(x.data, y.data, grouping, moments, this.epsilon, this.gamma, this.beta, !this.rmsScaling);
+    return true;
   }
 
   private grouping(shape: readonly number[]): Grouping {
     const group = this.groupIndex.get(this, shape);
-    const inner = this.axes.reduce((n, a) => n * shape[a], 1);
-    return { group, groups: inner === 0 ? 0 : sizeOf(shape) / inner, param: this.paramIndex.get(this, shape) };
+    const param = this.paramIndex.get(this, shape);
+    if (this.lastGrouping === null || this.lastGrouping.group !== group || this.lastGrouping.param !== param) {
+      const inner = this.axes.reduce((n, a) => n * shape[a], 1);
+      this.lastGrouping = { group, groups: inner === 0 ? 0 : sizeOf(shape) / inner, param };
+    }
+    return this.lastGrouping;
   }
 }
 
@@ -307,7 +376,8 @@ export class GroupNormalization extends NormalizationBase {
   private groupCount = 0;
   private gamma: Float32Array | null = null;
   private beta: Float32Array | null = null;
-  private cache: { key: string; grouping: Grouping } | null = null;
+  private cache: { shape: readonly number[]; grouping: Grouping } | null = null;
+  private readonly moments = new Moments();
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -322,6 +392,7 @@ export class GroupNormalization extends NormalizationBase {
 
   computeOutputShapes([input]: Shape[]): Shape[] {
     [this.channelAxis] = resolveAxes(this, [this.axis], input.length);
+    this.inputRank = input.length;
     const channels = knownDim(this, input, this.channelAxis);
     this.groupCount = this.groups === -1 ? channels : this.groups;
     if (channels < this.groupCount || channels % this.groupCount !== 0) {
@@ -342,11 +413,20 @@ export class GroupNormalization extends NormalizationBase {
   }
 
   call([x]: Tensor[], masks: Masks): Tensor[] {
+    return callByFilling(this, x, masks);
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    // Every axis but the batch and the channels is reduced, so a time axis always is.
+    return pointwiseUnlessTime(this.inputRank, true, "normalizes over the time axis");
+  }
+
+  override callInto([x]: readonly Tensor[], masks: Masks, [y]: readonly Tensor[]): boolean {
     const grouping = this.grouping(x.shape);
-    const data = toFloat32(x);
     const mask = this.kerasMajor === 2 ? (masks[0] ?? null) : null;
-    const moments = groupMoments(data, grouping, mask === null ? null : this.maskWeights(mask, x.shape));
-    return [new Tensor(x.shape, normalizeGroups(data, grouping, moments, this.epsilon, this.gamma, this.beta, true))];
+    const moments = groupMoments(x.data, grouping, mask === null ? null : this.maskWeights(mask, x.shape), this.moments);
+    normalizeGroups(x.data, y.data, grouping, moments, this.epsilon, this.gamma, this.beta, true);
+    return true;
   }
 
   /** Keras 2 broadcasts the mask to the input's shape (right-aligned) and uses it as weights. */
@@ -361,8 +441,7 @@ export class GroupNormalization extends NormalizationBase {
   }
 
   private grouping(shape: readonly number[]): Grouping {
-    const key = shape.join(",");
-    if (this.cache !== null && this.cache.key === key) return this.cache.grouping;
+    if (this.cache !== null && sameShape(this.cache.shape, shape)) return this.cache.grouping;
     const channels = shape[this.channelAxis];
     const perGroup = channels / this.groupCount;
     const inner = sizeOf(shape.slice(this.channelAxis + 1));
@@ -376,7 +455,7 @@ export class GroupNormalization extends NormalizationBase {
       group[i] = Math.floor(i / sample) * this.groupCount + Math.floor(c / perGroup);
     }
     const grouping = { group, groups: shape[0] * this.groupCount, param };
-    this.cache = { key, grouping };
+    this.cache = { shape: [...shape], grouping };
     return grouping;
   }
 }
@@ -387,7 +466,9 @@ export class UnitNormalization extends Layer {
   readonly axis: number[];
   private readonly kerasMajor: 2 | 3;
   private axes: number[] = [];
+  private inputRank = 0;
   private readonly groupIndex = new IndexCache((shape) => shape.map((d, i) => (this.axes.includes(i) ? 1 : d)));
+  private squares = new Float64Array(0);
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -397,21 +478,35 @@ export class UnitNormalization extends Layer {
 
   computeOutputShapes([input]: Shape[]): Shape[] {
     this.axes = resolveAxes(this, this.axis, input.length);
+    this.inputRank = input.length;
     this.declareWeights([]);
     return [input];
   }
 
-  call([x]: Tensor[]): Tensor[] {
+  call([x]: Tensor[], masks: Masks): Tensor[] {
+    return callByFilling(this, x, masks);
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return pointwiseUnlessTime(this.inputRank, this.axes.includes(1), "normalizes over the time axis");
+  }
+
+  override callInto([x]: readonly Tensor[], _masks: Masks, [y]: readonly Tensor[]): boolean {
     const group = this.groupIndex.get(this, x.shape);
-    const inner = this.axes.reduce((n, a) => n * x.shape[a], 1);
+    let inner = 1;
+    for (let k = 0; k < this.axes.length; k++) inner *= x.shape[this.axes[k]];
     const groups = inner === 0 ? 0 : x.size / inner;
-    const data = toFloat32(x);
-    const squares = new Float64Array(groups);
+    if (this.squares.length !== groups) this.squares = new Float64Array(groups);
+    const squares = this.squares.fill(0);
+    const data = x.data;
     for (let i = 0; i < data.length; i++) squares[group[i]] += data[i] * data[i];
-    const inv = squares.map((s) => (this.kerasMajor === 3 ? Math.min(1 / Math.sqrt(s), 1e12) : 1 / Math.sqrt(Math.max(s, 1e-12))));
-    const out = new Float32Array(data.length);
-    for (let i = 0; i < data.length; i++) out[i] = data[i] * inv[group[i]];
-    return [new Tensor(x.shape, out)];
+    for (let g = 0; g < groups; g++) {
+      const s = squares[g];
+      squares[g] = this.kerasMajor === 3 ? Math.min(1 / Math.sqrt(s), 1e12) : 1 / Math.sqrt(Math.max(s, 1e-12));
+    }
+    const out = y.data;
+    for (let i = 0; i < data.length; i++) out[i] = data[i] * squares[group[i]];
+    return true;
   }
 }
 
@@ -468,6 +563,7 @@ export class Normalization extends NormalizationBase {
 
   computeOutputShapes([input]: Shape[]): Shape[] {
     this.axes = resolveAxes(this, this.axis, input.length);
+    this.inputRank = input.length;
     const kept = this.axes.map((a) => knownDim(this, input, a));
     if (this.given === null) {
       this.declareWeights([
@@ -500,13 +596,21 @@ export class Normalization extends NormalizationBase {
     this.divisor = variance.map((v) => Math.max(Math.sqrt(Math.fround(v)), 1e-7));
   }
 
-  call([x]: Tensor[]): Tensor[] {
-    const data = toFloat32(x);
-    const out = new Float32Array(x.size);
+  call([x]: Tensor[], masks: Masks): Tensor[] {
+    return callByFilling(this, x, masks);
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return pointwiseUnlessTime(this.inputRank, this.axes.includes(1), "has a mean and variance per time step");
+  }
+
+  override callInto([x]: readonly Tensor[], _masks: Masks, [y]: readonly Tensor[]): boolean {
+    const data = x.data;
+    const out = y.data;
     const index = this.index.get(this, x.shape);
     if (this.invert) for (let i = 0; i < out.length; i++) out[i] = this.mean[index[i]] + data[i] * this.divisor[index[i]];
     else for (let i = 0; i < out.length; i++) out[i] = (data[i] - this.mean[index[i]]) / this.divisor[index[i]];
-    return [new Tensor(x.shape, out)];
+    return true;
   }
 }
 
@@ -517,6 +621,7 @@ export class Rescaling extends Layer {
   private readonly offset: { shape: number[]; values: Float64Array };
   private readonly scaleIndex = new IndexCache(() => this.scale.shape);
   private readonly offsetIndex = new IndexCache(() => this.offset.shape);
+  private inputRank = 0;
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -531,6 +636,7 @@ export class Rescaling extends Layer {
 
   computeOutputShapes([input]: Shape[]): Shape[] {
     this.declareWeights([]);
+    this.inputRank = input.length;
     for (const { shape } of [this.scale, this.offset]) {
       // The output keeps the input's shape, so scale and offset may only broadcast into it.
       const offset = input.length - shape.length;
@@ -541,13 +647,23 @@ export class Rescaling extends Layer {
     return [input];
   }
 
-  call([x]: Tensor[]): Tensor[] {
-    const data = toFloat32(x);
-    const out = new Float32Array(x.size);
+  call([x]: Tensor[], masks: Masks): Tensor[] {
+    return callByFilling(this, x, masks);
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    // Scale or offset vary along the time axis when their size there (right-aligned) is not 1.
+    const varies = ({ shape }: { shape: number[] }): boolean => (shape[shape.length - this.inputRank + 1] ?? 1) !== 1;
+    return pointwiseUnlessTime(this.inputRank, varies(this.scale) || varies(this.offset), "scales each time step differently");
+  }
+
+  override callInto([x]: readonly Tensor[], _masks: Masks, [y]: readonly Tensor[]): boolean {
+    const data = x.data;
+    const out = y.data;
     const scale = this.scaleIndex.get(this, x.shape);
     const offset = this.offsetIndex.get(this, x.shape);
     for (let i = 0; i < out.length; i++) out[i] = Math.fround(data[i] * this.scale.values[scale[i]]) + this.offset.values[offset[i]];
-    return [new Tensor(x.shape, out)];
+    return true;
   }
 }
 

@@ -3,7 +3,7 @@ import { transpose } from "../kernels/transpose.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
 import { KeraslessError } from "../errors.js";
 import { describe, type ConfigReader } from "./config.js";
-import { Layer, type Shape } from "./layer.js";
+import { Layer, type Shape, type StreamBehaviour } from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
 function product(dims: readonly (number | null)[]): number | null {
@@ -112,6 +112,10 @@ export class RepeatVector extends Layer {
     this.expectRank(input, 2);
     this.declareWeights([]);
     return [[input[0], this.n, input[1]]];
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return { kind: "refused", reason: "repeats a whole-sequence summary over a new time axis" };
   }
 
   call([x]: Tensor[]): Tensor[] {
