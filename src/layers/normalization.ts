@@ -683,5 +683,5 @@ export const normalizationLayers: LayerDefinition[] = [
     summary: "adapted weights or `mean`/`variance` in the config (broadcast), `axis` (int, list or None), `invert`",
     create: (r) => new Normalization(r),
   },
-  { className: "Rescaling", family: "normalization", summary: "`scale`, `offset`: numbers or arrays broadcast over the input", create: (r) => new Rescaling(r) },
+  { className: "Rescaling", family: "normalization", summary: "`scale`, `offset`: numbers or arrays broadcast over the input (as under Keras' default `image_data_format`, channels_last)", create: (r) => new Rescaling(r) },
 ];
