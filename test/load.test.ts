@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadModelFromBytes } from "../src/load.js";
 import { assertClose, listFixtures } from "./helpers.js";
 
-const suites = ["seed", "real-world", "keras3", "keras2"];
+const suites = ["seed", "real-world", "keras3", "keras2", "compressed"];
 
 for (const suite of suites) {
   const fixtures = listFixtures(suite);

@@ -141,9 +141,9 @@ export class GraphStream {
       const argMasks = o.argMasks[i];
       let anyMask = false;
       for (let k = 0; k < call.inputs.length; k++) {
-        const [producer, tensor] = call.inputs[k];
-        args[k] = o.values[producer][tensor];
-        const mask = o.masks[producer][tensor];
+        const ref = call.inputs[k];
+        args[k] = o.values[ref[0]][ref[1]];
+        const mask = o.masks[ref[0]][ref[1]];
         argMasks[k] = mask;
         if (mask !== null) anyMask = true;
       }

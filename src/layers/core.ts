@@ -87,7 +87,9 @@ export class Dense extends Layer {
     return POINTWISE;
   }
 
-  override callInto([x]: readonly Tensor[], _masks: Masks, [out]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const out = outputs[0];
     if (this.activation.outputDim(this.units) !== this.units || !(x.data instanceof Float32Array)) return false;
     const rows = x.size / this.inputDim;
     const y = out.data as Float32Array;

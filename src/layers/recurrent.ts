@@ -208,8 +208,9 @@ export abstract class RecurrentLayer extends Layer {
     const carriedOutput = new Float32Array(batch * units);
     return {
       state: [...buffers.states, carriedOutput],
-      step: ([x, ...initialStates], masks) => {
-        if (initialStates.length > 0) {
+      step: (inputs, masks) => {
+        const x = inputs[0];
+        if (inputs.length > 1) {
           throw this.error("E_UNSUPPORTED", "takes initial_state from other tensors, which a stream cannot feed step by step");
         }
         const mask = masks[0] ?? null;
