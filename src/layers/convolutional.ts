@@ -144,8 +144,8 @@ export class Conv1D extends Layer {
     const outputs = [output];
     return {
       state: [ring, head],
-      step: ([x]) => {
-        const data = toFloat32(x);
+      step: (inputs) => {
+        const data = toFloat32(inputs[0]);
         const now = head[0];
         for (let b = 0; b < batch; b++) {
           const base = b * span;

@@ -3,6 +3,7 @@
  * The docs' supported-layers table is generated from this list (npm run docs:layers).
  */
 import { activationLayers } from "./activation-layers.js";
+import { attentionLayers } from "./attention.js";
 import { convolutionalLayers } from "./convolutional.js";
 import { coreLayers } from "./core.js";
 import { embeddingLayers } from "./embedding.js";
@@ -36,6 +37,7 @@ const definitions: readonly LayerDefinition[] = [
   ...convolutionalLayers,
   ...poolingLayers,
   ...normalizationLayers,
+  ...attentionLayers,
 ];
 
 const byClassName = new Map(definitions.map((d) => [d.className, d]));
