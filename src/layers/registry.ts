@@ -8,6 +8,8 @@ import { convolutionalLayers } from "./convolutional.js";
 import { coreLayers } from "./core.js";
 import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
+import { normalizationLayers } from "./normalization.js";
+import { poolingLayers } from "./pooling.js";
 import { recurrentLayers } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 import { reshapingLayers } from "./reshaping.js";
@@ -33,6 +35,8 @@ const definitions: readonly LayerDefinition[] = [
   ...mergeLayers,
   ...recurrentLayers,
   ...convolutionalLayers,
+  ...poolingLayers,
+  ...normalizationLayers,
   ...attentionLayers,
 ];
 
