@@ -9,6 +9,8 @@ import { coreLayers } from "./core.js";
 import { cudnnLayers } from "./cudnn.js";
 import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
+import { normalizationLayers } from "./normalization.js";
+import { poolingLayers } from "./pooling.js";
 import { recurrentLayers } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 import { reshapingLayers } from "./reshaping.js";
@@ -35,6 +37,8 @@ const definitions: readonly LayerDefinition[] = [
   ...mergeLayers,
   ...recurrentLayers,
   ...convolutionalLayers,
+  ...poolingLayers,
+  ...normalizationLayers,
   ...wrapperLayers,
   ...cudnnLayers,
   ...attentionLayers,
