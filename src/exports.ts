@@ -9,3 +9,4 @@ export type { ModelSource, LoadOptions } from "./api.js";
 export { loadModelFromBytes } from "./load.js";
 export { supportedLayers, type LayerDefinition } from "./layers/registry.js";
 export { activationNames } from "./kernels/activations.js";
+export { setKernelPath, kernelPath, type KernelPath } from "./kernels/wasm.js";

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import type { Tensor } from "../src/tensor.js";
+import "./support/kernel-path.js";
 
 export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 

@@ -9,6 +9,7 @@
  */
 import type { Activation } from "./activations.js";
 import { gemm } from "./matmul.js";
+import { accelerate, type WasmSequence } from "./wasm.js";
 
 export interface RecurrentCell {
   readonly units: number;
@@ -20,6 +21,8 @@ export interface RecurrentCell {
   readonly kernel: Float32Array;
   /** Bias added to the input projection, or null. */
   readonly inputBias: Float32Array | null;
+  /** The cell's WebAssembly instance on the "wasm" kernel path, else null. */
+  readonly accelerator: WasmSequence | null;
   /**
    * Advances every batch row by one step. Row b's x·kernel + inputBias for this step is at
    * `projection[offset + b*rowStride ..]` (the cell may overwrite it); `states[k]` are
@@ -54,7 +57,8 @@ export class LstmCell implements RecurrentCell {
   readonly projectionWidth: number;
   readonly kernel: Float32Array;
   readonly inputBias: Float32Array | null;
-  private readonly recurrentKernel: Float32Array;
+  readonly recurrentKernel: Float32Array;
+  readonly accelerator: WasmSequence | null;
   private readonly usual: boolean;
 
   constructor(
@@ -68,6 +72,11 @@ export class LstmCell implements RecurrentCell {
     this.recurrentKernel = weights.recurrentKernel;
     this.inputBias = weights.bias;
     this.usual = isTanh(activation) && isSigmoid(recurrentActivation);
+    this.accelerator = accelerate({ ...this.shape(), recurrentBias: null, fusedGates: this.usual ? "lstm" : null });
+  }
+
+  private shape() {
+    return { units: this.units, stateCount: 2, projectionWidth: this.projectionWidth, kernel: this.kernel, inputBias: this.inputBias, recurrentKernel: this.recurrentKernel };
   }
 
   stepBatch(
@@ -124,7 +133,8 @@ export class GruCell implements RecurrentCell {
   readonly projectionWidth: number;
   readonly kernel: Float32Array;
   readonly inputBias: Float32Array | null;
-  private readonly recurrentKernel: Float32Array;
+  readonly recurrentKernel: Float32Array;
+  readonly accelerator: WasmSequence | null;
   private readonly recurrentBias: Float32Array | null;
   private readonly usual: boolean;
 
@@ -147,6 +157,16 @@ export class GruCell implements RecurrentCell {
       this.recurrentBias = null;
     }
     this.usual = isTanh(activation) && isSigmoid(recurrentActivation);
+    this.accelerator = accelerate({
+      units,
+      stateCount: 1,
+      projectionWidth: w,
+      kernel: this.kernel,
+      inputBias: this.inputBias,
+      recurrentKernel: this.recurrentKernel,
+      recurrentBias: this.recurrentBias,
+      fusedGates: this.usual && resetAfter ? "gru" : null,
+    });
   }
 
   stepBatch(
@@ -220,7 +240,8 @@ export class SimpleRnnCell implements RecurrentCell {
   readonly projectionWidth: number;
   readonly kernel: Float32Array;
   readonly inputBias: Float32Array | null;
-  private readonly recurrentKernel: Float32Array;
+  readonly recurrentKernel: Float32Array;
+  readonly accelerator: WasmSequence | null;
 
   constructor(
     readonly units: number,
@@ -231,6 +252,7 @@ export class SimpleRnnCell implements RecurrentCell {
     this.kernel = weights.kernel;
     this.recurrentKernel = weights.recurrentKernel;
     this.inputBias = weights.bias;
+    this.accelerator = accelerate({ units, stateCount: 1, projectionWidth: units, kernel: this.kernel, inputBias: this.inputBias, recurrentKernel: this.recurrentKernel, recurrentBias: null, fusedGates: null });
   }
 
   stepBatch(
@@ -281,8 +303,9 @@ export interface SequenceBuffers {
 export function allocateSequenceBuffers(cell: RecurrentCell, batch: number, time: number, returnSequences: boolean): SequenceBuffers {
   const u = cell.units;
   return {
-    projection: new Float32Array(batch * time * cell.projectionWidth),
-    scratch: new Float32Array(batch * cell.projectionWidth),
+    // On the wasm path the projection and scratch live in the cell's instance.
+    projection: new Float32Array(cell.accelerator === null ? batch * time * cell.projectionWidth : 0),
+    scratch: new Float32Array(cell.accelerator === null ? batch * cell.projectionWidth : 0),
     states: Array.from({ length: cell.stateCount }, () => new Float32Array(batch * u)),
     output: new Float32Array(returnSequences ? batch * time * u : batch * u),
     lastOutput: new Float32Array(batch * u),
@@ -309,13 +332,27 @@ export function runSequence(
 ): void {
   const u = cell.units;
   const width = cell.projectionWidth;
-  const { projection, states, output, lastOutput } = buffers;
+  const { output, lastOutput } = buffers;
   const { goBackwards, returnSequences, zeroOutputForMask } = options;
-  gemm(x, 0, features, cell.kernel, 0, width, projection, 0, width, batch * time, features, width, cell.inputBias, false);
+  const accelerator = cell.accelerator;
+  let projection = buffers.projection;
+  let states = buffers.states;
+  let scratch = buffers.scratch;
+  if (accelerator !== null) {
+    accelerator.prepare(x, batch, time, features, states);
+    projection = accelerator.projection;
+    states = accelerator.states;
+    scratch = accelerator.scratch;
+  } else {
+    gemm(x, 0, features, cell.kernel, 0, width, projection, 0, width, batch * time, features, width, cell.inputBias, false);
+  }
+  // Masked rows keep their states, which the WebAssembly gate passes do not skip.
+  const fused = accelerator !== null && accelerator.fused && mask === null;
   const h = states[0];
   for (let s = 0; s < time; s++) {
     const t = goBackwards ? time - 1 - s : s;
-    cell.stepBatch(projection, t * width, time * width, states, batch, mask, t, time, buffers.scratch);
+    if (fused) accelerator.step(t, time, batch);
+    else cell.stepBatch(projection, t * width, time * width, states, batch, mask, t, time, scratch);
     for (let b = 0; b < batch; b++) {
       const row = b * u;
       // The step's output row: h when the step ran, else what the mask rule says.
@@ -333,4 +370,5 @@ export function runSequence(
     }
   }
   if (!returnSequences) output.set(mask === null ? h : lastOutput);
+  if (accelerator !== null) accelerator.finish(buffers.states);
 }
