@@ -7,11 +7,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { KeraslessError } from "../../src/errors.js";
 import { loadModelFromBytes } from "../../src/load.js";
 import type { Model } from "../../src/model.js";
 import { Tensor } from "../../src/tensor.js";
-import { FIXTURES, assertClose, listFixtures, type Fixture, type FixtureTensor } from "../helpers.js";
+import { FIXTURES, assertClose, listFixtures, type Fixture, type FixtureTensor, rejects } from "../helpers.js";
 
 const fixture = (id: string): Fixture => {
   const [suite, name] = id.split("/");
@@ -33,18 +32,6 @@ function loadEdited(id: string, edit: (layers: { class_name: string; config: Rec
   const json = JSON.parse(readFileSync(join(f.dir, "model.json"), "utf8"));
   edit(json.config.layers);
   return loadModelFromBytes({ name: "model.json", bytes: new TextEncoder().encode(JSON.stringify(json)) }, read(f.dir, "model.weights.h5"));
-}
-
-function rejects(fn: () => unknown, code: string, pattern: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof KeraslessError, `expected a KeraslessError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 /** Time step t of a [batch, time, ...] fixture tensor, as [batch, ...]. */
