@@ -1,14 +1,14 @@
 /** From file bytes to a runnable, fully validated Model (runtime-independent). */
 import { KeraslessError } from "./errors.js";
-import { readArtifact, type NamedBytes } from "./format/artifact.js";
+import { readArtifact, type NamedBytes, type ReadOptions } from "./format/artifact.js";
 import { loadWeights } from "./format/weights.js";
 import { parseModelConfig } from "./graph/config.js";
 import { Graph } from "./graph/graph.js";
 import type { Problem } from "./layers/layer.js";
 import { Model } from "./model.js";
 
-export function loadModelFromBytes(model: NamedBytes, weights?: NamedBytes): Model {
-  const artifact = readArtifact(model, weights);
+export function loadModelFromBytes(model: NamedBytes, weights?: NamedBytes, options: ReadOptions = {}): Model {
+  const artifact = readArtifact(model, weights, options);
   try {
     const problems: Problem[] = [];
     const spec = parseModelConfig(artifact.modelConfig);

@@ -121,6 +121,7 @@ function parseNode(node: unknown, layer: string): NodeSpec {
       if (key === "initial_state") collectKerasTensors(value, inputs, layer);
       else if (containsKerasTensor(value)) unsupportedArguments.push(key);
     }
+    if (inputs.length === 0) throw configError(`layer "${layer}": a call of this layer has no tensor inputs`);
     return { inputs, unsupportedArguments };
   }
   if (Array.isArray(node)) {
@@ -133,6 +134,7 @@ function parseNode(node: unknown, layer: string): NodeSpec {
       const kwargs = entry[3];
       if (isObject(kwargs) && kwargs.initial_state !== undefined) collectKeras2States(kwargs.initial_state, inputs, layer);
     }
+    if (inputs.length === 0) throw configError(`layer "${layer}": a call of this layer has no tensor inputs`);
     return { inputs, unsupportedArguments };
   }
   throw configError(`layer "${layer}": malformed inbound node ${describe(node)}`);
