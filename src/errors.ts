@@ -31,22 +31,34 @@ export class KeraslessError extends Error {
   readonly layer: string | undefined;
 
   constructor(code: ErrorCode, problem: string, details: ErrorDetails = {}) {
-    super(formatMessage(details.file, problem), details.cause === undefined ? undefined : { cause: details.cause });
+    const file = details.file === undefined ? undefined : printable(details.file);
+    super(formatMessage(file, printable(problem)), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = "KeraslessError";
     this.code = code;
-    this.problem = problem;
-    this.file = details.file;
+    this.problem = printable(problem);
+    this.file = file;
     this.layer = details.layer;
   }
 
   /** Attaches the file name if the error does not name one yet. */
   inFile(file: string | undefined): this {
     if (file !== undefined && this.file === undefined) {
-      this.file = file;
-      this.message = formatMessage(file, this.problem);
+      this.file = printable(file);
+      this.message = formatMessage(this.file, this.problem);
     }
     return this;
   }
+}
+
+/**
+ * Escapes control and line-separator characters, so that a message is always one line even
+ * when it quotes a file's content (a layer name, a JSON parser's excerpt).
+ */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  });
 }
 
 function formatMessage(file: string | undefined, problem: string): string {

@@ -937,7 +937,12 @@ class Hdf5File {
         written += piece.length;
       });
       try {
-        for (let p = 0; p < data.length; p += 4096) inflater.push(data.subarray(p, Math.min(p + 4096, data.length)), p + 4096 >= data.length);
+        // As in the zip reader: feed only what can expand to the bytes still expected.
+        for (let p = 0; p < data.length; ) {
+          const step = Math.min(65536, Math.max(512, Math.floor((chunkBytes - written) / 1032)));
+          inflater.push(data.subarray(p, Math.min(p + step, data.length)), p + step >= data.length);
+          p += step;
+        }
       } catch (e) {
         if (e instanceof KeraslessError) throw e;
         throw this.fail("E_HDF5", at, `${where}: corrupt deflate data in a chunk (${describeThrown(e)})`);

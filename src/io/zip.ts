@@ -31,8 +31,8 @@ const ZIP64_LOCATOR = 0x07064b50;
 const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
-/** Compressed bytes handed to the inflater at a time: at most ~1032x as many come out per push. */
-const INFLATE_STEP = 4096;
+/** Deflate's largest expansion: 258 bytes from about two bits. */
+const MAX_RATIO = 1032;
 
 interface Entry {
   name: string;
@@ -206,8 +206,12 @@ export function readZip(
       finished = final;
     });
     try {
-      for (let p = 0; p < data.length; p += INFLATE_STEP) {
-        inflater.push(data.subarray(p, Math.min(p + INFLATE_STEP, data.length)), p + INFLATE_STEP >= data.length);
+      // Feed only as much as can expand to the bytes still expected, so that a member lying about
+      // its size overshoots by at most ~0.5 MB before it is caught.
+      for (let p = 0; p < data.length; ) {
+        const step = Math.min(65536, Math.max(512, Math.floor((size - written) / MAX_RATIO)));
+        inflater.push(data.subarray(p, Math.min(p + step, data.length)), p + step >= data.length);
+        p += step;
       }
       if (data.length === 0) inflater.push(data, true);
     } catch (e) {

@@ -20,6 +20,8 @@ export interface FuzzOptions {
   hangMs?: number;
   rssLimitBytes?: number;
   onProgress?: (report: FuzzReport) => void;
+  /** Called for each finding as it happens. */
+  onFinding?: (finding: Finding) => void;
 }
 
 export interface Finding {
@@ -60,7 +62,9 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   const corpus = loadCorpus();
   const report: FuzzReport = { seed, iterations: 0, outcomes: {}, findings: [], slowestMs: 0, slowest: "", maxRssBytes: 0, elapsedMs: 0 };
   const finding = (index: number, problem: string, stack?: string): void => {
-    report.findings.push({ index, problem, case: describeCase(makeCase(seed, index, corpus)), stack });
+    const found = { index, problem, case: describeCase(makeCase(seed, index, corpus)), stack };
+    report.findings.push(found);
+    options.onFinding?.(found);
   };
   let next = start;
   while (next < end && Date.now() < deadline) {

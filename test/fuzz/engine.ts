@@ -549,7 +549,7 @@ export function runCase(c: FuzzCase): Outcome {
     return finish("ok", "result");
   } catch (e) {
     if (e instanceof KeraslessError) {
-      if (e.message.includes("\n")) return finish("bug", `KeraslessError message spans lines: ${JSON.stringify(e.message.slice(0, 300))}`);
+      if (/[\n\r\u2028\u2029]/.test(e.message)) return finish("bug", `KeraslessError message spans lines: ${JSON.stringify(e.message.slice(0, 300))}`);
       return finish("error", e.code);
     }
     const name = e instanceof Error ? e.constructor.name : typeof e;
