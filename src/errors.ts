@@ -50,11 +50,15 @@ export class KeraslessError extends Error {
   }
 }
 
+const MAX_MESSAGE = 2000;
+
 /**
  * Escapes control and line-separator characters, so that a message is always one line even
- * when it quotes a file's content (a layer name, a JSON parser's excerpt).
+ * when it quotes a file's content (a layer name, a JSON parser's excerpt), and caps its length.
  */
 function printable(text: string): string {
+  // A file can name a layer with a megabyte of text; a message quotes at most a page of it.
+  if (text.length > MAX_MESSAGE) text = `${text.slice(0, MAX_MESSAGE)}... (${text.length - MAX_MESSAGE} more characters)`;
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
     return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;

@@ -66,13 +66,13 @@ export class H5Group {
   }
 
   group(path: string): H5Group {
-    const child = this.require(path);
+    const child = this.resolveOrFail(path);
     if (!(child instanceof H5Group)) throw this.error(`"${joinPath(this.path, path)}" is a dataset, expected a group`);
     return child;
   }
 
   dataset(path: string): H5Dataset {
-    const child = this.require(path);
+    const child = this.resolveOrFail(path);
     if (child instanceof H5Group) throw this.error(`"${joinPath(this.path, path)}" is a group, expected a dataset`);
     return child;
   }
@@ -112,7 +112,7 @@ export class H5Group {
     return this.memberList;
   }
 
-  private require(path: string): H5Group | DatasetNode {
+  private resolveOrFail(path: string): H5Group | DatasetNode {
     const child = this.resolve(path);
     if (child === undefined) throw this.error(`"${joinPath(this.path, path)}" is not in the file`);
     return child;
