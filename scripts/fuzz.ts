@@ -37,6 +37,7 @@ if (replay !== undefined) {
     iterations,
     seconds,
     onProgress: (r) => console.error(`${r.iterations} cases, ${r.findings.length} findings, ${JSON.stringify(r.outcomes)}`),
+    onFinding: (f) => console.error(`FINDING ${JSON.stringify(f)}`),
   });
   console.log(JSON.stringify(report, null, 2));
   process.exitCode = report.findings.length > 0 ? 1 : 0;

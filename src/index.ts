@@ -1,6 +1,7 @@
 /**
  * kerasless: run Keras models from the files Keras writes, in any JavaScript runtime.
  * This entry uses no Node built-ins; a string source is fetched as a URL.
+ * @module kerasless
  */
 import { fetchBytes, makeLoadModel } from "./api.js";
 

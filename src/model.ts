@@ -5,6 +5,8 @@ import { ModelLayer } from "./graph/graph.js";
 import { normalizeInputs, type PredictInput, type TensorInfo } from "./inputs.js";
 import type { Layer } from "./layers/layer.js";
 import { formatSummary, summarize, type SummaryData } from "./summary.js";
+import { RecurrentLayer } from "./layers/recurrent.js";
+import { ModelStream, type StreamOptions } from "./stream.js";
 import { Tensor } from "./tensor.js";
 
 export interface LayerInfo {
@@ -53,6 +55,26 @@ export class Model {
    */
   predict(inputs: PredictInput): Tensor[] {
     return this.graph.run(normalizeInputs(inputs, this.inputs));
+  }
+
+  /**
+   * Starts feeding the model one time step at a time (see ModelStream). Throws E_UNSUPPORTED
+   * naming every layer that needs the whole sequence (Bidirectional, non-causal convolutions,
+   * global pooling, ...).
+   */
+  stream(options?: StreamOptions): ModelStream {
+    return new ModelStream(this.graph, options);
+  }
+
+  /** Clears the states that stateful recurrent layers keep between predict() calls (Keras' reset_states). */
+  resetStates(): void {
+    const visit = (layers: readonly Layer[]): void => {
+      for (const layer of layers) {
+        if (layer instanceof ModelLayer) visit(layer.graph.layers);
+        else if (layer instanceof RecurrentLayer) layer.resetStates();
+      }
+    };
+    visit(this.graph.layers);
   }
 
   /** The summary table (Keras 3 style); also printed when `print` is given. */

@@ -1,6 +1,7 @@
 /**
  * The Node entry point: like the core entry, but a string source is a file path
  * (or an http(s) URL, which is fetched).
+ * @module kerasless in Node
  */
 import { readFile } from "node:fs/promises";
 import { fetchBytes, makeLoadModel } from "./api.js";

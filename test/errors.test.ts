@@ -27,13 +27,13 @@ function rejects(fn: () => unknown, code: string, pattern?: RegExp): KeraslessEr
 test("every unsupported part is listed in one error, before anything runs", () => {
   const json = seedJson();
   const layers = json.config.layers;
-  layers[1].config.stateful = true;
+  layers[1].config.time_major = true;
   layers.splice(2, 0,
     { module: "keras.layers", class_name: "Lambda", config: { name: "my_lambda", function: { class_name: "__lambda__", config: { code: "ZXZpbA==" } } } },
     { module: "my_package.layers", class_name: "Attention2", registered_name: "Custom>Attention2", config: { name: "custom_attention" } },
   );
   const error = rejects(() => fromJson(json), "E_UNSUPPORTED", /3 unsupported features/);
-  assert.match(error.message, /layer "lstm" \(LSTM\): stateful=True/);
+  assert.match(error.message, /layer "lstm" \(LSTM\): time_major=True/);
   assert.match(error.message, /layer "my_lambda" \(Lambda\): Lambda layers hold Python code/);
   assert.match(error.message, /layer "custom_attention" \(Attention2\): custom layer class "Custom>Attention2"/);
   assert.match(error.message, /^model\.json: /);

@@ -25,6 +25,8 @@ export interface Fixture {
   formats: FixtureFormat[];
   inputs: FixtureTensor[];
   outputs: FixtureTensor[];
+  /** Stateful cases: successive predict() calls whose states carry over, in order. */
+  chunks: { inputs: FixtureTensor[]; outputs: FixtureTensor[] }[];
   io: Record<string, unknown>;
 }
 
@@ -38,7 +40,8 @@ export function listFixtures(suite: string): Fixture[] {
     .map((dir) => {
       const io = JSON.parse(readFileSync(join(dir, "io.json"), "utf8"));
       const formats: FixtureFormat[] = io.formats ?? detectFormats(dir);
-      return { id: dir.slice(FIXTURES.length), dir, formats, inputs: io.inputs.map(finite), outputs: io.outputs.map(finite), io };
+      const chunks = (io.chunks ?? [{ inputs: io.inputs, outputs: io.outputs }]).map((c: { inputs: FixtureTensor[]; outputs: FixtureTensor[] }) => ({ inputs: c.inputs.map(finite), outputs: c.outputs.map(finite) }));
+      return { id: dir.slice(FIXTURES.length), dir, formats, inputs: io.inputs.map(finite), outputs: io.outputs.map(finite), chunks, io };
     });
 }
 

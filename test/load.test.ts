@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadModelFromBytes } from "../src/load.js";
 import { assertClose, listFixtures } from "./helpers.js";
 
-const suites = ["seed", "real-world", "keras3", "keras2"];
+const suites = ["seed", "real-world", "keras3", "keras2", "compressed"];
 
 for (const suite of suites) {
   const fixtures = listFixtures(suite);
@@ -20,9 +20,12 @@ for (const suite of suites) {
       test(`matches Keras: ${label}`, () => {
         const read = (name: string) => ({ name: join(fixture.dir, name), bytes: new Uint8Array(readFileSync(join(fixture.dir, name))) });
         const model = loadModelFromBytes(read(format.model), format.weights ? read(format.weights) : undefined);
-        const outputs = model.predict(fixture.inputs.map((t) => ({ shape: t.shape, data: t.data })));
-        assert.equal(outputs.length, fixture.outputs.length, "number of outputs");
-        fixture.outputs.forEach((expected, i) => assertClose(outputs[i], expected, `${label} output #${i}`));
+        // Stateful models keep their states from one chunk to the next, as in Keras.
+        fixture.chunks.forEach((chunk, c) => {
+          const outputs = model.predict(chunk.inputs.map((t) => ({ shape: t.shape, data: t.data })));
+          assert.equal(outputs.length, chunk.outputs.length, "number of outputs");
+          chunk.outputs.forEach((expected, i) => assertClose(outputs[i], expected, `${label} chunk #${c} output #${i}`));
+        });
       });
     }
   }

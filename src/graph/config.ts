@@ -19,6 +19,8 @@ export interface TensorRef {
    * input_layers / output_layers.
    */
   readonly style: "list" | "call" | "endpoint";
+  /** The tensor's dtype where the file says (Keras 3 call arguments). */
+  readonly dtype?: string;
 }
 
 /** One call of a layer: its input tensors in call order (x first, then initial states). */
@@ -82,13 +84,29 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
     return {
       className: "Functional",
       name: typeof config.name === "string" ? config.name : "functional",
-      layers: config.layers.map((l, i) => parseLayerEntry(l, i, true)),
+      layers: withoutMaskPlumbing(config.layers.map((l, i) => parseLayerEntry(l, i, true))),
       inputs: parseEndpoints(config.input_layers, "input_layers"),
       outputs: parseEndpoints(config.output_layers, "output_layers"),
       buildInputShape: undefined,
     };
   }
   throw new KeraslessError("E_UNSUPPORTED", `the top-level object is a ${describe(className)}, not a Sequential or Functional model (subclassed models cannot be loaded from their config)`);
+}
+
+/**
+ * Keras 3 records the ops of each compute_mask it traced while building a functional model
+ * (NotEqual, Any, LogicalOr, ... on bool tensors) and passes their result as `mask=` arguments.
+ * kerasless propagates masks itself, exactly as those ops compute them, so the ops whose
+ * outputs are only ever used as bool masks are left out.
+ */
+function withoutMaskPlumbing(layers: LayerEntry[]): LayerEntry[] {
+  const uses = new Map<string, (string | undefined)[]>();
+  for (const entry of layers) {
+    for (const node of entry.inboundNodes) for (const ref of node.inputs) uses.set(ref.layer, [...(uses.get(ref.layer) ?? []), ref.dtype]);
+  }
+  const isPlumbing = (entry: LayerEntry): boolean =>
+    entry.module !== undefined && entry.module.startsWith("keras.src.ops") && (uses.get(entry.name) ?? []).every((dtype) => dtype === "bool");
+  return layers.filter((entry) => !isPlumbing(entry));
 }
 
 function parseLayerEntry(raw: unknown, index: number, functional: boolean): LayerEntry {
@@ -119,6 +137,7 @@ function parseNode(node: unknown, layer: string): NodeSpec {
     const kwargs = isObject(node.kwargs) ? node.kwargs : {};
     for (const [key, value] of Object.entries(kwargs)) {
       if (key === "initial_state") collectKerasTensors(value, inputs, layer);
+      else if (key === "mask" && isMaskTrace(value)) continue;
       else if (containsKerasTensor(value)) unsupportedArguments.push(key);
     }
     if (inputs.length === 0) throw configError(`layer "${layer}": a call of this layer has no tensor inputs`);
@@ -148,6 +167,13 @@ function isKerasTensor(v: unknown): v is JsonObject {
   return isObject(v) && v.class_name === "__keras_tensor__";
 }
 
+/** A `mask=` argument that Keras filled in from the traced masks (bool tensors). */
+function isMaskTrace(value: unknown): boolean {
+  const refs: TensorRef[] = [];
+  collectKerasTensors(value, refs, "");
+  return refs.length > 0 && refs.every((r) => r.dtype === "bool");
+}
+
 function containsKerasTensor(v: unknown): boolean {
   if (isKerasTensor(v)) return true;
   if (Array.isArray(v)) return v.some(containsKerasTensor);
@@ -161,7 +187,8 @@ function collectKerasTensors(value: unknown, out: TensorRef[], layer: string): v
     if (!Array.isArray(history) || typeof history[0] !== "string" || !isIndex(history[1]) || !isIndex(history[2])) {
       throw configError(`layer "${layer}": malformed keras_history ${describe(history)}`);
     }
-    out.push({ layer: history[0], node: history[1], tensor: history[2], style: "call" });
+    const dtype = isObject(value.config) && typeof value.config.dtype === "string" ? value.config.dtype : undefined;
+    out.push({ layer: history[0], node: history[1], tensor: history[2], style: "call", dtype });
   } else if (Array.isArray(value)) {
     for (const v of value) collectKerasTensors(v, out, layer);
   } else if (isObject(value)) {

@@ -7,7 +7,8 @@
 import { KeraslessError } from "../errors.js";
 import { ConfigReader, describe } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
-import { Layer, type LayerContext, type Mask, type Masks, type Shape } from "../layers/layer.js";
+import { Layer, type LayerContext, type Mask, type Masks, type Shape, type StreamBehaviour } from "../layers/layer.js";
+import { GraphStream, analyzeStream } from "./stream.js";
 import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
 import { Tensor, formatShape } from "../tensor.js";
 import { dtypeName, optionalShape, parseModelConfig, type LayerEntry, type ModelSpec, type TensorRef } from "./config.js";
@@ -206,9 +207,9 @@ export class Graph {
   }
 
   /** The layer and output index behind each model output. */
-  get outputSources(): { layer: Layer; tensor: number }[] {
+  get outputSources(): { layer: Layer; call: number; tensor: number }[] {
     const { calls, outputs } = this.wiring;
-    return outputs.map(([call, tensor]) => ({ layer: calls[call].layer, tensor }));
+    return outputs.map(([call, tensor]) => ({ layer: calls[call].layer, call, tensor }));
   }
 
   /** Runs the graph on inputs ordered like inputLayers (already validated by the caller). */
@@ -233,7 +234,7 @@ export class Graph {
         const argMasks = call.inputs.map(([producer, tensor]) => masks[producer]![tensor]);
         const out = layer.call(args, argMasks);
         values[i] = out;
-        masks[i] = layer.supportsMasking ? layer.computeMask(args, argMasks, out) : out.map(() => null);
+        masks[i] = outputMasks(layer, args, argMasks, out);
       }
       for (const [producer] of call.inputs) {
         if (lastUse[producer] === i) {
@@ -247,6 +248,14 @@ export class Graph {
       masks: outputs.map(([call, tensor]) => masks[call]![tensor]),
     };
   }
+}
+
+/** The masks a call's outputs carry: Keras asks compute_mask only of layers that support masking. */
+export function outputMasks(layer: Layer, inputs: Tensor[], inputMasks: Masks, outputs: Tensor[]): (Mask | null)[] {
+  if (layer.supportsMasking && (layer.createsMask || inputMasks.some((m) => m !== null))) {
+    return layer.computeMask(inputs, inputMasks, outputs);
+  }
+  return outputs.map(() => null);
 }
 
 /** A model used as a layer of another model. */
@@ -307,6 +316,8 @@ export class ModelLayer extends Layer {
 
   // A nested model hands on the masks its own outputs carry.
   override readonly supportsMasking = true;
+  // Its layers may create masks (Embedding with mask_zero), so always ask.
+  override readonly createsMask = true;
   private lastOutputMasks: (Mask | null)[] = [];
 
   call(inputs: Tensor[], masks: Masks): Tensor[] {
@@ -317,6 +328,29 @@ export class ModelLayer extends Layer {
 
   override computeMask(): (Mask | null)[] {
     return this.lastOutputMasks;
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    const analysis = analyzeStream(this.graph);
+    if (analysis.refusals.length > 0) return { kind: "refused", reason: `holds layers that cannot stream: ${analysis.refusals.join("; ")}` };
+    const probe = new GraphStream(this.graph, analysis);
+    return {
+      kind: "stateful",
+      outputsHaveTime: probe.outputsHaveTime(),
+      open: (batch) => {
+        const inner = new GraphStream(this.graph, analysis);
+        inner.open(batch);
+        return {
+          state: inner.stateBuffers,
+          step: (inputs, masks) => {
+            const outputs = inner.step(inputs, masks);
+            this.lastOutputMasks = inner.outputMasks as (Mask | null)[];
+            return outputs;
+          },
+          reset: () => inner.reset(),
+        };
+      },
+    };
   }
 }
 

@@ -67,6 +67,56 @@ function elementwise(name: string, f: (x: number) => number): Activation {
   };
 }
 
+// The activations recurrent cells and dense heads use most get their loops written out: a
+// shared loop calling a per-activation function cannot inline it, which costs time and boxes
+// every result (an allocation per value, which streaming must not do).
+const linear: Activation = {
+  name: "linear",
+  elementwise: true,
+  outputDim: (d) => d,
+  apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
+    if (src === dst && srcOffset === dstOffset) return;
+    const n = rows * lastDim;
+    for (let i = 0; i < n; i++) dst[dstOffset + i] = src[srcOffset + i];
+  },
+};
+
+const tanh: Activation = {
+  name: "tanh",
+  elementwise: true,
+  outputDim: (d) => d,
+  apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
+    const n = rows * lastDim;
+    for (let i = 0; i < n; i++) dst[dstOffset + i] = Math.tanh(src[srcOffset + i]);
+  },
+};
+
+const sigmoidActivation: Activation = {
+  name: "sigmoid",
+  elementwise: true,
+  outputDim: (d) => d,
+  apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
+    const n = rows * lastDim;
+    for (let i = 0; i < n; i++) {
+      const x = src[srcOffset + i];
+      dst[dstOffset + i] = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+    }
+  },
+};
+
+const relu: Activation = {
+  name: "relu",
+  elementwise: true,
+  outputDim: (d) => d,
+  apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
+    const n = rows * lastDim;
+    for (let i = 0; i < n; i++) {
+      const x = src[srcOffset + i];
+      dst[dstOffset + i] = x <= 0 ? 0 : x; // NaN stays NaN, as in Keras
+    }
+  },
+};
+
 /** An activation computed over each row of the last axis (softmax and its relatives). */
 function rowwise(name: string, f: (src: Buffer, s: number, dst: Buffer, d: number, n: number) => void): Activation {
   return {
@@ -138,8 +188,8 @@ const glu: Activation = {
 
 function commonActivations(): Activation[] {
   return [
-    elementwise("linear", (x) => x),
-    elementwise("relu", (x) => (x > 0 ? x : 0)),
+    linear,
+    relu,
     elementwise("relu6", (x) => (x <= 0 ? 0 : x >= 6 ? 6 : x)),
     elementwise("leaky_relu", (x) => (x >= 0 ? x : 0.2 * x)),
     elementwise("elu", (x) => (x > 0 ? x : Math.expm1(x))),
@@ -154,10 +204,10 @@ function commonActivations(): Activation[] {
     elementwise("silu", (x) => x * sigmoid(x)),
     elementwise("swish", (x) => x * sigmoid(x)),
     elementwise("gelu", (x) => 0.5 * x * (1 + erf(x / Math.SQRT2))),
-    elementwise("tanh", Math.tanh),
+    tanh,
     elementwise("tanh_shrink", (x) => x - Math.tanh(x)),
     elementwise("hard_tanh", (x) => (x < -1 ? -1 : x > 1 ? 1 : x)),
-    elementwise("sigmoid", sigmoid),
+    sigmoidActivation,
     elementwise("sparse_sigmoid", (x) => (x <= -1 ? 0 : x >= 1 ? 1 : 0.5 * (x + 1))),
     elementwise("log_sigmoid", (x) => -softplus(-x)),
     elementwise("exponential", Math.exp),

@@ -190,16 +190,49 @@ export class SimpleRnnCell implements RecurrentCell {
   }
 }
 
-export interface SequenceRun {
-  /** [batch, time, units] with returnSequences, else [batch, units]. */
-  output: Float32Array;
-  /** Final states, each [batch, units]. */
-  states: Float32Array[];
+export interface SequenceOptions {
+  /** Read the sequence from the end; the returned sequence stays in that (processing) order, as in Keras. */
+  readonly goBackwards: boolean;
+  readonly returnSequences: boolean;
+  /** Masked steps output zeros instead of the previous output (set by Keras' Bidirectional). */
+  readonly zeroOutputForMask: boolean;
 }
 
 /**
- * Runs `cell` over x [batch, time, features]. With goBackwards the sequence is read from the
- * end and the returned sequence stays in that (processing) order, as in Keras.
+ * Everything runSequence writes, allocated once per batch size and length (see
+ * allocateSequenceBuffers) so that streaming can reuse it step after step.
+ */
+export interface SequenceBuffers {
+  /** x·kernel + inputBias for every step: [batch, time, projectionWidth]. */
+  readonly projection: Float32Array;
+  /** One row accumulator for the projection. */
+  readonly accumulator: Float64Array;
+  /** The states, [batch, units] each: read as the initial states, left holding the final ones. */
+  readonly states: Float32Array[];
+  /** [batch, time, units] with returnSequences, else [batch, units]. */
+  readonly output: Float32Array;
+  /** Each row's latest output, which a masked step repeats: [batch, units]. */
+  readonly lastOutput: Float32Array;
+}
+
+export function allocateSequenceBuffers(cell: RecurrentCell, batch: number, time: number, returnSequences: boolean): SequenceBuffers {
+  const u = cell.units;
+  return {
+    projection: new Float32Array(batch * time * cell.projectionWidth),
+    accumulator: new Float64Array(cell.projectionWidth),
+    states: Array.from({ length: cell.stateCount }, () => new Float32Array(batch * u)),
+    output: new Float32Array(returnSequences ? batch * time * u : batch * u),
+    lastOutput: new Float32Array(batch * u),
+  };
+}
+
+/**
+ * Runs `cell` over x [batch, time, features] from the states in `buffers.states`.
+ *
+ * With a mask ([batch, time], 1 = keep), a masked step leaves the states as they were and
+ * outputs the row's previous output (zeros before its first kept step), or zeros with
+ * zeroOutputForMask: Keras' rnn loop on CPU. `buffers.lastOutput` holds each row's previous
+ * output on entry (zeros for a new sequence).
  */
 export function runSequence(
   cell: RecurrentCell,
@@ -207,32 +240,34 @@ export function runSequence(
   batch: number,
   time: number,
   features: number,
-  goBackwards: boolean,
-  returnSequences: boolean,
-  initialStates: Float32Array[] | null,
-): SequenceRun {
+  mask: Uint8Array | null,
+  options: SequenceOptions,
+  buffers: SequenceBuffers,
+): void {
   const u = cell.units;
   const width = cell.projectionWidth;
-  const projection = new Float32Array(batch * time * width);
-  matmulBias(x, 0, cell.kernel, cell.inputBias, projection, 0, batch * time, features, width, new Float64Array(width));
-
-  const states: Float32Array[] = [];
-  for (let k = 0; k < cell.stateCount; k++) {
-    states.push(initialStates === null ? new Float32Array(batch * u) : Float32Array.from(initialStates[k]));
-  }
+  const { projection, states, output, lastOutput } = buffers;
+  const { goBackwards, returnSequences, zeroOutputForMask } = options;
+  matmulBias(x, 0, cell.kernel, cell.inputBias, projection, 0, batch * time, features, width, buffers.accumulator);
   const h = states[0];
-  const output = new Float32Array(returnSequences ? batch * time * u : batch * u);
   for (let s = 0; s < time; s++) {
     const t = goBackwards ? time - 1 - s : s;
     for (let b = 0; b < batch; b++) {
-      cell.step(projection, (b * time + t) * width, states, b);
+      const row = b * u;
+      // The step's output row: h when the step runs, else what the mask rule says.
+      let source = h;
+      if (mask === null || mask[b * time + t] !== 0) {
+        cell.step(projection, (b * time + t) * width, states, b);
+        if (mask !== null) for (let j = 0; j < u; j++) lastOutput[row + j] = h[row + j];
+      } else {
+        if (zeroOutputForMask) lastOutput.fill(0, row, row + u);
+        source = lastOutput;
+      }
       if (returnSequences) {
-        const from = b * u;
         const to = (b * time + s) * u;
-        for (let j = 0; j < u; j++) output[to + j] = h[from + j];
+        for (let j = 0; j < u; j++) output[to + j] = source[row + j];
       }
     }
   }
-  if (!returnSequences) output.set(h);
-  return { output, states };
+  if (!returnSequences) output.set(mask === null ? h : lastOutput);
 }

@@ -2,11 +2,13 @@
 import { Tensor, formatShape } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
 import { toFloat32 } from "./core.js";
-import { Layer, knownDim, type Shape } from "./layer.js";
+import { Layer, POINTWISE, knownDim, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
 /** An elementwise layer y = f(x) whose f is fixed by the config. */
 class ElementwiseLayer extends Layer {
+  override readonly supportsMasking = true;
+
   constructor(
     reader: ConfigReader,
     private readonly f: (x: number) => number,
@@ -20,10 +22,20 @@ class ElementwiseLayer extends Layer {
   }
 
   call([x]: Tensor[]): Tensor[] {
-    const data = toFloat32(x);
-    const out = new Float32Array(data.length);
-    for (let i = 0; i < data.length; i++) out[i] = this.f(data[i]);
-    return [new Tensor(x.shape, out)];
+    const out = new Tensor(x.shape, new Float32Array(x.size));
+    this.callInto([x], [], [out]);
+    return [out];
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return POINTWISE;
+  }
+
+  override callInto([x]: readonly Tensor[], _masks: Masks, [out]: readonly Tensor[]): boolean {
+    const data = x.data;
+    const y = out.data;
+    for (let i = 0; i < data.length; i++) y[i] = this.f(data[i]);
+    return true;
   }
 }
 
@@ -32,8 +44,11 @@ function relu(reader: ConfigReader): Layer {
   const maxValue = reader.has("max_value") ? reader.number("max_value") : Infinity;
   const slope = reader.number("negative_slope", 0);
   const threshold = reader.number("threshold", 0);
+  const keras2 = reader.context.kerasMajor === 2;
   return new ElementwiseLayer(reader, (x) => {
-    const positive = Math.min(x > threshold ? x : 0, maxValue);
+    // NaN propagates through relu; above a non-zero threshold Keras 2 multiplies x by (x > t), so -Inf gives NaN there.
+    const above = threshold === 0 ? (x <= 0 ? 0 : x) : keras2 ? x * (x > threshold ? 1 : 0) : x > threshold ? x : 0;
+    const positive = Math.min(above, maxValue);
     return slope === 0 ? positive : positive - slope * Math.max(threshold - x, 0);
   });
 }
@@ -51,6 +66,7 @@ function elu(reader: ConfigReader): Layer {
 
 /** PReLU: y = x for x >= 0, alpha * x otherwise, with a learned alpha per position. */
 export class PReLU extends Layer {
+  override readonly supportsMasking = true;
   private readonly sharedAxes: number[];
   private alpha: Float32Array = new Float32Array(0);
   private alphaShape: number[] = [];
@@ -70,6 +86,11 @@ export class PReLU extends Layer {
 
   protected override weightsLoaded([alpha]: Float32Array[]): void {
     this.alpha = alpha;
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    // A step is on its own unless alpha differs along the time axis.
+    return this.alphaShape.length < 2 || this.alphaShape[0] === 1 ? POINTWISE : { kind: "refused", reason: "has a different alpha per time step (shared_axes without axis 1)" };
   }
 
   call([x]: Tensor[]): Tensor[] {
@@ -95,7 +116,9 @@ export class PReLU extends Layer {
 
 /** Softmax over one axis (default the last). */
 export class SoftmaxLayer extends Layer {
+  override readonly supportsMasking = true;
   private readonly configuredAxis: number;
+  private axisOfTime = false;
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -109,11 +132,17 @@ export class SoftmaxLayer extends Layer {
   computeOutputShapes([input]: Shape[]): Shape[] {
     const axis = this.configuredAxis < 0 ? input.length + this.configuredAxis : this.configuredAxis;
     if (axis <= 0 || axis >= input.length) throw this.error("E_CONFIG", `axis ${this.configuredAxis} is not a non-batch axis of ${formatShape(input)}`);
+    this.axisOfTime = axis === 1 && input.length > 2;
     this.declareWeights([]);
     return [input];
   }
 
-  call([x]: Tensor[]): Tensor[] {
+  override streamBehaviour(): StreamBehaviour {
+    return this.axisOfTime ? { kind: "refused", reason: "normalizes over the time axis" } : POINTWISE;
+  }
+
+  call([x]: Tensor[], masks: Masks): Tensor[] {
+    if (masks[0]) throw this.error("E_UNSUPPORTED", "an incoming mask (Keras adds it to the scores with broadcasting that rarely lines up) is not supported");
     const axis = this.configuredAxis < 0 ? x.rank + this.configuredAxis : this.configuredAxis;
     const n = x.shape[axis];
     const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);

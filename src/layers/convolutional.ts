@@ -3,7 +3,7 @@ import type { Activation } from "../kernels/activations.js";
 import { Tensor } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
 import { applyActivation, toFloat32 } from "./core.js";
-import { Layer, knownDim, type Shape } from "./layer.js";
+import { Layer, knownDim, type LayerStream, type Shape, type StreamBehaviour } from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
 function single(reader: ConfigReader, key: string, fallback: number): number {
@@ -78,8 +78,6 @@ export class Conv1D extends Layer {
     const { outLength, padLeft } = this.geometry(length);
     const data = toFloat32(x);
     const cin = this.inputChannels;
-    const groupIn = cin / this.groups;
-    const groupOut = this.filters / this.groups;
     const f = this.filters;
     const out = new Float32Array(batch * outLength * f);
     const acc = new Float64Array(f);
@@ -90,20 +88,76 @@ export class Conv1D extends Layer {
         for (let j = 0; j < this.kernelSize; j++) {
           const pos = t * this.strides - padLeft + j * this.dilation;
           if (pos < 0 || pos >= length) continue; // zero padding
-          const xRow = (b * length + pos) * cin;
-          for (let g = 0; g < this.groups; g++) {
-            for (let c = 0; c < groupIn; c++) {
-              const xv = data[xRow + g * groupIn + c];
-              const wRow = (j * groupIn + c) * f + g * groupOut;
-              for (let o = 0; o < groupOut; o++) acc[g * groupOut + o] += xv * this.kernel[wRow + o];
-            }
-          }
+          this.addTap(acc, data, (b * length + pos) * cin, j);
         }
         const outRow = (b * outLength + t) * f;
         for (let o = 0; o < f; o++) out[outRow + o] = acc[o];
       }
     }
     return [applyActivation(this.activation, out, [batch, outLength, f])];
+  }
+
+  /** acc += x[xRow, :] · kernel[j] (the input row at offset xRow meets kernel tap j). */
+  private addTap(acc: Float64Array, data: Float32Array, xRow: number, j: number): void {
+    const groupIn = this.inputChannels / this.groups;
+    const groupOut = this.filters / this.groups;
+    const f = this.filters;
+    for (let g = 0; g < this.groups; g++) {
+      for (let c = 0; c < groupIn; c++) {
+        const xv = data[xRow + g * groupIn + c];
+        const wRow = (j * groupIn + c) * f + g * groupOut;
+        for (let o = 0; o < groupOut; o++) acc[g * groupOut + o] += xv * this.kernel[wRow + o];
+      }
+    }
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    if (this.padding !== "causal") return { kind: "refused", reason: `needs the whole sequence (padding "${this.padding}"; only causal convolutions stream)` };
+    if (this.strides !== 1) return { kind: "refused", reason: "has strides > 1, so it does not give one output per step" };
+    if (this.activation.outputDim(this.filters) !== this.filters) return { kind: "refused", reason: `activation ${this.activation.name} changes the width` };
+    return { kind: "stateful", outputsHaveTime: [true], open: (batch) => this.openStream(batch) };
+  }
+
+  /**
+   * A causal convolution sees the current step and the span - 1 before it: a ring buffer keeps
+   * those input rows (zeros before the first step, as causal padding gives).
+   */
+  private openStream(batch: number): LayerStream {
+    const span = this.dilation * (this.kernelSize - 1) + 1;
+    const cin = this.inputChannels;
+    const f = this.filters;
+    const ring = new Float32Array(batch * span * cin);
+    // The slot the next step writes; a Float32Array so that getState() carries it too.
+    const head = new Float32Array(1);
+    const output = new Tensor([batch, 1, f], new Float32Array(batch * f));
+    const y = output.data as Float32Array;
+    const acc = new Float64Array(f);
+    const outputs = [output];
+    return {
+      state: [ring, head],
+      step: ([x]) => {
+        const data = toFloat32(x);
+        const now = head[0];
+        for (let b = 0; b < batch; b++) {
+          const base = b * span;
+          for (let c = 0; c < cin; c++) ring[(base + now) * cin + c] = data[b * cin + c];
+          if (this.bias === null) acc.fill(0);
+          else for (let o = 0; o < f; o++) acc[o] = this.bias[o];
+          for (let j = 0; j < this.kernelSize; j++) {
+            const back = span - 1 - j * this.dilation; // how many steps before now tap j reads
+            this.addTap(acc, ring, (base + ((now - back + span) % span)) * cin, j);
+          }
+          for (let o = 0; o < f; o++) y[b * f + o] = acc[o];
+        }
+        this.activation.apply(y, 0, y, 0, batch, f);
+        head[0] = (now + 1) % span;
+        return outputs;
+      },
+      reset: () => {
+        ring.fill(0);
+        head[0] = 0;
+      },
+    };
   }
 }
 

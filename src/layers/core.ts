@@ -3,7 +3,7 @@ import type { Activation } from "../kernels/activations.js";
 import { matmulBias } from "../kernels/matmul.js";
 import { Tensor, sizeOf } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
-import { Layer, knownDim, type Shape } from "./layer.js";
+import { Layer, POINTWISE, knownDim, type Mask, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
 /** A model input. The graph feeds it; it is never called. */
@@ -23,6 +23,16 @@ export class InputLayer extends Layer {
   call(inputs: Tensor[]): Tensor[] {
     return inputs;
   }
+
+  override streamBehaviour(): StreamBehaviour {
+    return POINTWISE;
+  }
+
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    // call() handed its input on, so the outputs are normally the inputs themselves.
+    if (outputs[0] !== inputs[0]) (outputs[0].data as Float32Array).set(inputs[0].data);
+    return true;
+  }
 }
 
 /** Dense: y = activation(x · kernel + bias) on the last axis. */
@@ -30,9 +40,11 @@ export class Dense extends Layer {
   readonly units: number;
   readonly activation: Activation;
   readonly useBias: boolean;
+  override readonly supportsMasking = true;
   private kernel: Float32Array = new Float32Array(0);
   private bias: Float32Array | null = null;
   private inputDim = 0;
+  private accumulator: Float64Array = new Float64Array(0);
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -61,18 +73,35 @@ export class Dense extends Layer {
   protected override weightsLoaded([kernel, bias]: Float32Array[]): void {
     this.kernel = kernel;
     this.bias = this.useBias ? bias : null;
+    this.accumulator = new Float64Array(this.units);
   }
 
   call([x]: Tensor[]): Tensor[] {
     const rows = x.size / this.inputDim;
     const pre = new Float32Array(rows * this.units);
-    matmulBias(toFloat32(x), 0, this.kernel, this.bias, pre, 0, rows, this.inputDim, this.units, new Float64Array(this.units));
+    matmulBias(toFloat32(x), 0, this.kernel, this.bias, pre, 0, rows, this.inputDim, this.units, this.accumulator);
     return [applyActivation(this.activation, pre, [...x.shape.slice(0, -1), this.units])];
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return POINTWISE;
+  }
+
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const out = outputs[0];
+    if (this.activation.outputDim(this.units) !== this.units || !(x.data instanceof Float32Array)) return false;
+    const rows = x.size / this.inputDim;
+    const y = out.data as Float32Array;
+    matmulBias(x.data, 0, this.kernel, this.bias, y, 0, rows, this.inputDim, this.units, this.accumulator);
+    this.activation.apply(y, 0, y, 0, rows, this.units);
+    return true;
   }
 }
 
 /** Activation: applies a named activation on the last axis. */
 export class ActivationLayer extends Layer {
+  override readonly supportsMasking = true;
   readonly activation: Activation;
 
   constructor(reader: ConfigReader) {
@@ -90,10 +119,25 @@ export class ActivationLayer extends Layer {
   call([x]: Tensor[]): Tensor[] {
     return [applyActivation(this.activation, Float32Array.from(x.data), x.shape)];
   }
+
+  override streamBehaviour(): StreamBehaviour {
+    return POINTWISE;
+  }
+
+  override callInto([x]: readonly Tensor[], _masks: Masks, [out]: readonly Tensor[]): boolean {
+    const last = x.shape[x.shape.length - 1];
+    if (this.activation.outputDim(last) !== last) return false;
+    const y = out.data as Float32Array;
+    y.set(x.data);
+    this.activation.apply(y, 0, y, 0, last === 0 ? 0 : x.size / last, last);
+    return true;
+  }
 }
 
 /** Layers that only act during training (dropout and noise): the identity at inference. */
 export class InferenceIdentity extends Layer {
+  override readonly supportsMasking = true;
+
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
   }
@@ -106,6 +150,73 @@ export class InferenceIdentity extends Layer {
 
   call(inputs: Tensor[]): Tensor[] {
     return inputs;
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return POINTWISE;
+  }
+
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    // call() handed its input on, so the outputs are normally the inputs themselves.
+    if (outputs[0] !== inputs[0]) (outputs[0].data as Float32Array).set(inputs[0].data);
+    return true;
+  }
+}
+
+/**
+ * Masking(mask_value): a position whose features all equal mask_value is masked; its features
+ * become 0 and the mask travels on to the layers that use it.
+ */
+export class Masking extends Layer {
+  override readonly supportsMasking = true;
+  override readonly createsMask = true;
+  readonly maskValue: number;
+
+  constructor(reader: ConfigReader) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.maskValue = reader.number("mask_value", 0);
+  }
+
+  computeOutputShapes(inputShapes: Shape[]): Shape[] {
+    this.expectInputs(inputShapes, 1);
+    this.expectRank(inputShapes[0], [2, 8]);
+    this.declareWeights([]);
+    return inputShapes;
+  }
+
+  call([x]: Tensor[]): Tensor[] {
+    const out = new Tensor(x.shape, new Float32Array(x.size));
+    this.callInto([x], [], [out]);
+    return [out];
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return POINTWISE;
+  }
+
+  override callInto([x]: readonly Tensor[], _masks: Masks, [out]: readonly Tensor[]): boolean {
+    const features = x.shape[x.rank - 1];
+    const data = x.data;
+    const y = out.data;
+    for (let row = 0; row * features < data.length; row++) {
+      const kept = this.keeps(data, row * features, features);
+      for (let j = row * features; j < (row + 1) * features; j++) y[j] = kept ? data[j] : 0;
+    }
+    return true;
+  }
+
+  override computeMask([x]: readonly Tensor[]): (Mask | null)[] {
+    const features = x.shape[x.rank - 1];
+    const shape = x.shape.slice(0, -1);
+    const data = new Uint8Array(sizeOf(shape));
+    for (let row = 0; row < data.length; row++) data[row] = this.keeps(x.data, row * features, features) ? 1 : 0;
+    return [{ shape, data }];
+  }
+
+  /** Keras: kept when any feature differs from mask_value (NaN differs from everything). */
+  private keeps(data: ArrayLike<number>, offset: number, features: number): boolean {
+    for (let j = 0; j < features; j++) if (data[offset + j] !== this.maskValue) return true;
+    return false;
   }
 }
 
@@ -143,6 +254,7 @@ export const coreLayers: LayerDefinition[] = [
   { className: "InputLayer", family: "core", summary: "model input (from `batch_shape` / `batch_input_shape`)", create: null },
   { className: "Dense", family: "core", summary: "every activation; `use_bias`; inputs of any rank", create: (r) => new Dense(r) },
   { className: "Activation", family: "core", summary: "every built-in activation by name", create: (r) => new ActivationLayer(r) },
+  { className: "Masking", family: "core", summary: "`mask_value`; the mask reaches every layer that uses one, as in Keras", create: (r) => new Masking(r) },
   identity("Dropout", "identity at inference"),
   identity("SpatialDropout1D", "identity at inference"),
   identity("SpatialDropout2D", "identity at inference"),

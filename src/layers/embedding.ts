@@ -1,10 +1,13 @@
 /** Embedding: integer ids -> rows of the embeddings matrix. */
 import { Tensor } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
-import { Layer, type Shape } from "./layer.js";
+import { Layer, POINTWISE, type Mask, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
 export class Embedding extends Layer {
+  // Keras: Embedding overrides compute_mask, so it supports masking; with mask_zero id 0 is padding.
+  override readonly supportsMasking = true;
+  override readonly createsMask: boolean;
   readonly inputDim: number;
   readonly outputDim: number;
   private embeddings: Float32Array = new Float32Array(0);
@@ -13,7 +16,7 @@ export class Embedding extends Layer {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
     this.inputDim = reader.positiveInt("input_dim");
     this.outputDim = reader.positiveInt("output_dim");
-    if (reader.bool("mask_zero", false)) reader.unsupported("mask_zero=True (masking) is not supported yet");
+    this.createsMask = reader.bool("mask_zero", false);
     if (reader.has("lora_rank")) reader.unsupported("LoRA-adapted Embedding layers (lora_rank) are not supported");
     if (reader.has("quantization_config")) reader.unsupported("quantized Embedding layers are not supported");
   }
@@ -28,20 +31,38 @@ export class Embedding extends Layer {
   }
 
   call([ids]: Tensor[]): Tensor[] {
+    const out = new Tensor([...ids.shape, this.outputDim], new Float32Array(ids.size * this.outputDim));
+    this.callInto([ids], [], [out]);
+    return [out];
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return POINTWISE;
+  }
+
+  override computeMask([ids]: readonly Tensor[]): (Mask | null)[] {
+    if (!this.createsMask) return [null];
+    const data = new Uint8Array(ids.size);
+    for (let i = 0; i < ids.size; i++) data[i] = ids.data[i] !== 0 ? 1 : 0;
+    return [{ shape: ids.shape, data }];
+  }
+
+  override callInto([ids]: readonly Tensor[], _masks: Masks, [output]: readonly Tensor[]): boolean {
     const d = this.outputDim;
-    const out = new Float32Array(ids.size * d);
+    const out = output.data;
+    const table = this.embeddings;
     for (let i = 0; i < ids.size; i++) {
       // Float inputs are cast to integers as Keras casts them (truncation toward zero).
       const id = Math.trunc(ids.data[i]);
       if (!(id >= 0 && id < this.inputDim)) {
         throw this.error("E_INPUT_VALUE", `token id ${ids.data[i]} at flat index ${i} is outside the vocabulary [0, ${this.inputDim})`);
       }
-      out.set(this.embeddings.subarray(id * d, (id + 1) * d), i * d);
+      for (let j = 0; j < d; j++) out[i * d + j] = table[id * d + j];
     }
-    return [new Tensor([...ids.shape, d], out)];
+    return true;
   }
 }
 
 export const embeddingLayers: LayerDefinition[] = [
-  { className: "Embedding", family: "embedding", summary: "ids outside the vocabulary are an error; `mask_zero` not yet", create: (r) => new Embedding(r) },
+  { className: "Embedding", family: "embedding", summary: "`mask_zero`; ids outside the vocabulary are an error", create: (r) => new Embedding(r) },
 ];

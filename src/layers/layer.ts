@@ -27,6 +27,31 @@ export interface WeightSpec {
   readonly shape: readonly number[];
 }
 
+/**
+ * How a layer runs under model.stream(), which feeds one time step at a time. Sequence tensors
+ * then have a time axis of length 1.
+ * - "pointwise": every time step is computed on its own, so call() on a length-1 sequence is the
+ *   step (Dense, activations, normalization over features, ...).
+ * - "stateful": the layer carries state from step to step; open() gives one stream's state.
+ * - "refused": the layer needs the whole sequence (the reason names why).
+ */
+export type StreamBehaviour =
+  | { readonly kind: "pointwise" }
+  | { readonly kind: "stateful"; open(batch: number): LayerStream; readonly outputsHaveTime: readonly boolean[] }
+  | { readonly kind: "refused"; readonly reason: string };
+
+/** For layers that compute every time step on its own. */
+export const POINTWISE: StreamBehaviour = Object.freeze({ kind: "pointwise" });
+
+/** One stream's state of a stateful layer. */
+export interface LayerStream {
+  /** Runs one step; may return the same tensors on every call (their data is overwritten). */
+  step(inputs: readonly Tensor[], masks: Masks): Tensor[];
+  reset(): void;
+  /** The carried state, as live buffers (the caller copies them to keep a snapshot). */
+  readonly state: readonly Float32Array[];
+}
+
 /** One unsupported part of a model, gathered so that all of them are reported at once. */
 export interface Problem {
   layer: string;
@@ -71,6 +96,22 @@ export abstract class Layer {
    * `masks` holds one mask (or null) per input; layers that do not use masks ignore it.
    */
   abstract call(inputs: Tensor[], masks: Masks): Tensor[];
+
+  /** True for layers that create a mask from unmasked input (Masking, Embedding with mask_zero). */
+  readonly createsMask: boolean = false;
+
+  /** Keras' default for layers that are not streamable. */
+  streamBehaviour(): StreamBehaviour {
+    return { kind: "refused", reason: "needs the whole sequence" };
+  }
+
+  /**
+   * Allocation-free call() for streaming: writes into `outputs`, the tensors call() returned for
+   * inputs of the same shapes. Returns false when the layer has no such form.
+   */
+  callInto(_inputs: readonly Tensor[], _masks: Masks, _outputs: readonly Tensor[]): boolean {
+    return false;
+  }
 
   /**
    * The masks of the outputs of a call (only asked when supportsMasking). Keras' default passes

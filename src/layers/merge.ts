@@ -1,7 +1,7 @@
 /** Merge layers: Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum. */
-import { Tensor, formatShape } from "../tensor.js";
+import { Tensor, formatShape, sizeOf } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
-import { Layer, type Shape } from "./layer.js";
+import { Layer, POINTWISE, type Mask, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
 import { toFloat32 } from "./core.js";
 import type { LayerDefinition } from "./registry-types.js";
 
@@ -11,12 +11,29 @@ function sameShape(a: Shape, b: Shape): boolean {
 
 /** An elementwise merge of inputs that all have the same shape. */
 class ElementwiseMerge extends Layer {
+  override readonly supportsMasking = true;
+  private readonly kerasMajor: number;
+
   constructor(
     reader: ConfigReader,
     private readonly combine: (values: Float32Array[], out: Float32Array) => void,
     private readonly inputCount: number | [number, number],
   ) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.kerasMajor = reader.context.kerasMajor;
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return POINTWISE;
+  }
+
+  override computeMask(_inputs: readonly Tensor[], masks: Masks): (Mask | null)[] {
+    // Keras 3 ORs the masks and gives none if any input has none; Keras 2 ANDs those present.
+    const present = masks.filter((m): m is Mask => m !== null);
+    if (present.length === 0 || (this.kerasMajor === 3 && present.length < masks.length)) return [null];
+    const data = Uint8Array.from(present[0].data);
+    for (const m of present.slice(1)) for (let i = 0; i < data.length; i++) data[i] = this.kerasMajor === 3 ? data[i] | m.data[i] : data[i] & m.data[i];
+    return [{ shape: present[0].shape, data }];
   }
 
   computeOutputShapes(inputShapes: Shape[]): Shape[] {
@@ -58,11 +75,52 @@ const subtract = (values: Float32Array[], out: Float32Array): void => {
 
 /** Concatenate along `axis` (not the batch axis). */
 export class Concatenate extends Layer {
+  override readonly supportsMasking = true;
   private readonly configuredAxis: number;
+  private readonly kerasMajor: number;
+  private joinsTime = false;
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
     this.configuredAxis = reader.int("axis", -1);
+    this.kerasMajor = reader.context.kerasMajor;
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return this.joinsTime ? { kind: "refused", reason: "concatenates along the time axis" } : POINTWISE;
+  }
+
+  /**
+   * Keras broadcasts each input's mask over its features (all ones where an input has none),
+   * concatenates them like the values and reduces over the last axis: any() in Keras 3, all()
+   * in Keras 2.
+   */
+  override computeMask(inputs: readonly Tensor[], masks: Masks, [output]: readonly Tensor[]): (Mask | null)[] {
+    if (masks.every((m) => m === null)) return [null];
+    const rank = output.rank;
+    const axis = this.axisFor(rank);
+    const shape = output.shape.slice(0, -1);
+    const data = new Uint8Array(sizeOf(shape));
+    const maskAt = (k: number, i: number): number => masks[k]?.data[i] ?? 1;
+    if (axis === rank - 1) {
+      const any = this.kerasMajor === 3;
+      for (let i = 0; i < data.length; i++) {
+        let v = any ? 0 : 1;
+        for (let k = 0; k < inputs.length; k++) v = any ? v | maskAt(k, i) : v & maskAt(k, i);
+        data[i] = v;
+      }
+    } else {
+      const outer = sizeOf(output.shape.slice(0, axis));
+      const inner = sizeOf(output.shape.slice(axis + 1, -1));
+      let offset = 0;
+      for (let o = 0; o < outer; o++) {
+        for (let k = 0; k < inputs.length; k++) {
+          const width = inputs[k].shape[axis] * inner;
+          for (let j = 0; j < width; j++) data[offset++] = maskAt(k, o * width + j);
+        }
+      }
+    }
+    return [{ shape, data }];
   }
 
   private axisFor(rank: number): number {
@@ -76,6 +134,7 @@ export class Concatenate extends Layer {
     this.declareWeights([]);
     const rank = inputShapes[0].length;
     const axis = this.axisFor(rank);
+    this.joinsTime = axis === 1 && rank > 2;
     for (const shape of inputShapes) {
       if (shape.length !== rank || !sameShape([...shape.slice(0, axis), ...shape.slice(axis + 1)], [...inputShapes[0].slice(0, axis), ...inputShapes[0].slice(axis + 1)])) {
         throw this.error("E_CONFIG", `cannot concatenate shapes ${inputShapes.map(formatShape).join(", ")} on axis ${this.configuredAxis}`);

@@ -6,11 +6,20 @@
  * as extra inbound tensors; the graph builder gives both in this order.
  */
 import type { Activation } from "../kernels/activations.js";
-import { GruCell, LstmCell, SimpleRnnCell, runSequence, type RecurrentCell } from "../kernels/recurrent.js";
+import {
+  GruCell,
+  LstmCell,
+  SimpleRnnCell,
+  allocateSequenceBuffers,
+  runSequence,
+  type RecurrentCell,
+  type SequenceBuffers,
+  type SequenceOptions,
+} from "../kernels/recurrent.js";
 import { Tensor, formatShape } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
 import { toFloat32 } from "./core.js";
-import { Layer, knownDim, type Shape } from "./layer.js";
+import { Layer, knownDim, type LayerStream, type Mask, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
 interface RecurrentOptions {
@@ -22,13 +31,27 @@ interface RecurrentOptions {
   returnSequences: boolean;
   returnState: boolean;
   goBackwards: boolean;
+  /** Keep the final states as the next call's initial states (until resetStates). */
+  stateful: boolean;
 }
 
-abstract class RecurrentLayer extends Layer {
+export abstract class RecurrentLayer extends Layer {
   override readonly variableOwner = "cell";
+  override readonly supportsMasking = true;
   protected readonly options: RecurrentOptions;
+  /** Masked steps output zeros instead of the previous output; Bidirectional sets it. */
+  zeroOutputForMask: boolean;
   protected cell: RecurrentCell | null = null;
   protected inputDim = 0;
+  /**
+   * Keras 3 fills a layer's `mask` argument only when the call has a single tensor argument, so
+   * an RNN given initial_state runs unmasked (its output still carries the mask on).
+   */
+  private readonly maskIgnoredWithInitialState: boolean;
+  /** The batch size a stateful layer was built for (Keras needs it fixed), else null. */
+  private statefulBatch: number | null = null;
+  /** A stateful layer's states between predict calls ([batch, units] each). */
+  private carriedStates: Float32Array[] | null = null;
   /** How many state tensors the cell carries (LSTM: h and c). */
   protected abstract readonly stateCount: number;
   /** Gate blocks in the kernels (LSTM 4, GRU 3, SimpleRNN 1). */
@@ -44,8 +67,10 @@ abstract class RecurrentLayer extends Layer {
       returnSequences: reader.bool("return_sequences", false),
       returnState: reader.bool("return_state", false),
       goBackwards: reader.bool("go_backwards", false),
+      stateful: reader.bool("stateful", false),
     };
-    if (reader.bool("stateful", false)) reader.unsupported("stateful=True is not supported yet");
+    this.zeroOutputForMask = reader.bool("zero_output_for_mask", false);
+    this.maskIgnoredWithInitialState = reader.context.kerasMajor === 3;
     if (reader.bool("time_major", false)) reader.unsupported("time_major=True is not supported");
     for (const [key, activation] of [["activation", this.options.activation], ["recurrent_activation", this.options.recurrentActivation]] as const) {
       if (activation !== null && !activation.elementwise) reader.unsupported(`${key} ${activation.name} cannot be used inside a recurrent cell`);
@@ -53,12 +78,20 @@ abstract class RecurrentLayer extends Layer {
     // dropout, recurrent_dropout, unroll and implementation do not change inference results.
   }
 
+  get units(): number {
+    return this.options.units;
+  }
+
+  get returnSequences(): boolean {
+    return this.options.returnSequences;
+  }
+
   protected biasShape(): number[] {
     return [this.gateCount * this.options.units];
   }
 
   computeOutputShapes(inputShapes: Shape[]): Shape[] {
-    const { units, returnSequences, returnState } = this.options;
+    const { units, returnSequences, returnState, stateful } = this.options;
     this.expectInputs(inputShapes, [1, 1 + this.stateCount]);
     const [x, ...states] = inputShapes;
     this.expectRank(x, 3);
@@ -75,6 +108,10 @@ abstract class RecurrentLayer extends Layer {
       throw this.error("E_CONFIG", `was built for ${this.inputDim} input features, now called with ${inputDim}`);
     }
     this.inputDim = inputDim;
+    if (stateful) {
+      if (x[0] === null) throw this.error("E_CONFIG", "is stateful, so its input needs a fixed batch size (batch_input_shape), and the file gives none");
+      this.statefulBatch = x[0];
+    }
     const width = this.gateCount * units;
     this.declareWeights([
       { name: "kernel", shape: [inputDim, width] },
@@ -93,26 +130,101 @@ abstract class RecurrentLayer extends Layer {
 
   protected abstract createCell(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): RecurrentCell;
 
-  call([x, ...initialStates]: Tensor[]): Tensor[] {
-    const { units, returnSequences, returnState, goBackwards } = this.options;
-    const [batch, time, features] = x.shape;
+  call([x, ...initialStates]: Tensor[], masks: Masks): Tensor[] {
+    const [batch, time] = x.shape;
+    this.checkBatch(batch, initialStates);
+    const buffers = allocateSequenceBuffers(this.cell!, batch, time, this.options.returnSequences);
+    const start = initialStates.length > 0 ? initialStates.map(toFloat32) : this.options.stateful ? this.statefulStates(batch) : null;
+    if (start !== null) start.forEach((s, k) => buffers.states[k].set(s));
+    const mask = initialStates.length > 0 && this.maskIgnoredWithInitialState ? null : (masks[0] ?? null);
+    this.run(x, mask, buffers);
+    if (this.options.stateful) this.carriedStates = buffers.states.map((s) => s.slice());
+    return this.wrapOutputs(buffers, batch, time);
+  }
+
+  /** Keras: a stateful layer's states persist across calls until reset. */
+  resetStates(): void {
+    this.carriedStates = null;
+  }
+
+  get stateful(): boolean {
+    return this.options.stateful;
+  }
+
+  private statefulStates(batch: number): Float32Array[] {
+    if (batch !== this.statefulBatch) {
+      throw this.error("E_INPUT_SHAPE", `is stateful with batch size ${this.statefulBatch}, got a batch of ${batch}`);
+    }
+    return this.carriedStates ?? Array.from({ length: this.stateCount }, () => new Float32Array(batch * this.options.units));
+  }
+
+  private checkBatch(batch: number, initialStates: Tensor[]): void {
     for (const s of initialStates) {
       if (s.shape[0] !== batch) {
         throw this.error("E_INPUT_SHAPE", `initial state of shape ${formatShape(s.shape)} does not match the batch size ${batch}`);
       }
     }
-    const run = runSequence(
-      this.cell!,
-      toFloat32(x),
-      batch,
-      time,
-      features,
-      goBackwards,
-      returnSequences,
-      initialStates.length > 0 ? initialStates.map(toFloat32) : null,
-    );
-    const output = new Tensor(returnSequences ? [batch, time, units] : [batch, units], run.output);
-    return returnState ? [output, ...run.states.map((s) => new Tensor([batch, units], s))] : [output];
+  }
+
+  private run(x: Tensor, mask: Mask | null, buffers: SequenceBuffers): void {
+    const [batch, time, features] = x.shape;
+    runSequence(this.cell!, toFloat32(x), batch, time, features, mask === null ? null : mask.data, this.sequenceOptions(), buffers);
+  }
+
+  private sequenceOptions(): SequenceOptions {
+    const { goBackwards, returnSequences } = this.options;
+    return { goBackwards, returnSequences, zeroOutputForMask: this.zeroOutputForMask };
+  }
+
+  private wrapOutputs(buffers: SequenceBuffers, batch: number, time: number): Tensor[] {
+    const { units, returnSequences, returnState } = this.options;
+    const output = new Tensor(returnSequences ? [batch, time, units] : [batch, units], buffers.output);
+    return returnState ? [output, ...buffers.states.map((s) => new Tensor([batch, units], s))] : [output];
+  }
+
+  override computeMask(_inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[]): (Mask | null)[] {
+    // Keras: the input mask passes on only with the sequence; states carry none.
+    return outputs.map((_, i) => (i === 0 && this.options.returnSequences ? (masks[0] ?? null) : null));
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    if (this.options.goBackwards) return { kind: "refused", reason: "reads the sequence from its end (go_backwards)" };
+    const { returnSequences, returnState } = this.options;
+    return {
+      kind: "stateful",
+      outputsHaveTime: [returnSequences, ...(returnState ? new Array<boolean>(this.stateCount).fill(false) : [])],
+      open: (batch) => this.openStream(batch),
+    };
+  }
+
+  /** One stream: the states live on between steps; every buffer is allocated here, once. */
+  private openStream(batch: number): LayerStream {
+    const buffers = allocateSequenceBuffers(this.cell!, batch, 1, this.options.returnSequences);
+    const outputs = this.wrapOutputs(buffers, batch, 1);
+    const options = this.sequenceOptions();
+    const cell = this.cell!;
+    const units = this.options.units;
+    // A stream keeps each row's latest output itself (a masked step repeats it).
+    const carriedOutput = new Float32Array(batch * units);
+    return {
+      state: [...buffers.states, carriedOutput],
+      step: (inputs, masks) => {
+        const x = inputs[0];
+        if (inputs.length > 1) {
+          throw this.error("E_UNSUPPORTED", "takes initial_state from other tensors, which a stream cannot feed step by step");
+        }
+        const mask = masks[0] ?? null;
+        buffers.lastOutput.set(carriedOutput);
+        runSequence(cell, toFloat32(x), batch, 1, x.shape[x.shape.length - 1], mask === null ? null : mask.data, options, buffers);
+        if (mask !== null) carriedOutput.set(buffers.lastOutput);
+        else carriedOutput.set(buffers.states[0]);
+        return outputs;
+      },
+      reset: () => {
+        for (const s of buffers.states) s.fill(0);
+        carriedOutput.fill(0);
+      },
+    };
   }
 }
 

@@ -4,13 +4,15 @@
  * to float32 exactly where Keras holds float32 tensors (the input projection x.W + b and the
  * states after each step), so the comparison is tight and any wrong gate, bias or order shows.
  * Random batch (1 included), time (0 included), features, units (1 included), activations,
- * go_backwards, return_sequences, initial states, and inputs large enough to saturate the gates.
+ * go_backwards, return_sequences, initial states, masks (a masked step keeps the states and
+ * repeats the previous output, or outputs zeros with zeroOutputForMask), and inputs large
+ * enough to saturate the gates.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { getActivation, type Activation } from "../../src/kernels/activations.js";
-import { GruCell, LstmCell, SimpleRnnCell, runSequence, type RecurrentCell } from "../../src/kernels/recurrent.js";
+import { GruCell, LstmCell, SimpleRnnCell, allocateSequenceBuffers, runSequence, type RecurrentCell } from "../../src/kernels/recurrent.js";
 
 // Failures show the assertion that failed, not only the counterexample.
 fc.configureGlobal({ includeErrorInReport: true });
@@ -39,6 +41,9 @@ interface Setup {
   withBias: boolean;
   withInitialState: boolean;
   inputScale: number;
+  /** null: no mask; otherwise the chance that a step is kept. */
+  keep: number | null;
+  zeroOutputForMask: boolean;
 }
 
 const setup: fc.Arbitrary<Setup> = fc.record({
@@ -55,6 +60,8 @@ const setup: fc.Arbitrary<Setup> = fc.record({
   withInitialState: fc.boolean(),
   // 1: ordinary values; 1e3 and 1e6: every gate saturates.
   inputScale: fc.constantFrom(1, 1, 1e3, 1e6),
+  keep: fc.constantFrom(null, null, 0.7, 0.3, 0),
+  zeroOutputForMask: fc.boolean(),
 });
 
 const gates = { lstm: 4, gru_after: 3, gru_before: 3, simple: 1 };
@@ -75,7 +82,7 @@ function rng(seed: number): () => number {
 }
 
 /** Keras' equations for one sequence run; returns [output, ...final states] as plain arrays. */
-function reference(s: Setup, x: Float32Array, W: Float32Array, U: Float32Array, bias: Float32Array | null, init: Float32Array[] | null): { output: number[]; states: number[][] } {
+function reference(s: Setup, x: Float32Array, W: Float32Array, U: Float32Array, bias: Float32Array | null, init: Float32Array[] | null, mask: Uint8Array | null): { output: number[]; states: number[][] } {
   const { batch, time, features: F, units: u, kind } = s;
   const act = REFERENCE[s.activation];
   const rec = REFERENCE[s.recurrentActivation];
@@ -89,8 +96,15 @@ function reference(s: Setup, x: Float32Array, W: Float32Array, U: Float32Array, 
     let h = Array.from({ length: u }, (_, j) => (init === null ? 0 : init[0][b * u + j]));
     let c = Array.from({ length: u }, (_, j) => (init === null || kind !== "lstm" ? 0 : init[1][b * u + j]));
     const sequence: number[][] = [];
+    let previous = new Array<number>(u).fill(0);
     for (let step = 0; step < time; step++) {
       const t = s.goBackwards ? time - 1 - step : step;
+      if (mask !== null && mask[b * time + t] === 0) {
+        // A masked step: states unchanged; the output repeats the previous one (or is zero).
+        if (s.zeroOutputForMask) previous = new Array<number>(u).fill(0);
+        sequence.push(previous);
+        continue;
+      }
       // The input projection is a float32 tensor in Keras: x.W + b, rounded once.
       const p = Array.from({ length: width }, (_, n) => {
         let sum = inputBias === null ? 0 : inputBias[n];
@@ -125,9 +139,10 @@ function reference(s: Setup, x: Float32Array, W: Float32Array, U: Float32Array, 
         h = Array.from({ length: u }, (_, j) => f(act(p[j] + hU(h, j, null))));
       }
       sequence.push(h);
+      previous = h;
     }
     if (s.returnSequences) for (const row of sequence) output.push(...row);
-    else output.push(...h);
+    else output.push(...(mask === null ? h : previous));
     finalH.push(...h);
     finalC.push(...c);
   }
@@ -169,30 +184,36 @@ test("runSequence over LSTM, GRU and SimpleRNN cells follows Keras' equations", 
       const bias = s.withBias ? values(s.kind === "gru_after" ? 2 * width : width, 1, next) : null;
       const stateCount = s.kind === "lstm" ? 2 : 1;
       const init = s.withInitialState ? Array.from({ length: stateCount }, () => values(s.batch * s.units, 1, next)) : null;
-      const initCopy = init?.map((a) => a.slice()) ?? null;
-      const result = runSequence(kernelCell(s, W, U, bias), x, s.batch, s.time, s.features, s.goBackwards, s.returnSequences, init);
-      const want = reference(s, x, W, U, bias, initCopy);
+      const mask = s.keep === null ? null : Uint8Array.from({ length: s.batch * s.time }, () => (next() < s.keep! ? 1 : 0));
+      const cell = kernelCell(s, W, U, bias);
+      const buffers = allocateSequenceBuffers(cell, s.batch, s.time, s.returnSequences);
+      if (init !== null) init.forEach((state, k) => buffers.states[k].set(state));
+      runSequence(cell, x, s.batch, s.time, s.features, mask, { goBackwards: s.goBackwards, returnSequences: s.returnSequences, zeroOutputForMask: s.zeroOutputForMask }, buffers);
+      const want = reference(s, x, W, U, bias, init, mask);
       const label = JSON.stringify(s);
-      assertClose(result.output, want.output, `${label} output`);
-      assert.equal(result.states.length, stateCount);
-      result.states.forEach((state, k) => assertClose(state, want.states[k], `${label} state ${k}`));
-      if (init !== null) init.forEach((a, k) => assert.deepEqual(a, initCopy![k], "initial states must not be modified"));
+      assertClose(buffers.output, want.output, `${label} output`);
+      assert.equal(buffers.states.length, stateCount);
+      buffers.states.forEach((state, k) => assertClose(state, want.states[k], `${label} state ${k}`));
     }),
     { numRuns: 400 },
   );
 });
 
-test("zero-length sequences return the initial state (or zeros) and an empty sequence", () => {
+test("zero-length sequences keep the initial state (or zeros) and return an empty sequence", () => {
   for (const kind of ["lstm", "gru_after", "gru_before", "simple"] as const) {
-    const s: Setup = { kind, batch: 2, time: 0, features: 3, units: 2, activation: "tanh", recurrentActivation: "sigmoid", goBackwards: false, returnSequences: true, withBias: true, withInitialState: true, inputScale: 1 };
+    const s: Setup = { kind, batch: 2, time: 0, features: 3, units: 2, activation: "tanh", recurrentActivation: "sigmoid", goBackwards: false, returnSequences: true, withBias: true, withInitialState: true, inputScale: 1, keep: null, zeroOutputForMask: false };
     const width = gates[kind] * 2;
     const next = rng(7);
     const cell = kernelCell(s, values(3 * width, 1, next), values(2 * width, 1, next), values(kind === "gru_after" ? 2 * width : width, 1, next));
     const init = Array.from({ length: kind === "lstm" ? 2 : 1 }, () => values(4, 1, next));
-    const sequences = runSequence(cell, new Float32Array(0), 2, 0, 3, false, true, init);
+    const options = { goBackwards: false, returnSequences: true, zeroOutputForMask: false };
+    const sequences = allocateSequenceBuffers(cell, 2, 0, true);
+    init.forEach((state, k) => sequences.states[k].set(state));
+    runSequence(cell, new Float32Array(0), 2, 0, 3, null, options, sequences);
     assert.equal(sequences.output.length, 0);
     sequences.states.forEach((state, k) => assert.deepEqual([...state], [...init[k]]));
-    const last = runSequence(cell, new Float32Array(0), 2, 0, 3, false, false, null);
+    const last = allocateSequenceBuffers(cell, 2, 0, false);
+    runSequence(cell, new Float32Array(0), 2, 0, 3, null, { ...options, returnSequences: false }, last);
     assert.deepEqual([...last.output], [0, 0, 0, 0]);
   }
 });

@@ -1,0 +1,63 @@
+/**
+ * Builds dist/browser/kerasless.min.js (the core, src/index.ts, as one minified ESM file with
+ * fflate inside) and the web demo's script (examples/web/build/).
+ *
+ *   node --import tsx scripts/build-browser.ts      (part of `npm run build`)
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import * as esbuild from "esbuild";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+export const BUNDLE_PATH = join(root, "dist/browser/kerasless.min.js");
+/** The size budget of the bundle, gzip-compressed (issue 5). */
+export const BUNDLE_BUDGET_GZIP = 60 * 1024;
+
+const common: esbuild.BuildOptions = {
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  mainFields: ["module", "main"],
+  target: "es2022",
+  minify: true,
+  legalComments: "none",
+  logLevel: "warning",
+};
+
+/** The core bundle as bytes (nothing written), with esbuild's account of what went in. */
+export async function buildCoreBundle(): Promise<{ code: Uint8Array; metafile: esbuild.Metafile }> {
+  const result = await esbuild.build({ ...common, entryPoints: [join(root, "src/index.ts")], write: false, metafile: true, outfile: BUNDLE_PATH });
+  const [output] = result.outputFiles;
+  return { code: output.contents, metafile: result.metafile };
+}
+
+export const gzipSize = (code: Uint8Array): number => gzipSync(code, { level: 9 }).length;
+
+/**
+ * The demo page's files in examples/web/build/, so that examples/web/ can be served as it is:
+ * the page's script (with Chart.js inside), the core bundle it imports, and the seed model and CSV.
+ */
+async function buildDemo(coreBundle: Uint8Array): Promise<void> {
+  const out = join(root, "examples/web/build");
+  const coreAsBundle: esbuild.Plugin = {
+    name: "core-from-bundle",
+    setup(build) {
+      // The page runs the shipped bundle, not a second copy of the core inside its own script.
+      build.onResolve({ filter: /\/src\/index\.js$/ }, () => ({ path: "./kerasless.min.js", external: true }));
+    },
+  };
+  mkdirSync(join(out, "seed"), { recursive: true });
+  writeFileSync(join(out, "kerasless.min.js"), coreBundle);
+  for (const file of ["model.keras", "LSTM_sample.csv"]) copyFileSync(join(root, "examples/seed", file), join(out, "seed", file));
+  await esbuild.build({ ...common, platform: "browser", plugins: [coreAsBundle], entryPoints: [join(root, "examples/web/demo.ts")], outdir: out });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { code } = await buildCoreBundle();
+  mkdirSync(dirname(BUNDLE_PATH), { recursive: true });
+  writeFileSync(BUNDLE_PATH, code);
+  await buildDemo(code);
+  console.log(`dist/browser/kerasless.min.js: ${(code.length / 1024).toFixed(1)} KB, ${(gzipSize(code) / 1024).toFixed(1)} KB gzip (budget ${BUNDLE_BUDGET_GZIP / 1024} KB)`);
+}

@@ -1,0 +1,34 @@
+/**
+ * Run with --expose-gc (test/stream-alloc.test.ts does): streams STEPS steps through a model
+ * after a warm-up and prints how much the heap grew and how many collections ran meanwhile.
+ * A step that allocates nothing leaves the heap as it was and never triggers a collection.
+ */
+import { readFileSync } from "node:fs";
+import { PerformanceObserver } from "node:perf_hooks";
+import { loadModelFromBytes } from "../../src/load.js";
+import { Tensor } from "../../src/tensor.js";
+
+const [path, stepsArg] = process.argv.slice(2);
+const model = loadModelFromBytes({ name: path, bytes: new Uint8Array(readFileSync(path)) });
+const features = model.inputs[0].shape[2] as number;
+const stream = model.stream({ batch: 1 });
+const x = new Tensor([1, features], new Float32Array(features));
+const step = (i: number): void => {
+  for (let j = 0; j < features; j++) x.data[j] = Math.sin(i + j);
+  stream.step(x);
+};
+for (let i = 0; i < Math.min(50000, Number(stepsArg)); i++) step(i); // warm-up: first-call allocations and JIT
+const gc = (globalThis as { gc?: () => void }).gc!;
+gc();
+let collections = 0;
+const observer = new PerformanceObserver((list) => (collections += list.getEntries().length));
+observer.observe({ entryTypes: ["gc"] });
+const before = process.memoryUsage().heapUsed;
+const steps = Number(stepsArg);
+for (let i = 0; i < steps; i++) step(i);
+const after = process.memoryUsage().heapUsed;
+// Let the observer deliver entries recorded during the loop before reporting.
+setTimeout(() => {
+  observer.disconnect();
+  console.log(JSON.stringify({ steps, heapGrowthBytes: after - before, collections }));
+}, 50);
