@@ -77,6 +77,11 @@ export class H5Group {
     return child;
   }
 
+  /** The names of this group's attributes. */
+  attributeNames(): string[] {
+    return [...this.h5.attributes(this.h5.objectHeader(this.address, this.path), this.path).keys()];
+  }
+
   /** An attribute's value (strings stripped of their padding, scalars unwrapped); undefined if absent. */
   attr(name: string): unknown {
     const header = this.h5.objectHeader(this.address, this.path);
