@@ -75,6 +75,17 @@ export function describeThrown(thrown: unknown): string {
   return String(thrown);
 }
 
+/**
+ * The engine's own out-of-memory errors (a typed array too long to allocate) as E_LIMIT; anything
+ * else unchanged. Used where sizes come from the caller's inputs rather than from a file.
+ */
+export function allocationError(thrown: unknown, what: string): unknown {
+  if (thrown instanceof RangeError && /allocation failed|Invalid (typed )?array length/i.test(thrown.message)) {
+    return new KeraslessError("E_LIMIT", `${what}: more memory than the JavaScript engine can allocate (${thrown.message})`, { cause: thrown });
+  }
+  return thrown;
+}
+
 /** Re-throws KeraslessErrors (tagged with the file) and wraps anything else in `code`. */
 export function rethrowAs(code: ErrorCode, context: string, thrown: unknown, file?: string): never {
   if (thrown instanceof KeraslessError) throw thrown.inFile(file);

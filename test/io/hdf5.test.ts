@@ -244,3 +244,12 @@ function findSignature(bytes: Uint8Array, text: string): number {
   for (let i = 0; i < bytes.length; i++) if (codes.every((c, k) => bytes[i + k] === c)) return i;
   throw new Error(`${text} not found`);
 }
+
+test("members named \"\", \".\" or with a \"/\" are errors: they would name the group itself or another path", () => {
+  for (const name of ["", ".", "a/b"]) {
+    const b = new H5Builder();
+    const w = b.dataset([1], [1]);
+    const file = openHdf5(b.finish(b.group([[name, w]])), "names.h5");
+    rejects(() => file.keys(), "E_HDF5", new RegExp(`group "/" has a member with the invalid name ${JSON.stringify(JSON.stringify(name)).slice(1, -1).replace(/[./]/g, "\\$&")}`));
+  }
+});
