@@ -1,30 +1,14 @@
-/** The predict, inspect and verify commands. */
-import { KeraslessError, Tensor, loadModel, type Model } from "../node.js";
-import type { InspectArgs, PredictArgs, VerifyArgs } from "./args.js";
-import { csvWindows, parseCsv } from "./csv.js";
-import { describeSource, outputsJson, readTensors, readText, writeBytes, writeOutputs, type FileTensor } from "./files.js";
+/** The inspect and verify commands (predict: predict.ts, stream: stream.ts). */
+import { KeraslessError, Tensor, type Model } from "../node.js";
+import type { InspectArgs, VerifyArgs } from "./args.js";
+import { describeSource, readTensors, writeBytes, type FileTensor } from "./files.js";
 import { scatterSvg } from "./plot.js";
+import { histogramSvg, reportHtml, type ReportData } from "./report.js";
+import { openModel as open, predictNaming, shapeText, type CliIO } from "./predict.js";
+import { fits } from "./sources.js";
 
-export interface Output {
-  write(text: string): unknown;
-}
-
-export interface CliIO {
-  stdout: Output;
-  stderr: Output;
-}
-
-async function open(args: { model: string; weights?: string }): Promise<Model> {
-  return loadModel(args.model, args.weights === undefined ? {} : { weights: args.weights });
-}
-
-function shapeText(shape: readonly (number | null)[]): string {
-  return `[${shape.map((d) => (d === null ? "None" : String(d))).join(", ")}]`;
-}
-
-function fits(shape: readonly number[], expected: readonly (number | null)[]): boolean {
-  return shape.length === expected.length && shape.every((d, i) => expected[i] === null || expected[i] === d);
-}
+export type { CliIO } from "./predict.js";
+export type { Output } from "./outputs.js";
 
 /** Reads every --input file and matches the tensors to the model's inputs, in order. */
 async function readInputs(model: Model, files: readonly string[]): Promise<FileTensor[]> {
@@ -46,48 +30,8 @@ async function readInputs(model: Model, files: readonly string[]): Promise<FileT
   return tensors;
 }
 
-async function csvInput(model: Model, csv: NonNullable<PredictArgs["csv"]>): Promise<FileTensor> {
-  if (model.inputs.length !== 1) {
-    throw new KeraslessError("E_INPUT", `--csv feeds a single input, the model has ${model.inputs.length} (${model.inputs.map((i) => i.name).join(", ")}): use --input files`);
-  }
-  const windows = csvWindows(parseCsv(await readText(csv.file), csv.file), csv.features, csv.lookBack, csv.file);
-  const info = model.inputs[0];
-  if (!fits(windows.shape, info.shape)) {
-    throw new KeraslessError(
-      "E_INPUT_SHAPE",
-      `the windows have shape ${shapeText(windows.shape)} (look-back ${csv.lookBack}, ${csv.features.length} feature${csv.features.length === 1 ? "" : "s"}), the model's input "${info.name}" has shape ${shapeText(info.shape)}`,
-      { file: csv.file },
-    );
-  }
-  return { shape: windows.shape, dtype: "float32", data: windows.data, file: csv.file };
-}
-
 function run(model: Model, inputs: readonly FileTensor[]): Tensor[] {
-  try {
-    return model.predict(inputs.map((t) => ({ shape: t.shape, data: t.data })));
-  } catch (e) {
-    // Name the file of the input a value problem is about (e.g. a float in an int32 input).
-    if (e instanceof KeraslessError && e.file === undefined) {
-      let i = model.inputs.findIndex((info) => e.problem.includes(`input "${info.name}"`));
-      if (i < 0 && e.code === "E_INPUT_VALUE" && inputs.length === 1) i = 0;
-      if (i >= 0 && inputs[i] !== undefined) throw e.inFile(inputs[i].file);
-    }
-    throw e;
-  }
-}
-
-export async function predict(args: PredictArgs, io: CliIO): Promise<number> {
-  const model = await open(args);
-  const inputs = args.csv === undefined ? await readInputs(model, args.inputs) : [await csvInput(model, args.csv)];
-  const outputs = run(model, inputs);
-  const names = model.outputs.map((o) => o.name);
-  if (args.output === undefined) {
-    io.stdout.write(outputsJson(names, outputs));
-  } else {
-    await writeOutputs(args.output, names, outputs);
-    io.stdout.write(`wrote ${args.output}: ${outputs.map((t, i) => `${names[i]} ${shapeText(t.shape)}`).join(", ")}\n`);
-  }
-  return 0;
+  return predictNaming(model, inputs);
 }
 
 const FORMATS: Record<Model["format"], string> = {
@@ -151,7 +95,13 @@ interface Worst {
   index: number;
   got: number;
   expected: number;
+  error: number;
+  /** error - tolerance: how far outside (positive) or inside (negative) the tolerance. */
+  excess: number;
 }
+
+/** How many of the values furthest from the tolerance the HTML report lists. */
+const REPORT_WORST = 10;
 
 export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
   const model = await open(args);
@@ -173,35 +123,44 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
     }
   });
 
-  let count = 0;
+  const count = outputs.reduce((n, t) => n + t.data.length, 0);
+  const errors = new Float64Array(count);
+  const within = new Uint8Array(count);
+  // The values furthest outside (or least inside) the tolerance, largest excess first.
+  const worst: Worst[] = [];
   let bad = 0;
   let sum = 0;
   let max = 0;
-  let worst: Worst | undefined;
-  let worstExcess = -Infinity;
+  let at = 0;
   const lines: string[] = [];
+  const rows: ReportData["outputs"] = [];
   outputs.forEach((t, i) => {
     const want = expected[i].data;
     let outMax = 0;
     let outSum = 0;
     let outBad = 0;
-    for (let k = 0; k < t.data.length; k++) {
+    for (let k = 0; k < t.data.length; k++, at++) {
       const got = t.data[k];
       const ref = want[k];
       const err = got === ref || (Number.isNaN(got) && Number.isNaN(ref)) ? 0 : Number.isNaN(got - ref) ? Infinity : Math.abs(got - ref);
-      const excess = err - (1e-5 + 1e-4 * Math.abs(ref));
-      if (excess > 0) outBad++;
-      if (excess > worstExcess) {
-        worstExcess = excess;
-        worst = { output: names[i], index: k, got, expected: ref };
+      const tolerance = 1e-5 + 1e-4 * Math.abs(ref);
+      // Equal values (NaN and NaN too) are within; a NaN or infinite reference otherwise is not.
+      const ok = err === 0 || err <= tolerance;
+      const excess = ok ? (Number.isNaN(err - tolerance) ? -Infinity : err - tolerance) : Number.isNaN(err - tolerance) ? Infinity : err - tolerance;
+      errors[at] = err;
+      if (!ok) outBad++;
+      else within[at] = 1;
+      if (worst.length < REPORT_WORST || excess > worst[worst.length - 1].excess) {
+        worst.push({ output: names[i], index: k, got, expected: ref, error: err, excess });
+        worst.sort((a, b) => b.excess - a.excess);
+        if (worst.length > REPORT_WORST) worst.pop();
       }
       outMax = Math.max(outMax, err);
       outSum += err;
     }
-    lines.push(
-      `output "${names[i]}" ${shapeText(t.shape)} vs ${describeSource(expected[i])}: max abs error ${formatError(outMax)}, mean abs error ${formatError(t.data.length === 0 ? 0 : outSum / t.data.length)}, ${t.data.length - outBad}/${t.data.length} within tolerance`,
-    );
-    count += t.data.length;
+    const outMean = formatError(t.data.length === 0 ? 0 : outSum / t.data.length);
+    lines.push(`output "${names[i]}" ${shapeText(t.shape)} vs ${describeSource(expected[i])}: max abs error ${formatError(outMax)}, mean abs error ${outMean}, ${t.data.length - outBad}/${t.data.length} within tolerance`);
+    rows.push({ name: names[i], shape: shapeText(t.shape), source: describeSource(expected[i]), maxError: formatError(outMax), meanError: outMean, within: t.data.length - outBad, count: t.data.length });
     bad += outBad;
     sum += outSum;
     max = Math.max(max, outMax);
@@ -210,27 +169,54 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
   lines.push(`max abs error:  ${formatError(max)}`);
   lines.push(`mean abs error: ${formatError(mean)}`);
 
-  if (args.plot !== undefined) {
+  const values = `${count} value${count === 1 ? "" : "s"}`;
+  const scatter = (): string => {
     const xs = new Float64Array(count);
     const ys = new Float64Array(count);
-    let at = 0;
+    let offset = 0;
     outputs.forEach((t, i) => {
-      xs.set(expected[i].data, at);
-      ys.set(t.data, at);
-      at += t.data.length;
+      xs.set(expected[i].data, offset);
+      ys.set(t.data, offset);
+      offset += t.data.length;
     });
-    const title = `Keras vs kerasless (${count} value${count === 1 ? "" : "s"}): max abs error ${formatError(max)}`;
-    await writeBytes(args.plot, scatterSvg(xs, ys, { title, xLabel: "Keras", yLabel: "kerasless" }));
+    return scatterSvg(xs, ys, { title: `Keras vs kerasless (${values}): max abs error ${formatError(max)}`, xLabel: "Keras", yLabel: "kerasless" });
+  };
+  const histogram = (): string => histogramSvg({ errors, within }, `Absolute errors (${values}): max ${formatError(max)}, mean ${formatError(mean)}`);
+  if (args.plot !== undefined) {
+    await writeBytes(args.plot, scatter());
     lines.push(`plot: ${args.plot}`);
+  }
+  if (args.histogram !== undefined) {
+    await writeBytes(args.histogram, histogram());
+    lines.push(`histogram: ${args.histogram}`);
+  }
+
+  const verdict = bad === 0 ? `OK: all ${count} values within ${TOLERANCE_TEXT}` : `FAIL: ${bad} of ${count} values outside ${TOLERANCE_TEXT}`;
+  if (args.html !== undefined) {
+    const report = reportHtml({
+      model: args.weights === undefined ? args.model : `${args.model} + ${args.weights}`,
+      kerasVersion: model.kerasVersion ?? "not stated in the file",
+      inputs: args.inputs,
+      expected: args.expected,
+      tolerance: TOLERANCE_TEXT,
+      outputs: rows,
+      verdict,
+      ok: bad === 0,
+      worst: worst.map((w) => ({ output: w.output, index: w.index, got: w.got, expected: w.expected, error: formatError(w.error), tolerance: formatError(1e-5 + 1e-4 * Math.abs(w.expected)) })),
+      scatter: scatter(),
+      histogram: histogram(),
+    });
+    await writeBytes(args.html, report);
+    lines.push(`report: ${args.html}`);
   }
 
   if (bad === 0) {
-    lines.push(`OK: all ${count} values within ${TOLERANCE_TEXT}`);
+    lines.push(verdict);
     io.stdout.write(lines.join("\n") + "\n");
     return 0;
   }
-  const w = worst as Worst;
-  lines.push(`FAIL: ${bad} of ${count} values outside ${TOLERANCE_TEXT} (worst: output "${w.output}" flat index ${w.index}: kerasless ${w.got}, expected ${w.expected})`);
+  const w = worst[0];
+  lines.push(`${verdict} (worst: output "${w.output}" flat index ${w.index}: kerasless ${w.got}, expected ${w.expected})`);
   io.stdout.write(lines.join("\n") + "\n");
   io.stderr.write(`kerasless: verification failed: ${bad} of ${count} values differ from the expected outputs by more than ${TOLERANCE_TEXT} (max abs error ${formatError(max)})\n`);
   return 1;

@@ -1,5 +1,175 @@
-/** CSV files to the sliding-window input of a sequence model (the seed article's look-back windows). */
+/**
+ * CSV files to the sliding-window input of a sequence model (the seed article's look-back windows).
+ * The parser takes text chunk by chunk, so a file of any size can be read in bounded memory; the
+ * window builder keeps only the last rows a window needs. No Node built-ins: the browser demo and
+ * the examples use this module too.
+ */
 import { KeraslessError } from "../errors.js";
+
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+
+const enum State {
+  /** Skipping the lines before the header. */
+  Skip,
+  /** At the start of a field, or after nothing but spaces and tabs (a quote may still open it). */
+  FieldStart,
+  Unquoted,
+  Quoted,
+  /** Just after a quote inside a quoted field: `""` is a literal quote, anything else closes it. */
+  QuoteSeen,
+}
+
+export interface CsvParserOptions {
+  /** The field separator, one character (default ","). */
+  delimiter?: string;
+  /** Physical lines (ended by LF, CR or CRLF) to drop before the first record. */
+  skipLines?: number;
+}
+
+/** One record with the 1-based line number of the file where it starts. */
+export type RecordHandler = (fields: string[], line: number) => void;
+
+/**
+ * An incremental RFC 4180 parser: `push()` text as it arrives, `end()` at the end of the input;
+ * each complete record goes to `onRecord` at once. Blank lines are skipped. Text after a closing
+ * quote is kept (`"a"b` is `ab`), and so are spaces before an opening quote.
+ */
+export class CsvParser {
+  private readonly delimiter: number;
+  private readonly onRecord: RecordHandler;
+  private readonly file: string;
+  private state: State;
+  private linesToSkip: number;
+  private fields: string[] = [];
+  /** The current field's text from earlier chunks (and quoted parts). */
+  private field = "";
+  /** A CR ended the last record: an LF right after it belongs to the same line end. */
+  private pendingLf = false;
+  private line = 1;
+  private recordLine = 1;
+
+  constructor(onRecord: RecordHandler, file: string, options: CsvParserOptions = {}) {
+    const delimiter = options.delimiter ?? ",";
+    if (delimiter.length !== 1 || delimiter === '"' || delimiter === "\n" || delimiter === "\r") {
+      throw new KeraslessError("E_INPUT", `the CSV delimiter must be one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`);
+    }
+    this.delimiter = delimiter.charCodeAt(0);
+    this.onRecord = onRecord;
+    this.file = file;
+    this.linesToSkip = options.skipLines ?? 0;
+    this.state = this.linesToSkip > 0 ? State.Skip : State.FieldStart;
+  }
+
+  /** The 1-based number of the line being read. */
+  get currentLine(): number {
+    return this.line;
+  }
+
+  push(text: string): void {
+    const n = text.length;
+    const delimiter = this.delimiter;
+    let i = 0;
+    // Start of the part of the current field that lies in this chunk and is not yet in `field`.
+    let start = 0;
+    if (this.pendingLf && n > 0) {
+      this.pendingLf = false;
+      if (text.charCodeAt(0) === LF) i = start = 1;
+    }
+    while (i < n) {
+      const state = this.state;
+      if (state === State.Skip) {
+        const c = text.charCodeAt(i++);
+        if (c !== LF && c !== CR) continue;
+        if (c === CR) {
+          if (i < n) {
+            if (text.charCodeAt(i) === LF) i++;
+          } else {
+            this.pendingLf = true;
+          }
+        }
+        this.line++;
+        this.recordLine = this.line;
+        start = i;
+        if (--this.linesToSkip === 0) this.state = State.FieldStart;
+        continue;
+      }
+      if (state === State.Quoted) {
+        const q = text.indexOf('"', i);
+        const end = q < 0 ? n : q;
+        for (let k = text.indexOf("\n", i); k >= 0 && k < end; k = text.indexOf("\n", k + 1)) this.line++;
+        this.field += text.slice(i, end);
+        if (q < 0) return;
+        i = q + 1;
+        this.state = State.QuoteSeen;
+        continue;
+      }
+      const c = text.charCodeAt(i);
+      if (state === State.QuoteSeen) {
+        if (c === QUOTE) {
+          this.field += '"';
+          i++;
+          this.state = State.Quoted;
+          continue;
+        }
+        this.state = State.Unquoted;
+        start = i;
+      }
+      if (c === delimiter) {
+        this.fields.push(this.field + text.slice(start, i));
+        this.field = "";
+        this.state = State.FieldStart;
+        start = ++i;
+      } else if (c === LF || c === CR) {
+        this.fields.push(this.field + text.slice(start, i));
+        this.field = "";
+        this.endRecord();
+        i++;
+        if (c === CR) {
+          if (i < n) {
+            if (text.charCodeAt(i) === LF) i++;
+          } else {
+            this.pendingLf = true;
+          }
+        }
+        this.line++;
+        this.recordLine = this.line;
+        this.state = State.FieldStart;
+        start = i;
+      } else if (c === QUOTE && this.state === State.FieldStart) {
+        this.field += text.slice(start, i);
+        this.state = State.Quoted;
+        i++;
+      } else {
+        if (c !== SPACE && c !== TAB) this.state = State.Unquoted;
+        i++;
+      }
+    }
+    if (this.state !== State.Skip && this.state !== State.Quoted && this.state !== State.QuoteSeen) this.field += text.slice(start, n);
+  }
+
+  /** Ends the input: the last record may lack its line break; an open quote is an error. */
+  end(): void {
+    if (this.state === State.Quoted) {
+      throw new KeraslessError("E_FORMAT", `line ${this.recordLine}: a quoted field is not closed`, { file: this.file });
+    }
+    if (this.state !== State.Skip && (this.field !== "" || this.fields.length > 0 || this.state === State.QuoteSeen)) {
+      this.fields.push(this.field);
+      this.field = "";
+      this.endRecord();
+    }
+  }
+
+  private endRecord(): void {
+    const fields = this.fields;
+    this.fields = [];
+    if (fields.length === 1 && fields[0].trim() === "") return;
+    this.onRecord(fields, this.recordLine);
+  }
+}
 
 export interface Csv {
   header: string[];
@@ -7,65 +177,76 @@ export interface Csv {
   rows: { line: number; fields: string[] }[];
 }
 
-/** Parses comma-separated text with a header row (RFC 4180 quoting; blank lines are skipped). */
-export function parseCsv(text: string, file: string): Csv {
-  const records: { line: number; fields: string[] }[] = [];
-  let fields: string[] = [];
-  let field = "";
-  let quoted = false;
-  let line = 1;
-  let recordLine = 1;
-  let fieldStarted = false;
-  const endField = (): void => {
-    fields.push(field);
-    field = "";
-    fieldStarted = false;
-  };
-  const endRecord = (): void => {
-    endField();
-    if (!(fields.length === 1 && fields[0].trim() === "")) records.push({ line: recordLine, fields });
-    fields = [];
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else {
-          quoted = false;
+export interface CsvFormat {
+  /** The field separator (default ","). */
+  delimiter?: string;
+  /**
+   * How many lines at the top of the file are not data (default 1, as numpy.genfromtxt's
+   * skip_header): the last of them is the header row naming the columns; 0 means no header.
+   */
+  skipHeader?: number;
+}
+
+/** Parses a whole CSV text: the header (see CsvFormat.skipHeader) and the data rows, all the same width. */
+export function parseCsv(text: string, file: string, format: CsvFormat = {}): Csv {
+  const rows: Csv["rows"] = [];
+  const table = new CsvTable(file, format, (fields, line) => {
+    rows.push({ line, fields });
+  });
+  table.push(text);
+  table.end();
+  return { header: table.requireHeader(), rows };
+}
+
+/**
+ * The parser plus the header rules: takes the header row, checks every data row's width against
+ * it, and passes data rows on. Without a header (skipHeader 0) the first row sets the width and
+ * the columns are named by their 0-based index.
+ */
+export class CsvTable {
+  header: string[] | undefined;
+  private readonly parser: CsvParser;
+  private readonly file: string;
+  private readonly hasHeader: boolean;
+
+  constructor(file: string, format: CsvFormat, onRow: RecordHandler) {
+    const skipHeader = format.skipHeader ?? 1;
+    this.file = file;
+    this.hasHeader = skipHeader > 0;
+    this.parser = new CsvParser(
+      (fields, line) => {
+        const header = this.header;
+        if (header === undefined) {
+          if (this.hasHeader) {
+            this.header = fields.map((h) => h.trim());
+            return;
+          }
+          this.header = fields.map((_, i) => String(i));
+        } else if (fields.length !== header.length) {
+          throw new KeraslessError("E_FORMAT", `line ${line} has ${fields.length} field${fields.length === 1 ? "" : "s"}, ${this.hasHeader ? "the header has" : "the first row has"} ${header.length}`, { file });
         }
-      } else {
-        if (c === "\n") line++;
-        field += c;
-      }
-    } else if (c === '"' && !fieldStarted) {
-      quoted = true;
-      fieldStarted = true;
-    } else if (c === ",") {
-      endField();
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      endRecord();
-      line++;
-      recordLine = line;
-    } else {
-      field += c;
-      if (c !== " " && c !== "\t") fieldStarted = true;
-    }
+        onRow(fields, line);
+      },
+      file,
+      { delimiter: format.delimiter, skipLines: Math.max(0, skipHeader - 1) },
+    );
   }
-  if (quoted) throw new KeraslessError("E_FORMAT", `line ${recordLine}: a quoted field is not closed`, { file });
-  if (field !== "" || fields.length > 0) endRecord();
-  if (records.length === 0) throw new KeraslessError("E_FORMAT", "the CSV file is empty (expected a header row)", { file });
-  const [head, ...rows] = records;
-  const header = head.fields.map((h) => h.trim());
-  for (const row of rows) {
-    if (row.fields.length !== header.length) {
-      throw new KeraslessError("E_FORMAT", `line ${row.line} has ${row.fields.length} fields, the header has ${header.length}`, { file });
-    }
+
+  push(text: string): void {
+    this.parser.push(text);
   }
-  return { header, rows };
+
+  end(): void {
+    this.parser.end();
+  }
+
+  /** The header after the input has ended; an input without any row is an error. */
+  requireHeader(): string[] {
+    if (this.header === undefined) {
+      throw new KeraslessError("E_FORMAT", this.hasHeader ? "the CSV file is empty (expected a header row)" : "the CSV file has no rows", { file: this.file });
+    }
+    return this.header;
+  }
 }
 
 /** Column indices for `--features`: header names first, else 0-based indices. */
@@ -80,43 +261,151 @@ export function resolveColumns(header: readonly string[], features: readonly str
 
 const SPECIAL: Record<string, number> = { nan: Number.NaN, inf: Infinity, "+inf": Infinity, "-inf": -Infinity, infinity: Infinity, "+infinity": Infinity, "-infinity": -Infinity };
 
-function parseNumber(text: string): number | undefined {
-  const t = text.trim();
-  if (t === "") return undefined;
-  const special = SPECIAL[t.toLowerCase()];
-  if (special !== undefined) return special;
-  const v = Number(t);
-  return Number.isNaN(v) || /^0[xob]/i.test(t) ? undefined : v;
+const RADIX_LITERAL = /[xXbBoO]/;
+
+/** A CSV number as NumPy reads it (decimal, exponent, nan/inf spellings); undefined if it is not one. */
+export function parseNumber(text: string): number | undefined {
+  const v = Number(text);
+  if (Number.isNaN(v)) return SPECIAL[text.trim().toLowerCase()];
+  // Number() also takes "" and blanks (as 0) and hex/octal/binary literals, which are no CSV numbers.
+  if (v === 0 && text.trim() === "") return undefined;
+  return RADIX_LITERAL.test(text) ? undefined : v;
+}
+
+export interface WindowOptions {
+  /** Rows per window (N). */
+  lookBack: number;
+  /** Rows between the starts of consecutive windows (default 1). */
+  stride?: number;
+  /** The row a window's prediction is for lies this many rows after its last row (default 0). */
+  horizon?: number;
+}
+
+/**
+ * Builds look-back windows from rows that arrive one at a time. Window k holds rows
+ * k*stride .. k*stride+lookBack-1; its target row is its last row + horizon. Complete windows
+ * are copied into a batch buffer of `batchSize` windows, handed to `onBatch` when full (and by
+ * `flush()` at the end); the buffers are reused, so `onBatch` must consume them before returning.
+ */
+export class Windower {
+  readonly lookBack: number;
+  readonly stride: number;
+  readonly horizon: number;
+  readonly features: number;
+  readonly batchSize: number;
+  /** The last `lookBack` rows, as a ring. */
+  private readonly ring: Float32Array;
+  private readonly batch: Float32Array;
+  private readonly targets: Float64Array;
+  private inBatch = 0;
+  /** Rows pushed so far. */
+  rows = 0;
+  /** Windows completed so far. */
+  windows = 0;
+  private readonly onBatch: (data: Float32Array, count: number, targetRows: Float64Array) => void;
+
+  constructor(features: number, options: WindowOptions, batchSize: number, onBatch: (data: Float32Array, count: number, targetRows: Float64Array) => void) {
+    this.features = features;
+    this.lookBack = options.lookBack;
+    this.stride = options.stride ?? 1;
+    this.horizon = options.horizon ?? 0;
+    this.batchSize = batchSize;
+    this.ring = new Float32Array(this.lookBack * features);
+    this.batch = new Float32Array(batchSize * this.lookBack * features);
+    this.targets = new Float64Array(batchSize);
+    this.onBatch = onBatch;
+  }
+
+  /** The values of the next row (`features` of them, already scaled). */
+  push(values: ArrayLike<number>): void {
+    const f = this.features;
+    const n = this.lookBack;
+    const slot = this.rows % n;
+    for (let k = 0; k < f; k++) this.ring[slot * f + k] = values[k];
+    const row = this.rows++;
+    const first = row - n + 1;
+    if (first < 0 || first % this.stride !== 0) return;
+    // Copy the ring out in time order: the oldest row is the one after `slot`.
+    const out = this.inBatch * n * f;
+    const oldest = (slot + 1) % n;
+    const tail = (n - oldest) * f;
+    this.batch.set(this.ring.subarray(oldest * f), out);
+    if (oldest > 0) this.batch.set(this.ring.subarray(0, oldest * f), out + tail);
+    this.targets[this.inBatch] = row + this.horizon;
+    this.windows++;
+    if (++this.inBatch === this.batchSize) this.flush();
+  }
+
+  /** Hands over the windows collected since the last batch, if any. */
+  flush(): void {
+    if (this.inBatch === 0) return;
+    const count = this.inBatch;
+    this.inBatch = 0;
+    this.onBatch(this.batch, count, this.targets);
+  }
 }
 
 export interface Windows {
   shape: [number, number, number];
   data: Float32Array;
+  /** The 0-based data row each window's prediction is for (its last row + horizon). */
+  targetRows: number[];
 }
 
 /**
- * The look-back windows: window i holds rows i .. i+lookBack-1 of the chosen columns, for
- * i = 0 .. rows-lookBack, so the result has shape [rows-lookBack+1, lookBack, features].
+ * The look-back windows of a parsed CSV: window i holds rows i*stride .. i*stride+lookBack-1 of
+ * the chosen columns, giving shape [windows, lookBack, features]. With the defaults (stride 1)
+ * that is the seed article's rows-lookBack+1 windows.
  */
-export function csvWindows(csv: Csv, features: readonly string[], lookBack: number, file: string): Windows {
+export function csvWindows(csv: Csv, features: readonly string[], lookBack: number | WindowOptions, file: string): Windows {
+  const options = typeof lookBack === "number" ? { lookBack } : lookBack;
   const columns = resolveColumns(csv.header, features, file);
   const rows = csv.rows.length;
-  if (rows < lookBack) {
-    throw new KeraslessError("E_INPUT", `the file has ${rows} data row${rows === 1 ? "" : "s"}, fewer than --look-back ${lookBack}`, { file });
+  if (rows < options.lookBack) {
+    throw new KeraslessError("E_INPUT", `the file has ${rows} data row${rows === 1 ? "" : "s"}, fewer than --look-back ${options.lookBack}`, { file });
   }
+  const stride = options.stride ?? 1;
+  const count = Math.floor((rows - options.lookBack) / stride) + 1;
   const f = columns.length;
-  const values = new Float32Array(rows * f);
-  csv.rows.forEach((row, r) => {
-    columns.forEach((c, k) => {
-      const v = parseNumber(row.fields[c]);
-      if (v === undefined) {
-        throw new KeraslessError("E_INPUT_VALUE", `line ${row.line}, column "${csv.header[c]}": ${JSON.stringify(row.fields[c])} is not a number`, { file });
-      }
-      values[r * f + k] = v;
-    });
+  const data = new Float32Array(count * options.lookBack * f);
+  const targetRows: number[] = [];
+  let at = 0;
+  const windower = new Windower(f, options, Math.max(1, count), (batch, n, targets) => {
+    data.set(batch.subarray(0, n * options.lookBack * f), at);
+    at += n * options.lookBack * f;
+    for (let i = 0; i < n; i++) targetRows.push(targets[i]);
   });
-  const windows = rows - lookBack + 1;
-  const data = new Float32Array(windows * lookBack * f);
-  for (let i = 0; i < windows; i++) data.set(values.subarray(i * f, (i + lookBack) * f), i * lookBack * f);
-  return { shape: [windows, lookBack, f], data };
+  const values = new Float64Array(f);
+  const reader = new RowReader(csv.header, columns, file);
+  for (const row of csv.rows) {
+    reader.read(row.fields, row.line, values);
+    windower.push(values);
+  }
+  windower.flush();
+  return { shape: [count, options.lookBack, f], data, targetRows };
+}
+
+/** Picks and parses the chosen columns of a row, with errors naming the line and column. */
+export class RowReader {
+  private readonly header: readonly string[];
+  private readonly columns: readonly number[];
+  private readonly file: string;
+
+  constructor(header: readonly string[], columns: readonly number[], file: string) {
+    this.header = header;
+    this.columns = columns;
+    this.file = file;
+  }
+
+  read(fields: readonly string[], line: number, into: Float64Array): void {
+    const columns = this.columns;
+    for (let k = 0; k < columns.length; k++) {
+      const text = fields[columns[k]];
+      const v = parseNumber(text);
+      if (v === undefined) {
+        throw new KeraslessError("E_INPUT_VALUE", `line ${line}, column "${this.header[columns[k]]}": ${JSON.stringify(text)} is not a number`, { file: this.file });
+      }
+      into[k] = v;
+    }
+  }
 }

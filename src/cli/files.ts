@@ -1,8 +1,7 @@
-/** Reading tensors from .npy/.json files and writing model outputs, for the command line. */
+/** Reading tensors from .npy/.json files, for the command line (outputs: outputs.ts). */
 import { readFile, writeFile } from "node:fs/promises";
 import { KeraslessError, describeThrown } from "../errors.js";
-import { isNpy, parseNpy, writeNpy } from "../io/npy.js";
-import type { Tensor } from "../node.js";
+import { isNpy, parseNpy } from "../io/npy.js";
 
 /** A tensor read from a file, with where it came from (for messages). */
 export interface FileTensor {
@@ -105,36 +104,6 @@ function jsonTensor(json: Record<string, unknown>, file: string, where?: string)
   }
   const name = typeof json.name === "string" ? json.name : undefined;
   return { shape: [...(shape as number[])], dtype: values instanceof Int32Array ? "int32" : "float32", data: values, file, where, name };
-}
-
-/** A JSON number for a float32/int32 value: its exact value; non-finite values as strings. */
-function jsonNumber(v: number): string {
-  return Number.isFinite(v) ? JSON.stringify(v) : JSON.stringify(String(v));
-}
-
-/** `{"outputs": [{"name", "shape", "dtype", "data"}]}`, one output per line. */
-export function outputsJson(names: readonly string[], tensors: readonly Tensor[]): string {
-  const entries = tensors.map((t, i) => {
-    const data = Array.from(t.data, jsonNumber).join(", ");
-    return `  {"name": ${JSON.stringify(names[i])}, "shape": [${t.shape.join(", ")}], "dtype": "${t.dtype}", "data": [${data}]}`;
-  });
-  return `{"outputs": [\n${entries.join(",\n")}\n]}\n`;
-}
-
-/** Writes the outputs to `file`: a .npy file if the name ends in .npy (one output only), else JSON. */
-export async function writeOutputs(file: string, names: readonly string[], tensors: readonly Tensor[]): Promise<void> {
-  if (/\.npy$/i.test(file)) {
-    if (tensors.length !== 1) {
-      throw new KeraslessError(
-        "E_INPUT",
-        `the model has ${tensors.length} outputs (${names.join(", ")}) and a .npy file holds one array: write JSON instead (--output OUT.json)`,
-        { file },
-      );
-    }
-    await writeBytes(file, writeNpy(tensors[0].shape, tensors[0].data));
-    return;
-  }
-  await writeBytes(file, outputsJson(names, tensors));
 }
 
 /** How a tensor from a file is named in messages: `file` or `file (outputs[1])`. */

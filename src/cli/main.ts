@@ -5,7 +5,9 @@
 import { readFileSync } from "node:fs";
 import { KeraslessError } from "../errors.js";
 import { COMMAND_HELP, COMMANDS, MAIN_HELP, UsageError, isCommand, parseCommand, type CommandArgs } from "./args.js";
-import { inspect, predict, verify, type CliIO } from "./commands.js";
+import { inspect, verify, type CliIO } from "./commands.js";
+import { predict } from "./predict.js";
+import { stream } from "./stream.js";
 
 export type { CliIO, Output } from "./commands.js";
 
@@ -63,6 +65,8 @@ function runCommand(args: CommandArgs, io: CliIO): Promise<number> {
       return inspect(args, io);
     case "verify":
       return verify(args, io);
+    case "stream":
+      return stream(args, io);
   }
 }
 

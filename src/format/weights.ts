@@ -43,16 +43,20 @@ function loadObjectPath(graph: Graph, root: H5Group, prefix: string): void {
       continue;
     }
     if (layer.weightSpecs.length === 0) continue;
-    const varsPath = `${path}${layer.variableOwner ? `/${layer.variableOwner}` : ""}/vars`;
-    if (!root.isGroup(varsPath)) {
-      throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
-    }
-    const vars = root.group(varsPath);
-    const varCount = vars.keys().length;
+    // Each owner's vars are numbered from 0; together they are the layer's weights in order.
+    const owners = layer.variableOwners.map((owner) => {
+      const varsPath = `${path}${owner ? `/${owner}` : ""}/vars`;
+      if (!root.isGroup(varsPath)) throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
+      const vars = root.group(varsPath);
+      return { varsPath, vars, count: vars.keys().length };
+    });
+    const varCount = owners.reduce((n, o) => n + o.count, 0);
     if (varCount !== layer.weightSpecs.length) {
-      throw layer.error("E_WEIGHTS_MISSING", `the file has ${varCount} variable(s) at "${varsPath}", the config implies ${layer.weightSpecs.length}`);
+      const where = owners.map((o) => `"${o.varsPath}"`).join(", ");
+      throw layer.error("E_WEIGHTS_MISSING", `the file has ${varCount} variable(s) at ${where}, the config implies ${layer.weightSpecs.length}`);
     }
-    layer.setWeights(layer.weightSpecs.map((_, i) => readDataset(vars, String(i), layer)));
+    const values = owners.flatMap(({ vars, count }) => Array.from({ length: count }, (_, i) => readDataset(vars, String(i), layer)));
+    layer.setWeights(values);
   }
 }
 

@@ -23,11 +23,23 @@ export interface TensorRef {
   readonly dtype?: string;
 }
 
-/** One call of a layer: its input tensors in call order (x first, then initial states). */
+/**
+ * One call of a layer: `inputs` are the positional arguments' tensors (x; Attention's [query,
+ * value, key]; MultiHeadAttention's query, value) and then initial_state's.
+ */
 export interface NodeSpec {
   readonly inputs: TensorRef[];
-  /** Tensor-valued call arguments kerasless does not support (reported at load time). */
-  readonly unsupportedArguments: string[];
+  /** The other keyword arguments (the graph makes the tensor ones a layer takes extra inputs). */
+  readonly keywords: Keywords;
+}
+
+export interface Keywords {
+  /** How many of NodeSpec.inputs come from positional arguments. */
+  readonly positional: number;
+  /** Keyword arguments holding tensors, in order (null where a list holds None). */
+  readonly tensors: Readonly<Record<string, readonly (TensorRef | null)[]>>;
+  /** Every other keyword argument, as written in the config. */
+  readonly constants: Readonly<Record<string, unknown>>;
 }
 
 export interface LayerEntry {
@@ -102,7 +114,10 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
 function withoutMaskPlumbing(layers: LayerEntry[]): LayerEntry[] {
   const uses = new Map<string, (string | undefined)[]>();
   for (const entry of layers) {
-    for (const node of entry.inboundNodes) for (const ref of node.inputs) uses.set(ref.layer, [...(uses.get(ref.layer) ?? []), ref.dtype]);
+    for (const node of entry.inboundNodes) {
+      const refs = [...node.inputs, ...Object.values(node.keywords.tensors).flat()];
+      for (const ref of refs) if (ref !== null) uses.set(ref.layer, [...(uses.get(ref.layer) ?? []), ref.dtype]);
+    }
   }
   const isPlumbing = (entry: LayerEntry): boolean =>
     entry.module !== undefined && entry.module.startsWith("keras.src.ops") && (uses.get(entry.name) ?? []).every((dtype) => dtype === "bool");
@@ -130,33 +145,65 @@ function parseLayerEntry(raw: unknown, index: number, functional: boolean): Laye
 
 function parseNode(node: unknown, layer: string): NodeSpec {
   const inputs: TensorRef[] = [];
-  const unsupportedArguments: string[] = [];
   if (isObject(node)) {
-    // Keras 3: {"args": [...], "kwargs": {...}}. Tensors in args come first, then initial_state.
+    // Keras 3: {"args": [...], "kwargs": {...}}.
     collectKerasTensors(node.args, inputs, layer);
+    const positional = inputs.length;
     const kwargs = isObject(node.kwargs) ? node.kwargs : {};
-    for (const [key, value] of Object.entries(kwargs)) {
-      if (key === "initial_state") collectKerasTensors(value, inputs, layer);
-      else if (key === "mask" && isMaskTrace(value)) continue;
-      else if (containsKerasTensor(value)) unsupportedArguments.push(key);
-    }
-    if (inputs.length === 0) throw configError(`layer "${layer}": a call of this layer has no tensor inputs`);
-    return { inputs, unsupportedArguments };
+    collectKerasTensors(kwargs.initial_state, inputs, layer);
+    return { inputs, keywords: splitKeywords(kwargs, positional, layer, isKerasTensor, (v) => kerasTensorRef(v, layer)) };
   }
   if (Array.isArray(node)) {
-    // Keras 2: [[layer, node_index, tensor_index, kwargs], ...]
+    // Keras 2: [[layer, node_index, tensor_index, kwargs], ...], one entry per tensor of the first
+    // argument, each with the same kwargs (the other arguments, tensors as [layer, node, tensor]).
     for (const entry of node) {
       if (!Array.isArray(entry) || typeof entry[0] !== "string" || !isIndex(entry[1]) || !isIndex(entry[2] ?? 0)) {
         throw configError(`layer "${layer}": malformed inbound node entry ${describe(entry)}`);
       }
       inputs.push({ layer: entry[0], node: entry[1], tensor: (entry[2] as number | undefined) ?? 0, style: "list" });
-      const kwargs = entry[3];
-      if (isObject(kwargs) && kwargs.initial_state !== undefined) collectKeras2States(kwargs.initial_state, inputs, layer);
     }
-    if (inputs.length === 0) throw configError(`layer "${layer}": a call of this layer has no tensor inputs`);
-    return { inputs, unsupportedArguments };
+    const positional = inputs.length;
+    const kwargs = node.length > 0 && isObject(node[0][3]) ? (node[0][3] as JsonObject) : {};
+    if (kwargs.initial_state !== undefined) collectKeras2States(kwargs.initial_state, inputs, layer);
+    return { inputs, keywords: splitKeywords(kwargs, positional, layer, isKeras2TensorRef, keras2TensorRef) };
   }
   throw configError(`layer "${layer}": malformed inbound node ${describe(node)}`);
+}
+
+/** Splits call keywords (other than initial_state) into tensor arguments and constants. */
+function splitKeywords(
+  kwargs: JsonObject,
+  positional: number,
+  layer: string,
+  isTensor: (v: unknown) => boolean,
+  toRef: (v: unknown) => TensorRef,
+): Keywords {
+  const tensors: Record<string, (TensorRef | null)[]> = {};
+  const constants: Record<string, unknown> = {};
+  // Keys come from the file: defined, not assigned, so that "__proto__" stays an ordinary key.
+  const put = (target: Record<string, unknown>, key: string, value: unknown): void => {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  };
+  const holdsTensor = (v: unknown): boolean =>
+    isTensor(v) || (Array.isArray(v) && v.some(holdsTensor)) || (isObject(v) && Object.values(v).some(holdsTensor));
+  for (const [key, value] of Object.entries(kwargs)) {
+    if (key === "initial_state") continue;
+    if (!holdsTensor(value)) {
+      put(constants, key, value);
+      continue;
+    }
+    const refs: (TensorRef | null)[] = [];
+    const walk = (v: unknown): void => {
+      if (isTensor(v)) refs.push(toRef(v));
+      else if (Array.isArray(v)) v.forEach(walk);
+      else if (isObject(v)) Object.values(v).forEach(walk);
+      else if (v === null) refs.push(null);
+      else throw configError(`layer "${layer}": call argument "${key}" mixes tensors with ${describe(v)}`);
+    };
+    walk(value);
+    put(tensors, key, refs);
+  }
+  return { positional, tensors, constants };
 }
 
 function isIndex(v: unknown): v is number {
@@ -167,33 +214,42 @@ function isKerasTensor(v: unknown): v is JsonObject {
   return isObject(v) && v.class_name === "__keras_tensor__";
 }
 
-/** A `mask=` argument that Keras filled in from the traced masks (bool tensors). */
-function isMaskTrace(value: unknown): boolean {
-  const refs: TensorRef[] = [];
-  collectKerasTensors(value, refs, "");
-  return refs.length > 0 && refs.every((r) => r.dtype === "bool");
+/**
+ * A `mask=` argument that Keras 3 filled in from the masks it traced (bool tensors): the graph
+ * propagates masks itself, so such an argument adds nothing.
+ */
+export function isMaskTrace(refs: readonly (TensorRef | null)[]): boolean {
+  return refs.length > 0 && refs.every((r) => r !== null && r.dtype === "bool");
 }
 
-function containsKerasTensor(v: unknown): boolean {
-  if (isKerasTensor(v)) return true;
-  if (Array.isArray(v)) return v.some(containsKerasTensor);
-  if (isObject(v)) return Object.values(v).some(containsKerasTensor);
-  return false;
+function kerasTensorRef(value: unknown, layer: string): TensorRef {
+  const config = isObject(value) && isObject(value.config) ? value.config : {};
+  const history = config.keras_history;
+  if (!Array.isArray(history) || typeof history[0] !== "string" || !isIndex(history[1]) || !isIndex(history[2])) {
+    throw configError(`layer "${layer}": malformed keras_history ${describe(history)}`);
+  }
+  const dtype = typeof config.dtype === "string" ? config.dtype : undefined;
+  return { layer: history[0], node: history[1], tensor: history[2], style: "call", dtype };
 }
 
 function collectKerasTensors(value: unknown, out: TensorRef[], layer: string): void {
   if (isKerasTensor(value)) {
-    const history = isObject(value.config) ? value.config.keras_history : undefined;
-    if (!Array.isArray(history) || typeof history[0] !== "string" || !isIndex(history[1]) || !isIndex(history[2])) {
-      throw configError(`layer "${layer}": malformed keras_history ${describe(history)}`);
-    }
-    const dtype = isObject(value.config) && typeof value.config.dtype === "string" ? value.config.dtype : undefined;
-    out.push({ layer: history[0], node: history[1], tensor: history[2], style: "call", dtype });
+    out.push(kerasTensorRef(value, layer));
   } else if (Array.isArray(value)) {
     for (const v of value) collectKerasTensors(v, out, layer);
   } else if (isObject(value)) {
     for (const v of Object.values(value)) collectKerasTensors(v, out, layer);
   }
+}
+
+/** Keras 2 writes a tensor in call kwargs as [layer, node, tensor]. */
+function isKeras2TensorRef(v: unknown): boolean {
+  return Array.isArray(v) && v.length === 3 && typeof v[0] === "string" && isIndex(v[1]) && isIndex(v[2]);
+}
+
+function keras2TensorRef(v: unknown): TensorRef {
+  const [layer, node, tensor] = v as [string, number, number];
+  return { layer, node, tensor, style: "list" };
 }
 
 /** Keras 2 writes initial states in kwargs as [layer, node, tensor] triples. */

@@ -7,11 +7,11 @@
 import { KeraslessError } from "../errors.js";
 import { ConfigReader, describe } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
-import { Layer, type LayerContext, type Mask, type Masks, type Shape, type StreamBehaviour } from "../layers/layer.js";
+import { Layer, NO_ARGUMENTS, type CallArguments, type LayerContext, type Mask, type Masks, type Shape, type StreamBehaviour } from "../layers/layer.js";
 import { GraphStream, analyzeStream } from "./stream.js";
 import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
 import { Tensor, formatShape } from "../tensor.js";
-import { dtypeName, optionalShape, parseModelConfig, type LayerEntry, type ModelSpec, type TensorRef } from "./config.js";
+import { dtypeName, isMaskTrace, optionalShape, parseModelConfig, type LayerEntry, type ModelSpec, type NodeSpec, type TensorRef } from "./config.js";
 
 /** One call of a layer in the graph. */
 export interface Call {
@@ -20,6 +20,10 @@ export interface Call {
   readonly node: number;
   /** For each input: [index of the producing call, output index]. */
   readonly inputs: ReadonlyArray<readonly [number, number]>;
+  /** The call's keyword arguments (tensor ones index into `inputs`). */
+  readonly arguments: CallArguments;
+  /** Keras 3 recorded the mask this call gets when the model was built (see runWithMasks). */
+  readonly tracedMask: boolean;
   readonly inputShapes: Shape[];
   readonly outputShapes: Shape[];
 }
@@ -33,7 +37,9 @@ export class Graph {
   private readonly spec: ModelSpec;
   private readonly context: LayerContext;
   private readonly byName = new Map<string, Layer>();
-  private built: { calls: Call[]; outputs: (readonly [number, number])[]; lastUse: number[] } | null = null;
+  /** Per layer, per call: the input tensors (keyword tensors the layer takes included) and arguments. */
+  private readonly callSpecs = new Map<string, CallSpec[]>();
+  private built: { calls: Call[]; outputs: (readonly [number, number])[]; lastUse: number[]; detaching: boolean } | null = null;
 
   constructor(spec: ModelSpec, context: LayerContext) {
     this.spec = spec;
@@ -45,11 +51,7 @@ export class Graph {
       const layer = createLayer(entry, context);
       if (layer === null) return;
       this.byName.set(entry.name, layer);
-      for (const node of entry.inboundNodes) {
-        for (const arg of node.unsupportedArguments) {
-          context.report({ layer: entry.name, className: entry.className, problem: `the tensor argument "${arg}" is not supported yet` });
-        }
-      }
+      this.callSpecs.set(entry.name, entry.inboundNodes.map((node) => callSpec(node, layer, entry, context)));
       if (layer instanceof InputLayer) {
         if (spec.className === "Functional") this.layers.push(layer);
       } else {
@@ -87,7 +89,7 @@ export class Graph {
       let previous: readonly [number, number] | null = null;
       for (const layer of [...this.inputLayers, ...this.layers]) {
         const inputs = previous === null ? [] : [previous];
-        calls.push(this.makeCall(layer, 0, inputs, calls));
+        calls.push(this.makeCall(layer, 0, inputs, NO_CALL, calls));
         if (calls[calls.length - 1].outputShapes.length !== 1) {
           throw layer.error("E_CONFIG", "has several outputs, which a Sequential model cannot pass on");
         }
@@ -101,7 +103,8 @@ export class Graph {
     const lastUse = calls.map(() => -1);
     calls.forEach((call, i) => call.inputs.forEach(([producer]) => (lastUse[producer] = i)));
     outputs.forEach(([producer]) => (lastUse[producer] = calls.length));
-    this.built = { calls, outputs, lastUse };
+    const detaching = calls.some((call) => call.layer.detachesInputMasks(call.arguments).length > 0);
+    this.built = { calls, outputs, lastUse, detaching };
   }
 
   private wireFunctional(calls: Call[], outputs: (readonly [number, number])[]): void {
@@ -141,7 +144,7 @@ export class Graph {
               continue;
             }
             state.set(k, "open");
-            const raws = top.entry.className === "InputLayer" ? [] : top.entry.inboundNodes[top.node].inputs;
+            const raws = top.entry.className === "InputLayer" ? [] : this.callSpecs.get(top.entry.name)![top.node].inputs;
             top.refs = raws.map((raw) => resolve(raw, `layer "${top.entry.name}"`));
           }
           if (top.next < top.refs.length) {
@@ -153,7 +156,8 @@ export class Graph {
           }
           const layer = this.byName.get(top.entry.name)!;
           const inputs = top.refs.map((ref) => [callIndex.get(key(ref.layer, ref.node))!, ref.tensor] as const);
-          calls.push(this.makeCall(layer, top.node, inputs, calls));
+          const spec = top.entry.className === "InputLayer" ? NO_CALL : this.callSpecs.get(top.entry.name)![top.node];
+          calls.push(this.makeCall(layer, top.node, inputs, spec, calls));
           callIndex.set(k, calls.length - 1);
           state.set(k, "done");
           stack.pop();
@@ -176,7 +180,8 @@ export class Graph {
     }
   }
 
-  private makeCall(layer: Layer, node: number, inputs: (readonly [number, number])[], calls: Call[]): Call {
+  private makeCall(layer: Layer, node: number, inputs: (readonly [number, number])[], spec: CallSpec, calls: Call[]): Call {
+    if (inputs.length === 0 && !(layer instanceof InputLayer)) throw layer.error("E_CONFIG", "a call of this layer has no tensor inputs");
     const inputShapes = inputs.map(([producer, tensor]) => {
       const shapes = calls[producer].outputShapes;
       if (tensor >= shapes.length) {
@@ -184,8 +189,8 @@ export class Graph {
       }
       return shapes[tensor];
     });
-    const outputShapes = layer.computeOutputShapes(inputShapes);
-    return { layer, node, inputs, inputShapes, outputShapes };
+    const outputShapes = layer.computeOutputShapes(inputShapes, spec.arguments);
+    return { layer, node, inputs, arguments: spec.arguments, tracedMask: spec.tracedMask, inputShapes, outputShapes };
   }
 
   private get wiring(): NonNullable<Graph["built"]> {
@@ -219,27 +224,41 @@ export class Graph {
 
   /** run(), also returning the masks Keras would attach to the outputs. */
   runWithMasks(inputs: Tensor[], inputMasks?: Masks): { outputs: Tensor[]; masks: (Mask | null)[] } {
-    const { calls, outputs, lastUse } = this.wiring;
+    const { calls, outputs, lastUse, detaching } = this.wiring;
     const values: (Tensor[] | null)[] = new Array(calls.length).fill(null);
     // Masks travel beside the values, as Keras attaches them to tensors.
     const masks: ((Mask | null)[] | null)[] = new Array(calls.length).fill(null);
+    // When a layer detaches its inputs' masks as it runs (Keras 3 MultiHeadAttention), the masks
+    // still attached at run time (`attached`) part from those Keras traced when it built the
+    // model (`masks`). A call sees the attached ones unless Keras recorded its traced mask.
+    const attached: ((Mask | null)[] | null)[] | null = detaching ? new Array(calls.length).fill(null) : null;
     calls.forEach((call, i) => {
       const layer = call.layer;
       if (layer instanceof InputLayer) {
         const index = this.inputLayers.indexOf(layer);
         values[i] = [inputs[index]];
         masks[i] = [inputMasks?.[index] ?? null];
+        if (attached !== null) attached[i] = masks[i];
       } else {
         const args = call.inputs.map(([producer, tensor]) => values[producer]![tensor]);
         const argMasks = call.inputs.map(([producer, tensor]) => masks[producer]![tensor]);
-        const out = layer.call(args, argMasks);
+        const seen = attached === null || call.tracedMask ? argMasks : call.inputs.map(([producer, tensor]) => attached[producer]![tensor]);
+        const out = layer.call(args, seen, call.arguments);
         values[i] = out;
-        masks[i] = outputMasks(layer, args, argMasks, out);
+        masks[i] = outputMasks(layer, args, argMasks, out, call.arguments);
+        if (attached !== null) {
+          attached[i] = seen === argMasks ? masks[i] : outputMasks(layer, args, seen, out, call.arguments);
+          for (const k of layer.detachesInputMasks(call.arguments)) {
+            const [producer, tensor] = call.inputs[k];
+            attached[producer] = attached[producer]!.map((m, j) => (j === tensor ? null : m));
+          }
+        }
       }
       for (const [producer] of call.inputs) {
         if (lastUse[producer] === i) {
           values[producer] = null;
           masks[producer] = null;
+          if (attached !== null) attached[producer] = null;
         }
       }
     });
@@ -251,9 +270,9 @@ export class Graph {
 }
 
 /** The masks a call's outputs carry: Keras asks compute_mask only of layers that support masking. */
-export function outputMasks(layer: Layer, inputs: Tensor[], inputMasks: Masks, outputs: Tensor[]): (Mask | null)[] {
+export function outputMasks(layer: Layer, inputs: Tensor[], inputMasks: Masks, outputs: Tensor[], args?: CallArguments): (Mask | null)[] {
   if (layer.supportsMasking && (layer.createsMask || inputMasks.some((m) => m !== null))) {
-    return layer.computeMask(inputs, inputMasks, outputs);
+    return layer.computeMask(inputs, inputMasks, outputs, args);
   }
   return outputs.map(() => null);
 }
@@ -354,6 +373,35 @@ export class ModelLayer extends Layer {
   }
 }
 
+interface CallSpec {
+  readonly inputs: TensorRef[];
+  readonly arguments: CallArguments;
+  readonly tracedMask: boolean;
+}
+
+const NO_CALL: CallSpec = { inputs: [], arguments: NO_ARGUMENTS, tracedMask: false };
+
+/**
+ * A call's inputs and arguments: keyword tensors the layer takes follow the node's inputs; Keras
+ * 3's traced `mask=` arguments are dropped (the graph propagates masks); other tensor
+ * arguments are reported.
+ */
+function callSpec(node: NodeSpec, layer: Layer, entry: LayerEntry, context: LayerContext): CallSpec {
+  const inputs = [...node.inputs];
+  const tensors: Record<string, (number | null)[]> = {};
+  let tracedMask = Object.prototype.hasOwnProperty.call(node.keywords.constants, "mask");
+  for (const [name, refs] of Object.entries(node.keywords.tensors)) {
+    if (layer.tensorArguments.includes(name)) {
+      tensors[name] = refs.map((ref) => (ref === null ? null : inputs.push(ref) - 1));
+    } else if (name === "mask" && isMaskTrace(refs)) {
+      tracedMask = true;
+    } else {
+      context.report({ layer: entry.name, className: entry.className, problem: `the tensor argument "${name}" is not supported yet` });
+    }
+  }
+  return { inputs, arguments: { positional: node.keywords.positional, tensors, constants: node.keywords.constants }, tracedMask };
+}
+
 function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {
   const { className, name, config } = entry;
   if ((MODEL_CLASSES as readonly string[]).includes(className)) {
@@ -384,7 +432,8 @@ function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {
 function inputDtype(value: unknown, layer: string, context: LayerContext): "float32" | "int32" {
   const name = dtypeName(value) ?? "float32";
   if (/^(float(16|32|64)|bfloat16)$/.test(name)) return "float32";
-  if (/^u?int(8|16|32|64)$/.test(name)) return "int32";
+  // Booleans (e.g. attention masks) arrive as 0/1 integers.
+  if (/^(u?int(8|16|32|64)|bool)$/.test(name)) return "int32";
   context.report({ layer, className: "InputLayer", problem: `input dtype ${describe(name)} is not supported` });
   return "float32";
 }

@@ -151,9 +151,9 @@ export class GraphStream {
       let out: Tensor[];
       if (stream !== null) out = stream.step(args, argMasks);
       else if (!o.first && layer.callInto(args, argMasks, o.values[i])) out = o.values[i];
-      else out = layer.call(args, argMasks);
+      else out = layer.call(args, argMasks, call.arguments);
       o.values[i] = out;
-      o.masks[i] = layer.supportsMasking && (anyMask || layer.createsMask) ? layer.computeMask(args, argMasks, out) : o.noMasks[i];
+      o.masks[i] = layer.supportsMasking && (anyMask || layer.createsMask) ? layer.computeMask(args, argMasks, out, call.arguments) : o.noMasks[i];
     }
     o.first = false;
     for (let k = 0; k < this.sources.length; k++) {

@@ -27,7 +27,26 @@ export function isNpy(bytes: Uint8Array): boolean {
   return bytes.length >= MAGIC.length && MAGIC.every((b, i) => bytes[i] === b);
 }
 
-export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
+/** What a .npy header says, checked against the size of the file. */
+export interface NpyHeader {
+  shape: number[];
+  /** The stored element type: "<f4", "<f8", "<i4" or "<i8". */
+  descr: string;
+  /** What the values become. */
+  dtype: "float32" | "int32";
+  /** Bytes per stored element. */
+  itemSize: number;
+  /** Where the data starts (the header's length in bytes). */
+  dataStart: number;
+  /** The number of elements. */
+  count: number;
+}
+
+/**
+ * How many bytes the header of a .npy file takes (its data's offset), from at least the first
+ * 12 bytes of the file (fewer if the file is shorter). Checks the magic string and the version.
+ */
+export function npyDataStart(bytes: Uint8Array, file: string, fileSize: number = bytes.length): number {
   const fail = (problem: string): never => {
     throw new KeraslessError("E_FORMAT", problem, { file });
   };
@@ -42,10 +61,25 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   if (bytes.length < headerStart) fail("truncated .npy file: the header length is missing");
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = headerStart + headerLength;
-  if (dataStart > bytes.length) {
-    fail(`truncated .npy file: the header claims ${headerLength} bytes, only ${bytes.length - headerStart} follow`);
+  if (dataStart > fileSize) {
+    fail(`truncated .npy file: the header claims ${headerLength} bytes, only ${fileSize - headerStart} follow`);
   }
-  const headerBytes = bytes.subarray(headerStart, dataStart);
+  return dataStart;
+}
+
+/**
+ * Parses the header at the start of `bytes` (which must hold at least the whole header) of a
+ * .npy file of `fileSize` bytes, and checks that the data the shape needs is exactly what the
+ * file holds, without allocating anything the header merely claims.
+ */
+export function parseNpyHeader(bytes: Uint8Array, file: string, fileSize: number = bytes.length): NpyHeader {
+  const fail = (problem: string): never => {
+    throw new KeraslessError("E_FORMAT", problem, { file });
+  };
+  const dataStart = npyDataStart(bytes, file, fileSize);
+  if (bytes.length < dataStart) fail(`truncated .npy file: the header needs ${dataStart} bytes`);
+  const major = bytes[6];
+  const headerBytes = bytes.subarray(8 + (major === 1 ? 2 : 4), dataStart);
   const headerText = major === 3 ? decodeUtf8(headerBytes, fail) : latin1(headerBytes);
   const header = parseHeader(headerText, fail);
 
@@ -63,7 +97,7 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   if (!Array.isArray(shape)) return fail("the .npy header's 'shape' is not a tuple");
 
   // Count the elements without ever exceeding what the file can hold.
-  const available = bytes.length - dataStart;
+  const available = fileSize - dataStart;
   let count = 1;
   for (const d of shape) {
     if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) fail(`the .npy header's shape (${shape.join(", ")}) is not a list of sizes`);
@@ -83,29 +117,83 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
   if (needed !== available) {
     fail(`the .npy header's shape (${dims.join(", ")}) needs ${needed} bytes of data, the file holds ${available}`);
   }
+  return { shape: [...dims], descr, dtype: spec.dtype, itemSize: spec.itemSize, dataStart, count };
+}
 
-  const data = spec.dtype === "float32" ? new Float32Array(count) : new Int32Array(count);
-  switch (descr) {
+/** Allocates the array for `count` values of the header's dtype. */
+export function npyArray(header: Pick<NpyHeader, "dtype">, count: number): Float32Array | Int32Array {
+  return header.dtype === "float32" ? new Float32Array(count) : new Int32Array(count);
+}
+
+/**
+ * Decodes stored elements (`bytes` holds whole elements, starting at element `firstIndex` of the
+ * array, which is only used in messages) into `into`, from its start.
+ */
+export function decodeNpyData(header: Pick<NpyHeader, "descr" | "itemSize">, bytes: Uint8Array, into: Float32Array | Int32Array, file: string, firstIndex = 0): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = Math.floor(bytes.length / header.itemSize);
+  switch (header.descr) {
     case "<f4":
-      for (let i = 0; i < count; i++) data[i] = view.getFloat32(dataStart + 4 * i, true);
+      for (let i = 0; i < count; i++) into[i] = view.getFloat32(4 * i, true);
       break;
     case "<f8":
-      for (let i = 0; i < count; i++) data[i] = view.getFloat64(dataStart + 8 * i, true);
+      for (let i = 0; i < count; i++) into[i] = view.getFloat64(8 * i, true);
       break;
     case "<i4":
-      for (let i = 0; i < count; i++) data[i] = view.getInt32(dataStart + 4 * i, true);
+      for (let i = 0; i < count; i++) into[i] = view.getInt32(4 * i, true);
       break;
     case "<i8":
       for (let i = 0; i < count; i++) {
-        const v = view.getBigInt64(dataStart + 8 * i, true);
+        const v = view.getBigInt64(8 * i, true);
         if (v < -2147483648n || v > 2147483647n) {
-          throw new KeraslessError("E_INPUT_VALUE", `int64 value ${v} at flat index ${i} does not fit in int32`, { file });
+          throw new KeraslessError("E_INPUT_VALUE", `int64 value ${v} at flat index ${firstIndex + i} does not fit in int32`, { file });
         }
-        data[i] = Number(v);
+        into[i] = Number(v);
       }
       break;
   }
-  return { shape: [...dims], dtype: spec.dtype, data };
+}
+
+export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
+  const header = parseNpyHeader(bytes, file);
+  const data = npyArray(header, header.count);
+  decodeNpyData(header, bytes.subarray(header.dataStart), data, file);
+  return { shape: header.shape, dtype: header.dtype, data };
+}
+
+/**
+ * The header of a version 1.0 .npy file for `shape` (`<f4` or `<i4`), padded with spaces to
+ * `length` bytes if given (so that a header can be rewritten in place once the final shape is
+ * known), else to the next multiple of 64.
+ */
+export function npyHeader(shape: readonly number[], dtype: "float32" | "int32", length?: number): Uint8Array {
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new KeraslessError("E_INPUT_SHAPE", `[${shape.join(", ")}] is not a shape`);
+  }
+  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
+  let header = `{'descr': '${dtype === "float32" ? "<f4" : "<i4"}', 'fortran_order': False, 'shape': (${dims}), }`;
+  // Pad with spaces and end with a newline so that the data starts at a multiple of 64 bytes.
+  const unpadded = 10 + header.length + 1;
+  const total = length ?? unpadded + ((64 - (unpadded % 64)) % 64);
+  if (total < unpadded) throw new KeraslessError("E_LIMIT", `the .npy header for shape [${shape.join(", ")}] does not fit in ${total} bytes`);
+  header += " ".repeat(total - unpadded) + "\n";
+  if (header.length > 0xffff) throw new KeraslessError("E_LIMIT", "the shape is too long for a version 1.0 .npy header");
+  const out = new Uint8Array(10 + header.length);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  return out;
+}
+
+/** Little-endian bytes of float32/int32 values (the .npy data of `<f4`/`<i4`). */
+export function npyData(data: Float32Array | Int32Array): Uint8Array {
+  const out = new Uint8Array(4 * data.length);
+  const view = new DataView(out.buffer);
+  if (data instanceof Float32Array) for (let i = 0; i < data.length; i++) view.setFloat32(4 * i, data[i], true);
+  else for (let i = 0; i < data.length; i++) view.setInt32(4 * i, data[i], true);
+  return out;
 }
 
 /** A version 1.0 .npy file holding `data` (`<f4` or `<i4`) with the given shape, in C order. */
@@ -118,23 +206,10 @@ export function writeNpy(shape: readonly number[], data: Float32Array | Int32Arr
   if (count !== data.length) {
     throw new KeraslessError("E_INPUT_SHAPE", `shape [${shape.join(", ")}] needs ${count} values, the data has ${data.length}`);
   }
-  const float = data instanceof Float32Array;
-  const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
-  let header = `{'descr': '${float ? "<f4" : "<i4"}', 'fortran_order': False, 'shape': (${dims}), }`;
-  // Pad with spaces and end with a newline so that the data starts at a multiple of 64 bytes.
-  const unpadded = 10 + header.length + 1;
-  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
-  if (header.length > 0xffff) throw new KeraslessError("E_LIMIT", "the shape is too long for a version 1.0 .npy header");
-  const out = new Uint8Array(10 + header.length + 4 * count);
-  out.set(MAGIC, 0);
-  out[6] = 1;
-  out[7] = 0;
-  const view = new DataView(out.buffer);
-  view.setUint16(8, header.length, true);
-  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
-  const start = 10 + header.length;
-  if (float) for (let i = 0; i < count; i++) view.setFloat32(start + 4 * i, data[i], true);
-  else for (let i = 0; i < count; i++) view.setInt32(start + 4 * i, data[i], true);
+  const header = npyHeader(shape, data instanceof Float32Array ? "float32" : "int32");
+  const out = new Uint8Array(header.length + 4 * count);
+  out.set(header, 0);
+  out.set(npyData(data), header.length);
   return out;
 }
 

@@ -21,17 +21,17 @@ class ElementwiseLayer extends Layer {
     return [input];
   }
 
-  call([x]: Tensor[]): Tensor[] {
-    const out = new Tensor(x.shape, new Float32Array(x.size));
-    this.callInto([x], [], [out]);
-    return [out];
+  call(inputs: Tensor[], masks: Masks): Tensor[] {
+    return this.callIntoNew(inputs, masks);
   }
 
   override streamBehaviour(): StreamBehaviour {
     return POINTWISE;
   }
 
-  override callInto([x]: readonly Tensor[], _masks: Masks, [out]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const out = outputs[0];
     const data = x.data;
     const y = out.data;
     for (let i = 0; i < data.length; i++) y[i] = this.f(data[i]);

@@ -1,18 +1,27 @@
-/** Conv1D over [batch, steps, channels]: padding valid, same or causal; strides, dilation, groups. */
+/**
+ * Convolutions over sequences [batch, steps, channels]: Conv1D (padding valid, same or causal;
+ * strides, dilation, groups) and Conv1DTranspose (valid/same, strides, output_padding).
+ */
+import { KeraslessError } from "../errors.js";
 import type { Activation } from "../kernels/activations.js";
 import { Tensor } from "../tensor.js";
-import type { ConfigReader } from "./config.js";
+import { describe, type ConfigReader } from "./config.js";
 import { applyActivation, toFloat32 } from "./core.js";
 import { Layer, knownDim, type LayerStream, type Shape, type StreamBehaviour } from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
-function single(reader: ConfigReader, key: string, fallback: number): number {
+/** A 1D size given as an int or a one-element list (Keras stores tuples), at least `min`. */
+export function single(reader: ConfigReader, key: string, fallback: number, min = 1): number {
   const v = reader.raw(key);
   if (Array.isArray(v)) {
-    if (v.length !== 1 || typeof v[0] !== "number") reader.unsupported(`${key}=${JSON.stringify(v)} is not a single integer`);
-    return typeof v[0] === "number" ? v[0] : fallback;
+    if (v.length !== 1 || typeof v[0] !== "number" || !Number.isInteger(v[0]) || v[0] < min) {
+      throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): config "${key}" should be one integer >= ${min}, got ${describe(v)}`, { layer: reader.layerName });
+    }
+    return v[0];
   }
-  return reader.positiveInt(key, fallback);
+  const n = reader.int(key, fallback);
+  if (n < min) throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): config "${key}" should be an integer >= ${min}, got ${n}`, { layer: reader.layerName });
+  return n;
 }
 
 export class Conv1D extends Layer {
@@ -135,8 +144,8 @@ export class Conv1D extends Layer {
     const outputs = [output];
     return {
       state: [ring, head],
-      step: ([x]) => {
-        const data = toFloat32(x);
+      step: (inputs) => {
+        const data = toFloat32(inputs[0]);
         const now = head[0];
         for (let b = 0; b < batch; b++) {
           const base = b * span;
@@ -161,6 +170,129 @@ export class Conv1D extends Layer {
   }
 }
 
+/**
+ * Conv1DTranspose: the adjoint of a Conv1D whose output has this layer's input length, as
+ * TensorFlow's conv1d_transpose computes it. Kernel [kernel_size, filters, input channels].
+ */
+export class Conv1DTranspose extends Layer {
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly strides: number;
+  readonly padding: "valid" | "same";
+  /** null: Keras infers the output length. */
+  readonly outputPadding: number | null;
+  readonly activation: Activation;
+  readonly useBias: boolean;
+  private inputChannels = 0;
+  private kernel: Float32Array = new Float32Array(0);
+  private bias: Float32Array | null = null;
+
+  constructor(reader: ConfigReader) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.filters = reader.positiveInt("filters");
+    this.kernelSize = single(reader, "kernel_size", 1);
+    this.strides = single(reader, "strides", 1);
+    this.outputPadding = reader.has("output_padding") ? single(reader, "output_padding", 0, 0) : null;
+    const padding = reader.string("padding", "valid").toLowerCase();
+    if (padding !== "valid" && padding !== "same") reader.unsupported(`padding=${describe(padding)} is not supported (Keras allows "valid" and "same")`);
+    this.padding = padding === "same" ? "same" : "valid";
+    // TensorFlow's plain CPU kernels refuse channels_first and dilation ("only supports NHWC",
+    // "do not yet support dilation rates larger than 1"): the fixture generator has no reference
+    // for them, so they are not run here.
+    reader.allowOnly("data_format", ["channels_last"]);
+    const dilation = single(reader, "dilation_rate", 1);
+    if (dilation !== 1) reader.unsupported(`dilation_rate=${dilation} is not supported (TensorFlow's reference CPU kernels refuse it too)`);
+    reader.allowOnly("groups", [1]); // Keras 2 configs carry the groups option of Conv1D
+    this.activation = reader.activation("activation", "linear");
+    this.useBias = reader.bool("use_bias", true);
+    if (this.outputPadding !== null && this.outputPadding >= this.strides) {
+      throw this.error("E_CONFIG", `output_padding=${this.outputPadding} must be smaller than strides=${this.strides}`);
+    }
+  }
+
+  /** The output length Keras asks TensorFlow for, given `length` input steps. */
+  private outLength(length: number): number {
+    const k = this.kernelSize;
+    if (this.padding === "valid") return (length - 1) * this.strides + k + (this.outputPadding ?? Math.max(k, this.strides) - k);
+    if (this.outputPadding === null) return length * this.strides;
+    return (length - 1) * this.strides + (k % 2) + this.outputPadding;
+  }
+
+  /**
+   * Left padding of the forward convolution this transposes. TensorFlow requires that forward
+   * convolution, run on the output length, to give back the input length; otherwise Keras fails too.
+   */
+  private padLeft(length: number, outLength: number): number {
+    const k = this.kernelSize;
+    const forward = this.padding === "valid" ? Math.floor((outLength - k) / this.strides) + 1 : Math.ceil(outLength / this.strides);
+    if (forward !== length) {
+      throw this.error(
+        "E_INPUT_SHAPE",
+        `an output of ${outLength} steps does not convolve back to the ${length} input steps (kernel_size ${this.kernelSize}, strides ${this.strides}, padding "${this.padding}", output_padding ${this.outputPadding}); TensorFlow refuses this too`,
+      );
+    }
+    return this.padding === "valid" ? 0 : Math.floor(Math.max((length - 1) * this.strides + k - outLength, 0) / 2);
+  }
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    this.expectRank(input, 3);
+    const channels = knownDim(this, input, 2);
+    this.inputChannels = channels;
+    this.declareWeights([
+      { name: "kernel", shape: [this.kernelSize, this.filters, channels] },
+      ...(this.useBias ? [{ name: "bias", shape: [this.filters] }] : []),
+    ]);
+    const length = input[1];
+    let steps: number | null = null;
+    if (length !== null) {
+      steps = this.outLength(length);
+      this.padLeft(length, steps);
+    }
+    return [[input[0], steps, this.activation.outputDim(this.filters)]];
+  }
+
+  protected override weightsLoaded([kernel, bias]: Float32Array[]): void {
+    this.kernel = kernel;
+    this.bias = this.useBias ? bias : null;
+  }
+
+  call([x]: Tensor[]): Tensor[] {
+    const [batch, length] = x.shape;
+    const outLength = this.outLength(length);
+    const padLeft = this.padLeft(length, outLength);
+    const data = toFloat32(x);
+    const cin = this.inputChannels;
+    const f = this.filters;
+    const acc = new Float64Array(outLength * f); // one batch row
+    const out = new Float32Array(batch * outLength * f);
+    for (let b = 0; b < batch; b++) {
+      if (this.bias === null) acc.fill(0);
+      else for (let p = 0; p < outLength; p++) for (let o = 0; o < f; o++) acc[p * f + o] = this.bias[o];
+      const xBase = b * length * cin;
+      for (let i = 0; i < length; i++) {
+        for (let j = 0; j < this.kernelSize; j++) {
+          const p = i * this.strides + j - padLeft;
+          if (p < 0 || p >= outLength) continue; // cropped by the padding
+          const wBase = j * f * cin;
+          for (let o = 0; o < f; o++) {
+            let sum = 0;
+            for (let c = 0; c < cin; c++) sum += data[xBase + i * cin + c] * this.kernel[wBase + o * cin + c];
+            acc[p * f + o] += sum;
+          }
+        }
+      }
+      out.set(acc, b * outLength * f);
+    }
+    return [applyActivation(this.activation, out, [batch, outLength, f])];
+  }
+}
+
 export const convolutionalLayers: LayerDefinition[] = [
   { className: "Conv1D", family: "convolutional", summary: "padding `valid`/`same`/`causal`, `strides`, `dilation_rate`, `groups`, `channels_last`", create: (r) => new Conv1D(r) },
+  {
+    className: "Conv1DTranspose",
+    family: "convolutional",
+    summary: "padding `valid`/`same`, `strides`, `output_padding`, `use_bias`, `channels_last`; not `dilation_rate` > 1 or `channels_first` (TensorFlow's plain CPU kernels refuse both, so there is no reference)",
+    create: (r) => new Conv1DTranspose(r),
+  },
 ];

@@ -124,7 +124,9 @@ export class ActivationLayer extends Layer {
     return POINTWISE;
   }
 
-  override callInto([x]: readonly Tensor[], _masks: Masks, [out]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const out = outputs[0];
     const last = x.shape[x.shape.length - 1];
     if (this.activation.outputDim(last) !== last) return false;
     const y = out.data as Float32Array;
@@ -184,17 +186,17 @@ export class Masking extends Layer {
     return inputShapes;
   }
 
-  call([x]: Tensor[]): Tensor[] {
-    const out = new Tensor(x.shape, new Float32Array(x.size));
-    this.callInto([x], [], [out]);
-    return [out];
+  call(inputs: Tensor[], masks: Masks): Tensor[] {
+    return this.callIntoNew(inputs, masks);
   }
 
   override streamBehaviour(): StreamBehaviour {
     return POINTWISE;
   }
 
-  override callInto([x]: readonly Tensor[], _masks: Masks, [out]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const out = outputs[0];
     const features = x.shape[x.rank - 1];
     const data = x.data;
     const y = out.data;

@@ -47,7 +47,9 @@ export class Embedding extends Layer {
     return [{ shape: ids.shape, data }];
   }
 
-  override callInto([ids]: readonly Tensor[], _masks: Masks, [output]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const ids = inputs[0];
+    const output = outputs[0];
     const d = this.outputDim;
     const out = output.data;
     const table = this.embeddings;

@@ -21,6 +21,24 @@ export interface Mask {
 /** One mask (or null) per input or output tensor of a call. */
 export type Masks = readonly (Mask | null)[];
 
+/**
+ * The keyword arguments of one call, as the model config records them (initial_state aside,
+ * whose tensors simply follow the positional ones).
+ */
+export interface CallArguments {
+  /** How many of the call's inputs come from positional arguments. */
+  readonly positional: number;
+  /**
+   * Keyword arguments holding tensors, which became inputs of the call: the index in the call's
+   * inputs of each tensor, in order (null where a list holds None).
+   */
+  readonly tensors: Readonly<Record<string, readonly (number | null)[]>>;
+  /** Every other keyword argument, as written in the config. */
+  readonly constants: Readonly<Record<string, unknown>>;
+}
+
+export const NO_ARGUMENTS: CallArguments = Object.freeze({ positional: 0, tensors: Object.freeze({}), constants: Object.freeze({}) });
+
 export interface WeightSpec {
   /** Keras' name for the weight (kernel, recurrent_kernel, bias, embeddings, ...). */
   readonly name: string;
@@ -70,6 +88,11 @@ export abstract class Layer {
   readonly trainable: boolean;
   /** In Keras 3 files, the child object that owns this layer's variables ("cell" for RNNs). */
   readonly variableOwner: string = "";
+  /**
+   * Tensor-valued keyword arguments the layer takes (they arrive as extra inputs, see
+   * CallArguments); the graph reports any other as unsupported.
+   */
+  readonly tensorArguments: readonly string[] = [];
   private declared: WeightSpec[] | null = null;
   private loaded: Float32Array[] | null = null;
 
@@ -83,7 +106,7 @@ export abstract class Layer {
    * Checks the input shapes and returns the output shapes. Called once per use of the layer in
    * the graph; the first call declares the weights.
    */
-  abstract computeOutputShapes(inputShapes: Shape[]): Shape[];
+  abstract computeOutputShapes(inputShapes: Shape[], args?: CallArguments): Shape[];
 
   /**
    * Keras' `supports_masking`. Without it an incoming mask stops at this layer (Keras drops it);
@@ -93,9 +116,19 @@ export abstract class Layer {
 
   /**
    * Runs the layer. Inputs have been shape-checked by computeOutputShapes at load time.
-   * `masks` holds one mask (or null) per input; layers that do not use masks ignore it.
+   * `masks` holds one mask (or null) per input; layers that do not use masks ignore it. `args`
+   * is the same object computeOutputShapes received for this call.
    */
-  abstract call(inputs: Tensor[], masks: Masks): Tensor[];
+  abstract call(inputs: Tensor[], masks: Masks, args?: CallArguments): Tensor[];
+
+  /**
+   * Inputs whose masks this call detaches from their tensors when it runs (Keras 3's
+   * MultiHeadAttention does so to query, value and key): layers running later that read masks
+   * from those tensors see none.
+   */
+  detachesInputMasks(_args: CallArguments): readonly number[] {
+    return [];
+  }
 
   /** True for layers that create a mask from unmasked input (Masking, Embedding with mask_zero). */
   readonly createsMask: boolean = false;
@@ -113,12 +146,27 @@ export abstract class Layer {
     return false;
   }
 
+  /** call() for layers with one output shaped like the first input: allocate it, then callInto(). */
+  protected callIntoNew(inputs: Tensor[], masks: Masks): Tensor[] {
+    const out = new Tensor(inputs[0].shape, new Float32Array(inputs[0].size));
+    this.callInto(inputs, masks, [out]);
+    return [out];
+  }
+
   /**
    * The masks of the outputs of a call (only asked when supportsMasking). Keras' default passes
    * the first input's mask to the first output.
    */
-  computeMask(_inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[]): (Mask | null)[] {
+  computeMask(_inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[], _args?: CallArguments): (Mask | null)[] {
     return outputs.map((_, i) => (i === 0 ? (masks[0] ?? null) : null));
+  }
+
+  /**
+   * The child objects that own this layer's variables in Keras 3 files, in weight order ("" for
+   * the layer itself); their `vars` are concatenated.
+   */
+  get variableOwners(): readonly string[] {
+    return [this.variableOwner];
   }
 
   /** Weight specs in Keras' order (empty for weightless layers). Known after the first build. */

@@ -3,10 +3,13 @@
  * The docs' supported-layers table is generated from this list (npm run docs:layers).
  */
 import { activationLayers } from "./activation-layers.js";
+import { attentionLayers } from "./attention.js";
 import { convolutionalLayers } from "./convolutional.js";
 import { coreLayers } from "./core.js";
 import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
+import { normalizationLayers } from "./normalization.js";
+import { poolingLayers } from "./pooling.js";
 import { recurrentLayers } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 import { reshapingLayers } from "./reshaping.js";
@@ -32,6 +35,9 @@ const definitions: readonly LayerDefinition[] = [
   ...mergeLayers,
   ...recurrentLayers,
   ...convolutionalLayers,
+  ...poolingLayers,
+  ...normalizationLayers,
+  ...attentionLayers,
 ];
 
 const byClassName = new Map(definitions.map((d) => [d.className, d]));

@@ -1,8 +1,9 @@
-/** Reshaping layers: Flatten, Reshape, Permute. */
+/** Reshaping layers: Flatten, Reshape, Permute, RepeatVector, ZeroPadding1D, Cropping1D, UpSampling1D. */
 import { transpose } from "../kernels/transpose.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
-import type { ConfigReader } from "./config.js";
-import { Layer, type Shape } from "./layer.js";
+import { KeraslessError } from "../errors.js";
+import { describe, type ConfigReader } from "./config.js";
+import { Layer, type Shape, type StreamBehaviour } from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
 function product(dims: readonly (number | null)[]): number | null {
@@ -98,8 +99,170 @@ export class Permute extends Layer {
   }
 }
 
+/** RepeatVector: [batch, features] -> [batch, n, features]. */
+export class RepeatVector extends Layer {
+  readonly n: number;
+
+  constructor(reader: ConfigReader) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.n = reader.positiveInt("n");
+  }
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    this.expectRank(input, 2);
+    this.declareWeights([]);
+    return [[input[0], this.n, input[1]]];
+  }
+
+  override streamBehaviour(): StreamBehaviour {
+    return { kind: "refused", reason: "repeats a whole-sequence summary over a new time axis" };
+  }
+
+  call([x]: Tensor[]): Tensor[] {
+    const [batch, features] = x.shape;
+    const out = x.data instanceof Int32Array ? new Int32Array(batch * this.n * features) : new Float32Array(batch * this.n * features);
+    for (let b = 0; b < batch; b++) {
+      const row = x.data.subarray(b * features, (b + 1) * features);
+      for (let t = 0; t < this.n; t++) out.set(row, (b * this.n + t) * features);
+    }
+    return [new Tensor([batch, this.n, features], out)];
+  }
+}
+
+/** A [left, right] pair from an int (both sides) or a two-element list, as Keras standardizes it. */
+function sidePair(reader: ConfigReader, key: string, fallback: number): [number, number] {
+  const v = reader.raw(key);
+  if (Array.isArray(v)) {
+    if (v.length !== 2 || !v.every((d) => typeof d === "number" && Number.isInteger(d) && d >= 0)) {
+      throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): config "${key}" should be two non-negative integers, got ${describe(v)}`, { layer: reader.layerName });
+    }
+    return [v[0], v[1]];
+  }
+  const n = reader.int(key, fallback);
+  if (n < 0) throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): config "${key}" should not be negative, got ${n}`, { layer: reader.layerName });
+  return [n, n];
+}
+
+/** Where the steps axis is: [batch, steps, channels] or (channels_first) [batch, channels, steps]. */
+export function readDataFormat(reader: ConfigReader): "channels_last" | "channels_first" {
+  const format = reader.string("data_format", "channels_last");
+  if (format !== "channels_last" && format !== "channels_first") {
+    throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): data_format ${describe(format)} is neither "channels_last" nor "channels_first"`, { layer: reader.layerName });
+  }
+  return format;
+}
+
+/**
+ * Copies, per batch row and channel, a window of steps from x into a new steps axis:
+ * out step t = x step (t + shift), zero where that falls outside x. Used by padding and cropping.
+ */
+function shiftSteps(x: Tensor, channelsFirst: boolean, outSteps: number, shift: number): Tensor {
+  const [batch, d1, d2] = x.shape;
+  const [steps, channels] = channelsFirst ? [d2, d1] : [d1, d2];
+  const out = x.data instanceof Int32Array ? new Int32Array(batch * outSteps * channels) : new Float32Array(batch * outSteps * channels);
+  const first = Math.max(0, -shift);
+  const last = Math.min(outSteps, steps - shift); // exclusive
+  for (let b = 0; b < batch; b++) {
+    if (channelsFirst) {
+      for (let c = 0; c < channels; c++) {
+        const src = (b * channels + c) * steps + shift;
+        const dst = (b * channels + c) * outSteps;
+        if (last > first) out.set(x.data.subarray(src + first, src + last), dst + first);
+      }
+    } else if (last > first) {
+      out.set(x.data.subarray((b * steps + first + shift) * channels, (b * steps + last + shift) * channels), (b * outSteps + first) * channels);
+    }
+  }
+  return new Tensor(channelsFirst ? [batch, channels, outSteps] : [batch, outSteps, channels], out);
+}
+
+/** ZeroPadding1D: zeros before and after the steps axis. */
+export class ZeroPadding1D extends Layer {
+  readonly padding: [number, number];
+  readonly channelsFirst: boolean;
+
+  constructor(reader: ConfigReader) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.padding = sidePair(reader, "padding", 1);
+    this.channelsFirst = readDataFormat(reader) === "channels_first"; // Keras 3 only; Keras 2 has no data_format here
+  }
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    this.expectRank(input, 3);
+    this.declareWeights([]);
+    const axis = this.channelsFirst ? 2 : 1;
+    const out = [...input];
+    out[axis] = input[axis] === null ? null : input[axis]! + this.padding[0] + this.padding[1];
+    return [out];
+  }
+
+  call([x]: Tensor[]): Tensor[] {
+    const steps = x.shape[this.channelsFirst ? 2 : 1];
+    return [shiftSteps(x, this.channelsFirst, steps + this.padding[0] + this.padding[1], -this.padding[0])];
+  }
+}
+
+/** Cropping1D: drops steps at the start and end of [batch, steps, channels]. */
+export class Cropping1D extends Layer {
+  readonly cropping: [number, number];
+
+  constructor(reader: ConfigReader) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.cropping = sidePair(reader, "cropping", 1);
+  }
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    this.expectRank(input, 3);
+    this.declareWeights([]);
+    if (input[1] !== null) this.outSteps(input[1]);
+    return [[input[0], input[1] === null ? null : this.outSteps(input[1]), input[2]]];
+  }
+
+  private outSteps(steps: number): number {
+    const length = steps - this.cropping[0] - this.cropping[1];
+    if (length <= 0) {
+      throw this.error("E_INPUT_SHAPE", `cropping ${formatShape(this.cropping)} leaves nothing of ${steps} steps (Keras requires fewer cropped steps than the input has)`);
+    }
+    return length;
+  }
+
+  call([x]: Tensor[]): Tensor[] {
+    return [shiftSteps(x, false, this.outSteps(x.shape[1]), this.cropping[0])];
+  }
+}
+
+/** UpSampling1D: repeats every step `size` times. */
+export class UpSampling1D extends Layer {
+  readonly size: number;
+
+  constructor(reader: ConfigReader) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.size = reader.positiveInt("size", 2);
+  }
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    this.expectRank(input, 3);
+    this.declareWeights([]);
+    return [[input[0], input[1] === null ? null : input[1] * this.size, input[2]]];
+  }
+
+  call([x]: Tensor[]): Tensor[] {
+    const [batch, steps, channels] = x.shape;
+    const out = x.data instanceof Int32Array ? new Int32Array(x.size * this.size) : new Float32Array(x.size * this.size);
+    for (let row = 0; row < batch * steps; row++) {
+      const src = x.data.subarray(row * channels, (row + 1) * channels);
+      for (let k = 0; k < this.size; k++) out.set(src, (row * this.size + k) * channels);
+    }
+    return [new Tensor([batch, steps * this.size, channels], out)];
+  }
+}
+
 export const reshapingLayers: LayerDefinition[] = [
   { className: "Flatten", family: "reshaping", summary: "`channels_last`", create: (r) => new Flatten(r) },
   { className: "Reshape", family: "reshaping", summary: "`target_shape` with one `-1`", create: (r) => new Reshape(r) },
   { className: "Permute", family: "reshaping", summary: "any permutation of the non-batch axes", create: (r) => new Permute(r) },
+  { className: "RepeatVector", family: "reshaping", summary: "`n`", create: (r) => new RepeatVector(r) },
+  { className: "ZeroPadding1D", family: "reshaping", summary: "`padding` (int or pair), `channels_last`/`channels_first`", create: (r) => new ZeroPadding1D(r) },
+  { className: "Cropping1D", family: "reshaping", summary: "`cropping` (int or pair)", create: (r) => new Cropping1D(r) },
+  { className: "UpSampling1D", family: "reshaping", summary: "`size`", create: (r) => new UpSampling1D(r) },
 ];

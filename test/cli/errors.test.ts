@@ -82,7 +82,8 @@ describe("kerasless help and version", () => {
     assert.match(main.stdout, /kerasless predict MODEL/);
     assert.match(main.stdout, /kerasless inspect MODEL/);
     assert.match(main.stdout, /kerasless verify +MODEL/);
-    for (const command of ["predict", "inspect", "verify"]) {
+    assert.match(main.stdout, /kerasless stream +MODEL/);
+    for (const command of ["predict", "inspect", "verify", "stream"]) {
       const help = await cli(command, "--help");
       assert.equal(help.code, 0);
       assert.equal(help.stderr, "");

@@ -19,11 +19,18 @@ export interface Run {
 }
 
 export async function cli(...argv: string[]): Promise<Run> {
+  return cliWith({}, ...argv);
+}
+
+/** Like cli(), with standard input, a terminal-like stderr or a progress delay. */
+export async function cliWith(options: { stdin?: AsyncIterable<Uint8Array | string>; stderrIsTTY?: boolean; progressDelayMs?: number }, ...argv: string[]): Promise<Run> {
   let stdout = "";
   let stderr = "";
   const code = await main(argv, {
     stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
+    stderr: { write: (s: string) => (stderr += s), isTTY: options.stderrIsTTY, columns: 100 },
+    stdin: options.stdin ?? (async function* () {})(),
+    progressDelayMs: options.progressDelayMs,
   });
   return { code, stdout, stderr };
 }

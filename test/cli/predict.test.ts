@@ -149,8 +149,55 @@ describe("kerasless predict", () => {
   test("CSV windows that do not fit the model", async () => {
     const run = await cli("predict", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--look-back", "4", "--features", "X1,X2");
     assert.equal(run.code, 1);
-    assert.match(assertOneErrorLine(run.stderr), /LSTM_sample\.csv: the windows have shape \[7, 4, 2\]/);
+    assert.match(assertOneErrorLine(run.stderr), /LSTM_sample\.csv: the windows have shape \[None, 4, 2\]/);
     const unknown = await cli("predict", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--look-back", "4", "--features", "X1,X2,Z");
     assert.match(assertOneErrorLine(unknown.stderr), /no column "Z" \(the columns are X1, X2, X3, Y/);
+  });
+
+  test("--stride and --horizon: windows every S rows, the CSV output's row column is the target row", async () => {
+    const out = tmp.path("stride.csv");
+    const run = await cli("predict", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--look-back", "4", "--features", "X1,X2,X3", "--stride", "3", "--horizon", "1", "--output", out);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, `wrote ${out}: dense [3, 1]\n`);
+    const [header, ...lines] = readFileSync(out, "utf8").trimEnd().split("\n");
+    assert.equal(header, "row,dense");
+    // Windows start at rows 0, 3, 6 (the seed's windows 0, 3, 6); their targets are rows 4, 7, 10.
+    assert.deepEqual(lines.map((l) => Number(l.split(",")[0])), [4, 7, 10]);
+    assertClose(lines.map((l) => Number(l.split(",")[1])), [0, 3, 6].map((k) => expected.data[k]));
+  });
+
+  test("--skip-header N with a preamble, --skip-header 0 without a header, and --delimiter", async () => {
+    const text = readFileSync(seed("LSTM_sample.csv"), "utf8");
+    const preamble = tmp.path("preamble.csv");
+    writeFileSync(preamble, `# exported from the seed article\n# units: none\n${text.replace(/,/g, ";")}`);
+    const withPreamble = await cli("predict", seed("model.keras"), "--csv", preamble, "--skip-header", "3", "--delimiter", ";", "--look-back", "4", "--features", "X1,X2,X3");
+    assert.equal(withPreamble.code, 0, withPreamble.stderr);
+    assertSeedOutputs(parseOutputs(withPreamble.stdout));
+
+    const headless = tmp.path("headless.tsv");
+    writeFileSync(headless, text.split("\n").slice(1).join("\n").replace(/,/g, "\t"));
+    const noHeader = await cli("predict", seed("model.keras"), "--csv", headless, "--skip-header", "0", "--delimiter", "tab", "--look-back", "4", "--features", "0,1,2");
+    assert.equal(noHeader.code, 0, noHeader.stderr);
+    assertSeedOutputs(parseOutputs(noHeader.stdout));
+    // Without a header, names are no columns.
+    const byName = await cli("predict", seed("model.keras"), "--csv", headless, "--skip-header", "0", "--delimiter", "tab", "--look-back", "4", "--features", "X1,X2,X3");
+    assert.match(assertOneErrorLine(byName.stderr), /no column "X1" \(the columns are 0, 1, 2, 3; or give 0-based indices\)/);
+  });
+
+  test("usage errors of the data options", async () => {
+    const base = ["predict", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--look-back", "4", "--features", "X1,X2,X3"];
+    const cases: [string[], RegExp][] = [
+      [[...base, "--stride", "0"], /--stride must be a positive whole number, got '0'/],
+      [[...base, "--horizon", "-1"], /option --horizon needs a value|--horizon must be a non-negative whole number/],
+      [[...base, "--skip-header", "x"], /--skip-header must be a non-negative whole number, got 'x'/],
+      [[...base, "--delimiter", ";;"], /--delimiter must be one character/],
+      [["predict", seed("model.keras"), "--input", seed("input_0.npy"), "--stride", "2"], /--stride goes with --csv/],
+      [["predict", seed("model.keras"), "--input", seed("input_0.npy"), "--delimiter", ";"], /--delimiter goes with --csv/],
+    ];
+    for (const [argv, pattern] of cases) {
+      const run = await cli(...argv);
+      assert.equal(run.code, 1, argv.join(" "));
+      assert.match(assertOneErrorLine(run.stderr), pattern);
+    }
   });
 });

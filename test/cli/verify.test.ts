@@ -89,4 +89,53 @@ describe("kerasless verify", () => {
       assert.ok(Math.abs(Number(y1) + along * (Number(y2) - Number(y1)) - Number(cy)) < 0.02);
     }
   });
+
+  test("--histogram: logarithmic bins from 0 to past the tolerance, counts equal to the values", async () => {
+    const svgFile = tmp.path("errors.svg");
+    const run = await cli("verify", seed("model.keras"), "--input", seed("input_0.npy"), "--expected", seed("expected_0.npy"), "--histogram", svgFile);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /histogram: \S+errors\.svg/);
+    const svg = readFileSync(svgFile, "utf8");
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.match(svg, /<title>Absolute errors \(7 values\): max \S+, mean \S+<\/title>/);
+    // Every value is in exactly one bar; all within tolerance here.
+    const counts = [...svg.matchAll(/<title>[^<]*: (\d+) within tolerance, (\d+) outside<\/title>/g)];
+    assert.equal(svg.match(/<rect class="bad"/g), null);
+    const unique = new Map(counts.map((m) => [m[0], Number(m[1]) + Number(m[2])]));
+    assert.equal([...unique.values()].reduce((a, b) => a + b, 0), 7);
+    assert.match(svg, /<line id="tolerance"/);
+    assert.match(svg, />1e-4<\/text>/);
+  });
+
+  test("--histogram shows values outside the tolerance in their own colour", async () => {
+    const expected = parseNpy(readFileSync(seed("expected_0.npy")), "expected_0.npy");
+    const wrong = Float32Array.from(expected.data);
+    wrong[0] += 0.02;
+    wrong[1] = Number.NaN;
+    const file = tmp.path("wrong2.npy");
+    writeFileSync(file, writeNpy(expected.shape, wrong));
+    const svgFile = tmp.path("errors-bad.svg");
+    const run = await cli("verify", seed("model.keras"), "--input", seed("input_0.npy"), "--expected", file, "--histogram", svgFile);
+    assert.equal(run.code, 1);
+    const svg = readFileSync(svgFile, "utf8");
+    assert.equal(svg.match(/<rect class="bad"/g)?.length, 2);
+    assert.match(svg, /infinite \(NaN or ±Infinity mismatch\): 0 within tolerance, 1 outside/);
+    assert.match(svg, /\[1\.0e-2, 3\.2e-2\): 0 within tolerance, 1 outside/);
+  });
+
+  test("--html writes one self-contained page: verdict, per-output numbers, both plots, the worst values", async () => {
+    const html = tmp.path("report.html");
+    const run = await cli("verify", `${MULTI_IO}/model.keras`, "--input", `${MULTI_IO}/io.json`, "--expected", `${MULTI_IO}/io.json`, "--html", html);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /report: \S+report\.html/);
+    const page = readFileSync(html, "utf8");
+    assert.match(page, /^<!DOCTYPE html>/);
+    assert.match(page, /class="verdict ok"><strong>OK: all 9 values within 1e-5 \+ 1e-4\*\|expected\|/);
+    assert.match(page, /<td>head_a<\/td><td>\[3, 2\]<\/td>/);
+    assert.match(page, /<td>head_b<\/td><td>\[3, 1\]<\/td>/);
+    assert.equal(page.match(/<svg /g)?.length, 2);
+    assert.equal(page.match(/<tr><td>head_[ab]<\/td><td>\d+<\/td>/g)?.length, 9);
+    // Self-contained: no scripts, nothing loaded from elsewhere.
+    assert.doesNotMatch(page, /<script|<link|src=|href=/);
+  });
 });

@@ -1,0 +1,471 @@
+/**
+ * Writing model outputs as they are computed, batch by batch: JSON (the predict format), CSV or
+ * .npy, chosen by the file extension. Only a bounded amount of text is buffered; a .npy header is
+ * reserved first and rewritten with the final shape at the end.
+ */
+import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KeraslessError, describeThrown } from "../errors.js";
+import { npyData, npyHeader } from "../io/npy.js";
+import type { Tensor } from "../node.js";
+
+/** Where text goes: stdout, or anything with a write() method. */
+export interface Output {
+  write(text: string): unknown;
+  /** Present on streams: lets the writer wait when the stream's buffer is full. */
+  once?(event: "drain", listener: () => void): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export type OutputFormat = "json" | "csv" | "npy";
+
+/** The format for `--output FILE`: by extension, .csv and .npy, anything else JSON. */
+export function outputFormat(file: string | undefined): OutputFormat {
+  if (file === undefined) return "json";
+  if (/\.npy$/i.test(file)) return "npy";
+  if (/\.csv$/i.test(file)) return "csv";
+  return "json";
+}
+
+/** A byte sink written in order; `writeAt` is only available for files. */
+interface Target {
+  write(chunk: string | Uint8Array): Promise<void>;
+  writeAt?(bytes: Uint8Array, position: number): Promise<void>;
+  close(): Promise<void>;
+  /** Closes and deletes what was written (a file this run created). */
+  discard(): Promise<void>;
+}
+
+async function fileTarget(file: string): Promise<Target> {
+  const fail = (e: unknown): never => {
+    throw new KeraslessError("E_IO", `cannot write the file (${describeThrown(e)})`, { file, cause: e });
+  };
+  let handle: FileHandle;
+  try {
+    handle = await open(file, "w");
+  } catch (e) {
+    return fail(e);
+  }
+  let position = 0;
+  return {
+    async write(chunk) {
+      const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
+      try {
+        let done = 0;
+        while (done < bytes.length) done += (await handle.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
+      } catch (e) {
+        fail(e);
+      }
+      position += bytes.length;
+    },
+    async writeAt(bytes, at) {
+      try {
+        await handle.write(bytes, 0, bytes.length, at);
+      } catch (e) {
+        fail(e);
+      }
+    },
+    async close() {
+      await handle.close();
+    },
+    async discard() {
+      await handle.close().catch(() => undefined);
+      await rm(file, { force: true });
+    },
+  };
+}
+
+function streamTarget(out: Output): Target {
+  const decoder = new TextDecoder();
+  return {
+    async write(chunk) {
+      const ok = out.write(typeof chunk === "string" ? chunk : decoder.decode(chunk));
+      if (ok === false && typeof out.once === "function") await new Promise<void>((resolve) => out.once?.("drain", resolve));
+    },
+    async close() {},
+    async discard() {},
+  };
+}
+
+/** Text is collected up to this many characters before it is written. */
+const FLUSH_AT = 1 << 20;
+
+class TextBuffer {
+  private parts: string[] = [];
+  private length = 0;
+  constructor(private readonly target: Target) {}
+
+  add(text: string): void {
+    this.parts.push(text);
+    this.length += text.length;
+  }
+
+  get full(): boolean {
+    return this.length >= FLUSH_AT;
+  }
+
+  async flush(): Promise<void> {
+    if (this.length === 0) return;
+    await this.target.write(this.take());
+  }
+
+  /** Empties the buffer and returns its text. */
+  take(): string {
+    const text = this.parts.join("");
+    this.parts = [];
+    this.length = 0;
+    return text;
+  }
+}
+
+/** A float32/int32 value as JSON: its exact value; non-finite values as strings. */
+export function jsonNumber(v: number): string {
+  return Number.isFinite(v) ? String(v) : `"${v}"`;
+}
+
+/** A value in CSV: its exact value, non-finite ones spelled as NumPy writes them. */
+function csvNumber(v: number): string {
+  if (Number.isFinite(v)) return String(v);
+  return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
+}
+
+/** Writes the outputs of one run, batch by batch. */
+export interface OutputWriter {
+  /** Adds one batch's outputs (one tensor per model output, batch axis first); `rows` labels each sample (CSV windows). */
+  add(outputs: readonly Tensor[], rows?: ArrayLike<number>): void;
+  /** Writes what has been buffered if it is large (always, with `force`). */
+  flush(force?: boolean): Promise<void>;
+  /** Completes the file. */
+  finish(): Promise<void>;
+  /** After an error: closes, and deletes the output file (a half-written file is no result). */
+  abort(): Promise<void>;
+  /** The output shapes written (available after finish). */
+  readonly shapes: number[][];
+}
+
+export interface WriterOptions {
+  /** The output names, in model order. */
+  names: readonly string[];
+  /** The number of samples, when known before the first batch (JSON then puts "shape" first). */
+  total?: number;
+  /** CSV: label each line with the row its prediction is for (CSV windows). */
+  rowColumn?: boolean;
+}
+
+/** Opens the writer for `file` (or stdout when undefined), in the file's format unless `format` is given. */
+export async function openWriter(file: string | undefined, stdout: Output, options: WriterOptions, format: OutputFormat = outputFormat(file)): Promise<OutputWriter> {
+  if (format === "npy" && options.names.length !== 1) {
+    throw new KeraslessError(
+      "E_INPUT",
+      `the model has ${options.names.length} outputs (${options.names.join(", ")}) and a .npy file holds one array: write JSON instead (--output OUT.json)`,
+      { file },
+    );
+  }
+  const target = file === undefined ? streamTarget(stdout) : await fileTarget(file);
+  switch (format) {
+    case "json":
+      return new JsonWriter(target, options);
+    case "csv":
+      return new CsvWriter(target, options);
+    case "npy":
+      return new NpyWriter(target, file as string);
+  }
+}
+
+/** Per-sample shape checks shared by the writers. */
+class Shapes {
+  readonly perSample: (number[] | undefined)[];
+  readonly samples: number[];
+  constructor(outputs: number) {
+    this.perSample = Array.from({ length: outputs }, () => undefined);
+    this.samples = new Array<number>(outputs).fill(0);
+  }
+
+  take(i: number, t: Tensor): number[] {
+    const rest = t.shape.slice(1);
+    const known = this.perSample[i];
+    if (known === undefined) this.perSample[i] = rest;
+    else if (known.length !== rest.length || known.some((d, k) => d !== rest[k])) {
+      throw new KeraslessError("E_INPUT_SHAPE", `output ${i} changed shape between batches: [${known.join(", ")}] then [${rest.join(", ")}]`);
+    }
+    this.samples[i] += t.shape[0];
+    return rest;
+  }
+
+  full(i: number): number[] {
+    return [this.samples[i], ...(this.perSample[i] ?? [])];
+  }
+}
+
+/**
+ * `{"outputs": [{"name", "shape", "dtype", "data"}, ...]}`, one output per line. The first output
+ * streams straight to the target; further outputs go through temporary files until the end.
+ */
+class JsonWriter implements OutputWriter {
+  private readonly buffers: TextBuffer[] = [];
+  private readonly shapesSeen: Shapes;
+  private readonly written: number[];
+  private readonly dtypes: string[];
+  private started = false;
+  private spillReady: Promise<void> | undefined;
+  private spillTargets: Target[] = [];
+  private spillDir: string | undefined;
+
+  constructor(
+    private readonly target: Target,
+    private readonly options: WriterOptions,
+  ) {
+    const n = options.names.length;
+    this.shapesSeen = new Shapes(n);
+    this.written = new Array<number>(n).fill(0);
+    this.dtypes = new Array<string>(n).fill("float32");
+    this.buffers.push(new TextBuffer(target));
+  }
+
+  get shapes(): number[][] {
+    return this.options.names.map((_, i) => this.shapesSeen.full(i));
+  }
+
+  add(outputs: readonly Tensor[], _rows?: ArrayLike<number>): void {
+    outputs.forEach((t, i) => {
+      const rest = this.shapesSeen.take(i, t);
+      if (i === 0 && !this.started) {
+        this.started = true;
+        this.dtypes[0] = t.dtype;
+        const shape = this.options.total === undefined ? "" : `"shape": [${[this.options.total, ...rest].join(", ")}], `;
+        this.buffers[0].add(`{"outputs": [\n  {"name": ${JSON.stringify(this.options.names[0])}, ${shape}"dtype": "${t.dtype}", "data": [`);
+      }
+      if (i > 0) this.dtypes[i] = t.dtype;
+      const data = t.data;
+      if (data.length === 0) return;
+      const values = new Array<string>(data.length);
+      for (let k = 0; k < data.length; k++) values[k] = jsonNumber(data[k]);
+      this.bufferFor(i).add((this.written[i] === 0 ? "" : ", ") + values.join(", "));
+      this.written[i] += data.length;
+    });
+  }
+
+  private bufferFor(i: number): TextBuffer {
+    if (i === 0) return this.buffers[0];
+    if (this.buffers[i] === undefined) {
+      // A spill buffer writes to its temporary file once that file is open (see flush).
+      this.buffers[i] = new TextBuffer({
+        write: async (chunk) => {
+          await this.ensureSpills();
+          await this.spillTargets[i].write(chunk);
+        },
+        close: async () => {},
+        discard: async () => {},
+      });
+    }
+    return this.buffers[i];
+  }
+
+  private ensureSpills(): Promise<void> {
+    this.spillReady ??= (async () => {
+      this.spillDir = await mkdtemp(join(tmpdir(), "kerasless-out-"));
+      for (let i = 1; i < this.options.names.length; i++) this.spillTargets[i] = await fileTarget(join(this.spillDir, `output-${i}.txt`));
+    })();
+    return this.spillReady;
+  }
+
+  async flush(force = false): Promise<void> {
+    for (const b of this.buffers) if (b !== undefined && (force || b.full)) await b.flush();
+  }
+
+  async finish(): Promise<void> {
+    const names = this.options.names;
+    const main = this.buffers[0];
+    if (!this.started) throw new KeraslessError("E_INPUT", "no outputs were computed");
+    const tail = this.options.total === undefined ? `], "shape": [${this.shapesSeen.full(0).join(", ")}]}` : "]}";
+    main.add(tail);
+    await main.flush();
+    for (let i = 1; i < names.length; i++) {
+      await this.target.write(`,\n  {"name": ${JSON.stringify(names[i])}, "shape": [${this.shapesSeen.full(i).join(", ")}], "dtype": "${this.dtypes[i]}", "data": [`);
+      const buffer = this.buffers[i];
+      if (this.spillDir === undefined) {
+        // Never spilled: the whole output is still in memory.
+        if (buffer !== undefined) await this.target.write(buffer.take());
+      } else {
+        await buffer?.flush();
+        await this.spillTargets[i].close();
+        const handle = await open(join(this.spillDir, `output-${i}.txt`), "r");
+        try {
+          const chunk = new Uint8Array(FLUSH_AT);
+          for (;;) {
+            const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+            if (bytesRead === 0) break;
+            await this.target.write(chunk.slice(0, bytesRead));
+          }
+        } finally {
+          await handle.close();
+        }
+      }
+      await this.target.write("]}");
+    }
+    await this.target.write("\n]}\n");
+    await this.target.close();
+    await this.removeSpills();
+  }
+
+  private async removeSpills(): Promise<void> {
+    if (this.spillDir === undefined) return;
+    for (const t of this.spillTargets) await t?.close().catch(() => undefined);
+    await rm(this.spillDir, { recursive: true, force: true });
+    this.spillDir = undefined;
+  }
+
+  async abort(): Promise<void> {
+    await this.target.discard();
+    await this.removeSpills();
+  }
+}
+
+/** Column names of an output: `name` for one value per sample, else `name[i]`, `name[i][j]`, ... */
+function columnNames(name: string, perSample: readonly number[]): string[] {
+  const size = perSample.reduce((a, b) => a * b, 1);
+  if (size === 1) return [name];
+  const names: string[] = [];
+  const index = new Array<number>(perSample.length).fill(0);
+  for (let k = 0; k < size; k++) {
+    names.push(`${name}[${index.join("][")}]`);
+    for (let axis = perSample.length - 1; axis >= 0; axis--) {
+      if (++index[axis] < perSample[axis]) break;
+      index[axis] = 0;
+    }
+  }
+  return names;
+}
+
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** One line per sample: (`row`,) then every output's values, flattened, side by side. */
+class CsvWriter implements OutputWriter {
+  private readonly buffer: TextBuffer;
+  private readonly shapesSeen: Shapes;
+  private started = false;
+
+  constructor(
+    private readonly target: Target,
+    private readonly options: WriterOptions,
+  ) {
+    this.buffer = new TextBuffer(target);
+    this.shapesSeen = new Shapes(options.names.length);
+  }
+
+  get shapes(): number[][] {
+    return this.options.names.map((_, i) => this.shapesSeen.full(i));
+  }
+
+  add(outputs: readonly Tensor[], rows?: ArrayLike<number>): void {
+    const perSample = outputs.map((t, i) => this.shapesSeen.take(i, t));
+    if (!this.started) {
+      this.started = true;
+      const header = outputs.flatMap((_, i) => columnNames(this.options.names[i], perSample[i]));
+      if (this.options.rowColumn === true) header.unshift("row");
+      this.buffer.add(header.map(csvField).join(",") + "\n");
+    }
+    const count = outputs[0]?.shape[0] ?? 0;
+    const sizes = outputs.map((t) => (count === 0 ? 0 : t.data.length / count));
+    const withRow = this.options.rowColumn === true && rows !== undefined;
+    const lines = new Array<string>(count);
+    const fields: string[] = [];
+    for (let s = 0; s < count; s++) {
+      fields.length = 0;
+      if (withRow) fields.push(String(rows[s]));
+      for (let i = 0; i < outputs.length; i++) {
+        const size = sizes[i];
+        const data = outputs[i].data;
+        for (let k = 0; k < size; k++) fields.push(csvNumber(data[s * size + k]));
+      }
+      lines[s] = fields.join(",") + "\n";
+    }
+    this.buffer.add(lines.join(""));
+  }
+
+  async flush(force = false): Promise<void> {
+    if (force || this.buffer.full) await this.buffer.flush();
+  }
+
+  async finish(): Promise<void> {
+    if (!this.started) throw new KeraslessError("E_INPUT", "no outputs were computed");
+    await this.buffer.flush();
+    await this.target.close();
+  }
+
+  async abort(): Promise<void> {
+    await this.target.discard();
+  }
+}
+
+/** The largest first dimension a reserved .npy header has room for. */
+const NPY_MAX_ROWS = Number.MAX_SAFE_INTEGER;
+
+/** A .npy file of one output: header reserved at the first batch, rewritten with the final shape. */
+class NpyWriter implements OutputWriter {
+  private perSample: number[] | undefined;
+  private rows = 0;
+  private headerLength = 0;
+  private dtype: "float32" | "int32" = "float32";
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+
+  constructor(
+    private readonly target: Target,
+    private readonly file: string,
+  ) {
+    if (target.writeAt === undefined) throw new KeraslessError("E_INPUT", "a .npy output needs a file (--output OUT.npy)");
+  }
+
+  get shapes(): number[][] {
+    return [[this.rows, ...(this.perSample ?? [])]];
+  }
+
+  add(outputs: readonly Tensor[]): void {
+    const t = outputs[0];
+    const rest = t.shape.slice(1);
+    if (this.perSample === undefined) {
+      this.perSample = rest;
+      this.dtype = t.dtype;
+      // Room for the largest first dimension; the real header is padded to the same length.
+      const reserved = npyHeader([NPY_MAX_ROWS, ...rest], this.dtype);
+      this.headerLength = reserved.length;
+      this.pending.push(reserved);
+      this.pendingBytes += reserved.length;
+    } else if (this.perSample.length !== rest.length || this.perSample.some((d, k) => d !== rest[k])) {
+      throw new KeraslessError("E_INPUT_SHAPE", `the output changed shape between batches: [${this.perSample.join(", ")}] then [${rest.join(", ")}]`);
+    }
+    this.rows += t.shape[0];
+    const bytes = npyData(t.data);
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+  }
+
+  async flush(force = false): Promise<void> {
+    if (this.pendingBytes === 0 || (!force && this.pendingBytes < FLUSH_AT)) return;
+    const all = new Uint8Array(this.pendingBytes);
+    let at = 0;
+    for (const p of this.pending) {
+      all.set(p, at);
+      at += p.length;
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.target.write(all);
+  }
+
+  async finish(): Promise<void> {
+    if (this.perSample === undefined) throw new KeraslessError("E_INPUT", "no outputs were computed", { file: this.file });
+    await this.flush(true);
+    await this.target.writeAt?.(npyHeader([this.rows, ...this.perSample], this.dtype, this.headerLength), 0);
+    await this.target.close();
+  }
+
+  async abort(): Promise<void> {
+    await this.target.discard();
+  }
+}

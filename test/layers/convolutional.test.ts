@@ -1,0 +1,29 @@
+/** Conv1DTranspose config checks (its numbers are checked against Keras by test/load.test.ts). */
+import { test } from "node:test";
+import { layerNamed, loadEdited, rejects } from "./edited-fixture.js";
+
+test("Conv1DTranspose reports dilation and channels_first, which TensorFlow's CPU kernels refuse", () => {
+  rejects(
+    () =>
+      loadEdited("conv1d_transpose_variants", (layers) => {
+        layerNamed(layers, "valid").config.dilation_rate = [2];
+        layerNamed(layers, "same_s2").config.data_format = "channels_first";
+      }),
+    "E_UNSUPPORTED",
+    /layer "valid" \(Conv1DTranspose\): dilation_rate=2 is not supported[\s\S]*layer "same_s2" \(Conv1DTranspose\): data_format="channels_first"/,
+  );
+});
+
+test("a Conv1DTranspose output that does not convolve back to its input length is refused at load time", () => {
+  // same padding, kernel 2, stride 1, output_padding 0: 5 output steps for 6 input steps (TensorFlow aborts).
+  rejects(
+    () => loadEdited("conv1d_transpose_variants", (layers) => void (layerNamed(layers, "same_even_kernel").config.output_padding = [0])),
+    "E_INPUT_SHAPE",
+    /layer "same_even_kernel" \(Conv1DTranspose\): an output of 5 steps does not convolve back to the 6 input steps/,
+  );
+  rejects(
+    () => loadEdited("conv1d_transpose_variants", (layers) => void (layerNamed(layers, "same_s2").config.output_padding = [2])),
+    "E_CONFIG",
+    /output_padding=2 must be smaller than strides=2/,
+  );
+});
