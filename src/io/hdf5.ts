@@ -613,6 +613,13 @@ class Hdf5File {
   // -- datatypes and dataspaces ---------------------------------------------------------------
 
   datatype(start: number, size: number): Datatype {
+    // Enumeration (h5py's booleans): read as its base integer type, which follows; a file could
+    // nest enums thousands deep, so they are unwrapped in a loop, a few levels at most.
+    for (let depth = 0; this.u8(start) % 16 === 8; depth++) {
+      if (depth === 4) return { kind: "unsupported", description: "an enumeration of enumerations" };
+      start += 8;
+      size -= 8;
+    }
     this.need(start, Math.max(size, 8), "a datatype message");
     const classAndVersion = this.u8(start);
     const typeClass = classAndVersion & 0x0f;
@@ -638,9 +645,6 @@ class Hdf5File {
       }
       case 3:
         return { kind: "string", size: elementSize, padding: bits0 & 0x0f, utf8: (bits0 >> 4) === 1 };
-      case 8:
-        // Enumeration (h5py's booleans): read as its base integer type, which follows.
-        return this.datatype(start + 8, size - 8);
       case 9:
         if ((bits0 & 0x0f) === 1) return { kind: "vlen-string", padding: (bits0 >> 4) & 0x0f, utf8: (this.u8(start + 2) & 0x0f) === 1 };
         return { kind: "unsupported", description: "a variable-length sequence" };

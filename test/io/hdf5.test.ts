@@ -253,3 +253,13 @@ test("members named \"\", \".\" or with a \"/\" are errors: they would name the 
     rejects(() => file.keys(), "E_HDF5", new RegExp(`group "/" has a member with the invalid name ${JSON.stringify(JSON.stringify(name)).slice(1, -1).replace(/[./]/g, "\\$&")}`));
   }
 });
+
+test("an enumeration type nested 8,000 deep is refused without recursing", () => {
+  const b = new H5Builder();
+  const enums: number[] = [];
+  for (let i = 0; i < 8000; i++) enums.push(0x18, 0, 0, 0, 1, 0, 0, 0);
+  const type = [...enums, ...FLOAT32];
+  const root = b.group([], [attribute("deep", type, [], [...f32([1])])]);
+  const file = openHdf5(b.finish(root), "enum.h5");
+  rejects(() => file.attr("deep"), "E_UNSUPPORTED", /attribute "deep" of "\/" has an enumeration of enumerations/);
+});
