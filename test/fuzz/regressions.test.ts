@@ -47,3 +47,26 @@ test("bug 2 (fuzz seed 2 #13009, #18043): error messages stay on one line when t
   const named = rejects(() => load(JSON.stringify(json)), "E_UNSUPPORTED", /layer "two\\nlines\\u2028here" \(NoSuchLayer\)/);
   assert.doesNotMatch(named.message, /[\n\u2028]/);
 });
+
+test("bug 12 (review): call keywords named __proto__ are plain keys, not the keyword object's prototype", async () => {
+  const { parseModelConfig } = await import("../../src/graph/config.js");
+  const tensor = { class_name: "__keras_tensor__", config: { shape: [null, 3], dtype: "float32", keras_history: ["x", 0, 0] } };
+  const kwargs = JSON.parse('{"__proto__": {"training": true}, "constructor": {"prototype": {"polluted": 1}}}');
+  const spec = parseModelConfig({
+    class_name: "Functional",
+    config: {
+      name: "m",
+      layers: [
+        { class_name: "InputLayer", name: "x", config: { name: "x", batch_shape: [null, 3] }, inbound_nodes: [] },
+        { class_name: "Dense", name: "d", config: { name: "d", units: 2 }, inbound_nodes: [{ args: [tensor], kwargs }] },
+      ],
+      input_layers: [["x", 0, 0]],
+      output_layers: [["d", 0, 0]],
+    },
+  });
+  const constants = spec.layers[1].inboundNodes[0].keywords.constants;
+  assert.equal(Object.getPrototypeOf(constants), Object.prototype);
+  assert.deepEqual(Object.keys(constants).sort(), ["__proto__", "constructor"]);
+  assert.equal((constants as Record<string, unknown>).training, undefined);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
