@@ -1,6 +1,6 @@
 /**
  * Builds dist/browser/kerasless.min.js (the core, src/index.ts, as one minified ESM file with
- * fflate and jsfive inside) and the web demo's script (examples/web/build/).
+ * fflate inside) and the web demo's script (examples/web/build/).
  *
  *   node --import tsx scripts/build-browser.ts      (part of `npm run build`)
  */
@@ -15,20 +15,6 @@ export const BUNDLE_PATH = join(root, "dist/browser/kerasless.min.js");
 /** The size budget of the bundle, gzip-compressed (issue 5). */
 export const BUNDLE_BUDGET_GZIP = 60 * 1024;
 
-/**
- * jsfive publishes a pre-bundled ESM file that contains all of pako (deflate included, ~45 KB
- * minified). Its own ES module sources import pako only for inflate, so the bundle is built from
- * those sources with pako's inflate served by fflate.
- */
-const jsfiveFromSources: esbuild.Plugin = {
-  name: "jsfive-from-sources",
-  setup(build) {
-    const jsfiveDir = dirname(dirname(dirname(fileURLToPath(import.meta.resolve("jsfive")))));
-    build.onResolve({ filter: /^jsfive$/ }, () => ({ path: join(jsfiveDir, "index.js") }));
-    build.onResolve({ filter: /\/pako\/dist\/pako\.esm\.mjs$/ }, () => ({ path: join(root, "scripts/browser/pako-inflate.ts") }));
-  },
-};
-
 const common: esbuild.BuildOptions = {
   bundle: true,
   format: "esm",
@@ -38,7 +24,6 @@ const common: esbuild.BuildOptions = {
   minify: true,
   legalComments: "none",
   logLevel: "warning",
-  plugins: [jsfiveFromSources],
 };
 
 /** The core bundle as bytes (nothing written), with esbuild's account of what went in. */

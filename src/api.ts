@@ -12,6 +12,11 @@ export interface LoadOptions {
   weights?: ModelSource;
   /** A name for the model file in error messages (defaults to the path, URL or "<bytes>"). */
   name?: string;
+  /**
+   * Most bytes decompression may produce (the zip members of a .keras file together, or the
+   * chunks of one HDF5 dataset); more is an E_LIMIT error. Default: 16 MiB or 20x the file's size.
+   */
+  maxDecompressedBytes?: number;
 }
 
 export type StringReader = (source: string) => Promise<Uint8Array>;
@@ -40,7 +45,7 @@ export function makeLoadModel(readString: StringReader): (source: ModelSource, o
   return async (source, options = {}) => {
     const model = await readSource(source, readString, options.name);
     const weights = options.weights === undefined ? undefined : await readSource(options.weights, readString);
-    return loadModelFromBytes(model, weights);
+    return loadModelFromBytes(model, weights, { maxDecompressedBytes: options.maxDecompressedBytes });
   };
 }
 

@@ -31,22 +31,38 @@ export class KeraslessError extends Error {
   readonly layer: string | undefined;
 
   constructor(code: ErrorCode, problem: string, details: ErrorDetails = {}) {
-    super(formatMessage(details.file, problem), details.cause === undefined ? undefined : { cause: details.cause });
+    const file = details.file === undefined ? undefined : printable(details.file);
+    super(formatMessage(file, printable(problem)), details.cause === undefined ? undefined : { cause: details.cause });
     this.name = "KeraslessError";
     this.code = code;
-    this.problem = problem;
-    this.file = details.file;
+    this.problem = printable(problem);
+    this.file = file;
     this.layer = details.layer;
   }
 
   /** Attaches the file name if the error does not name one yet. */
   inFile(file: string | undefined): this {
     if (file !== undefined && this.file === undefined) {
-      this.file = file;
-      this.message = formatMessage(file, this.problem);
+      this.file = printable(file);
+      this.message = formatMessage(this.file, this.problem);
     }
     return this;
   }
+}
+
+const MAX_MESSAGE = 2000;
+
+/**
+ * Escapes control and line-separator characters, so that a message is always one line even
+ * when it quotes a file's content (a layer name, a JSON parser's excerpt), and caps its length.
+ */
+function printable(text: string): string {
+  // A file can name a layer with a megabyte of text; a message quotes at most a page of it.
+  if (text.length > MAX_MESSAGE) text = `${text.slice(0, MAX_MESSAGE)}... (${text.length - MAX_MESSAGE} more characters)`;
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  });
 }
 
 function formatMessage(file: string | undefined, problem: string): string {
@@ -57,6 +73,17 @@ function formatMessage(file: string | undefined, problem: string): string {
 export function describeThrown(thrown: unknown): string {
   if (thrown instanceof Error) return thrown.message;
   return String(thrown);
+}
+
+/**
+ * The engine's own out-of-memory errors (a typed array too long to allocate) as E_LIMIT; anything
+ * else unchanged. Used where sizes come from the caller's inputs rather than from a file.
+ */
+export function allocationError(thrown: unknown, what: string): unknown {
+  if (thrown instanceof RangeError && /allocation failed|Invalid (typed )?array length/i.test(thrown.message)) {
+    return new KeraslessError("E_LIMIT", `${what}: more memory than the JavaScript engine can allocate (${thrown.message})`, { cause: thrown });
+  }
+  return thrown;
 }
 
 /** Re-throws KeraslessErrors (tagged with the file) and wraps anything else in `code`. */

@@ -7,5 +7,7 @@ export type { TensorInfo, TensorLike, InputValue, PredictInput } from "./inputs.
 export type { SummaryData, LayerRow } from "./summary.js";
 export type { ModelSource, LoadOptions } from "./api.js";
 export { loadModelFromBytes } from "./load.js";
+export type { ReadOptions } from "./format/artifact.js";
 export { supportedLayers, type LayerDefinition } from "./layers/registry.js";
 export { activationNames } from "./kernels/activations.js";
+export { setKernelPath, kernelPath, type KernelPath } from "./kernels/wasm.js";

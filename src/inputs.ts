@@ -28,7 +28,7 @@ function isTensorLike(v: unknown): v is TensorLike {
 export function normalizeInputs(given: PredictInput, inputs: readonly TensorInfo[]): Tensor[] {
   let list: InputValue[];
   if (inputs.length === 1) {
-    if (isRecord(given) && inputs[0].name in (given as object)) list = [(given as Record<string, InputValue>)[inputs[0].name]];
+    if (isRecord(given) && Object.hasOwn(given as object, inputs[0].name)) list = [(given as Record<string, InputValue>)[inputs[0].name]];
     else if (Array.isArray(given) && given.length === 1 && (isTensorLike(given[0]) || given[0] instanceof Tensor)) list = [given[0]];
     else list = [given as InputValue];
   } else if (Array.isArray(given)) {
@@ -41,7 +41,8 @@ export function normalizeInputs(given: PredictInput, inputs: readonly TensorInfo
     const unknown = Object.keys(record).filter((k) => !inputs.some((i) => i.name === k));
     if (unknown.length > 0) throw new KeraslessError("E_INPUT", `unknown input name(s) ${unknown.join(", ")}; the model's inputs are ${inputs.map((i) => i.name).join(", ")}`);
     list = inputs.map((info) => {
-      if (!(info.name in record)) throw new KeraslessError("E_INPUT", `input "${info.name}" is missing`);
+      // Own keys only: an input named "constructor" or "toString" must not find Object.prototype's.
+      if (!Object.hasOwn(record, info.name)) throw new KeraslessError("E_INPUT", `input "${info.name}" is missing`);
       return record[info.name];
     });
   } else {
@@ -65,6 +66,12 @@ function toTensor(value: InputValue, info: TensorInfo): Tensor {
   let shape: number[];
   let values: ArrayLike<number>;
   if (value instanceof Tensor || isTensorLike(value)) {
+    if (!Array.isArray(value.shape) && !(value instanceof Tensor)) throw new KeraslessError("E_INPUT", `input "${info.name}": "shape" is not a list`);
+    if (!isNumberArray(value.data)) throw new KeraslessError("E_INPUT", `input "${info.name}": "data" is not a typed array or a list of numbers`);
+    const dtype = (value as TensorLike).dtype;
+    if (dtype !== undefined && dtype !== "float32" && dtype !== "int32") {
+      throw new KeraslessError("E_INPUT_DTYPE", `input "${info.name}": dtype ${JSON.stringify(dtype)} is not float32 or int32`);
+    }
     shape = [...value.shape];
     values = value.data;
     if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new KeraslessError("E_INPUT_SHAPE", `input "${info.name}": shape ${formatShape(shape)} is not a shape`);
@@ -72,7 +79,7 @@ function toTensor(value: InputValue, info: TensorInfo): Tensor {
       throw new KeraslessError("E_INPUT_SHAPE", `input "${info.name}": shape ${formatShape(shape)} needs ${sizeOf(shape)} values, data has ${values.length}`);
     }
   } else {
-    ({ shape, values } = flattenNested(value, info.name));
+    ({ shape, values } = flattenNested(value, info));
   }
   if (shape.length !== info.shape.length || shape.some((d, i) => info.shape[i] !== null && info.shape[i] !== d)) {
     throw new KeraslessError("E_INPUT_SHAPE", `input "${info.name}" expects shape ${formatShape(info.shape)}, got ${formatShape(shape)}`);
@@ -91,13 +98,23 @@ function toTensor(value: InputValue, info: TensorInfo): Tensor {
   return new Tensor(shape, values instanceof Float32Array ? values : Float32Array.from(values));
 }
 
-function flattenNested(value: NestedArray, name: string): { shape: number[]; values: number[] } {
+function isNumberArray(data: unknown): data is ArrayLike<number> {
+  return data instanceof Float32Array || data instanceof Int32Array || data instanceof Float64Array || Array.isArray(data);
+}
+
+function flattenNested(value: NestedArray, info: TensorInfo): { shape: number[]; values: number[] } {
+  const name = info.name;
   const shape: number[] = [];
   let probe: NestedArray = value;
-  while (Array.isArray(probe)) {
+  // The probe stops one level past the expected rank: deeper (or self-containing) arrays are a rank error.
+  while (Array.isArray(probe) && shape.length <= info.shape.length) {
     shape.push(probe.length);
     if (probe.length === 0) break;
     probe = probe[0];
+  }
+  if (shape.length !== info.shape.length) {
+    const given = shape.length > info.shape.length ? `[${shape.join(", ")}, ...]` : formatShape(shape);
+    throw new KeraslessError("E_INPUT_SHAPE", `input "${name}" expects shape ${formatShape(info.shape)}, got ${given}`);
   }
   const values: number[] = [];
   const walk = (v: NestedArray, depth: number): void => {

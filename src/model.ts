@@ -2,6 +2,7 @@
 import type { ModelArtifact } from "./format/artifact.js";
 import type { Graph } from "./graph/graph.js";
 import { ModelLayer } from "./graph/graph.js";
+import { allocationError } from "./errors.js";
 import { normalizeInputs, type PredictInput, type TensorInfo } from "./inputs.js";
 import type { Layer } from "./layers/layer.js";
 import { formatSummary, summarize, type SummaryData } from "./summary.js";
@@ -55,7 +56,12 @@ export class Model {
    * model output, in the order of `model.outputs`.
    */
   predict(inputs: PredictInput): Tensor[] {
-    return this.graph.run(normalizeInputs(inputs, this.inputs));
+    const tensors = normalizeInputs(inputs, this.inputs);
+    try {
+      return this.graph.run(tensors);
+    } catch (e) {
+      throw allocationError(e, "predict() on inputs this large needs");
+    }
   }
 
   /**

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { KeraslessError } from "../src/errors.js";
+import { KeraslessError, allocationError } from "../src/errors.js";
 import { loadModelFromBytes } from "../src/load.js";
 import { FIXTURES, rejects } from "./helpers.js";
 
@@ -95,4 +95,17 @@ test("a graph whose layers feed each other in a circle is a config error, not a 
     },
   };
   rejects(() => fromJson(json), "E_CONFIG", /the graph has a cycle through layer "(a|b)"/);
+});
+
+test("the engine's allocation failures become E_LIMIT; other errors pass through unchanged", () => {
+  for (const message of ["Array buffer allocation failed", "Invalid typed array length: 8589934592", "Invalid array length"]) {
+    const converted = allocationError(new RangeError(message), "predict() on inputs this large needs");
+    assert.ok(converted instanceof KeraslessError);
+    assert.equal(converted.code, "E_LIMIT");
+    assert.match(converted.message, /^predict\(\) on inputs this large needs: more memory than the JavaScript engine can allocate/);
+  }
+  const overflow = new RangeError("Maximum call stack size exceeded");
+  assert.equal(allocationError(overflow, "x"), overflow);
+  const typeError = new TypeError("Invalid array length");
+  assert.equal(allocationError(typeError, "x"), typeError);
 });

@@ -9,7 +9,7 @@ import { KeraslessError } from "../errors.js";
 import { isObject } from "../layers/config.js";
 import { H5Group, isHdf5, openHdf5 } from "../io/hdf5.js";
 import { decodeUtf8, parseJson } from "../io/json.js";
-import { isZip, readZip } from "../io/zip.js";
+import { defaultDecompressionCap, isZip, readZip } from "../io/zip.js";
 import type { KerasMajor } from "../kernels/activations.js";
 
 export interface WeightFile {
@@ -34,24 +34,40 @@ export interface NamedBytes {
   readonly bytes: Uint8Array;
 }
 
-export function readArtifact(model: NamedBytes, weights?: NamedBytes): ModelArtifact {
+export interface ReadOptions {
+  /**
+   * Most bytes that decompression may produce: zip members of a .keras file together, or the
+   * chunks of one HDF5 dataset. Default: 16 MiB or 20x the file's size, whichever is more.
+   */
+  maxDecompressedBytes?: number;
+}
+
+/** The decompression cap for a file of `size` bytes. */
+function capFor(size: number, options: ReadOptions): number {
+  const cap = options.maxDecompressedBytes;
+  if (cap === undefined) return defaultDecompressionCap(size);
+  if (!(typeof cap === "number" && cap >= 0)) throw new KeraslessError("E_INPUT", `maxDecompressedBytes must be a non-negative number, got ${String(cap)}`);
+  return cap;
+}
+
+export function readArtifact(model: NamedBytes, weights?: NamedBytes, options: ReadOptions = {}): ModelArtifact {
   const { bytes, name } = model;
   if (bytes.length === 0) throw new KeraslessError("E_FORMAT", "the file is empty", { file: name });
-  if (isZip(bytes)) return withoutExtraWeights(readKerasZip(bytes, name), weights);
-  if (isHdf5(bytes)) return withoutExtraWeights(readLegacyH5(bytes, name), weights);
+  if (isZip(bytes)) return withoutExtraWeights(readKerasZip(bytes, name, options), weights, options);
+  if (isHdf5(bytes)) return withoutExtraWeights(readLegacyH5(bytes, name, options), weights, options);
   if (looksLikeJson(bytes)) {
     if (weights === undefined) {
       throw new KeraslessError("E_FORMAT", "this is a model.json architecture file: pass its weights file too", { file: name });
     }
-    return readJsonWithWeights(bytes, name, weights);
+    return readJsonWithWeights(bytes, name, weights, options);
   }
   throw new KeraslessError("E_FORMAT", "not a Keras model file (expected a .keras zip, an HDF5 .h5 file or a model.json)", { file: name });
 }
 
-function withoutExtraWeights(artifact: ModelArtifact, weights?: NamedBytes): ModelArtifact {
+function withoutExtraWeights(artifact: ModelArtifact, weights: NamedBytes | undefined, options: ReadOptions): ModelArtifact {
   if (weights === undefined) return artifact;
   // Keras' model.load_weights() on a complete model: the separate file's weights win.
-  return { ...artifact, weights: openWeightFile(weights) };
+  return { ...artifact, weights: openWeightFile(weights, options) };
 }
 
 function looksLikeJson(bytes: Uint8Array): boolean {
@@ -62,8 +78,10 @@ function looksLikeJson(bytes: Uint8Array): boolean {
   return false;
 }
 
-function readKerasZip(bytes: Uint8Array, file: string): ModelArtifact {
-  const members = readZip(bytes, file, (n) => n === "config.json" || n === "metadata.json" || n === "model.weights.h5" || n === "model.weights.npz" || n === "model.weights.json");
+function readKerasZip(bytes: Uint8Array, file: string, options: ReadOptions): ModelArtifact {
+  const members = readZip(bytes, file, (n) => n === "config.json" || n === "metadata.json" || n === "model.weights.h5" || n === "model.weights.npz" || n === "model.weights.json", {
+    maxDecompressedBytes: capFor(bytes.length, options),
+  });
   const config = members.get("config.json");
   if (config === undefined) throw new KeraslessError("E_FORMAT", "the .keras archive has no config.json", { file });
   const metadataBytes = members.get("metadata.json");
@@ -85,12 +103,12 @@ function readKerasZip(bytes: Uint8Array, file: string): ModelArtifact {
     kerasVersion,
     kerasMajor: majorOf(kerasVersion, modelConfig),
     modelConfig,
-    weights: { layout: "object-path", root: openHdf5(weightsBytes, `${file}:model.weights.h5`), file: `${file}:model.weights.h5` },
+    weights: { layout: "object-path", root: openHdf5(weightsBytes, `${file}:model.weights.h5`, { maxDecompressedBytes: capFor(weightsBytes.length, options) }), file: `${file}:model.weights.h5` },
   };
 }
 
-function readLegacyH5(bytes: Uint8Array, file: string): ModelArtifact {
-  const root = openHdf5(bytes, file);
+function readLegacyH5(bytes: Uint8Array, file: string, options: ReadOptions): ModelArtifact {
+  const root = openHdf5(bytes, file, { maxDecompressedBytes: capFor(bytes.length, options) });
   const configText = root.attr("model_config");
   if (configText === undefined) {
     const isWeightsOnly = root.attr("layer_names") !== undefined || root.has("layers") || root.has("vars");
@@ -114,20 +132,20 @@ function readLegacyH5(bytes: Uint8Array, file: string): ModelArtifact {
   };
 }
 
-function readJsonWithWeights(bytes: Uint8Array, file: string, weights: NamedBytes): ModelArtifact {
+function readJsonWithWeights(bytes: Uint8Array, file: string, weights: NamedBytes, options: ReadOptions): ModelArtifact {
   const json = parseJson(decodeUtf8(bytes), "the model JSON", file);
-  const weightFile = openWeightFile(weights);
+  const weightFile = openWeightFile(weights, options);
   // to_json() output is {"class_name", "config", "keras_version", "backend"}; a .keras config.json has no version.
   let kerasVersion = isObject(json) && typeof json.keras_version === "string" ? json.keras_version : undefined;
   kerasVersion ??= stringAttr(weightFile.root, "keras_version");
   return { file, format: "json", kerasVersion, kerasMajor: majorOf(kerasVersion, json), modelConfig: json, weights: weightFile };
 }
 
-function openWeightFile({ bytes, name }: NamedBytes): WeightFile {
+function openWeightFile({ bytes, name }: NamedBytes, options: ReadOptions): WeightFile {
   if (!isHdf5(bytes)) {
     throw new KeraslessError("E_FORMAT", isZip(bytes) ? "expected an HDF5 weights file, got a zip (.keras): load that file as the model instead" : "the weights file is not an HDF5 file", { file: name });
   }
-  const root = openHdf5(bytes, name);
+  const root = openHdf5(bytes, name, { maxDecompressedBytes: capFor(bytes.length, options) });
   if (root.attr("layer_names") !== undefined) return { layout: "legacy", root, file: name };
   if (root.isGroup("model_weights")) return { layout: "legacy", root: root.group("model_weights"), file: name };
   return { layout: "object-path", root, file: name };

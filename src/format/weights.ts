@@ -43,7 +43,7 @@ function loadObjectPath(graph: Graph, root: H5Group, prefix: string): void {
     if (paths.length !== layer.weightSpecs.length) {
       throw layer.error("E_WEIGHTS_MISSING", `the file has ${paths.length} variable(s) at ${groups.join(", ")}, the config implies ${layer.weightSpecs.length}`);
     }
-    layer.setWeights(paths.map((p) => readDataset(root.group(`${path}/${parentOf(p)}`), p.slice(p.lastIndexOf("/") + 1))));
+    layer.setWeights(paths.map((p) => readDataset(root.group(`${path}/${parentOf(p)}`), p.slice(p.lastIndexOf("/") + 1), layer)));
   }
 }
 
@@ -70,11 +70,19 @@ function loadLegacy(graph: Graph, root: H5Group): void {
   }
   modelLayers.forEach((layer, i) => {
     const { group, weightNames } = fileLayers[i];
-    layer.setWeights(weightNames.map((w) => readDataset(group, w)));
+    layer.setWeights(weightNames.map((w) => readDataset(group, w, layer)));
   });
 }
 
-function readDataset(group: H5Group, name: string): { shape: number[]; data: Float32Array } {
-  const dataset = group.dataset(name);
-  return { shape: dataset.shape, data: dataset.readFloat32() };
+/** A weight's values; a damaged dataset is reported with the layer it belongs to. */
+function readDataset(group: H5Group, name: string, layer: Layer): { shape: number[]; data: Float32Array } {
+  try {
+    const dataset = group.dataset(name);
+    return { shape: dataset.shape, data: dataset.readFloat32() };
+  } catch (e) {
+    if (e instanceof KeraslessError && e.layer === undefined) {
+      throw new KeraslessError(e.code, `layer "${layer.name}" (${layer.className}): ${e.problem}`, { file: e.file, layer: layer.name, cause: e });
+    }
+    throw e;
+  }
 }

@@ -180,12 +180,16 @@ function splitKeywords(
 ): Keywords {
   const tensors: Record<string, (TensorRef | null)[]> = {};
   const constants: Record<string, unknown> = {};
+  // Keys come from the file: defined, not assigned, so that "__proto__" stays an ordinary key.
+  const put = (target: Record<string, unknown>, key: string, value: unknown): void => {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  };
   const holdsTensor = (v: unknown): boolean =>
     isTensor(v) || (Array.isArray(v) && v.some(holdsTensor)) || (isObject(v) && Object.values(v).some(holdsTensor));
   for (const [key, value] of Object.entries(kwargs)) {
     if (key === "initial_state") continue;
     if (!holdsTensor(value)) {
-      constants[key] = value;
+      put(constants, key, value);
       continue;
     }
     const refs: (TensorRef | null)[] = [];
@@ -197,7 +201,7 @@ function splitKeywords(
       else throw configError(`layer "${layer}": call argument "${key}" mixes tensors with ${describe(v)}`);
     };
     walk(value);
-    tensors[key] = refs;
+    put(tensors, key, refs);
   }
   return { positional, tensors, constants };
 }

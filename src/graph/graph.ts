@@ -185,6 +185,7 @@ export class Graph {
   }
 
   private makeCall(layer: Layer, node: number, inputs: (readonly [number, number])[], spec: CallSpec, calls: Call[]): Call {
+    if (inputs.length === 0 && !(layer instanceof InputLayer)) throw layer.error("E_CONFIG", "a call of this layer has no tensor inputs");
     const inputShapes = inputs.map(([producer, tensor]) => {
       const shapes = calls[producer].outputShapes;
       if (tensor >= shapes.length) {

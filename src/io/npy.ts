@@ -246,7 +246,8 @@ function parseHeader(text: string, fail: (problem: string) => never): Record<str
     const c = text[pos];
     if (c === "{") {
       pos++;
-      const dict: Record<string, PyValue> = {};
+      // No prototype: a '__proto__' key is an ordinary key here, never the object's prototype.
+      const dict: Record<string, PyValue> = Object.create(null) as Record<string, PyValue>;
       for (;;) {
         skip();
         if (text[pos] === "}") {

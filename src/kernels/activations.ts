@@ -112,7 +112,7 @@ const relu: Activation = {
     const n = rows * lastDim;
     for (let i = 0; i < n; i++) {
       const x = src[srcOffset + i];
-      dst[dstOffset + i] = x > 0 ? x : 0;
+      dst[dstOffset + i] = x <= 0 ? 0 : x; // NaN stays NaN, as in Keras
     }
   },
 };

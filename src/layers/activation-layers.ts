@@ -44,8 +44,11 @@ function relu(reader: ConfigReader): Layer {
   const maxValue = reader.has("max_value") ? reader.number("max_value") : Infinity;
   const slope = reader.number("negative_slope", 0);
   const threshold = reader.number("threshold", 0);
+  const keras2 = reader.context.kerasMajor === 2;
   return new ElementwiseLayer(reader, (x) => {
-    const positive = Math.min(x > threshold ? x : 0, maxValue);
+    // NaN propagates through relu; above a non-zero threshold Keras 2 multiplies x by (x > t), so -Inf gives NaN there.
+    const above = threshold === 0 ? (x <= 0 ? 0 : x) : keras2 ? x * (x > threshold ? 1 : 0) : x > threshold ? x : 0;
+    const positive = Math.min(above, maxValue);
     return slope === 0 ? positive : positive - slope * Math.max(threshold - x, 0);
   });
 }

@@ -25,8 +25,9 @@ const run = vm.runInContext(
     if (weights) fillWeights(weights);
     try {
       const model = await loadModel(bytes, { name, weights });
-      const outputs = model.predict(JSON.parse(inputsJson));
-      return JSON.stringify({ outputs: outputs.map((t) => ({ shape: t.shape, data: Array.from(t.data) })) });
+      // Non-finite values travel as the strings "NaN", "Infinity", "-Infinity" both ways.
+      const outputs = model.predict(JSON.parse(inputsJson, (_, v) => (v === "NaN" || v === "Infinity" || v === "-Infinity" ? Number(v) : v)));
+      return JSON.stringify({ outputs: outputs.map((t) => ({ shape: t.shape, data: Array.from(t.data, (v) => (Number.isFinite(v) ? v : String(v))) })) });
     } catch (e) {
       return JSON.stringify({ error: { name: e.name, keraslessError: e instanceof KeraslessError, code: e.code, message: e.message } });
     }

@@ -184,3 +184,18 @@ describe("parseNpy refuses malformed files with E_FORMAT", () => {
     assertNpyError(handMade({ version: 3, header: "{'descr': '<f4'", data }), "E_FORMAT", /malformed/);
   });
 });
+
+describe("parseNpy and hostile headers", () => {
+  test("a '__proto__' key is an ordinary key: it cannot stand in for 'descr' or touch Object.prototype", () => {
+    const data = new Uint8Array(4);
+    const header = "{'__proto__': {'descr': '<f4', 'fortran_order': False, 'shape': (1,)}, 'fortran_order': False, 'shape': (1,)}";
+    assertNpyError(handMade({ header, data }), "E_FORMAT", /'descr' is not a string/);
+    const polluting = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), '__proto__': {'polluted': True}, 'constructor': {'prototype': {'polluted': True}}}";
+    assert.deepEqual([...parseNpy(handMade({ header: polluting, data }), "x").data], [0]);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  test("a header nested deeper than any NumPy writes is refused, not recursed into", () => {
+    assertNpyError(handMade({ header: `{'descr': '<f4', 'fortran_order': False, 'shape': ${"(".repeat(5000)}${")".repeat(5000)}}`, data: new Uint8Array(4) }), "E_FORMAT", /nesting too deep/);
+  });
+});
