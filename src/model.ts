@@ -7,6 +7,7 @@ import { normalizeInputs, type PredictInput, type TensorInfo } from "./inputs.js
 import type { Layer } from "./layers/layer.js";
 import { formatSummary, summarize, type SummaryData } from "./summary.js";
 import { RecurrentLayer } from "./layers/recurrent.js";
+import { Bidirectional } from "./layers/wrappers.js";
 import { ModelStream, type StreamOptions } from "./stream.js";
 import { Tensor } from "./tensor.js";
 
@@ -77,6 +78,7 @@ export class Model {
     const visit = (layers: readonly Layer[]): void => {
       for (const layer of layers) {
         if (layer instanceof ModelLayer) visit(layer.graph.layers);
+        else if (layer instanceof Bidirectional) visit(layer.halves);
         else if (layer instanceof RecurrentLayer) layer.resetStates();
       }
     };

@@ -4,25 +4,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { KeraslessError, allocationError } from "../src/errors.js";
 import { loadModelFromBytes } from "../src/load.js";
-import { FIXTURES } from "./helpers.js";
+import { FIXTURES, rejects } from "./helpers.js";
 
 const seedDir = `${FIXTURES}seed/`;
 const bytes = (path: string) => new Uint8Array(readFileSync(path));
 const seedJson = () => JSON.parse(readFileSync(`${seedDir}model.json`, "utf8"));
 const seedWeights = { name: "model.weights.h5", bytes: bytes(`${seedDir}model.weights.h5`) };
 const fromJson = (json: unknown) => loadModelFromBytes({ name: "model.json", bytes: new TextEncoder().encode(JSON.stringify(json)) }, seedWeights);
-
-function rejects(fn: () => unknown, code: string, pattern?: RegExp): KeraslessError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof KeraslessError, `expected a KeraslessError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 test("every unsupported part is listed in one error, before anything runs", () => {
   const json = seedJson();

@@ -2,7 +2,9 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
+import { KeraslessError } from "../src/errors.js";
 import type { Tensor } from "../src/tensor.js";
+import "./support/kernel-path.js";
 
 export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 
@@ -74,4 +76,17 @@ export function assertClose(got: Tensor, expected: FixtureTensor, what: string):
     if (error > maxError) maxError = error;
   });
   return maxError;
+}
+
+/** Asserts that fn throws a KeraslessError with `code` (and a message matching `pattern`); returns it. */
+export function rejects(fn: () => unknown, code: string, pattern?: RegExp): KeraslessError {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof KeraslessError, `expected a KeraslessError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (pattern) assert.match(e.message, pattern);
+    return e;
+  }
+  assert.fail(`expected ${code}`);
 }

@@ -39,6 +39,7 @@ const refused: Record<string, RegExp> = {
   "keras3/lstm_go_backwards": /layer "lstm" \(LSTM\) reads the sequence from its end/,
   "keras3/reshape_layers": /layer "permute" \(Permute\) needs the whole sequence/,
   "keras3/lstm_initial_state": /input "h0" of shape \[None, 4\] has no time axis/,
+  "keras3/seq2seq_lstm": /layer "decoder" \(LSTM\) takes initial_state from other tensors/,
 };
 
 const streamed: string[] = [];

@@ -12,15 +12,6 @@ import type { H5Group } from "../io/hdf5.js";
 import type { Layer } from "../layers/layer.js";
 import type { WeightFile } from "./artifact.js";
 
-/** Keras' naming.to_snake_case for class names. */
-export function toSnakeCase(name: string): string {
-  return name
-    .replace(/\W+/g, "")
-    .replace(/(.)([A-Z][a-z]+)/g, "$1_$2")
-    .replace(/([a-z])([A-Z])/g, "$1_$2")
-    .toLowerCase();
-}
-
 export function loadWeights(graph: Graph, weights: WeightFile): void {
   try {
     if (weights.layout === "object-path") loadObjectPath(graph, weights.root, "");
@@ -32,32 +23,32 @@ export function loadWeights(graph: Graph, weights: WeightFile): void {
 }
 
 function loadObjectPath(graph: Graph, root: H5Group, prefix: string): void {
-  const used = new Map<string, number>();
-  for (const layer of graph.layers) {
-    const base = toSnakeCase(layer instanceof ModelLayer ? layer.graph.className : layer.className);
-    const count = used.get(base);
-    used.set(base, count === undefined ? 0 : count + 1);
-    const path = `${prefix}layers/${count === undefined ? base : `${base}_${count + 1}`}`;
+  const objectPaths = graph.objectPaths();
+  for (const [i, layer] of graph.layers.entries()) {
+    const path = `${prefix}${objectPaths[i]}`;
     if (layer instanceof ModelLayer) {
       loadObjectPath(layer.graph, root, `${path}/`);
       continue;
     }
     if (layer.weightSpecs.length === 0) continue;
-    // Each owner's vars are numbered from 0; together they are the layer's weights in order.
-    const owners = layer.variableOwners.map((owner) => {
-      const varsPath = `${path}${owner ? `/${owner}` : ""}/vars`;
+    // Wrappers keep their weights in several groups (forward_layer/cell/vars, backward_layer/...),
+    // MultiHeadAttention in one per projection; each group's vars are numbered from 0.
+    const groups: string[] = [];
+    const paths = layer.weightPaths((group) => {
+      const varsPath = `${path}/${group}`;
       if (!root.isGroup(varsPath)) throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
-      const vars = root.group(varsPath);
-      return { varsPath, vars, count: vars.keys().length };
+      groups.push(`"${varsPath}"`);
+      return root.group(varsPath).keys().length;
     });
-    const varCount = owners.reduce((n, o) => n + o.count, 0);
-    if (varCount !== layer.weightSpecs.length) {
-      const where = owners.map((o) => `"${o.varsPath}"`).join(", ");
-      throw layer.error("E_WEIGHTS_MISSING", `the file has ${varCount} variable(s) at ${where}, the config implies ${layer.weightSpecs.length}`);
+    if (paths.length !== layer.weightSpecs.length) {
+      throw layer.error("E_WEIGHTS_MISSING", `the file has ${paths.length} variable(s) at ${groups.join(", ")}, the config implies ${layer.weightSpecs.length}`);
     }
-    const values = owners.flatMap(({ vars, count }) => Array.from({ length: count }, (_, i) => readDataset(vars, String(i), layer)));
-    layer.setWeights(values);
+    layer.setWeights(paths.map((p) => readDataset(root.group(`${path}/${parentOf(p)}`), p.slice(p.lastIndexOf("/") + 1), layer)));
   }
+}
+
+function parentOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/"));
 }
 
 function loadLegacy(graph: Graph, root: H5Group): void {

@@ -124,7 +124,7 @@ function withoutMaskPlumbing(layers: LayerEntry[]): LayerEntry[] {
   return layers.filter((entry) => !isPlumbing(entry));
 }
 
-function parseLayerEntry(raw: unknown, index: number, functional: boolean): LayerEntry {
+export function parseLayerEntry(raw: unknown, index: number, functional: boolean): LayerEntry {
   if (!isObject(raw) || typeof raw.class_name !== "string") {
     throw configError(`layer #${index} of the model config is not a serialized layer (got ${describe(raw)})`);
   }
@@ -164,7 +164,7 @@ function parseNode(node: unknown, layer: string): NodeSpec {
     }
     const positional = inputs.length;
     const kwargs = node.length > 0 && isObject(node[0][3]) ? (node[0][3] as JsonObject) : {};
-    if (kwargs.initial_state !== undefined) collectKeras2States(kwargs.initial_state, inputs, layer);
+    if (kwargs.initial_state !== undefined && kwargs.initial_state !== null) collectKeras2States(kwargs.initial_state, inputs, layer);
     return { inputs, keywords: splitKeywords(kwargs, positional, layer, isKeras2TensorRef, keras2TensorRef) };
   }
   throw configError(`layer "${layer}": malformed inbound node ${describe(node)}`);

@@ -5,13 +5,13 @@
  * infers every shape.
  */
 import { KeraslessError } from "../errors.js";
-import { ConfigReader, describe } from "../layers/config.js";
+import { ConfigReader, describe, type JsonObject } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
 import { Layer, NO_ARGUMENTS, type CallArguments, type LayerContext, type Mask, type Masks, type Shape, type StreamBehaviour } from "../layers/layer.js";
 import { GraphStream, analyzeStream } from "./stream.js";
 import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
 import { Tensor, formatShape } from "../tensor.js";
-import { dtypeName, isMaskTrace, optionalShape, parseModelConfig, type LayerEntry, type ModelSpec, type NodeSpec, type TensorRef } from "./config.js";
+import { dtypeName, isMaskTrace, optionalShape, parseLayerEntry, parseModelConfig, type LayerEntry, type ModelSpec, type NodeSpec, type TensorRef } from "./config.js";
 
 /** One call of a layer in the graph. */
 export interface Call {
@@ -41,17 +41,21 @@ export class Graph {
   private readonly callSpecs = new Map<string, CallSpec[]>();
   private built: { calls: Call[]; outputs: (readonly [number, number])[]; lastUse: number[]; detaching: boolean } | null = null;
 
-  constructor(spec: ModelSpec, context: LayerContext) {
+  constructor(spec: ModelSpec, context: Omit<LayerContext, "createLayer">) {
     this.spec = spec;
     this.name = spec.name;
     this.className = spec.className;
-    this.context = context;
+    this.context = {
+      kerasMajor: context.kerasMajor,
+      report: (problem) => context.report(problem),
+      createLayer: (serialized) => createInnerLayer(serialized, this.context),
+    };
     spec.layers.forEach((entry) => {
       if (this.byName.has(entry.name)) throw new KeraslessError("E_CONFIG", `two layers are named "${entry.name}"`);
-      const layer = createLayer(entry, context);
+      const layer = createLayer(entry, this.context);
       if (layer === null) return;
       this.byName.set(entry.name, layer);
-      this.callSpecs.set(entry.name, entry.inboundNodes.map((node) => callSpec(node, layer, entry, context)));
+      this.callSpecs.set(entry.name, entry.inboundNodes.map((node) => callSpec(node, layer, entry, this.context)));
       if (layer instanceof InputLayer) {
         if (spec.className === "Functional") this.layers.push(layer);
       } else {
@@ -211,6 +215,17 @@ export class Graph {
     return outputs.map(([call, tensor]) => calls[call].outputShapes[tensor]);
   }
 
+  /** Keras 3 object paths of `layers` ("layers/lstm", "layers/lstm_1", ...: snake_case class, counted per class). */
+  objectPaths(): string[] {
+    const used = new Map<string, number>();
+    return this.layers.map((layer) => {
+      const base = toSnakeCase(layer instanceof ModelLayer ? layer.graph.className : layer.className);
+      const count = used.get(base);
+      used.set(base, count === undefined ? 0 : count + 1);
+      return `layers/${count === undefined ? base : `${base}_${count + 1}`}`;
+    });
+  }
+
   /** The layer and output index behind each model output. */
   get outputSources(): { layer: Layer; call: number; tensor: number }[] {
     const { calls, outputs } = this.wiring;
@@ -277,6 +292,15 @@ export function outputMasks(layer: Layer, inputs: Tensor[], inputMasks: Masks, o
   return outputs.map(() => null);
 }
 
+/** Keras' naming.to_snake_case for class names. */
+export function toSnakeCase(name: string): string {
+  return name
+    .replace(/\W+/g, "")
+    .replace(/(.)([A-Z][a-z]+)/g, "$1_$2")
+    .replace(/([a-z])([A-Z])/g, "$1_$2")
+    .toLowerCase();
+}
+
 /** A model used as a layer of another model. */
 export class ModelLayer extends Layer {
   readonly graph: Graph;
@@ -305,6 +329,16 @@ export class ModelLayer extends Layer {
     const all = this.graph.layers.flatMap((layer) => layer.weightSpecs.map((_, index) => ({ layer, index })));
     const trainable = (layer: Layer): boolean => this.trainable && layer.trainable;
     return [...all.filter((w) => trainable(w.layer)), ...all.filter((w) => !trainable(w.layer))];
+  }
+
+  /** Object paths of the inner weights, in this layer's (legacy) weight order (for wrappers). */
+  override weightPaths(countVars: (varsGroup: string) => number): string[] {
+    const objectPaths = this.graph.objectPaths();
+    const inner = new Map(
+      this.graph.layers.map((layer, i) => [layer, layer.weightSpecs.length === 0 ? [] : layer.weightPaths((group) => countVars(`${objectPaths[i]}/${group}`)).map((p) => `${objectPaths[i]}/${p}`)]),
+    );
+    // A weight the file lacks leaves the list short, which the loader reports.
+    return this.legacyOrder().flatMap(({ layer, index }) => inner.get(layer)!.slice(index, index + 1));
   }
 
   override paramCounts(): { trainable: number; nonTrainable: number } {
@@ -427,6 +461,13 @@ function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {
     return null;
   }
   return definition.create(new ConfigReader(name, className, config, context));
+}
+
+/** A layer serialized inside another layer's config (wrappers); never an InputLayer. */
+function createInnerLayer(serialized: JsonObject, context: LayerContext): Layer | null {
+  const entry = parseLayerEntry(serialized, 0, false);
+  if (entry.className === "InputLayer") throw new KeraslessError("E_CONFIG", `InputLayer "${entry.name}" cannot be wrapped in another layer`);
+  return createLayer(entry, context);
 }
 
 function inputDtype(value: unknown, layer: string, context: LayerContext): "float32" | "int32" {

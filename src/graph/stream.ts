@@ -8,6 +8,7 @@
  */
 import { KeraslessError } from "../errors.js";
 import { InputLayer } from "../layers/core.js";
+import { RecurrentLayer } from "../layers/recurrent.js";
 import type { Layer, LayerStream, Mask, Masks } from "../layers/layer.js";
 import { Tensor, formatShape } from "../tensor.js";
 import type { Graph } from "./graph.js";
@@ -38,6 +39,8 @@ export function analyzeStream(graph: Graph): StreamAnalysis {
       refusals.push(`layer "${layer.name}" (${layer.className}) ${behaviour.reason}`);
       hasTime.push(call.outputShapes.map(() => false));
     } else if (behaviour.kind === "stateful") {
+      // Initial states from other tensors (an encoder's, in encoder-decoders) would restart every step.
+      if (layer instanceof RecurrentLayer && call.inputs.length > 1) refusals.push(`layer "${layer.name}" (${layer.className}) takes initial_state from other tensors, which a stream cannot feed step by step`);
       hasTime.push([...behaviour.outputsHaveTime]);
     } else {
       const [producer, tensor] = call.inputs[0];

@@ -2,11 +2,14 @@
  * The recurrent cells (LSTM, GRU, SimpleRNN) and the one loop that drives them over time.
  *
  * The input projection x·kernel + bias of every time step is one matrix product done before
- * the loop; each step then adds h·recurrentKernel and applies the gates. Cells own their scratch
- * rows, so a step allocates nothing.
+ * the loop. Each step then adds h·recurrentKernel for all batch rows as one matrix product
+ * (accumulated straight into the projection, which is scratch) and applies the gates in one
+ * pass per row. With the usual activations (tanh, and sigmoid for the gates) that pass is written
+ * out; other activations run over the gate blocks in place. A step allocates nothing.
  */
 import type { Activation } from "./activations.js";
-import { matmulBias, vecMatAccumulate } from "./matmul.js";
+import { gemm } from "./matmul.js";
+import { accelerate, type WasmSequence } from "./wasm.js";
 
 export interface RecurrentCell {
   readonly units: number;
@@ -18,12 +21,30 @@ export interface RecurrentCell {
   readonly kernel: Float32Array;
   /** Bias added to the input projection, or null. */
   readonly inputBias: Float32Array | null;
+  /** The cell's WebAssembly instance on the "wasm" kernel path, else null. */
+  readonly accelerator: WasmSequence | null;
   /**
-   * Advances batch row `row` by one step. `projection` holds x·kernel + inputBias for this step at
-   * `offset`; `states[k]` are [batch, units] and are updated in place.
+   * Advances every batch row by one step. Row b's x·kernel + inputBias for this step is at
+   * `projection[offset + b*rowStride ..]` (the cell may overwrite it); `states[k]` are
+   * [batch, units] and are updated in place, except for rows whose `mask[maskOffset + b*maskStride]`
+   * is 0 (mask null: every row runs). `scratch` holds batch * projectionWidth values.
    */
-  step(projection: Float32Array, offset: number, states: Float32Array[], row: number): void;
+  stepBatch(
+    projection: Float32Array,
+    offset: number,
+    rowStride: number,
+    states: Float32Array[],
+    batch: number,
+    mask: Uint8Array | null,
+    maskOffset: number,
+    maskStride: number,
+    scratch: Float32Array,
+  ): void;
 }
+
+/** True for the activations the written-out gate passes compute themselves. */
+const isTanh = (a: Activation): boolean => a.name === "tanh";
+const isSigmoid = (a: Activation): boolean => a.name === "sigmoid";
 
 export interface LstmWeights {
   kernel: Float32Array; // [in, 4u], gate columns i | f | c | o
@@ -36,9 +57,9 @@ export class LstmCell implements RecurrentCell {
   readonly projectionWidth: number;
   readonly kernel: Float32Array;
   readonly inputBias: Float32Array | null;
-  private readonly recurrentKernel: Float32Array;
-  private readonly gates: Float64Array;
-  private readonly cellActivated: Float64Array;
+  readonly recurrentKernel: Float32Array;
+  readonly accelerator: WasmSequence | null;
+  private readonly usual: boolean;
 
   constructor(
     readonly units: number,
@@ -50,29 +71,53 @@ export class LstmCell implements RecurrentCell {
     this.kernel = weights.kernel;
     this.recurrentKernel = weights.recurrentKernel;
     this.inputBias = weights.bias;
-    this.gates = new Float64Array(4 * units);
-    this.cellActivated = new Float64Array(units);
+    this.usual = isTanh(activation) && isSigmoid(recurrentActivation);
+    this.accelerator = accelerate({ ...this.shape(), recurrentBias: null, fusedGates: this.usual ? "lstm" : null });
   }
 
-  step(projection: Float32Array, offset: number, states: Float32Array[], row: number): void {
+  private shape() {
+    return { units: this.units, stateCount: 2, projectionWidth: this.projectionWidth, kernel: this.kernel, inputBias: this.inputBias, recurrentKernel: this.recurrentKernel };
+  }
+
+  stepBatch(
+    p: Float32Array,
+    offset: number,
+    rowStride: number,
+    states: Float32Array[],
+    batch: number,
+    mask: Uint8Array | null,
+    maskOffset: number,
+    maskStride: number,
+    scratch: Float32Array,
+  ): void {
     const u = this.units;
-    const z = this.gates;
     const h = states[0];
     const c = states[1];
-    const rowOffset = row * u;
-    for (let j = 0; j < 4 * u; j++) z[j] = projection[offset + j];
-    vecMatAccumulate(h, rowOffset, this.recurrentKernel, 4 * u, 0, u, 4 * u, z, 0);
-    // z = [input | forget | candidate | output] pre-activations.
-    this.recurrentActivation.apply(z, 0, z, 0, 1, u);
-    this.recurrentActivation.apply(z, u, z, u, 1, u);
-    this.activation.apply(z, 2 * u, z, 2 * u, 1, u);
-    this.recurrentActivation.apply(z, 3 * u, z, 3 * u, 1, u);
-    for (let j = 0; j < u; j++) {
-      c[rowOffset + j] = z[u + j] * c[rowOffset + j] + z[j] * z[2 * u + j];
-      this.cellActivated[j] = c[rowOffset + j];
+    // p = [input | forget | candidate | output] pre-activations.
+    gemm(h, 0, u, this.recurrentKernel, 0, 4 * u, p, offset, rowStride, batch, u, 4 * u, null, true);
+    for (let b = 0; b < batch; b++) {
+      if (mask !== null && mask[maskOffset + b * maskStride] === 0) continue;
+      const o = offset + b * rowStride;
+      const s = b * u;
+      if (this.usual) {
+        for (let j = 0; j < u; j++) {
+          const i = 1 / (1 + Math.exp(-p[o + j]));
+          const f = 1 / (1 + Math.exp(-p[o + u + j]));
+          const g = Math.tanh(p[o + 2 * u + j]);
+          const out = 1 / (1 + Math.exp(-p[o + 3 * u + j]));
+          const cell = f * c[s + j] + i * g;
+          c[s + j] = cell;
+          h[s + j] = out * Math.tanh(cell);
+        }
+      } else {
+        this.recurrentActivation.apply(p, o, p, o, 1, 2 * u);
+        this.activation.apply(p, o + 2 * u, p, o + 2 * u, 1, u);
+        this.recurrentActivation.apply(p, o + 3 * u, p, o + 3 * u, 1, u);
+        for (let j = 0; j < u; j++) c[s + j] = p[o + u + j] * c[s + j] + p[o + j] * p[o + 2 * u + j];
+        this.activation.apply(c, s, scratch, s, 1, u);
+        for (let j = 0; j < u; j++) h[s + j] = p[o + 3 * u + j] * scratch[s + j];
+      }
     }
-    this.activation.apply(this.cellActivated, 0, this.cellActivated, 0, 1, u);
-    for (let j = 0; j < u; j++) h[rowOffset + j] = z[3 * u + j] * this.cellActivated[j];
   }
 }
 
@@ -88,11 +133,10 @@ export class GruCell implements RecurrentCell {
   readonly projectionWidth: number;
   readonly kernel: Float32Array;
   readonly inputBias: Float32Array | null;
-  private readonly recurrentKernel: Float32Array;
+  readonly recurrentKernel: Float32Array;
+  readonly accelerator: WasmSequence | null;
   private readonly recurrentBias: Float32Array | null;
-  private readonly recurrentPart: Float64Array;
-  private readonly gates: Float64Array;
-  private readonly resetState: Float64Array;
+  private readonly usual: boolean;
 
   constructor(
     readonly units: number,
@@ -112,42 +156,75 @@ export class GruCell implements RecurrentCell {
       this.inputBias = weights.bias;
       this.recurrentBias = null;
     }
-    this.recurrentPart = new Float64Array(w);
-    this.gates = new Float64Array(w);
-    this.resetState = new Float64Array(units);
+    this.usual = isTanh(activation) && isSigmoid(recurrentActivation);
+    this.accelerator = accelerate({
+      units,
+      stateCount: 1,
+      projectionWidth: w,
+      kernel: this.kernel,
+      inputBias: this.inputBias,
+      recurrentKernel: this.recurrentKernel,
+      recurrentBias: this.recurrentBias,
+      fusedGates: this.usual && resetAfter ? "gru" : null,
+    });
   }
 
-  step(projection: Float32Array, offset: number, states: Float32Array[], row: number): void {
+  stepBatch(
+    p: Float32Array,
+    offset: number,
+    rowStride: number,
+    states: Float32Array[],
+    batch: number,
+    mask: Uint8Array | null,
+    maskOffset: number,
+    maskStride: number,
+    scratch: Float32Array,
+  ): void {
     const u = this.units;
+    const w = 3 * u;
     const h = states[0];
-    const rowOffset = row * u;
-    const z = this.gates;
-    const rec = this.recurrentPart;
+    const U = this.recurrentKernel;
     if (this.resetAfter) {
-      // rec = h·U + recurrent bias; the reset gate scales the recurrent part of the candidate.
-      if (this.recurrentBias === null) rec.fill(0);
-      else for (let j = 0; j < 3 * u; j++) rec[j] = this.recurrentBias[j];
-      vecMatAccumulate(h, rowOffset, this.recurrentKernel, 3 * u, 0, u, 3 * u, rec, 0);
-      for (let j = 0; j < 2 * u; j++) z[j] = projection[offset + j] + rec[j];
-      this.recurrentActivation.apply(z, 0, z, 0, 1, u);
-      this.recurrentActivation.apply(z, u, z, u, 1, u);
-      for (let j = 0; j < u; j++) z[2 * u + j] = projection[offset + 2 * u + j] + z[u + j] * rec[2 * u + j];
-    } else {
-      // The reset gate scales the previous state before it meets the candidate's recurrent kernel.
-      for (let j = 0; j < 2 * u; j++) z[j] = projection[offset + j];
-      vecMatAccumulate(h, rowOffset, this.recurrentKernel, 3 * u, 0, u, 2 * u, z, 0);
-      this.recurrentActivation.apply(z, 0, z, 0, 1, u);
-      this.recurrentActivation.apply(z, u, z, u, 1, u);
-      for (let j = 0; j < u; j++) {
-        this.resetState[j] = z[u + j] * h[rowOffset + j];
-        z[2 * u + j] = projection[offset + 2 * u + j];
+      // scratch = h·U + recurrent bias; the reset gate scales its candidate part.
+      gemm(h, 0, u, U, 0, w, scratch, 0, w, batch, u, w, this.recurrentBias, false);
+      for (let b = 0; b < batch; b++) {
+        if (mask !== null && mask[maskOffset + b * maskStride] === 0) continue;
+        const o = offset + b * rowStride;
+        const r = b * w;
+        const s = b * u;
+        if (this.usual) {
+          for (let j = 0; j < u; j++) {
+            const update = 1 / (1 + Math.exp(-(p[o + j] + scratch[r + j])));
+            const reset = 1 / (1 + Math.exp(-(p[o + u + j] + scratch[r + u + j])));
+            const candidate = Math.tanh(p[o + 2 * u + j] + reset * scratch[r + 2 * u + j]);
+            h[s + j] = update * h[s + j] + (1 - update) * candidate;
+          }
+        } else {
+          for (let j = 0; j < 2 * u; j++) p[o + j] += scratch[r + j];
+          this.recurrentActivation.apply(p, o, p, o, 1, 2 * u);
+          for (let j = 0; j < u; j++) p[o + 2 * u + j] += p[o + u + j] * scratch[r + 2 * u + j];
+          this.activation.apply(p, o + 2 * u, p, o + 2 * u, 1, u);
+          for (let j = 0; j < u; j++) h[s + j] = p[o + j] * h[s + j] + (1 - p[o + j]) * p[o + 2 * u + j];
+        }
       }
-      vecMatAccumulate(this.resetState, 0, this.recurrentKernel, 3 * u, 2 * u, u, u, z, 2 * u);
+      return;
     }
-    this.activation.apply(z, 2 * u, z, 2 * u, 1, u);
-    for (let j = 0; j < u; j++) {
-      const update = z[j];
-      h[rowOffset + j] = update * h[rowOffset + j] + (1 - update) * z[2 * u + j];
+    // The reset gate scales the previous state before it meets the candidate's recurrent kernel.
+    gemm(h, 0, u, U, 0, w, p, offset, rowStride, batch, u, 2 * u, null, true);
+    for (let b = 0; b < batch; b++) {
+      if (mask !== null && mask[maskOffset + b * maskStride] === 0) continue;
+      const o = offset + b * rowStride;
+      const s = b * u;
+      this.recurrentActivation.apply(p, o, p, o, 1, 2 * u);
+      for (let j = 0; j < u; j++) scratch[s + j] = p[o + u + j] * h[s + j];
+    }
+    gemm(scratch, 0, u, U, 2 * u, w, p, offset + 2 * u, rowStride, batch, u, u, null, true);
+    for (let b = 0; b < batch; b++) {
+      if (mask !== null && mask[maskOffset + b * maskStride] === 0) continue;
+      const o = offset + b * rowStride;
+      const s = b * u;
+      this.activation.apply(p, o + 2 * u, p, o + 2 * u, 1, u);
+      for (let j = 0; j < u; j++) h[s + j] = p[o + j] * h[s + j] + (1 - p[o + j]) * p[o + 2 * u + j];
     }
   }
 }
@@ -163,8 +240,8 @@ export class SimpleRnnCell implements RecurrentCell {
   readonly projectionWidth: number;
   readonly kernel: Float32Array;
   readonly inputBias: Float32Array | null;
-  private readonly recurrentKernel: Float32Array;
-  private readonly preActivation: Float64Array;
+  readonly recurrentKernel: Float32Array;
+  readonly accelerator: WasmSequence | null;
 
   constructor(
     readonly units: number,
@@ -175,18 +252,26 @@ export class SimpleRnnCell implements RecurrentCell {
     this.kernel = weights.kernel;
     this.recurrentKernel = weights.recurrentKernel;
     this.inputBias = weights.bias;
-    this.preActivation = new Float64Array(units);
+    this.accelerator = accelerate({ units, stateCount: 1, projectionWidth: units, kernel: this.kernel, inputBias: this.inputBias, recurrentKernel: this.recurrentKernel, recurrentBias: null, fusedGates: null });
   }
 
-  step(projection: Float32Array, offset: number, states: Float32Array[], row: number): void {
+  stepBatch(
+    p: Float32Array,
+    offset: number,
+    rowStride: number,
+    states: Float32Array[],
+    batch: number,
+    mask: Uint8Array | null,
+    maskOffset: number,
+    maskStride: number,
+  ): void {
     const u = this.units;
     const h = states[0];
-    const rowOffset = row * u;
-    const z = this.preActivation;
-    for (let j = 0; j < u; j++) z[j] = projection[offset + j];
-    vecMatAccumulate(h, rowOffset, this.recurrentKernel, u, 0, u, u, z, 0);
-    this.activation.apply(z, 0, z, 0, 1, u);
-    for (let j = 0; j < u; j++) h[rowOffset + j] = z[j];
+    gemm(h, 0, u, this.recurrentKernel, 0, u, p, offset, rowStride, batch, u, u, null, true);
+    for (let b = 0; b < batch; b++) {
+      if (mask !== null && mask[maskOffset + b * maskStride] === 0) continue;
+      this.activation.apply(p, offset + b * rowStride, h, b * u, 1, u);
+    }
   }
 }
 
@@ -205,8 +290,8 @@ export interface SequenceOptions {
 export interface SequenceBuffers {
   /** x·kernel + inputBias for every step: [batch, time, projectionWidth]. */
   readonly projection: Float32Array;
-  /** One row accumulator for the projection. */
-  readonly accumulator: Float64Array;
+  /** The cells' per-step scratch: [batch, projectionWidth]. */
+  readonly scratch: Float32Array;
   /** The states, [batch, units] each: read as the initial states, left holding the final ones. */
   readonly states: Float32Array[];
   /** [batch, time, units] with returnSequences, else [batch, units]. */
@@ -218,8 +303,9 @@ export interface SequenceBuffers {
 export function allocateSequenceBuffers(cell: RecurrentCell, batch: number, time: number, returnSequences: boolean): SequenceBuffers {
   const u = cell.units;
   return {
-    projection: new Float32Array(batch * time * cell.projectionWidth),
-    accumulator: new Float64Array(cell.projectionWidth),
+    // On the wasm path the projection and scratch live in the cell's instance.
+    projection: new Float32Array(cell.accelerator === null ? batch * time * cell.projectionWidth : 0),
+    scratch: new Float32Array(cell.accelerator === null ? batch * cell.projectionWidth : 0),
     states: Array.from({ length: cell.stateCount }, () => new Float32Array(batch * u)),
     output: new Float32Array(returnSequences ? batch * time * u : batch * u),
     lastOutput: new Float32Array(batch * u),
@@ -246,18 +332,32 @@ export function runSequence(
 ): void {
   const u = cell.units;
   const width = cell.projectionWidth;
-  const { projection, states, output, lastOutput } = buffers;
+  const { output, lastOutput } = buffers;
   const { goBackwards, returnSequences, zeroOutputForMask } = options;
-  matmulBias(x, 0, cell.kernel, cell.inputBias, projection, 0, batch * time, features, width, buffers.accumulator);
+  const accelerator = cell.accelerator;
+  let projection = buffers.projection;
+  let states = buffers.states;
+  let scratch = buffers.scratch;
+  if (accelerator !== null) {
+    accelerator.prepare(x, batch, time, features, states);
+    projection = accelerator.projection;
+    states = accelerator.states;
+    scratch = accelerator.scratch;
+  } else {
+    gemm(x, 0, features, cell.kernel, 0, width, projection, 0, width, batch * time, features, width, cell.inputBias, false);
+  }
+  // Masked rows keep their states, which the WebAssembly gate passes do not skip.
+  const fused = accelerator !== null && accelerator.fused && mask === null;
   const h = states[0];
   for (let s = 0; s < time; s++) {
     const t = goBackwards ? time - 1 - s : s;
+    if (fused) accelerator.step(t, time, batch);
+    else cell.stepBatch(projection, t * width, time * width, states, batch, mask, t, time, scratch);
     for (let b = 0; b < batch; b++) {
       const row = b * u;
-      // The step's output row: h when the step runs, else what the mask rule says.
+      // The step's output row: h when the step ran, else what the mask rule says.
       let source = h;
       if (mask === null || mask[b * time + t] !== 0) {
-        cell.step(projection, (b * time + t) * width, states, b);
         if (mask !== null) for (let j = 0; j < u; j++) lastOutput[row + j] = h[row + j];
       } else {
         if (zeroOutputForMask) lastOutput.fill(0, row, row + u);
@@ -270,4 +370,5 @@ export function runSequence(
     }
   }
   if (!returnSequences) output.set(mask === null ? h : lastOutput);
+  if (accelerator !== null) accelerator.finish(buffers.states);
 }

@@ -4,7 +4,7 @@
  */
 import { KeraslessError } from "../errors.js";
 import { getActivation, type Activation } from "../kernels/activations.js";
-import type { LayerContext } from "./layer.js";
+import type { Layer, LayerContext } from "./layer.js";
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -67,6 +67,13 @@ export class ConfigReader {
       throw this.invalid(key, "a list of integers");
     }
     return v as number[];
+  }
+
+  /** A layer serialized in this config (a wrapper's inner layer); null when reported unsupported. */
+  layer(key: string): Layer | null {
+    const v = this.raw(key);
+    if (!isObject(v) || typeof v.class_name !== "string") throw this.invalid(key, "a serialized layer");
+    return this.context.createLayer(v);
   }
 
   /** Resolves an activation named in the config (a string, or a serialized built-in). */

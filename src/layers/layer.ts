@@ -80,6 +80,11 @@ export interface Problem {
 export interface LayerContext {
   readonly kerasMajor: KerasMajor;
   report(problem: Problem): void;
+  /**
+   * Creates a layer serialized inside another layer's config (a wrapper's inner layer), as the
+   * graph creates its own layers; null when the layer was reported as unsupported.
+   */
+  createLayer(serialized: { [key: string]: unknown }): Layer | null;
 }
 
 export abstract class Layer {
@@ -172,6 +177,18 @@ export abstract class Layer {
   /** Weight specs in Keras' order (empty for weightless layers). Known after the first build. */
   get weightSpecs(): readonly WeightSpec[] {
     return this.declared ?? [];
+  }
+
+  /**
+   * Keras 3 files: where each weight lives relative to the layer's own object path, in
+   * weightSpecs order ("vars/0", "cell/vars/1", ...). `countVars` gives how many variables the
+   * file holds in a vars group (relative path, e.g. "cell/vars"): each owner's are taken in turn.
+   */
+  weightPaths(countVars: (varsGroup: string) => number): string[] {
+    return this.variableOwners.flatMap((owner) => {
+      const group = owner ? `${owner}/vars` : "vars";
+      return Array.from({ length: countVars(group) }, (_, i) => `${group}/${i}`);
+    });
   }
 
   /** Parameter counts split as Keras' summary splits them. */

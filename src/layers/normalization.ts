@@ -80,13 +80,6 @@ function pointwiseUnlessTime(inputRank: number, usesTimeAxis: boolean, reason: s
   return inputRank < 3 || !usesTimeAxis ? POINTWISE : { kind: "refused", reason };
 }
 
-/** call() for layers whose output has the input's shape and is filled by callInto. */
-function callByFilling(layer: Layer, x: Tensor, masks: Masks): Tensor[] {
-  const out = new Tensor(x.shape, new Float32Array(x.size));
-  layer.callInto([x], masks, [out]);
-  return [out];
-}
-
 /** The shape with every axis not in `axes` set to 1. */
 function keepAxes(shape: readonly number[], axes: readonly number[]): number[] {
   return shape.map((d, i) => (axes.includes(i) ? d : 1));
@@ -185,15 +178,17 @@ export class BatchNormalization extends NormalizationBase {
     }
   }
 
-  call([x]: Tensor[], masks: Masks): Tensor[] {
-    return callByFilling(this, x, masks);
+  call(inputs: Tensor[], masks: Masks): Tensor[] {
+    return this.callIntoNew(inputs, masks);
   }
 
   override streamBehaviour(): StreamBehaviour {
     return pointwiseUnlessTime(this.inputRank, this.axes.includes(1), "normalizes with statistics per time step");
   }
 
-  override callInto([x]: readonly Tensor[], _masks: Masks, [y]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const y = outputs[0];
     const data = x.data;
     const out = y.data;
     const last = x.shape.length - 1;
@@ -334,15 +329,17 @@ export class LayerNormalization extends NormalizationBase {
     this.beta = this.center && !this.rmsScaling ? weights[k++] : null;
   }
 
-  call([x]: Tensor[], masks: Masks): Tensor[] {
-    return callByFilling(this, x, masks);
+  call(inputs: Tensor[], masks: Masks): Tensor[] {
+    return this.callIntoNew(inputs, masks);
   }
 
   override streamBehaviour(): StreamBehaviour {
     return pointwiseUnlessTime(this.inputRank, this.axes.includes(1), "normalizes over the time axis");
   }
 
-  override callInto([x]: readonly Tensor[], _masks: Masks, [y]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const y = outputs[0];
     const grouping = this.grouping(x.shape);
     const moments = groupMoments(x.data, grouping, null, this.moments);
     normalizeGroups(x.data, y.data, grouping, moments, this.epsilon, this.gamma, this.beta, !this.rmsScaling);
@@ -412,8 +409,8 @@ export class GroupNormalization extends NormalizationBase {
     this.beta = this.center ? weights[k++] : null;
   }
 
-  call([x]: Tensor[], masks: Masks): Tensor[] {
-    return callByFilling(this, x, masks);
+  call(inputs: Tensor[], masks: Masks): Tensor[] {
+    return this.callIntoNew(inputs, masks);
   }
 
   override streamBehaviour(): StreamBehaviour {
@@ -421,7 +418,9 @@ export class GroupNormalization extends NormalizationBase {
     return pointwiseUnlessTime(this.inputRank, true, "normalizes over the time axis");
   }
 
-  override callInto([x]: readonly Tensor[], masks: Masks, [y]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const y = outputs[0];
     const grouping = this.grouping(x.shape);
     const mask = this.kerasMajor === 2 ? (masks[0] ?? null) : null;
     const moments = groupMoments(x.data, grouping, mask === null ? null : this.maskWeights(mask, x.shape), this.moments);
@@ -483,15 +482,17 @@ export class UnitNormalization extends Layer {
     return [input];
   }
 
-  call([x]: Tensor[], masks: Masks): Tensor[] {
-    return callByFilling(this, x, masks);
+  call(inputs: Tensor[], masks: Masks): Tensor[] {
+    return this.callIntoNew(inputs, masks);
   }
 
   override streamBehaviour(): StreamBehaviour {
     return pointwiseUnlessTime(this.inputRank, this.axes.includes(1), "normalizes over the time axis");
   }
 
-  override callInto([x]: readonly Tensor[], _masks: Masks, [y]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const y = outputs[0];
     const group = this.groupIndex.get(this, x.shape);
     let inner = 1;
     for (let k = 0; k < this.axes.length; k++) inner *= x.shape[this.axes[k]];
@@ -596,15 +597,17 @@ export class Normalization extends NormalizationBase {
     this.divisor = variance.map((v) => Math.max(Math.sqrt(Math.fround(v)), 1e-7));
   }
 
-  call([x]: Tensor[], masks: Masks): Tensor[] {
-    return callByFilling(this, x, masks);
+  call(inputs: Tensor[], masks: Masks): Tensor[] {
+    return this.callIntoNew(inputs, masks);
   }
 
   override streamBehaviour(): StreamBehaviour {
     return pointwiseUnlessTime(this.inputRank, this.axes.includes(1), "has a mean and variance per time step");
   }
 
-  override callInto([x]: readonly Tensor[], _masks: Masks, [y]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const y = outputs[0];
     const data = x.data;
     const out = y.data;
     const index = this.index.get(this, x.shape);
@@ -647,8 +650,8 @@ export class Rescaling extends Layer {
     return [input];
   }
 
-  call([x]: Tensor[], masks: Masks): Tensor[] {
-    return callByFilling(this, x, masks);
+  call(inputs: Tensor[], masks: Masks): Tensor[] {
+    return this.callIntoNew(inputs, masks);
   }
 
   override streamBehaviour(): StreamBehaviour {
@@ -657,7 +660,9 @@ export class Rescaling extends Layer {
     return pointwiseUnlessTime(this.inputRank, varies(this.scale) || varies(this.offset), "scales each time step differently");
   }
 
-  override callInto([x]: readonly Tensor[], _masks: Masks, [y]: readonly Tensor[]): boolean {
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const y = outputs[0];
     const data = x.data;
     const out = y.data;
     const scale = this.scaleIndex.get(this, x.shape);

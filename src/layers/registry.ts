@@ -6,6 +6,7 @@ import { activationLayers } from "./activation-layers.js";
 import { attentionLayers } from "./attention.js";
 import { convolutionalLayers } from "./convolutional.js";
 import { coreLayers } from "./core.js";
+import { cudnnLayers } from "./cudnn.js";
 import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
 import { normalizationLayers } from "./normalization.js";
@@ -13,6 +14,7 @@ import { poolingLayers } from "./pooling.js";
 import { recurrentLayers } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 import { reshapingLayers } from "./reshaping.js";
+import { wrapperLayers } from "./wrappers.js";
 
 export type { LayerDefinition } from "./registry-types.js";
 
@@ -37,6 +39,8 @@ const definitions: readonly LayerDefinition[] = [
   ...convolutionalLayers,
   ...poolingLayers,
   ...normalizationLayers,
+  ...wrapperLayers,
+  ...cudnnLayers,
   ...attentionLayers,
 ];
 

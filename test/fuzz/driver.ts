@@ -112,7 +112,8 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
         if (report.iterations % 1000 === 0) options.onProgress?.(report);
         if (Date.now() >= deadline) settle(m.index + 1);
       });
-      child.on("exit", (code, signal) => {
+      // "close", not "exit": messages the child sent just before exiting can arrive after "exit".
+      child.on("close", (code, signal) => {
         if (settled) return;
         if (last + 1 < batchEnd) {
           finding(last + 1, `the process died (exit ${code}, signal ${signal}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`);

@@ -27,6 +27,7 @@ const REFERENCE: Record<string, (x: number) => number> = {
   softsign: (x) => x / (1 + Math.abs(x)),
 };
 const NAMES = Object.keys(REFERENCE);
+const SATURATING = ["sigmoid", "hard_sigmoid", "tanh"];
 
 interface Setup {
   kind: "lstm" | "gru_after" | "gru_before" | "simple";
@@ -62,7 +63,11 @@ const setup: fc.Arbitrary<Setup> = fc.record({
   inputScale: fc.constantFrom(1, 1, 1e3, 1e6),
   keep: fc.constantFrom(null, null, 0.7, 0.3, 0),
   zeroOutputForMask: fc.boolean(),
-});
+})
+  // At large magnitudes the gates must reach exactly 0 or 1 (sigmoid, hard_sigmoid, tanh do): a
+  // gate like softsign stays 1/|x| short of 1, and 1 - z times an unbounded candidate turns the
+  // float32 rounding every implementation (Keras included) does into large output differences.
+  .filter((s) => s.inputScale === 1 || s.kind === "simple" || SATURATING.includes(s.recurrentActivation));
 
 const gates = { lstm: 4, gru_after: 3, gru_before: 3, simple: 1 };
 

@@ -3,11 +3,9 @@
  * numbers themselves are checked against Keras by the fixtures in test/load.test.ts).
  */
 import { test } from "node:test";
-import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { KeraslessError } from "../../src/errors.js";
 import { loadModelFromBytes } from "../../src/load.js";
-import { FIXTURES } from "../helpers.js";
+import { FIXTURES, rejects } from "../helpers.js";
 
 type Json = { [key: string]: any };
 
@@ -18,18 +16,6 @@ function fixture(id: string, weights: string): { json: Json; load: (json: Json) 
     json: JSON.parse(readFileSync(`${dir}model.json`, "utf8")),
     load: (json) => loadModelFromBytes({ name: "model.json", bytes: new TextEncoder().encode(JSON.stringify(json)) }, weightBytes),
   };
-}
-
-function rejects(fn: () => unknown, code: string, pattern: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof KeraslessError, `expected a KeraslessError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 const layer = (json: Json, name: string): Json => json.config.layers.find((l: Json) => l.name === name);

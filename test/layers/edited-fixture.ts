@@ -1,10 +1,10 @@
 /** Loading a fixture's model.json after editing its config, for tests of config checks. */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { KeraslessError } from "../../src/errors.js";
 import { loadModelFromBytes } from "../../src/load.js";
 import type { Model } from "../../src/model.js";
 import { FIXTURES } from "../helpers.js";
+export { rejects } from "../helpers.js";
 
 export type LayerJson = { class_name: string; config: Record<string, unknown> };
 
@@ -23,14 +23,3 @@ export function layerNamed(layers: LayerJson[], name: string): LayerJson {
   return layer;
 }
 
-export function rejects(fn: () => unknown, code: string, pattern: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof KeraslessError, `expected a KeraslessError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, pattern);
-    return;
-  }
-  assert.fail(`expected ${code}`);
-}

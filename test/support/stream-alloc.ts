@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { PerformanceObserver, constants } from "node:perf_hooks";
 import { loadModelFromBytes } from "../../src/load.js";
 import { Tensor } from "../../src/tensor.js";
+import "./kernel-path.js";
 
 const [path, stepsArg] = process.argv.slice(2);
 const model = loadModelFromBytes({ name: path, bytes: new Uint8Array(readFileSync(path)) });

@@ -1,0 +1,199 @@
+/**
+ * The WebAssembly SIMD kernel path (wasm/kernels.ts, compiled into wasm-binary.ts) and the choice
+ * between it and the plain TypeScript kernels.
+ *
+ * Each accelerated recurrent cell gets its own instance: its memory holds a copy of the cell's
+ * weights followed by a workspace (input, projection, states, scratch) sized for the last call,
+ * so nothing is shared between models and the memory goes when the model does.
+ */
+import { KeraslessError } from "../errors.js";
+import { WASM_KERNELS_BASE64 } from "./wasm-binary.js";
+
+export type KernelPath = "wasm" | "js";
+
+interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, rows: number, inner: number, cols: number, bias: number, accumulate: number): void;
+  lstmGates(p: number, rowStride: number, h: number, c: number, batch: number, units: number): void;
+  gruGates(p: number, rowStride: number, rec: number, h: number, batch: number, units: number): void;
+}
+
+/** undefined: not tried yet; null: not available (yet). */
+let compiled: WebAssembly.Module | null | undefined;
+let preferred: KernelPath | "auto" = "auto";
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function kernelModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
+  if (typeof WebAssembly !== "object" || typeof atob !== "function") return null;
+  const bytes = decodeBase64(WASM_KERNELS_BASE64);
+  // Runtimes without SIMD reject the module: they keep the TypeScript kernels.
+  if (!WebAssembly.validate(bytes)) return null;
+  try {
+    compiled = new WebAssembly.Module(bytes);
+  } catch {
+    // Browsers may refuse to compile synchronously on their main thread: compile in the
+    // background, and models loaded after it finishes use it.
+    WebAssembly.compile(bytes).then(
+      (module) => (compiled = module),
+      () => undefined,
+    );
+  }
+  return compiled;
+}
+
+/**
+ * Selects the kernels for models loaded from now on: "wasm" (WebAssembly SIMD), "js" (plain
+ * TypeScript) or "auto" (the default: WebAssembly SIMD where the runtime has it). Both give
+ * Keras' results within the same tolerance; "js" is the reference path.
+ */
+export function setKernelPath(path: KernelPath | "auto"): void {
+  if (path !== "wasm" && path !== "js" && path !== "auto") throw new KeraslessError("E_UNSUPPORTED", `unknown kernel path "${String(path)}" (wasm, js or auto)`);
+  if (path === "wasm" && kernelModule() === null) throw new KeraslessError("E_UNSUPPORTED", "this runtime cannot run the WebAssembly SIMD kernels");
+  preferred = path;
+}
+
+/** The kernels a model loaded now would use. */
+export function kernelPath(): KernelPath {
+  return preferred !== "js" && kernelModule() !== null ? "wasm" : "js";
+}
+
+/** What an accelerated recurrent cell hands over (the weights are copied). */
+export interface AcceleratedCell {
+  readonly units: number;
+  readonly stateCount: number;
+  readonly projectionWidth: number;
+  readonly kernel: Float32Array;
+  readonly inputBias: Float32Array | null;
+  readonly recurrentKernel: Float32Array;
+  /** GRU reset_after: the recurrent bias row, else null. */
+  readonly recurrentBias: Float32Array | null;
+  /** The gate pass written in WebAssembly that applies, or null (the cell's own pass runs on the workspace). */
+  readonly fusedGates: "lstm" | "gru" | null;
+}
+
+const align = (bytes: number): number => (bytes + 15) & ~15;
+
+/**
+ * One recurrent cell's WebAssembly instance. prepare() copies the input and states in and
+ * computes the input projection; the cell's steps then run on `projection`, `states` and
+ * `scratch` (views of the workspace); finish() copies the states out.
+ */
+export class WasmSequence {
+  readonly fused: boolean;
+  projection = new Float32Array(0);
+  scratch = new Float32Array(0);
+  readonly states: Float32Array[];
+  private readonly kernels: KernelExports;
+  private readonly memory: WebAssembly.Memory;
+  private readonly cell: AcceleratedCell;
+  private readonly kernelPtr: number;
+  private readonly inputBiasPtr: number;
+  private readonly recurrentPtr: number;
+  private readonly recurrentBiasPtr: number;
+  private readonly workspacePtr: number;
+  private xView = new Float32Array(0);
+  private projectionPtr = 0;
+  private statePtrs: number[];
+  private scratchPtr = 0;
+  private buffer: ArrayBuffer | null = null;
+  private batch = -1;
+  private time = -1;
+  private features = -1;
+
+  constructor(module: WebAssembly.Module, cell: AcceleratedCell) {
+    this.kernels = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
+    this.memory = this.kernels.memory;
+    this.cell = cell;
+    // Address 0 means "no bias" to the kernels, so data starts at 16.
+    let at = 16;
+    const place = (values: Float32Array | null): number => {
+      if (values === null) return 0;
+      const ptr = at;
+      at = align(at + values.length * 4);
+      this.reserve(at);
+      new Float32Array(this.memory.buffer, ptr, values.length).set(values);
+      return ptr;
+    };
+    this.kernelPtr = place(cell.kernel);
+    this.inputBiasPtr = place(cell.inputBias);
+    this.recurrentPtr = place(cell.recurrentKernel);
+    this.recurrentBiasPtr = place(cell.recurrentBias);
+    this.workspacePtr = at;
+    this.fused = cell.fusedGates !== null && cell.units % 4 === 0;
+    this.states = new Array<Float32Array>(cell.stateCount).fill(this.projection);
+    this.statePtrs = new Array<number>(cell.stateCount).fill(0);
+  }
+
+  private reserve(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
+  }
+
+  /** Lays the workspace out for this size (views are made again only when it changes). */
+  private layout(batch: number, time: number, features: number): void {
+    if (batch === this.batch && time === this.time && features === this.features && this.buffer === this.memory.buffer) return;
+    const { units, projectionWidth, stateCount } = this.cell;
+    let at = this.workspacePtr;
+    const xPtr = at;
+    at = align(at + batch * time * features * 4);
+    this.projectionPtr = at;
+    at = align(at + batch * time * projectionWidth * 4);
+    for (let k = 0; k < stateCount; k++) {
+      this.statePtrs[k] = at;
+      at = align(at + batch * units * 4);
+    }
+    this.scratchPtr = at;
+    at = align(at + batch * projectionWidth * 4);
+    this.reserve(at);
+    const buffer = this.memory.buffer;
+    this.xView = new Float32Array(buffer, xPtr, batch * time * features);
+    this.projection = new Float32Array(buffer, this.projectionPtr, batch * time * projectionWidth);
+    for (let k = 0; k < stateCount; k++) this.states[k] = new Float32Array(buffer, this.statePtrs[k], batch * units);
+    this.scratch = new Float32Array(buffer, this.scratchPtr, batch * projectionWidth);
+    this.buffer = buffer;
+    this.batch = batch;
+    this.time = time;
+    this.features = features;
+  }
+
+  prepare(x: Float32Array, batch: number, time: number, features: number, states: Float32Array[]): void {
+    this.layout(batch, time, features);
+    this.xView.set(x);
+    for (let k = 0; k < states.length; k++) this.states[k].set(states[k]);
+    const width = this.cell.projectionWidth;
+    this.kernels.gemm(this.xView.byteOffset, features, this.kernelPtr, width, this.projectionPtr, width, batch * time, features, width, this.inputBiasPtr, 0);
+  }
+
+  /** One step of every row with the fused gate pass (fused must be true; no mask). */
+  step(t: number, time: number, batch: number): void {
+    const u = this.cell.units;
+    const width = this.cell.projectionWidth;
+    const p = this.projectionPtr + t * width * 4;
+    const h = this.statePtrs[0];
+    if (this.cell.fusedGates === "lstm") {
+      this.kernels.gemm(h, u, this.recurrentPtr, width, p, time * width, batch, u, width, 0, 1);
+      this.kernels.lstmGates(p, time * width, h, this.statePtrs[1], batch, u);
+    } else {
+      this.kernels.gemm(h, u, this.recurrentPtr, width, this.scratchPtr, width, batch, u, width, this.recurrentBiasPtr, 0);
+      this.kernels.gruGates(p, time * width, this.scratchPtr, h, batch, u);
+    }
+  }
+
+  finish(states: Float32Array[]): void {
+    for (let k = 0; k < states.length; k++) states[k].set(this.states[k]);
+  }
+}
+
+/** The WebAssembly instance for `cell` when the selected path is "wasm", else null. */
+export function accelerate(cell: AcceleratedCell): WasmSequence | null {
+  const module = kernelPath() === "wasm" ? kernelModule() : null;
+  return module === null ? null : new WasmSequence(module, cell);
+}

@@ -1,0 +1,190 @@
+// kerasless' WebAssembly SIMD kernels (AssemblyScript; built by scripts/build-wasm.ts into
+// src/kernels/wasm-binary.ts). Pointers are byte addresses in this instance's memory, strides
+// and sizes count float32 values. Address 0 is never data, so a zero pointer means "none".
+
+/** c[m, n] = (accumulate ? c[m, n] : 0) + bias[n] + Σ_k a[m, k] · b[k, n], float32 sums. */
+export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32): void {
+  const la = <usize>lda << 2;
+  const lb = <usize>ldb << 2;
+  const lc = <usize>ldc << 2;
+  let m = 0;
+  // Four rows by eight columns: eight accumulators, two loads of b and four broadcasts of a per k.
+  for (; m + 3 < rows; m += 4) {
+    const a0 = a + <usize>m * la;
+    const c0 = c + <usize>m * lc;
+    let n = 0;
+    for (; n + 7 < cols; n += 8) {
+      const cn = c0 + (<usize>n << 2);
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+      let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+      if (accumulate) {
+        s00 = v128.load(cn); s01 = v128.load(cn, 16);
+        s10 = v128.load(cn + lc); s11 = v128.load(cn + lc, 16);
+        s20 = v128.load(cn + 2 * lc); s21 = v128.load(cn + 2 * lc, 16);
+        s30 = v128.load(cn + 3 * lc); s31 = v128.load(cn + 3 * lc, 16);
+      }
+      if (bias) {
+        const b0 = v128.load(bias + (<usize>n << 2));
+        const b1 = v128.load(bias + (<usize>n << 2), 16);
+        s00 = f32x4.add(s00, b0); s01 = f32x4.add(s01, b1);
+        s10 = f32x4.add(s10, b0); s11 = f32x4.add(s11, b1);
+        s20 = f32x4.add(s20, b0); s21 = f32x4.add(s21, b1);
+        s30 = f32x4.add(s30, b0); s31 = f32x4.add(s31, b1);
+      }
+      let bk = b + (<usize>n << 2);
+      let ak = a0;
+      for (let k = 0; k < inner; k++) {
+        const w0 = v128.load(bk);
+        const w1 = v128.load(bk, 16);
+        const x0 = v128.load32_splat(ak);
+        const x1 = v128.load32_splat(ak + la);
+        const x2 = v128.load32_splat(ak + 2 * la);
+        const x3 = v128.load32_splat(ak + 3 * la);
+        s00 = f32x4.add(s00, f32x4.mul(x0, w0)); s01 = f32x4.add(s01, f32x4.mul(x0, w1));
+        s10 = f32x4.add(s10, f32x4.mul(x1, w0)); s11 = f32x4.add(s11, f32x4.mul(x1, w1));
+        s20 = f32x4.add(s20, f32x4.mul(x2, w0)); s21 = f32x4.add(s21, f32x4.mul(x2, w1));
+        s30 = f32x4.add(s30, f32x4.mul(x3, w0)); s31 = f32x4.add(s31, f32x4.mul(x3, w1));
+        bk += lb;
+        ak += 4;
+      }
+      v128.store(cn, s00); v128.store(cn, s01, 16);
+      v128.store(cn + lc, s10); v128.store(cn + lc, s11, 16);
+      v128.store(cn + 2 * lc, s20); v128.store(cn + 2 * lc, s21, 16);
+      v128.store(cn + 3 * lc, s30); v128.store(cn + 3 * lc, s31, 16);
+    }
+    if (n < cols) gemmNarrow(a0, la, b, lb, c0, lc, 4, inner, n, cols, bias, accumulate);
+  }
+  // Remaining rows one at a time: sixteen columns (four accumulators) per pass.
+  for (; m < rows; m++) {
+    const a0 = a + <usize>m * la;
+    const c0 = c + <usize>m * lc;
+    let n = 0;
+    for (; n + 15 < cols; n += 16) {
+      const cn = c0 + (<usize>n << 2);
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      if (accumulate) { s0 = v128.load(cn); s1 = v128.load(cn, 16); s2 = v128.load(cn, 32); s3 = v128.load(cn, 48); }
+      if (bias) {
+        const bn = bias + (<usize>n << 2);
+        s0 = f32x4.add(s0, v128.load(bn)); s1 = f32x4.add(s1, v128.load(bn, 16));
+        s2 = f32x4.add(s2, v128.load(bn, 32)); s3 = f32x4.add(s3, v128.load(bn, 48));
+      }
+      let bk = b + (<usize>n << 2);
+      let ak = a0;
+      for (let k = 0; k < inner; k++) {
+        const x = v128.load32_splat(ak);
+        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(bk)));
+        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(bk, 16)));
+        s2 = f32x4.add(s2, f32x4.mul(x, v128.load(bk, 32)));
+        s3 = f32x4.add(s3, f32x4.mul(x, v128.load(bk, 48)));
+        bk += lb;
+        ak += 4;
+      }
+      v128.store(cn, s0); v128.store(cn, s1, 16); v128.store(cn, s2, 32); v128.store(cn, s3, 48);
+    }
+    if (n < cols) gemmNarrow(a0, la, b, lb, c0, lc, 1, inner, n, cols, bias, accumulate);
+  }
+}
+
+/** Columns n0..cols of `rows` rows: four at a time, then one at a time. */
+function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: usize, rows: i32, inner: i32, n0: i32, cols: i32, bias: usize, accumulate: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const ar = a0 + <usize>r * la;
+    const cr = c0 + <usize>r * lc;
+    let n = n0;
+    for (; n + 3 < cols; n += 4) {
+      const cn = cr + (<usize>n << 2);
+      let s = accumulate ? v128.load(cn) : f32x4.splat(0);
+      if (bias) s = f32x4.add(s, v128.load(bias + (<usize>n << 2)));
+      let bk = b + (<usize>n << 2);
+      for (let k = 0; k < inner; k++) {
+        s = f32x4.add(s, f32x4.mul(v128.load32_splat(ar + (<usize>k << 2)), v128.load(bk)));
+        bk += lb;
+      }
+      v128.store(cn, s);
+    }
+    for (; n < cols; n++) {
+      const cn = cr + (<usize>n << 2);
+      let s: f32 = accumulate ? load<f32>(cn) : 0;
+      if (bias) s += load<f32>(bias + (<usize>n << 2));
+      let bk = b + (<usize>n << 2);
+      for (let k = 0; k < inner; k++) {
+        s += load<f32>(ar + (<usize>k << 2)) * load<f32>(bk);
+        bk += lb;
+      }
+      store<f32>(cn, s);
+    }
+  }
+}
+
+// exp over four lanes: x = n·ln2 + r with |r| <= ln2/2, e^r by its Taylor polynomial to r^7
+// (error below float32 rounding), 2^n built in the exponent bits. x is clamped so 2^n stays normal.
+// @ts-ignore: decorator
+@inline function exp4(x: v128): v128 {
+  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.0 / 5040.0);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 720.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, scale);
+}
+
+// @ts-ignore: decorator
+@inline function sigmoid4(x: v128): v128 {
+  const one = f32x4.splat(1.0);
+  return f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(x))));
+}
+
+// @ts-ignore: decorator
+@inline function tanh4(x: v128): v128 {
+  const one = f32x4.splat(1.0);
+  return f32x4.sub(one, f32x4.div(f32x4.splat(2.0), f32x4.add(exp4(f32x4.add(x, x)), one)));
+}
+
+/**
+ * LSTM gates (sigmoid gates, tanh activation) for `batch` rows: row b's pre-activations
+ * [i | f | g | o] are at p + b*rowStride floats, its states at h and c + b*units floats. units % 4 == 0.
+ */
+export function lstmGates(p: usize, rowStride: i32, h: usize, c: usize, batch: i32, units: i32): void {
+  const ub = <usize>units << 2;
+  for (let b = 0; b < batch; b++) {
+    const pr = p + <usize>b * (<usize>rowStride << 2);
+    const sr = <usize>b * ub;
+    for (let j: usize = 0; j < ub; j += 16) {
+      const i = sigmoid4(v128.load(pr + j));
+      const f = sigmoid4(v128.load(pr + ub + j));
+      const g = tanh4(v128.load(pr + 2 * ub + j));
+      const o = sigmoid4(v128.load(pr + 3 * ub + j));
+      const cell = f32x4.add(f32x4.mul(f, v128.load(c + sr + j)), f32x4.mul(i, g));
+      v128.store(c + sr + j, cell);
+      v128.store(h + sr + j, f32x4.mul(o, tanh4(cell)));
+    }
+  }
+}
+
+/**
+ * GRU gates with reset_after (sigmoid gates, tanh activation): row b's input part [z | r | h~] is
+ * at p + b*rowStride floats, its recurrent part (h·U + recurrent bias) at rec + b*3*units floats.
+ */
+export function gruGates(p: usize, rowStride: i32, rec: usize, h: usize, batch: i32, units: i32): void {
+  const ub = <usize>units << 2;
+  const one = f32x4.splat(1.0);
+  for (let b = 0; b < batch; b++) {
+    const pr = p + <usize>b * (<usize>rowStride << 2);
+    const rr = rec + <usize>b * 3 * ub;
+    const hr = h + <usize>b * ub;
+    for (let j: usize = 0; j < ub; j += 16) {
+      const z = sigmoid4(f32x4.add(v128.load(pr + j), v128.load(rr + j)));
+      const r = sigmoid4(f32x4.add(v128.load(pr + ub + j), v128.load(rr + ub + j)));
+      const cand = tanh4(f32x4.add(v128.load(pr + 2 * ub + j), f32x4.mul(r, v128.load(rr + 2 * ub + j))));
+      v128.store(hr + j, f32x4.add(f32x4.mul(z, v128.load(hr + j)), f32x4.mul(f32x4.sub(one, z), cand)));
+    }
+  }
+}
