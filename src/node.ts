@@ -1,15 +1,13 @@
 /**
  * The Node entry point: like the core entry, but a string source is a file path
- * (or an http(s) URL, which is fetched).
+ * (or an http(s) URL, which is fetched), and loadModelPool() splits large batches over threads.
  * @module kerasless in Node
  */
-import { readFile } from "node:fs/promises";
-import { fetchBytes, makeLoadModel } from "./api.js";
+import { makeLoadModel } from "./api.js";
+import { readPathOrUrl } from "./node/read.js";
 
 export * from "./exports.js";
-
-const readPathOrUrl = async (source: string): Promise<Uint8Array> =>
-  /^https?:\/\//.test(source) ? fetchBytes(source) : new Uint8Array(await readFile(source));
+export { loadModelPool, ModelPool, type PoolOptions } from "./node/pool.js";
 
 /** Loads a `.keras`, legacy `.h5`, or `model.json` (+ `options.weights`) model from a path or bytes. */
 export const loadModel = makeLoadModel(readPathOrUrl);
