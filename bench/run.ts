@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { JS_CONTENDERS } from "./contenders/index.js";
-import { KERNEL_PATHS } from "./contenders/kerasless.js";
+import { KERASLESS_CONTENDERS } from "./contenders/kerasless.js";
 import { isTimed, markdownReport, svgChart, type BenchReport, type Result } from "./lib/report.js";
 import { BENCH_DIR, loadWorkloads, workloadFlops } from "./lib/spec.js";
 
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     report.contenders[id] = outputs[id].describe;
   }
   report.machine.loadavg_end = loadavg().map((l) => Number(l.toFixed(2)));
-  const base = KERNEL_PATHS[0].id;
+  const base = KERASLESS_CONTENDERS[0].id;
   for (const w of workloads) {
     const results: Record<string, Result> = {};
     const baseline = outputs[base]?.results[w.id];

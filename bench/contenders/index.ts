@@ -1,9 +1,9 @@
 /** The JavaScript contenders, by id. Each is imported only in its own worker process. */
 import type { Contender } from "./contender.js";
-import { KERNEL_PATHS } from "./kerasless.js";
+import { KERASLESS_CONTENDERS } from "./kerasless.js";
 
 export const JS_CONTENDERS: Record<string, () => Promise<Contender>> = {
-  ...Object.fromEntries(KERNEL_PATHS.map((p) => [p.id, async () => (await import("./kerasless.js")).kerasless(p.id)])),
+  ...Object.fromEntries(KERASLESS_CONTENDERS.map((p) => [p.id, async () => (await import("./kerasless.js")).kerasless(p.id)])),
   "onnxruntime-node": async () => (await import("./onnxruntime.js")).onnxruntime("node", false),
   "onnxruntime-node-stateful": async () => (await import("./onnxruntime.js")).onnxruntime("node", true),
   "onnxruntime-web": async () => (await import("./onnxruntime.js")).onnxruntime("web", false),
