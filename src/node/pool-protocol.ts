@@ -3,7 +3,7 @@ import type { ErrorCode } from "../errors.js";
 import type { NamedBytes } from "../format/artifact.js";
 import type { KernelPath } from "../kernels/wasm.js";
 
-/** workerData: what a worker loads its own copy of the model from. */
+/** The first message to a worker: what it loads its own copy of the model from. */
 export interface WorkerSetup {
   model: NamedBytes;
   weights?: NamedBytes;

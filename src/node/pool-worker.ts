@@ -1,8 +1,8 @@
 /**
- * A ModelPool worker thread: loads its own copy of the model from the bytes the pool passes in
- * workerData, then predicts the shards it is sent, one at a time, in the order they arrive.
+ * A ModelPool worker thread: loads its own copy of the model from the bytes the pool sends first,
+ * then predicts the shards it is sent, one at a time, in the order they arrive.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { KeraslessError, describeThrown } from "../errors.js";
 import { setKernelPath } from "../kernels/wasm.js";
 import { loadModelFromBytes } from "../load.js";
@@ -20,17 +20,20 @@ function sentError(e: unknown): SentError {
 }
 
 let model: Model | undefined;
-try {
-  const setup = workerData as WorkerSetup;
-  setKernelPath(setup.kernelPath);
-  model = loadModelFromBytes(setup.model, setup.weights, { maxDecompressedBytes: setup.maxDecompressedBytes });
-  send({ kind: "ready" });
-} catch (e) {
-  send({ kind: "load-failed", error: sentError(e) });
-  port.close();
+
+/** The first message: the model's bytes, sent once the calling thread has loaded them without error. */
+function load(setup: WorkerSetup): void {
+  try {
+    setKernelPath(setup.kernelPath);
+    model = loadModelFromBytes(setup.model, setup.weights, { maxDecompressedBytes: setup.maxDecompressedBytes });
+    send({ kind: "ready" });
+  } catch (e) {
+    send({ kind: "load-failed", error: sentError(e) });
+    port!.close();
+  }
 }
 
-port.on("message", (job: ShardJob) => {
+function predict(job: ShardJob): void {
   let outputs: ShardTensor[];
   try {
     outputs = model!.predict(job.inputs).map((t) => ({ shape: [...t.shape], data: t.data }));
@@ -43,4 +46,6 @@ port.on("message", (job: ShardJob) => {
   const buffers = new Set<ArrayBuffer>();
   for (const t of outputs) if (t.data.buffer instanceof ArrayBuffer) buffers.add(t.data.buffer);
   send({ kind: "done", id: job.id, outputs }, [...buffers]);
-});
+}
+
+port.on("message", (message: WorkerSetup | ShardJob) => (model === undefined ? load(message as WorkerSetup) : predict(message as ShardJob)));

@@ -310,10 +310,10 @@ export async function loadModelPool(source: ModelSource, options: PoolOptions = 
   if (typeof inlineBelowMs !== "number" || !(inlineBelowMs >= 0)) throw new KeraslessError("E_INPUT", `loadModelPool: inlineBelowMs must be a non-negative number, got ${String(inlineBelowMs)}`);
   const modelBytes = await readSource(source, readPathOrUrl, options.name);
   const weightBytes = options.weights === undefined ? undefined : await readSource(options.weights, readPathOrUrl);
-  const setup: WorkerSetup = { model: modelBytes, weights: weightBytes, maxDecompressedBytes: options.maxDecompressedBytes, kernelPath: kernelPath() };
-  // The workers load while the calling thread does.
+  // The threads start while the calling thread loads the model; they get the bytes only once
+  // the calling thread has read them without error (a hostile file is refused once, not N times).
   const workers = Array.from({ length: threads - 1 }, () => {
-    const worker = new Worker(WORKER_FILE, { workerData: setup, execArgv: workerExecArgv() });
+    const worker = new Worker(WORKER_FILE, { execArgv: workerExecArgv() });
     // Until the pool listens (after the calling thread's load), a failure to start is reported by ready().
     worker.on("error", () => undefined);
     return worker;
@@ -325,6 +325,8 @@ export async function loadModelPool(source: ModelSource, options: PoolOptions = 
     await Promise.all(workers.map((w) => w.terminate()));
     throw e;
   }
+  const setup: WorkerSetup = { model: modelBytes, weights: weightBytes, maxDecompressedBytes: options.maxDecompressedBytes, kernelPath: kernelPath() };
+  for (const worker of workers) worker.postMessage(setup);
   try {
     await pool.waitUntilReady();
   } catch (e) {

@@ -220,6 +220,15 @@ describe("errors", () => {
     await assert.rejects(loadModelPool(join(ROOT, "no-such-model.keras"), { threads: 2 }), (e: unknown) => e instanceof KeraslessError && e.code === "E_IO");
   });
 
+  test("a file loadModel refuses, loadModelPool refuses with the same error (and its threads end)", async () => {
+    const garbage = new TextEncoder().encode("not a model at all");
+    const plain = await loadModel(garbage).then(
+      () => assert.fail("loadModel accepted garbage"),
+      (e: unknown) => e as KeraslessError,
+    );
+    await assert.rejects(loadModelPool(garbage, { threads: 3 }), (e: unknown) => e instanceof KeraslessError && e.code === plain.code && e.message === plain.message);
+  });
+
   test("a closed pool refuses predict with E_POOL", async () => {
     const pool = await loadModelPool(join(ROOT, "bench/models/seed.keras"), { threads: 2 });
     await pool.close();
