@@ -85,6 +85,27 @@ export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
   }
 }
 
+/**
+ * gemm() with b packed in panels of PANEL columns: panel q holds columns q*PANEL.. of every row k,
+ * contiguously ([inner, width] with width = min(PANEL, cols - q*PANEL)). Each panel is one
+ * sequential stream, which the hardware prefetcher follows better than rows strided by cols.
+ */
+export function gemmPacked(a: usize, lda: i32, packed: usize, c: usize, ldc: i32, rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32): void {
+  // Four rows against every panel, so those rows of a stay in L1 while b streams by.
+  for (let m = 0; m < rows; m += 4) {
+    const am = a + (<usize>m * <usize>lda << 2);
+    const cm = c + (<usize>m * <usize>ldc << 2);
+    const count = min(4, rows - m);
+    for (let n = 0; n < cols; n += PANEL) {
+      const width = min(PANEL, cols - n);
+      gemm(am, lda, packed + (<usize>n * <usize>inner << 2), width, cm + (<usize>n << 2), ldc, count, inner, width, bias ? bias + (<usize>n << 2) : 0, accumulate);
+    }
+  }
+}
+
+/** Columns per panel of a packed matrix (see gemmPacked). */
+export const PANEL: i32 = 16;
+
 /** Columns n0..cols of `rows` rows: four at a time, then one at a time. */
 function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: usize, rows: i32, inner: i32, n0: i32, cols: i32, bias: usize, accumulate: i32): void {
   for (let r = 0; r < rows; r++) {
@@ -149,8 +170,22 @@ function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: us
 }
 
 /**
+ * Stores the first `lanes` (1 to 4) lanes of v at ptr. A state row whose length is not a multiple
+ * of four ends with such a partial vector; the lanes past it belong to the next row.
+ */
+// @ts-ignore: decorator
+@inline function storeLanes(ptr: usize, v: v128, lanes: usize): void {
+  if (lanes == 4) { v128.store(ptr, v); return; }
+  v128.store32_lane(ptr, v, 0);
+  if (lanes > 1) v128.store32_lane(ptr, v, 1, 4);
+  if (lanes > 2) v128.store32_lane(ptr, v, 2, 8);
+}
+
+/**
  * LSTM gates (sigmoid gates, tanh activation) for `batch` rows: row b's pre-activations
- * [i | f | g | o] are at p + b*rowStride floats, its states at h and c + b*units floats. units % 4 == 0.
+ * [i | f | g | o] are at p + b*rowStride floats, its states at h and c + b*units floats.
+ * Any units: the last vector of a row may be partial. Its spare lanes read the values that follow
+ * (the next gate block or row, or the slack after the workspace) and are never stored.
  */
 export function lstmGates(p: usize, rowStride: i32, h: usize, c: usize, batch: i32, units: i32): void {
   const ub = <usize>units << 2;
@@ -158,13 +193,14 @@ export function lstmGates(p: usize, rowStride: i32, h: usize, c: usize, batch: i
     const pr = p + <usize>b * (<usize>rowStride << 2);
     const sr = <usize>b * ub;
     for (let j: usize = 0; j < ub; j += 16) {
+      const lanes = min<usize>(4, (ub - j) >> 2);
       const i = sigmoid4(v128.load(pr + j));
       const f = sigmoid4(v128.load(pr + ub + j));
       const g = tanh4(v128.load(pr + 2 * ub + j));
       const o = sigmoid4(v128.load(pr + 3 * ub + j));
       const cell = f32x4.add(f32x4.mul(f, v128.load(c + sr + j)), f32x4.mul(i, g));
-      v128.store(c + sr + j, cell);
-      v128.store(h + sr + j, f32x4.mul(o, tanh4(cell)));
+      storeLanes(c + sr + j, cell, lanes);
+      storeLanes(h + sr + j, f32x4.mul(o, tanh4(cell)), lanes);
     }
   }
 }
@@ -172,6 +208,7 @@ export function lstmGates(p: usize, rowStride: i32, h: usize, c: usize, batch: i
 /**
  * GRU gates with reset_after (sigmoid gates, tanh activation): row b's input part [z | r | h~] is
  * at p + b*rowStride floats, its recurrent part (h·U + recurrent bias) at rec + b*3*units floats.
+ * Any units, as in lstmGates.
  */
 export function gruGates(p: usize, rowStride: i32, rec: usize, h: usize, batch: i32, units: i32): void {
   const ub = <usize>units << 2;
@@ -181,10 +218,11 @@ export function gruGates(p: usize, rowStride: i32, rec: usize, h: usize, batch: 
     const rr = rec + <usize>b * 3 * ub;
     const hr = h + <usize>b * ub;
     for (let j: usize = 0; j < ub; j += 16) {
+      const lanes = min<usize>(4, (ub - j) >> 2);
       const z = sigmoid4(f32x4.add(v128.load(pr + j), v128.load(rr + j)));
       const r = sigmoid4(f32x4.add(v128.load(pr + ub + j), v128.load(rr + ub + j)));
       const cand = tanh4(f32x4.add(v128.load(pr + 2 * ub + j), f32x4.mul(r, v128.load(rr + 2 * ub + j))));
-      v128.store(hr + j, f32x4.add(f32x4.mul(z, v128.load(hr + j)), f32x4.mul(f32x4.sub(one, z), cand)));
+      storeLanes(hr + j, f32x4.add(f32x4.mul(z, v128.load(hr + j)), f32x4.mul(f32x4.sub(one, z), cand)), lanes);
     }
   }
 }

@@ -14,6 +14,8 @@ export type KernelPath = "wasm" | "js";
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
   gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, rows: number, inner: number, cols: number, bias: number, accumulate: number): void;
+  gemmPacked(a: number, lda: number, packed: number, c: number, ldc: number, rows: number, inner: number, cols: number, bias: number, accumulate: number): void;
+  readonly PANEL: WebAssembly.Global;
   lstmGates(p: number, rowStride: number, h: number, c: number, batch: number, units: number): void;
   gruGates(p: number, rowStride: number, rec: number, h: number, batch: number, units: number): void;
 }
@@ -81,6 +83,19 @@ export interface AcceleratedCell {
 
 const align = (bytes: number): number => (bytes + 15) & ~15;
 
+/** [rows, cols] row-major → panels of `panel` columns, each [rows, width] row-major (gemmPacked's layout). */
+function packPanels(matrix: Float32Array, rows: number, cols: number, panel: number): Float32Array {
+  const packed = new Float32Array(rows * cols);
+  let at = 0;
+  for (let n = 0; n < cols; n += panel) {
+    const width = Math.min(panel, cols - n);
+    for (let k = 0; k < rows; k++) {
+      for (let j = 0; j < width; j++) packed[at++] = matrix[k * cols + n + j];
+    }
+  }
+  return packed;
+}
+
 /**
  * One recurrent cell's WebAssembly instance. prepare() copies the input and states in and
  * computes the input projection; the cell's steps then run on `projection`, `states` and
@@ -124,10 +139,11 @@ export class WasmSequence {
     };
     this.kernelPtr = place(cell.kernel);
     this.inputBiasPtr = place(cell.inputBias);
-    this.recurrentPtr = place(cell.recurrentKernel);
+    // Every step streams the whole recurrent kernel: it is stored in panels (see gemmPacked).
+    this.recurrentPtr = place(packPanels(cell.recurrentKernel, cell.units, cell.projectionWidth, this.kernels.PANEL.value as number));
     this.recurrentBiasPtr = place(cell.recurrentBias);
     this.workspacePtr = at;
-    this.fused = cell.fusedGates !== null && cell.units % 4 === 0;
+    this.fused = cell.fusedGates !== null;
     this.states = new Array<Float32Array>(cell.stateCount).fill(this.projection);
     this.statePtrs = new Array<number>(cell.stateCount).fill(0);
   }
@@ -152,7 +168,8 @@ export class WasmSequence {
     }
     this.scratchPtr = at;
     at = align(at + batch * projectionWidth * 4);
-    this.reserve(at);
+    // The gate passes' partial last vectors may read up to 12 bytes past the workspace.
+    this.reserve(at + 16);
     const buffer = this.memory.buffer;
     this.xView = new Float32Array(buffer, xPtr, batch * time * features);
     this.projection = new Float32Array(buffer, this.projectionPtr, batch * time * projectionWidth);
@@ -179,10 +196,10 @@ export class WasmSequence {
     const p = this.projectionPtr + t * width * 4;
     const h = this.statePtrs[0];
     if (this.cell.fusedGates === "lstm") {
-      this.kernels.gemm(h, u, this.recurrentPtr, width, p, time * width, batch, u, width, 0, 1);
+      this.kernels.gemmPacked(h, u, this.recurrentPtr, p, time * width, batch, u, width, 0, 1);
       this.kernels.lstmGates(p, time * width, h, this.statePtrs[1], batch, u);
     } else {
-      this.kernels.gemm(h, u, this.recurrentPtr, width, this.scratchPtr, width, batch, u, width, this.recurrentBiasPtr, 0);
+      this.kernels.gemmPacked(h, u, this.recurrentPtr, this.scratchPtr, width, batch, u, width, this.recurrentBiasPtr, 0);
       this.kernels.gruGates(p, time * width, this.scratchPtr, h, batch, u);
     }
   }
