@@ -169,6 +169,20 @@ function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: us
   return f32x4.sub(one, f32x4.div(f32x4.splat(2.0), f32x4.add(exp4(f32x4.add(x, x)), one)));
 }
 
+/** The gates' activation: Keras' sigmoid, or hard_sigmoid as Keras 2 or Keras 3 defines it. */
+export const GATE_SIGMOID: i32 = 0;
+export const GATE_HARD_SIGMOID_KERAS2: i32 = 1;
+export const GATE_HARD_SIGMOID_KERAS3: i32 = 2;
+
+// @ts-ignore: decorator
+@inline function gate4(x: v128, kind: i32): v128 {
+  if (kind == GATE_SIGMOID) return sigmoid4(x);
+  const zero = f32x4.splat(0.0);
+  const one = f32x4.splat(1.0);
+  const slope = f32x4.splat(kind == GATE_HARD_SIGMOID_KERAS2 ? <f32>0.2 : <f32>(1.0 / 6.0));
+  return f32x4.min(f32x4.max(f32x4.add(f32x4.mul(x, slope), f32x4.splat(0.5)), zero), one);
+}
+
 /**
  * Stores the first `lanes` (1 to 4) lanes of v at ptr. A state row whose length is not a multiple
  * of four ends with such a partial vector; the lanes past it belong to the next row.
@@ -182,22 +196,24 @@ function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: us
 }
 
 /**
- * LSTM gates (sigmoid gates, tanh activation) for `batch` rows: row b's pre-activations
- * [i | f | g | o] are at p + b*rowStride floats, its states at h and c + b*units floats.
+ * LSTM gates (tanh activation) for `batch` rows: row b's pre-activations [i | f | g | o] are at
+ * p + b*rowStride floats, its states at h and c + b*units floats. Rows whose byte at
+ * mask + b*maskStride is 0 keep their states (mask 0: every row runs).
  * Any units: the last vector of a row may be partial. Its spare lanes read the values that follow
  * (the next gate block or row, or the slack after the workspace) and are never stored.
  */
-export function lstmGates(p: usize, rowStride: i32, h: usize, c: usize, batch: i32, units: i32): void {
+export function lstmGates(p: usize, rowStride: i32, h: usize, c: usize, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
   const ub = <usize>units << 2;
   for (let b = 0; b < batch; b++) {
+    if (mask && load<u8>(mask + <usize>b * <usize>maskStride) == 0) continue;
     const pr = p + <usize>b * (<usize>rowStride << 2);
     const sr = <usize>b * ub;
     for (let j: usize = 0; j < ub; j += 16) {
       const lanes = min<usize>(4, (ub - j) >> 2);
-      const i = sigmoid4(v128.load(pr + j));
-      const f = sigmoid4(v128.load(pr + ub + j));
+      const i = gate4(v128.load(pr + j), gate);
+      const f = gate4(v128.load(pr + ub + j), gate);
       const g = tanh4(v128.load(pr + 2 * ub + j));
-      const o = sigmoid4(v128.load(pr + 3 * ub + j));
+      const o = gate4(v128.load(pr + 3 * ub + j), gate);
       const cell = f32x4.add(f32x4.mul(f, v128.load(c + sr + j)), f32x4.mul(i, g));
       storeLanes(c + sr + j, cell, lanes);
       storeLanes(h + sr + j, f32x4.mul(o, tanh4(cell)), lanes);
@@ -206,23 +222,60 @@ export function lstmGates(p: usize, rowStride: i32, h: usize, c: usize, batch: i
 }
 
 /**
- * GRU gates with reset_after (sigmoid gates, tanh activation): row b's input part [z | r | h~] is
- * at p + b*rowStride floats, its recurrent part (h·U + recurrent bias) at rec + b*3*units floats.
- * Any units, as in lstmGates.
+ * GRU gates with reset_after (tanh activation): row b's input part [z | r | h~] is at
+ * p + b*rowStride floats, its recurrent part (h·U + recurrent bias) at rec + b*3*units floats.
+ * Masks and any units as in lstmGates.
  */
-export function gruGates(p: usize, rowStride: i32, rec: usize, h: usize, batch: i32, units: i32): void {
+export function gruGates(p: usize, rowStride: i32, rec: usize, h: usize, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
   const ub = <usize>units << 2;
   const one = f32x4.splat(1.0);
   for (let b = 0; b < batch; b++) {
+    if (mask && load<u8>(mask + <usize>b * <usize>maskStride) == 0) continue;
     const pr = p + <usize>b * (<usize>rowStride << 2);
     const rr = rec + <usize>b * 3 * ub;
     const hr = h + <usize>b * ub;
     for (let j: usize = 0; j < ub; j += 16) {
       const lanes = min<usize>(4, (ub - j) >> 2);
-      const z = sigmoid4(f32x4.add(v128.load(pr + j), v128.load(rr + j)));
-      const r = sigmoid4(f32x4.add(v128.load(pr + ub + j), v128.load(rr + ub + j)));
+      const z = gate4(f32x4.add(v128.load(pr + j), v128.load(rr + j)), gate);
+      const r = gate4(f32x4.add(v128.load(pr + ub + j), v128.load(rr + ub + j)), gate);
       const cand = tanh4(f32x4.add(v128.load(pr + 2 * ub + j), f32x4.mul(r, v128.load(rr + 2 * ub + j))));
       storeLanes(hr + j, f32x4.add(f32x4.mul(z, v128.load(hr + j)), f32x4.mul(f32x4.sub(one, z), cand)), lanes);
     }
+  }
+}
+
+/** Copies each row's h ([batch, units] at h) to out + (b*time + s)*units floats. */
+function copyStep(h: usize, out: usize, batch: i32, units: i32, time: i32, s: i32): void {
+  const ub = <usize>units << 2;
+  for (let b = 0; b < batch; b++) {
+    memory.copy(out + ((<usize>b * <usize>time + <usize>s) * ub), h + <usize>b * ub, ub);
+  }
+}
+
+/**
+ * A whole unmasked LSTM sequence: `time` steps over the projection p ([batch, time, 4u], x·W + b
+ * of every step), in reverse order when `backwards`. With out (not 0), step s's h goes to
+ * out[b, s, :]. The recurrent kernel is packed (gemmPacked).
+ */
+export function lstmSteps(p: usize, time: i32, packed: usize, h: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
+  const width = 4 * units;
+  for (let s = 0; s < time; s++) {
+    const t = backwards ? time - 1 - s : s;
+    const pt = p + (<usize>t * <usize>width << 2);
+    gemmPacked(h, units, packed, pt, time * width, batch, units, width, 0, 1);
+    lstmGates(pt, time * width, h, c, batch, units, gate, 0, 0);
+    if (out) copyStep(h, out, batch, units, time, s);
+  }
+}
+
+/** A whole unmasked GRU (reset_after) sequence, as lstmSteps; `rec` is [batch, 3u] scratch. */
+export function gruSteps(p: usize, time: i32, packed: usize, recurrentBias: usize, rec: usize, h: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
+  const width = 3 * units;
+  for (let s = 0; s < time; s++) {
+    const t = backwards ? time - 1 - s : s;
+    const pt = p + (<usize>t * <usize>width << 2);
+    gemmPacked(h, units, packed, rec, width, batch, units, width, recurrentBias, 0);
+    gruGates(pt, time * width, rec, h, batch, units, gate, 0, 0);
+    if (out) copyStep(h, out, batch, units, time, s);
   }
 }
