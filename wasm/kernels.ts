@@ -85,6 +85,27 @@ export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
   }
 }
 
+/**
+ * gemm() with b packed in panels of PANEL columns: panel q holds columns q*PANEL.. of every row k,
+ * contiguously ([inner, width] with width = min(PANEL, cols - q*PANEL)). Each panel is one
+ * sequential stream, which the hardware prefetcher follows better than rows strided by cols.
+ */
+export function gemmPacked(a: usize, lda: i32, packed: usize, c: usize, ldc: i32, rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32): void {
+  // Four rows against every panel, so those rows of a stay in L1 while b streams by.
+  for (let m = 0; m < rows; m += 4) {
+    const am = a + (<usize>m * <usize>lda << 2);
+    const cm = c + (<usize>m * <usize>ldc << 2);
+    const count = min(4, rows - m);
+    for (let n = 0; n < cols; n += PANEL) {
+      const width = min(PANEL, cols - n);
+      gemm(am, lda, packed + (<usize>n * <usize>inner << 2), width, cm + (<usize>n << 2), ldc, count, inner, width, bias ? bias + (<usize>n << 2) : 0, accumulate);
+    }
+  }
+}
+
+/** Columns per panel of a packed matrix (see gemmPacked). */
+export const PANEL: i32 = 16;
+
 /** Columns n0..cols of `rows` rows: four at a time, then one at a time. */
 function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: usize, rows: i32, inner: i32, n0: i32, cols: i32, bias: usize, accumulate: i32): void {
   for (let r = 0; r < rows; r++) {
@@ -148,43 +169,113 @@ function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: us
   return f32x4.sub(one, f32x4.div(f32x4.splat(2.0), f32x4.add(exp4(f32x4.add(x, x)), one)));
 }
 
+/** The gates' activation: Keras' sigmoid, or hard_sigmoid as Keras 2 or Keras 3 defines it. */
+export const GATE_SIGMOID: i32 = 0;
+export const GATE_HARD_SIGMOID_KERAS2: i32 = 1;
+export const GATE_HARD_SIGMOID_KERAS3: i32 = 2;
+
+// @ts-ignore: decorator
+@inline function gate4(x: v128, kind: i32): v128 {
+  if (kind == GATE_SIGMOID) return sigmoid4(x);
+  const zero = f32x4.splat(0.0);
+  const one = f32x4.splat(1.0);
+  const slope = f32x4.splat(kind == GATE_HARD_SIGMOID_KERAS2 ? <f32>0.2 : <f32>(1.0 / 6.0));
+  return f32x4.min(f32x4.max(f32x4.add(f32x4.mul(x, slope), f32x4.splat(0.5)), zero), one);
+}
+
 /**
- * LSTM gates (sigmoid gates, tanh activation) for `batch` rows: row b's pre-activations
- * [i | f | g | o] are at p + b*rowStride floats, its states at h and c + b*units floats. units % 4 == 0.
+ * Stores the first `lanes` (1 to 4) lanes of v at ptr. A state row whose length is not a multiple
+ * of four ends with such a partial vector; the lanes past it belong to the next row.
  */
-export function lstmGates(p: usize, rowStride: i32, h: usize, c: usize, batch: i32, units: i32): void {
+// @ts-ignore: decorator
+@inline function storeLanes(ptr: usize, v: v128, lanes: usize): void {
+  if (lanes == 4) { v128.store(ptr, v); return; }
+  v128.store32_lane(ptr, v, 0);
+  if (lanes > 1) v128.store32_lane(ptr, v, 1, 4);
+  if (lanes > 2) v128.store32_lane(ptr, v, 2, 8);
+}
+
+/**
+ * LSTM gates (tanh activation) for `batch` rows: row b's pre-activations [i | f | g | o] are at
+ * p + b*rowStride floats, its states at h and c + b*units floats. Rows whose byte at
+ * mask + b*maskStride is 0 keep their states (mask 0: every row runs).
+ * Any units: the last vector of a row may be partial. Its spare lanes read the values that follow
+ * (the next gate block or row, or the slack after the workspace) and are never stored.
+ */
+export function lstmGates(p: usize, rowStride: i32, h: usize, c: usize, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
   const ub = <usize>units << 2;
   for (let b = 0; b < batch; b++) {
+    if (mask && load<u8>(mask + <usize>b * <usize>maskStride) == 0) continue;
     const pr = p + <usize>b * (<usize>rowStride << 2);
     const sr = <usize>b * ub;
     for (let j: usize = 0; j < ub; j += 16) {
-      const i = sigmoid4(v128.load(pr + j));
-      const f = sigmoid4(v128.load(pr + ub + j));
+      const lanes = min<usize>(4, (ub - j) >> 2);
+      const i = gate4(v128.load(pr + j), gate);
+      const f = gate4(v128.load(pr + ub + j), gate);
       const g = tanh4(v128.load(pr + 2 * ub + j));
-      const o = sigmoid4(v128.load(pr + 3 * ub + j));
+      const o = gate4(v128.load(pr + 3 * ub + j), gate);
       const cell = f32x4.add(f32x4.mul(f, v128.load(c + sr + j)), f32x4.mul(i, g));
-      v128.store(c + sr + j, cell);
-      v128.store(h + sr + j, f32x4.mul(o, tanh4(cell)));
+      storeLanes(c + sr + j, cell, lanes);
+      storeLanes(h + sr + j, f32x4.mul(o, tanh4(cell)), lanes);
     }
   }
 }
 
 /**
- * GRU gates with reset_after (sigmoid gates, tanh activation): row b's input part [z | r | h~] is
- * at p + b*rowStride floats, its recurrent part (h·U + recurrent bias) at rec + b*3*units floats.
+ * GRU gates with reset_after (tanh activation): row b's input part [z | r | h~] is at
+ * p + b*rowStride floats, its recurrent part (h·U + recurrent bias) at rec + b*3*units floats.
+ * Masks and any units as in lstmGates.
  */
-export function gruGates(p: usize, rowStride: i32, rec: usize, h: usize, batch: i32, units: i32): void {
+export function gruGates(p: usize, rowStride: i32, rec: usize, h: usize, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
   const ub = <usize>units << 2;
   const one = f32x4.splat(1.0);
   for (let b = 0; b < batch; b++) {
+    if (mask && load<u8>(mask + <usize>b * <usize>maskStride) == 0) continue;
     const pr = p + <usize>b * (<usize>rowStride << 2);
     const rr = rec + <usize>b * 3 * ub;
     const hr = h + <usize>b * ub;
     for (let j: usize = 0; j < ub; j += 16) {
-      const z = sigmoid4(f32x4.add(v128.load(pr + j), v128.load(rr + j)));
-      const r = sigmoid4(f32x4.add(v128.load(pr + ub + j), v128.load(rr + ub + j)));
+      const lanes = min<usize>(4, (ub - j) >> 2);
+      const z = gate4(f32x4.add(v128.load(pr + j), v128.load(rr + j)), gate);
+      const r = gate4(f32x4.add(v128.load(pr + ub + j), v128.load(rr + ub + j)), gate);
       const cand = tanh4(f32x4.add(v128.load(pr + 2 * ub + j), f32x4.mul(r, v128.load(rr + 2 * ub + j))));
-      v128.store(hr + j, f32x4.add(f32x4.mul(z, v128.load(hr + j)), f32x4.mul(f32x4.sub(one, z), cand)));
+      storeLanes(hr + j, f32x4.add(f32x4.mul(z, v128.load(hr + j)), f32x4.mul(f32x4.sub(one, z), cand)), lanes);
     }
+  }
+}
+
+/** Copies each row's h ([batch, units] at h) to out + (b*time + s)*units floats. */
+function copyStep(h: usize, out: usize, batch: i32, units: i32, time: i32, s: i32): void {
+  const ub = <usize>units << 2;
+  for (let b = 0; b < batch; b++) {
+    memory.copy(out + ((<usize>b * <usize>time + <usize>s) * ub), h + <usize>b * ub, ub);
+  }
+}
+
+/**
+ * A whole unmasked LSTM sequence: `time` steps over the projection p ([batch, time, 4u], x·W + b
+ * of every step), in reverse order when `backwards`. With out (not 0), step s's h goes to
+ * out[b, s, :]. The recurrent kernel is packed (gemmPacked).
+ */
+export function lstmSteps(p: usize, time: i32, packed: usize, h: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
+  const width = 4 * units;
+  for (let s = 0; s < time; s++) {
+    const t = backwards ? time - 1 - s : s;
+    const pt = p + (<usize>t * <usize>width << 2);
+    gemmPacked(h, units, packed, pt, time * width, batch, units, width, 0, 1);
+    lstmGates(pt, time * width, h, c, batch, units, gate, 0, 0);
+    if (out) copyStep(h, out, batch, units, time, s);
+  }
+}
+
+/** A whole unmasked GRU (reset_after) sequence, as lstmSteps; `rec` is [batch, 3u] scratch. */
+export function gruSteps(p: usize, time: i32, packed: usize, recurrentBias: usize, rec: usize, h: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
+  const width = 3 * units;
+  for (let s = 0; s < time; s++) {
+    const t = backwards ? time - 1 - s : s;
+    const pt = p + (<usize>t * <usize>width << 2);
+    gemmPacked(h, units, packed, rec, width, batch, units, width, recurrentBias, 0);
+    gruGates(pt, time * width, rec, h, batch, units, gate, 0, 0);
+    if (out) copyStep(h, out, batch, units, time, s);
   }
 }

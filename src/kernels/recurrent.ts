@@ -7,9 +7,9 @@
  * pass per row. With the usual activations (tanh, and sigmoid for the gates) that pass is written
  * out; other activations run over the gate blocks in place. A step allocates nothing.
  */
-import type { Activation } from "./activations.js";
+import { getActivation, type Activation } from "./activations.js";
 import { gemm } from "./matmul.js";
-import { accelerate, type WasmSequence } from "./wasm.js";
+import { accelerate, type GateActivation, type WasmSequence } from "./wasm.js";
 
 export interface RecurrentCell {
   readonly units: number;
@@ -46,6 +46,20 @@ export interface RecurrentCell {
 const isTanh = (a: Activation): boolean => a.name === "tanh";
 const isSigmoid = (a: Activation): boolean => a.name === "sigmoid";
 
+/** The WebAssembly gate pass for this gate activation (hard_sigmoid differs by Keras version), or null. */
+function gateActivation(a: Activation): GateActivation | null {
+  if (isSigmoid(a)) return "sigmoid";
+  if (a === getActivation("hard_sigmoid", 2)) return "hard_sigmoid_keras2";
+  if (a === getActivation("hard_sigmoid", 3)) return "hard_sigmoid_keras3";
+  return null;
+}
+
+/** The whole step in WebAssembly when the activation is tanh and the gates' activation has a pass there. */
+function fusedGates(cell: "lstm" | "gru", activation: Activation, recurrentActivation: Activation): { cell: "lstm" | "gru"; gate: GateActivation } | null {
+  const gate = gateActivation(recurrentActivation);
+  return isTanh(activation) && gate !== null ? { cell, gate } : null;
+}
+
 export interface LstmWeights {
   kernel: Float32Array; // [in, 4u], gate columns i | f | c | o
   recurrentKernel: Float32Array; // [u, 4u]
@@ -72,7 +86,7 @@ export class LstmCell implements RecurrentCell {
     this.recurrentKernel = weights.recurrentKernel;
     this.inputBias = weights.bias;
     this.usual = isTanh(activation) && isSigmoid(recurrentActivation);
-    this.accelerator = accelerate({ ...this.shape(), recurrentBias: null, fusedGates: this.usual ? "lstm" : null });
+    this.accelerator = accelerate({ ...this.shape(), recurrentBias: null, fusedGates: fusedGates("lstm", activation, recurrentActivation) });
   }
 
   private shape() {
@@ -165,7 +179,7 @@ export class GruCell implements RecurrentCell {
       inputBias: this.inputBias,
       recurrentKernel: this.recurrentKernel,
       recurrentBias: this.recurrentBias,
-      fusedGates: this.usual && resetAfter ? "gru" : null,
+      fusedGates: resetAfter ? fusedGates("gru", activation, recurrentActivation) : null,
     });
   }
 
@@ -335,23 +349,30 @@ export function runSequence(
   const { output, lastOutput } = buffers;
   const { goBackwards, returnSequences, zeroOutputForMask } = options;
   const accelerator = cell.accelerator;
+  if (accelerator !== null && accelerator.fused && mask === null) {
+    // The whole sequence in one WebAssembly call.
+    accelerator.prepare(x, batch, time, features, buffers.states, null);
+    accelerator.run(batch, time, goBackwards, returnSequences ? output : null);
+    if (!returnSequences) output.set(accelerator.states[0]);
+    accelerator.finish(buffers.states);
+    return;
+  }
   let projection = buffers.projection;
   let states = buffers.states;
   let scratch = buffers.scratch;
   if (accelerator !== null) {
-    accelerator.prepare(x, batch, time, features, states);
+    accelerator.prepare(x, batch, time, features, states, mask);
     projection = accelerator.projection;
     states = accelerator.states;
     scratch = accelerator.scratch;
   } else {
     gemm(x, 0, features, cell.kernel, 0, width, projection, 0, width, batch * time, features, width, cell.inputBias, false);
   }
-  // Masked rows keep their states, which the WebAssembly gate passes do not skip.
-  const fused = accelerator !== null && accelerator.fused && mask === null;
+  const fused = accelerator !== null && accelerator.fused;
   const h = states[0];
   for (let s = 0; s < time; s++) {
     const t = goBackwards ? time - 1 - s : s;
-    if (fused) accelerator.step(t, time, batch);
+    if (fused) accelerator.step(t, time, batch, true);
     else cell.stepBatch(projection, t * width, time * width, states, batch, mask, t, time, scratch);
     for (let b = 0; b < batch; b++) {
       const row = b * u;

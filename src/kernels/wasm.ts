@@ -14,8 +14,15 @@ export type KernelPath = "wasm" | "js";
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
   gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, rows: number, inner: number, cols: number, bias: number, accumulate: number): void;
-  lstmGates(p: number, rowStride: number, h: number, c: number, batch: number, units: number): void;
-  gruGates(p: number, rowStride: number, rec: number, h: number, batch: number, units: number): void;
+  gemmPacked(a: number, lda: number, packed: number, c: number, ldc: number, rows: number, inner: number, cols: number, bias: number, accumulate: number): void;
+  lstmGates(p: number, rowStride: number, h: number, c: number, batch: number, units: number, gate: number, mask: number, maskStride: number): void;
+  gruGates(p: number, rowStride: number, rec: number, h: number, batch: number, units: number, gate: number, mask: number, maskStride: number): void;
+  lstmSteps(p: number, time: number, packed: number, h: number, c: number, batch: number, units: number, gate: number, backwards: number, out: number): void;
+  gruSteps(p: number, time: number, packed: number, recurrentBias: number, rec: number, h: number, batch: number, units: number, gate: number, backwards: number, out: number): void;
+  readonly PANEL: WebAssembly.Global;
+  readonly GATE_SIGMOID: WebAssembly.Global;
+  readonly GATE_HARD_SIGMOID_KERAS2: WebAssembly.Global;
+  readonly GATE_HARD_SIGMOID_KERAS3: WebAssembly.Global;
 }
 
 /** undefined: not tried yet; null: not available (yet). */
@@ -65,6 +72,9 @@ export function kernelPath(): KernelPath {
   return preferred !== "js" && kernelModule() !== null ? "wasm" : "js";
 }
 
+/** The gate activations the WebAssembly gate passes compute. */
+export type GateActivation = "sigmoid" | "hard_sigmoid_keras2" | "hard_sigmoid_keras3";
+
 /** What an accelerated recurrent cell hands over (the weights are copied). */
 export interface AcceleratedCell {
   readonly units: number;
@@ -75,16 +85,33 @@ export interface AcceleratedCell {
   readonly recurrentKernel: Float32Array;
   /** GRU reset_after: the recurrent bias row, else null. */
   readonly recurrentBias: Float32Array | null;
-  /** The gate pass written in WebAssembly that applies, or null (the cell's own pass runs on the workspace). */
-  readonly fusedGates: "lstm" | "gru" | null;
+  /**
+   * The cell whose whole step (product and gates, tanh as activation) runs in WebAssembly, with
+   * its gate activation; null: the cell's own TypeScript pass runs on the workspace.
+   */
+  readonly fusedGates: { readonly cell: "lstm" | "gru"; readonly gate: GateActivation } | null;
 }
 
 const align = (bytes: number): number => (bytes + 15) & ~15;
 
+/** [rows, cols] row-major → panels of `panel` columns, each [rows, width] row-major (gemmPacked's layout). */
+function packPanels(matrix: Float32Array, rows: number, cols: number, panel: number): Float32Array {
+  const packed = new Float32Array(rows * cols);
+  let at = 0;
+  for (let n = 0; n < cols; n += panel) {
+    const width = Math.min(panel, cols - n);
+    for (let k = 0; k < rows; k++) {
+      for (let j = 0; j < width; j++) packed[at++] = matrix[k * cols + n + j];
+    }
+  }
+  return packed;
+}
+
 /**
- * One recurrent cell's WebAssembly instance. prepare() copies the input and states in and
- * computes the input projection; the cell's steps then run on `projection`, `states` and
- * `scratch` (views of the workspace); finish() copies the states out.
+ * One recurrent cell's WebAssembly instance. prepare() copies the input, states and mask in and
+ * computes the input projection. A fused cell then runs the whole sequence (run()) or, with a
+ * mask, one step at a time (step()); other cells run their own steps on `projection`, `states`
+ * and `scratch` (views of the workspace). finish() copies the states out.
  */
 export class WasmSequence {
   readonly fused: boolean;
@@ -94,15 +121,20 @@ export class WasmSequence {
   private readonly kernels: KernelExports;
   private readonly memory: WebAssembly.Memory;
   private readonly cell: AcceleratedCell;
+  private readonly gate: number;
   private readonly kernelPtr: number;
   private readonly inputBiasPtr: number;
   private readonly recurrentPtr: number;
   private readonly recurrentBiasPtr: number;
   private readonly workspacePtr: number;
   private xView = new Float32Array(0);
+  private maskView = new Uint8Array(0);
+  private outputView = new Float32Array(0);
   private projectionPtr = 0;
   private statePtrs: number[];
   private scratchPtr = 0;
+  private maskPtr = 0;
+  private outputPtr = 0;
   private buffer: ArrayBuffer | null = null;
   private batch = -1;
   private time = -1;
@@ -112,7 +144,7 @@ export class WasmSequence {
     this.kernels = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
     this.memory = this.kernels.memory;
     this.cell = cell;
-    // Address 0 means "no bias" to the kernels, so data starts at 16.
+    // Address 0 means "none" (no bias, no mask) to the kernels, so data starts at 16.
     let at = 16;
     const place = (values: Float32Array | null): number => {
       if (values === null) return 0;
@@ -124,10 +156,13 @@ export class WasmSequence {
     };
     this.kernelPtr = place(cell.kernel);
     this.inputBiasPtr = place(cell.inputBias);
-    this.recurrentPtr = place(cell.recurrentKernel);
+    // Every step streams the whole recurrent kernel: it is stored in panels (see gemmPacked).
+    this.recurrentPtr = place(packPanels(cell.recurrentKernel, cell.units, cell.projectionWidth, this.kernels.PANEL.value as number));
     this.recurrentBiasPtr = place(cell.recurrentBias);
     this.workspacePtr = at;
-    this.fused = cell.fusedGates !== null && cell.units % 4 === 0;
+    this.fused = cell.fusedGates !== null;
+    const gates = { sigmoid: this.kernels.GATE_SIGMOID, hard_sigmoid_keras2: this.kernels.GATE_HARD_SIGMOID_KERAS2, hard_sigmoid_keras3: this.kernels.GATE_HARD_SIGMOID_KERAS3 };
+    this.gate = cell.fusedGates === null ? 0 : (gates[cell.fusedGates.gate].value as number);
     this.states = new Array<Float32Array>(cell.stateCount).fill(this.projection);
     this.statePtrs = new Array<number>(cell.stateCount).fill(0);
   }
@@ -152,38 +187,65 @@ export class WasmSequence {
     }
     this.scratchPtr = at;
     at = align(at + batch * projectionWidth * 4);
-    this.reserve(at);
+    // A fused sequence writes its per-step outputs here (return_sequences).
+    this.outputPtr = at;
+    at = align(at + (this.fused ? batch * time * units * 4 : 0));
+    this.maskPtr = at;
+    at = align(at + batch * time);
+    // The gate passes' partial last vectors may read up to 12 bytes past the workspace.
+    this.reserve(at + 16);
     const buffer = this.memory.buffer;
     this.xView = new Float32Array(buffer, xPtr, batch * time * features);
     this.projection = new Float32Array(buffer, this.projectionPtr, batch * time * projectionWidth);
     for (let k = 0; k < stateCount; k++) this.states[k] = new Float32Array(buffer, this.statePtrs[k], batch * units);
     this.scratch = new Float32Array(buffer, this.scratchPtr, batch * projectionWidth);
+    this.outputView = new Float32Array(buffer, this.outputPtr, this.fused ? batch * time * units : 0);
+    this.maskView = new Uint8Array(buffer, this.maskPtr, batch * time);
     this.buffer = buffer;
     this.batch = batch;
     this.time = time;
     this.features = features;
   }
 
-  prepare(x: Float32Array, batch: number, time: number, features: number, states: Float32Array[]): void {
+  /** Copies x, the states and the mask ([batch, time], or null) in and computes x·kernel + bias. */
+  prepare(x: Float32Array, batch: number, time: number, features: number, states: Float32Array[], mask: Uint8Array | null): void {
     this.layout(batch, time, features);
     this.xView.set(x);
     for (let k = 0; k < states.length; k++) this.states[k].set(states[k]);
+    if (mask !== null) this.maskView.set(mask);
     const width = this.cell.projectionWidth;
     this.kernels.gemm(this.xView.byteOffset, features, this.kernelPtr, width, this.projectionPtr, width, batch * time, features, width, this.inputBiasPtr, 0);
   }
 
-  /** One step of every row with the fused gate pass (fused must be true; no mask). */
-  step(t: number, time: number, batch: number): void {
+  /**
+   * A fused cell's whole unmasked sequence in one call. With `sequence`, step s's output of every
+   * row goes to sequence[b, s, :] (processing order, as Keras returns it).
+   */
+  run(batch: number, time: number, backwards: boolean, sequence: Float32Array | null): void {
+    const u = this.cell.units;
+    const out = sequence === null ? 0 : this.outputPtr;
+    const h = this.statePtrs[0];
+    if (this.cell.fusedGates!.cell === "lstm") {
+      this.kernels.lstmSteps(this.projectionPtr, time, this.recurrentPtr, h, this.statePtrs[1], batch, u, this.gate, backwards ? 1 : 0, out);
+    } else {
+      this.kernels.gruSteps(this.projectionPtr, time, this.recurrentPtr, this.recurrentBiasPtr, this.scratchPtr, h, batch, u, this.gate, backwards ? 1 : 0, out);
+    }
+    if (sequence !== null) sequence.set(this.outputView);
+  }
+
+  /** One step of a fused cell, at time index t; rows masked at t (prepare's mask) keep their states. */
+  step(t: number, time: number, batch: number, masked: boolean): void {
     const u = this.cell.units;
     const width = this.cell.projectionWidth;
     const p = this.projectionPtr + t * width * 4;
     const h = this.statePtrs[0];
-    if (this.cell.fusedGates === "lstm") {
-      this.kernels.gemm(h, u, this.recurrentPtr, width, p, time * width, batch, u, width, 0, 1);
-      this.kernels.lstmGates(p, time * width, h, this.statePtrs[1], batch, u);
+    const mask = masked ? this.maskPtr + t : 0;
+    if (this.cell.fusedGates!.cell === "lstm") {
+      this.kernels.gemmPacked(h, u, this.recurrentPtr, p, time * width, batch, u, width, 0, 1);
+      this.kernels.lstmGates(p, time * width, h, this.statePtrs[1], batch, u, this.gate, mask, time);
     } else {
-      this.kernels.gemm(h, u, this.recurrentPtr, width, this.scratchPtr, width, batch, u, width, this.recurrentBiasPtr, 0);
-      this.kernels.gruGates(p, time * width, this.scratchPtr, h, batch, u);
+      this.kernels.gemmPacked(h, u, this.recurrentPtr, this.scratchPtr, width, batch, u, width, this.recurrentBiasPtr, 0);
+      this.kernels.gruGates(p, time * width, this.scratchPtr, h, batch, u, this.gate, mask, time);
     }
   }
 

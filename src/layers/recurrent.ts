@@ -35,6 +35,9 @@ interface RecurrentOptions {
   stateful: boolean;
 }
 
+/** Workspaces up to this many floats (256 KB) are kept between predict() calls. */
+const KEPT_WORKSPACE_FLOATS = 65536;
+
 export abstract class RecurrentLayer extends Layer {
   override readonly variableOwner = "cell";
   override readonly supportsMasking = true;
@@ -52,6 +55,11 @@ export abstract class RecurrentLayer extends Layer {
   private statefulBatch: number | null = null;
   /** A stateful layer's states between predict calls ([batch, units] each). */
   private carriedStates: Float32Array[] | null = null;
+  /**
+   * The buffers of the last small call, kept for the next call of the same size: allocating them
+   * costs more than a small model's arithmetic. Large workspaces are not kept (memory).
+   */
+  private workspace: { batch: number; time: number; buffers: SequenceBuffers } | null = null;
   /** How many state tensors the cell carries (LSTM: h and c). */
   protected abstract readonly stateCount: number;
   /** Gate blocks in the kernels (LSTM 4, GRU 3, SimpleRNN 1). */
@@ -133,13 +141,29 @@ export abstract class RecurrentLayer extends Layer {
   call([x, ...initialStates]: Tensor[], masks: Masks): Tensor[] {
     const [batch, time] = x.shape;
     this.checkBatch(batch, initialStates);
-    const buffers = allocateSequenceBuffers(this.cell!, batch, time, this.options.returnSequences);
+    const buffers = this.callBuffers(batch, time);
     const start = initialStates.length > 0 ? initialStates.map(toFloat32) : this.options.stateful ? this.statefulStates(batch) : null;
     if (start !== null) start.forEach((s, k) => buffers.states[k].set(s));
     const mask = initialStates.length > 0 && this.maskIgnoredWithInitialState ? null : (masks[0] ?? null);
     this.run(x, mask, buffers);
     if (this.options.stateful) this.carriedStates = buffers.states.map((s) => s.slice());
-    return this.wrapOutputs(buffers, batch, time);
+    if (this.workspace?.buffers !== buffers) return this.wrapOutputs(buffers, batch, time);
+    // The kept buffers stay here: the caller gets its own copies.
+    return this.wrapOutputs({ ...buffers, output: buffers.output.slice(), states: this.options.returnState ? buffers.states.map((s) => s.slice()) : buffers.states }, batch, time);
+  }
+
+  /** Buffers for one call, with zero states and no previous output. */
+  private callBuffers(batch: number, time: number): SequenceBuffers {
+    const kept = this.workspace;
+    if (kept !== null && kept.batch === batch && kept.time === time) {
+      for (const s of kept.buffers.states) s.fill(0);
+      kept.buffers.lastOutput.fill(0);
+      return kept.buffers;
+    }
+    const buffers = allocateSequenceBuffers(this.cell!, batch, time, this.options.returnSequences);
+    const floats = buffers.projection.length + buffers.output.length + buffers.scratch.length;
+    this.workspace = floats <= KEPT_WORKSPACE_FLOATS ? { batch, time, buffers } : null;
+    return buffers;
   }
 
   /** Keras: a stateful layer's states persist across calls until reset. */
