@@ -159,7 +159,7 @@ export class ModelPool {
   private msPerValue: number | undefined;
   private nextJob = 0;
   private closed = false;
-  private readonly counts = { inline: 0, split: 0 };
+  private readonly counts = { inline: 0, split: 0, retried: 0 };
 
   /** @internal Use loadModelPool(). */
   constructor(model: Model, workers: Worker[], inlineBelowMs: number) {
@@ -182,9 +182,13 @@ export class ModelPool {
     return this.closed ? 0 : this.workers.length + 1;
   }
 
-  /** How many predict() calls ran on the calling thread alone and how many were split. */
-  get stats(): { readonly inlineCalls: number; readonly splitCalls: number } {
-    return { inlineCalls: this.counts.inline, splitCalls: this.counts.split };
+  /**
+   * How many predict() calls ran on the calling thread alone, how many were split, and how many
+   * of those were computed again whole on the calling thread because a shard failed (to report
+   * the error as model.predict() would).
+   */
+  get stats(): { readonly inlineCalls: number; readonly splitCalls: number; readonly retriedCalls: number } {
+    return { inlineCalls: this.counts.inline, splitCalls: this.counts.split, retriedCalls: this.counts.retried };
   }
 
   /**
@@ -223,14 +227,16 @@ export class ModelPool {
     } catch {
       // A value problem in this shard (say, a token outside the vocabulary): model.predict() on
       // the whole batch reports it as the plain model would, with indices into the whole batch.
+      this.counts.retried++;
       return this.inline(tensors);
     }
     let received: ShardTensor[][];
     try {
       received = await Promise.all(sent);
     } catch (e) {
-      if (e instanceof ShardFailure) return this.inline(tensors);
-      throw e;
+      if (!(e instanceof ShardFailure)) throw e;
+      this.counts.retried++;
+      return this.inline(tensors);
     }
     return concatRows([...received, own], rows);
   }
