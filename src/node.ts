@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { fetchBytes, makeLoadModel } from "./api.js";
 
 export * from "./exports.js";
+export { setKernelThreads } from "./node/kernel-threads.js";
 
 const readPathOrUrl = async (source: string): Promise<Uint8Array> =>
   /^https?:\/\//.test(source) ? fetchBytes(source) : new Uint8Array(await readFile(source));

@@ -197,17 +197,17 @@ export const GATE_HARD_SIGMOID_KERAS3: i32 = 2;
 
 /**
  * LSTM gates (tanh activation) for `batch` rows: row b's pre-activations [i | f | g | o] are at
- * p + b*rowStride floats, its states at h and c + b*units floats. Rows whose byte at
- * mask + b*maskStride is 0 keep their states (mask 0: every row runs).
+ * p + b*pStride floats; its states at h and c + b*sStride floats (h is only written). Rows whose
+ * byte at mask + b*maskStride is 0 keep their states (mask 0: every row runs).
  * Any units: the last vector of a row may be partial. Its spare lanes read the values that follow
  * (the next gate block or row, or the slack after the workspace) and are never stored.
  */
-export function lstmGates(p: usize, rowStride: i32, h: usize, c: usize, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
+export function lstmGates(p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
   const ub = <usize>units << 2;
   for (let b = 0; b < batch; b++) {
     if (mask && load<u8>(mask + <usize>b * <usize>maskStride) == 0) continue;
-    const pr = p + <usize>b * (<usize>rowStride << 2);
-    const sr = <usize>b * ub;
+    const pr = p + <usize>b * (<usize>pStride << 2);
+    const sr = <usize>b * (<usize>sStride << 2);
     for (let j: usize = 0; j < ub; j += 16) {
       const lanes = min<usize>(4, (ub - j) >> 2);
       const i = gate4(v128.load(pr + j), gate);
@@ -223,32 +223,33 @@ export function lstmGates(p: usize, rowStride: i32, h: usize, c: usize, batch: i
 
 /**
  * GRU gates with reset_after (tanh activation): row b's input part [z | r | h~] is at
- * p + b*rowStride floats, its recurrent part (h·U + recurrent bias) at rec + b*3*units floats.
- * Masks and any units as in lstmGates.
+ * p + b*pStride floats, its recurrent part (h·U + recurrent bias) at rec + b*recStride floats;
+ * the previous state is read at hIn and the new one written at hOut (+ b*sStride floats; they
+ * may be the same). Masks and any units as in lstmGates.
  */
-export function gruGates(p: usize, rowStride: i32, rec: usize, h: usize, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
+export function gruGates(p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
   const ub = <usize>units << 2;
   const one = f32x4.splat(1.0);
   for (let b = 0; b < batch; b++) {
     if (mask && load<u8>(mask + <usize>b * <usize>maskStride) == 0) continue;
-    const pr = p + <usize>b * (<usize>rowStride << 2);
-    const rr = rec + <usize>b * 3 * ub;
-    const hr = h + <usize>b * ub;
+    const pr = p + <usize>b * (<usize>pStride << 2);
+    const rr = rec + <usize>b * (<usize>recStride << 2);
+    const sr = <usize>b * (<usize>sStride << 2);
     for (let j: usize = 0; j < ub; j += 16) {
       const lanes = min<usize>(4, (ub - j) >> 2);
       const z = gate4(f32x4.add(v128.load(pr + j), v128.load(rr + j)), gate);
       const r = gate4(f32x4.add(v128.load(pr + ub + j), v128.load(rr + ub + j)), gate);
       const cand = tanh4(f32x4.add(v128.load(pr + 2 * ub + j), f32x4.mul(r, v128.load(rr + 2 * ub + j))));
-      storeLanes(hr + j, f32x4.add(f32x4.mul(z, v128.load(hr + j)), f32x4.mul(f32x4.sub(one, z), cand)), lanes);
+      storeLanes(hOut + sr + j, f32x4.add(f32x4.mul(z, v128.load(hIn + sr + j)), f32x4.mul(f32x4.sub(one, z), cand)), lanes);
     }
   }
 }
 
-/** Copies each row's h ([batch, units] at h) to out + (b*time + s)*units floats. */
-function copyStep(h: usize, out: usize, batch: i32, units: i32, time: i32, s: i32): void {
-  const ub = <usize>units << 2;
+/** Copies `count` units of each row of h ([batch, sStride]) to out + (b*time + s)*sStride floats. */
+export function copyStep(h: usize, out: usize, batch: i32, sStride: i32, count: i32, time: i32, s: i32): void {
+  const rowBytes = <usize>sStride << 2;
   for (let b = 0; b < batch; b++) {
-    memory.copy(out + ((<usize>b * <usize>time + <usize>s) * ub), h + <usize>b * ub, ub);
+    memory.copy(out + (<usize>b * <usize>time + <usize>s) * rowBytes, h + <usize>b * rowBytes, <usize>count << 2);
   }
 }
 
@@ -263,8 +264,8 @@ export function lstmSteps(p: usize, time: i32, packed: usize, h: usize, c: usize
     const t = backwards ? time - 1 - s : s;
     const pt = p + (<usize>t * <usize>width << 2);
     gemmPacked(h, units, packed, pt, time * width, batch, units, width, 0, 1);
-    lstmGates(pt, time * width, h, c, batch, units, gate, 0, 0);
-    if (out) copyStep(h, out, batch, units, time, s);
+    lstmGates(pt, time * width, h, c, units, batch, units, gate, 0, 0);
+    if (out) copyStep(h, out, batch, units, units, time, s);
   }
 }
 
@@ -275,7 +276,7 @@ export function gruSteps(p: usize, time: i32, packed: usize, recurrentBias: usiz
     const t = backwards ? time - 1 - s : s;
     const pt = p + (<usize>t * <usize>width << 2);
     gemmPacked(h, units, packed, rec, width, batch, units, width, recurrentBias, 0);
-    gruGates(pt, time * width, rec, h, batch, units, gate, 0, 0);
-    if (out) copyStep(h, out, batch, units, time, s);
+    gruGates(pt, time * width, rec, width, h, h, units, batch, units, gate, 0, 0);
+    if (out) copyStep(h, out, batch, units, units, time, s);
   }
 }
