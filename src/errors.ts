@@ -16,7 +16,8 @@ export type ErrorCode =
   | "E_INPUT_DTYPE" // wrong data type
   | "E_INPUT_VALUE" // a value outside its domain (e.g. a token id outside the vocabulary)
   | "E_LIMIT" // a size or depth beyond what kerasless accepts
-  | "E_POOL"; // a model pool (Node) that is closed, or whose worker thread failed
+  | "E_POOL" // a model pool (Node) that is closed, or whose worker thread failed
+  | "E_THREADS"; // kernel threads could not start, or one stopped answering
 
 export interface ErrorDetails {
   file?: string;

@@ -10,4 +10,4 @@ export { loadModelFromBytes } from "./load.js";
 export type { ReadOptions } from "./format/artifact.js";
 export { supportedLayers, type LayerDefinition } from "./layers/registry.js";
 export { activationNames } from "./kernels/activations.js";
-export { setKernelPath, kernelPath, type KernelPath } from "./kernels/wasm.js";
+export { setKernelPath, kernelPath, kernelThreads, type KernelPath } from "./kernels/wasm.js";

@@ -8,6 +8,7 @@ import { readPathOrUrl } from "./node/read.js";
 
 export * from "./exports.js";
 export { loadModelPool, ModelPool, type PoolOptions } from "./node/pool.js";
+export { setKernelThreads } from "./node/kernel-threads.js";
 
 /** Loads a `.keras`, legacy `.h5`, or `model.json` (+ `options.weights`) model from a path or bytes. */
 export const loadModel = makeLoadModel(readPathOrUrl);

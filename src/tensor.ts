@@ -10,7 +10,8 @@ export class Tensor {
   readonly data: TensorData;
 
   constructor(shape: readonly number[], data: TensorData) {
-    this.shape = Object.freeze([...shape]);
+    // A copy, typed read-only; not frozen: freezing cost more than a small model's arithmetic.
+    this.shape = shape.slice();
     this.data = data;
   }
 

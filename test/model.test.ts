@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModelFromBytes } from "../src/load.js";
+import { kernelPath, setKernelPath } from "../src/kernels/wasm.js";
 import { listFixtures, type Fixture } from "./helpers.js";
 
 interface KerasSummary {
@@ -53,4 +54,23 @@ test("getWeights() returns W, U, b, Wout, bout like Keras' model.get_weights()",
   const [seed] = listFixtures("seed");
   const shapes = load(seed).getWeights().map((w) => [...w.shape]);
   assert.deepEqual(shapes, [[3, 12], [3, 12], [12], [3, 1], [1]]);
+});
+
+test("getWeights() gives the file's weights on both kernel paths (WebAssembly cells read them back from their memory)", () => {
+  const selected = kernelPath();
+  try {
+    for (const fixture of [...listFixtures("keras3"), ...listFixtures("keras2"), ...listFixtures("real-world")]) {
+      setKernelPath("js");
+      const reference = load(fixture).getWeights();
+      setKernelPath("wasm");
+      const fromWasm = load(fixture).getWeights();
+      assert.equal(fromWasm.length, reference.length, fixture.id);
+      fromWasm.forEach((w, i) => {
+        assert.deepEqual([...w.shape], [...reference[i].shape], `${fixture.id} weight ${i}: shape`);
+        assert.deepEqual(w.data, reference[i].data, `${fixture.id} weight ${i}`);
+      });
+    }
+  } finally {
+    setKernelPath(selected);
+  }
 });

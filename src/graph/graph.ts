@@ -240,56 +240,73 @@ export class Graph {
   /** run(), also returning the masks Keras would attach to the outputs. */
   runWithMasks(inputs: Tensor[], inputMasks?: Masks): { outputs: Tensor[]; masks: (Mask | null)[] } {
     const { calls, outputs, lastUse, detaching } = this.wiring;
-    const values: (Tensor[] | null)[] = new Array(calls.length).fill(null);
+    // Plain loops: for small models this bookkeeping costs as much as the arithmetic.
+    const count = calls.length;
+    const values: (Tensor[] | null)[] = new Array(count).fill(null);
     // Masks travel beside the values, as Keras attaches them to tensors.
-    const masks: ((Mask | null)[] | null)[] = new Array(calls.length).fill(null);
+    const masks: ((Mask | null)[] | null)[] = new Array(count).fill(null);
     // When a layer detaches its inputs' masks as it runs (Keras 3 MultiHeadAttention), the masks
     // still attached at run time (`attached`) part from those Keras traced when it built the
     // model (`masks`). A call sees the attached ones unless Keras recorded its traced mask.
-    const attached: ((Mask | null)[] | null)[] | null = detaching ? new Array(calls.length).fill(null) : null;
-    calls.forEach((call, i) => {
+    const attached: ((Mask | null)[] | null)[] | null = detaching ? new Array(count).fill(null) : null;
+    for (let i = 0; i < count; i++) {
+      const call = calls[i];
       const layer = call.layer;
+      const refs = call.inputs;
       if (layer instanceof InputLayer) {
         const index = this.inputLayers.indexOf(layer);
         values[i] = [inputs[index]];
         masks[i] = [inputMasks?.[index] ?? null];
         if (attached !== null) attached[i] = masks[i];
       } else {
-        const args = call.inputs.map(([producer, tensor]) => values[producer]![tensor]);
-        const argMasks = call.inputs.map(([producer, tensor]) => masks[producer]![tensor]);
-        const seen = attached === null || call.tracedMask ? argMasks : call.inputs.map(([producer, tensor]) => attached[producer]![tensor]);
+        const args: Tensor[] = new Array(refs.length);
+        const argMasks: (Mask | null)[] = new Array(refs.length);
+        for (let k = 0; k < refs.length; k++) {
+          const [producer, tensor] = refs[k];
+          args[k] = values[producer]![tensor];
+          argMasks[k] = masks[producer]![tensor];
+        }
+        const seen = attached === null || call.tracedMask ? argMasks : refs.map(([producer, tensor]) => attached[producer]![tensor]);
         const out = layer.call(args, seen, call.arguments);
         values[i] = out;
         masks[i] = outputMasks(layer, args, argMasks, out, call.arguments);
         if (attached !== null) {
           attached[i] = seen === argMasks ? masks[i] : outputMasks(layer, args, seen, out, call.arguments);
           for (const k of layer.detachesInputMasks(call.arguments)) {
-            const [producer, tensor] = call.inputs[k];
+            const [producer, tensor] = refs[k];
             attached[producer] = attached[producer]!.map((m, j) => (j === tensor ? null : m));
           }
         }
       }
-      for (const [producer] of call.inputs) {
+      for (let k = 0; k < refs.length; k++) {
+        const producer = refs[k][0];
         if (lastUse[producer] === i) {
           values[producer] = null;
           masks[producer] = null;
           if (attached !== null) attached[producer] = null;
         }
       }
-    });
-    return {
-      outputs: outputs.map(([call, tensor]) => values[call]![tensor]),
-      masks: outputs.map(([call, tensor]) => masks[call]![tensor]),
-    };
+    }
+    const outputValues: Tensor[] = new Array(outputs.length);
+    const outputMaskList: (Mask | null)[] = new Array(outputs.length);
+    for (let k = 0; k < outputs.length; k++) {
+      const [call, tensor] = outputs[k];
+      outputValues[k] = values[call]![tensor];
+      outputMaskList[k] = masks[call]![tensor];
+    }
+    return { outputs: outputValues, masks: outputMaskList };
   }
+
 }
 
 /** The masks a call's outputs carry: Keras asks compute_mask only of layers that support masking. */
 export function outputMasks(layer: Layer, inputs: Tensor[], inputMasks: Masks, outputs: Tensor[], args?: CallArguments): (Mask | null)[] {
-  if (layer.supportsMasking && (layer.createsMask || inputMasks.some((m) => m !== null))) {
-    return layer.computeMask(inputs, inputMasks, outputs, args);
+  if (layer.supportsMasking) {
+    let masked = layer.createsMask;
+    for (let k = 0; k < inputMasks.length && !masked; k++) masked = inputMasks[k] !== null;
+    if (masked) return layer.computeMask(inputs, inputMasks, outputs, args);
   }
-  return outputs.map(() => null);
+  return new Array<Mask | null>(outputs.length).fill(null);
 }
 
 /** Keras' naming.to_snake_case for class names. */

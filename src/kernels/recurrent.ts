@@ -24,6 +24,13 @@ export interface RecurrentCell {
   /** The cell's WebAssembly instance on the "wasm" kernel path, else null. */
   readonly accelerator: WasmSequence | null;
   /**
+   * True when the cell runs wholly in WebAssembly (a fused accelerator) and keeps its weights only
+   * there; kernel, recurrentKernel and inputBias are then empty, and weights() reads them back.
+   */
+  readonly weightsInAccelerator: boolean;
+  /** The weights in Keras' layout (kernel, recurrent_kernel, bias or null). */
+  weights(): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null };
+  /**
    * Advances every batch row by one step. Row b's x·kernel + inputBias for this step is at
    * `projection[offset + b*rowStride ..]` (the cell may overwrite it); `states[k]` are
    * [batch, units] and are updated in place, except for rows whose `mask[maskOffset + b*maskStride]`
@@ -40,6 +47,15 @@ export interface RecurrentCell {
     maskStride: number,
     scratch: Float32Array,
   ): void;
+}
+
+const EMPTY = new Float32Array(0);
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** True for the activations the written-out gate passes compute themselves. */
@@ -73,6 +89,7 @@ export class LstmCell implements RecurrentCell {
   readonly inputBias: Float32Array | null;
   readonly recurrentKernel: Float32Array;
   readonly accelerator: WasmSequence | null;
+  readonly weightsInAccelerator: boolean;
   private readonly usual: boolean;
 
   constructor(
@@ -82,15 +99,20 @@ export class LstmCell implements RecurrentCell {
     private readonly recurrentActivation: Activation,
   ) {
     this.projectionWidth = 4 * units;
-    this.kernel = weights.kernel;
-    this.recurrentKernel = weights.recurrentKernel;
-    this.inputBias = weights.bias;
     this.usual = isTanh(activation) && isSigmoid(recurrentActivation);
-    this.accelerator = accelerate({ ...this.shape(), recurrentBias: null, fusedGates: fusedGates("lstm", activation, recurrentActivation) });
+    const { kernel, recurrentKernel, bias } = weights;
+    this.accelerator = accelerate({ units, stateCount: 2, projectionWidth: this.projectionWidth, kernel, inputBias: bias, recurrentKernel, recurrentBias: null, fusedGates: fusedGates("lstm", activation, recurrentActivation) });
+    this.weightsInAccelerator = this.accelerator?.fused === true;
+    // Held once: in the WebAssembly memory when the whole step runs there.
+    this.kernel = this.weightsInAccelerator ? EMPTY : kernel;
+    this.recurrentKernel = this.weightsInAccelerator ? EMPTY : recurrentKernel;
+    this.inputBias = this.weightsInAccelerator ? null : bias;
   }
 
-  private shape() {
-    return { units: this.units, stateCount: 2, projectionWidth: this.projectionWidth, kernel: this.kernel, inputBias: this.inputBias, recurrentKernel: this.recurrentKernel };
+  weights(): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
+    if (!this.weightsInAccelerator) return { kernel: this.kernel, recurrentKernel: this.recurrentKernel, bias: this.inputBias };
+    const { kernel, recurrentKernel, inputBias } = this.accelerator!.readWeights();
+    return { kernel, recurrentKernel, bias: inputBias };
   }
 
   stepBatch(
@@ -149,6 +171,7 @@ export class GruCell implements RecurrentCell {
   readonly inputBias: Float32Array | null;
   readonly recurrentKernel: Float32Array;
   readonly accelerator: WasmSequence | null;
+  readonly weightsInAccelerator: boolean;
   private readonly recurrentBias: Float32Array | null;
   private readonly usual: boolean;
 
@@ -161,26 +184,36 @@ export class GruCell implements RecurrentCell {
   ) {
     const w = 3 * units;
     this.projectionWidth = w;
-    this.kernel = weights.kernel;
-    this.recurrentKernel = weights.recurrentKernel;
-    if (weights.bias !== null && resetAfter) {
-      this.inputBias = weights.bias.subarray(0, w);
-      this.recurrentBias = weights.bias.subarray(w, 2 * w);
-    } else {
-      this.inputBias = weights.bias;
-      this.recurrentBias = null;
-    }
+    const { kernel, recurrentKernel, bias } = weights;
+    const inputBias = bias !== null && resetAfter ? bias.subarray(0, w) : bias;
+    const recurrentBias = bias !== null && resetAfter ? bias.subarray(w, 2 * w) : null;
     this.usual = isTanh(activation) && isSigmoid(recurrentActivation);
     this.accelerator = accelerate({
       units,
       stateCount: 1,
       projectionWidth: w,
-      kernel: this.kernel,
-      inputBias: this.inputBias,
-      recurrentKernel: this.recurrentKernel,
-      recurrentBias: this.recurrentBias,
+      kernel,
+      inputBias,
+      recurrentKernel,
+      recurrentBias,
       fusedGates: resetAfter ? fusedGates("gru", activation, recurrentActivation) : null,
     });
+    this.weightsInAccelerator = this.accelerator?.fused === true;
+    // Held once: in the WebAssembly memory when the whole step runs there.
+    this.kernel = this.weightsInAccelerator ? EMPTY : kernel;
+    this.recurrentKernel = this.weightsInAccelerator ? EMPTY : recurrentKernel;
+    this.inputBias = this.weightsInAccelerator ? null : inputBias;
+    this.recurrentBias = this.weightsInAccelerator ? null : recurrentBias;
+  }
+
+  weights(): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
+    if (!this.weightsInAccelerator) {
+      const bias = this.inputBias === null ? null : this.recurrentBias === null ? this.inputBias : concat(this.inputBias, this.recurrentBias);
+      return { kernel: this.kernel, recurrentKernel: this.recurrentKernel, bias };
+    }
+    const { kernel, recurrentKernel, inputBias, recurrentBias } = this.accelerator!.readWeights();
+    // reset_after's bias is [2, 3u]: the input row, then the recurrent row.
+    return { kernel, recurrentKernel, bias: inputBias === null ? null : recurrentBias === null ? inputBias : concat(inputBias, recurrentBias) };
   }
 
   stepBatch(
@@ -256,6 +289,7 @@ export class SimpleRnnCell implements RecurrentCell {
   readonly inputBias: Float32Array | null;
   readonly recurrentKernel: Float32Array;
   readonly accelerator: WasmSequence | null;
+  readonly weightsInAccelerator = false;
 
   constructor(
     readonly units: number,
@@ -267,6 +301,10 @@ export class SimpleRnnCell implements RecurrentCell {
     this.recurrentKernel = weights.recurrentKernel;
     this.inputBias = weights.bias;
     this.accelerator = accelerate({ units, stateCount: 1, projectionWidth: units, kernel: this.kernel, inputBias: this.inputBias, recurrentKernel: this.recurrentKernel, recurrentBias: null, fusedGates: null });
+  }
+
+  weights(): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
+    return { kernel: this.kernel, recurrentKernel: this.recurrentKernel, bias: this.inputBias };
   }
 
   stepBatch(

@@ -227,6 +227,15 @@ export abstract class Layer {
     return this.loaded ?? [];
   }
 
+  /**
+   * Forgets the loaded arrays once the layer keeps its weights elsewhere (inner layers, or
+   * WebAssembly memory), so that a model holds its weights once; getWeights() must then be
+   * overridden to give them back.
+   */
+  protected releaseLoadedWeights(): void {
+    this.loaded = null;
+  }
+
   protected declareWeights(specs: WeightSpec[]): void {
     if (this.declared === null) this.declared = specs;
   }

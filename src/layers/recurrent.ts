@@ -134,6 +134,16 @@ export abstract class RecurrentLayer extends Layer {
   protected override weightsLoaded(weights: Float32Array[]): void {
     const [kernel, recurrentKernel, bias] = weights;
     this.cell = this.createCell(kernel, recurrentKernel, this.options.useBias ? bias : null);
+    // A cell that keeps its weights in WebAssembly memory gives them back from there (getWeights);
+    // converted weights (CuDNN layers) are not the file's, so those layers keep the file's.
+    if (this.cell.weightsInAccelerator && weights[0] === super.getWeights()[0]) this.releaseLoadedWeights();
+  }
+
+  override getWeights(): Float32Array[] {
+    const loaded = super.getWeights();
+    if (loaded.length > 0 || this.cell === null || !this.cell.weightsInAccelerator) return loaded;
+    const { kernel, recurrentKernel, bias } = this.cell.weights();
+    return this.options.useBias ? [kernel, recurrentKernel, bias!] : [kernel, recurrentKernel];
   }
 
   protected abstract createCell(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): RecurrentCell;

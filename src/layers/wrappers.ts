@@ -155,6 +155,11 @@ export class Bidirectional extends Layer {
 
   protected override weightsLoaded(weights: Float32Array[]): void {
     distributeWeights(weights, this.halves);
+    this.releaseLoadedWeights();
+  }
+
+  override getWeights(): Float32Array[] {
+    return this.halves.flatMap((half) => half.getWeights());
   }
 
   override paramCounts(): { trainable: number; nonTrainable: number } {
@@ -251,6 +256,11 @@ export class TimeDistributed extends Layer {
 
   protected override weightsLoaded(weights: Float32Array[]): void {
     distributeWeights(weights, [this.layer]);
+    this.releaseLoadedWeights();
+  }
+
+  override getWeights(): Float32Array[] {
+    return this.layer.getWeights();
   }
 
   override paramCounts(): { trainable: number; nonTrainable: number } {

@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadWorkloads } from "../../bench/lib/spec.js";
-import { KeraslessError, Tensor, kernelPath, loadModel, loadModelPool, setKernelPath, type ModelPool } from "../../src/node.js";
+import { KeraslessError, Tensor, kernelPath, loadModel, loadModelPool, setKernelPath, setKernelThreads, type ModelPool } from "../../src/node.js";
+import { kernelTeamInternals } from "../../src/node/kernel-threads.js";
 import { assertClose, listFixtures, type Fixture } from "../helpers.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -152,6 +153,27 @@ describe("what runs on the calling thread", () => {
       pool.model.resetStates();
     }
     assert.deepEqual(pool.stats, { inlineCalls: 2 * f.chunks.length, splitCalls: 0, retriedCalls: 0 });
+  });
+});
+
+describe("with kernel threads (setKernelThreads)", () => {
+  test("the calling thread's shard may use kernel threads; the outputs stay model.predict's bits", async () => {
+    const previous = kernelPath();
+    setKernelPath("wasm");
+    const { file, input, keras } = workloadRows("W3", 37);
+    const single = (await loadModel(file)).predict(input);
+    await setKernelThreads(2);
+    try {
+      const pool = await open(file, { threads: 2, inlineBelowMs: 0 });
+      const got = await pool.predict(input);
+      assert.ok(kernelTeamInternals()!.jobs > 0, "the calling thread's shard ran on the kernel threads");
+      assert.deepEqual(pool.stats, { inlineCalls: 0, splitCalls: 1, retriedCalls: 0 });
+      assertSameBits(got, single, "pool with kernel threads");
+      assertClose(got[0], keras, "vs Keras");
+    } finally {
+      await setKernelThreads(1);
+      setKernelPath(previous);
+    }
   });
 });
 

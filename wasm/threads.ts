@@ -1,0 +1,106 @@
+// kerasless' WebAssembly kernels for a team of threads sharing one memory (built with shared,
+// imported memory by scripts/build-wasm.ts into src/kernels/wasm-threads-binary.ts). Everything
+// in kernels.ts, plus whole sequences whose units are split into `parts` blocks: block k owns
+// units k*uk.. of every gate (uk = units / parts) and its columns of the projection and of the
+// kernels, which the host lays out block after block. Threads run ranges of blocks and meet at a
+// barrier after every step; the state is double-buffered (h0 read while h1 is written, then swapped).
+export * from "./kernels";
+import { copyStep, gemm, gemmPacked, gruGates, lstmGates } from "./kernels";
+
+// @ts-ignore: decorator
+@external("env", "now") declare function now(): f64;
+
+/** A thread that waits this long at a barrier gives up: its partner is gone. */
+const BARRIER_LIMIT_MS: f64 = 10000;
+/** Spins before a waiting thread sleeps: a step's partner is usually microseconds away. */
+const SPINS_BEFORE_SLEEP = 20000;
+/** The longest sleep (ns) between looks at the clock. */
+const SLEEP_NS: i64 = 1000000;
+
+/**
+ * Counts this thread in at `counter` and waits until `target` threads have: spinning first, then
+ * sleeping on the counter (a preempted partner can take a whole time slice to arrive, and
+ * spinning through it would keep the partner's core busy). The last to arrive wakes the sleepers.
+ * False when no progress came for BARRIER_LIMIT_MS.
+ */
+function arrive(counter: usize, target: i32): bool {
+  if (atomic.add<i32>(counter, 1) + 1 >= target) {
+    atomic.notify(counter, 0x7fffffff);
+    return true;
+  }
+  for (let spins = 0; spins < SPINS_BEFORE_SLEEP; spins++) {
+    if (atomic.load<i32>(counter) >= target) return true;
+  }
+  const since = now();
+  let seen = atomic.load<i32>(counter);
+  while (seen < target) {
+    atomic.wait<i32>(counter, seen, SLEEP_NS);
+    seen = atomic.load<i32>(counter);
+    if (seen < target && now() - since > BARRIER_LIMIT_MS) return false;
+  }
+  return true;
+}
+
+/**
+ * Blocks from..to of an LSTM sequence split into `parts` (see the file comment): computes their
+ * projection columns from x ([batch*time, features]), then every step; `threads` threads run
+ * the blocks between them and meet at `counter` after each step (threads 1: no barrier).
+ * Returns 1, or 0 when a barrier timed out. The final h is in h0 when time is even, else h1.
+ */
+export function lstmStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, time: i32, packed: usize, h0: usize, h1: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
+  const uk = units / parts;
+  const blockWidth = 4 * uk;
+  const width = 4 * units;
+  const blockBytes = <usize>blockWidth << 2;
+  for (let k = from; k < to; k++) {
+    gemm(x, features, kernel + <usize>k * blockBytes, width, p + <usize>k * blockBytes, width, batch * time, features, blockWidth, bias ? bias + <usize>k * blockBytes : 0, 0);
+  }
+  let hIn = h0;
+  let hOut = h1;
+  for (let s = 0; s < time; s++) {
+    const t = backwards ? time - 1 - s : s;
+    const pt = p + (<usize>t * <usize>width << 2);
+    for (let k = from; k < to; k++) {
+      const pk = pt + <usize>k * blockBytes;
+      const unitOffset = <usize>(k * uk) << 2;
+      gemmPacked(hIn, units, packed + <usize>k * <usize>units * blockBytes, pk, time * width, batch, units, blockWidth, 0, 1);
+      lstmGates(pk, time * width, hOut + unitOffset, c + unitOffset, units, batch, uk, gate, 0, 0);
+      if (out) copyStep(hOut + unitOffset, out + unitOffset, batch, units, uk, time, s);
+    }
+    if (threads > 1 && !arrive(counter, (s + 1) * threads)) return 0;
+    const swap = hIn;
+    hIn = hOut;
+    hOut = swap;
+  }
+  return 1;
+}
+
+/** The same for a GRU with reset_after; `rec` is [batch, 3u] scratch, recurrentBias in blocks too. */
+export function gruStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, time: i32, packed: usize, recurrentBias: usize, rec: usize, h0: usize, h1: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
+  const uk = units / parts;
+  const blockWidth = 3 * uk;
+  const width = 3 * units;
+  const blockBytes = <usize>blockWidth << 2;
+  for (let k = from; k < to; k++) {
+    gemm(x, features, kernel + <usize>k * blockBytes, width, p + <usize>k * blockBytes, width, batch * time, features, blockWidth, bias ? bias + <usize>k * blockBytes : 0, 0);
+  }
+  let hIn = h0;
+  let hOut = h1;
+  for (let s = 0; s < time; s++) {
+    const t = backwards ? time - 1 - s : s;
+    const pt = p + (<usize>t * <usize>width << 2);
+    for (let k = from; k < to; k++) {
+      const pk = pt + <usize>k * blockBytes;
+      const rk = rec + <usize>k * blockBytes;
+      const unitOffset = <usize>(k * uk) << 2;
+      gemmPacked(hIn, units, packed + <usize>k * <usize>units * blockBytes, rk, width, batch, units, blockWidth, recurrentBias ? recurrentBias + <usize>k * blockBytes : 0, 0);
+      gruGates(pk, time * width, rk, width, hIn + unitOffset, hOut + unitOffset, units, batch, uk, gate, 0, 0);
+      if (out) copyStep(hOut + unitOffset, out + unitOffset, batch, units, uk, time, s);
+    }
+    if (threads > 1 && !arrive(counter, (s + 1) * threads)) return 0;
+    const swap = hIn;
+    hIn = hOut;
+    hOut = swap;
+  }
+  return 1;
+}
