@@ -141,8 +141,13 @@ function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: us
 // (error below float32 rounding), 2^n built in the exponent bits. x is clamped so 2^n stays normal.
 // @ts-ignore: decorator
 @inline function exp4(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504)));
+  // pmin/pmax are one instruction each (min/max must order NaN and ±0, which costs several);
+  // with x first, a NaN still comes through.
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87.0)), f32x4.splat(88.0));
+  // n = round(x / ln2) by adding 1.5·2^23: the sum's low mantissa bits then hold n itself, which
+  // builds 2^n below without a float-to-int conversion (exact for |n| < 2^22).
+  const shifted = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504)), f32x4.splat(12582912.0));
+  const n = f32x4.sub(shifted, f32x4.splat(12582912.0));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   // Estrin's scheme: the same polynomial in four dependent steps instead of fourteen, so the
@@ -154,7 +159,7 @@ function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: us
   const c = f32x4.add(f32x4.splat(1.0 / 24.0), f32x4.mul(r, f32x4.splat(1.0 / 120.0)));
   const d = f32x4.add(f32x4.splat(1.0 / 720.0), f32x4.mul(r, f32x4.splat(1.0 / 5040.0)));
   const p = f32x4.add(f32x4.add(a, f32x4.mul(r2, b)), f32x4.mul(r4, f32x4.add(c, f32x4.mul(r2, d))));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const scale = i32x4.shl(i32x4.add(shifted, i32x4.splat(127)), 23);
   return f32x4.mul(p, scale);
 }
 
@@ -185,7 +190,7 @@ export const GATE_HARD_SIGMOID_KERAS3: i32 = HARD_SIGMOID_KERAS3;
   const zero = f32x4.splat(0.0);
   const one = f32x4.splat(1.0);
   const slope = f32x4.splat(kind == HARD_SIGMOID_KERAS2 ? <f32>0.2 : <f32>(1.0 / 6.0));
-  return f32x4.min(f32x4.max(f32x4.add(f32x4.mul(x, slope), f32x4.splat(0.5)), zero), one);
+  return f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.mul(x, slope), f32x4.splat(0.5)), zero), one);
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * kerasless, once per configuration: each entry of KERASLESS_CONTENDERS becomes its own contender
  * (its own column in the report), with the setKernelPath() value that selects its kernels and
- * whether it splits batches over threads (loadModelPool). A new kernel path is one more entry.
+ * the threads it uses: batches split over a pool (loadModelPool), and/or sequences split by units
+ * (setKernelThreads). A new kernel path is one more entry.
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { kernelPath, loadModel, loadModelPool, setKernelPath, type Model } from "../../src/node.js";
+import { kernelPath, kernelThreads, loadModel, loadModelPool, setKernelPath, setKernelThreads, type Model } from "../../src/node.js";
 import { benchPath, type Workload } from "../lib/spec.js";
 import { stepSlice, type Contender, type Runner } from "./contender.js";
 
@@ -15,16 +16,22 @@ interface KeraslessConfig {
   select: Parameters<typeof setKernelPath>[0];
   /** Batches of more than one row go through loadModelPool with threads = cores. */
   pool: boolean;
+  /**
+   * One-row predictions and streams run with setKernelThreads(cores). (Not with the pool, whose
+   * threads already take the cores, nor for the cold load, whose first prediction starts before
+   * the workers have the new model.)
+   */
+  kernelThreads: boolean;
 }
 
 export const KERASLESS_CONTENDERS: readonly KeraslessConfig[] = [
   // What users get at best: WebAssembly SIMD where the runtime has it, and in Node the pool of
   // threads for large batches.
-  { id: "kerasless", select: "auto", pool: true },
+  { id: "kerasless", select: "auto", pool: true, kernelThreads: true },
   // The same kernels on one thread (model.predict).
-  { id: "kerasless-1t", select: "auto", pool: false },
+  { id: "kerasless-1t", select: "auto", pool: false, kernelThreads: false },
   // The plain TypeScript kernels (the fallback for runtimes without WebAssembly SIMD), one thread.
-  { id: "kerasless-js", select: "js", pool: false },
+  { id: "kerasless-js", select: "js", pool: false, kernelThreads: false },
 ];
 
 const KERNEL_NAMES: Record<ReturnType<typeof kernelPath>, string> = {
@@ -44,20 +51,37 @@ export function kerasless(configId: string): Contender {
   setKernelPath(config.select);
   const threads = availableParallelism();
   const load = (bytes: Uint8Array) => loadModel(bytes);
+  // Kernel threads apply to models loaded after they start: models are cached per team.
+  let team = 0;
+  const useKernelThreads = async (on: boolean): Promise<void> => {
+    if ((kernelThreads() > 1) === on) return;
+    await setKernelThreads(on ? threads : 1);
+    team++;
+  };
   const models = new Map<string, Model>();
   const modelFor = async (w: Workload): Promise<Model> => {
-    let model = models.get(w.model.name);
+    const key = `${w.model.name}@${team}`;
+    let model = models.get(key);
     if (model === undefined) {
       model = await load(new Uint8Array(readFileSync(benchPath(w.model.keras))));
-      models.set(w.model.name, model);
+      models.set(key, model);
+      // The workers attach the model's memories asynchronously.
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return model;
   };
+  const threadsUsed = config.pool || config.kernelThreads
+    ? [
+        config.pool ? `W3, W4: ${threads} (os.availableParallelism()) through loadModelPool, the calling thread and ${threads - 1} worker(s)` : null,
+        config.kernelThreads ? `W1, W2, W5: ${threads} through setKernelThreads(${threads}), the LSTM split by units (the seed's LSTM(3) is too small to split and runs on one)` : null,
+        "W6: 1",
+      ].filter((x) => x !== null).join("; ")
+    : 1;
 
   return {
     describe: () => ({
       kernels: `${KERNEL_NAMES[kernelPath()]} (setKernelPath("${config.select}"))`,
-      threads: config.pool ? `${threads} (os.availableParallelism()) for W3, W4 through loadModelPool: the calling thread and ${threads - 1} worker thread(s); 1 for W1, W2, W5, W6` : 1,
+      threads: threadsUsed,
       api: config.pool
         ? "W3, W4: loadModelPool(bytes, {threads}), await pool.predict({shape, data}); others: loadModel(bytes), model.predict({shape, data}); W5: model.stream({batch}).step({shape, data})"
         : "loadModel(bytes), model.predict({shape, data}); W5: model.stream({batch}).step({shape, data})",
@@ -65,6 +89,7 @@ export function kerasless(configId: string): Contender {
 
     async prepare(w): Promise<Runner> {
       const input = { shape: [...w.inputShape], data: w.input };
+      await useKernelThreads(config.kernelThreads && !pooled(w) && w.kind !== "coldload");
       if (w.kind === "coldload") {
         const bytes = new Uint8Array(readFileSync(benchPath(w.model.keras)));
         const coldPredict = async () => firstOutput((await load(bytes)).predict(input));
