@@ -9,6 +9,7 @@ import { KeraslessError } from "../errors.js";
 import { WASM_THREADS_KERNELS_BASE64 } from "../kernels/wasm-threads-binary.js";
 import { kernelPath, setKernelTeam, type KernelTeam } from "../kernels/wasm.js";
 import { CONTROL, type WorkerData, type WorkerMessage } from "./kernel-threads-protocol.js";
+import { workerExecArgv } from "./worker-argv.js";
 
 class NodeKernelTeam implements KernelTeam {
   private readonly readyCounts = new Map<number, number>();
@@ -34,9 +35,7 @@ class NodeKernelTeam implements KernelTeam {
     const started = [];
     for (let index = 1; index < size; index++) {
       const workerData: WorkerData = { module, control, index, layout: CONTROL };
-      const worker = new Worker(new URL("./kernel-threads-worker.js", import.meta.url), { workerData });
-      // Idle workers must not keep the process alive.
-      worker.unref();
+      const worker = new Worker(new URL("./kernel-threads-worker.js", import.meta.url), { workerData, execArgv: workerExecArgv() });
       workers.push(worker);
       started.push(
         new Promise<void>((resolve, reject) => {
@@ -58,6 +57,8 @@ class NodeKernelTeam implements KernelTeam {
       await team.stop();
       throw error;
     }
+    // Workers never keep the process alive (the calling thread waits for them in predict() itself).
+    for (const worker of workers) worker.unref();
     return team;
   }
 

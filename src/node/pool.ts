@@ -3,6 +3,7 @@
  * (axis 0) into contiguous shards, one per thread, and concatenates the outputs: rows of a batch
  * are independent, so the result is the one model.predict() gives, bit for bit.
  */
+import { workerExecArgv } from "./worker-argv.js";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { readSource, type LoadOptions, type ModelSource } from "../api.js";
@@ -41,16 +42,9 @@ const DEFAULT_INLINE_BELOW_MS = 1;
 const FROM_SOURCES = import.meta.url.endsWith(".ts");
 const WORKER_FILE = new URL(FROM_SOURCES ? "./pool-worker.ts" : "./pool-worker.js", import.meta.url);
 
-/** The calling process's Node options, minus those a worker started from a file refuses. */
-function workerExecArgv(): string[] {
-  const given = process.execArgv;
-  const kept: string[] = [];
-  for (let i = 0; i < given.length; i++) {
-    const arg = given[i];
-    // --input-type is for `node -e` / stdin code; a worker running a file fails to start with it.
-    if (arg === "--input-type" || (FROM_SOURCES && arg === "--import" && given[i + 1] === "tsx")) i++;
-    else if (!arg.startsWith("--input-type=") && !(FROM_SOURCES && arg === "--import=tsx")) kept.push(arg);
-  }
+/** Node options for pool workers: under tsx, its hooks are registered by tsx-hooks.mjs instead. */
+function poolExecArgv(): string[] {
+  const kept = workerExecArgv((arg, next) => (!FROM_SOURCES ? null : arg === "--import" && next === "tsx" ? "with-value" : arg === "--import=tsx" ? "option" : null));
   if (FROM_SOURCES) kept.push("--import", new URL("./tsx-hooks.mjs", import.meta.url).href);
   return kept;
 }
@@ -319,7 +313,7 @@ export async function loadModelPool(source: ModelSource, options: PoolOptions = 
   // The threads start while the calling thread loads the model; they get the bytes only once
   // the calling thread has read them without error (a hostile file is refused once, not N times).
   const workers = Array.from({ length: threads - 1 }, () => {
-    const worker = new Worker(WORKER_FILE, { execArgv: workerExecArgv() });
+    const worker = new Worker(WORKER_FILE, { execArgv: poolExecArgv() });
     // Until the pool listens (after the calling thread's load), a failure to start is reported by ready().
     worker.on("error", () => undefined);
     return worker;

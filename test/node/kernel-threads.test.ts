@@ -4,7 +4,8 @@
  * must give Keras' numbers, and bit for bit what one thread gives.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { kernelPath, kernelThreads, loadModel, setKernelThreads, type Model } from "../../src/node.js";
@@ -123,4 +124,28 @@ test("setKernelThreads on the TypeScript kernel path is refused", { skip: !onWas
   } finally {
     setKernelPath("auto");
   }
+});
+
+test("the built package (dist/node.js) starts its kernel workers under plain node --input-type=module -e, and the process exits without setKernelThreads(1)", async (t) => {
+  const root = new URL("../../", import.meta.url).pathname;
+  if (!existsSync(join(root, "dist/node/kernel-threads-worker.js"))) {
+    t.skip("dist/ is not built with kernel threads: run `npm run build`");
+    return;
+  }
+  const script = `
+    import { loadModel, setKernelThreads, kernelThreads } from "./dist/node.js";
+    await setKernelThreads(2);
+    const model = await loadModel("bench/models/lstm128.keras");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [y] = model.predict({ shape: [1, 50, 16], data: new Float32Array(800).map((_, i) => Math.sin(i * 0.37)) });
+    console.log(JSON.stringify({ threads: kernelThreads(), y: Array.from(y.data) }));
+  `;
+  const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8", timeout: 60_000 });
+  assert.equal(run.status, 0, `${run.stderr} (signal ${run.signal})`);
+  const out = JSON.parse(run.stdout) as { threads: number; y: number[] };
+  assert.equal(out.threads, 2);
+  await setKernelThreads(1);
+  const alone = await benchModel("lstm128");
+  await setKernelThreads(2);
+  assert.deepEqual(out.y, Array.from(alone.predict(sineInput(1, 50, 16))[0].data));
 });
