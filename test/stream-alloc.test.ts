@@ -7,15 +7,23 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { FIXTURES } from "./helpers.js";
+import { kernelPath } from "../src/kernels/wasm.js";
 
 const script = new URL("./support/stream-alloc.ts", import.meta.url).pathname;
 
 // The forecaster is bigger, so it runs fewer steps (an object per step would still add 320 KB).
-for (const [model, count] of [["seed/model.keras", 100_000], ["real-world/tfkeras2.4-conv1d-causal-stacked-lstm/model.h5", 20_000], ["keras3/td_dense/model.keras", 100_000]] as const) {
-  test(`${count} streaming steps allocate nothing: ${model}`, () => {
+const cases: [model: string, steps: number, threads?: number][] = [
+  ["seed/model.keras", 100_000],
+  ["real-world/tfkeras2.4-conv1d-causal-stacked-lstm/model.h5", 20_000],
+  ["keras3/td_dense/model.keras", 100_000],
+  // LSTM(128): with kernel threads every step is a job for the worker too.
+  ["../../bench/models/lstm128.keras", 20_000, 2],
+];
+for (const [model, count, threads] of cases) {
+  test(`${count} streaming steps allocate nothing: ${model}${threads === undefined ? "" : ` on ${threads} kernel threads`}`, { skip: threads !== undefined && kernelPath() !== "wasm" && "kernel threads run on the WebAssembly path" }, () => {
     // --no-concurrent-recompilation: the warm-up ends with the hot code optimized however busy the
     // machine is (no allocation relies on the optimizing compiler, as in any long-running stream).
-    const out = execFileSync(process.execPath, ["--expose-gc", "--no-concurrent-recompilation", "--import", "tsx", script, `${FIXTURES}${model}`, String(count)], { encoding: "utf8" });
+    const out = execFileSync(process.execPath, ["--expose-gc", "--no-concurrent-recompilation", "--import", "tsx", script, `${FIXTURES}${model}`, String(count), ...(threads === undefined ? [] : [String(threads)])], { encoding: "utf8" });
     const { steps, heapGrowthBytes, collections } = JSON.parse(out) as { steps: number; heapGrowthBytes: number; collections: number };
     assert.equal(steps, count);
     assert.equal(collections, 0, "a scavenge (young-generation collection) ran while streaming");

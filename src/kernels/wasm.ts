@@ -89,8 +89,11 @@ export interface KernelTeam {
   attach(memory: WebAssembly.Memory): number;
   /** How many helpers have their instance for `id` (the team is used once all have). */
   ready(id: number): number;
-  /** Starts helpers 1..size-1 on `fn` with `args`; each adds its (from, to, thread index) itself. */
-  dispatch(id: number, fn: "lstm" | "gru", args: readonly number[]): void;
+  /**
+   * Starts helpers 1..size-1 on `fn` with the first `count` of `args`, then (from, to) for their
+   * own part, then `threads` and the barrier `counter`. Allocates nothing (it runs every step).
+   */
+  dispatch(id: number, fn: "lstm" | "gru", args: Int32Array, count: number, threads: number, counter: number): void;
   /** The memory is no longer used. */
   detach(id: number): void;
 }
@@ -241,6 +244,9 @@ export class WasmSequence {
   private readonly team: KernelTeam | null;
   private readonly teamId: number;
   private jobs = 0;
+  /** A split sequence's job arguments (see runSplit) and a view of the barrier counters. */
+  private readonly jobArgs = new Int32Array(24);
+  private readonly control: Int32Array;
   private readonly kernelPtr: number;
   private readonly kernelLength: number;
   private readonly inputBiasPtr: number;
@@ -301,6 +307,7 @@ export class WasmSequence {
     this.recurrentBiasPtr = place(cell.recurrentBias === null || parts === 1 ? cell.recurrentBias : splitUnits(cell.recurrentBias, 1, gates, units, parts));
     this.workspacePtr = at;
     this.teamId = this.team === null ? -1 : this.team.attach(this.memory);
+    this.control = new Int32Array(this.memory.buffer, 0, DATA_START / 4);
     const gateIds = { sigmoid: this.kernels.GATE_SIGMOID, hard_sigmoid_keras2: this.kernels.GATE_HARD_SIGMOID_KERAS2, hard_sigmoid_keras3: this.kernels.GATE_HARD_SIGMOID_KERAS3 };
     this.gate = cell.fusedGates === null ? 0 : (gateIds[cell.fusedGates.gate].value as number);
     this.states = new Array<Float32Array>(cell.stateCount).fill(this.projection);
@@ -392,20 +399,43 @@ export class WasmSequence {
     const threads = worthIt && team.ready(this.teamId) === team.size - 1 ? team.size : 1;
     const counter = COUNTERS[this.jobs++ % 2];
     // Reset before the helpers start: the last job that used this counter ended two jobs ago.
-    new Int32Array(this.memory.buffer, counter, 1)[0] = 0;
-    const args = lstm
-      ? [this.xPtr, this.features, this.kernelPtr, this.inputBiasPtr, this.projectionPtr, time, this.recurrentPtr, this.statePtrs[0], this.spareStatePtr, this.statePtrs[1], batch, units, this.gate, backwards ? 1 : 0, out, this.parts]
-      : [this.xPtr, this.features, this.kernelPtr, this.inputBiasPtr, this.projectionPtr, time, this.recurrentPtr, this.recurrentBiasPtr, this.scratchPtr, this.statePtrs[0], this.spareStatePtr, batch, units, this.gate, backwards ? 1 : 0, out, this.parts];
-    if (threads > 1) team.dispatch(this.teamId, lstm ? "lstm" : "gru", [...args, threads, counter]);
+    // (A view made once: a shared memory's old buffers stay valid when it grows.)
+    this.control[counter >> 2] = 0;
+    // The job's arguments, written in place (a streamed step allocates nothing).
+    const a = this.jobArgs;
+    a[0] = this.xPtr;
+    a[1] = this.features;
+    a[2] = this.kernelPtr;
+    a[3] = this.inputBiasPtr;
+    a[4] = this.projectionPtr;
+    a[5] = time;
+    a[6] = this.recurrentPtr;
+    let n = 7;
+    if (!lstm) {
+      a[n++] = this.recurrentBiasPtr;
+      a[n++] = this.scratchPtr;
+    }
+    a[n++] = this.statePtrs[0];
+    a[n++] = this.spareStatePtr;
+    if (lstm) a[n++] = this.statePtrs[1];
+    a[n++] = batch;
+    a[n++] = units;
+    a[n++] = this.gate;
+    a[n++] = backwards ? 1 : 0;
+    a[n++] = out;
+    a[n++] = this.parts;
+    if (threads > 1) team.dispatch(this.teamId, lstm ? "lstm" : "gru", a, n, threads, counter);
     // This thread takes part 0, or every part when it runs alone.
     const to = threads > 1 ? 1 : this.parts;
-    const run = lstm ? this.kernels.lstmStepsParts! : this.kernels.gruStepsParts!;
-    if (run(...args, 0, to, threads, counter) === 0) {
-      throw new KeraslessError("E_THREADS", "a kernel thread stopped answering (10 s at a step barrier)");
-    }
+    const k = this.kernels;
+    const ok = lstm
+      ? k.lstmStepsParts!(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], 0, to, threads, counter)
+      : k.gruStepsParts!(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], 0, to, threads, counter);
+    if (ok === 0) throw new KeraslessError("E_THREADS", "a kernel thread stopped answering (10 s at a step barrier)");
     // The final h is in the spare buffer after an odd number of steps.
     if (time % 2 === 1) this.states[0].set(this.spareStateView);
   }
+
 
   /** One step of a fused cell, at time index t; rows masked at t (prepare's mask) keep their states. */
   step(t: number, time: number, batch: number, masked: boolean): void {

@@ -10,6 +10,9 @@ export const CONTROL = {
   FN: 2,
   ARG_COUNT: 3,
   STOP: 4,
+  /** Threads taking part, and the address of the barrier counter. */
+  THREADS: 5,
+  COUNTER: 6,
   ARGS: 8,
   SIZE: 64,
 } as const;

@@ -29,6 +29,9 @@ port.on("message", (message) => {
   }
 });
 
+/** Argument i of the posted job. */
+const a = (/** @type {number} */ i) => control[layout.ARGS + i];
+
 async function serve() {
   let seen = Atomics.load(control, layout.SEQUENCE);
   let jobs = 0;
@@ -47,10 +50,14 @@ async function serve() {
     const kernels = instances.get(control[layout.MEMORY]);
     // The calling thread dispatches only to memories every worker has attached.
     if (kernels === undefined) continue;
-    const args = Array.from(control.subarray(layout.ARGS, layout.ARGS + control[layout.ARG_COUNT]));
-    const [threads, counter] = args.splice(-2, 2);
-    const run = control[layout.FN] === 0 ? kernels.lstmStepsParts : kernels.gruStepsParts;
-    run(...args, index, index + 1, threads, counter);
+    // Arguments read one by one (no array per job: a streamed step may be one job).
+    const threads = control[layout.THREADS];
+    const counter = control[layout.COUNTER];
+    if (control[layout.FN] === 0) {
+      kernels.lstmStepsParts(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13), a(14), a(15), index, index + 1, threads, counter);
+    } else {
+      kernels.gruStepsParts(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13), a(14), a(15), a(16), index, index + 1, threads, counter);
+    }
   }
 }
 

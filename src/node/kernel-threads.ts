@@ -9,7 +9,6 @@ import { KeraslessError } from "../errors.js";
 import { WASM_THREADS_KERNELS_BASE64 } from "../kernels/wasm-threads-binary.js";
 import { kernelPath, setKernelTeam, type KernelTeam } from "../kernels/wasm.js";
 import { CONTROL, type WorkerData, type WorkerMessage } from "./kernel-threads-protocol.js";
-import { workerExecArgv } from "./worker-argv.js";
 
 class NodeKernelTeam implements KernelTeam {
   private readonly readyCounts = new Map<number, number>();
@@ -35,7 +34,9 @@ class NodeKernelTeam implements KernelTeam {
     const started = [];
     for (let index = 1; index < size; index++) {
       const workerData: WorkerData = { module, control, index, layout: CONTROL };
-      const worker = new Worker(new URL("./kernel-threads-worker.js", import.meta.url), { workerData, execArgv: workerExecArgv() });
+      // Plain JavaScript that imports only node: modules: no loader options needed (and Node
+      // refuses some of the caller's, e.g. --expose-gc or --input-type).
+      const worker = new Worker(new URL("./kernel-threads-worker.js", import.meta.url), { workerData, execArgv: [] });
       workers.push(worker);
       started.push(
         new Promise<void>((resolve, reject) => {
@@ -77,13 +78,15 @@ class NodeKernelTeam implements KernelTeam {
   /** Jobs dispatched so far (for tests and diagnostics). */
   jobs = 0;
 
-  dispatch(id: number, fn: "lstm" | "gru", args: readonly number[]): void {
+  dispatch(id: number, fn: "lstm" | "gru", args: Int32Array, count: number, threads: number, counter: number): void {
     this.jobs++;
     const control = this.control;
     control[CONTROL.MEMORY] = id;
     control[CONTROL.FN] = fn === "lstm" ? 0 : 1;
-    control[CONTROL.ARG_COUNT] = args.length;
-    control.set(args, CONTROL.ARGS);
+    control[CONTROL.ARG_COUNT] = count;
+    for (let i = 0; i < count; i++) control[CONTROL.ARGS + i] = args[i];
+    control[CONTROL.THREADS] = threads;
+    control[CONTROL.COUNTER] = counter;
     Atomics.add(control, CONTROL.SEQUENCE, 1);
     Atomics.notify(control, CONTROL.SEQUENCE);
   }

@@ -44,7 +44,7 @@ const WORKER_FILE = new URL(FROM_SOURCES ? "./pool-worker.ts" : "./pool-worker.j
 
 /** Node options for pool workers: under tsx, its hooks are registered by tsx-hooks.mjs instead. */
 function poolExecArgv(): string[] {
-  const kept = workerExecArgv((arg, next) => (!FROM_SOURCES ? null : arg === "--import" && next === "tsx" ? "with-value" : arg === "--import=tsx" ? "option" : null));
+  const kept = workerExecArgv((arg, value) => FROM_SOURCES && ((arg === "--import" && value === "tsx") || arg === "--import=tsx"));
   if (FROM_SOURCES) kept.push("--import", new URL("./tsx-hooks.mjs", import.meta.url).href);
   return kept;
 }

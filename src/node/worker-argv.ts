@@ -1,21 +1,25 @@
 /** Node options for worker threads started from a file. */
 
+/** Options that change how a worker loads its modules, which it must share with the calling thread. */
+const LOADING = /^--(import|require|loader|experimental-loader|conditions)(=|$)|^-[rC]$/;
+
 /**
- * The calling process's Node options without --input-type, which is for `node -e` / stdin code:
- * a worker started from a file fails with it. `drop` removes more (an option, or one with its value).
+ * The calling process's module-loading options (--import, --require, --loader, --conditions),
+ * for a worker's execArgv; `drop` removes some of those too. Everything else is left out: V8 and
+ * other process-wide flags apply to workers anyway and Node refuses them in execArgv
+ * (ERR_WORKER_INVALID_EXEC_ARGV, e.g. --expose-gc), and --input-type, for `node -e` code, makes a
+ * worker started from a file fail.
  */
-export function workerExecArgv(drop: (arg: string, next: string | undefined) => "option" | "with-value" | null = () => null): string[] {
+export function workerExecArgv(drop: (arg: string, value: string | undefined) => boolean = () => false): string[] {
   const given = process.execArgv;
   const kept: string[] = [];
   for (let i = 0; i < given.length; i++) {
     const arg = given[i];
-    if (arg === "--input-type") i++;
-    else if (arg.startsWith("--input-type=")) continue;
-    else {
-      const dropped = drop(arg, given[i + 1]);
-      if (dropped === "with-value") i++;
-      else if (dropped === null) kept.push(arg);
-    }
+    if (!LOADING.test(arg)) continue;
+    // "--import x" takes the next argument as its value; "--import=x" carries it.
+    const value = arg.includes("=") ? undefined : given[i + 1];
+    if (value !== undefined) i++;
+    if (!drop(arg, value)) kept.push(...(value === undefined ? [arg] : [arg, value]));
   }
   return kept;
 }

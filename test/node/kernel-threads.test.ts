@@ -140,7 +140,7 @@ test("the built package (dist/node.js) starts its kernel workers under plain nod
     const [y] = model.predict({ shape: [1, 50, 16], data: new Float32Array(800).map((_, i) => Math.sin(i * 0.37)) });
     console.log(JSON.stringify({ threads: kernelThreads(), y: Array.from(y.data) }));
   `;
-  const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8", timeout: 60_000 });
+  const run = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { cwd: root, encoding: "utf8", timeout: 60_000 });
   assert.equal(run.status, 0, `${run.stderr} (signal ${run.signal})`);
   const out = JSON.parse(run.stdout) as { threads: number; y: number[] };
   assert.equal(out.threads, 2);

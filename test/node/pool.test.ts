@@ -317,7 +317,8 @@ test("the built package (dist/node.js) starts its workers from dist/node/pool-wo
   `;
   // No tsx here: plain Node, as users run the package. The pool is not closed: idle workers do
   // not keep the process alive, so it exits (or spawnSync times out).
-  const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  // --expose-gc: a V8 flag, which Node refuses in a worker's execArgv.
+  const run = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
   assert.equal(run.status, 0, run.stderr);
   const out = JSON.parse(run.stdout) as { data: number[]; same: boolean; stats: unknown };
   assert.equal(out.same, true);

@@ -7,10 +7,14 @@ import { readFileSync } from "node:fs";
 import { PerformanceObserver, constants } from "node:perf_hooks";
 import { loadModelFromBytes } from "../../src/load.js";
 import { Tensor } from "../../src/tensor.js";
+import { setKernelThreads } from "../../src/node/kernel-threads.js";
 import "./kernel-path.js";
 
-const [path, stepsArg] = process.argv.slice(2);
+const [path, stepsArg, threadsArg] = process.argv.slice(2);
+// With a thread count: the recurrent layers split their steps with kernel worker threads.
+if (threadsArg !== undefined) await setKernelThreads(Number(threadsArg));
 const model = loadModelFromBytes({ name: path, bytes: new Uint8Array(readFileSync(path)) });
+if (threadsArg !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
 const features = model.inputs[0].shape[2] as number;
 const stream = model.stream({ batch: 1 });
 const x = new Tensor([1, features], new Float32Array(features));
@@ -36,4 +40,5 @@ const after = process.memoryUsage().heapUsed;
 setTimeout(() => {
   observer.disconnect();
   console.log(JSON.stringify({ steps, heapGrowthBytes: after - before, collections }));
+  process.exit(0);
 }, 50);
