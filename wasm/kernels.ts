@@ -308,29 +308,63 @@ export function copyStep(h: usize, out: usize, batch: i32, sStride: i32, count: 
 }
 
 /**
- * A whole unmasked LSTM sequence: `time` steps over the projection p ([batch, time, 4u], x·W + b
- * of every step), in reverse order when `backwards`. With out (not 0), step s's h goes to
- * out[b, s, :]. The recurrent kernel is packed (gemmPacked).
+ * x·kernel + bias for time steps [t0, t0 + len) of every row, columns [col, col + cols) of the
+ * `width` columns: x is [batch, time, features]; row b's step t0 + j lands at
+ * p + (b*chunk + j)*width floats. A sequence computes its projection a chunk of steps at a time,
+ * so the buffer holds `chunk` steps, not the whole sequence.
  */
-export function lstmSteps(p: usize, time: i32, packed: usize, h: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
+export function projectChunk(x: usize, features: i32, time: i32, kernel: usize, width: i32, bias: usize, p: usize, chunk: i32, t0: i32, len: i32, batch: i32, col: i32, cols: i32): void {
+  const colBytes = <usize>col << 2;
+  for (let b = 0; b < batch; b++) {
+    const xb = x + ((<usize>b * <usize>time + <usize>t0) * <usize>features << 2);
+    const pb = p + (<usize>b * <usize>chunk * <usize>width << 2);
+    gemm(xb, features, kernel + colBytes, width, pb + colBytes, width, len, features, cols, bias ? bias + colBytes : 0, 0);
+  }
+}
+
+/** The first time index of the chunk starting at processing step s (len steps; backwards: from the end). */
+// @ts-ignore: decorator
+@inline export function chunkStart(s: i32, len: i32, time: i32, backwards: i32): i32 {
+  return backwards ? time - s - len : s;
+}
+
+/**
+ * A whole unmasked LSTM sequence over x ([batch, time, features]): `time` steps, in reverse order
+ * when `backwards`, the input projection computed `chunk` steps at a time into p
+ * ([batch, chunk, 4u]). With out (not 0), step s's h goes to out[b, s, :]. The recurrent kernel
+ * is packed (gemmPacked).
+ */
+export function lstmSteps(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, h: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
   const width = 4 * units;
+  let t0 = 0;
   for (let s = 0; s < time; s++) {
+    if (s % chunk == 0) {
+      const len = min(chunk, time - s);
+      t0 = chunkStart(s, len, time, backwards);
+      projectChunk(x, features, time, kernel, width, bias, p, chunk, t0, len, batch, 0, width);
+    }
     const t = backwards ? time - 1 - s : s;
-    const pt = p + (<usize>t * <usize>width << 2);
-    gemmPacked(h, units, packed, pt, time * width, batch, units, width, 0, 1);
-    lstmGates(pt, time * width, h, c, units, batch, units, gate, 0, 0);
+    const pt = p + (<usize>(t - t0) * <usize>width << 2);
+    gemmPacked(h, units, packed, pt, chunk * width, batch, units, width, 0, 1);
+    lstmGates(pt, chunk * width, h, c, units, batch, units, gate, 0, 0);
     if (out) copyStep(h, out, batch, units, units, time, s);
   }
 }
 
 /** A whole unmasked GRU (reset_after) sequence, as lstmSteps; `rec` is [batch, 3u] scratch. */
-export function gruSteps(p: usize, time: i32, packed: usize, recurrentBias: usize, rec: usize, h: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
+export function gruSteps(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, recurrentBias: usize, rec: usize, h: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
   const width = 3 * units;
+  let t0 = 0;
   for (let s = 0; s < time; s++) {
+    if (s % chunk == 0) {
+      const len = min(chunk, time - s);
+      t0 = chunkStart(s, len, time, backwards);
+      projectChunk(x, features, time, kernel, width, bias, p, chunk, t0, len, batch, 0, width);
+    }
     const t = backwards ? time - 1 - s : s;
-    const pt = p + (<usize>t * <usize>width << 2);
+    const pt = p + (<usize>(t - t0) * <usize>width << 2);
     gemmPacked(h, units, packed, rec, width, batch, units, width, recurrentBias, 0);
-    gruGates(pt, time * width, rec, width, h, h, units, batch, units, gate, 0, 0);
+    gruGates(pt, chunk * width, rec, width, h, h, units, batch, units, gate, 0, 0);
     if (out) copyStep(h, out, batch, units, units, time, s);
   }
 }

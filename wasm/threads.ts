@@ -5,7 +5,7 @@
 // kernels, which the host lays out block after block. Threads run ranges of blocks and meet at a
 // barrier after every step; the state is double-buffered (h0 read while h1 is written, then swapped).
 export * from "./kernels";
-import { copyStep, gemm, gemmPacked, gruGates, lstmGates } from "./kernels";
+import { chunkStart, copyStep, gemmPacked, gruGates, lstmGates, projectChunk } from "./kernels";
 
 // @ts-ignore: decorator
 @external("env", "now") declare function now(): f64;
@@ -42,29 +42,33 @@ function arrive(counter: usize, target: i32): bool {
 }
 
 /**
- * Blocks from..to of an LSTM sequence split into `parts` (see the file comment): computes their
- * projection columns from x ([batch*time, features]), then every step; `threads` threads run
+ * Blocks from..to of an LSTM sequence split into `parts` (see the file comment): every step, with
+ * the blocks' projection columns computed from x a chunk of steps at a time (as in lstmSteps); `threads` threads run
  * the blocks between them and meet at `counter` after each step (threads 1: no barrier).
  * Returns 1, or 0 when a barrier timed out. The final h is in h0 when time is even, else h1.
  */
-export function lstmStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, time: i32, packed: usize, h0: usize, h1: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
+export function lstmStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, h0: usize, h1: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
   const uk = units / parts;
   const blockWidth = 4 * uk;
   const width = 4 * units;
   const blockBytes = <usize>blockWidth << 2;
-  for (let k = from; k < to; k++) {
-    gemm(x, features, kernel + <usize>k * blockBytes, width, p + <usize>k * blockBytes, width, batch * time, features, blockWidth, bias ? bias + <usize>k * blockBytes : 0, 0);
-  }
   let hIn = h0;
   let hOut = h1;
+  let t0 = 0;
   for (let s = 0; s < time; s++) {
+    if (s % chunk == 0) {
+      // Each block projects its own columns: no other thread reads them.
+      const len = min(chunk, time - s);
+      t0 = chunkStart(s, len, time, backwards);
+      for (let k = from; k < to; k++) projectChunk(x, features, time, kernel, width, bias, p, chunk, t0, len, batch, k * blockWidth, blockWidth);
+    }
     const t = backwards ? time - 1 - s : s;
-    const pt = p + (<usize>t * <usize>width << 2);
+    const pt = p + (<usize>(t - t0) * <usize>width << 2);
     for (let k = from; k < to; k++) {
       const pk = pt + <usize>k * blockBytes;
       const unitOffset = <usize>(k * uk) << 2;
-      gemmPacked(hIn, units, packed + <usize>k * <usize>units * blockBytes, pk, time * width, batch, units, blockWidth, 0, 1);
-      lstmGates(pk, time * width, hOut + unitOffset, c + unitOffset, units, batch, uk, gate, 0, 0);
+      gemmPacked(hIn, units, packed + <usize>k * <usize>units * blockBytes, pk, chunk * width, batch, units, blockWidth, 0, 1);
+      lstmGates(pk, chunk * width, hOut + unitOffset, c + unitOffset, units, batch, uk, gate, 0, 0);
       if (out) copyStep(hOut + unitOffset, out + unitOffset, batch, units, uk, time, s);
     }
     if (threads > 1 && !arrive(counter, (s + 1) * threads)) return 0;
@@ -76,25 +80,29 @@ export function lstmStepsParts(x: usize, features: i32, kernel: usize, bias: usi
 }
 
 /** The same for a GRU with reset_after; `rec` is [batch, 3u] scratch, recurrentBias in blocks too. */
-export function gruStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, time: i32, packed: usize, recurrentBias: usize, rec: usize, h0: usize, h1: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
+export function gruStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, recurrentBias: usize, rec: usize, h0: usize, h1: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
   const uk = units / parts;
   const blockWidth = 3 * uk;
   const width = 3 * units;
   const blockBytes = <usize>blockWidth << 2;
-  for (let k = from; k < to; k++) {
-    gemm(x, features, kernel + <usize>k * blockBytes, width, p + <usize>k * blockBytes, width, batch * time, features, blockWidth, bias ? bias + <usize>k * blockBytes : 0, 0);
-  }
   let hIn = h0;
   let hOut = h1;
+  let t0 = 0;
   for (let s = 0; s < time; s++) {
+    if (s % chunk == 0) {
+      // Each block projects its own columns: no other thread reads them.
+      const len = min(chunk, time - s);
+      t0 = chunkStart(s, len, time, backwards);
+      for (let k = from; k < to; k++) projectChunk(x, features, time, kernel, width, bias, p, chunk, t0, len, batch, k * blockWidth, blockWidth);
+    }
     const t = backwards ? time - 1 - s : s;
-    const pt = p + (<usize>t * <usize>width << 2);
+    const pt = p + (<usize>(t - t0) * <usize>width << 2);
     for (let k = from; k < to; k++) {
       const pk = pt + <usize>k * blockBytes;
       const rk = rec + <usize>k * blockBytes;
       const unitOffset = <usize>(k * uk) << 2;
       gemmPacked(hIn, units, packed + <usize>k * <usize>units * blockBytes, rk, width, batch, units, blockWidth, recurrentBias ? recurrentBias + <usize>k * blockBytes : 0, 0);
-      gruGates(pk, time * width, rk, width, hIn + unitOffset, hOut + unitOffset, units, batch, uk, gate, 0, 0);
+      gruGates(pk, chunk * width, rk, width, hIn + unitOffset, hOut + unitOffset, units, batch, uk, gate, 0, 0);
       if (out) copyStep(hOut + unitOffset, out + unitOffset, batch, units, uk, time, s);
     }
     if (threads > 1 && !arrive(counter, (s + 1) * threads)) return 0;

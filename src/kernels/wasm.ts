@@ -17,8 +17,8 @@ interface KernelExports {
   gemmPacked(a: number, lda: number, packed: number, c: number, ldc: number, rows: number, inner: number, cols: number, bias: number, accumulate: number): void;
   lstmGates(p: number, pStride: number, h: number, c: number, sStride: number, batch: number, units: number, gate: number, mask: number, maskStride: number): void;
   gruGates(p: number, pStride: number, rec: number, recStride: number, hIn: number, hOut: number, sStride: number, batch: number, units: number, gate: number, mask: number, maskStride: number): void;
-  lstmSteps(p: number, time: number, packed: number, h: number, c: number, batch: number, units: number, gate: number, backwards: number, out: number): void;
-  gruSteps(p: number, time: number, packed: number, recurrentBias: number, rec: number, h: number, batch: number, units: number, gate: number, backwards: number, out: number): void;
+  lstmSteps(x: number, features: number, kernel: number, bias: number, p: number, chunk: number, time: number, packed: number, h: number, c: number, batch: number, units: number, gate: number, backwards: number, out: number): void;
+  gruSteps(x: number, features: number, kernel: number, bias: number, p: number, chunk: number, time: number, packed: number, recurrentBias: number, rec: number, h: number, batch: number, units: number, gate: number, backwards: number, out: number): void;
   /** Only in the thread team's module (wasm/threads.ts). */
   lstmStepsParts?(...args: number[]): number;
   gruStepsParts?(...args: number[]): number;
@@ -109,6 +109,13 @@ export function setKernelTeam(next: KernelTeam | null): void {
 export function kernelThreads(): number {
   return team !== null && kernelPath() === "wasm" ? team.size : 1;
 }
+
+/**
+ * A fused sequence computes its input projection this many bytes of steps at a time (at least
+ * four steps, for the product's four-row tiles): the workspace then grows with the batch, not
+ * with the sequence's length.
+ */
+const PROJECTION_CHUNK_BYTES = 1 << 20;
 
 /** Per-step work (multiply-adds) below which a sequence is not split between threads. */
 const MIN_SPLIT_WORK = 16384;
@@ -268,6 +275,8 @@ export class WasmSequence {
   private batch = -1;
   private time = -1;
   private features = -1;
+  /** Steps of projection the workspace holds (the whole sequence, except on run()'s path). */
+  private chunk = -1;
 
   constructor(module: WebAssembly.Module, cell: AcceleratedCell) {
     this.cell = { units: cell.units, stateCount: cell.stateCount, projectionWidth: cell.projectionWidth, fusedGates: cell.fusedGates };
@@ -321,14 +330,14 @@ export class WasmSequence {
   }
 
   /** Lays the workspace out for this size (views are made again only when it changes). */
-  private layout(batch: number, time: number, features: number): void {
-    if (batch === this.batch && time === this.time && features === this.features && this.buffer === this.memory.buffer) return;
+  private layout(batch: number, time: number, features: number, chunk: number): void {
+    if (batch === this.batch && time === this.time && features === this.features && chunk === this.chunk && this.buffer === this.memory.buffer) return;
     const { units, projectionWidth, stateCount } = this.cell;
     let at = this.workspacePtr;
     this.xPtr = at;
     at = align(at + batch * time * features * 4);
     this.projectionPtr = at;
-    at = align(at + batch * time * projectionWidth * 4);
+    at = align(at + batch * chunk * projectionWidth * 4);
     for (let k = 0; k < stateCount; k++) {
       this.statePtrs[k] = at;
       at = align(at + batch * units * 4);
@@ -347,7 +356,7 @@ export class WasmSequence {
     this.reserve(at + 16);
     const buffer = this.memory.buffer;
     this.xView = new Float32Array(buffer, this.xPtr, batch * time * features);
-    this.projection = new Float32Array(buffer, this.projectionPtr, batch * time * projectionWidth);
+    this.projection = new Float32Array(buffer, this.projectionPtr, batch * chunk * projectionWidth);
     for (let k = 0; k < stateCount; k++) this.states[k] = new Float32Array(buffer, this.statePtrs[k], batch * units);
     this.spareStateView = new Float32Array(buffer, this.spareStatePtr, this.parts > 1 ? batch * units : 0);
     this.scratch = new Float32Array(buffer, this.scratchPtr, batch * projectionWidth);
@@ -357,18 +366,23 @@ export class WasmSequence {
     this.batch = batch;
     this.time = time;
     this.features = features;
+    this.chunk = chunk;
   }
 
   /**
-   * Copies x, the states and the mask ([batch, time], or null) in, and computes x·kernel + bias
-   * unless run() is next on a split sequence (which computes it on all threads).
+   * Copies x, the states and the mask ([batch, time], or null) in. With a mask, or for a cell
+   * that is not fused, also computes x·kernel + bias for every step (`projection`); a fused
+   * unmasked sequence computes it in run(), a chunk of steps at a time.
    */
   prepare(x: Float32Array, batch: number, time: number, features: number, states: Float32Array[], mask: Uint8Array | null): void {
-    this.layout(batch, time, features);
+    const chunked = this.fused && mask === null;
+    const stepBytes = batch * this.cell.projectionWidth * 4;
+    const chunk = chunked ? Math.min(time, Math.max(4, Math.floor(PROJECTION_CHUNK_BYTES / Math.max(1, stepBytes)))) : time;
+    this.layout(batch, time, features, Math.max(1, chunk));
     this.xView.set(x);
     for (let k = 0; k < states.length; k++) this.states[k].set(states[k]);
     if (mask !== null) this.maskView.set(mask);
-    if (this.parts > 1 && mask === null) return;
+    if (chunked) return;
     const width = this.cell.projectionWidth;
     this.kernels.gemm(this.xPtr, features, this.kernelPtr, width, this.projectionPtr, width, batch * time, features, width, this.inputBiasPtr, 0);
   }
@@ -383,8 +397,9 @@ export class WasmSequence {
     const h = this.statePtrs[0];
     const lstm = this.cell.fusedGates!.cell === "lstm";
     if (this.parts === 1) {
-      if (lstm) this.kernels.lstmSteps(this.projectionPtr, time, this.recurrentPtr, h, this.statePtrs[1], batch, u, this.gate, backwards ? 1 : 0, out);
-      else this.kernels.gruSteps(this.projectionPtr, time, this.recurrentPtr, this.recurrentBiasPtr, this.scratchPtr, h, batch, u, this.gate, backwards ? 1 : 0, out);
+      const { xPtr, features, kernelPtr, inputBiasPtr, projectionPtr, chunk } = this;
+      if (lstm) this.kernels.lstmSteps(xPtr, features, kernelPtr, inputBiasPtr, projectionPtr, chunk, time, this.recurrentPtr, h, this.statePtrs[1], batch, u, this.gate, backwards ? 1 : 0, out);
+      else this.kernels.gruSteps(xPtr, features, kernelPtr, inputBiasPtr, projectionPtr, chunk, time, this.recurrentPtr, this.recurrentBiasPtr, this.scratchPtr, h, batch, u, this.gate, backwards ? 1 : 0, out);
     } else {
       this.runSplit(lstm, batch, time, backwards, out);
     }
@@ -408,9 +423,10 @@ export class WasmSequence {
     a[2] = this.kernelPtr;
     a[3] = this.inputBiasPtr;
     a[4] = this.projectionPtr;
-    a[5] = time;
-    a[6] = this.recurrentPtr;
-    let n = 7;
+    a[5] = this.chunk;
+    a[6] = time;
+    a[7] = this.recurrentPtr;
+    let n = 8;
     if (!lstm) {
       a[n++] = this.recurrentBiasPtr;
       a[n++] = this.scratchPtr;
@@ -429,8 +445,8 @@ export class WasmSequence {
     const to = threads > 1 ? 1 : this.parts;
     const k = this.kernels;
     const ok = lstm
-      ? k.lstmStepsParts!(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], 0, to, threads, counter)
-      : k.gruStepsParts!(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], 0, to, threads, counter);
+      ? k.lstmStepsParts!(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], 0, to, threads, counter)
+      : k.gruStepsParts!(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], 0, to, threads, counter);
     if (ok === 0) throw new KeraslessError("E_THREADS", "a kernel thread stopped answering (10 s at a step barrier)");
     // The final h is in the spare buffer after an odd number of steps.
     if (time % 2 === 1) this.states[0].set(this.spareStateView);

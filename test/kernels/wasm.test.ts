@@ -34,3 +34,48 @@ test("the plain TypeScript kernels pass every fixture, stream and allocation tes
     assert.fail(`the js kernel path fails:\n${out.split("\n").filter((l) => l.startsWith("not ok") || l.includes("Error")).slice(0, 20).join("\n")}`);
   }
 });
+
+test("large batches: the projection computed a chunk of steps at a time (W3, W4 of the benchmark, W3 streamed) gives Keras' numbers", async () => {
+  const { loadWorkloads } = await import("../../bench/lib/spec.js");
+  const { loadModel } = await import("../../src/node.js");
+  const { assertClose } = await import("../helpers.js");
+  const { Tensor } = await import("../../src/tensor.js");
+  // W3: 256 rows x 512 projection columns = 512 KiB a step, so 4-step chunks over 50 steps
+  // (the last one 2 steps); W4's GRU(64): 21-step chunks over 200.
+  for (const w of loadWorkloads().filter((x) => x.id === "W3" || x.id === "W4")) {
+    const model = await loadModel(new URL(`../../bench/${w.model.keras}`, import.meta.url).pathname);
+    const [y] = model.predict({ shape: [...w.inputShape], data: w.input });
+    assertClose(y, { shape: [...w.expectedShape], dtype: "float32", data: Array.from(w.expected) }, w.id);
+    // The same rows one step at a time through a stream (one-step projections): the same outputs.
+    if (w.id === "W3") {
+      const [batch, steps, features] = w.inputShape;
+      const stream = model.stream({ batch });
+      let last = new Tensor([batch, 1], new Float32Array(batch));
+      for (let t = 0; t < steps; t++) {
+        const x = new Float32Array(batch * features);
+        for (let b = 0; b < batch; b++) x.set(w.input.subarray((b * steps + t) * features, (b * steps + t + 1) * features), b * features);
+        last = stream.step({ shape: [batch, features], data: x })[0];
+      }
+      assertClose(last, { shape: [...w.expectedShape], dtype: "float32", data: Array.from(w.expected) }, "W3 streamed");
+    }
+  }
+});
+
+test("chunked projections read backwards: Bidirectional fixtures on 4096x their batch give Keras' numbers", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { loadModel } = await import("../../src/node.js");
+  const { assertClose, listFixtures } = await import("../helpers.js");
+  const repeat = 4096; // a few thousand rows: chunks of a few steps, so a backward layer crosses chunks
+  const cases = listFixtures("keras3").filter((f) => /^keras3\/bidir_(stacked|merge_modes|return_state)/.test(f.id) && f.io.chunks === undefined);
+  assert.ok(cases.length >= 2, cases.map((f) => f.id).join(", "));
+  for (const fixture of cases) {
+    const model = await loadModel(new Uint8Array(readFileSync(join(fixture.dir, "model.keras"))));
+    const tile = (t: { shape: number[]; data: number[] }) => ({ shape: [t.shape[0] * repeat, ...t.shape.slice(1)], data: Float32Array.from({ length: t.data.length * repeat }, (_, i) => t.data[i % t.data.length]) });
+    const outputs = model.predict(fixture.inputs.map(tile));
+    outputs.forEach((y, i) => {
+      const want = tile(fixture.outputs[i]);
+      assertClose(y, { shape: want.shape, dtype: "float32", data: Array.from(want.data) }, `${fixture.id} output ${i}`);
+    });
+  }
+});
