@@ -51,11 +51,20 @@ export interface RecurrentCell {
 
 const EMPTY = new Float32Array(0);
 
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+interface CellWeights {
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  inputBias: Float32Array | null;
+  recurrentBias: Float32Array | null;
+}
+
+/** A cell's weights in Keras' layout: GRU reset_after's bias is [2, 3u], the input row then the recurrent row. */
+function kerasLayout({ kernel, recurrentKernel, inputBias, recurrentBias }: CellWeights): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
+  if (inputBias === null || recurrentBias === null) return { kernel, recurrentKernel, bias: inputBias };
+  const bias = new Float32Array(inputBias.length + recurrentBias.length);
+  bias.set(inputBias);
+  bias.set(recurrentBias, inputBias.length);
+  return { kernel, recurrentKernel, bias };
 }
 
 /** True for the activations the written-out gate passes compute themselves. */
@@ -110,9 +119,7 @@ export class LstmCell implements RecurrentCell {
   }
 
   weights(): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
-    if (!this.weightsInAccelerator) return { kernel: this.kernel, recurrentKernel: this.recurrentKernel, bias: this.inputBias };
-    const { kernel, recurrentKernel, inputBias } = this.accelerator!.readWeights();
-    return { kernel, recurrentKernel, bias: inputBias };
+    return kerasLayout(this.weightsInAccelerator ? this.accelerator!.readWeights() : { kernel: this.kernel, recurrentKernel: this.recurrentKernel, inputBias: this.inputBias, recurrentBias: null });
   }
 
   stepBatch(
@@ -207,13 +214,7 @@ export class GruCell implements RecurrentCell {
   }
 
   weights(): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
-    if (!this.weightsInAccelerator) {
-      const bias = this.inputBias === null ? null : this.recurrentBias === null ? this.inputBias : concat(this.inputBias, this.recurrentBias);
-      return { kernel: this.kernel, recurrentKernel: this.recurrentKernel, bias };
-    }
-    const { kernel, recurrentKernel, inputBias, recurrentBias } = this.accelerator!.readWeights();
-    // reset_after's bias is [2, 3u]: the input row, then the recurrent row.
-    return { kernel, recurrentKernel, bias: inputBias === null ? null : recurrentBias === null ? inputBias : concat(inputBias, recurrentBias) };
+    return kerasLayout(this.weightsInAccelerator ? this.accelerator!.readWeights() : { kernel: this.kernel, recurrentKernel: this.recurrentKernel, inputBias: this.inputBias, recurrentBias: this.recurrentBias });
   }
 
   stepBatch(

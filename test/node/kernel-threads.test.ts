@@ -64,15 +64,21 @@ for (const suite of ["keras3", "keras2", "real-world"]) {
 
 const benchModel = (name: string): Promise<Model> => loadModel(new Uint8Array(readFileSync(new URL(`../../bench/models/${name}.keras`, import.meta.url))));
 
+/** A bench model loaded while no team runs (its sequences stay on one thread); the team is back after. */
+async function benchModelAlone(name: string): Promise<Model> {
+  await setKernelThreads(1);
+  const model = await benchModel(name);
+  await setKernelThreads(2);
+  return model;
+}
+
 function sineInput(batch: number, time: number, features: number) {
   return { shape: [batch, time, features], data: new Float32Array(batch * time * features).map((_, i) => Math.sin(i * 0.37)) };
 }
 
 test("LSTM(128) at batch 1 and GRU(64) x2 at batch 64 run split (jobs dispatched), bit for bit as one thread", { skip: !onWasm && "WebAssembly kernel path only" }, async () => {
   const threaded = { lstm: await benchModel("lstm128"), gru: await benchModel("gru64x2") };
-  await setKernelThreads(1);
-  const alone = { lstm: await benchModel("lstm128"), gru: await benchModel("gru64x2") };
-  await setKernelThreads(2);
+  const alone = { lstm: await benchModelAlone("lstm128"), gru: await benchModelAlone("gru64x2") };
   // Loaded before the restart above: the old team is gone, so these run on one thread (same numbers).
   const stale = threaded.lstm.predict(sineInput(1, 50, 16))[0].data;
   assert.deepEqual(stale, alone.lstm.predict(sineInput(1, 50, 16))[0].data);
@@ -87,9 +93,7 @@ test("LSTM(128) at batch 1 and GRU(64) x2 at batch 64 run split (jobs dispatched
 });
 
 test("streaming on threads: every step equals one thread's", { skip: !onWasm && "WebAssembly kernel path only" }, async () => {
-  await setKernelThreads(1);
-  const alone = await benchModel("lstm128");
-  await setKernelThreads(2);
+  const alone = await benchModelAlone("lstm128");
   const threaded = await benchModel("lstm128");
   await new Promise((resolve) => setTimeout(resolve, 20));
   const before = kernelTeamInternals()!.jobs;
@@ -144,8 +148,6 @@ test("the built package (dist/node.js) starts its kernel workers under plain nod
   assert.equal(run.status, 0, `${run.stderr} (signal ${run.signal})`);
   const out = JSON.parse(run.stdout) as { threads: number; y: number[] };
   assert.equal(out.threads, 2);
-  await setKernelThreads(1);
-  const alone = await benchModel("lstm128");
-  await setKernelThreads(2);
+  const alone = await benchModelAlone("lstm128");
   assert.deepEqual(out.y, Array.from(alone.predict(sineInput(1, 50, 16))[0].data));
 });
