@@ -38,7 +38,8 @@ function parseArgs(argv: string[]) {
   const known = new Set(["--quick", "--json", "--md", "--svg", "--contenders", "--workloads", "--python"]);
   for (const a of argv) if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a}`);
   const contenders = value("--contenders")?.split(",") ?? ORDER;
-  for (const c of contenders) if (!ORDER.includes(c)) throw new Error(`unknown contender ${c} (known: ${ORDER.join(", ")})`);
+  for (const c of contenders)
+    if (!ORDER.includes(c)) throw new Error(`unknown contender ${c} (known: ${ORDER.join(", ")})`);
   return {
     quick: argv.includes("--quick"),
     json: value("--json"),
@@ -56,16 +57,32 @@ interface PythonChoice {
 }
 
 /** The first interpreter that has `modules`, or why there is none. */
-function findPython(explicit: string | undefined, modules: string[], cache: Map<string, Set<string> | null>): PythonChoice {
-  const candidates = [explicit, process.env.KERASLESS_BENCH_PYTHON, join(BENCH_DIR, ".venv/bin/python"), join(REPO, ".venv/bin/python"), "python3"].filter(
-    (c): c is string => c !== undefined && c !== "",
-  );
+function findPython(
+  explicit: string | undefined,
+  modules: string[],
+  cache: Map<string, Set<string> | null>,
+): PythonChoice {
+  const candidates = [
+    explicit,
+    process.env.KERASLESS_BENCH_PYTHON,
+    join(BENCH_DIR, ".venv/bin/python"),
+    join(REPO, ".venv/bin/python"),
+    "python3",
+  ].filter((c): c is string => c !== undefined && c !== "");
   const tried: string[] = [];
   for (const candidate of candidates) {
     if (candidate.includes("/") && !existsSync(candidate)) continue;
     if (!cache.has(candidate)) {
       // find_spec looks for a package without importing it (importing TensorFlow takes seconds).
-      const probe = spawnSync(candidate, ["-c", "import importlib.util,sys; print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m)))", ...Object.values(PYTHON_CONTENDERS).flat()], { encoding: "utf8" });
+      const probe = spawnSync(
+        candidate,
+        [
+          "-c",
+          "import importlib.util,sys; print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m)))",
+          ...Object.values(PYTHON_CONTENDERS).flat(),
+        ],
+        { encoding: "utf8" },
+      );
       cache.set(candidate, probe.status === 0 ? new Set(probe.stdout.trim().split(/\s+/)) : null);
     }
     const found = cache.get(candidate);
@@ -87,9 +104,17 @@ interface WorkerOutput {
   results: Record<string, Result>;
 }
 
-function runProcess(command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string; timedOut: boolean }> {
+function runProcess(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string; timedOut: boolean }> {
   return new Promise((done) => {
-    const child = spawn(command, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "3" } });
+    const child = spawn(command, args, {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "3" },
+    });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -105,9 +130,20 @@ function runProcess(command: string, args: string[], timeoutMs: number): Promise
   });
 }
 
-async function runContender(id: string, args: ReturnType<typeof parseArgs>, pythonCache: Map<string, Set<string> | null>, workloadIds: string[]): Promise<WorkerOutput> {
-  const skipAll = (reason: string): WorkerOutput => ({ describe: { skipped: reason }, results: Object.fromEntries(workloadIds.map((w) => [w, { skipped: reason }])) });
-  const failAll = (message: string): WorkerOutput => ({ describe: { error: message }, results: Object.fromEntries(workloadIds.map((w) => [w, { error: message }])) });
+async function runContender(
+  id: string,
+  args: ReturnType<typeof parseArgs>,
+  pythonCache: Map<string, Set<string> | null>,
+  workloadIds: string[],
+): Promise<WorkerOutput> {
+  const skipAll = (reason: string): WorkerOutput => ({
+    describe: { skipped: reason },
+    results: Object.fromEntries(workloadIds.map((w) => [w, { skipped: reason }])),
+  });
+  const failAll = (message: string): WorkerOutput => ({
+    describe: { error: message },
+    results: Object.fromEntries(workloadIds.map((w) => [w, { error: message }])),
+  });
   const dir = mkdtempSync(join(tmpdir(), "kerasless-bench-"));
   const outFile = join(dir, `${id}.json`);
   const flags = [...(args.quick ? ["--quick"] : []), "--workloads", workloadIds.join(",")];
@@ -126,7 +162,8 @@ async function runContender(id: string, args: ReturnType<typeof parseArgs>, pyth
   const { code, output, timedOut } = await runProcess(command, commandArgs, (args.quick ? 150 : 1800) * 1000);
   try {
     if (timedOut) return failAll(`timed out after ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    if (code !== 0 || !existsSync(outFile)) return failAll(`exited with ${code}: ${output.trim().split("\n").slice(-3).join(" / ")}`);
+    if (code !== 0 || !existsSync(outFile))
+      return failAll(`exited with ${code}: ${output.trim().split("\n").slice(-3).join(" / ")}`);
     const result = JSON.parse(readFileSync(outFile, "utf8")) as WorkerOutput;
     result.describe = { ...result.describe, ...(id in PYTHON_CONTENDERS ? { python: command } : {}) };
     return result;
@@ -145,7 +182,9 @@ function machine(): Record<string, unknown> {
   const lscpu = spawnSync("lscpu", [], { encoding: "utf8" });
   const text = lscpu.stdout ?? "";
   const field = (name: string) => text.match(new RegExp(`^${name}:\\s*(.+)$`, "m"))?.[1]?.trim();
-  const cpuinfoMhz = existsSync("/proc/cpuinfo") ? readFileSync("/proc/cpuinfo", "utf8").match(/^cpu MHz\s*:\s*([\d.]+)/m)?.[1] : undefined;
+  const cpuinfoMhz = existsSync("/proc/cpuinfo")
+    ? readFileSync("/proc/cpuinfo", "utf8").match(/^cpu MHz\s*:\s*([\d.]+)/m)?.[1]
+    : undefined;
   const mhz = Number(field("CPU max MHz") ?? field("CPU MHz") ?? cpuinfoMhz ?? NaN);
   const avx512 = /\bavx512f\b/.test(text);
   const fma = /\bfma\b/.test(text);
@@ -157,7 +196,10 @@ function machine(): Record<string, unknown> {
     ghz: Number.isFinite(mhz) ? mhz / 1000 : null,
     simd: avx512 ? "AVX-512 + FMA" : fma ? "AVX2 + FMA" : "unknown",
     peak_gflops: Number.isFinite(mhz) && flopsPerCycle !== undefined ? (cores * mhz * flopsPerCycle) / 1000 : null,
-    peak_note: flopsPerCycle === undefined ? "unknown SIMD width" : `cores x GHz x ${flopsPerCycle} float32 FLOPs/cycle (${avx512 ? "2 AVX-512 FMA units x 16 lanes x 2" : "2 AVX2 FMA units x 8 lanes x 2"})`,
+    peak_note:
+      flopsPerCycle === undefined
+        ? "unknown SIMD width"
+        : `cores x GHz x ${flopsPerCycle} float32 FLOPs/cycle (${avx512 ? "2 AVX-512 FMA units x 16 lanes x 2" : "2 AVX2 FMA units x 8 lanes x 2"})`,
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     loadavg_start: loadavg().map((l) => Number(l.toFixed(2))),
@@ -169,10 +211,18 @@ async function main(): Promise<void> {
   const workloads = loadWorkloads().filter((w) => args.workloads === undefined || args.workloads.includes(w.id));
   if (workloads.length === 0) throw new Error(`no workload matches ${args.workloads?.join(",")}`);
   const workloadIds = workloads.map((w) => w.id);
-  const report: BenchReport = { generated: new Date().toISOString(), quick: args.quick, machine: machine(), contenders: {}, workloads: [] };
+  const report: BenchReport = {
+    generated: new Date().toISOString(),
+    quick: args.quick,
+    machine: machine(),
+    contenders: {},
+    workloads: [],
+  };
   const pythonCache = new Map<string, Set<string> | null>();
   const outputs: Record<string, WorkerOutput> = {};
-  process.stderr.write(`kerasless bench${args.quick ? " --quick" : ""}: ${args.contenders.length} contenders x ${workloadIds.join(" ")} (load average ${report.machine.loadavg_start})\n`);
+  process.stderr.write(
+    `kerasless bench${args.quick ? " --quick" : ""}: ${args.contenders.length} contenders x ${workloadIds.join(" ")} (load average ${report.machine.loadavg_start})\n`,
+  );
   for (const id of ORDER.filter((c) => args.contenders.includes(c))) {
     outputs[id] = await runContender(id, args, pythonCache, workloadIds);
     report.contenders[id] = outputs[id].describe;
@@ -187,10 +237,23 @@ async function main(): Promise<void> {
       const r = outputs[id].results[w.id];
       if (r === undefined) continue;
       results[id] = isTimed(r)
-        ? { ...r, ...(isTimed(baseline) ? { vs_kerasless: r.median_ms / baseline.median_ms } : {}), ...(w.kind === "predict" ? { gflops: flops / r.median_ms / 1e6 } : {}) }
+        ? {
+            ...r,
+            ...(isTimed(baseline) ? { vs_kerasless: r.median_ms / baseline.median_ms } : {}),
+            ...(w.kind === "predict" ? { gflops: flops / r.median_ms / 1e6 } : {}),
+          }
         : r;
     }
-    report.workloads.push({ id: w.id, title: w.title, kind: w.kind, batch: w.batch, steps: w.model.steps, features: w.model.features, mflop: flops / 1e6, results });
+    report.workloads.push({
+      id: w.id,
+      title: w.title,
+      kind: w.kind,
+      batch: w.batch,
+      steps: w.model.steps,
+      features: w.model.features,
+      mflop: flops / 1e6,
+      results,
+    });
   }
 
   const markdown = markdownReport(report);
@@ -210,7 +273,11 @@ async function main(): Promise<void> {
   write(targets.md, markdown + "\n");
   write(targets.svg, svgChart(report));
   process.stdout.write(markdown + "\n");
-  const errors = report.workloads.flatMap((w) => Object.entries(w.results).filter(([, r]) => "error" in r).map(([id]) => `${id} ${w.id}`));
+  const errors = report.workloads.flatMap((w) =>
+    Object.entries(w.results)
+      .filter(([, r]) => "error" in r)
+      .map(([id]) => `${id} ${w.id}`),
+  );
   if (errors.length > 0) {
     process.stderr.write(`errors (a harness bug: see the report): ${errors.join(", ")}\n`);
     process.exitCode = 1;

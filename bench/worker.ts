@@ -15,7 +15,9 @@ const quick = flags.includes("--quick");
 const only = flags.includes("--workloads") ? flags[flags.indexOf("--workloads") + 1].split(",") : undefined;
 const make = JS_CONTENDERS[id];
 if (make === undefined || outFile === undefined) {
-  console.error(`usage: worker.ts <${Object.keys(JS_CONTENDERS).join("|")}> <result.json> [--quick] [--workloads W1,W2]`);
+  console.error(
+    `usage: worker.ts <${Object.keys(JS_CONTENDERS).join("|")}> <result.json> [--quick] [--workloads W1,W2]`,
+  );
   process.exit(2);
 }
 

@@ -28,7 +28,13 @@ const common: esbuild.BuildOptions = {
 
 /** The core bundle as bytes (nothing written), with esbuild's account of what went in. */
 export async function buildCoreBundle(): Promise<{ code: Uint8Array; metafile: esbuild.Metafile }> {
-  const result = await esbuild.build({ ...common, entryPoints: [join(root, "src/index.ts")], write: false, metafile: true, outfile: BUNDLE_PATH });
+  const result = await esbuild.build({
+    ...common,
+    entryPoints: [join(root, "src/index.ts")],
+    write: false,
+    metafile: true,
+    outfile: BUNDLE_PATH,
+  });
   const [output] = result.outputFiles;
   return { code: output.contents, metafile: result.metafile };
 }
@@ -50,8 +56,15 @@ async function buildDemo(coreBundle: Uint8Array): Promise<void> {
   };
   mkdirSync(join(out, "seed"), { recursive: true });
   writeFileSync(join(out, "kerasless.min.js"), coreBundle);
-  for (const file of ["model.keras", "LSTM_sample.csv"]) copyFileSync(join(root, "examples/seed", file), join(out, "seed", file));
-  await esbuild.build({ ...common, platform: "browser", plugins: [coreAsBundle], entryPoints: [join(root, "examples/web/demo.ts")], outdir: out });
+  for (const file of ["model.keras", "LSTM_sample.csv"])
+    copyFileSync(join(root, "examples/seed", file), join(out, "seed", file));
+  await esbuild.build({
+    ...common,
+    platform: "browser",
+    plugins: [coreAsBundle],
+    entryPoints: [join(root, "examples/web/demo.ts")],
+    outdir: out,
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -59,5 +72,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   mkdirSync(dirname(BUNDLE_PATH), { recursive: true });
   writeFileSync(BUNDLE_PATH, code);
   await buildDemo(code);
-  console.log(`dist/browser/kerasless.min.js: ${(code.length / 1024).toFixed(1)} KB, ${(gzipSize(code) / 1024).toFixed(1)} KB gzip (budget ${BUNDLE_BUDGET_GZIP / 1024} KB)`);
+  console.log(
+    `dist/browser/kerasless.min.js: ${(code.length / 1024).toFixed(1)} KB, ${(gzipSize(code) / 1024).toFixed(1)} KB gzip (budget ${BUNDLE_BUDGET_GZIP / 1024} KB)`,
+  );
 }

@@ -36,7 +36,8 @@ if (replay !== undefined) {
     start: option("start") ?? 0,
     iterations,
     seconds,
-    onProgress: (r) => console.error(`${r.iterations} cases, ${r.findings.length} findings, ${JSON.stringify(r.outcomes)}`),
+    onProgress: (r) =>
+      console.error(`${r.iterations} cases, ${r.findings.length} findings, ${JSON.stringify(r.outcomes)}`),
     onFinding: (f) => console.error(`FINDING ${JSON.stringify(f)}`),
   });
   console.log(JSON.stringify(report, null, 2));

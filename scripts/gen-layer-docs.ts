@@ -16,9 +16,13 @@ export function layerTable(): string {
     "| --- | --- | --- |",
     ...rows,
     "",
-    `Activations by name (Keras 3): ${activationNames(3).map((n) => `\`${n}\``).join(", ")}.`,
-    `Keras 2 files: the same names except ${activationNames(3).filter((n) => !activationNames(2).includes(n)).map((n) => `\`${n}\``).join(", ")}` +
-      " (Keras 2 has none of them), and `hard_sigmoid` is clip(0.2x + 0.5), as Keras 2 defined it.",
+    `Activations by name (Keras 3): ${activationNames(3)
+      .map((n) => `\`${n}\``)
+      .join(", ")}.`,
+    `Keras 2 files: the same names except ${activationNames(3)
+      .filter((n) => !activationNames(2).includes(n))
+      .map((n) => `\`${n}\``)
+      .join(", ")}` + " (Keras 2 has none of them), and `hard_sigmoid` is clip(0.2x + 0.5), as Keras 2 defined it.",
   ].join("\n");
 }
 

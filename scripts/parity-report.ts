@@ -23,7 +23,11 @@ for (const suite of ["seed", "real-world", "keras3", "keras2"]) {
           const error = Math.abs(outputs[k].data[i] - v);
           suiteWorst = Math.max(suiteWorst, error);
           const share = error / (1e-5 + 1e-4 * Math.abs(v));
-          if (share > worstShare.share) worstShare = { share, where: `${fixture.id} ${format.model} output ${k} value ${i} (expected ${v}, error ${error.toExponential(2)})` };
+          if (share > worstShare.share)
+            worstShare = {
+              share,
+              where: `${fixture.id} ${format.model} output ${k} value ${i} (expected ${v}, error ${error.toExponential(2)})`,
+            };
         }),
       );
     }

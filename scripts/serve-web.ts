@@ -44,7 +44,10 @@ export function serveDirectory(root: string, port = 0): Promise<WebServer> {
     } else if (!inside || !existsSync(file) || !statSync(file).isFile()) {
       response.writeHead(404, { "content-type": "text/plain" }).end("not found");
     } else {
-      response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+      response.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "cache-control": "no-store",
+      });
       if (request.method === "HEAD") response.end();
       else createReadStream(file).pipe(response);
     }

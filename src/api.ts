@@ -28,7 +28,10 @@ export async function readSource(source: ModelSource, readString: StringReader, 
       bytes = await readString(source);
     } catch (e) {
       if (e instanceof KeraslessError) throw e.inFile(name ?? source);
-      throw new KeraslessError("E_IO", `cannot read the file (${describeThrown(e)})`, { file: name ?? source, cause: e });
+      throw new KeraslessError("E_IO", `cannot read the file (${describeThrown(e)})`, {
+        file: name ?? source,
+        cause: e,
+      });
     }
     return { name: name ?? source, bytes };
   }
@@ -36,12 +39,17 @@ export async function readSource(source: ModelSource, readString: StringReader, 
   if (source instanceof ArrayBuffer) return { name: name ?? "<bytes>", bytes: new Uint8Array(source) };
   if (typeof Blob !== "undefined" && source instanceof Blob) {
     const fileName = (source as { name?: unknown }).name;
-    return { name: name ?? (typeof fileName === "string" ? fileName : "<blob>"), bytes: new Uint8Array(await source.arrayBuffer()) };
+    return {
+      name: name ?? (typeof fileName === "string" ? fileName : "<blob>"),
+      bytes: new Uint8Array(await source.arrayBuffer()),
+    };
   }
   throw new KeraslessError("E_INPUT", "loadModel() takes a Uint8Array, an ArrayBuffer, a Blob or a string");
 }
 
-export function makeLoadModel(readString: StringReader): (source: ModelSource, options?: LoadOptions) => Promise<Model> {
+export function makeLoadModel(
+  readString: StringReader,
+): (source: ModelSource, options?: LoadOptions) => Promise<Model> {
   return async (source, options = {}) => {
     const model = await readSource(source, readString, options.name);
     const weights = options.weights === undefined ? undefined : await readSource(options.weights, readString);

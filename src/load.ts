@@ -36,7 +36,9 @@ function checkOutputSizes(graph: Graph): void {
       const perSample = shape.slice(1).reduce<number>((n, d) => n * (d ?? 1), 1);
       if (perSample > MAX_VALUES_PER_SAMPLE) {
         const problem = `its output shape [${shape.map((d) => d ?? "None").join(", ")}] holds ${perSample} values per sample, more than kerasless allows (${MAX_VALUES_PER_SAMPLE})`;
-        throw new KeraslessError("E_LIMIT", `layer "${call.layer.name}" (${call.layer.className}): ${problem}`, { layer: call.layer.name });
+        throw new KeraslessError("E_LIMIT", `layer "${call.layer.name}" (${call.layer.className}): ${problem}`, {
+          layer: call.layer.name,
+        });
       }
     }
     if (call.layer instanceof ModelLayer) checkOutputSizes(call.layer.graph);
@@ -46,6 +48,9 @@ function checkOutputSizes(graph: Graph): void {
 /** One error listing every unsupported part of the model. */
 function unsupportedError(problems: Problem[]): KeraslessError {
   const lines = problems.map((p) => `layer "${p.layer}" (${p.className}): ${p.problem}`);
-  const head = problems.length === 1 ? "the model uses 1 unsupported feature" : `the model uses ${problems.length} unsupported features`;
+  const head =
+    problems.length === 1
+      ? "the model uses 1 unsupported feature"
+      : `the model uses ${problems.length} unsupported features`;
   return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer: problems[0].layer });
 }

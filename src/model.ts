@@ -38,7 +38,11 @@ export class Model {
     this.kerasVersion = artifact.kerasVersion;
     this.kerasMajor = artifact.kerasMajor;
     this.format = artifact.format;
-    this.inputs = Object.freeze(graph.inputLayers.map((l) => Object.freeze({ name: l.name, shape: Object.freeze([...l.batchShape]), dtype: l.dtype })));
+    this.inputs = Object.freeze(
+      graph.inputLayers.map((l) =>
+        Object.freeze({ name: l.name, shape: Object.freeze([...l.batchShape]), dtype: l.dtype }),
+      ),
+    );
     const used = new Set<string>();
     this.outputs = Object.freeze(
       graph.outputSources.map(({ layer, tensor }, i) => {
@@ -107,7 +111,8 @@ export class Model {
 
   getLayer(name: string): LayerInfo {
     const layer = this.graph.layers.find((l) => l.name === name);
-    if (layer === undefined) throw new RangeError(`no layer named "${name}" (layers: ${this.graph.layers.map((l) => l.name).join(", ")})`);
+    if (layer === undefined)
+      throw new RangeError(`no layer named "${name}" (layers: ${this.graph.layers.map((l) => l.name).join(", ")})`);
     return layerInfo(layer);
   }
 }

@@ -38,14 +38,18 @@ export class ModelStream {
     this.inputs = graph.inputLayers.map((layer) => {
       const [, , ...features] = layer.batchShape;
       if (features.some((d) => d === null)) {
-        throw new KeraslessError("E_UNSUPPORTED", `cannot stream: input "${layer.name}" has shape ${formatShape(layer.batchShape)}; a stream needs every size after the time axis known`);
+        throw new KeraslessError(
+          "E_UNSUPPORTED",
+          `cannot stream: input "${layer.name}" has shape ${formatShape(layer.batchShape)}; a stream needs every size after the time axis known`,
+        );
       }
       return Object.freeze({ name: layer.name, shape: Object.freeze([null, ...features]), dtype: layer.dtype });
     });
     this.views = this.outputsHaveTime.map(() => null);
     this.results = new Array(this.outputsHaveTime.length);
     if (options.batch !== undefined) {
-      if (!Number.isInteger(options.batch) || options.batch < 1) throw new KeraslessError("E_INPUT", `stream batch must be a positive integer, got ${options.batch}`);
+      if (!Number.isInteger(options.batch) || options.batch < 1)
+        throw new KeraslessError("E_INPUT", `stream batch must be a positive integer, got ${options.batch}`);
       this.open(options.batch);
     }
   }
@@ -59,7 +63,10 @@ export class ModelStream {
     this.graph.open(batch);
     this.stepInputs = this.inputs.map((info) => {
       const shape = [batch, 1, ...(info.shape.slice(1) as number[])];
-      return new Tensor(shape, info.dtype === "int32" ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape)));
+      return new Tensor(
+        shape,
+        info.dtype === "int32" ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape)),
+      );
     });
   }
 
@@ -95,7 +102,15 @@ export class ModelStream {
 
   /** The allocation-free path: one input given as a tensor with typed data of the right shape. */
   private copyFast(x: PredictInput): boolean {
-    if (this.inputs.length !== 1 || typeof x !== "object" || x === null || Array.isArray(x) || !("shape" in x) || !("data" in x)) return false;
+    if (
+      this.inputs.length !== 1 ||
+      typeof x !== "object" ||
+      x === null ||
+      Array.isArray(x) ||
+      !("shape" in x) ||
+      !("data" in x)
+    )
+      return false;
     const data = (x as { data: unknown }).data;
     const wanted = this.inputs[0].dtype === "int32" ? Int32Array : Float32Array;
     if (!(data instanceof wanted)) return false;
@@ -139,12 +154,20 @@ export class ModelStream {
       Array.isArray(given) &&
       given.length === own.length &&
       given.every((b, i) => b instanceof Float32Array && b.length === own[i].length);
-    if (!fits) throw new KeraslessError("E_INPUT", "setState() needs a state from getState() of a stream of the same model and batch size");
+    if (!fits)
+      throw new KeraslessError(
+        "E_INPUT",
+        "setState() needs a state from getState() of a stream of the same model and batch size",
+      );
     given.forEach((b, i) => own[i].set(b));
   }
 
   private openedBuffers(what: string): readonly Float32Array[] {
-    if (this.graph.batch === null) throw new KeraslessError("E_INPUT", `${what}() before the first step: give stream({ batch }) or call step() first`);
+    if (this.graph.batch === null)
+      throw new KeraslessError(
+        "E_INPUT",
+        `${what}() before the first step: give stream({ batch }) or call step() first`,
+      );
     return this.graph.stateBuffers;
   }
 }

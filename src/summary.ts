@@ -33,16 +33,19 @@ export function summarize(graph: Graph): SummaryData {
     rows.push({
       name: layer.name,
       className: layer.className,
-      outputShapes: layer instanceof InputLayer ? [layer.batchShape] : first?.outputShapes ?? [],
+      outputShapes: layer instanceof InputLayer ? [layer.batchShape] : (first?.outputShapes ?? []),
       params: counts.trainable + counts.nonTrainable,
-      connectedTo: layerCalls.flatMap((c) => c.inputs.map(([producer, tensor]) => `${calls[producer].layer.name}[${calls[producer].node}][${tensor}]`)),
+      connectedTo: layerCalls.flatMap((c) =>
+        c.inputs.map(([producer, tensor]) => `${calls[producer].layer.name}[${calls[producer].node}][${tensor}]`),
+      ),
     });
   }
   return { name: graph.name, className: graph.className, rows, trainableParams, nonTrainableParams };
 }
 
 export function formatOutputShapes(shapes: Shape[]): string {
-  const one = (s: Shape): string => `(${s.map((d) => (d === null ? "None" : String(d))).join(", ")}${s.length === 1 ? "," : ""})`;
+  const one = (s: Shape): string =>
+    `(${s.map((d) => (d === null ? "None" : String(d))).join(", ")}${s.length === 1 ? "," : ""})`;
   return shapes.length === 1 ? one(shapes[0]) : `[${shapes.map(one).join(", ")}]`;
 }
 
@@ -65,17 +68,30 @@ export function formatSummary(data: SummaryData): string {
     r.params.toLocaleString("en-US"),
     ...(functional ? [r.connectedTo.join(", ") || "-"] : []),
   ]);
-  const widths = header.map((h, i) => Math.max(i === 0 ? 31 : i === 1 ? 22 : 13, h.length, ...body.map((row) => row[i].length)));
-  const cell = (text: string, i: number): ` ${string} ` => ` ${i === 2 ? text.padStart(widths[i]) : text.padEnd(widths[i])} `;
-  const line = (l: string, m: string, r: string, fill: string): string => l + widths.map((w) => fill.repeat(w + 2)).join(m) + r;
-  const lines = [`Model: "${data.name}"`, line("┏", "┳", "┓", "━"), `┃${header.map(cell).join("┃")}┃`, line("┡", "╇", "┩", "━")];
+  const widths = header.map((h, i) =>
+    Math.max(i === 0 ? 31 : i === 1 ? 22 : 13, h.length, ...body.map((row) => row[i].length)),
+  );
+  const cell = (text: string, i: number): ` ${string} ` =>
+    ` ${i === 2 ? text.padStart(widths[i]) : text.padEnd(widths[i])} `;
+  const line = (l: string, m: string, r: string, fill: string): string =>
+    l + widths.map((w) => fill.repeat(w + 2)).join(m) + r;
+  const lines = [
+    `Model: "${data.name}"`,
+    line("┏", "┳", "┓", "━"),
+    `┃${header.map(cell).join("┃")}┃`,
+    line("┡", "╇", "┩", "━"),
+  ];
   body.forEach((row, k) => {
     lines.push(`│${row.map(cell).join("│")}│`);
     lines.push(k === body.length - 1 ? line("└", "┴", "┘", "─") : line("├", "┼", "┤", "─"));
   });
   const total = data.trainableParams + data.nonTrainableParams;
   lines.push(` Total params: ${total.toLocaleString("en-US")} (${readableSize(total)})`);
-  lines.push(` Trainable params: ${data.trainableParams.toLocaleString("en-US")} (${readableSize(data.trainableParams)})`);
-  lines.push(` Non-trainable params: ${data.nonTrainableParams.toLocaleString("en-US")} (${readableSize(data.nonTrainableParams)})`);
+  lines.push(
+    ` Trainable params: ${data.trainableParams.toLocaleString("en-US")} (${readableSize(data.trainableParams)})`,
+  );
+  lines.push(
+    ` Non-trainable params: ${data.nonTrainableParams.toLocaleString("en-US")} (${readableSize(data.nonTrainableParams)})`,
+  );
   return lines.join("\n");
 }

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 
 const root = new URL("../", import.meta.url).pathname;
-const run = (script: string) => execFileSync(process.execPath, ["--import", "tsx", script], { cwd: root, encoding: "utf8" });
+const run = (script: string) =>
+  execFileSync(process.execPath, ["--import", "tsx", script], { cwd: root, encoding: "utf8" });
 
 test("examples/seed/demo.ts reproduces Keras' predictions and writes the scatter plot", () => {
   const out = run("examples/seed/demo.ts");

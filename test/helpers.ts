@@ -36,14 +36,31 @@ export interface Fixture {
 export function listFixtures(suite: string): Fixture[] {
   const root = join(FIXTURES, suite);
   if (!existsSync(root)) return [];
-  const dirs = existsSync(join(root, "io.json")) ? [root] : readdirSync(root).sort().map((d) => join(root, d));
+  const dirs = existsSync(join(root, "io.json"))
+    ? [root]
+    : readdirSync(root)
+        .sort()
+        .map((d) => join(root, d));
   return dirs
     .filter((dir) => existsSync(join(dir, "io.json")))
     .map((dir) => {
       const io = JSON.parse(readFileSync(join(dir, "io.json"), "utf8"));
       const formats: FixtureFormat[] = io.formats ?? detectFormats(dir);
-      const chunks = (io.chunks ?? [{ inputs: io.inputs, outputs: io.outputs }]).map((c: { inputs: FixtureTensor[]; outputs: FixtureTensor[] }) => ({ inputs: c.inputs.map(finite), outputs: c.outputs.map(finite) }));
-      return { id: dir.slice(FIXTURES.length), dir, formats, inputs: io.inputs.map(finite), outputs: io.outputs.map(finite), chunks, io };
+      const chunks = (io.chunks ?? [{ inputs: io.inputs, outputs: io.outputs }]).map(
+        (c: { inputs: FixtureTensor[]; outputs: FixtureTensor[] }) => ({
+          inputs: c.inputs.map(finite),
+          outputs: c.outputs.map(finite),
+        }),
+      );
+      return {
+        id: dir.slice(FIXTURES.length),
+        dir,
+        formats,
+        inputs: io.inputs.map(finite),
+        outputs: io.outputs.map(finite),
+        chunks,
+        io,
+      };
     });
 }
 
@@ -56,7 +73,8 @@ function detectFormats(dir: string): FixtureFormat[] {
   const formats: FixtureFormat[] = [];
   if (existsSync(join(dir, "model.keras"))) formats.push({ model: "model.keras" });
   if (existsSync(join(dir, "model.h5"))) formats.push({ model: "model.h5" });
-  if (existsSync(join(dir, "model.json")) && existsSync(join(dir, "model.weights.h5"))) formats.push({ model: "model.json", weights: "model.weights.h5" });
+  if (existsSync(join(dir, "model.json")) && existsSync(join(dir, "model.weights.h5")))
+    formats.push({ model: "model.json", weights: "model.weights.h5" });
   return formats;
 }
 
@@ -70,7 +88,11 @@ export function assertClose(got: Tensor, expected: FixtureTensor, what: string):
   expected.data.forEach((want, i) => {
     const value = got.data[i];
     const error = Math.abs(value - want);
-    if (value !== want && !(error <= ABS_TOLERANCE + REL_TOLERANCE * Math.abs(want)) && !(Number.isNaN(want) && Number.isNaN(value))) {
+    if (
+      value !== want &&
+      !(error <= ABS_TOLERANCE + REL_TOLERANCE * Math.abs(want)) &&
+      !(Number.isNaN(want) && Number.isNaN(value))
+    ) {
       assert.fail(`${what}: value #${i} is ${value}, Keras gives ${want} (error ${error})`);
     }
     if (error > maxError) maxError = error;

@@ -11,7 +11,8 @@ import { KeraslessError } from "../src/errors.js";
 import { loadModelFromBytes } from "../src/load.js";
 import { FIXTURES } from "./helpers.js";
 
-const load = (dir: string) => loadModelFromBytes({ name: "model.keras", bytes: new Uint8Array(readFileSync(`${FIXTURES}${dir}/model.keras`)) });
+const load = (dir: string) =>
+  loadModelFromBytes({ name: "model.keras", bytes: new Uint8Array(readFileSync(`${FIXTURES}${dir}/model.keras`)) });
 const seed = load("seed");
 const multi = load("keras3/multi_io");
 const embedding = load("keras3/embedding_lstm");
@@ -28,40 +29,118 @@ function rejects(fn: () => unknown, code: string, pattern: RegExp): void {
 }
 
 test("shape and rank mismatches name the input and give the expected and the given shape", () => {
-  rejects(() => seed.predict({ shape: [2, 4, 5], data: new Float32Array(40) }), "E_INPUT_SHAPE", /^input "input_layer" expects shape \[None, 4, 3\], got \[2, 4, 5\]$/);
-  rejects(() => seed.predict({ shape: [4, 3], data: new Float32Array(12) }), "E_INPUT_SHAPE", /expects shape \[None, 4, 3\], got \[4, 3\]$/);
-  rejects(() => seed.predict([[[[1, 2, 3]]]]), "E_INPUT_SHAPE", /expects shape \[None, 4, 3\], got \[1, 1, 1, 3, \.\.\.\]$/);
-  rejects(() => multi.predict({ seq: { shape: [3, 5, 3], data: new Float32Array(45) }, vec: { shape: [2, 2], data: new Float32Array(4) } }), "E_INPUT_SHAPE", /input "vec" has batch size 2, input "seq" has 3/);
-  rejects(() => multi.predict({ seq: { shape: [1, 5, 3], data: new Float32Array(15) } }), "E_INPUT", /input "vec" is missing/);
-  rejects(() => multi.predict({ seq: [], vec: [], extra: [] } as never), "E_INPUT", /unknown input name\(s\) extra; the model's inputs are seq, vec/);
+  rejects(
+    () => seed.predict({ shape: [2, 4, 5], data: new Float32Array(40) }),
+    "E_INPUT_SHAPE",
+    /^input "input_layer" expects shape \[None, 4, 3\], got \[2, 4, 5\]$/,
+  );
+  rejects(
+    () => seed.predict({ shape: [4, 3], data: new Float32Array(12) }),
+    "E_INPUT_SHAPE",
+    /expects shape \[None, 4, 3\], got \[4, 3\]$/,
+  );
+  rejects(
+    () => seed.predict([[[[1, 2, 3]]]]),
+    "E_INPUT_SHAPE",
+    /expects shape \[None, 4, 3\], got \[1, 1, 1, 3, \.\.\.\]$/,
+  );
+  rejects(
+    () =>
+      multi.predict({
+        seq: { shape: [3, 5, 3], data: new Float32Array(45) },
+        vec: { shape: [2, 2], data: new Float32Array(4) },
+      }),
+    "E_INPUT_SHAPE",
+    /input "vec" has batch size 2, input "seq" has 3/,
+  );
+  rejects(
+    () => multi.predict({ seq: { shape: [1, 5, 3], data: new Float32Array(15) } }),
+    "E_INPUT",
+    /input "vec" is missing/,
+  );
+  rejects(
+    () => multi.predict({ seq: [], vec: [], extra: [] } as never),
+    "E_INPUT",
+    /unknown input name\(s\) extra; the model's inputs are seq, vec/,
+  );
   rejects(() => multi.predict([[]] as never), "E_INPUT", /the model has 2 inputs \(seq, vec\), got a list of 1/);
 });
 
 test("arrays nested 20,000 deep or containing themselves are a rank error, not a stack overflow or a hang", () => {
   let deep: unknown = 1;
   for (let i = 0; i < 20000; i++) deep = [deep];
-  rejects(() => seed.predict(deep as never), "E_INPUT_SHAPE", /expects shape \[None, 4, 3\], got \[1, 1, 1, 1, \.\.\.\]/);
+  rejects(
+    () => seed.predict(deep as never),
+    "E_INPUT_SHAPE",
+    /expects shape \[None, 4, 3\], got \[1, 1, 1, 1, \.\.\.\]/,
+  );
   const loop: unknown[] = [];
   loop.push(loop);
   rejects(() => seed.predict(loop as never), "E_INPUT_SHAPE", /got \[1, 1, 1, 1, \.\.\.\]/);
-  rejects(() => seed.predict([[[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 2]]]), "E_INPUT_SHAPE", /ragged/);
-  rejects(() => seed.predict([[[1, 2, "3"], [4, 5, 6], [7, 8, 9], [1, 2, 3]]] as never), "E_INPUT", /holds a string where a number belongs/);
+  rejects(
+    () =>
+      seed.predict([
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+          [7, 8, 9],
+          [1, 2],
+        ],
+      ]),
+    "E_INPUT_SHAPE",
+    /ragged/,
+  );
+  rejects(
+    () =>
+      seed.predict([
+        [
+          [1, 2, "3"],
+          [4, 5, 6],
+          [7, 8, 9],
+          [1, 2, 3],
+        ],
+      ] as never),
+    "E_INPUT",
+    /holds a string where a number belongs/,
+  );
 });
 
 test("dtypes: int32 inputs take only 32-bit integers; a tensor may only say float32 or int32", () => {
   const ids = (values: number[]) => ({ shape: [1, 6], data: values });
-  rejects(() => embedding.predict(ids([1, 2, 3, 4, 5, 1.5])), "E_INPUT_DTYPE", /input "tokens" is int32, but value 1\.5 at flat index 5 is not a 32-bit integer/);
+  rejects(
+    () => embedding.predict(ids([1, 2, 3, 4, 5, 1.5])),
+    "E_INPUT_DTYPE",
+    /input "tokens" is int32, but value 1\.5 at flat index 5 is not a 32-bit integer/,
+  );
   rejects(() => embedding.predict(ids([1, 2, 3, 4, 5, Number.NaN])), "E_INPUT_DTYPE", /value NaN at flat index 5/);
   rejects(() => embedding.predict(ids([1, 2, 3, 4, 5, 2 ** 31])), "E_INPUT_DTYPE", /value 2147483648/);
-  rejects(() => seed.predict({ shape: [1, 4, 3], data: new Float32Array(12), dtype: "float16" as never }), "E_INPUT_DTYPE", /input "input_layer": dtype "float16" is not float32 or int32/);
-  rejects(() => seed.predict({ shape: [1, 4, 3], data: "not numbers" } as never), "E_INPUT", /"data" is not a typed array or a list of numbers/);
-  rejects(() => seed.predict({ shape: [1, 4, 3.5], data: new Float32Array(12) }), "E_INPUT_SHAPE", /shape \[1, 4, 3\.5\] is not a shape/);
+  rejects(
+    () => seed.predict({ shape: [1, 4, 3], data: new Float32Array(12), dtype: "float16" as never }),
+    "E_INPUT_DTYPE",
+    /input "input_layer": dtype "float16" is not float32 or int32/,
+  );
+  rejects(
+    () => seed.predict({ shape: [1, 4, 3], data: "not numbers" } as never),
+    "E_INPUT",
+    /"data" is not a typed array or a list of numbers/,
+  );
+  rejects(
+    () => seed.predict({ shape: [1, 4, 3.5], data: new Float32Array(12) }),
+    "E_INPUT_SHAPE",
+    /shape \[1, 4, 3\.5\] is not a shape/,
+  );
 });
 
 test("token ids outside the vocabulary are refused, whatever the backend would do", () => {
   const vocabulary = embedding.layers.find((l) => l.className === "Embedding")!.getWeights()[0].shape[0];
   for (const bad of [-1, vocabulary, 2 ** 30]) {
-    rejects(() => embedding.predict({ shape: [1, 6], data: [1, 2, bad, 3, 4, 5] }), "E_INPUT_VALUE", new RegExp(`layer "\\w+" \\(Embedding\\): token id ${bad} at flat index 2 is outside the vocabulary \\[0, ${vocabulary}\\)`));
+    rejects(
+      () => embedding.predict({ shape: [1, 6], data: [1, 2, bad, 3, 4, 5] }),
+      "E_INPUT_VALUE",
+      new RegExp(
+        `layer "\\w+" \\(Embedding\\): token id ${bad} at flat index 2 is outside the vocabulary \\[0, ${vocabulary}\\)`,
+      ),
+    );
   }
   assert.equal(embedding.predict({ shape: [1, 6], data: [0, 1, 2, 3, 4, vocabulary - 1] })[0].shape[0], 1);
 });

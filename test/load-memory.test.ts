@@ -13,11 +13,24 @@ const model = new URL("../bench/models/lstm128.keras", import.meta.url).pathname
 
 for (const path of ["js", "wasm"] as const) {
   test(`LSTM(128) -> Dense(1) holds its weights once (${path} kernels)`, () => {
-    const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", script, model, path], { encoding: "utf8" });
-    const { weightBytes, arrayBuffers, external } = JSON.parse(out) as { weightBytes: number; arrayBuffers: number; external: number };
+    const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", script, model, path], {
+      encoding: "utf8",
+    });
+    const { weightBytes, arrayBuffers, external } = JSON.parse(out) as {
+      weightBytes: number;
+      arrayBuffers: number;
+      external: number;
+    };
     assert.ok(weightBytes > 290_000, `weights: ${weightBytes} bytes`);
     // WebAssembly memory grows in 64 KiB pages.
-    assert.ok(external < weightBytes + 96 * 1024, `ArrayBuffers and WebAssembly memory grew by ${external} bytes for ${weightBytes} bytes of weights`);
-    if (path === "wasm") assert.ok(arrayBuffers < 16 * 1024, `the LSTM's weights are in WebAssembly memory only, yet ArrayBuffers grew by ${arrayBuffers} bytes`);
+    assert.ok(
+      external < weightBytes + 96 * 1024,
+      `ArrayBuffers and WebAssembly memory grew by ${external} bytes for ${weightBytes} bytes of weights`,
+    );
+    if (path === "wasm")
+      assert.ok(
+        arrayBuffers < 16 * 1024,
+        `the LSTM's weights are in WebAssembly memory only, yet ArrayBuffers grew by ${arrayBuffers} bytes`,
+      );
   });
 }

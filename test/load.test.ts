@@ -18,13 +18,18 @@ for (const suite of suites) {
     for (const format of fixture.formats) {
       const label = `${fixture.id} (${format.model}${format.weights ? ` + ${format.weights}` : ""})`;
       test(`matches Keras: ${label}`, () => {
-        const read = (name: string) => ({ name: join(fixture.dir, name), bytes: new Uint8Array(readFileSync(join(fixture.dir, name))) });
+        const read = (name: string) => ({
+          name: join(fixture.dir, name),
+          bytes: new Uint8Array(readFileSync(join(fixture.dir, name))),
+        });
         const model = loadModelFromBytes(read(format.model), format.weights ? read(format.weights) : undefined);
         // Stateful models keep their states from one chunk to the next, as in Keras.
         fixture.chunks.forEach((chunk, c) => {
           const outputs = model.predict(chunk.inputs.map((t) => ({ shape: t.shape, data: t.data })));
           assert.equal(outputs.length, chunk.outputs.length, "number of outputs");
-          chunk.outputs.forEach((expected, i) => assertClose(outputs[i], expected, `${label} chunk #${c} output #${i}`));
+          chunk.outputs.forEach((expected, i) =>
+            assertClose(outputs[i], expected, `${label} chunk #${c} output #${i}`),
+          );
         });
       });
     }

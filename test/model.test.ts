@@ -27,15 +27,30 @@ for (const fixture of [...listFixtures("keras3"), ...listFixtures("keras2")]) {
       const rows = new Map(data.rows.map((r) => [r.name, r]));
       for (const layer of summary.layers) {
         if (layer.class_name === "InputLayer" && !rows.has(layer.name)) continue; // Sequential omits it, like Keras
-        assert.equal(rows.get(layer.name)?.params, layer.params, `${fixture.formats[i].model}: params of ${layer.name}`);
+        assert.equal(
+          rows.get(layer.name)?.params,
+          layer.params,
+          `${fixture.formats[i].model}: params of ${layer.name}`,
+        );
       }
-      assert.equal(data.trainableParams + data.nonTrainableParams, summary.total_params, `${fixture.formats[i].model}: total`);
+      assert.equal(
+        data.trainableParams + data.nonTrainableParams,
+        summary.total_params,
+        `${fixture.formats[i].model}: total`,
+      );
     }
   });
   test(`input and output names equal Keras': ${fixture.id}`, () => {
     const model = load(fixture);
-    if (fixture.inputs[0].name !== undefined) assert.deepEqual(model.inputs.map((i) => i.name), fixture.inputs.map((i) => i.name));
-    assert.deepEqual(model.outputs.map((o) => o.shape.slice(1)), fixture.outputs.map((o) => o.shape.slice(1)));
+    if (fixture.inputs[0].name !== undefined)
+      assert.deepEqual(
+        model.inputs.map((i) => i.name),
+        fixture.inputs.map((i) => i.name),
+      );
+    assert.deepEqual(
+      model.outputs.map((o) => o.shape.slice(1)),
+      fixture.outputs.map((o) => o.shape.slice(1)),
+    );
   });
 }
 
@@ -52,7 +67,9 @@ test("summary() renders the Keras 3 table for the seed model", () => {
 
 test("getWeights() returns W, U, b, Wout, bout like Keras' model.get_weights()", () => {
   const [seed] = listFixtures("seed");
-  const shapes = load(seed).getWeights().map((w) => [...w.shape]);
+  const shapes = load(seed)
+    .getWeights()
+    .map((w) => [...w.shape]);
   assert.deepEqual(shapes, [[3, 12], [3, 12], [12], [3, 1], [1]]);
 });
 

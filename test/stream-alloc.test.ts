@@ -20,14 +20,35 @@ const cases: [model: string, steps: number, threads?: number][] = [
   ["../../bench/models/lstm128.keras", 20_000, 2],
 ];
 for (const [model, count, threads] of cases) {
-  test(`${count} streaming steps allocate nothing: ${model}${threads === undefined ? "" : ` on ${threads} kernel threads`}`, { skip: threads !== undefined && kernelPath() !== "wasm" && "kernel threads run on the WebAssembly path" }, () => {
-    // --no-concurrent-recompilation: the warm-up ends with the hot code optimized however busy the
-    // machine is (no allocation relies on the optimizing compiler, as in any long-running stream).
-    const out = execFileSync(process.execPath, ["--expose-gc", "--no-concurrent-recompilation", "--import", "tsx", script, `${FIXTURES}${model}`, String(count), ...(threads === undefined ? [] : [String(threads)])], { encoding: "utf8" });
-    const { steps, heapGrowthBytes, collections } = JSON.parse(out) as { steps: number; heapGrowthBytes: number; collections: number };
-    assert.equal(steps, count);
-    assert.equal(collections, 0, "a scavenge (young-generation collection) ran while streaming");
-    // Half the smallest object per step: what is left is the JIT settling, not the steps.
-    assert.ok(heapGrowthBytes < 8 * count, `the heap grew by ${heapGrowthBytes} bytes over ${steps} steps`);
-  });
+  test(
+    `${count} streaming steps allocate nothing: ${model}${threads === undefined ? "" : ` on ${threads} kernel threads`}`,
+    { skip: threads !== undefined && kernelPath() !== "wasm" && "kernel threads run on the WebAssembly path" },
+    () => {
+      // --no-concurrent-recompilation: the warm-up ends with the hot code optimized however busy the
+      // machine is (no allocation relies on the optimizing compiler, as in any long-running stream).
+      const out = execFileSync(
+        process.execPath,
+        [
+          "--expose-gc",
+          "--no-concurrent-recompilation",
+          "--import",
+          "tsx",
+          script,
+          `${FIXTURES}${model}`,
+          String(count),
+          ...(threads === undefined ? [] : [String(threads)]),
+        ],
+        { encoding: "utf8" },
+      );
+      const { steps, heapGrowthBytes, collections } = JSON.parse(out) as {
+        steps: number;
+        heapGrowthBytes: number;
+        collections: number;
+      };
+      assert.equal(steps, count);
+      assert.equal(collections, 0, "a scavenge (young-generation collection) ran while streaming");
+      // Half the smallest object per step: what is left is the JIT settling, not the steps.
+      assert.ok(heapGrowthBytes < 8 * count, `the heap grew by ${heapGrowthBytes} bytes over ${steps} steps`);
+    },
+  );
 }

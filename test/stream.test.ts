@@ -15,7 +15,10 @@ import { assertClose, listFixtures, type Fixture, type FixtureTensor } from "./h
 
 function load(fixture: Fixture): Model {
   const format = fixture.formats[0];
-  const read = (name: string) => ({ name: join(fixture.dir, name), bytes: new Uint8Array(readFileSync(join(fixture.dir, name))) });
+  const read = (name: string) => ({
+    name: join(fixture.dir, name),
+    bytes: new Uint8Array(readFileSync(join(fixture.dir, name))),
+  });
   return loadModelFromBytes(read(format.model), format.weights ? read(format.weights) : undefined);
 }
 
@@ -24,7 +27,8 @@ function stepOf(x: FixtureTensor, t: number): Tensor {
   const [batch, time, ...rest] = x.shape;
   const inner = rest.reduce((a, b) => a * b, 1);
   const data = x.dtype === "int32" ? new Int32Array(batch * inner) : new Float32Array(batch * inner);
-  for (let b = 0; b < batch; b++) for (let j = 0; j < inner; j++) data[b * inner + j] = x.data[(b * time + t) * inner + j];
+  for (let b = 0; b < batch; b++)
+    for (let j = 0; j < inner; j++) data[b * inner + j] = x.data[(b * time + t) * inner + j];
   return new Tensor([batch, ...rest], data);
 }
 
@@ -74,8 +78,20 @@ for (const suite of ["seed", "real-world", "keras3", "keras2"]) {
 }
 
 test("the streamable fixtures include the recurrent families and masks", () => {
-  for (const id of ["seed/seed_lstm_sample", "keras3/lstm_return_sequences", "keras3/gru_reset_after", "keras2/simplernn_default", "keras3/masking_lstm", "keras2/embedding_mask_zero", "keras3/stateful_lstm", "real-world/tfkeras2.4-conv1d-causal-stacked-lstm"]) {
-    assert.ok(streamed.includes(id) || !listFixtures(id.split("/")[0]).some((f) => f.id === id), `${id} did not stream`);
+  for (const id of [
+    "seed/seed_lstm_sample",
+    "keras3/lstm_return_sequences",
+    "keras3/gru_reset_after",
+    "keras2/simplernn_default",
+    "keras3/masking_lstm",
+    "keras2/embedding_mask_zero",
+    "keras3/stateful_lstm",
+    "real-world/tfkeras2.4-conv1d-causal-stacked-lstm",
+  ]) {
+    assert.ok(
+      streamed.includes(id) || !listFixtures(id.split("/")[0]).some((f) => f.id === id),
+      `${id} did not stream`,
+    );
   }
 });
 
@@ -103,7 +119,10 @@ test("reset() starts a new sequence; getState()/setState() checkpoint and fork a
   assert.deepEqual(run(1), full);
   const other = model.stream();
   other.step(stepOf(x, 0));
-  assert.throws(() => other.setState({ batch: 99, buffers: [] }), (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT");
+  assert.throws(
+    () => other.setState({ batch: 99, buffers: [] }),
+    (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT",
+  );
 });
 
 test("a step of the wrong shape is an E_INPUT_SHAPE naming the input", () => {
@@ -111,9 +130,15 @@ test("a step of the wrong shape is an E_INPUT_SHAPE naming the input", () => {
   const stream = model.stream({ batch: 2 });
   assert.throws(
     () => stream.step({ shape: [3, 3], data: new Float32Array(9) }),
-    (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT_SHAPE" && /stream input "\w+" expects one step of shape \[2, 3\]/.test(e.message),
+    (e: unknown) =>
+      e instanceof KeraslessError &&
+      e.code === "E_INPUT_SHAPE" &&
+      /stream input "\w+" expects one step of shape \[2, 3\]/.test(e.message),
   );
-  assert.throws(() => stream.getState() && model.stream().getState(), (e: unknown) => e instanceof KeraslessError && /before the first step/.test(e.message));
+  assert.throws(
+    () => stream.getState() && model.stream().getState(),
+    (e: unknown) => e instanceof KeraslessError && /before the first step/.test(e.message),
+  );
 });
 
 test("a stateful model keeps its states across predict() calls until resetStates()", () => {

@@ -31,6 +31,7 @@ export const isSkip = (r: Runner | Skip): r is Skip => "skipped" in r;
 export function stepSlice(w: Workload, t: number): Float32Array {
   const [batch, steps, features] = w.inputShape;
   const out = new Float32Array(batch * features);
-  for (let b = 0; b < batch; b++) out.set(w.input.subarray((b * steps + t) * features, (b * steps + t + 1) * features), b * features);
+  for (let b = 0; b < batch; b++)
+    out.set(w.input.subarray((b * steps + t) * features, (b * steps + t + 1) * features), b * features);
   return out;
 }

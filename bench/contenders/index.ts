@@ -3,7 +3,9 @@ import type { Contender } from "./contender.js";
 import { KERASLESS_CONTENDERS } from "./kerasless.js";
 
 export const JS_CONTENDERS: Record<string, () => Promise<Contender>> = {
-  ...Object.fromEntries(KERASLESS_CONTENDERS.map((p) => [p.id, async () => (await import("./kerasless.js")).kerasless(p.id)])),
+  ...Object.fromEntries(
+    KERASLESS_CONTENDERS.map((p) => [p.id, async () => (await import("./kerasless.js")).kerasless(p.id)]),
+  ),
   "onnxruntime-node": async () => (await import("./onnxruntime.js")).onnxruntime("node", false),
   "onnxruntime-node-stateful": async () => (await import("./onnxruntime.js")).onnxruntime("node", true),
   "onnxruntime-web": async () => (await import("./onnxruntime.js")).onnxruntime("web", false),

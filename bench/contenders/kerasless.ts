@@ -6,7 +6,15 @@
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { kernelPath, kernelThreads, loadModel, loadModelPool, setKernelPath, setKernelThreads, type Model } from "../../src/node.js";
+import {
+  kernelPath,
+  kernelThreads,
+  loadModel,
+  loadModelPool,
+  setKernelPath,
+  setKernelThreads,
+  type Model,
+} from "../../src/node.js";
 import { benchPath, type Workload } from "../lib/spec.js";
 import { stepSlice, type Contender, type Runner } from "./contender.js";
 
@@ -54,7 +62,7 @@ export function kerasless(configId: string): Contender {
   // Kernel threads apply to models loaded after they start: models are cached per team.
   let team = 0;
   const useKernelThreads = async (on: boolean): Promise<void> => {
-    if ((kernelThreads() > 1) === on) return;
+    if (kernelThreads() > 1 === on) return;
     await setKernelThreads(on ? threads : 1);
     team++;
   };
@@ -70,13 +78,20 @@ export function kerasless(configId: string): Contender {
     }
     return model;
   };
-  const threadsUsed = config.pool || config.kernelThreads
-    ? [
-        config.pool ? `W3, W4: ${threads} (os.availableParallelism()) through loadModelPool, the calling thread and ${threads - 1} worker(s)` : null,
-        config.kernelThreads ? `W1, W2, W5: ${threads} through setKernelThreads(${threads}), the LSTM split by units (the seed's LSTM(3) is too small to split and runs on one)` : null,
-        "W6: 1",
-      ].filter((x) => x !== null).join("; ")
-    : 1;
+  const threadsUsed =
+    config.pool || config.kernelThreads
+      ? [
+          config.pool
+            ? `W3, W4: ${threads} (os.availableParallelism()) through loadModelPool, the calling thread and ${threads - 1} worker(s)`
+            : null,
+          config.kernelThreads
+            ? `W1, W2, W5: ${threads} through setKernelThreads(${threads}), the LSTM split by units (the seed's LSTM(3) is too small to split and runs on one)`
+            : null,
+          "W6: 1",
+        ]
+          .filter((x) => x !== null)
+          .join("; ")
+      : 1;
 
   return {
     describe: () => ({
@@ -103,7 +118,10 @@ export function kerasless(configId: string): Contender {
       }
       const model = await modelFor(w);
       if (w.kind === "stream") {
-        const steps = Array.from({ length: w.inputShape[1] }, (_, t) => ({ shape: [w.batch, w.inputShape[2]], data: stepSlice(w, t) }));
+        const steps = Array.from({ length: w.inputShape[1] }, (_, t) => ({
+          shape: [w.batch, w.inputShape[2]],
+          data: stepSlice(w, t),
+        }));
         const live = model.stream({ batch: w.batch });
         let t = 0;
         return {

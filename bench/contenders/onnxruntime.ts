@@ -29,7 +29,12 @@ export async function onnxruntime(flavor: "node" | "web", stateful: boolean): Pr
   const ort = await loadOrt(flavor);
   const options =
     flavor === "node"
-      ? { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" as const }
+      ? {
+          executionProviders: ["cpu"],
+          intraOpNumThreads: threads,
+          interOpNumThreads: 1,
+          graphOptimizationLevel: "all" as const,
+        }
       : { executionProviders: ["wasm"], graphOptimizationLevel: "all" as const };
   const sessions = new Map<string, Session>();
   const sessionFor = async (file: string): Promise<Session> => {
@@ -50,7 +55,9 @@ export async function onnxruntime(flavor: "node" | "web", stateful: boolean): Pr
         flavor === "node"
           ? `CPU execution provider, intraOpNumThreads=${threads}, interOpNumThreads=1, graph optimization "all"`
           : `WASM backend (SIMD, env.wasm.numThreads=${ort.env.wasm.numThreads}), graph optimization "all"`,
-      graphs: stateful ? "one LSTM step, (h, c) in and out: the faster of a MatMul/Sigmoid/Tanh cell and the LSTM operator over 1 step" : "LSTM/GRU operators",
+      graphs: stateful
+        ? "one LSTM step, (h, c) in and out: the faster of a MatMul/Sigmoid/Tanh cell and the LSTM operator over 1 step"
+        : "LSTM/GRU operators",
     }),
 
     async prepare(w): Promise<Runner | Skip> {
@@ -64,7 +71,8 @@ export async function onnxruntime(flavor: "node" | "web", stateful: boolean): Pr
           tried.push({ form, runner, ms: (await measure(runner.run, { ...QUICK, budgetMs: 300 })).median_ms });
         }
         tried.sort((a, b) => a.ms - b.ms);
-        const formName = (form: string) => (form === "cell" ? "MatMul/Sigmoid/Tanh cell" : form === "lstm-op" ? "LSTM operator, sequence of 1" : form);
+        const formName = (form: string) =>
+          form === "cell" ? "MatMul/Sigmoid/Tanh cell" : form === "lstm-op" ? "LSTM operator, sequence of 1" : form;
         return {
           ...tried[0].runner,
           note: `step graph: ${formName(tried[0].form)} (chosen by a quick timing: ${tried.map((t) => `${formName(t.form)} ${formatMs(t.ms)}`).join(", ")})`,
@@ -81,7 +89,8 @@ export async function onnxruntime(flavor: "node" | "web", stateful: boolean): Pr
         return { check: coldPredict, run: coldPredict };
       }
       const session = await sessionFor(w.model.onnx);
-      const predict = async () => (await session.run({ x: new ort.Tensor("float32", w.input, shape) })).y.data as Float32Array;
+      const predict = async () =>
+        (await session.run({ x: new ort.Tensor("float32", w.input, shape) })).y.data as Float32Array;
       return { ...(w.kind === "stream" ? { mode: "window" as const } : {}), check: predict, run: predict };
     },
   };

@@ -29,7 +29,15 @@ function buildModel(tf: Tf, spec: ModelSpec, batchInputShape?: [number, number, 
     return tf.sequential({
       layers: [
         // Zero initializers: setWeights replaces them (tfjs' orthogonal initializer is slow).
-        tf.layers.lstm({ units, activation: "tanh", recurrentActivation: "sigmoid", stateful: batchInputShape !== undefined, kernelInitializer: "zeros", recurrentInitializer: "zeros", ...input }),
+        tf.layers.lstm({
+          units,
+          activation: "tanh",
+          recurrentActivation: "sigmoid",
+          stateful: batchInputShape !== undefined,
+          kernelInitializer: "zeros",
+          recurrentInitializer: "zeros",
+          ...input,
+        }),
         tf.layers.dense({ units: 1, kernelInitializer: "zeros" }),
       ],
     });
@@ -56,14 +64,19 @@ export async function tfjs(backend: "cpu" | "wasm"): Promise<Contender> {
     return model;
   };
   const predictValues = (model: LayersModel, data: Float32Array, shape: number[]): Float32Array =>
-    tf.tidy(() => (model.predict(tf.tensor(data, shape)) as import("@tensorflow/tfjs").Tensor).dataSync() as Float32Array);
+    tf.tidy(
+      () => (model.predict(tf.tensor(data, shape)) as import("@tensorflow/tfjs").Tensor).dataSync() as Float32Array,
+    );
 
   return {
     describe: () => ({
       version: packageVersion("@tensorflow/tfjs"),
       backend: tf.getBackend(),
       threads,
-      config: backend === "wasm" ? "tfjs-backend-wasm (its WebAssembly kernels, SIMD where available)" : "tfjs-backend-cpu (plain JavaScript)",
+      config:
+        backend === "wasm"
+          ? "tfjs-backend-wasm (its WebAssembly kernels, SIMD where available)"
+          : "tfjs-backend-cpu (plain JavaScript)",
     }),
 
     async prepare(w): Promise<Runner | Skip> {
@@ -76,7 +89,11 @@ export async function tfjs(backend: "cpu" | "wasm"): Promise<Contender> {
         const files = await saveToMemory(tf, model);
         const coldPredict = async () => {
           const loaded = await tf.loadLayersModel(
-            tf.io.fromMemory({ modelTopology: JSON.parse(new TextDecoder().decode(files.modelJson)), weightSpecs: files.weightSpecs, weightData: files.weightData.slice().buffer }),
+            tf.io.fromMemory({
+              modelTopology: JSON.parse(new TextDecoder().decode(files.modelJson)),
+              weightSpecs: files.weightSpecs,
+              weightData: files.weightData.slice().buffer,
+            }),
           );
           const y = predictValues(loaded, w.input, shape);
           loaded.dispose();
@@ -115,7 +132,14 @@ export async function tfjs(backend: "cpu" | "wasm"): Promise<Contender> {
   };
 }
 
-async function saveToMemory(tf: Tf, model: LayersModel): Promise<{ modelJson: Uint8Array; weightSpecs: import("@tensorflow/tfjs").io.WeightsManifestEntry[]; weightData: Uint8Array }> {
+async function saveToMemory(
+  tf: Tf,
+  model: LayersModel,
+): Promise<{
+  modelJson: Uint8Array;
+  weightSpecs: import("@tensorflow/tfjs").io.WeightsManifestEntry[];
+  weightData: Uint8Array;
+}> {
   let captured: import("@tensorflow/tfjs").io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {

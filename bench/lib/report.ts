@@ -44,7 +44,8 @@ export function formatMs(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`;
 }
 
-const formatRatio = (r: number): string => `×${r < 1 ? r.toPrecision(2) : r < 10 ? r.toFixed(2) : r < 100 ? r.toFixed(1) : r.toFixed(0)}`;
+const formatRatio = (r: number): string =>
+  `×${r < 1 ? r.toPrecision(2) : r < 10 ? r.toFixed(2) : r < 100 ? r.toFixed(1) : r.toFixed(0)}`;
 
 /** An axis label: 1 µs, 10 µs, ..., 1 ms, ..., 1 s, 10 s. */
 function formatDecade(ms: number): string {
@@ -68,12 +69,21 @@ export function markdownReport(report: BenchReport): string {
   const ids = Object.keys(report.contenders);
   const lines: string[] = [];
   const m = report.machine;
-  const peak = typeof m.peak_gflops === "number" ? `, float32 peak ≈ ${m.peak_gflops.toFixed(0)} GFLOP/s (${String(m.peak_note)})` : "";
-  lines.push(`Machine: ${String(m.cpu)}, ${String(m.cores)} cores${typeof m.ghz === "number" ? ` at ${m.ghz} GHz` : ""}, ${String(m.simd)}${peak}.`);
-  lines.push(`Node ${String(m.node)}; load average ${JSON.stringify(m.loadavg_start)} at the start, ${JSON.stringify(m.loadavg_end)} at the end; ${report.generated}.`);
+  const peak =
+    typeof m.peak_gflops === "number"
+      ? `, float32 peak ≈ ${m.peak_gflops.toFixed(0)} GFLOP/s (${String(m.peak_note)})`
+      : "";
+  lines.push(
+    `Machine: ${String(m.cpu)}, ${String(m.cores)} cores${typeof m.ghz === "number" ? ` at ${m.ghz} GHz` : ""}, ${String(m.simd)}${peak}.`,
+  );
+  lines.push(
+    `Node ${String(m.node)}; load average ${JSON.stringify(m.loadavg_start)} at the start, ${JSON.stringify(m.loadavg_end)} at the end; ${report.generated}.`,
+  );
   lines.push("");
   lines.push(`Medians; (×r) = this contender's median / kerasless' median (above 1: kerasless is faster).`);
-  lines.push(`ʷ = W5 without streaming: re-runs the 50-step window. ${report.quick ? "**--quick run: few samples.**" : ""}`.trimEnd());
+  lines.push(
+    `ʷ = W5 without streaming: re-runs the 50-step window. ${report.quick ? "**--quick run: few samples.**" : ""}`.trimEnd(),
+  );
   lines.push("");
   lines.push(`| contender | ${report.workloads.map((w) => w.id).join(" | ")} |`);
   lines.push(`|---|${report.workloads.map(() => "---:").join("|")}|`);
@@ -100,10 +110,16 @@ export function markdownReport(report: BenchReport): string {
       const r = w.results[id];
       if (r === undefined) continue;
       if (!isTimed(r)) {
-        lines.push(`| ${id} | | | | |${flops ? " |" : ""} ${"skipped" in r ? `skipped: ${r.skipped}` : `**error**: ${r.error}`} |`);
+        lines.push(
+          `| ${id} | | | | |${flops ? " |" : ""} ${"skipped" in r ? `skipped: ${r.skipped}` : `**error**: ${r.error}`} |`,
+        );
         continue;
       }
-      const notes = [r.mode === "stream" ? "streams (state kept)" : r.mode === "window" ? "re-runs the window" : "", r.first_ms !== undefined ? `first call ${formatMs(r.first_ms)}` : "", r.note ?? ""].filter((s) => s !== "");
+      const notes = [
+        r.mode === "stream" ? "streams (state kept)" : r.mode === "window" ? "re-runs the window" : "",
+        r.first_ms !== undefined ? `first call ${formatMs(r.first_ms)}` : "",
+        r.note ?? "",
+      ].filter((s) => s !== "");
       lines.push(
         `| ${id} | ${formatMs(r.median_ms)} | ${formatMs(r.min_ms)} | ${r.vs_kerasless === undefined ? "" : formatRatio(r.vs_kerasless)} | ${r.samples} × ${r.reps} |${flops ? ` ${r.gflops!.toFixed(2)} |` : ""} ${notes.join("; ")} |`,
       );
@@ -115,7 +131,20 @@ export function markdownReport(report: BenchReport): string {
 
 const escapeXml = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-const PALETTE = ["#1b6ac9", "#7fb2ee", "#e8590c", "#f59f00", "#ffd43b", "#2f9e44", "#8ce99a", "#862e9c", "#cc5de8", "#c92a2a", "#868e96", "#495057"];
+const PALETTE = [
+  "#1b6ac9",
+  "#7fb2ee",
+  "#e8590c",
+  "#f59f00",
+  "#ffd43b",
+  "#2f9e44",
+  "#8ce99a",
+  "#862e9c",
+  "#cc5de8",
+  "#c92a2a",
+  "#868e96",
+  "#495057",
+];
 
 /**
  * Horizontal bars on a log time axis, one group per workload, one bar per contender (medians).
@@ -124,7 +153,11 @@ const PALETTE = ["#1b6ac9", "#7fb2ee", "#e8590c", "#f59f00", "#ffd43b", "#2f9e44
 export function svgChart(report: BenchReport): string {
   const ids = Object.keys(report.contenders);
   const color = new Map(ids.map((id, i) => [id, PALETTE[i % PALETTE.length]]));
-  const times = report.workloads.flatMap((w) => Object.values(w.results).filter(isTimed).map((r) => r.median_ms));
+  const times = report.workloads.flatMap((w) =>
+    Object.values(w.results)
+      .filter(isTimed)
+      .map((r) => r.median_ms),
+  );
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...times, 1))));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...times, 1))));
   const left = 290;
@@ -153,7 +186,10 @@ export function svgChart(report: BenchReport): string {
           `<text x="${(left + width + 4).toFixed(1)}" y="${y + bar - 3}">${escapeXml(text)}</text>`,
         );
       } else {
-        groups.push(label, `<text x="${left + 4}" y="${y + bar - 3}" fill="#999">${"skipped" in r ? "skipped" : "error"}</text>`);
+        groups.push(
+          label,
+          `<text x="${left + 4}" y="${y + bar - 3}" fill="#999">${"skipped" in r ? "skipped" : "error"}</text>`,
+        );
       }
       y += bar + 3;
     }
@@ -161,14 +197,22 @@ export function svgChart(report: BenchReport): string {
   }
   const height = y + 10;
   const width = left + plotWidth + 130;
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="100%" height="100%" fill="white"/>`);
-  out.push(`<text x="10" y="20" font-size="14" font-weight="bold">kerasless benchmark: median time per call (log scale, shorter is faster)</text>`);
-  out.push(`<text x="10" y="38" fill="#555">${escapeXml(`${report.generated.slice(0, 10)}, ${String(report.machine.cpu)}, ${String(report.machine.cores)} cores${report.quick ? ", --quick" : ""}`)}</text>`);
+  out.push(
+    `<text x="10" y="20" font-size="14" font-weight="bold">kerasless benchmark: median time per call (log scale, shorter is faster)</text>`,
+  );
+  out.push(
+    `<text x="10" y="38" fill="#555">${escapeXml(`${report.generated.slice(0, 10)}, ${String(report.machine.cpu)}, ${String(report.machine.cores)} cores${report.quick ? ", --quick" : ""}`)}</text>`,
+  );
   for (let decade = lo; decade <= hi * 1.0001; decade *= 10) {
     const gx = x(decade).toFixed(1);
     out.push(`<line x1="${gx}" y1="50" x2="${gx}" y2="${height - 10}" stroke="#ddd"/>`);
-    out.push(`<text x="${gx}" y="${50 - 2}" text-anchor="middle" fill="#555">${escapeXml(formatDecade(decade))}</text>`);
+    out.push(
+      `<text x="${gx}" y="${50 - 2}" text-anchor="middle" fill="#555">${escapeXml(formatDecade(decade))}</text>`,
+    );
   }
   out.push(...groups);
   out.push(`</svg>`);

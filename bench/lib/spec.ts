@@ -65,7 +65,8 @@ export function loadWorkloads(): Workload[] {
     const model = { name: w.model, ...spec.models[w.model] };
     const inputShape: [number, number, number] = [w.batch, model.steps, model.features];
     const reference = references.outputs[w.id];
-    if (reference === undefined) throw new Error(`bench/references.json has no output for ${w.id}: run bench/python/make_models.py`);
+    if (reference === undefined)
+      throw new Error(`bench/references.json has no output for ${w.id}: run bench/python/make_models.py`);
     return {
       ...w,
       model,
@@ -78,8 +79,12 @@ export function loadWorkloads(): Workload[] {
 }
 
 /** The parity rule of the project: |got - expected| <= 1e-5 + 1e-4 |expected| for every value. */
-export function compareWithKeras(got: ArrayLike<number>, expected: Float32Array): { ok: boolean; maxAbsDiff: number; problem?: string } {
-  if (got.length !== expected.length) return { ok: false, maxAbsDiff: Infinity, problem: `${got.length} values, Keras has ${expected.length}` };
+export function compareWithKeras(
+  got: ArrayLike<number>,
+  expected: Float32Array,
+): { ok: boolean; maxAbsDiff: number; problem?: string } {
+  if (got.length !== expected.length)
+    return { ok: false, maxAbsDiff: Infinity, problem: `${got.length} values, Keras has ${expected.length}` };
   let maxAbsDiff = 0;
   let worst = -1;
   for (let i = 0; i < got.length; i++) {
@@ -88,7 +93,11 @@ export function compareWithKeras(got: ArrayLike<number>, expected: Float32Array)
     if (!(diff <= 1e-5 + 1e-4 * Math.abs(expected[i])) && worst < 0) worst = i;
   }
   if (worst < 0) return { ok: true, maxAbsDiff };
-  return { ok: false, maxAbsDiff, problem: `value ${worst} is ${got[worst]}, Keras has ${expected[worst]} (max |diff| ${maxAbsDiff.toExponential(2)})` };
+  return {
+    ok: false,
+    maxAbsDiff,
+    problem: `value ${worst} is ${got[worst]}, Keras has ${expected[worst]} (max |diff| ${maxAbsDiff.toExponential(2)})`,
+  };
 }
 
 /**

@@ -18,8 +18,22 @@ export interface TimingOptions {
   longCallMs: number;
 }
 
-export const QUICK: TimingOptions = { warmupMs: 100, budgetMs: 400, minSamples: 3, maxSamples: 200, sampleMs: 2, longCallMs: 1500 };
-export const FULL: TimingOptions = { warmupMs: 500, budgetMs: 5000, minSamples: 5, maxSamples: 1000, sampleMs: 10, longCallMs: Infinity };
+export const QUICK: TimingOptions = {
+  warmupMs: 100,
+  budgetMs: 400,
+  minSamples: 3,
+  maxSamples: 200,
+  sampleMs: 2,
+  longCallMs: 1500,
+};
+export const FULL: TimingOptions = {
+  warmupMs: 500,
+  budgetMs: 5000,
+  minSamples: 5,
+  maxSamples: 1000,
+  sampleMs: 10,
+  longCallMs: Infinity,
+};
 
 export interface Timing {
   median_ms: number;
@@ -31,7 +45,8 @@ export interface Timing {
 
 type Call = () => unknown;
 
-const isThenable = (v: unknown): v is PromiseLike<unknown> => typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
 
 /** Runs `call` `reps` times and returns the elapsed milliseconds. */
 async function timeReps(call: Call, reps: number, async: boolean): Promise<number> {
@@ -57,7 +72,10 @@ export async function measure(call: Call, options: TimingOptions): Promise<Timin
   const reps = Math.max(1, Math.ceil(options.sampleMs / Math.max(perCall, 1e-4)));
   const perSample: number[] = [];
   start = performance.now();
-  while (perSample.length < options.minSamples || (perSample.length < options.maxSamples && performance.now() - start < options.budgetMs)) {
+  while (
+    perSample.length < options.minSamples ||
+    (perSample.length < options.maxSamples && performance.now() - start < options.budgetMs)
+  ) {
     perSample.push((await timeReps(call, reps, async)) / reps);
   }
   perSample.sort((a, b) => a - b);

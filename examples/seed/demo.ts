@@ -24,10 +24,19 @@ keras.forEach((expected, i) => {
   const got = predicted.data[i];
   const difference = Math.abs(got - expected);
   worst = Math.max(worst, difference);
-  console.log(`${String(i).padStart(6)}   ${expected.toFixed(8).padStart(11)}   ${got.toFixed(8).padStart(11)}    ${difference.toExponential(1)}`);
+  console.log(
+    `${String(i).padStart(6)}   ${expected.toFixed(8).padStart(11)}   ${got.toFixed(8).padStart(11)}    ${difference.toExponential(1)}`,
+  );
 });
 
 const plot = `${here}scatter.svg`;
-writeFileSync(plot, scatterSvg(keras, predicted.data, { title: `kerasless vs Keras, max |error| = ${worst.toExponential(2)}`, xLabel: "Keras", yLabel: "kerasless" }));
+writeFileSync(
+  plot,
+  scatterSvg(keras, predicted.data, {
+    title: `kerasless vs Keras, max |error| = ${worst.toExponential(2)}`,
+    xLabel: "Keras",
+    yLabel: "kerasless",
+  }),
+);
 console.log(`\nmax |kerasless - Keras| = ${worst.toExponential(2)}; scatter plot written to examples/seed/scatter.svg`);
 if (worst > 1e-5) process.exitCode = 1;

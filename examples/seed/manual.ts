@@ -18,7 +18,9 @@ const features = W.shape[0]; // 3
 
 /** Column block `gate` (0=i, 1=f, 2=c, 3=o) of a [rows, 4*units] matrix, as rows of numbers. */
 const gateColumns = (m: { shape: readonly number[]; data: Float32Array | Int32Array }, gate: number): number[][] =>
-  Array.from({ length: m.shape[0] }, (_, r) => Array.from({ length: units }, (_, j) => m.data[r * 4 * units + gate * units + j]));
+  Array.from({ length: m.shape[0] }, (_, r) =>
+    Array.from({ length: units }, (_, j) => m.data[r * 4 * units + gate * units + j]),
+  );
 const [W_i, W_f, W_c, W_o] = [0, 1, 2, 3].map((g) => gateColumns(W, g));
 const [U_i, U_f, U_c, U_o] = [0, 1, 2, 3].map((g) => gateColumns(U, g));
 const [b_i, b_f, b_c, b_o] = [0, 1, 2, 3].map((g) => Array.from(b.data.subarray(g * units, (g + 1) * units)));
@@ -26,7 +28,9 @@ const [b_i, b_f, b_c, b_o] = [0, 1, 2, 3].map((g) => Array.from(b.data.subarray(
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 /** x·Wg + h·Ug + bg for one gate. */
 const affine = (x: number[], Wg: number[][], h: number[], Ug: number[][], bg: number[]) =>
-  bg.map((bias, j) => bias + x.reduce((s, xk, k) => s + xk * Wg[k][j], 0) + h.reduce((s, hk, k) => s + hk * Ug[k][j], 0));
+  bg.map(
+    (bias, j) => bias + x.reduce((s, xk, k) => s + xk * Wg[k][j], 0) + h.reduce((s, hk, k) => s + hk * Ug[k][j], 0),
+  );
 
 function lstmByHand(window: number[][]): number {
   let h = new Array<number>(units).fill(0);
@@ -51,7 +55,9 @@ windows.forEach((window, k) => {
   const manual = lstmByHand(window);
   const difference = Math.abs(manual - predicted.data[k]);
   worst = Math.max(worst, difference);
-  console.log(`${String(k).padStart(6)}   ${manual.toFixed(7).padStart(10)}   ${predicted.data[k].toFixed(7).padStart(13)}   ${difference.toExponential(1)}`);
+  console.log(
+    `${String(k).padStart(6)}   ${manual.toFixed(7).padStart(10)}   ${predicted.data[k].toFixed(7).padStart(13)}   ${difference.toExponential(1)}`,
+  );
 });
 console.log(`\nlargest difference: ${worst.toExponential(2)} (float32 rounding)`);
 if (worst > 1e-5) {

@@ -5,7 +5,16 @@
  * Built by `npm run build` into examples/web/build/ (the import of the core is served by the
  * browser bundle, dist/browser/kerasless.min.js); served by `npm run web`.
  */
-import { CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from "chart.js";
+import {
+  CategoryScale,
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+} from "chart.js";
 import { csvWindows, parseCsv, type Csv } from "../../src/cli/csv.js";
 import { loadModel, type Model, type SummaryData, type Tensor } from "../../src/index.js";
 
@@ -22,7 +31,11 @@ const SEED_CSV = "build/seed/LSTM_sample.csv";
 /** Output values per window shown in the table; the chart shows the first. */
 const MAX_OUTPUT_COLUMNS = 8;
 
-const FORMAT_NAMES: Record<Model["format"], string> = { keras: ".keras file", h5: "legacy .h5 file", json: "model.json + weights" };
+const FORMAT_NAMES: Record<Model["format"], string> = {
+  keras: ".keras file",
+  h5: "legacy .h5 file",
+  json: "model.json + weights",
+};
 
 const state: { model?: Model; csv?: Csv; csvName?: string; chart?: Chart } = {};
 
@@ -68,17 +81,27 @@ function renderSummary(model: Model): void {
   const table = element<HTMLTableElement>("summary");
   table.tHead!.replaceChildren();
   table.tBodies[0].replaceChildren();
-  setRow(table.tHead!.insertRow(), ["Layer (type)", "Output Shape", "Param #", ...(functional ? ["Connected to"] : [])], "th");
+  setRow(
+    table.tHead!.insertRow(),
+    ["Layer (type)", "Output Shape", "Param #", ...(functional ? ["Connected to"] : [])],
+    "th",
+  );
   for (const layer of data.rows) {
     const shapes = layer.outputShapes.map(shapeText).join(", ");
     const connected = functional ? [layer.connectedTo.join(", ") || "-"] : [];
-    setRow(table.tBodies[0].insertRow(), [`${layer.name} (${layer.className})`, shapes, layer.params.toLocaleString("en-US"), ...connected]);
+    setRow(table.tBodies[0].insertRow(), [
+      `${layer.name} (${layer.className})`,
+      shapes,
+      layer.params.toLocaleString("en-US"),
+      ...connected,
+    ]);
   }
   const total = data.trainableParams + data.nonTrainableParams;
   element("summary-totals").textContent =
     `Total params: ${total.toLocaleString("en-US")} · trainable: ${data.trainableParams.toLocaleString("en-US")} · ` +
     `non-trainable: ${data.nonTrainableParams.toLocaleString("en-US")}`;
-  const io = (list: Model["inputs"]): string => list.map((t) => `${t.name} ${shapeText(t.shape)} ${t.dtype}`).join("; ");
+  const io = (list: Model["inputs"]): string =>
+    list.map((t) => `${t.name} ${shapeText(t.shape)} ${t.dtype}`).join("; ");
   element("model-meta").textContent =
     `"${model.name}" (${model.className}), ${FORMAT_NAMES[model.format]} written by Keras ${model.kerasVersion ?? "(version not recorded)"}. ` +
     `Inputs: ${io(model.inputs)}. Outputs: ${io(model.outputs)}.`;
@@ -102,7 +125,8 @@ function modelFromFiles(files: File[]): Promise<Model> {
   const architecture = files.find((f) => f.name.toLowerCase().endsWith(".json"));
   if (architecture !== undefined) {
     const weights = files.find((f) => f !== architecture);
-    if (weights === undefined) throw new Error(`${architecture.name} holds only the architecture: drop it together with its weights file`);
+    if (weights === undefined)
+      throw new Error(`${architecture.name} holds only the architecture: drop it together with its weights file`);
     return loadModel(architecture, { weights });
   }
   if (files.length !== 1) throw new Error("drop one .keras or .h5 file (or a model.json with its weights file)");
@@ -121,7 +145,8 @@ function featureBoxes(): HTMLInputElement[] {
 function applyDefaults(): void {
   const csv = state.csv!;
   const input = modelInput();
-  const featureCount = input === undefined ? csv.header.length - 1 : (input.shape[input.shape.length - 1] ?? csv.header.length - 1);
+  const featureCount =
+    input === undefined ? csv.header.length - 1 : (input.shape[input.shape.length - 1] ?? csv.header.length - 1);
   featureBoxes().forEach((box, i) => (box.checked = i < featureCount));
   const target = element<HTMLSelectElement>("target-column");
   target.value = csv.header.length > featureCount ? csv.header[csv.header.length - 1] : "";
@@ -180,12 +205,17 @@ function runModel(model: Model, csv: Csv, file: string): Run {
   if (model.inputs.length !== 1) throw new Error(`this page feeds one input; the model has ${model.inputs.length}`);
   const input = model.inputs[0];
   if (input.shape.length !== 2 && input.shape.length !== 3) {
-    throw new Error(`this page feeds inputs of shape (batch, features) or (batch, time, features); the model's is ${shapeText(input.shape)}`);
+    throw new Error(
+      `this page feeds inputs of shape (batch, features) or (batch, time, features); the model's is ${shapeText(input.shape)}`,
+    );
   }
-  const features = featureBoxes().filter((b) => b.checked).map((b) => b.value);
+  const features = featureBoxes()
+    .filter((b) => b.checked)
+    .map((b) => b.value);
   if (features.length === 0) throw new Error("choose at least one feature column");
   const lookBack = input.shape.length === 2 ? 1 : Number(element<HTMLInputElement>("look-back").value);
-  if (!Number.isInteger(lookBack) || lookBack < 1) throw new Error("the look-back must be a whole number of rows, at least 1");
+  if (!Number.isInteger(lookBack) || lookBack < 1)
+    throw new Error("the look-back must be a whole number of rows, at least 1");
   const windows = csvWindows(csv, features, lookBack, file);
   const shape = input.shape.length === 2 ? [windows.shape[0], windows.shape[2]] : windows.shape;
   const started = performance.now();
@@ -207,8 +237,14 @@ function renderRun(run: Run, model: Model): void {
   const table = element<HTMLTableElement>("predictions");
   table.tHead!.replaceChildren();
   table.tBodies[0].replaceChildren();
-  const valueHeads = Array.from({ length: shown }, (_, k) => (perWindow === 1 ? `predicted (${outputName})` : `${outputName}[${k}]`));
-  setRow(table.tHead!.insertRow(), ["window", "rows", ...(run.actual ? [`actual (${run.targetName})`] : []), ...valueHeads], "th");
+  const valueHeads = Array.from({ length: shown }, (_, k) =>
+    perWindow === 1 ? `predicted (${outputName})` : `${outputName}[${k}]`,
+  );
+  setRow(
+    table.tHead!.insertRow(),
+    ["window", "rows", ...(run.actual ? [`actual (${run.targetName})`] : []), ...valueHeads],
+    "th",
+  );
   for (let i = 0; i < run.windows; i++) {
     const row = table.tBodies[0].insertRow();
     const values = Array.from({ length: shown }, (_, k) => formatValue(run.output.data[i * perWindow + k]));
@@ -228,8 +264,23 @@ function renderChart(run: Run): void {
   const at = (i: number): number => i + run.lookBack;
   const predicted = Array.from({ length: run.windows }, (_, i) => ({ x: at(i), y: run.output.data[i * perWindow] }));
   const datasets = [
-    ...(run.actual ? [{ label: `actual (${run.targetName})`, data: run.actual.map((text, i) => ({ x: at(i), y: text === "" ? Number.NaN : Number(text) })), borderColor: "#1f77b4", backgroundColor: "#1f77b4" }] : []),
-    { label: "predicted (kerasless)", data: predicted, borderColor: "#d62728", backgroundColor: "#d62728", borderDash: [6, 3] },
+    ...(run.actual
+      ? [
+          {
+            label: `actual (${run.targetName})`,
+            data: run.actual.map((text, i) => ({ x: at(i), y: text === "" ? Number.NaN : Number(text) })),
+            borderColor: "#1f77b4",
+            backgroundColor: "#1f77b4",
+          },
+        ]
+      : []),
+    {
+      label: "predicted (kerasless)",
+      data: predicted,
+      borderColor: "#d62728",
+      backgroundColor: "#d62728",
+      borderDash: [6, 3],
+    },
   ];
   state.chart?.destroy();
   state.chart = new Chart(element<HTMLCanvasElement>("chart"), {
@@ -238,7 +289,14 @@ function renderChart(run: Run): void {
     options: {
       animation: false,
       maintainAspectRatio: false,
-      scales: { x: { type: "linear", title: { display: true, text: "row (end of the look-back window)" }, ticks: { stepSize: 1 } }, y: { title: { display: true, text: "value" } } },
+      scales: {
+        x: {
+          type: "linear",
+          title: { display: true, text: "row (end of the look-back window)" },
+          ticks: { stepSize: 1 },
+        },
+        y: { title: { display: true, text: "value" } },
+      },
       plugins: { legend: { position: "top" } },
     },
   });
@@ -296,8 +354,14 @@ function dropZone(zoneId: string, inputId: string, take: (files: File[]) => void
 
 dropZone("model-drop", "model-file", (files) => void useModel(() => modelFromFiles(files)));
 dropZone("csv-drop", "csv-file", (files) => void useCsv(files[0].name, () => files[0].text()));
-element("seed-model").addEventListener("click", () => void useModel(() => loadModel(SEED_MODEL, { name: "model.keras" })));
-element("seed-csv").addEventListener("click", () => void useCsv("LSTM_sample.csv", async () => (await fetchOk(SEED_CSV)).text()));
+element("seed-model").addEventListener(
+  "click",
+  () => void useModel(() => loadModel(SEED_MODEL, { name: "model.keras" })),
+);
+element("seed-csv").addEventListener(
+  "click",
+  () => void useCsv("LSTM_sample.csv", async () => (await fetchOk(SEED_CSV)).text()),
+);
 element("csv-options").addEventListener("change", predict);
 element("csv-options").addEventListener("submit", (event) => event.preventDefault());
 document.body.dataset.ready = "true";

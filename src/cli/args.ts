@@ -146,7 +146,8 @@ export function parseCommand(command: CommandName, args: string[]): CommandArgs 
 
   const [model, ...extra] = parsed.positionals;
   if (model === undefined) throw new UsageError("missing the MODEL file argument", command);
-  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}' (only one MODEL file is taken)`, command);
+  if (extra.length > 0)
+    throw new UsageError(`unexpected argument '${extra[0]}' (only one MODEL file is taken)`, command);
   const weights = str("weights");
 
   switch (command) {
@@ -158,7 +159,8 @@ export function parseCommand(command: CommandName, args: string[]): CommandArgs 
       if (csvFile !== undefined) {
         if (inputs.length > 0) throw new UsageError("give either --input files or --csv, not both", command);
         const lookBack = str("look-back");
-        if (lookBack === undefined) throw new UsageError("--csv needs --look-back N (the number of rows in each window)", command);
+        if (lookBack === undefined)
+          throw new UsageError("--csv needs --look-back N (the number of rows in each window)", command);
         csv = {
           ...csvArgs(command, csvFile, str),
           lookBack: whole(command, "--look-back", lookBack, 1),
@@ -168,7 +170,8 @@ export function parseCommand(command: CommandName, args: string[]): CommandArgs 
       } else {
         const stray = [...CSV_ONLY, ...windowed].find((name) => str(name) !== undefined);
         if (stray !== undefined) throw new UsageError(`--${stray} goes with --csv`, command);
-        if (inputs.length === 0) throw new UsageError("missing --input FILE (or --csv FILE --look-back N --features A,B,C)", command);
+        if (inputs.length === 0)
+          throw new UsageError("missing --input FILE (or --csv FILE --look-back N --features A,B,C)", command);
       }
       return { command, model, weights, inputs, output: str("output"), csv, ...scalerArgs(command, str) };
     }
@@ -178,7 +181,11 @@ export function parseCommand(command: CommandName, args: string[]): CommandArgs 
       let csv: CsvArgs | undefined;
       if (csvFile !== undefined) {
         if (input !== undefined) throw new UsageError("give either --input FILE or --csv FILE, not both", command);
-        if (str("output") !== undefined) throw new UsageError("--output goes with --input; with --csv the predictions go to stdout as rows arrive", command);
+        if (str("output") !== undefined)
+          throw new UsageError(
+            "--output goes with --input; with --csv the predictions go to stdout as rows arrive",
+            command,
+          );
         csv = csvArgs(command, csvFile, str);
       } else {
         const stray = CSV_ONLY.find((name) => str(name) !== undefined);
@@ -194,7 +201,16 @@ export function parseCommand(command: CommandName, args: string[]): CommandArgs 
       const expected = list("expected");
       if (inputs.length === 0) throw new UsageError("missing --input FILE", command);
       if (expected.length === 0) throw new UsageError("missing --expected FILE", command);
-      return { command, model, weights, inputs, expected, plot: str("plot"), histogram: str("histogram"), html: str("html") };
+      return {
+        command,
+        model,
+        weights,
+        inputs,
+        expected,
+        plot: str("plot"),
+        histogram: str("histogram"),
+        html: str("html"),
+      };
     }
   }
 }
@@ -205,33 +221,54 @@ const CSV_ONLY = ["features", "skip-header", "delimiter"] as const;
 /** A whole number option at least `min`. */
 function whole(command: CommandName, option: string, text: string, min: number): number {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < min) {
-    throw new UsageError(`${option} must be a ${min === 0 ? "non-negative" : "positive"} whole number, got '${text}'`, command);
+    throw new UsageError(
+      `${option} must be a ${min === 0 ? "non-negative" : "positive"} whole number, got '${text}'`,
+      command,
+    );
   }
   return Number(text);
 }
 
 /** Names for delimiters that are awkward to type. */
-const DELIMITERS: Record<string, string> = { tab: "\t", "\\t": "\t", comma: ",", semicolon: ";", space: " ", pipe: "|" };
+const DELIMITERS: Record<string, string> = {
+  tab: "\t",
+  "\\t": "\t",
+  comma: ",",
+  semicolon: ";",
+  space: " ",
+  pipe: "|",
+};
 
 function csvArgs(command: CommandName, file: string, str: (name: string) => string | undefined): CsvArgs {
   const features = str("features");
-  if (features === undefined) throw new UsageError("--csv needs --features A,B,C (column names or 0-based indices)", command);
+  if (features === undefined)
+    throw new UsageError("--csv needs --features A,B,C (column names or 0-based indices)", command);
   const names = features.split(",").map((f) => f.trim());
   if (names.some((f) => f === "")) throw new UsageError(`--features has an empty name in '${features}'`, command);
   const given = str("delimiter") ?? ",";
   const delimiter = Object.hasOwn(DELIMITERS, given.toLowerCase()) ? DELIMITERS[given.toLowerCase()] : given;
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === "\n" || delimiter === "\r") {
-    throw new UsageError(`--delimiter must be one character other than a quote or a line break (or tab, semicolon, space, pipe), got '${given}'`, command);
+    throw new UsageError(
+      `--delimiter must be one character other than a quote or a line break (or tab, semicolon, space, pipe), got '${given}'`,
+      command,
+    );
   }
-  return { file, features: names, skipHeader: whole(command, "--skip-header", str("skip-header") ?? "1", 0), delimiter };
+  return {
+    file,
+    features: names,
+    skipHeader: whole(command, "--skip-header", str("skip-header") ?? "1", 0),
+    delimiter,
+  };
 }
 
 function scalerArgs(command: CommandName, str: (name: string) => string | undefined): ScalerArgs {
   const scaler = str("scaler");
   const inverse = str("inverse-scale");
-  if (inverse !== undefined && scaler === undefined) throw new UsageError("--inverse-scale needs --scaler FILE", command);
+  if (inverse !== undefined && scaler === undefined)
+    throw new UsageError("--inverse-scale needs --scaler FILE", command);
   const inverseScale = inverse === undefined ? [] : inverse.split(",").map((c) => c.trim());
-  if (inverseScale.some((c) => c === "")) throw new UsageError(`--inverse-scale has an empty column in '${inverse}'`, command);
+  if (inverseScale.some((c) => c === ""))
+    throw new UsageError(`--inverse-scale has an empty column in '${inverse}'`, command);
   return { scaler, inverseScale };
 }
 
@@ -245,7 +282,8 @@ function describeParseError(e: unknown): string {
       return `unknown option ${option}`;
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
       if (/argument missing/.test(message)) return `option ${option} needs a value`;
-      if (/ambiguous/.test(message)) return `option ${option} needs a value (to give one that starts with '-', write ${option}=VALUE)`;
+      if (/ambiguous/.test(message))
+        return `option ${option} needs a value (to give one that starts with '-', write ${option}=VALUE)`;
       if (/does not take an argument/.test(message)) return `option ${option} takes no value`;
       break;
   }

@@ -24,7 +24,11 @@ async function readInputs(model: Model, files: readonly string[]): Promise<FileT
   tensors.forEach((t, i) => {
     const info = model.inputs[i];
     if (!fits(t.shape, info.shape)) {
-      throw new KeraslessError("E_INPUT_SHAPE", `${t.where === undefined ? "" : `${t.where}: `}the model's input "${info.name}" has shape ${shapeText(info.shape)}, this tensor has ${shapeText(t.shape)}`, { file: t.file });
+      throw new KeraslessError(
+        "E_INPUT_SHAPE",
+        `${t.where === undefined ? "" : `${t.where}: `}the model's input "${info.name}" has shape ${shapeText(info.shape)}, this tensor has ${shapeText(t.shape)}`,
+        { file: t.file },
+      );
     }
   });
   return tensors;
@@ -56,8 +60,18 @@ export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {
       format: model.format,
       inputs: model.inputs.map(tensorInfo),
       outputs: model.outputs.map(tensorInfo),
-      params: { total: data.trainableParams + data.nonTrainableParams, trainable: data.trainableParams, nonTrainable: data.nonTrainableParams },
-      layers: data.rows.map((r) => ({ name: r.name, className: r.className, outputShapes: r.outputShapes.map((s) => [...s]), params: r.params, connectedTo: r.connectedTo })),
+      params: {
+        total: data.trainableParams + data.nonTrainableParams,
+        trainable: data.trainableParams,
+        nonTrainable: data.nonTrainableParams,
+      },
+      layers: data.rows.map((r) => ({
+        name: r.name,
+        className: r.className,
+        outputShapes: r.outputShapes.map((s) => [...s]),
+        params: r.params,
+        connectedTo: r.connectedTo,
+      })),
       summary,
     };
     io.stdout.write(JSON.stringify(info, null, 2) + "\n");
@@ -119,7 +133,11 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
   outputs.forEach((t, i) => {
     const e = expected[i];
     if (t.shape.length !== e.shape.length || t.shape.some((d, k) => d !== e.shape[k])) {
-      throw new KeraslessError("E_INPUT_SHAPE", `${e.where === undefined ? "" : `${e.where}: `}output "${names[i]}" has shape ${shapeText(t.shape)}, the expected tensor has ${shapeText(e.shape)}`, { file: e.file });
+      throw new KeraslessError(
+        "E_INPUT_SHAPE",
+        `${e.where === undefined ? "" : `${e.where}: `}output "${names[i]}" has shape ${shapeText(t.shape)}, the expected tensor has ${shapeText(e.shape)}`,
+        { file: e.file },
+      );
     }
   });
 
@@ -142,11 +160,22 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
     for (let k = 0; k < t.data.length; k++, at++) {
       const got = t.data[k];
       const ref = want[k];
-      const err = got === ref || (Number.isNaN(got) && Number.isNaN(ref)) ? 0 : Number.isNaN(got - ref) ? Infinity : Math.abs(got - ref);
+      const err =
+        got === ref || (Number.isNaN(got) && Number.isNaN(ref))
+          ? 0
+          : Number.isNaN(got - ref)
+            ? Infinity
+            : Math.abs(got - ref);
       const tolerance = 1e-5 + 1e-4 * Math.abs(ref);
       // Equal values (NaN and NaN too) are within; a NaN or infinite reference otherwise is not.
       const ok = err === 0 || err <= tolerance;
-      const excess = ok ? (Number.isNaN(err - tolerance) ? -Infinity : err - tolerance) : Number.isNaN(err - tolerance) ? Infinity : err - tolerance;
+      const excess = ok
+        ? Number.isNaN(err - tolerance)
+          ? -Infinity
+          : err - tolerance
+        : Number.isNaN(err - tolerance)
+          ? Infinity
+          : err - tolerance;
       errors[at] = err;
       if (!ok) outBad++;
       else within[at] = 1;
@@ -159,8 +188,18 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
       outSum += err;
     }
     const outMean = formatError(t.data.length === 0 ? 0 : outSum / t.data.length);
-    lines.push(`output "${names[i]}" ${shapeText(t.shape)} vs ${describeSource(expected[i])}: max abs error ${formatError(outMax)}, mean abs error ${outMean}, ${t.data.length - outBad}/${t.data.length} within tolerance`);
-    rows.push({ name: names[i], shape: shapeText(t.shape), source: describeSource(expected[i]), maxError: formatError(outMax), meanError: outMean, within: t.data.length - outBad, count: t.data.length });
+    lines.push(
+      `output "${names[i]}" ${shapeText(t.shape)} vs ${describeSource(expected[i])}: max abs error ${formatError(outMax)}, mean abs error ${outMean}, ${t.data.length - outBad}/${t.data.length} within tolerance`,
+    );
+    rows.push({
+      name: names[i],
+      shape: shapeText(t.shape),
+      source: describeSource(expected[i]),
+      maxError: formatError(outMax),
+      meanError: outMean,
+      within: t.data.length - outBad,
+      count: t.data.length,
+    });
     bad += outBad;
     sum += outSum;
     max = Math.max(max, outMax);
@@ -179,9 +218,14 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
       ys.set(t.data, offset);
       offset += t.data.length;
     });
-    return scatterSvg(xs, ys, { title: `Keras vs kerasless (${values}): max abs error ${formatError(max)}`, xLabel: "Keras", yLabel: "kerasless" });
+    return scatterSvg(xs, ys, {
+      title: `Keras vs kerasless (${values}): max abs error ${formatError(max)}`,
+      xLabel: "Keras",
+      yLabel: "kerasless",
+    });
   };
-  const histogram = (): string => histogramSvg({ errors, within }, `Absolute errors (${values}): max ${formatError(max)}, mean ${formatError(mean)}`);
+  const histogram = (): string =>
+    histogramSvg({ errors, within }, `Absolute errors (${values}): max ${formatError(max)}, mean ${formatError(mean)}`);
   if (args.plot !== undefined) {
     await writeBytes(args.plot, scatter());
     lines.push(`plot: ${args.plot}`);
@@ -191,7 +235,10 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
     lines.push(`histogram: ${args.histogram}`);
   }
 
-  const verdict = bad === 0 ? `OK: all ${count} values within ${TOLERANCE_TEXT}` : `FAIL: ${bad} of ${count} values outside ${TOLERANCE_TEXT}`;
+  const verdict =
+    bad === 0
+      ? `OK: all ${count} values within ${TOLERANCE_TEXT}`
+      : `FAIL: ${bad} of ${count} values outside ${TOLERANCE_TEXT}`;
   if (args.html !== undefined) {
     const report = reportHtml({
       model: args.weights === undefined ? args.model : `${args.model} + ${args.weights}`,
@@ -202,7 +249,14 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
       outputs: rows,
       verdict,
       ok: bad === 0,
-      worst: worst.map((w) => ({ output: w.output, index: w.index, got: w.got, expected: w.expected, error: formatError(w.error), tolerance: formatError(1e-5 + 1e-4 * Math.abs(w.expected)) })),
+      worst: worst.map((w) => ({
+        output: w.output,
+        index: w.index,
+        got: w.got,
+        expected: w.expected,
+        error: formatError(w.error),
+        tolerance: formatError(1e-5 + 1e-4 * Math.abs(w.expected)),
+      })),
       scatter: scatter(),
       histogram: histogram(),
     });
@@ -216,8 +270,12 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
     return 0;
   }
   const w = worst[0];
-  lines.push(`${verdict} (worst: output "${w.output}" flat index ${w.index}: kerasless ${w.got}, expected ${w.expected})`);
+  lines.push(
+    `${verdict} (worst: output "${w.output}" flat index ${w.index}: kerasless ${w.got}, expected ${w.expected})`,
+  );
   io.stdout.write(lines.join("\n") + "\n");
-  io.stderr.write(`kerasless: verification failed: ${bad} of ${count} values differ from the expected outputs by more than ${TOLERANCE_TEXT} (max abs error ${formatError(max)})\n`);
+  io.stderr.write(
+    `kerasless: verification failed: ${bad} of ${count} values differ from the expected outputs by more than ${TOLERANCE_TEXT} (max abs error ${formatError(max)})\n`,
+  );
   return 1;
 }

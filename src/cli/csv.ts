@@ -55,7 +55,10 @@ export class CsvParser {
   constructor(onRecord: RecordHandler, file: string, options: CsvParserOptions = {}) {
     const delimiter = options.delimiter ?? ",";
     if (delimiter.length !== 1 || delimiter === '"' || delimiter === "\n" || delimiter === "\r") {
-      throw new KeraslessError("E_INPUT", `the CSV delimiter must be one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`);
+      throw new KeraslessError(
+        "E_INPUT",
+        `the CSV delimiter must be one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`,
+      );
     }
     this.delimiter = delimiter.charCodeAt(0);
     this.onRecord = onRecord;
@@ -148,13 +151,16 @@ export class CsvParser {
         i++;
       }
     }
-    if (this.state !== State.Skip && this.state !== State.Quoted && this.state !== State.QuoteSeen) this.field += text.slice(start, n);
+    if (this.state !== State.Skip && this.state !== State.Quoted && this.state !== State.QuoteSeen)
+      this.field += text.slice(start, n);
   }
 
   /** Ends the input: the last record may lack its line break; an open quote is an error. */
   end(): void {
     if (this.state === State.Quoted) {
-      throw new KeraslessError("E_FORMAT", `line ${this.recordLine}: a quoted field is not closed`, { file: this.file });
+      throw new KeraslessError("E_FORMAT", `line ${this.recordLine}: a quoted field is not closed`, {
+        file: this.file,
+      });
     }
     if (this.state !== State.Skip && (this.field !== "" || this.fields.length > 0 || this.state === State.QuoteSeen)) {
       this.fields.push(this.field);
@@ -223,7 +229,11 @@ export class CsvTable {
           }
           this.header = fields.map((_, i) => String(i));
         } else if (fields.length !== header.length) {
-          throw new KeraslessError("E_FORMAT", `line ${line} has ${fields.length} field${fields.length === 1 ? "" : "s"}, ${this.hasHeader ? "the header has" : "the first row has"} ${header.length}`, { file });
+          throw new KeraslessError(
+            "E_FORMAT",
+            `line ${line} has ${fields.length} field${fields.length === 1 ? "" : "s"}, ${this.hasHeader ? "the header has" : "the first row has"} ${header.length}`,
+            { file },
+          );
         }
         onRow(fields, line);
       },
@@ -243,7 +253,11 @@ export class CsvTable {
   /** The header after the input has ended; an input without any row is an error. */
   requireHeader(): string[] {
     if (this.header === undefined) {
-      throw new KeraslessError("E_FORMAT", this.hasHeader ? "the CSV file is empty (expected a header row)" : "the CSV file has no rows", { file: this.file });
+      throw new KeraslessError(
+        "E_FORMAT",
+        this.hasHeader ? "the CSV file is empty (expected a header row)" : "the CSV file has no rows",
+        { file: this.file },
+      );
     }
     return this.header;
   }
@@ -255,11 +269,23 @@ export function resolveColumns(header: readonly string[], features: readonly str
     const byName = header.indexOf(f);
     if (byName >= 0) return byName;
     if (/^\d+$/.test(f) && Number(f) < header.length) return Number(f);
-    throw new KeraslessError("E_INPUT", `no column "${f}" (the columns are ${header.join(", ")}; or give 0-based indices)`, { file });
+    throw new KeraslessError(
+      "E_INPUT",
+      `no column "${f}" (the columns are ${header.join(", ")}; or give 0-based indices)`,
+      { file },
+    );
   });
 }
 
-const SPECIAL: Record<string, number> = { nan: Number.NaN, inf: Infinity, "+inf": Infinity, "-inf": -Infinity, infinity: Infinity, "+infinity": Infinity, "-infinity": -Infinity };
+const SPECIAL: Record<string, number> = {
+  nan: Number.NaN,
+  inf: Infinity,
+  "+inf": Infinity,
+  "-inf": -Infinity,
+  infinity: Infinity,
+  "+infinity": Infinity,
+  "-infinity": -Infinity,
+};
 
 const RADIX_LITERAL = /[xXbBoO]/;
 
@@ -304,7 +330,12 @@ export class Windower {
   windows = 0;
   private readonly onBatch: (data: Float32Array, count: number, targetRows: Float64Array) => void;
 
-  constructor(features: number, options: WindowOptions, batchSize: number, onBatch: (data: Float32Array, count: number, targetRows: Float64Array) => void) {
+  constructor(
+    features: number,
+    options: WindowOptions,
+    batchSize: number,
+    onBatch: (data: Float32Array, count: number, targetRows: Float64Array) => void,
+  ) {
     this.features = features;
     this.lookBack = options.lookBack;
     this.stride = options.stride ?? 1;
@@ -357,12 +388,21 @@ export interface Windows {
  * the chosen columns, giving shape [windows, lookBack, features]. With the defaults (stride 1)
  * that is the seed article's rows-lookBack+1 windows.
  */
-export function csvWindows(csv: Csv, features: readonly string[], lookBack: number | WindowOptions, file: string): Windows {
+export function csvWindows(
+  csv: Csv,
+  features: readonly string[],
+  lookBack: number | WindowOptions,
+  file: string,
+): Windows {
   const options = typeof lookBack === "number" ? { lookBack } : lookBack;
   const columns = resolveColumns(csv.header, features, file);
   const rows = csv.rows.length;
   if (rows < options.lookBack) {
-    throw new KeraslessError("E_INPUT", `the file has ${rows} data row${rows === 1 ? "" : "s"}, fewer than --look-back ${options.lookBack}`, { file });
+    throw new KeraslessError(
+      "E_INPUT",
+      `the file has ${rows} data row${rows === 1 ? "" : "s"}, fewer than --look-back ${options.lookBack}`,
+      { file },
+    );
   }
   const stride = options.stride ?? 1;
   const count = Math.floor((rows - options.lookBack) / stride) + 1;
@@ -403,7 +443,11 @@ export class RowReader {
       const text = fields[columns[k]];
       const v = parseNumber(text);
       if (v === undefined) {
-        throw new KeraslessError("E_INPUT_VALUE", `line ${line}, column "${this.header[columns[k]]}": ${JSON.stringify(text)} is not a number`, { file: this.file });
+        throw new KeraslessError(
+          "E_INPUT_VALUE",
+          `line ${line}, column "${this.header[columns[k]]}": ${JSON.stringify(text)} is not a number`,
+          { file: this.file },
+        );
       }
       into[k] = v;
     }

@@ -45,7 +45,11 @@ export async function readTensors(file: string, role: "inputs" | "outputs"): Pro
   if (isNpy(bytes)) return [{ ...parseNpy(bytes, file), file }];
   const text = new TextDecoder("utf-8").decode(bytes).replace(/^\uFEFF/, "");
   if (!/^\s*[{[]/.test(text)) {
-    throw new KeraslessError("E_FORMAT", "not a tensor file (expected a .npy file or JSON {\"shape\", \"dtype\", \"data\"})", { file });
+    throw new KeraslessError(
+      "E_FORMAT",
+      'not a tensor file (expected a .npy file or JSON {"shape", "dtype", "data"})',
+      { file },
+    );
   }
   let json: unknown;
   try {
@@ -53,20 +57,28 @@ export async function readTensors(file: string, role: "inputs" | "outputs"): Pro
   } catch (e) {
     throw new KeraslessError("E_FORMAT", `not valid JSON (${describeThrown(e)})`, { file });
   }
-  if (!isObject(json)) throw new KeraslessError("E_FORMAT", 'expected a JSON object {"shape", "dtype", "data"}', { file });
+  if (!isObject(json))
+    throw new KeraslessError("E_FORMAT", 'expected a JSON object {"shape", "dtype", "data"}', { file });
   if ("shape" in json || "data" in json) return [jsonTensor(json, file)];
   if (Array.isArray(json.inputs) || Array.isArray(json.outputs)) {
     const list = json[role];
     if (!Array.isArray(list)) {
-      throw new KeraslessError("E_FORMAT", `has no "${role}" list (it has "${role === "inputs" ? "outputs" : "inputs"}")`, { file });
+      throw new KeraslessError(
+        "E_FORMAT",
+        `has no "${role}" list (it has "${role === "inputs" ? "outputs" : "inputs"}")`,
+        { file },
+      );
     }
     return list.map((item, i) => {
       const where = `${role}[${i}]`;
-      if (!isObject(item)) throw new KeraslessError("E_FORMAT", `${where} is not a {"shape", "dtype", "data"} object`, { file });
+      if (!isObject(item))
+        throw new KeraslessError("E_FORMAT", `${where} is not a {"shape", "dtype", "data"} object`, { file });
       return jsonTensor(item, file, where);
     });
   }
-  throw new KeraslessError("E_FORMAT", 'expected {"shape", "dtype", "data"} or {"inputs": [...], "outputs": [...]}', { file });
+  throw new KeraslessError("E_FORMAT", 'expected {"shape", "dtype", "data"} or {"inputs": [...], "outputs": [...]}', {
+    file,
+  });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -81,10 +93,12 @@ function jsonTensor(json: Record<string, unknown>, file: string, where?: string)
   };
   const { shape, data } = json;
   const dtype = json.dtype ?? "float32";
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return fail('"shape" must be a list of sizes');
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    return fail('"shape" must be a list of sizes');
   if (!Array.isArray(data)) return fail('"data" must be a flat list of numbers (row-major)');
   const size = (shape as number[]).reduce((a, b) => a * b, 1);
-  if (data.length !== size) return fail(`"shape" [${shape.join(", ")}] needs ${size} values, "data" has ${data.length}`);
+  if (data.length !== size)
+    return fail(`"shape" [${shape.join(", ")}] needs ${size} values, "data" has ${data.length}`);
   let values: Float32Array | Int32Array;
   if (dtype === "float32" || dtype === "float64") {
     values = new Float32Array(size);
@@ -95,7 +109,12 @@ function jsonTensor(json: Record<string, unknown>, file: string, where?: string)
   }
   for (let i = 0; i < size; i++) {
     const raw = data[i];
-    const v = typeof raw === "number" ? raw : typeof raw === "string" && Object.hasOwn(NON_FINITE, raw) ? NON_FINITE[raw] : undefined;
+    const v =
+      typeof raw === "number"
+        ? raw
+        : typeof raw === "string" && Object.hasOwn(NON_FINITE, raw)
+          ? NON_FINITE[raw]
+          : undefined;
     if (v === undefined) return fail(`"data"[${i}] is not a number: ${JSON.stringify(raw)}`);
     if (values instanceof Int32Array && !(Number.isInteger(v) && v >= -2147483648 && v <= 2147483647)) {
       return fail(`"data"[${i}] = ${v} is not a 32-bit integer, but "dtype" is ${String(dtype)}`);
@@ -103,7 +122,14 @@ function jsonTensor(json: Record<string, unknown>, file: string, where?: string)
     values[i] = v;
   }
   const name = typeof json.name === "string" ? json.name : undefined;
-  return { shape: [...(shape as number[])], dtype: values instanceof Int32Array ? "int32" : "float32", data: values, file, where, name };
+  return {
+    shape: [...(shape as number[])],
+    dtype: values instanceof Int32Array ? "int32" : "float32",
+    data: values,
+    file,
+    where,
+    name,
+  };
 }
 
 /** How a tensor from a file is named in messages: `file` or `file (outputs[1])`. */

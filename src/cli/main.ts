@@ -21,7 +21,10 @@ export function version(): string {
  * Runs the command line `argv` (the arguments after the program name) and returns the exit
  * code: 0 on success, 1 on any error (one line on stderr) or a failed verification.
  */
-export async function main(argv: readonly string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIO = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   const debug = argv.includes("--debug");
   try {
     const [first, ...rest] = argv;
@@ -42,7 +45,8 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
       return 0;
     }
     if (!isCommand(first)) {
-      if (first.startsWith("-")) throw new UsageError(`unknown option ${first} (a command comes first: ${COMMANDS.join(", ")})`);
+      if (first.startsWith("-"))
+        throw new UsageError(`unknown option ${first} (a command comes first: ${COMMANDS.join(", ")})`);
       throw new UsageError(`unknown command '${first}' (commands: ${COMMANDS.join(", ")})`);
     }
     if (rest.includes("--help") || rest.includes("-h")) {

@@ -54,7 +54,8 @@ async function fileTarget(file: string): Promise<Target> {
       const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
       try {
         let done = 0;
-        while (done < bytes.length) done += (await handle.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
+        while (done < bytes.length)
+          done += (await handle.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
       } catch (e) {
         fail(e);
       }
@@ -82,7 +83,8 @@ function streamTarget(out: Output): Target {
   return {
     async write(chunk) {
       const ok = out.write(typeof chunk === "string" ? chunk : decoder.decode(chunk));
-      if (ok === false && typeof out.once === "function") await new Promise<void>((resolve) => out.once?.("drain", resolve));
+      if (ok === false && typeof out.once === "function")
+        await new Promise<void>((resolve) => out.once?.("drain", resolve));
     },
     async close() {},
     async discard() {},
@@ -155,7 +157,12 @@ export interface WriterOptions {
 }
 
 /** Opens the writer for `file` (or stdout when undefined), in the file's format unless `format` is given. */
-export async function openWriter(file: string | undefined, stdout: Output, options: WriterOptions, format: OutputFormat = outputFormat(file)): Promise<OutputWriter> {
+export async function openWriter(
+  file: string | undefined,
+  stdout: Output,
+  options: WriterOptions,
+  format: OutputFormat = outputFormat(file),
+): Promise<OutputWriter> {
   if (format === "npy" && options.names.length !== 1) {
     throw new KeraslessError(
       "E_INPUT",
@@ -188,7 +195,10 @@ class Shapes {
     const known = this.perSample[i];
     if (known === undefined) this.perSample[i] = rest;
     else if (known.length !== rest.length || known.some((d, k) => d !== rest[k])) {
-      throw new KeraslessError("E_INPUT_SHAPE", `output ${i} changed shape between batches: [${known.join(", ")}] then [${rest.join(", ")}]`);
+      throw new KeraslessError(
+        "E_INPUT_SHAPE",
+        `output ${i} changed shape between batches: [${known.join(", ")}] then [${rest.join(", ")}]`,
+      );
     }
     this.samples[i] += t.shape[0];
     return rest;
@@ -234,8 +244,11 @@ class JsonWriter implements OutputWriter {
       if (i === 0 && !this.started) {
         this.started = true;
         this.dtypes[0] = t.dtype;
-        const shape = this.options.total === undefined ? "" : `"shape": [${[this.options.total, ...rest].join(", ")}], `;
-        this.buffers[0].add(`{"outputs": [\n  {"name": ${JSON.stringify(this.options.names[0])}, ${shape}"dtype": "${t.dtype}", "data": [`);
+        const shape =
+          this.options.total === undefined ? "" : `"shape": [${[this.options.total, ...rest].join(", ")}], `;
+        this.buffers[0].add(
+          `{"outputs": [\n  {"name": ${JSON.stringify(this.options.names[0])}, ${shape}"dtype": "${t.dtype}", "data": [`,
+        );
       }
       if (i > 0) this.dtypes[i] = t.dtype;
       const data = t.data;
@@ -266,7 +279,8 @@ class JsonWriter implements OutputWriter {
   private ensureSpills(): Promise<void> {
     this.spillReady ??= (async () => {
       this.spillDir = await mkdtemp(join(tmpdir(), "kerasless-out-"));
-      for (let i = 1; i < this.options.names.length; i++) this.spillTargets[i] = await fileTarget(join(this.spillDir, `output-${i}.txt`));
+      for (let i = 1; i < this.options.names.length; i++)
+        this.spillTargets[i] = await fileTarget(join(this.spillDir, `output-${i}.txt`));
     })();
     return this.spillReady;
   }
@@ -283,7 +297,9 @@ class JsonWriter implements OutputWriter {
     main.add(tail);
     await main.flush();
     for (let i = 1; i < names.length; i++) {
-      await this.target.write(`,\n  {"name": ${JSON.stringify(names[i])}, "shape": [${this.shapesSeen.full(i).join(", ")}], "dtype": "${this.dtypes[i]}", "data": [`);
+      await this.target.write(
+        `,\n  {"name": ${JSON.stringify(names[i])}, "shape": [${this.shapesSeen.full(i).join(", ")}], "dtype": "${this.dtypes[i]}", "data": [`,
+      );
       const buffer = this.buffers[i];
       if (this.spillDir === undefined) {
         // Never spilled: the whole output is still in memory.
@@ -418,7 +434,8 @@ class NpyWriter implements OutputWriter {
     private readonly target: Target,
     private readonly file: string,
   ) {
-    if (target.writeAt === undefined) throw new KeraslessError("E_INPUT", "a .npy output needs a file (--output OUT.npy)");
+    if (target.writeAt === undefined)
+      throw new KeraslessError("E_INPUT", "a .npy output needs a file (--output OUT.npy)");
   }
 
   get shapes(): number[][] {
@@ -437,7 +454,10 @@ class NpyWriter implements OutputWriter {
       this.pending.push(reserved);
       this.pendingBytes += reserved.length;
     } else if (this.perSample.length !== rest.length || this.perSample.some((d, k) => d !== rest[k])) {
-      throw new KeraslessError("E_INPUT_SHAPE", `the output changed shape between batches: [${this.perSample.join(", ")}] then [${rest.join(", ")}]`);
+      throw new KeraslessError(
+        "E_INPUT_SHAPE",
+        `the output changed shape between batches: [${this.perSample.join(", ")}] then [${rest.join(", ")}]`,
+      );
     }
     this.rows += t.shape[0];
     const bytes = npyData(t.data);
@@ -459,7 +479,8 @@ class NpyWriter implements OutputWriter {
   }
 
   async finish(): Promise<void> {
-    if (this.perSample === undefined) throw new KeraslessError("E_INPUT", "no outputs were computed", { file: this.file });
+    if (this.perSample === undefined)
+      throw new KeraslessError("E_INPUT", "no outputs were computed", { file: this.file });
     await this.flush(true);
     await this.target.writeAt?.(npyHeader([this.rows, ...this.perSample], this.dtype, this.headerLength), 0);
     await this.target.close();

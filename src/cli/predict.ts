@@ -25,7 +25,10 @@ export function shapeText(shape: readonly (number | null)[]): string {
 }
 
 /** Runs predict, naming the input file a value problem is about (e.g. a float in an int32 input). */
-export function predictNaming(model: Model, inputs: readonly { shape: readonly number[]; data: Float32Array | Int32Array; file: string }[]): Tensor[] {
+export function predictNaming(
+  model: Model,
+  inputs: readonly { shape: readonly number[]; data: Float32Array | Int32Array; file: string }[],
+): Tensor[] {
   try {
     return model.predict(inputs.map((t) => ({ shape: t.shape, data: t.data })));
   } catch (e) {
@@ -46,11 +49,19 @@ export async function readScaler(file: string | undefined): Promise<Scaler | und
  * Maps every output value back through the scaler: one column for all values, or one column per
  * value of the output's last axis.
  */
-export function inverseScale(scaler: Scaler, columns: readonly number[], outputs: readonly Tensor[], names: readonly string[]): void {
+export function inverseScale(
+  scaler: Scaler,
+  columns: readonly number[],
+  outputs: readonly Tensor[],
+  names: readonly string[],
+): void {
   outputs.forEach((t, i) => {
     const last = t.shape.length > 1 ? t.shape[t.shape.length - 1] : 1;
     if (columns.length !== 1 && columns.length !== last) {
-      throw new KeraslessError("E_INPUT", `--inverse-scale names ${columns.length} columns, output "${names[i]}" has ${last} value${last === 1 ? "" : "s"} on its last axis (give one column, or one per value)`);
+      throw new KeraslessError(
+        "E_INPUT",
+        `--inverse-scale names ${columns.length} columns, output "${names[i]}" has ${last} value${last === 1 ? "" : "s"} on its last axis (give one column, or one per value)`,
+      );
     }
     const data = t.data;
     const n = columns.length;
@@ -62,9 +73,16 @@ export async function predict(args: PredictArgs, io: CliIO): Promise<number> {
   const model = await openModel(args);
   const scaler = await readScaler(args.scaler);
   const stdin = io.stdin ?? process.stdin;
-  const source = args.csv === undefined ? await tensorSource(model, args.inputs, scaler, args.inverseScale) : await csvSource(model, args.csv, scaler, args.inverseScale, stdin);
+  const source =
+    args.csv === undefined
+      ? await tensorSource(model, args.inputs, scaler, args.inverseScale)
+      : await csvSource(model, args.csv, scaler, args.inverseScale, stdin);
   const names = model.outputs.map((o) => o.name);
-  const progress = await Progress.create(io.stderr, { label: "predict", totalBytes: source.totalBytes, delayMs: io.progressDelayMs });
+  const progress = await Progress.create(io.stderr, {
+    label: "predict",
+    totalBytes: source.totalBytes,
+    delayMs: io.progressDelayMs,
+  });
   const writer = await openWriter(args.output, io.stdout, { names, total: source.total, rowColumn: source.rowLabels });
   let samples = 0;
   let bytes = 0;
@@ -72,7 +90,8 @@ export async function predict(args: PredictArgs, io: CliIO): Promise<number> {
     await source.run(
       (inputs: BatchTensor[], count, rows) => {
         const outputs = predictNaming(model, inputs);
-        if (scaler !== undefined && args.inverseScale.length > 0) inverseScale(scaler, source.inverseColumns(), outputs, names);
+        if (scaler !== undefined && args.inverseScale.length > 0)
+          inverseScale(scaler, source.inverseColumns(), outputs, names);
         writer.add(outputs, rows);
         samples += count;
       },
@@ -91,7 +110,9 @@ export async function predict(args: PredictArgs, io: CliIO): Promise<number> {
     progress.stop();
   }
   if (args.output !== undefined) {
-    io.stdout.write(`wrote ${args.output}: ${writer.shapes.map((shape, i) => `${names[i]} ${shapeText(shape)}`).join(", ")}\n`);
+    io.stdout.write(
+      `wrote ${args.output}: ${writer.shapes.map((shape, i) => `${names[i]} ${shapeText(shape)}`).join(", ")}\n`,
+    );
   }
   return 0;
 }

@@ -48,11 +48,20 @@ export function errorBins(sample: ErrorSample): HistogramBin[] {
   const bins: HistogramBin[] = [{ label: "0", lo: 0, hi: 0, ok: 0, bad: 0 }];
   let first = 0;
   if (minLog <= maxLog) {
-    first = Math.min(Math.floor(minLog * PER_DECADE), Math.round(Math.log10(TOLERANCE_FLOOR) * PER_DECADE) - PER_DECADE);
+    first = Math.min(
+      Math.floor(minLog * PER_DECADE),
+      Math.round(Math.log10(TOLERANCE_FLOOR) * PER_DECADE) - PER_DECADE,
+    );
     const last = Math.max(Math.floor(maxLog * PER_DECADE), Math.round(Math.log10(AXIS_MIN_TOP) * PER_DECADE));
     for (let k = first; k <= last; k++) {
       const lo = 10 ** (k / PER_DECADE);
-      bins.push({ label: k % PER_DECADE === 0 ? `1e${k / PER_DECADE}` : "", lo, hi: 10 ** ((k + 1) / PER_DECADE), ok: 0, bad: 0 });
+      bins.push({
+        label: k % PER_DECADE === 0 ? `1e${k / PER_DECADE}` : "",
+        lo,
+        hi: 10 ** ((k + 1) / PER_DECADE),
+        ok: 0,
+        bad: 0,
+      });
     }
   }
   const infinite: HistogramBin = { label: "∞", lo: Infinity, hi: Infinity, ok: 0, bad: 0 };
@@ -89,24 +98,46 @@ export function histogramSvg(sample: ErrorSample, title: string): string {
   const y = (count: number): number => TOP + plotH - (count / top) * plotH;
   const f = (v: number): string => v.toFixed(2);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   out.push(`<title>${escapeXml(title)}</title>`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text class="title" x="${f(LEFT + plotW / 2)}" y="24" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`);
+  out.push(
+    `<text class="title" x="${f(LEFT + plotW / 2)}" y="24" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
+  );
   const legendX = LEFT + plotW - 330;
-  out.push(`<g class="legend"><rect x="${legendX}" y="${TOP - 30}" width="12" height="12" fill="#1f77b4"/><text x="${legendX + 18}" y="${TOP - 20}">within tolerance</text>`);
-  out.push(`<rect x="${legendX + 130}" y="${TOP - 30}" width="12" height="12" fill="#d62728"/><text x="${legendX + 148}" y="${TOP - 20}">outside</text>`);
-  out.push(`<line x1="${legendX + 215}" y1="${TOP - 24}" x2="${legendX + 239}" y2="${TOP - 24}" stroke="#555" stroke-dasharray="5 3"/><text x="${legendX + 245}" y="${TOP - 20}">1e-5</text></g>`);
+  out.push(
+    `<g class="legend"><rect x="${legendX}" y="${TOP - 30}" width="12" height="12" fill="#1f77b4"/><text x="${legendX + 18}" y="${TOP - 20}">within tolerance</text>`,
+  );
+  out.push(
+    `<rect x="${legendX + 130}" y="${TOP - 30}" width="12" height="12" fill="#d62728"/><text x="${legendX + 148}" y="${TOP - 20}">outside</text>`,
+  );
+  out.push(
+    `<line x1="${legendX + 215}" y1="${TOP - 24}" x2="${legendX + 239}" y2="${TOP - 24}" stroke="#555" stroke-dasharray="5 3"/><text x="${legendX + 245}" y="${TOP - 20}">1e-5</text></g>`,
+  );
   out.push(`<g class="grid" stroke="#e6e6e6">`);
-  for (let c = 0; c <= top; c += step) out.push(`<line x1="${LEFT}" y1="${f(y(c))}" x2="${LEFT + plotW}" y2="${f(y(c))}"/>`);
+  for (let c = 0; c <= top; c += step)
+    out.push(`<line x1="${LEFT}" y1="${f(y(c))}" x2="${LEFT + plotW}" y2="${f(y(c))}"/>`);
   out.push(`</g>`);
   out.push(`<g class="bars">`);
   bins.forEach((b, i) => {
     const x = LEFT + i * slot + (slot - barW) / 2;
-    const range = b.lo === 0 ? "exactly 0" : Number.isFinite(b.lo) ? `[${b.lo.toExponential(1)}, ${b.hi.toExponential(1)})` : "infinite (NaN or ±Infinity mismatch)";
+    const range =
+      b.lo === 0
+        ? "exactly 0"
+        : Number.isFinite(b.lo)
+          ? `[${b.lo.toExponential(1)}, ${b.hi.toExponential(1)})`
+          : "infinite (NaN or ±Infinity mismatch)";
     const tip = `${range}: ${b.ok} within tolerance, ${b.bad} outside`;
-    if (b.ok > 0) out.push(`<rect class="ok" x="${f(x)}" y="${f(y(b.ok))}" width="${f(barW)}" height="${f(y(0) - y(b.ok))}" fill="#1f77b4"><title>${escapeXml(tip)}</title></rect>`);
-    if (b.bad > 0) out.push(`<rect class="bad" x="${f(x)}" y="${f(y(b.ok + b.bad))}" width="${f(barW)}" height="${f(y(b.ok) - y(b.ok + b.bad))}" fill="#d62728"><title>${escapeXml(tip)}</title></rect>`);
+    if (b.ok > 0)
+      out.push(
+        `<rect class="ok" x="${f(x)}" y="${f(y(b.ok))}" width="${f(barW)}" height="${f(y(0) - y(b.ok))}" fill="#1f77b4"><title>${escapeXml(tip)}</title></rect>`,
+      );
+    if (b.bad > 0)
+      out.push(
+        `<rect class="bad" x="${f(x)}" y="${f(y(b.ok + b.bad))}" width="${f(barW)}" height="${f(y(b.ok) - y(b.ok + b.bad))}" fill="#d62728"><title>${escapeXml(tip)}</title></rect>`,
+      );
   });
   out.push(`</g>`);
   out.push(`<rect class="frame" x="${LEFT}" y="${TOP}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
@@ -114,10 +145,13 @@ export function histogramSvg(sample: ErrorSample, title: string): string {
   const floorBin = bins.findIndex((b) => b.lo > 0 && Math.abs(Math.log10(b.lo) - Math.log10(TOLERANCE_FLOOR)) < 1e-9);
   if (floorBin > 0) {
     const x = LEFT + floorBin * slot;
-    out.push(`<line id="tolerance" x1="${f(x)}" y1="${TOP}" x2="${f(x)}" y2="${TOP + plotH}" stroke="#555" stroke-dasharray="5 3"><title>1e-5: the tolerance for expected values near 0</title></line>`);
+    out.push(
+      `<line id="tolerance" x1="${f(x)}" y1="${TOP}" x2="${f(x)}" y2="${TOP + plotH}" stroke="#555" stroke-dasharray="5 3"><title>1e-5: the tolerance for expected values near 0</title></line>`,
+    );
   }
   out.push(`<g class="tick-labels" fill="#333">`);
-  for (let c = 0; c <= top; c += step) out.push(`<text x="${LEFT - 8}" y="${f(y(c) + 4)}" text-anchor="end">${c}</text>`);
+  for (let c = 0; c <= top; c += step)
+    out.push(`<text x="${LEFT - 8}" y="${f(y(c) + 4)}" text-anchor="end">${c}</text>`);
   bins.forEach((b, i) => {
     if (b.label === "") return;
     // Power-of-ten labels sit on the bin's lower edge; "0" and "∞" under their bars.
@@ -125,8 +159,12 @@ export function histogramSvg(sample: ErrorSample, title: string): string {
     out.push(`<text x="${f(x)}" y="${TOP + plotH + 18}" text-anchor="middle">${escapeXml(b.label)}</text>`);
   });
   out.push(`</g>`);
-  out.push(`<text class="x-label" x="${f(LEFT + plotW / 2)}" y="${H - 24}" text-anchor="middle" font-size="14">|kerasless − Keras| (${PER_DECADE} bins per power of ten)</text>`);
-  out.push(`<text class="y-label" x="20" y="${f(TOP + plotH / 2)}" text-anchor="middle" font-size="14" transform="rotate(-90 20 ${f(TOP + plotH / 2)})">values</text>`);
+  out.push(
+    `<text class="x-label" x="${f(LEFT + plotW / 2)}" y="${H - 24}" text-anchor="middle" font-size="14">|kerasless − Keras| (${PER_DECADE} bins per power of ten)</text>`,
+  );
+  out.push(
+    `<text class="y-label" x="20" y="${f(TOP + plotH / 2)}" text-anchor="middle" font-size="14" transform="rotate(-90 20 ${f(TOP + plotH / 2)})">values</text>`,
+  );
   out.push(`</svg>`);
   return out.join("\n") + "\n";
 }
@@ -146,7 +184,15 @@ export interface ReportData {
   expected: string[];
   tolerance: string;
   /** One row per output. */
-  outputs: { name: string; shape: string; source: string; maxError: string; meanError: string; within: number; count: number }[];
+  outputs: {
+    name: string;
+    shape: string;
+    source: string;
+    maxError: string;
+    meanError: string;
+    within: number;
+    count: number;
+  }[];
   verdict: string;
   ok: boolean;
   /** The values furthest outside (or closest to) the tolerance. */

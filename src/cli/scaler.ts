@@ -50,7 +50,8 @@ export function parseScaler(text: string, file: string): Scaler {
     if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "number" && Number.isFinite(x))) {
       return fail(`"${name}" must be a non-empty list of finite numbers`);
     }
-    if (columns !== undefined && v.length !== columns) return fail(`"${name}" has ${v.length} values, other fitted attributes have ${columns}`);
+    if (columns !== undefined && v.length !== columns)
+      return fail(`"${name}" has ${v.length} values, other fitted attributes have ${columns}`);
     columns = v.length;
     return Float64Array.from(v as number[]);
   };
@@ -65,7 +66,12 @@ export function parseScaler(text: string, file: string): Scaler {
     if (typeof clip !== "boolean") return fail('"params"."clip" must be true or false');
     if (clip) {
       const range = params.feature_range;
-      if (!Array.isArray(range) || range.length !== 2 || !range.every((x) => typeof x === "number" && Number.isFinite(x)) || !(range[0] < range[1])) {
+      if (
+        !Array.isArray(range) ||
+        range.length !== 2 ||
+        !range.every((x) => typeof x === "number" && Number.isFinite(x)) ||
+        !(range[0] < range[1])
+      ) {
         return fail('"params"."feature_range" must be [min, max] with min < max (needed with "clip": true)');
       }
       const [lo, hi] = range as [number, number];
@@ -94,11 +100,13 @@ export function parseScaler(text: string, file: string): Scaler {
     }
   }
   const n = columns as number;
-  if (json.n_features_in_ !== undefined && json.n_features_in_ !== n) fail(`"n_features_in_" is ${JSON.stringify(json.n_features_in_)}, the fitted attributes have ${n} values`);
+  if (json.n_features_in_ !== undefined && json.n_features_in_ !== n)
+    fail(`"n_features_in_" is ${JSON.stringify(json.n_features_in_)}, the fitted attributes have ${n} values`);
   let names: string[] | undefined;
   if (json.feature_names_in_ !== undefined) {
     const v = json.feature_names_in_;
-    if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === "string")) fail(`"feature_names_in_" must be a list of ${n} column names`);
+    if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === "string"))
+      fail(`"feature_names_in_" must be a list of ${n} column names`);
     names = v as string[];
     if (new Set(names).size !== n) fail('"feature_names_in_" names a column twice');
   }
@@ -118,20 +126,30 @@ export interface ScalerMapping {
  * column names; otherwise the scaler's columns are the CSV file's columns when it has as many,
  * else the chosen features in --features order.
  */
-export function mapCsvColumns(scaler: Scaler, header: readonly string[], columns: readonly number[], csvFile: string): ScalerMapping {
+export function mapCsvColumns(
+  scaler: Scaler,
+  header: readonly string[],
+  columns: readonly number[],
+  csvFile: string,
+): ScalerMapping {
   if (scaler.names !== undefined) {
     const names = scaler.names;
     const featureColumns = columns.map((c) => {
       const i = names.indexOf(header[c]);
       if (i < 0) {
-        throw new KeraslessError("E_INPUT", `the scaler was fitted on the columns ${names.join(", ")}; it has no column "${header[c]}" (${csvFile})`, { file: scaler.file });
+        throw new KeraslessError(
+          "E_INPUT",
+          `the scaler was fitted on the columns ${names.join(", ")}; it has no column "${header[c]}" (${csvFile})`,
+          { file: scaler.file },
+        );
       }
       return i;
     });
     return { featureColumns, columnNames: [...names] };
   }
   if (scaler.columns === header.length) return { featureColumns: [...columns], columnNames: [...header] };
-  if (scaler.columns === columns.length) return { featureColumns: columns.map((_, k) => k), columnNames: columns.map((c) => header[c]) };
+  if (scaler.columns === columns.length)
+    return { featureColumns: columns.map((_, k) => k), columnNames: columns.map((c) => header[c]) };
   throw new KeraslessError(
     "E_INPUT",
     `the scaler has ${scaler.columns} columns and no column names; ${csvFile} has ${header.length} columns and --features picks ${columns.length}: fit the scaler on the file's columns, on the features, or on a DataFrame (so that it stores their names)`,
@@ -142,7 +160,11 @@ export function mapCsvColumns(scaler: Scaler, header: readonly string[], columns
 /** For a tensor input, the scaler applies to its last axis, which must have one value per scaler column. */
 export function mapTensorColumns(scaler: Scaler, features: number, inputFile: string): ScalerMapping {
   if (features !== scaler.columns) {
-    throw new KeraslessError("E_INPUT", `the scaler has ${scaler.columns} columns, the last axis of ${inputFile} has ${features} values`, { file: scaler.file });
+    throw new KeraslessError(
+      "E_INPUT",
+      `the scaler has ${scaler.columns} columns, the last axis of ${inputFile} has ${features} values`,
+      { file: scaler.file },
+    );
   }
   const featureColumns = Array.from({ length: features }, (_, k) => k);
   return { featureColumns, columnNames: scaler.names !== undefined ? [...scaler.names] : featureColumns.map(String) };
@@ -154,6 +176,10 @@ export function resolveInverseColumns(scaler: Scaler, mapping: ScalerMapping, wa
     const byName = mapping.columnNames.indexOf(w);
     if (byName >= 0) return byName;
     if (/^\d+$/.test(w) && Number(w) < scaler.columns) return Number(w);
-    throw new KeraslessError("E_INPUT", `--inverse-scale: the scaler has no column "${w}" (its columns: ${mapping.columnNames.join(", ")}; or give a 0-based index)`, { file: scaler.file });
+    throw new KeraslessError(
+      "E_INPUT",
+      `--inverse-scale: the scaler has no column "${w}" (its columns: ${mapping.columnNames.join(", ")}; or give a 0-based index)`,
+      { file: scaler.file },
+    );
   });
 }

@@ -69,7 +69,9 @@ async function openFile(file: string): Promise<{ handle: FileHandle; size: numbe
     return { handle, size: stat.size };
   } catch (e) {
     await handle.close();
-    throw e instanceof KeraslessError ? e : new KeraslessError("E_IO", `cannot read the file (${describeThrown(e)})`, { file, cause: e });
+    throw e instanceof KeraslessError
+      ? e
+      : new KeraslessError("E_IO", `cannot read the file (${describeThrown(e)})`, { file, cause: e });
   }
 }
 
@@ -171,7 +173,10 @@ async function openColumns(file: string): Promise<InputColumn[]> {
     const headerBytes = new Uint8Array(npyDataStart(head, file, size));
     await readAt(handle, file, headerBytes, 0);
     const header = parseNpyHeader(headerBytes, file, size);
-    if (header.shape.length === 0) throw new KeraslessError("E_INPUT_SHAPE", "the array is a scalar; a model input has a batch axis first", { file });
+    if (header.shape.length === 0)
+      throw new KeraslessError("E_INPUT_SHAPE", "the array is a scalar; a model input has a batch axis first", {
+        file,
+      });
     keep = true;
     return [new NpyColumn(file, handle, header)];
   } finally {
@@ -187,7 +192,12 @@ function scaleLastAxis(scaler: Scaler, mapping: ScalerMapping, data: Float32Arra
 }
 
 /** The --input files as a batch source, matched to the model's inputs in order. */
-export async function tensorSource(model: Model, files: readonly string[], scaler: Scaler | undefined, inverseScale: readonly string[]): Promise<Source> {
+export async function tensorSource(
+  model: Model,
+  files: readonly string[],
+  scaler: Scaler | undefined,
+  inverseScale: readonly string[],
+): Promise<Source> {
   const columns: InputColumn[] = [];
   try {
     for (const file of files) columns.push(...(await openColumns(file)));
@@ -201,21 +211,36 @@ export async function tensorSource(model: Model, files: readonly string[], scale
     columns.forEach((c, i) => {
       const info = model.inputs[i];
       if (!fits(c.shape, info.shape)) {
-        throw new KeraslessError("E_INPUT_SHAPE", `${c.where === undefined ? "" : `${c.where}: `}the model's input "${info.name}" has shape ${shapeText(info.shape)}, this tensor has ${shapeText(c.shape)}`, { file: c.file });
+        throw new KeraslessError(
+          "E_INPUT_SHAPE",
+          `${c.where === undefined ? "" : `${c.where}: `}the model's input "${info.name}" has shape ${shapeText(info.shape)}, this tensor has ${shapeText(c.shape)}`,
+          { file: c.file },
+        );
       }
     });
     const total = columns[0].shape[0];
     columns.forEach((c, i) => {
       if (c.shape[0] !== total) {
-        throw new KeraslessError("E_INPUT_SHAPE", `input "${model.inputs[i].name}" has batch size ${c.shape[0]}, input "${model.inputs[0].name}" has ${total} (${columns[0].file})`, { file: c.file });
+        throw new KeraslessError(
+          "E_INPUT_SHAPE",
+          `input "${model.inputs[i].name}" has batch size ${c.shape[0]}, input "${model.inputs[0].name}" has ${total} (${columns[0].file})`,
+          { file: c.file },
+        );
       }
     });
     let mapping: ScalerMapping | undefined;
     let inverse: number[] = [];
     if (scaler !== undefined) {
-      if (columns.length !== 1) throw new KeraslessError("E_INPUT", `--scaler scales a single input, the model has ${columns.length} (${names})`);
+      if (columns.length !== 1)
+        throw new KeraslessError(
+          "E_INPUT",
+          `--scaler scales a single input, the model has ${columns.length} (${names})`,
+        );
       const c = columns[0];
-      if (c.dtype !== "float32") throw new KeraslessError("E_INPUT", "--scaler needs float input values, this tensor is int32", { file: c.file });
+      if (c.dtype !== "float32")
+        throw new KeraslessError("E_INPUT", "--scaler needs float input values, this tensor is int32", {
+          file: c.file,
+        });
       mapping = mapTensorColumns(scaler, c.shape[c.shape.length - 1], c.file);
       inverse = resolveInverseColumns(scaler, mapping, inverseScale);
     }
@@ -352,10 +377,19 @@ export async function readCsvRows(
 }
 
 /** Sliding windows of a CSV file (or stdin) as a batch source. */
-export async function csvSource(model: Model, csv: CsvWindowArgs, scaler: Scaler | undefined, inverseScale: readonly string[], stdin: AsyncIterable<Uint8Array | string>): Promise<Source> {
+export async function csvSource(
+  model: Model,
+  csv: CsvWindowArgs,
+  scaler: Scaler | undefined,
+  inverseScale: readonly string[],
+  stdin: AsyncIterable<Uint8Array | string>,
+): Promise<Source> {
   const file = csvName(csv.file);
   if (model.inputs.length !== 1) {
-    throw new KeraslessError("E_INPUT", `--csv feeds a single input, the model has ${model.inputs.length} (${model.inputs.map((i) => i.name).join(", ")}): use --input files`);
+    throw new KeraslessError(
+      "E_INPUT",
+      `--csv feeds a single input, the model has ${model.inputs.length} (${model.inputs.map((i) => i.name).join(", ")}): use --input files`,
+    );
   }
   const info = model.inputs[0];
   const f = csv.features.length;
@@ -378,7 +412,11 @@ export async function csvSource(model: Model, csv: CsvWindowArgs, scaler: Scaler
       // Keras' predict(batch_size=...) would feed it; states then carry from batch to batch.
       const size = info.shape[0] ?? batchSize(csv.lookBack * f);
       const windower = new Windower(f, csv, size, (data, count, targets) => {
-        onBatch([{ shape: [count, csv.lookBack, f], data: data.subarray(0, count * csv.lookBack * f), file }], count, targets);
+        onBatch(
+          [{ shape: [count, csv.lookBack, f], data: data.subarray(0, count * csv.lookBack * f), file }],
+          count,
+          targets,
+        );
       });
       const { rows } = await readCsvRows(
         bytes,
@@ -393,7 +431,11 @@ export async function csvSource(model: Model, csv: CsvWindowArgs, scaler: Scaler
       );
       windower.flush();
       if (windower.windows === 0) {
-        throw new KeraslessError("E_INPUT", `the file has ${rows} data row${rows === 1 ? "" : "s"}, fewer than --look-back ${csv.lookBack}`, { file });
+        throw new KeraslessError(
+          "E_INPUT",
+          `the file has ${rows} data row${rows === 1 ? "" : "s"}, fewer than --look-back ${csv.lookBack}`,
+          { file },
+        );
       }
     },
   };

@@ -24,7 +24,11 @@ async function readSequences(s: ModelStream, file: string): Promise<FileTensor[]
   const tensors = await readTensors(file, "inputs");
   const names = s.inputs.map((i) => i.name).join(", ");
   if (tensors.length !== s.inputs.length) {
-    throw new KeraslessError("E_INPUT", `the model has ${s.inputs.length} input${s.inputs.length === 1 ? "" : "s"} (${names}), the file holds ${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`, { file });
+    throw new KeraslessError(
+      "E_INPUT",
+      `the model has ${s.inputs.length} input${s.inputs.length === 1 ? "" : "s"} (${names}), the file holds ${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`,
+      { file },
+    );
   }
   tensors.forEach((t, i) => {
     const features = s.inputs[i].shape.slice(1) as number[];
@@ -32,10 +36,18 @@ async function readSequences(s: ModelStream, file: string): Promise<FileTensor[]
     const expected = [null, null, ...features];
     const ok = t.shape.length === expected.length && t.shape.every((d, k) => expected[k] === null || expected[k] === d);
     if (!ok) {
-      throw new KeraslessError("E_INPUT_SHAPE", `${t.where === undefined ? "" : `${t.where}: `}the model's input "${s.inputs[i].name}" is streamed as [batch, time, ...] ${shapeText(expected)}, this tensor has ${shapeText(t.shape)}`, { file });
+      throw new KeraslessError(
+        "E_INPUT_SHAPE",
+        `${t.where === undefined ? "" : `${t.where}: `}the model's input "${s.inputs[i].name}" is streamed as [batch, time, ...] ${shapeText(expected)}, this tensor has ${shapeText(t.shape)}`,
+        { file },
+      );
     }
     if (t.shape[0] !== tensors[0].shape[0] || t.shape[1] !== tensors[0].shape[1]) {
-      throw new KeraslessError("E_INPUT_SHAPE", `the inputs differ in batch or time: ${shapeText(tensors[0].shape)} and ${shapeText(t.shape)}`, { file });
+      throw new KeraslessError(
+        "E_INPUT_SHAPE",
+        `the inputs differ in batch or time: ${shapeText(tensors[0].shape)} and ${shapeText(t.shape)}`,
+        { file },
+      );
     }
   });
   return tensors;
@@ -48,9 +60,11 @@ async function streamTensors(model: Model, args: StreamArgs, scaler: Scaler | un
   const [batch, time] = inputs[0].shape;
   let inverse: number[] = [];
   if (scaler !== undefined) {
-    if (inputs.length !== 1) throw new KeraslessError("E_INPUT", `--scaler scales a single input, the model has ${inputs.length}`);
+    if (inputs.length !== 1)
+      throw new KeraslessError("E_INPUT", `--scaler scales a single input, the model has ${inputs.length}`);
     const x = inputs[0];
-    if (x.dtype !== "float32") throw new KeraslessError("E_INPUT", "--scaler needs float input values, this tensor is int32", { file });
+    if (x.dtype !== "float32")
+      throw new KeraslessError("E_INPUT", "--scaler needs float input values, this tensor is int32", { file });
     const mapping = mapTensorColumns(scaler, x.shape[x.shape.length - 1], file);
     inverse = resolveInverseColumns(scaler, mapping, args.inverseScale);
     const f = mapping.featureColumns.length;
@@ -66,7 +80,8 @@ async function streamTensors(model: Model, args: StreamArgs, scaler: Scaler | un
   let stacked: { data: Float32Array; inner: number; rest: number[] }[] = [];
   for (let t = 0; t < time; t++) {
     for (const { x, inner, tensor } of steps) {
-      for (let b = 0; b < batch; b++) tensor.data.set(x.data.subarray((b * time + t) * inner, (b * time + t + 1) * inner), b * inner);
+      for (let b = 0; b < batch; b++)
+        tensor.data.set(x.data.subarray((b * time + t) * inner, (b * time + t + 1) * inner), b * inner);
     }
     let outputs: Tensor[];
     try {
@@ -96,7 +111,8 @@ async function streamTensors(model: Model, args: StreamArgs, scaler: Scaler | un
     await writer.abort();
     throw e;
   }
-  if (args.output !== undefined) io.stdout.write(`wrote ${args.output}: ${results.map((r, i) => `${names[i]} ${shapeText(r.shape)}`).join(", ")}\n`);
+  if (args.output !== undefined)
+    io.stdout.write(`wrote ${args.output}: ${results.map((r, i) => `${names[i]} ${shapeText(r.shape)}`).join(", ")}\n`);
   return 0;
 }
 
@@ -106,12 +122,19 @@ async function streamCsv(model: Model, args: StreamArgs, scaler: Scaler | undefi
   const file = csvName(csv.file);
   const s = model.stream({ batch: 1 });
   if (s.inputs.length !== 1) {
-    throw new KeraslessError("E_INPUT", `--csv feeds a single input, the model has ${s.inputs.length} (${s.inputs.map((i) => i.name).join(", ")}): use --input`);
+    throw new KeraslessError(
+      "E_INPUT",
+      `--csv feeds a single input, the model has ${s.inputs.length} (${s.inputs.map((i) => i.name).join(", ")}): use --input`,
+    );
   }
   const info = s.inputs[0];
   const f = csv.features.length;
   if (info.shape.length !== 2 || info.shape[1] !== f || info.dtype !== "float32") {
-    throw new KeraslessError("E_INPUT_SHAPE", `each row gives ${f} feature${f === 1 ? "" : "s"}, a step of the model's input "${info.name}" has shape ${shapeText(info.shape)}${info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`}`, { file });
+    throw new KeraslessError(
+      "E_INPUT_SHAPE",
+      `each row gives ${f} feature${f === 1 ? "" : "s"}, a step of the model's input "${info.name}" has shape ${shapeText(info.shape)}${info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`}`,
+      { file },
+    );
   }
   const step = new Tensor([1, f], new Float32Array(f));
   const names = model.outputs.map((o) => o.name);

@@ -46,7 +46,8 @@ export interface ReadOptions {
 function capFor(size: number, options: ReadOptions): number {
   const cap = options.maxDecompressedBytes;
   if (cap === undefined) return defaultDecompressionCap(size);
-  if (!(typeof cap === "number" && cap >= 0)) throw new KeraslessError("E_INPUT", `maxDecompressedBytes must be a non-negative number, got ${String(cap)}`);
+  if (!(typeof cap === "number" && cap >= 0))
+    throw new KeraslessError("E_INPUT", `maxDecompressedBytes must be a non-negative number, got ${String(cap)}`);
   return cap;
 }
 
@@ -57,14 +58,24 @@ export function readArtifact(model: NamedBytes, weights?: NamedBytes, options: R
   if (isHdf5(bytes)) return withoutExtraWeights(readLegacyH5(bytes, name, options), weights, options);
   if (looksLikeJson(bytes)) {
     if (weights === undefined) {
-      throw new KeraslessError("E_FORMAT", "this is a model.json architecture file: pass its weights file too", { file: name });
+      throw new KeraslessError("E_FORMAT", "this is a model.json architecture file: pass its weights file too", {
+        file: name,
+      });
     }
     return readJsonWithWeights(bytes, name, weights, options);
   }
-  throw new KeraslessError("E_FORMAT", "not a Keras model file (expected a .keras zip, an HDF5 .h5 file or a model.json)", { file: name });
+  throw new KeraslessError(
+    "E_FORMAT",
+    "not a Keras model file (expected a .keras zip, an HDF5 .h5 file or a model.json)",
+    { file: name },
+  );
 }
 
-function withoutExtraWeights(artifact: ModelArtifact, weights: NamedBytes | undefined, options: ReadOptions): ModelArtifact {
+function withoutExtraWeights(
+  artifact: ModelArtifact,
+  weights: NamedBytes | undefined,
+  options: ReadOptions,
+): ModelArtifact {
   if (weights === undefined) return artifact;
   // Keras' model.load_weights() on a complete model: the separate file's weights win.
   return { ...artifact, weights: openWeightFile(weights, options) };
@@ -79,9 +90,19 @@ function looksLikeJson(bytes: Uint8Array): boolean {
 }
 
 function readKerasZip(bytes: Uint8Array, file: string, options: ReadOptions): ModelArtifact {
-  const members = readZip(bytes, file, (n) => n === "config.json" || n === "metadata.json" || n === "model.weights.h5" || n === "model.weights.npz" || n === "model.weights.json", {
-    maxDecompressedBytes: capFor(bytes.length, options),
-  });
+  const members = readZip(
+    bytes,
+    file,
+    (n) =>
+      n === "config.json" ||
+      n === "metadata.json" ||
+      n === "model.weights.h5" ||
+      n === "model.weights.npz" ||
+      n === "model.weights.json",
+    {
+      maxDecompressedBytes: capFor(bytes.length, options),
+    },
+  );
   const config = members.get("config.json");
   if (config === undefined) throw new KeraslessError("E_FORMAT", "the .keras archive has no config.json", { file });
   const metadataBytes = members.get("metadata.json");
@@ -93,17 +114,28 @@ function readKerasZip(bytes: Uint8Array, file: string, options: ReadOptions): Mo
       : members.has("model.weights.json")
         ? "its weights are sharded (model.weights.json), which kerasless does not read yet"
         : "it has no model.weights.h5";
-    throw new KeraslessError(members.has("model.weights.h5") ? "E_FORMAT" : "E_UNSUPPORTED", `the .keras archive cannot be loaded: ${why}`, { file });
+    throw new KeraslessError(
+      members.has("model.weights.h5") ? "E_FORMAT" : "E_UNSUPPORTED",
+      `the .keras archive cannot be loaded: ${why}`,
+      { file },
+    );
   }
   const modelConfig = parseJson(decodeUtf8(config), "config.json", file);
-  const kerasVersion = isObject(metadata) && typeof metadata.keras_version === "string" ? metadata.keras_version : undefined;
+  const kerasVersion =
+    isObject(metadata) && typeof metadata.keras_version === "string" ? metadata.keras_version : undefined;
   return {
     file,
     format: "keras",
     kerasVersion,
     kerasMajor: majorOf(kerasVersion, modelConfig),
     modelConfig,
-    weights: { layout: "object-path", root: openHdf5(weightsBytes, `${file}:model.weights.h5`, { maxDecompressedBytes: capFor(weightsBytes.length, options) }), file: `${file}:model.weights.h5` },
+    weights: {
+      layout: "object-path",
+      root: openHdf5(weightsBytes, `${file}:model.weights.h5`, {
+        maxDecompressedBytes: capFor(weightsBytes.length, options),
+      }),
+      file: `${file}:model.weights.h5`,
+    },
   };
 }
 
@@ -114,14 +146,18 @@ function readLegacyH5(bytes: Uint8Array, file: string, options: ReadOptions): Mo
     const isWeightsOnly = root.attr("layer_names") !== undefined || root.has("layers") || root.has("vars");
     throw new KeraslessError(
       "E_FORMAT",
-      isWeightsOnly ? "this HDF5 file holds weights only: load the model's architecture (model.json or .keras) and pass this file as its weights" : "this HDF5 file has no model_config attribute, so it is not a saved Keras model",
+      isWeightsOnly
+        ? "this HDF5 file holds weights only: load the model's architecture (model.json or .keras) and pass this file as its weights"
+        : "this HDF5 file has no model_config attribute, so it is not a saved Keras model",
       { file },
     );
   }
-  if (typeof configText !== "string") throw new KeraslessError("E_HDF5", "the model_config attribute is not a string", { file });
+  if (typeof configText !== "string")
+    throw new KeraslessError("E_HDF5", "the model_config attribute is not a string", { file });
   const modelConfig = parseJson(configText, "the model_config attribute", file);
   const kerasVersion = stringAttr(root, "keras_version");
-  if (!root.isGroup("model_weights")) throw new KeraslessError("E_FORMAT", "the .h5 file has a model config but no model_weights group", { file });
+  if (!root.isGroup("model_weights"))
+    throw new KeraslessError("E_FORMAT", "the .h5 file has a model config but no model_weights group", { file });
   return {
     file,
     format: "h5",
@@ -132,18 +168,36 @@ function readLegacyH5(bytes: Uint8Array, file: string, options: ReadOptions): Mo
   };
 }
 
-function readJsonWithWeights(bytes: Uint8Array, file: string, weights: NamedBytes, options: ReadOptions): ModelArtifact {
+function readJsonWithWeights(
+  bytes: Uint8Array,
+  file: string,
+  weights: NamedBytes,
+  options: ReadOptions,
+): ModelArtifact {
   const json = parseJson(decodeUtf8(bytes), "the model JSON", file);
   const weightFile = openWeightFile(weights, options);
   // to_json() output is {"class_name", "config", "keras_version", "backend"}; a .keras config.json has no version.
   let kerasVersion = isObject(json) && typeof json.keras_version === "string" ? json.keras_version : undefined;
   kerasVersion ??= stringAttr(weightFile.root, "keras_version");
-  return { file, format: "json", kerasVersion, kerasMajor: majorOf(kerasVersion, json), modelConfig: json, weights: weightFile };
+  return {
+    file,
+    format: "json",
+    kerasVersion,
+    kerasMajor: majorOf(kerasVersion, json),
+    modelConfig: json,
+    weights: weightFile,
+  };
 }
 
 function openWeightFile({ bytes, name }: NamedBytes, options: ReadOptions): WeightFile {
   if (!isHdf5(bytes)) {
-    throw new KeraslessError("E_FORMAT", isZip(bytes) ? "expected an HDF5 weights file, got a zip (.keras): load that file as the model instead" : "the weights file is not an HDF5 file", { file: name });
+    throw new KeraslessError(
+      "E_FORMAT",
+      isZip(bytes)
+        ? "expected an HDF5 weights file, got a zip (.keras): load that file as the model instead"
+        : "the weights file is not an HDF5 file",
+      { file: name },
+    );
   }
   const root = openHdf5(bytes, name, { maxDecompressedBytes: capFor(bytes.length, options) });
   if (root.attr("layer_names") !== undefined) return { layout: "legacy", root, file: name };

@@ -36,14 +36,20 @@ function loadObjectPath(graph: Graph, root: H5Group, prefix: string): void {
     const groups: string[] = [];
     const paths = layer.weightPaths((group) => {
       const varsPath = `${path}/${group}`;
-      if (!root.isGroup(varsPath)) throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
+      if (!root.isGroup(varsPath))
+        throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
       groups.push(`"${varsPath}"`);
       return root.group(varsPath).keys().length;
     });
     if (paths.length !== layer.weightSpecs.length) {
-      throw layer.error("E_WEIGHTS_MISSING", `the file has ${paths.length} variable(s) at ${groups.join(", ")}, the config implies ${layer.weightSpecs.length}`);
+      throw layer.error(
+        "E_WEIGHTS_MISSING",
+        `the file has ${paths.length} variable(s) at ${groups.join(", ")}, the config implies ${layer.weightSpecs.length}`,
+      );
     }
-    layer.setWeights(paths.map((p) => readDataset(root.group(`${path}/${parentOf(p)}`), p.slice(p.lastIndexOf("/") + 1), layer)));
+    layer.setWeights(
+      paths.map((p) => readDataset(root.group(`${path}/${parentOf(p)}`), p.slice(p.lastIndexOf("/") + 1), layer)),
+    );
   }
 }
 
@@ -56,7 +62,8 @@ function loadLegacy(graph: Graph, root: H5Group): void {
   if (layerNames === undefined) throw new KeraslessError("E_HDF5", 'the weights group has no "layer_names" attribute');
   const fileLayers: { name: string; group: H5Group; weightNames: string[] }[] = [];
   for (const name of layerNames) {
-    if (!root.isGroup(name)) throw new KeraslessError("E_HDF5", `layer_names lists "${name}", but the file has no such group`);
+    if (!root.isGroup(name))
+      throw new KeraslessError("E_HDF5", `layer_names lists "${name}", but the file has no such group`);
     const group = root.group(name);
     const weightNames = group.stringListAttr("weight_names") ?? [];
     if (weightNames.length > 0) fileLayers.push({ name, group, weightNames });
@@ -81,7 +88,11 @@ function readDataset(group: H5Group, name: string, layer: Layer): { shape: numbe
     return { shape: dataset.shape, data: dataset.readFloat32() };
   } catch (e) {
     if (e instanceof KeraslessError && e.layer === undefined) {
-      throw new KeraslessError(e.code, `layer "${layer.name}" (${layer.className}): ${e.problem}`, { file: e.file, layer: layer.name, cause: e });
+      throw new KeraslessError(e.code, `layer "${layer.name}" (${layer.className}): ${e.problem}`, {
+        file: e.file,
+        layer: layer.name,
+        cause: e,
+      });
     }
     throw e;
   }

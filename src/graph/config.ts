@@ -92,7 +92,8 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
     };
   }
   if (className === "Functional" || className === "Model") {
-    if (!isObject(config) || !Array.isArray(config.layers)) throw configError(`the ${className} model config has no layer list`);
+    if (!isObject(config) || !Array.isArray(config.layers))
+      throw configError(`the ${className} model config has no layer list`);
     return {
       className: "Functional",
       name: typeof config.name === "string" ? config.name : "functional",
@@ -102,7 +103,10 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
       buildInputShape: undefined,
     };
   }
-  throw new KeraslessError("E_UNSUPPORTED", `the top-level object is a ${describe(className)}, not a Sequential or Functional model (subclassed models cannot be loaded from their config)`);
+  throw new KeraslessError(
+    "E_UNSUPPORTED",
+    `the top-level object is a ${describe(className)}, not a Sequential or Functional model (subclassed models cannot be loaded from their config)`,
+  );
 }
 
 /**
@@ -120,7 +124,9 @@ function withoutMaskPlumbing(layers: LayerEntry[]): LayerEntry[] {
     }
   }
   const isPlumbing = (entry: LayerEntry): boolean =>
-    entry.module !== undefined && entry.module.startsWith("keras.src.ops") && (uses.get(entry.name) ?? []).every((dtype) => dtype === "bool");
+    entry.module !== undefined &&
+    entry.module.startsWith("keras.src.ops") &&
+    (uses.get(entry.name) ?? []).every((dtype) => dtype === "bool");
   return layers.filter((entry) => !isPlumbing(entry));
 }
 
@@ -129,8 +135,13 @@ export function parseLayerEntry(raw: unknown, index: number, functional: boolean
     throw configError(`layer #${index} of the model config is not a serialized layer (got ${describe(raw)})`);
   }
   const config = isObject(raw.config) ? raw.config : {};
-  const name = typeof raw.name === "string" ? raw.name : typeof config.name === "string" ? config.name : `${raw.class_name}_${index}`;
-  const nodesRaw = functional ? raw.inbound_nodes ?? [] : [];
+  const name =
+    typeof raw.name === "string"
+      ? raw.name
+      : typeof config.name === "string"
+        ? config.name
+        : `${raw.class_name}_${index}`;
+  const nodesRaw = functional ? (raw.inbound_nodes ?? []) : [];
   if (!Array.isArray(nodesRaw)) throw configError(`layer "${name}": inbound_nodes is not a list`);
   return {
     className: raw.class_name,
@@ -151,7 +162,10 @@ function parseNode(node: unknown, layer: string): NodeSpec {
     const positional = inputs.length;
     const kwargs = isObject(node.kwargs) ? node.kwargs : {};
     collectKerasTensors(kwargs.initial_state, inputs, layer);
-    return { inputs, keywords: splitKeywords(kwargs, positional, layer, isKerasTensor, (v) => kerasTensorRef(v, layer)) };
+    return {
+      inputs,
+      keywords: splitKeywords(kwargs, positional, layer, isKerasTensor, (v) => kerasTensorRef(v, layer)),
+    };
   }
   if (Array.isArray(node)) {
     // Keras 2: [[layer, node_index, tensor_index, kwargs], ...], one entry per tensor of the first
@@ -164,7 +178,8 @@ function parseNode(node: unknown, layer: string): NodeSpec {
     }
     const positional = inputs.length;
     const kwargs = node.length > 0 && isObject(node[0][3]) ? (node[0][3] as JsonObject) : {};
-    if (kwargs.initial_state !== undefined && kwargs.initial_state !== null) collectKeras2States(kwargs.initial_state, inputs, layer);
+    if (kwargs.initial_state !== undefined && kwargs.initial_state !== null)
+      collectKeras2States(kwargs.initial_state, inputs, layer);
     return { inputs, keywords: splitKeywords(kwargs, positional, layer, isKeras2TensorRef, keras2TensorRef) };
   }
   throw configError(`layer "${layer}": malformed inbound node ${describe(node)}`);
@@ -281,7 +296,10 @@ function parseEndpoints(value: unknown, key: string): TensorRef[] {
 /** A shape from a config (`batch_shape`, `batch_input_shape`, `build_input_shape`). */
 export function optionalShape(value: unknown, key: string): Shape | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || !value.every((d) => d === null || (typeof d === "number" && Number.isInteger(d) && d >= 0))) {
+  if (
+    !Array.isArray(value) ||
+    !value.every((d) => d === null || (typeof d === "number" && Number.isInteger(d) && d >= 0))
+  ) {
     throw configError(`${key} ${describe(value)} is not a shape`);
   }
   return value as Shape;

@@ -7,11 +7,30 @@
 import { KeraslessError } from "../errors.js";
 import { ConfigReader, describe, type JsonObject } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
-import { Layer, NO_ARGUMENTS, type CallArguments, type LayerContext, type Mask, type Masks, type Shape, type StreamBehaviour } from "../layers/layer.js";
+import {
+  Layer,
+  NO_ARGUMENTS,
+  type CallArguments,
+  type LayerContext,
+  type Mask,
+  type Masks,
+  type Shape,
+  type StreamBehaviour,
+} from "../layers/layer.js";
 import { GraphStream, analyzeStream } from "./stream.js";
 import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
 import { Tensor, formatShape } from "../tensor.js";
-import { dtypeName, isMaskTrace, optionalShape, parseLayerEntry, parseModelConfig, type LayerEntry, type ModelSpec, type NodeSpec, type TensorRef } from "./config.js";
+import {
+  dtypeName,
+  isMaskTrace,
+  optionalShape,
+  parseLayerEntry,
+  parseModelConfig,
+  type LayerEntry,
+  type ModelSpec,
+  type NodeSpec,
+  type TensorRef,
+} from "./config.js";
 
 /** One call of a layer in the graph. */
 export interface Call {
@@ -39,7 +58,12 @@ export class Graph {
   private readonly byName = new Map<string, Layer>();
   /** Per layer, per call: the input tensors (keyword tensors the layer takes included) and arguments. */
   private readonly callSpecs = new Map<string, CallSpec[]>();
-  private built: { calls: Call[]; outputs: (readonly [number, number])[]; lastUse: number[]; detaching: boolean } | null = null;
+  private built: {
+    calls: Call[];
+    outputs: (readonly [number, number])[];
+    lastUse: number[];
+    detaching: boolean;
+  } | null = null;
 
   constructor(spec: ModelSpec, context: Omit<LayerContext, "createLayer">) {
     this.spec = spec;
@@ -55,7 +79,10 @@ export class Graph {
       const layer = createLayer(entry, this.context);
       if (layer === null) return;
       this.byName.set(entry.name, layer);
-      this.callSpecs.set(entry.name, entry.inboundNodes.map((node) => callSpec(node, layer, entry, this.context)));
+      this.callSpecs.set(
+        entry.name,
+        entry.inboundNodes.map((node) => callSpec(node, layer, entry, this.context)),
+      );
       if (layer instanceof InputLayer) {
         if (spec.className === "Functional") this.layers.push(layer);
       } else {
@@ -79,9 +106,14 @@ export class Graph {
       optionalShape(first.config.batch_input_shape, "batch_input_shape") ??
       spec.buildInputShape;
     if (shape === undefined) {
-      throw new KeraslessError("E_CONFIG", `the Sequential model "${spec.name}" does not say its input shape (it was never built)`);
+      throw new KeraslessError(
+        "E_CONFIG",
+        `the Sequential model "${spec.name}" does not say its input shape (it was never built)`,
+      );
     }
-    this.inputLayers.push(new InputLayer(`${first.name}_input`, shape, inputDtype(first.config.dtype, first.name, this.context)));
+    this.inputLayers.push(
+      new InputLayer(`${first.name}_input`, shape, inputDtype(first.config.dtype, first.name, this.context)),
+    );
   }
 
   /** Wires the calls and infers every shape (idempotent). */
@@ -122,13 +154,19 @@ export class Graph {
     // call in this graph's inbound_nodes.
     const resolve = (raw: TensorRef, user: string): TensorRef & { entry: LayerEntry } => {
       const entry = entries.get(raw.layer);
-      if (entry === undefined) throw new KeraslessError("E_CONFIG", `${user} refers to an unknown layer "${raw.layer}"`);
+      if (entry === undefined)
+        throw new KeraslessError("E_CONFIG", `${user} refers to an unknown layer "${raw.layer}"`);
       const isModel = (MODEL_CLASSES as readonly string[]).includes(entry.className);
       const ownNode =
-        isModel && (raw.style === "list" || (raw.style === "endpoint" && (entry.className !== "Sequential" || this.context.kerasMajor === 2)));
+        isModel &&
+        (raw.style === "list" ||
+          (raw.style === "endpoint" && (entry.className !== "Sequential" || this.context.kerasMajor === 2)));
       const node = ownNode && raw.node > 0 ? raw.node - 1 : raw.node;
       if (node >= nodeCount(entry)) {
-        throw new KeraslessError("E_CONFIG", `${user} refers to call #${raw.node} of layer "${raw.layer}", which has ${nodeCount(entry)}`);
+        throw new KeraslessError(
+          "E_CONFIG",
+          `${user} refers to call #${raw.node} of layer "${raw.layer}", which has ${nodeCount(entry)}`,
+        );
       }
       return { ...raw, node, entry };
     };
@@ -148,13 +186,15 @@ export class Graph {
               continue;
             }
             state.set(k, "open");
-            const raws = top.entry.className === "InputLayer" ? [] : this.callSpecs.get(top.entry.name)![top.node].inputs;
+            const raws =
+              top.entry.className === "InputLayer" ? [] : this.callSpecs.get(top.entry.name)![top.node].inputs;
             top.refs = raws.map((raw) => resolve(raw, `layer "${top.entry.name}"`));
           }
           if (top.next < top.refs.length) {
             const ref = top.refs[top.next++];
             const pk = key(ref.layer, ref.node);
-            if (state.get(pk) === "open") throw new KeraslessError("E_CONFIG", `the graph has a cycle through layer "${ref.layer}"`);
+            if (state.get(pk) === "open")
+              throw new KeraslessError("E_CONFIG", `the graph has a cycle through layer "${ref.layer}"`);
             if (state.get(pk) !== "done") stack.push({ entry: ref.entry, node: ref.node, refs: null, next: 0 });
             continue;
           }
@@ -171,25 +211,39 @@ export class Graph {
     for (const raw of this.spec.inputs) {
       const { entry } = resolve(raw, "input_layers");
       const layer = this.byName.get(entry.name);
-      if (!(layer instanceof InputLayer)) throw new KeraslessError("E_CONFIG", `input_layers names "${entry.name}", which is not an InputLayer`);
+      if (!(layer instanceof InputLayer))
+        throw new KeraslessError("E_CONFIG", `input_layers names "${entry.name}", which is not an InputLayer`);
       this.inputLayers.push(layer);
     }
     for (const raw of this.spec.outputs) {
       const ref = resolve(raw, "output_layers");
       const index = callIndex.get(key(ref.layer, ref.node))!;
       if (ref.tensor >= calls[index].outputShapes.length) {
-        throw new KeraslessError("E_CONFIG", `output_layers refers to output #${ref.tensor} of layer "${ref.layer}", which has ${calls[index].outputShapes.length}`);
+        throw new KeraslessError(
+          "E_CONFIG",
+          `output_layers refers to output #${ref.tensor} of layer "${ref.layer}", which has ${calls[index].outputShapes.length}`,
+        );
       }
       outputs.push([index, ref.tensor]);
     }
   }
 
-  private makeCall(layer: Layer, node: number, inputs: (readonly [number, number])[], spec: CallSpec, calls: Call[]): Call {
-    if (inputs.length === 0 && !(layer instanceof InputLayer)) throw layer.error("E_CONFIG", "a call of this layer has no tensor inputs");
+  private makeCall(
+    layer: Layer,
+    node: number,
+    inputs: (readonly [number, number])[],
+    spec: CallSpec,
+    calls: Call[],
+  ): Call {
+    if (inputs.length === 0 && !(layer instanceof InputLayer))
+      throw layer.error("E_CONFIG", "a call of this layer has no tensor inputs");
     const inputShapes = inputs.map(([producer, tensor]) => {
       const shapes = calls[producer].outputShapes;
       if (tensor >= shapes.length) {
-        throw layer.error("E_CONFIG", `reads output #${tensor} of layer "${calls[producer].layer.name}", which has ${shapes.length}`);
+        throw layer.error(
+          "E_CONFIG",
+          `reads output #${tensor} of layer "${calls[producer].layer.name}", which has ${shapes.length}`,
+        );
       }
       return shapes[tensor];
     });
@@ -266,7 +320,10 @@ export class Graph {
           args[k] = values[producer]![tensor];
           argMasks[k] = masks[producer]![tensor];
         }
-        const seen = attached === null || call.tracedMask ? argMasks : refs.map(([producer, tensor]) => attached[producer]![tensor]);
+        const seen =
+          attached === null || call.tracedMask
+            ? argMasks
+            : refs.map(([producer, tensor]) => attached[producer]![tensor]);
         const out = layer.call(args, seen, call.arguments);
         values[i] = out;
         masks[i] = outputMasks(layer, args, argMasks, out, call.arguments);
@@ -296,11 +353,16 @@ export class Graph {
     }
     return { outputs: outputValues, masks: outputMaskList };
   }
-
 }
 
 /** The masks a call's outputs carry: Keras asks compute_mask only of layers that support masking. */
-export function outputMasks(layer: Layer, inputs: Tensor[], inputMasks: Masks, outputs: Tensor[], args?: CallArguments): (Mask | null)[] {
+export function outputMasks(
+  layer: Layer,
+  inputs: Tensor[],
+  inputMasks: Masks,
+  outputs: Tensor[],
+  args?: CallArguments,
+): (Mask | null)[] {
   if (layer.supportsMasking) {
     let masked = layer.createsMask;
     for (let k = 0; k < inputMasks.length && !masked; k++) masked = inputMasks[k] !== null;
@@ -334,10 +396,18 @@ export class ModelLayer extends Layer {
     inputShapes.forEach((shape, i) => {
       const want = expected[i];
       if (shape.length !== want.length || shape.some((d, k) => d !== null && want[k] !== null && d !== want[k])) {
-        throw this.error("E_CONFIG", `input #${i} has shape ${formatShape(shape)}, the nested model expects ${formatShape(want)}`);
+        throw this.error(
+          "E_CONFIG",
+          `input #${i} has shape ${formatShape(shape)}, the nested model expects ${formatShape(want)}`,
+        );
       }
     });
-    this.declareWeights(this.legacyOrder().map(({ layer, index }) => ({ ...layer.weightSpecs[index], name: `${layer.name}/${layer.weightSpecs[index].name}` })));
+    this.declareWeights(
+      this.legacyOrder().map(({ layer, index }) => ({
+        ...layer.weightSpecs[index],
+        name: `${layer.name}/${layer.weightSpecs[index].name}`,
+      })),
+    );
     return this.graph.outputShapes;
   }
 
@@ -352,7 +422,12 @@ export class ModelLayer extends Layer {
   override weightPaths(countVars: (varsGroup: string) => number): string[] {
     const objectPaths = this.graph.objectPaths();
     const inner = new Map(
-      this.graph.layers.map((layer, i) => [layer, layer.weightSpecs.length === 0 ? [] : layer.weightPaths((group) => countVars(`${objectPaths[i]}/${group}`)).map((p) => `${objectPaths[i]}/${p}`)]),
+      this.graph.layers.map((layer, i) => [
+        layer,
+        layer.weightSpecs.length === 0
+          ? []
+          : layer.weightPaths((group) => countVars(`${objectPaths[i]}/${group}`)).map((p) => `${objectPaths[i]}/${p}`),
+      ]),
     );
     // A weight the file lacks leaves the list short, which the loader reports.
     return this.legacyOrder().flatMap(({ layer, index }) => inner.get(layer)!.slice(index, index + 1));
@@ -373,7 +448,10 @@ export class ModelLayer extends Layer {
   override setWeights(values: { shape: readonly number[]; data: Float32Array }[]): void {
     const order = this.legacyOrder();
     if (values.length !== order.length) {
-      throw this.error("E_WEIGHTS_MISSING", `the file has ${values.length} weight(s) for this nested model, its layers need ${order.length}`);
+      throw this.error(
+        "E_WEIGHTS_MISSING",
+        `the file has ${values.length} weight(s) for this nested model, its layers need ${order.length}`,
+      );
     }
     const perLayer = new Map<Layer, { shape: readonly number[]; data: Float32Array }[]>();
     order.forEach(({ layer, index }, i) => {
@@ -402,7 +480,8 @@ export class ModelLayer extends Layer {
 
   override streamBehaviour(): StreamBehaviour {
     const analysis = analyzeStream(this.graph);
-    if (analysis.refusals.length > 0) return { kind: "refused", reason: `holds layers that cannot stream: ${analysis.refusals.join("; ")}` };
+    if (analysis.refusals.length > 0)
+      return { kind: "refused", reason: `holds layers that cannot stream: ${analysis.refusals.join("; ")}` };
     const probe = new GraphStream(this.graph, analysis);
     return {
       kind: "stateful",
@@ -447,10 +526,18 @@ function callSpec(node: NodeSpec, layer: Layer, entry: LayerEntry, context: Laye
     } else if (name === "mask" && isMaskTrace(refs)) {
       tracedMask = true;
     } else {
-      context.report({ layer: entry.name, className: entry.className, problem: `the tensor argument "${name}" is not supported yet` });
+      context.report({
+        layer: entry.name,
+        className: entry.className,
+        problem: `the tensor argument "${name}" is not supported yet`,
+      });
     }
   }
-  return { inputs, arguments: { positional: node.keywords.positional, tensors, constants: node.keywords.constants }, tracedMask };
+  return {
+    inputs,
+    arguments: { positional: node.keywords.positional, tensors, constants: node.keywords.constants },
+    tracedMask,
+  };
 }
 
 function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {
@@ -459,7 +546,8 @@ function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {
     return new ModelLayer(new Graph(parseModelConfig(entry.raw), context), config.trainable !== false);
   }
   if (className === "InputLayer") {
-    const shape = optionalShape(config.batch_shape, "batch_shape") ?? optionalShape(config.batch_input_shape, "batch_input_shape");
+    const shape =
+      optionalShape(config.batch_shape, "batch_shape") ?? optionalShape(config.batch_input_shape, "batch_input_shape");
     if (shape === undefined) throw new KeraslessError("E_CONFIG", `InputLayer "${name}" has no batch_shape`);
     return new InputLayer(name, shape, inputDtype(config.dtype, name, context));
   }
@@ -483,7 +571,8 @@ function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {
 /** A layer serialized inside another layer's config (wrappers); never an InputLayer. */
 function createInnerLayer(serialized: JsonObject, context: LayerContext): Layer | null {
   const entry = parseLayerEntry(serialized, 0, false);
-  if (entry.className === "InputLayer") throw new KeraslessError("E_CONFIG", `InputLayer "${entry.name}" cannot be wrapped in another layer`);
+  if (entry.className === "InputLayer")
+    throw new KeraslessError("E_CONFIG", `InputLayer "${entry.name}" cannot be wrapped in another layer`);
   return createLayer(entry, context);
 }
 

@@ -40,7 +40,10 @@ export function analyzeStream(graph: Graph): StreamAnalysis {
       hasTime.push(call.outputShapes.map(() => false));
     } else if (behaviour.kind === "stateful") {
       // Initial states from other tensors (an encoder's, in encoder-decoders) would restart every step.
-      if (layer instanceof RecurrentLayer && call.inputs.length > 1) refusals.push(`layer "${layer.name}" (${layer.className}) takes initial_state from other tensors, which a stream cannot feed step by step`);
+      if (layer instanceof RecurrentLayer && call.inputs.length > 1)
+        refusals.push(
+          `layer "${layer.name}" (${layer.className}) takes initial_state from other tensors, which a stream cannot feed step by step`,
+        );
       hasTime.push([...behaviour.outputsHaveTime]);
     } else {
       const [producer, tensor] = call.inputs[0];
@@ -80,12 +83,17 @@ export class GraphStream {
   /** Checks the whole graph; throws one E_UNSUPPORTED naming every layer that cannot stream. */
   constructor(graph: Graph, analysis: StreamAnalysis = analyzeStream(graph)) {
     if (analysis.refusals.length > 0) {
-      throw new KeraslessError("E_UNSUPPORTED", `cannot stream model "${graph.name}" one time step at a time: ${analysis.refusals.join("; ")}`);
+      throw new KeraslessError(
+        "E_UNSUPPORTED",
+        `cannot stream model "${graph.name}" one time step at a time: ${analysis.refusals.join("; ")}`,
+      );
     }
     this.graph = graph;
     this.hasTime = analysis.hasTime;
     this.sources = graph.outputSources;
-    this.inputIndex = graph.calls.map((call) => (call.layer instanceof InputLayer ? graph.inputLayers.indexOf(call.layer) : -1));
+    this.inputIndex = graph.calls.map((call) =>
+      call.layer instanceof InputLayer ? graph.inputLayers.indexOf(call.layer) : -1,
+    );
     this.outputList = new Array(this.sources.length);
     this.outputMaskList = new Array(this.sources.length).fill(null);
   }
@@ -156,7 +164,10 @@ export class GraphStream {
       else if (!o.first && layer.callInto(args, argMasks, o.values[i])) out = o.values[i];
       else out = layer.call(args, argMasks, call.arguments);
       o.values[i] = out;
-      o.masks[i] = layer.supportsMasking && (anyMask || layer.createsMask) ? layer.computeMask(args, argMasks, out, call.arguments) : o.noMasks[i];
+      o.masks[i] =
+        layer.supportsMasking && (anyMask || layer.createsMask)
+          ? layer.computeMask(args, argMasks, out, call.arguments)
+          : o.noMasks[i];
     }
     o.first = false;
     for (let k = 0; k < this.sources.length; k++) {

@@ -31,7 +31,11 @@ export function isHdf5(bytes: Uint8Array): boolean {
 /** Opens an HDF5 file held in memory; `file` names it in errors. */
 export function openHdf5(bytes: Uint8Array, file: string, limits?: Hdf5Limits): H5Group {
   if (!isHdf5(bytes)) throw new KeraslessError("E_HDF5", "not an HDF5 file (bad signature)", { file });
-  const h5 = new Hdf5File(bytes, file, limits ?? { maxDecompressedBytes: Math.max(16 * 1024 * 1024, 20 * bytes.length) });
+  const h5 = new Hdf5File(
+    bytes,
+    file,
+    limits ?? { maxDecompressedBytes: Math.max(16 * 1024 * 1024, 20 * bytes.length) },
+  );
   return new H5Group(h5, h5.rootAddress, "/", []);
 }
 
@@ -108,7 +112,8 @@ export class H5Group {
 
   private toStringList(value: unknown, name: string): string[] {
     const list = Array.isArray(value) ? value : [value];
-    if (!list.every((v) => typeof v === "string")) throw this.error(`attribute "${name}" of "${this.path}" is not a list of strings`);
+    if (!list.every((v) => typeof v === "string"))
+      throw this.error(`attribute "${name}" of "${this.path}" is not a list of strings`);
     return list as string[];
   }
 
@@ -147,9 +152,13 @@ export class H5Group {
     let child: H5Group | DatasetNode | undefined;
     if (link.kind === "soft") {
       // A soft link names a path, absolute or relative to this group; links to links are followed a few times.
-      if (hops >= MAX_SOFT_LINK_HOPS) throw this.error(`soft link "${path}" -> "${link.target}": more than ${MAX_SOFT_LINK_HOPS} soft links in a row (a link cycle?)`);
+      if (hops >= MAX_SOFT_LINK_HOPS)
+        throw this.error(
+          `soft link "${path}" -> "${link.target}": more than ${MAX_SOFT_LINK_HOPS} soft links in a row (a link cycle?)`,
+        );
       child = this.resolve(link.target, hops + 1);
-      if (child === undefined) throw this.error(`soft link "${path}" points to "${link.target}", which is not in the file`);
+      if (child === undefined)
+        throw this.error(`soft link "${path}" points to "${link.target}", which is not in the file`);
       if (child instanceof H5Group && (child.address === this.address || this.ancestors.includes(child.address))) {
         throw this.error(`link cycle: soft link "${path}" -> "${link.target}" points back to its own ancestor group`);
       }
@@ -158,9 +167,14 @@ export class H5Group {
     } else {
       const lineage = [...this.ancestors, this.address];
       const loop = lineage.indexOf(link.address);
-      if (loop >= 0) throw this.error(`link cycle: "${path}" points back to its own ancestor group (object header at byte ${link.address})`);
+      if (loop >= 0)
+        throw this.error(
+          `link cycle: "${path}" points back to its own ancestor group (object header at byte ${link.address})`,
+        );
       const header = this.h5.objectHeader(link.address, path);
-      child = header.messages.some((m) => m.type === MSG_DATASPACE) ? new DatasetNode(this.h5, header, path) : new H5Group(this.h5, link.address, path, lineage);
+      child = header.messages.some((m) => m.type === MSG_DATASPACE)
+        ? new DatasetNode(this.h5, header, path)
+        : new H5Group(this.h5, link.address, path, lineage);
     }
     this.children.set(name, child);
     return child;
@@ -273,19 +287,31 @@ class Hdf5File {
       throw this.fail("E_UNSUPPORTED", 8, `superblock version ${version} (kerasless reads versions 0 to 3)`);
     }
     if (offsetSize !== 8 || lengthSize !== 8) {
-      throw this.fail("E_UNSUPPORTED", 13, `${offsetSize}-byte addresses and ${lengthSize}-byte lengths (kerasless reads files with 8-byte ones, as h5py writes)`);
+      throw this.fail(
+        "E_UNSUPPORTED",
+        13,
+        `${offsetSize}-byte addresses and ${lengthSize}-byte lengths (kerasless reads files with 8-byte ones, as h5py writes)`,
+      );
     }
     this.base = 0;
     const base = this.address(fields, "the base address");
     const endOfFile = this.address(version <= 1 ? fields + 16 : fields + 16, "the end-of-file address");
-    if (base === UNDEFINED || endOfFile === UNDEFINED) throw this.fail("E_HDF5", fields, "the superblock has no base or end-of-file address");
+    if (base === UNDEFINED || endOfFile === UNDEFINED)
+      throw this.fail("E_HDF5", fields, "the superblock has no base or end-of-file address");
     this.base = base;
     // jsfive-era lesson: a truncated file parses into a partial tree unless its length is checked.
     if (base + endOfFile > bytes.length) {
-      throw new KeraslessError("E_HDF5", `the file is truncated: its header says ${base + endOfFile} bytes, it has ${bytes.length}`, { file });
+      throw new KeraslessError(
+        "E_HDF5",
+        `the file is truncated: its header says ${base + endOfFile} bytes, it has ${bytes.length}`,
+        { file },
+      );
     }
     // v0/v1: the root group's symbol table entry follows the four addresses; its second field is the object header.
-    const root = version <= 1 ? this.address(fields + 32 + 8, "the root group address") : this.address(fields + 24, "the root group address");
+    const root =
+      version <= 1
+        ? this.address(fields + 32 + 8, "the root group address")
+        : this.address(fields + 24, "the root group address");
     if (root === UNDEFINED) throw this.fail("E_HDF5", fields, "the superblock has no root group");
     this.rootAddress = root;
   }
@@ -299,7 +325,11 @@ class Hdf5File {
   /** Throws unless `length` bytes at `at` are in the file. */
   need(at: number, length: number, what: string): void {
     if (!(at >= 0 && length >= 0 && at + length <= this.bytes.length)) {
-      throw new KeraslessError("E_HDF5", `${what} (${length} bytes at byte ${at}) lies outside the file (${this.bytes.length} bytes)`, { file: this.file });
+      throw new KeraslessError(
+        "E_HDF5",
+        `${what} (${length} bytes at byte ${at}) lies outside the file (${this.bytes.length} bytes)`,
+        { file: this.file },
+      );
     }
   }
 
@@ -330,14 +360,16 @@ class Hdf5File {
   /** An 8-byte address made absolute, or UNDEFINED. */
   address(at: number, what: string): number {
     this.need(at, 8, what);
-    if (this.view.getUint32(at, true) === 0xffffffff && this.view.getUint32(at + 4, true) === 0xffffffff) return UNDEFINED;
+    if (this.view.getUint32(at, true) === 0xffffffff && this.view.getUint32(at + 4, true) === 0xffffffff)
+      return UNDEFINED;
     return this.base + this.u64(at, what);
   }
 
   signature(at: number, expected: string, what: string): void {
     this.need(at, 4, what);
     for (let i = 0; i < 4; i++) {
-      if (this.bytes[at + i] !== expected.charCodeAt(i)) throw this.fail("E_HDF5", at, `expected ${what} (signature "${expected}")`);
+      if (this.bytes[at + i] !== expected.charCodeAt(i))
+        throw this.fail("E_HDF5", at, `expected ${what} (signature "${expected}")`);
     }
   }
 
@@ -354,7 +386,8 @@ class Hdf5File {
       try {
         header = this.u8(address) === 1 ? this.parseV1Header(address) : this.parseV2Header(address);
       } catch (e) {
-        if (e instanceof KeraslessError) throw new KeraslessError(e.code, `object "${path}": ${e.problem}`, { file: this.file });
+        if (e instanceof KeraslessError)
+          throw new KeraslessError(e.code, `object "${path}": ${e.problem}`, { file: this.file });
         throw e;
       }
       this.headers.set(address, header);
@@ -372,13 +405,15 @@ class Hdf5File {
     for (let b = 0; b < blocks.length && messages.length < count; b++) {
       const [start, length] = blocks[b];
       total += length;
-      if (total > this.bytes.length) throw this.fail("E_HDF5", address, "the object header's blocks add up to more bytes than the file has");
+      if (total > this.bytes.length)
+        throw this.fail("E_HDF5", address, "the object header's blocks add up to more bytes than the file has");
       this.need(start, length, "an object header block");
       let at = start;
       while (at + 8 <= start + length && messages.length < count) {
         const type = this.u16(at);
         const size = this.u16(at + 2);
-        if (at + 8 + size > start + length) throw this.fail("E_HDF5", at, `header message (type ${type}, ${size} bytes) runs past the end of its block`);
+        if (at + 8 + size > start + length)
+          throw this.fail("E_HDF5", at, `header message (type ${type}, ${size} bytes) runs past the end of its block`);
         const message = { type, flags: this.u8(at + 4), start: at + 8, size };
         messages.push(message);
         if (type === MSG_CONTINUATION) this.continuation(message, blocks, seen, 0);
@@ -390,13 +425,21 @@ class Hdf5File {
 
   private parseV2Header(address: number): ObjectHeader {
     this.signature(address, "OHDR", "an object header");
-    if (this.u8(address + 4) !== 2) throw this.fail("E_HDF5", address + 4, `object header version ${this.u8(address + 4)}`);
+    if (this.u8(address + 4) !== 2)
+      throw this.fail("E_HDF5", address + 4, `object header version ${this.u8(address + 4)}`);
     const flags = this.u8(address + 5);
     let at = address + 6;
     if (flags & 0x20) at += 16; // access, modification, change and birth times
     if (flags & 0x10) at += 4; // attribute storage phase change values
     const sizeBytes = 1 << (flags & 3);
-    const chunkSize = sizeBytes === 8 ? this.u64(at, "the object header size") : sizeBytes === 4 ? this.u32(at) : sizeBytes === 2 ? this.u16(at) : this.u8(at);
+    const chunkSize =
+      sizeBytes === 8
+        ? this.u64(at, "the object header size")
+        : sizeBytes === 4
+          ? this.u32(at)
+          : sizeBytes === 2
+            ? this.u16(at)
+            : this.u8(at);
     at += sizeBytes;
     const creationOrder = flags & 0x04 ? 2 : 0;
     const blocks: [number, number][] = [[at, chunkSize]];
@@ -406,7 +449,8 @@ class Hdf5File {
     for (let b = 0; b < blocks.length; b++) {
       const [start, length] = blocks[b];
       total += length;
-      if (total > this.bytes.length) throw this.fail("E_HDF5", address, "the object header's blocks add up to more bytes than the file has");
+      if (total > this.bytes.length)
+        throw this.fail("E_HDF5", address, "the object header's blocks add up to more bytes than the file has");
       this.need(start, length + 4, "an object header block and its checksum");
       let p = start;
       // A gap smaller than a message header may end a block.
@@ -414,7 +458,8 @@ class Hdf5File {
         const type = this.u8(p);
         const size = this.u16(p + 1);
         const dataStart = p + 4 + creationOrder;
-        if (dataStart + size > start + length) throw this.fail("E_HDF5", p, `header message (type ${type}, ${size} bytes) runs past the end of its block`);
+        if (dataStart + size > start + length)
+          throw this.fail("E_HDF5", p, `header message (type ${type}, ${size} bytes) runs past the end of its block`);
         const message = { type, flags: this.u8(p + 3), start: dataStart, size };
         messages.push(message);
         if (type === MSG_CONTINUATION) this.continuation(message, blocks, seen, 4);
@@ -435,15 +480,20 @@ class Hdf5File {
       this.signature(at, "OCHK", "an object header continuation block");
     }
     const start = at + signature;
-    if (seen.has(start)) throw this.fail("E_HDF5", message.start, `object header continuation loops back to byte ${at}`);
+    if (seen.has(start))
+      throw this.fail("E_HDF5", message.start, `object header continuation loops back to byte ${at}`);
     seen.add(start);
     blocks.push([start, length - 2 * signature]);
   }
 
   requireMessage(header: ObjectHeader, type: number, path: string): Message {
     const message = header.messages.find((m) => m.type === type);
-    if (message === undefined) throw new KeraslessError("E_HDF5", `object "${path}" has no message of type ${type}`, { file: this.file });
-    if (message.flags & 0x02) throw new KeraslessError("E_UNSUPPORTED", `object "${path}" uses a shared header message (type ${type})`, { file: this.file });
+    if (message === undefined)
+      throw new KeraslessError("E_HDF5", `object "${path}" has no message of type ${type}`, { file: this.file });
+    if (message.flags & 0x02)
+      throw new KeraslessError("E_UNSUPPORTED", `object "${path}" uses a shared header message (type ${type})`, {
+        file: this.file,
+      });
     return message;
   }
 
@@ -453,7 +503,8 @@ class Hdf5File {
     const links = new Map<string, Link>();
     const add = (name: string, link: Link, at: number): void => {
       // Paths are split at "/", and "" or "." would name the group itself.
-      if (name === "" || name === "." || name.includes("/")) throw this.fail("E_HDF5", at, `group "${path}" has a member with the invalid name ${JSON.stringify(name)}`);
+      if (name === "" || name === "." || name.includes("/"))
+        throw this.fail("E_HDF5", at, `group "${path}" has a member with the invalid name ${JSON.stringify(name)}`);
       if (links.has(name)) throw this.fail("E_HDF5", at, `group "${path}" has two members named "${name}"`);
       links.set(name, link);
     };
@@ -464,7 +515,8 @@ class Hdf5File {
         else if (message.type === MSG_LINK_INFO) this.linkInfo(message);
       }
     } catch (e) {
-      if (e instanceof KeraslessError) throw new KeraslessError(e.code, `group "${path}": ${e.problem}`, { file: this.file });
+      if (e instanceof KeraslessError)
+        throw new KeraslessError(e.code, `group "${path}": ${e.problem}`, { file: this.file });
       throw e;
     }
     return links;
@@ -475,7 +527,11 @@ class Hdf5File {
     const flags = this.u8(message.start + 1);
     const heap = this.address(message.start + 2 + (flags & 1 ? 8 : 0), "a fractal heap address");
     if (heap !== UNDEFINED) {
-      throw new KeraslessError("E_UNSUPPORTED", `its links are in dense storage (a fractal heap, HDF5 1.8 "latest" format), which kerasless does not read`, { file: this.file });
+      throw new KeraslessError(
+        "E_UNSUPPORTED",
+        `its links are in dense storage (a fractal heap, HDF5 1.8 "latest" format), which kerasless does not read`,
+        { file: this.file },
+      );
     }
   }
 
@@ -535,11 +591,17 @@ class Hdf5File {
     let decoded = 0;
     return {
       name: (offset, at) => {
-        if (offset >= size) throw this.fail("E_HDF5", at, `link name offset ${offset} is outside the local heap (${size} bytes)`);
+        if (offset >= size)
+          throw this.fail("E_HDF5", at, `link name offset ${offset} is outside the local heap (${size} bytes)`);
         const end = nextNul(offset);
         if (end < 0) throw this.fail("E_HDF5", at, `link name at heap offset ${offset} is not terminated`);
         decoded += end - offset + 1;
-        if (decoded > size) throw this.fail("E_HDF5", at, `the group's link names add up to more bytes than its local heap holds (entries share names)`);
+        if (decoded > size)
+          throw this.fail(
+            "E_HDF5",
+            at,
+            `the group's link names add up to more bytes than its local heap holds (entries share names)`,
+          );
         return new TextDecoder("utf-8").decode(segment.subarray(offset, end));
       },
     };
@@ -564,9 +626,11 @@ class Hdf5File {
       if (seen.has(node)) throw this.fail("E_HDF5", node, `${what} visits this node twice (a cycle or shared subtree)`);
       seen.add(node);
       this.signature(node, "TREE", `${what} node`);
-      if (this.u8(node + 4) !== type) throw this.fail("E_HDF5", node + 4, `${what} node has type ${this.u8(node + 4)}, expected ${type}`);
+      if (this.u8(node + 4) !== type)
+        throw this.fail("E_HDF5", node + 4, `${what} node has type ${this.u8(node + 4)}, expected ${type}`);
       const nodeLevel = this.u8(node + 5);
-      if (level !== null && nodeLevel !== level) throw this.fail("E_HDF5", node + 5, `${what} node is at level ${nodeLevel}, expected ${level}`);
+      if (level !== null && nodeLevel !== level)
+        throw this.fail("E_HDF5", node + 5, `${what} node is at level ${nodeLevel}, expected ${level}`);
       const entries = this.u16(node + 6);
       const first = node + 24;
       this.need(first, entries * (keySize + 8) + keySize, `${what} node's ${entries} entries`);
@@ -580,7 +644,8 @@ class Hdf5File {
       // Depth first, left to right (children pushed in reverse).
       for (let i = children.length - 1; i >= 0; i--) stack.push([children[i], nodeLevel - 1]);
     }
-    if (seen.size + leaves.length > this.bytes.length) throw this.fail("E_HDF5", root, `${what} is larger than the file`);
+    if (seen.size + leaves.length > this.bytes.length)
+      throw this.fail("E_HDF5", root, `${what} is larger than the file`);
     return leaves;
   }
 
@@ -594,20 +659,34 @@ class Hdf5File {
       at += n;
       return here;
     };
-    if (this.u8(take(1)) !== 1) throw this.fail("E_HDF5", message.start, `link message version ${this.u8(message.start)}`);
+    if (this.u8(take(1)) !== 1)
+      throw this.fail("E_HDF5", message.start, `link message version ${this.u8(message.start)}`);
     const flags = this.u8(take(1));
     const type = flags & 0x08 ? this.u8(take(1)) : 0;
     if (flags & 0x04) take(8); // creation order
     const utf8 = flags & 0x10 ? this.u8(take(1)) === 1 : false;
     const lengthBytes = 1 << (flags & 3);
     const lengthAt = take(lengthBytes);
-    const nameLength = lengthBytes === 1 ? this.u8(lengthAt) : lengthBytes === 2 ? this.u16(lengthAt) : lengthBytes === 4 ? this.u32(lengthAt) : this.u64(lengthAt, "a link name length");
+    const nameLength =
+      lengthBytes === 1
+        ? this.u8(lengthAt)
+        : lengthBytes === 2
+          ? this.u16(lengthAt)
+          : lengthBytes === 4
+            ? this.u32(lengthAt)
+            : this.u64(lengthAt, "a link name length");
     const name = this.text(take(nameLength), nameLength, utf8);
-    if (type === 0) add(name, { kind: "hard", address: this.requireAddress(take(8), "a link's object address") }, message.start);
+    if (type === 0)
+      add(name, { kind: "hard", address: this.requireAddress(take(8), "a link's object address") }, message.start);
     else if (type === 1) {
       const length = this.u16(take(2));
       add(name, { kind: "soft", target: this.text(take(length), length, utf8) }, message.start);
-    } else add(name, { kind: "unsupported", why: type === 64 ? "an external link (to another file)" : `a link of type ${type}` }, message.start);
+    } else
+      add(
+        name,
+        { kind: "unsupported", why: type === 64 ? "an external link (to another file)" : `a link of type ${type}` },
+        message.start,
+      );
   }
 
   // -- datatypes and dataspaces ---------------------------------------------------------------
@@ -632,24 +711,47 @@ class Hdf5File {
         if (!sized(elementSize) || this.u16(start + 8) !== 0 || this.u16(start + 10) !== 8 * elementSize) {
           return { kind: "unsupported", description: `a ${elementSize}-byte integer with unusual bit layout` };
         }
-        return { kind: "number", format: bits0 & 0x08 ? "int" : "uint", size: elementSize, bigEndian: (bits0 & 1) === 1 };
+        return {
+          kind: "number",
+          format: bits0 & 0x08 ? "int" : "uint",
+          size: elementSize,
+          bigEndian: (bits0 & 1) === 1,
+        };
       }
       case 1: {
         // Floating point: IEEE half, single or double (checked through the exponent and mantissa sizes).
         const ieee: Record<number, [number, number]> = { 2: [5, 10], 4: [8, 23], 8: [11, 52] };
         const expected = ieee[elementSize];
-        if (expected === undefined || (bits0 & 0x40) !== 0 || this.u8(start + 13) !== expected[0] || this.u8(start + 15) !== expected[1]) {
+        if (
+          expected === undefined ||
+          (bits0 & 0x40) !== 0 ||
+          this.u8(start + 13) !== expected[0] ||
+          this.u8(start + 15) !== expected[1]
+        ) {
           return { kind: "unsupported", description: `a ${elementSize}-byte non-IEEE float` };
         }
         return { kind: "number", format: "float", size: elementSize as 2 | 4 | 8, bigEndian: (bits0 & 1) === 1 };
       }
       case 3:
-        return { kind: "string", size: elementSize, padding: bits0 & 0x0f, utf8: (bits0 >> 4) === 1 };
+        return { kind: "string", size: elementSize, padding: bits0 & 0x0f, utf8: bits0 >> 4 === 1 };
       case 9:
-        if ((bits0 & 0x0f) === 1) return { kind: "vlen-string", padding: (bits0 >> 4) & 0x0f, utf8: (this.u8(start + 2) & 0x0f) === 1 };
+        if ((bits0 & 0x0f) === 1)
+          return { kind: "vlen-string", padding: (bits0 >> 4) & 0x0f, utf8: (this.u8(start + 2) & 0x0f) === 1 };
         return { kind: "unsupported", description: "a variable-length sequence" };
       default: {
-        const names = ["integer", "float", "time", "string", "bitfield", "opaque", "compound", "reference", "enum", "variable-length", "array"];
+        const names = [
+          "integer",
+          "float",
+          "time",
+          "string",
+          "bitfield",
+          "opaque",
+          "compound",
+          "reference",
+          "enum",
+          "variable-length",
+          "array",
+        ];
         return { kind: "unsupported", description: `a ${names[typeClass] ?? `class ${typeClass}`} datatype` };
       }
     }
@@ -664,7 +766,8 @@ class Hdf5File {
     if (rank > 32) throw this.fail("E_HDF5", start + 1, `${what}: a dataspace of rank ${rank} (HDF5 allows 32)`);
     if (version === 2 && this.u8(start + 3) === 2) return undefined;
     const dims = version === 1 ? start + 8 : start + 4;
-    if (dims + 8 * rank > start + message.size) throw this.fail("E_HDF5", start, `${what}: dataspace message too short for rank ${rank}`);
+    if (dims + 8 * rank > start + message.size)
+      throw this.fail("E_HDF5", start, `${what}: dataspace message too short for rank ${rank}`);
     const shape: number[] = [];
     for (let i = 0; i < rank; i++) shape.push(this.u64(dims + 8 * i, "a dimension size"));
     return shape;
@@ -679,9 +782,16 @@ class Hdf5File {
     for (const message of header.messages) {
       if (message.type === MSG_ATTRIBUTE_INFO) {
         this.need(message.start, 2, "an attribute info message");
-        const heap = this.address(message.start + 2 + (this.u8(message.start + 1) & 1 ? 2 : 0), "a fractal heap address");
+        const heap = this.address(
+          message.start + 2 + (this.u8(message.start + 1) & 1 ? 2 : 0),
+          "a fractal heap address",
+        );
         if (heap !== UNDEFINED) {
-          throw new KeraslessError("E_UNSUPPORTED", `object "${path}" keeps its attributes in dense storage (a fractal heap), which kerasless does not read`, { file: this.file });
+          throw new KeraslessError(
+            "E_UNSUPPORTED",
+            `object "${path}" keeps its attributes in dense storage (a fractal heap), which kerasless does not read`,
+            { file: this.file },
+          );
         }
       }
       if (message.type !== MSG_ATTRIBUTE) continue;
@@ -696,9 +806,14 @@ class Hdf5File {
     const { start, size } = message;
     const end = start + size;
     const version = this.u8(start);
-    if (version < 1 || version > 3) throw this.fail("E_HDF5", start, `object "${path}": attribute message version ${version}`);
+    if (version < 1 || version > 3)
+      throw this.fail("E_HDF5", start, `object "${path}": attribute message version ${version}`);
     if (version >= 2 && (this.u8(start + 1) & 0x03) !== 0) {
-      throw new KeraslessError("E_UNSUPPORTED", `object "${path}" has an attribute with a shared datatype or dataspace`, { file: this.file });
+      throw new KeraslessError(
+        "E_UNSUPPORTED",
+        `object "${path}" has an attribute with a shared datatype or dataspace`,
+        { file: this.file },
+      );
     }
     const nameSize = this.u16(start + 2);
     const datatypeSize = this.u16(start + 4);
@@ -708,7 +823,12 @@ class Hdf5File {
     const datatypeStart = nameStart + pad(nameSize);
     const dataspaceStart = datatypeStart + pad(datatypeSize);
     const dataStart = dataspaceStart + pad(dataspaceSize);
-    if (dataStart > end) throw this.fail("E_HDF5", start, `object "${path}": attribute message parts (${nameSize}+${datatypeSize}+${dataspaceSize} bytes) overrun the message (${size} bytes)`);
+    if (dataStart > end)
+      throw this.fail(
+        "E_HDF5",
+        start,
+        `object "${path}": attribute message parts (${nameSize}+${datatypeSize}+${dataspaceSize} bytes) overrun the message (${size} bytes)`,
+      );
     const utf8 = version === 3 && this.u8(start + 8) === 1;
     const name = this.text(nameStart, nameSize, utf8).replace(/\0+$/, "");
     return { name, message, datatypeStart, datatypeSize, dataspaceStart, dataspaceSize, dataStart };
@@ -720,36 +840,57 @@ class Hdf5File {
     const type = this.datatype(attribute.datatypeStart, attribute.datatypeSize);
     const shape = this.dataspace({ start: attribute.dataspaceStart, size: attribute.dataspaceSize }, where);
     if (shape === undefined) return null;
-    const count = elementCount(shape, () => this.fail("E_HDF5", attribute.dataspaceStart, `${where}: its shape is too large`));
+    const count = elementCount(shape, () =>
+      this.fail("E_HDF5", attribute.dataspaceStart, `${where}: its shape is too large`),
+    );
     const at = attribute.dataStart;
     let values: unknown[];
     switch (type.kind) {
       case "number": {
-        if (count * type.size > end - at) throw this.fail("E_HDF5", at, `${where}: ${count} values of ${type.size} bytes do not fit in the ${end - at} bytes of the message`);
+        if (count * type.size > end - at)
+          throw this.fail(
+            "E_HDF5",
+            at,
+            `${where}: ${count} values of ${type.size} bytes do not fit in the ${end - at} bytes of the message`,
+          );
         values = Array.from(this.decodeNumbers(at, count, type));
         break;
       }
       case "string": {
-        if (count * type.size > end - at) throw this.fail("E_HDF5", at, `${where}: ${count} strings of ${type.size} bytes do not fit in the ${end - at} bytes of the message`);
+        if (count * type.size > end - at)
+          throw this.fail(
+            "E_HDF5",
+            at,
+            `${where}: ${count} strings of ${type.size} bytes do not fit in the ${end - at} bytes of the message`,
+          );
         values = [];
-        for (let i = 0; i < count; i++) values.push(unpad(this.text(at + i * type.size, type.size, type.utf8), type.padding));
+        for (let i = 0; i < count; i++)
+          values.push(unpad(this.text(at + i * type.size, type.size, type.utf8), type.padding));
         break;
       }
       case "vlen-string": {
-        if (count * 16 > end - at) throw this.fail("E_HDF5", at, `${where}: ${count} string references do not fit in the ${end - at} bytes of the message`);
+        if (count * 16 > end - at)
+          throw this.fail(
+            "E_HDF5",
+            at,
+            `${where}: ${count} string references do not fit in the ${end - at} bytes of the message`,
+          );
         values = [];
         let total = 0;
         for (let i = 0; i < count; i++) {
           const [start, length] = this.vlenData(at + i * 16, where);
           // Distinct strings live in distinct heap objects, so together they fit in the file.
           total += length;
-          if (total > this.bytes.length) throw this.fail("E_LIMIT", at, `${where}: its strings add up to more bytes than the file has`);
+          if (total > this.bytes.length)
+            throw this.fail("E_LIMIT", at, `${where}: its strings add up to more bytes than the file has`);
           values.push(unpad(this.text(start, length, type.utf8), type.padding));
         }
         break;
       }
       default:
-        throw new KeraslessError("E_UNSUPPORTED", `${where} has ${type.description}, which kerasless does not read`, { file: this.file });
+        throw new KeraslessError("E_UNSUPPORTED", `${where} has ${type.description}, which kerasless does not read`, {
+          file: this.file,
+        });
     }
     return shape.length === 0 ? values[0] : values;
   }
@@ -761,8 +902,10 @@ class Hdf5File {
     const index = this.u32(at + 12);
     if (heap === UNDEFINED || (length === 0 && index === 0)) return [at, 0];
     const object = this.globalHeap(heap).get(index);
-    if (object === undefined) throw this.fail("E_HDF5", at, `${where}: global heap object ${index} at byte ${heap} does not exist`);
-    if (length > object[1]) throw this.fail("E_HDF5", at, `${where}: a ${length}-byte string in a ${object[1]}-byte heap object`);
+    if (object === undefined)
+      throw this.fail("E_HDF5", at, `${where}: global heap object ${index} at byte ${heap} does not exist`);
+    if (length > object[1])
+      throw this.fail("E_HDF5", at, `${where}: a ${length}-byte string in a ${object[1]}-byte heap object`);
     return [object[0], length];
   }
 
@@ -775,11 +918,12 @@ class Hdf5File {
     this.need(address, size, "the global heap collection");
     objects = new Map();
     const end = address + size;
-    for (let at = address + 16; at + 16 <= end; ) {
+    for (let at = address + 16; at + 16 <= end;) {
       const index = this.u16(at);
       if (index === 0) break; // free space runs to the end
       const objectSize = this.u64(at + 8, "a global heap object size");
-      if (at + 16 + objectSize > end) throw this.fail("E_HDF5", at, `global heap object ${index} (${objectSize} bytes) runs past its collection`);
+      if (at + 16 + objectSize > end)
+        throw this.fail("E_HDF5", at, `global heap object ${index} (${objectSize} bytes) runs past its collection`);
       objects.set(index, [at + 16, objectSize]);
       at += 16 + Math.ceil(objectSize / 8) * 8;
     }
@@ -794,9 +938,15 @@ class Hdf5File {
     const datatype = this.requireMessage(header, MSG_DATATYPE, path);
     const type = this.datatype(datatype.start, datatype.size);
     if (type.kind !== "number") {
-      throw new KeraslessError("E_HDF5", `${where} holds ${type.kind === "unsupported" ? type.description : "strings"}, expected numbers`, { file: this.file });
+      throw new KeraslessError(
+        "E_HDF5",
+        `${where} holds ${type.kind === "unsupported" ? type.description : "strings"}, expected numbers`,
+        { file: this.file },
+      );
     }
-    const count = elementCount(shape, () => this.fail("E_LIMIT", header.address, `${where}: shape [${shape.join(", ")}] is too large`));
+    const count = elementCount(shape, () =>
+      this.fail("E_LIMIT", header.address, `${where}: shape [${shape.join(", ")}] is too large`),
+    );
     const needed = count * type.size;
     const layout = this.requireMessage(header, MSG_LAYOUT, path);
     const version = this.u8(layout.start);
@@ -808,7 +958,12 @@ class Hdf5File {
     } else if (version === 3 || version === 4) {
       layoutClass = this.u8(layout.start + 1);
       at = layout.start + 2;
-      if (version === 4 && layoutClass === 2) throw new KeraslessError("E_UNSUPPORTED", `${where} uses a version 4 chunk index (HDF5 1.10 "latest" format), which kerasless does not read`, { file: this.file });
+      if (version === 4 && layoutClass === 2)
+        throw new KeraslessError(
+          "E_UNSUPPORTED",
+          `${where} uses a version 4 chunk index (HDF5 1.10 "latest" format), which kerasless does not read`,
+          { file: this.file },
+        );
     } else {
       throw this.fail("E_HDF5", layout.start, `${where}: data layout version ${version}`);
     }
@@ -834,11 +989,17 @@ class Hdf5File {
         available = this.u32(at + 4 * dims);
         dataStart = at + 4 * dims + 4;
       }
-      if (dataStart + available > layout.start + layout.size) throw this.fail("E_HDF5", at, `${where}: compact data overruns its message`);
+      if (dataStart + available > layout.start + layout.size)
+        throw this.fail("E_HDF5", at, `${where}: compact data overruns its message`);
     } else {
       throw this.fail("E_HDF5", layout.start, `${where}: unknown layout class ${layoutClass}`);
     }
-    if (available < needed) throw this.fail("E_HDF5", at, `${where}: shape [${shape.join(", ")}] needs ${needed} bytes, its storage has ${available}`);
+    if (available < needed)
+      throw this.fail(
+        "E_HDF5",
+        at,
+        `${where}: shape [${shape.join(", ")}] needs ${needed} bytes, its storage has ${available}`,
+      );
     this.need(dataStart, needed, `the data of ${where}`);
     return this.decodeNumbers(dataStart, count, type);
   }
@@ -854,7 +1015,11 @@ class Hdf5File {
     for (let i = 0; i < count; i++) {
       const id = this.u16(at);
       if (id !== FILTER_DEFLATE && id !== FILTER_SHUFFLE && id !== FILTER_FLETCHER32) {
-        throw new KeraslessError("E_UNSUPPORTED", `dataset "${path}" uses HDF5 filter ${id} (kerasless reads deflate, shuffle and fletcher32)`, { file: this.file });
+        throw new KeraslessError(
+          "E_UNSUPPORTED",
+          `dataset "${path}" uses HDF5 filter ${id} (kerasless reads deflate, shuffle and fletcher32)`,
+          { file: this.file },
+        );
       }
       list.push({ id, at });
       if (version === 1) {
@@ -866,7 +1031,8 @@ class Hdf5File {
         const values = this.u16(at + (id >= 256 ? 6 : 4));
         at += (id >= 256 ? 8 : 6) + nameLength + 4 * values;
       }
-      if (at > start + message.size) throw this.fail("E_HDF5", start, `dataset "${path}": filter pipeline message too short`);
+      if (at > start + message.size)
+        throw this.fail("E_HDF5", start, `dataset "${path}": filter pipeline message too short`);
     }
     return list;
   }
@@ -892,18 +1058,25 @@ class Hdf5File {
       tree = this.address(at, "a chunk B-tree address");
       chunkAt = at + 8;
     }
-    if (dims !== shape.length + 1) throw this.fail("E_HDF5", at, `${where}: chunks of rank ${dims - 1} for data of rank ${shape.length}`);
-    if (chunkAt + 4 * dims > layout.start + layout.size) throw this.fail("E_HDF5", at, `${where}: layout message too short`);
+    if (dims !== shape.length + 1)
+      throw this.fail("E_HDF5", at, `${where}: chunks of rank ${dims - 1} for data of rank ${shape.length}`);
+    if (chunkAt + 4 * dims > layout.start + layout.size)
+      throw this.fail("E_HDF5", at, `${where}: layout message too short`);
     const chunk: number[] = [];
     for (let i = 0; i < shape.length; i++) chunk.push(this.u32(chunkAt + 4 * i));
-    if (this.u32(chunkAt + 4 * shape.length) !== type.size) throw this.fail("E_HDF5", chunkAt, `${where}: chunk element size disagrees with the datatype`);
+    if (this.u32(chunkAt + 4 * shape.length) !== type.size)
+      throw this.fail("E_HDF5", chunkAt, `${where}: chunk element size disagrees with the datatype`);
     if (chunk.some((d) => d === 0)) throw this.fail("E_HDF5", chunkAt, `${where}: a chunk dimension is 0`);
     const count = elementCount(shape, () => this.fail("E_LIMIT", at, `${where}: shape too large`));
     const chunkCount = elementCount(chunk, () => this.fail("E_LIMIT", chunkAt, `${where}: chunk shape too large`));
     const chunkBytes = chunkCount * type.size;
     const cap = this.limits.maxDecompressedBytes;
     if (count * 4 > cap || chunkBytes > cap) {
-      throw this.fail("E_LIMIT", at, `${where}: ${count} values in chunks of ${chunkBytes} bytes exceed the ${cap}-byte decompression limit (maxDecompressedBytes)`);
+      throw this.fail(
+        "E_LIMIT",
+        at,
+        `${where}: ${count} values in chunks of ${chunkBytes} bytes exceed the ${cap}-byte decompression limit (maxDecompressedBytes)`,
+      );
     }
     const out = new Float32Array(count);
     if (count === 0) return out;
@@ -916,7 +1089,12 @@ class Hdf5File {
       const offset: number[] = [];
       for (let i = 0; i < shape.length; i++) {
         const o = this.u64(key + 8 + 8 * i, "a chunk offset");
-        if (o % chunk[i] !== 0 || o >= shape[i]) throw this.fail("E_HDF5", key, `${where}: chunk offset [${offset.concat(o).join(", ")}] is outside the data or not on a chunk boundary`);
+        if (o % chunk[i] !== 0 || o >= shape[i])
+          throw this.fail(
+            "E_HDF5",
+            key,
+            `${where}: chunk offset [${offset.concat(o).join(", ")}] is outside the data or not on a chunk boundary`,
+          );
         offset.push(o);
       }
       const id = offset.join(",");
@@ -928,26 +1106,44 @@ class Hdf5File {
         if (mask & (1 << f)) continue;
         data = this.applyFilter(filters[f].id, data, chunkBytes, type.size, child, where);
       }
-      if (data.length !== chunkBytes) throw this.fail("E_HDF5", child, `${where}: chunk holds ${data.length} bytes, expected ${chunkBytes}`);
+      if (data.length !== chunkBytes)
+        throw this.fail("E_HDF5", child, `${where}: chunk holds ${data.length} bytes, expected ${chunkBytes}`);
       inflated += chunkBytes;
-      if (inflated > cap) throw this.fail("E_LIMIT", child, `${where}: its chunks inflate to more than ${cap} bytes (maxDecompressedBytes)`);
+      if (inflated > cap)
+        throw this.fail(
+          "E_LIMIT",
+          child,
+          `${where}: its chunks inflate to more than ${cap} bytes (maxDecompressedBytes)`,
+        );
       this.copyChunk(data, chunk, offset, shape, type, out);
     }
     return out;
   }
 
-  private applyFilter(id: number, data: Uint8Array, chunkBytes: number, itemSize: number, at: number, where: string): Uint8Array {
+  private applyFilter(
+    id: number,
+    data: Uint8Array,
+    chunkBytes: number,
+    itemSize: number,
+    at: number,
+    where: string,
+  ): Uint8Array {
     if (id === FILTER_DEFLATE) {
       const out = new Uint8Array(chunkBytes);
       let written = 0;
       const inflater = new Unzlib((piece) => {
-        if (written + piece.length > chunkBytes) throw this.fail("E_LIMIT", at, `${where}: a chunk inflates to more than the ${chunkBytes} bytes a chunk holds`);
+        if (written + piece.length > chunkBytes)
+          throw this.fail(
+            "E_LIMIT",
+            at,
+            `${where}: a chunk inflates to more than the ${chunkBytes} bytes a chunk holds`,
+          );
         out.set(piece, written);
         written += piece.length;
       });
       try {
         // As in the zip reader: feed only what can expand to the bytes still expected.
-        for (let p = 0; p < data.length; ) {
+        for (let p = 0; p < data.length;) {
           const step = Math.min(65536, Math.max(512, Math.floor((chunkBytes - written) / 1032)));
           inflater.push(data.subarray(p, Math.min(p + step, data.length)), p + step >= data.length);
           p += step;
@@ -973,7 +1169,7 @@ class Hdf5File {
     let sum1 = 0;
     let sum2 = 0;
     let i = 0;
-    for (let words = Math.floor(body / 2); words > 0; ) {
+    for (let words = Math.floor(body / 2); words > 0;) {
       const block = Math.min(words, 360);
       words -= block;
       for (let k = 0; k < block; k++, i += 2) {
@@ -994,14 +1190,27 @@ class Hdf5File {
     const checksum = ((sum2 << 16) | sum1) >>> 0;
     const swapped = (((checksum & 0x00ff00ff) << 8) | ((checksum >>> 8) & 0x00ff00ff)) >>> 0;
     const stored = (data[body] | (data[body + 1] << 8) | (data[body + 2] << 16) | (data[body + 3] << 24)) >>> 0;
-    if (stored !== checksum && stored !== swapped) throw this.fail("E_HDF5", at, `${where}: a chunk fails its fletcher32 checksum`);
+    if (stored !== checksum && stored !== swapped)
+      throw this.fail("E_HDF5", at, `${where}: a chunk fails its fletcher32 checksum`);
     return data.subarray(0, body);
   }
 
   /** Copies the part of a chunk that lies inside the data into `out` (row-major). */
-  private copyChunk(data: Uint8Array, chunk: number[], offset: number[], shape: number[], type: Extract<Datatype, { kind: "number" }>, out: Float32Array): void {
+  private copyChunk(
+    data: Uint8Array,
+    chunk: number[],
+    offset: number[],
+    shape: number[],
+    type: Extract<Datatype, { kind: "number" }>,
+    out: Float32Array,
+  ): void {
     const rank = shape.length;
-    const values = decodeNumbers(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, data.length / type.size, type);
+    const values = decodeNumbers(
+      new DataView(data.buffer, data.byteOffset, data.byteLength),
+      0,
+      data.length / type.size,
+      type,
+    );
     if (rank === 0) {
       out[0] = values[0];
       return;
@@ -1038,13 +1247,24 @@ class Hdf5File {
   }
 }
 
-function decodeNumbers(view: DataView, at: number, count: number, type: Extract<Datatype, { kind: "number" }>): Float32Array {
+function decodeNumbers(
+  view: DataView,
+  at: number,
+  count: number,
+  type: Extract<Datatype, { kind: "number" }>,
+): Float32Array {
   const out = new Float32Array(count);
   const little = !type.bigEndian;
   const { format, size } = type;
   for (let i = 0, p = at; i < count; i++, p += size) {
     let v: number;
-    if (format === "float") v = size === 4 ? view.getFloat32(p, little) : size === 8 ? view.getFloat64(p, little) : float16(view.getUint16(p, little));
+    if (format === "float")
+      v =
+        size === 4
+          ? view.getFloat32(p, little)
+          : size === 8
+            ? view.getFloat64(p, little)
+            : float16(view.getUint16(p, little));
     else if (size === 1) v = format === "int" ? view.getInt8(p) : view.getUint8(p);
     else if (size === 2) v = format === "int" ? view.getInt16(p, little) : view.getUint16(p, little);
     else if (size === 4) v = format === "int" ? view.getInt32(p, little) : view.getUint32(p, little);

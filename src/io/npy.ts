@@ -54,7 +54,8 @@ export function npyDataStart(bytes: Uint8Array, file: string, fileSize: number =
   if (bytes.length < 8) fail("truncated .npy file: the version bytes are missing");
   const major = bytes[6];
   const minor = bytes[7];
-  if (major < 1 || major > 3 || minor !== 0) fail(`unknown .npy format version ${major}.${minor} (kerasless reads 1.0, 2.0 and 3.0)`);
+  if (major < 1 || major > 3 || minor !== 0)
+    fail(`unknown .npy format version ${major}.${minor} (kerasless reads 1.0, 2.0 and 3.0)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lengthSize = major === 1 ? 2 : 4;
   const headerStart = 8 + lengthSize;
@@ -84,13 +85,22 @@ export function parseNpyHeader(bytes: Uint8Array, file: string, fileSize: number
   const header = parseHeader(headerText, fail);
 
   const descr = header.descr;
-  if (typeof descr !== "string") return fail("the .npy header's 'descr' is not a string (structured arrays are not supported)");
+  if (typeof descr !== "string")
+    return fail("the .npy header's 'descr' is not a string (structured arrays are not supported)");
   const spec = Object.hasOwn(DESCRS, descr) ? DESCRS[descr] : undefined;
   if (spec === undefined) {
-    throw new KeraslessError("E_UNSUPPORTED", `unsupported .npy dtype '${descr}' (kerasless reads little-endian <f4, <f8, <i4 and <i8)`, { file });
+    throw new KeraslessError(
+      "E_UNSUPPORTED",
+      `unsupported .npy dtype '${descr}' (kerasless reads little-endian <f4, <f8, <i4 and <i8)`,
+      { file },
+    );
   }
   if (header.fortran_order === true) {
-    throw new KeraslessError("E_UNSUPPORTED", "the array is stored in Fortran order; save it in C order (numpy.ascontiguousarray) instead", { file });
+    throw new KeraslessError(
+      "E_UNSUPPORTED",
+      "the array is stored in Fortran order; save it in C order (numpy.ascontiguousarray) instead",
+      { file },
+    );
   }
   if (header.fortran_order !== false) fail("the .npy header's 'fortran_order' is not True or False");
   const shape = header.shape;
@@ -100,7 +110,8 @@ export function parseNpyHeader(bytes: Uint8Array, file: string, fileSize: number
   const available = fileSize - dataStart;
   let count = 1;
   for (const d of shape) {
-    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) fail(`the .npy header's shape (${shape.join(", ")}) is not a list of sizes`);
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0)
+      fail(`the .npy header's shape (${shape.join(", ")}) is not a list of sizes`);
   }
   const dims = shape as number[];
   if (!dims.includes(0)) {
@@ -129,7 +140,13 @@ export function npyArray(header: Pick<NpyHeader, "dtype">, count: number): Float
  * Decodes stored elements (`bytes` holds whole elements, starting at element `firstIndex` of the
  * array, which is only used in messages) into `into`, from its start.
  */
-export function decodeNpyData(header: Pick<NpyHeader, "descr" | "itemSize">, bytes: Uint8Array, into: Float32Array | Int32Array, file: string, firstIndex = 0): void {
+export function decodeNpyData(
+  header: Pick<NpyHeader, "descr" | "itemSize">,
+  bytes: Uint8Array,
+  into: Float32Array | Int32Array,
+  file: string,
+  firstIndex = 0,
+): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = Math.floor(bytes.length / header.itemSize);
   switch (header.descr) {
@@ -146,7 +163,11 @@ export function decodeNpyData(header: Pick<NpyHeader, "descr" | "itemSize">, byt
       for (let i = 0; i < count; i++) {
         const v = view.getBigInt64(8 * i, true);
         if (v < -2147483648n || v > 2147483647n) {
-          throw new KeraslessError("E_INPUT_VALUE", `int64 value ${v} at flat index ${firstIndex + i} does not fit in int32`, { file });
+          throw new KeraslessError(
+            "E_INPUT_VALUE",
+            `int64 value ${v} at flat index ${firstIndex + i} does not fit in int32`,
+            { file },
+          );
         }
         into[i] = Number(v);
       }
@@ -168,16 +189,22 @@ export function parseNpy(bytes: Uint8Array, file: string): NpyArray {
  */
 export function npyHeader(shape: readonly number[], dtype: "float32" | "int32", length?: number): Uint8Array {
   for (const d of shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new KeraslessError("E_INPUT_SHAPE", `[${shape.join(", ")}] is not a shape`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new KeraslessError("E_INPUT_SHAPE", `[${shape.join(", ")}] is not a shape`);
   }
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
   let header = `{'descr': '${dtype === "float32" ? "<f4" : "<i4"}', 'fortran_order': False, 'shape': (${dims}), }`;
   // Pad with spaces and end with a newline so that the data starts at a multiple of 64 bytes.
   const unpadded = 10 + header.length + 1;
   const total = length ?? unpadded + ((64 - (unpadded % 64)) % 64);
-  if (total < unpadded) throw new KeraslessError("E_LIMIT", `the .npy header for shape [${shape.join(", ")}] does not fit in ${total} bytes`);
+  if (total < unpadded)
+    throw new KeraslessError(
+      "E_LIMIT",
+      `the .npy header for shape [${shape.join(", ")}] does not fit in ${total} bytes`,
+    );
   header += " ".repeat(total - unpadded) + "\n";
-  if (header.length > 0xffff) throw new KeraslessError("E_LIMIT", "the shape is too long for a version 1.0 .npy header");
+  if (header.length > 0xffff)
+    throw new KeraslessError("E_LIMIT", "the shape is too long for a version 1.0 .npy header");
   const out = new Uint8Array(10 + header.length);
   out.set(MAGIC, 0);
   out[6] = 1;
@@ -200,11 +227,15 @@ export function npyData(data: Float32Array | Int32Array): Uint8Array {
 export function writeNpy(shape: readonly number[], data: Float32Array | Int32Array): Uint8Array {
   let count = 1;
   for (const d of shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new KeraslessError("E_INPUT_SHAPE", `[${shape.join(", ")}] is not a shape`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new KeraslessError("E_INPUT_SHAPE", `[${shape.join(", ")}] is not a shape`);
     count *= d;
   }
   if (count !== data.length) {
-    throw new KeraslessError("E_INPUT_SHAPE", `shape [${shape.join(", ")}] needs ${count} values, the data has ${data.length}`);
+    throw new KeraslessError(
+      "E_INPUT_SHAPE",
+      `shape [${shape.join(", ")}] needs ${count} values, the data has ${data.length}`,
+    );
   }
   const header = npyHeader(shape, data instanceof Float32Array ? "float32" : "int32");
   const out = new Uint8Array(header.length + 4 * count);
@@ -236,7 +267,8 @@ type PyValue = string | number | boolean | null | PyValue[] | { [key: string]: P
  */
 function parseHeader(text: string, fail: (problem: string) => never): Record<string, PyValue> {
   let pos = 0;
-  const bad = (what: string): never => fail(`malformed .npy header (${what} at character ${pos}): ${JSON.stringify(text.trim().slice(0, 120))}`);
+  const bad = (what: string): never =>
+    fail(`malformed .npy header (${what} at character ${pos}): ${JSON.stringify(text.trim().slice(0, 120))}`);
   const skip = (): void => {
     while (pos < text.length && /\s/.test(text[pos])) pos++;
   };
@@ -299,6 +331,7 @@ function parseHeader(text: string, fail: (problem: string) => never): Record<str
   const result = value(0);
   skip();
   if (pos !== text.length) bad("extra text after the dict");
-  if (typeof result !== "object" || result === null || Array.isArray(result)) return fail("the .npy header is not a dict");
+  if (typeof result !== "object" || result === null || Array.isArray(result))
+    return fail("the .npy header is not a dict");
   return result;
 }

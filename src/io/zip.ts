@@ -78,22 +78,30 @@ export function readZip(
   let directorySize = u32(eocd + 12);
   let directoryOffset = u32(eocd + 16);
   let directoryEnd = eocd;
-  if (u16(eocd + 4) !== 0 || u16(eocd + 6) !== 0 || u16(eocd + 8) !== count) fail("multi-part (split) zip archives are not supported", "E_UNSUPPORTED");
+  if (u16(eocd + 4) !== 0 || u16(eocd + 6) !== 0 || u16(eocd + 8) !== count)
+    fail("multi-part (split) zip archives are not supported", "E_UNSUPPORTED");
   if (count === 0xffff || directorySize === 0xffffffff || directoryOffset === 0xffffffff) {
     // Zip64: the real values are in the zip64 end-of-central-directory record.
     const locator = eocd - 20;
-    if (locator < 0 || u32(locator) !== ZIP64_LOCATOR) fail(`the zip64 locator expected at byte ${Math.max(locator, 0)} is missing`);
+    if (locator < 0 || u32(locator) !== ZIP64_LOCATOR)
+      fail(`the zip64 locator expected at byte ${Math.max(locator, 0)} is missing`);
     const record = u64(locator + 8, "the zip64 record offset");
-    if (record + 56 > locator || u32(record) !== ZIP64_EOCD) fail(`no zip64 end-of-central-directory record at byte ${record}`);
+    if (record + 56 > locator || u32(record) !== ZIP64_EOCD)
+      fail(`no zip64 end-of-central-directory record at byte ${record}`);
     count = u64(record + 32, "the zip64 entry count");
     directorySize = u64(record + 40, "the zip64 directory size");
     directoryOffset = u64(record + 48, "the zip64 directory offset");
     directoryEnd = record;
   }
   if (directoryOffset + directorySize > directoryEnd) {
-    fail(`the central directory (${directorySize} bytes at byte ${directoryOffset}) runs past the end-of-directory record at byte ${directoryEnd}`);
+    fail(
+      `the central directory (${directorySize} bytes at byte ${directoryOffset}) runs past the end-of-directory record at byte ${directoryEnd}`,
+    );
   }
-  if (count * 46 > directorySize) fail(`the archive claims ${count} entries, but its ${directorySize}-byte central directory holds at most ${Math.floor(directorySize / 46)}`);
+  if (count * 46 > directorySize)
+    fail(
+      `the archive claims ${count} entries, but its ${directorySize}-byte central directory holds at most ${Math.floor(directorySize / 46)}`,
+    );
 
   const entries = new Map<string, Entry>();
   let at = directoryOffset;
@@ -102,10 +110,12 @@ export function readZip(
     if (at + 46 > end || u32(at) !== CENTRAL) fail(`central directory entry #${i} at byte ${at} is malformed`);
     const nameLength = u16(at + 28);
     const recordEnd = at + 46 + nameLength + u16(at + 30) + u16(at + 32);
-    if (recordEnd > end) fail(`central directory entry #${i} at byte ${at} runs past the directory's end at byte ${end}`);
+    if (recordEnd > end)
+      fail(`central directory entry #${i} at byte ${at} runs past the directory's end at byte ${end}`);
     const name = decodeName(bytes.subarray(at + 46, at + 46 + nameLength));
     if (want(name)) {
-      if (entries.has(name)) fail(`the archive has two members named "${name}" (central directory entry #${i} at byte ${at})`);
+      if (entries.has(name))
+        fail(`the archive has two members named "${name}" (central directory entry #${i} at byte ${at})`);
       const entry: Entry = {
         name,
         flags: u16(at + 8),
@@ -127,7 +137,7 @@ export function readZip(
     const needCompressed = entry.compressedSize === 0xffffffff;
     const needOffset = entry.localOffset === 0xffffffff;
     if (!needSize && !needCompressed && !needOffset) return;
-    for (let p = extraStart; p + 4 <= extraStart + extraLength; ) {
+    for (let p = extraStart; p + 4 <= extraStart + extraLength;) {
       const id = u16(p);
       const length = u16(p + 2);
       if (p + 4 + length > extraStart + extraLength) break;
@@ -176,19 +186,26 @@ export function readZip(
     if (decodeName(bytes.subarray(local + 30, local + 30 + nameLength)) !== entry.name) {
       fail(`${where}: the local header names a different file than the central directory`);
     }
-    if (u16(local + 8) !== entry.method) fail(`${where}: the local header and the central directory disagree on the compression method`);
+    if (u16(local + 8) !== entry.method)
+      fail(`${where}: the local header and the central directory disagree on the compression method`);
     if (dataStart + entry.compressedSize > directoryOffset) {
-      fail(`${where}: its ${entry.compressedSize} compressed bytes run past the start of the central directory at byte ${directoryOffset}`);
+      fail(
+        `${where}: its ${entry.compressedSize} compressed bytes run past the start of the central directory at byte ${directoryOffset}`,
+      );
     }
     const data = bytes.subarray(dataStart, dataStart + entry.compressedSize);
     let content: Uint8Array;
     if (entry.method === 0) {
-      if (entry.compressedSize !== entry.size) fail(`${where} is stored uncompressed, but its sizes differ (${entry.compressedSize} and ${entry.size})`);
+      if (entry.compressedSize !== entry.size)
+        fail(`${where} is stored uncompressed, but its sizes differ (${entry.compressedSize} and ${entry.size})`);
       content = data;
     } else if (entry.method === 8) {
       content = inflateExactly(data, entry.size, where);
     } else {
-      return fail(`${where} uses compression method ${entry.method}; kerasless reads stored (0) and deflated (8) members`, "E_UNSUPPORTED");
+      return fail(
+        `${where} uses compression method ${entry.method}; kerasless reads stored (0) and deflated (8) members`,
+        "E_UNSUPPORTED",
+      );
     }
     if (crc32(content) !== entry.crc) fail(`${where}: the data does not match its CRC-32 (corrupted file?)`);
     return content;
@@ -208,7 +225,7 @@ export function readZip(
     try {
       // Feed only as much as can expand to the bytes still expected, so that a member lying about
       // its size overshoots by at most ~0.5 MB before it is caught.
-      for (let p = 0; p < data.length; ) {
+      for (let p = 0; p < data.length;) {
         const step = Math.min(65536, Math.max(512, Math.floor((size - written) / MAX_RATIO)));
         inflater.push(data.subarray(p, Math.min(p + step, data.length)), p + step >= data.length);
         p += step;

@@ -33,31 +33,71 @@ export function gemm(
     const c1 = c0 + ldc;
     let n = 0;
     for (; n + 3 < cols; n += 4) {
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s00 = 0,
+        s01 = 0,
+        s02 = 0,
+        s03 = 0,
+        s10 = 0,
+        s11 = 0,
+        s12 = 0,
+        s13 = 0;
       if (accumulate) {
-        s00 = c[c0 + n]; s01 = c[c0 + n + 1]; s02 = c[c0 + n + 2]; s03 = c[c0 + n + 3];
-        s10 = c[c1 + n]; s11 = c[c1 + n + 1]; s12 = c[c1 + n + 2]; s13 = c[c1 + n + 3];
+        s00 = c[c0 + n];
+        s01 = c[c0 + n + 1];
+        s02 = c[c0 + n + 2];
+        s03 = c[c0 + n + 3];
+        s10 = c[c1 + n];
+        s11 = c[c1 + n + 1];
+        s12 = c[c1 + n + 2];
+        s13 = c[c1 + n + 3];
       }
       if (bias !== null) {
-        const b0 = bias[n], b1 = bias[n + 1], b2 = bias[n + 2], b3 = bias[n + 3];
-        s00 += b0; s01 += b1; s02 += b2; s03 += b3;
-        s10 += b0; s11 += b1; s12 += b2; s13 += b3;
+        const b0 = bias[n],
+          b1 = bias[n + 1],
+          b2 = bias[n + 2],
+          b3 = bias[n + 3];
+        s00 += b0;
+        s01 += b1;
+        s02 += b2;
+        s03 += b3;
+        s10 += b0;
+        s11 += b1;
+        s12 += b2;
+        s13 += b3;
       }
       let bk = bOffset + n;
       for (let k = 0; k < inner; k++, bk += ldb) {
         const x0 = a[a0 + k];
         const x1 = a[a1 + k];
-        const w0 = b[bk], w1 = b[bk + 1], w2 = b[bk + 2], w3 = b[bk + 3];
-        s00 += x0 * w0; s01 += x0 * w1; s02 += x0 * w2; s03 += x0 * w3;
-        s10 += x1 * w0; s11 += x1 * w1; s12 += x1 * w2; s13 += x1 * w3;
+        const w0 = b[bk],
+          w1 = b[bk + 1],
+          w2 = b[bk + 2],
+          w3 = b[bk + 3];
+        s00 += x0 * w0;
+        s01 += x0 * w1;
+        s02 += x0 * w2;
+        s03 += x0 * w3;
+        s10 += x1 * w0;
+        s11 += x1 * w1;
+        s12 += x1 * w2;
+        s13 += x1 * w3;
       }
-      c[c0 + n] = s00; c[c0 + n + 1] = s01; c[c0 + n + 2] = s02; c[c0 + n + 3] = s03;
-      c[c1 + n] = s10; c[c1 + n + 1] = s11; c[c1 + n + 2] = s12; c[c1 + n + 3] = s13;
+      c[c0 + n] = s00;
+      c[c0 + n + 1] = s01;
+      c[c0 + n + 2] = s02;
+      c[c0 + n + 3] = s03;
+      c[c1 + n] = s10;
+      c[c1 + n + 1] = s11;
+      c[c1 + n + 2] = s12;
+      c[c1 + n + 3] = s13;
     }
     for (; n < cols; n++) {
       let s0 = accumulate ? c[c0 + n] : 0;
       let s1 = accumulate ? c[c1 + n] : 0;
-      if (bias !== null) { s0 += bias[n]; s1 += bias[n]; }
+      if (bias !== null) {
+        s0 += bias[n];
+        s1 += bias[n];
+      }
       let bk = bOffset + n;
       for (let k = 0; k < inner; k++, bk += ldb) {
         const w = b[bk];
@@ -73,15 +113,34 @@ export function gemm(
     const c0 = cOffset + m * ldc;
     let n = 0;
     for (; n + 3 < cols; n += 4) {
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      if (accumulate) { s0 = c[c0 + n]; s1 = c[c0 + n + 1]; s2 = c[c0 + n + 2]; s3 = c[c0 + n + 3]; }
-      if (bias !== null) { s0 += bias[n]; s1 += bias[n + 1]; s2 += bias[n + 2]; s3 += bias[n + 3]; }
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
+      if (accumulate) {
+        s0 = c[c0 + n];
+        s1 = c[c0 + n + 1];
+        s2 = c[c0 + n + 2];
+        s3 = c[c0 + n + 3];
+      }
+      if (bias !== null) {
+        s0 += bias[n];
+        s1 += bias[n + 1];
+        s2 += bias[n + 2];
+        s3 += bias[n + 3];
+      }
       let bk = bOffset + n;
       for (let k = 0; k < inner; k++, bk += ldb) {
         const x = a[a0 + k];
-        s0 += x * b[bk]; s1 += x * b[bk + 1]; s2 += x * b[bk + 2]; s3 += x * b[bk + 3];
+        s0 += x * b[bk];
+        s1 += x * b[bk + 1];
+        s2 += x * b[bk + 2];
+        s3 += x * b[bk + 3];
       }
-      c[c0 + n] = s0; c[c0 + n + 1] = s1; c[c0 + n + 2] = s2; c[c0 + n + 3] = s3;
+      c[c0 + n] = s0;
+      c[c0 + n + 1] = s1;
+      c[c0 + n + 2] = s2;
+      c[c0 + n + 3] = s3;
     }
     for (; n < cols; n++) {
       let s = accumulate ? c[c0 + n] : 0;

@@ -59,7 +59,11 @@ interface CellWeights {
 }
 
 /** A cell's weights in Keras' layout: GRU reset_after's bias is [2, 3u], the input row then the recurrent row. */
-function kerasLayout({ kernel, recurrentKernel, inputBias, recurrentBias }: CellWeights): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
+function kerasLayout({ kernel, recurrentKernel, inputBias, recurrentBias }: CellWeights): {
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  bias: Float32Array | null;
+} {
   if (inputBias === null || recurrentBias === null) return { kernel, recurrentKernel, bias: inputBias };
   const bias = new Float32Array(inputBias.length + recurrentBias.length);
   bias.set(inputBias);
@@ -80,7 +84,11 @@ function gateActivation(a: Activation): GateActivation | null {
 }
 
 /** The whole step in WebAssembly when the activation is tanh and the gates' activation has a pass there. */
-function fusedGates(cell: "lstm" | "gru", activation: Activation, recurrentActivation: Activation): { cell: "lstm" | "gru"; gate: GateActivation } | null {
+function fusedGates(
+  cell: "lstm" | "gru",
+  activation: Activation,
+  recurrentActivation: Activation,
+): { cell: "lstm" | "gru"; gate: GateActivation } | null {
   const gate = gateActivation(recurrentActivation);
   return isTanh(activation) && gate !== null ? { cell, gate } : null;
 }
@@ -110,7 +118,16 @@ export class LstmCell implements RecurrentCell {
     this.projectionWidth = 4 * units;
     this.usual = isTanh(activation) && isSigmoid(recurrentActivation);
     const { kernel, recurrentKernel, bias } = weights;
-    this.accelerator = accelerate({ units, stateCount: 2, projectionWidth: this.projectionWidth, kernel, inputBias: bias, recurrentKernel, recurrentBias: null, fusedGates: fusedGates("lstm", activation, recurrentActivation) });
+    this.accelerator = accelerate({
+      units,
+      stateCount: 2,
+      projectionWidth: this.projectionWidth,
+      kernel,
+      inputBias: bias,
+      recurrentKernel,
+      recurrentBias: null,
+      fusedGates: fusedGates("lstm", activation, recurrentActivation),
+    });
     this.weightsInAccelerator = this.accelerator?.fused === true;
     // Held once: in the WebAssembly memory when the whole step runs there.
     this.kernel = this.weightsInAccelerator ? EMPTY : kernel;
@@ -119,7 +136,16 @@ export class LstmCell implements RecurrentCell {
   }
 
   weights(): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
-    return kerasLayout(this.weightsInAccelerator ? this.accelerator!.readWeights() : { kernel: this.kernel, recurrentKernel: this.recurrentKernel, inputBias: this.inputBias, recurrentBias: null });
+    return kerasLayout(
+      this.weightsInAccelerator
+        ? this.accelerator!.readWeights()
+        : {
+            kernel: this.kernel,
+            recurrentKernel: this.recurrentKernel,
+            inputBias: this.inputBias,
+            recurrentBias: null,
+          },
+    );
   }
 
   stepBatch(
@@ -214,7 +240,16 @@ export class GruCell implements RecurrentCell {
   }
 
   weights(): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
-    return kerasLayout(this.weightsInAccelerator ? this.accelerator!.readWeights() : { kernel: this.kernel, recurrentKernel: this.recurrentKernel, inputBias: this.inputBias, recurrentBias: this.recurrentBias });
+    return kerasLayout(
+      this.weightsInAccelerator
+        ? this.accelerator!.readWeights()
+        : {
+            kernel: this.kernel,
+            recurrentKernel: this.recurrentKernel,
+            inputBias: this.inputBias,
+            recurrentBias: this.recurrentBias,
+          },
+    );
   }
 
   stepBatch(
@@ -301,7 +336,16 @@ export class SimpleRnnCell implements RecurrentCell {
     this.kernel = weights.kernel;
     this.recurrentKernel = weights.recurrentKernel;
     this.inputBias = weights.bias;
-    this.accelerator = accelerate({ units, stateCount: 1, projectionWidth: units, kernel: this.kernel, inputBias: this.inputBias, recurrentKernel: this.recurrentKernel, recurrentBias: null, fusedGates: null });
+    this.accelerator = accelerate({
+      units,
+      stateCount: 1,
+      projectionWidth: units,
+      kernel: this.kernel,
+      inputBias: this.inputBias,
+      recurrentKernel: this.recurrentKernel,
+      recurrentBias: null,
+      fusedGates: null,
+    });
   }
 
   weights(): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
@@ -353,7 +397,12 @@ export interface SequenceBuffers {
   readonly lastOutput: Float32Array;
 }
 
-export function allocateSequenceBuffers(cell: RecurrentCell, batch: number, time: number, returnSequences: boolean): SequenceBuffers {
+export function allocateSequenceBuffers(
+  cell: RecurrentCell,
+  batch: number,
+  time: number,
+  returnSequences: boolean,
+): SequenceBuffers {
   const u = cell.units;
   return {
     // On the wasm path the projection and scratch live in the cell's instance.
@@ -405,7 +454,22 @@ export function runSequence(
     states = accelerator.states;
     scratch = accelerator.scratch;
   } else {
-    gemm(x, 0, features, cell.kernel, 0, width, projection, 0, width, batch * time, features, width, cell.inputBias, false);
+    gemm(
+      x,
+      0,
+      features,
+      cell.kernel,
+      0,
+      width,
+      projection,
+      0,
+      width,
+      batch * time,
+      features,
+      width,
+      cell.inputBias,
+      false,
+    );
   }
   const fused = accelerator !== null && accelerator.fused;
   const h = states[0];

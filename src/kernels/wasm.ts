@@ -13,12 +13,92 @@ export type KernelPath = "wasm" | "js";
 
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
-  gemm(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, rows: number, inner: number, cols: number, bias: number, accumulate: number): void;
-  gemmPacked(a: number, lda: number, packed: number, c: number, ldc: number, rows: number, inner: number, cols: number, bias: number, accumulate: number): void;
-  lstmGates(p: number, pStride: number, h: number, c: number, sStride: number, batch: number, units: number, gate: number, mask: number, maskStride: number): void;
-  gruGates(p: number, pStride: number, rec: number, recStride: number, hIn: number, hOut: number, sStride: number, batch: number, units: number, gate: number, mask: number, maskStride: number): void;
-  lstmSteps(x: number, features: number, kernel: number, bias: number, p: number, chunk: number, time: number, packed: number, h: number, c: number, batch: number, units: number, gate: number, backwards: number, out: number): void;
-  gruSteps(x: number, features: number, kernel: number, bias: number, p: number, chunk: number, time: number, packed: number, recurrentBias: number, rec: number, h: number, batch: number, units: number, gate: number, backwards: number, out: number): void;
+  gemm(
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    rows: number,
+    inner: number,
+    cols: number,
+    bias: number,
+    accumulate: number,
+  ): void;
+  gemmPacked(
+    a: number,
+    lda: number,
+    packed: number,
+    c: number,
+    ldc: number,
+    rows: number,
+    inner: number,
+    cols: number,
+    bias: number,
+    accumulate: number,
+  ): void;
+  lstmGates(
+    p: number,
+    pStride: number,
+    h: number,
+    c: number,
+    sStride: number,
+    batch: number,
+    units: number,
+    gate: number,
+    mask: number,
+    maskStride: number,
+  ): void;
+  gruGates(
+    p: number,
+    pStride: number,
+    rec: number,
+    recStride: number,
+    hIn: number,
+    hOut: number,
+    sStride: number,
+    batch: number,
+    units: number,
+    gate: number,
+    mask: number,
+    maskStride: number,
+  ): void;
+  lstmSteps(
+    x: number,
+    features: number,
+    kernel: number,
+    bias: number,
+    p: number,
+    chunk: number,
+    time: number,
+    packed: number,
+    h: number,
+    c: number,
+    batch: number,
+    units: number,
+    gate: number,
+    backwards: number,
+    out: number,
+  ): void;
+  gruSteps(
+    x: number,
+    features: number,
+    kernel: number,
+    bias: number,
+    p: number,
+    chunk: number,
+    time: number,
+    packed: number,
+    recurrentBias: number,
+    rec: number,
+    h: number,
+    batch: number,
+    units: number,
+    gate: number,
+    backwards: number,
+    out: number,
+  ): void;
   /** Only in the thread team's module (wasm/threads.ts). */
   lstmStepsParts?(...args: number[]): number;
   gruStepsParts?(...args: number[]): number;
@@ -65,8 +145,10 @@ function kernelModule(): WebAssembly.Module | null {
  * Keras' results within the same tolerance; "js" is the reference path.
  */
 export function setKernelPath(path: KernelPath | "auto"): void {
-  if (path !== "wasm" && path !== "js" && path !== "auto") throw new KeraslessError("E_UNSUPPORTED", `unknown kernel path "${String(path)}" (wasm, js or auto)`);
-  if (path === "wasm" && kernelModule() === null) throw new KeraslessError("E_UNSUPPORTED", "this runtime cannot run the WebAssembly SIMD kernels");
+  if (path !== "wasm" && path !== "js" && path !== "auto")
+    throw new KeraslessError("E_UNSUPPORTED", `unknown kernel path "${String(path)}" (wasm, js or auto)`);
+  if (path === "wasm" && kernelModule() === null)
+    throw new KeraslessError("E_UNSUPPORTED", "this runtime cannot run the WebAssembly SIMD kernels");
   preferred = path;
 }
 
@@ -182,7 +264,8 @@ function packParts(split: Float32Array, rows: number, width: number, parts: numb
   const out = new Float32Array(split.length);
   for (let k = 0; k < parts; k++) {
     const block = new Float32Array(rows * blockWidth);
-    for (let r = 0; r < rows; r++) block.set(split.subarray(r * width + k * blockWidth, r * width + (k + 1) * blockWidth), r * blockWidth);
+    for (let r = 0; r < rows; r++)
+      block.set(split.subarray(r * width + k * blockWidth, r * width + (k + 1) * blockWidth), r * blockWidth);
     out.set(packPanels(block, rows, blockWidth, panel), k * rows * blockWidth);
   }
   return out;
@@ -279,7 +362,12 @@ export class WasmSequence {
   private chunk = -1;
 
   constructor(module: WebAssembly.Module, cell: AcceleratedCell) {
-    this.cell = { units: cell.units, stateCount: cell.stateCount, projectionWidth: cell.projectionWidth, fusedGates: cell.fusedGates };
+    this.cell = {
+      units: cell.units,
+      stateCount: cell.stateCount,
+      projectionWidth: cell.projectionWidth,
+      fusedGates: cell.fusedGates,
+    };
     this.fused = cell.fusedGates !== null;
     const gates = cell.projectionWidth / cell.units;
     const size = team?.size ?? 1;
@@ -291,7 +379,8 @@ export class WasmSequence {
       this.team = team;
       this.memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
       const now = (): number => performance.now();
-      this.kernels = new WebAssembly.Instance(team!.module, { env: { memory: this.memory, now } }).exports as unknown as KernelExports;
+      this.kernels = new WebAssembly.Instance(team!.module, { env: { memory: this.memory, now } })
+        .exports as unknown as KernelExports;
     } else {
       this.team = null;
       this.kernels = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
@@ -309,15 +398,35 @@ export class WasmSequence {
     const { units, projectionWidth: width, parts } = { ...cell, parts: this.parts };
     const panel = this.kernels.PANEL.value as number;
     this.kernelLength = cell.kernel.length;
-    this.kernelPtr = place(parts === 1 ? cell.kernel : splitUnits(cell.kernel, cell.kernel.length / width, gates, units, parts));
-    this.inputBiasPtr = place(cell.inputBias === null || parts === 1 ? cell.inputBias : splitUnits(cell.inputBias, 1, gates, units, parts));
+    this.kernelPtr = place(
+      parts === 1 ? cell.kernel : splitUnits(cell.kernel, cell.kernel.length / width, gates, units, parts),
+    );
+    this.inputBiasPtr = place(
+      cell.inputBias === null || parts === 1 ? cell.inputBias : splitUnits(cell.inputBias, 1, gates, units, parts),
+    );
     // Every step streams the whole recurrent kernel: it is stored in panels (see gemmPacked).
-    this.recurrentPtr = place(packParts(parts === 1 ? cell.recurrentKernel : splitUnits(cell.recurrentKernel, units, gates, units, parts), units, width, parts, panel));
-    this.recurrentBiasPtr = place(cell.recurrentBias === null || parts === 1 ? cell.recurrentBias : splitUnits(cell.recurrentBias, 1, gates, units, parts));
+    this.recurrentPtr = place(
+      packParts(
+        parts === 1 ? cell.recurrentKernel : splitUnits(cell.recurrentKernel, units, gates, units, parts),
+        units,
+        width,
+        parts,
+        panel,
+      ),
+    );
+    this.recurrentBiasPtr = place(
+      cell.recurrentBias === null || parts === 1
+        ? cell.recurrentBias
+        : splitUnits(cell.recurrentBias, 1, gates, units, parts),
+    );
     this.workspacePtr = at;
     this.teamId = this.team === null ? -1 : this.team.attach(this.memory);
     this.control = new Int32Array(this.memory.buffer, 0, DATA_START / 4);
-    const gateIds = { sigmoid: this.kernels.GATE_SIGMOID, hard_sigmoid_keras2: this.kernels.GATE_HARD_SIGMOID_KERAS2, hard_sigmoid_keras3: this.kernels.GATE_HARD_SIGMOID_KERAS3 };
+    const gateIds = {
+      sigmoid: this.kernels.GATE_SIGMOID,
+      hard_sigmoid_keras2: this.kernels.GATE_HARD_SIGMOID_KERAS2,
+      hard_sigmoid_keras3: this.kernels.GATE_HARD_SIGMOID_KERAS3,
+    };
     this.gate = cell.fusedGates === null ? 0 : (gateIds[cell.fusedGates.gate].value as number);
     this.states = new Array<Float32Array>(cell.stateCount).fill(this.projection);
     this.statePtrs = new Array<number>(cell.stateCount).fill(0);
@@ -331,7 +440,14 @@ export class WasmSequence {
 
   /** Lays the workspace out for this size (views are made again only when it changes). */
   private layout(batch: number, time: number, features: number, chunk: number): void {
-    if (batch === this.batch && time === this.time && features === this.features && chunk === this.chunk && this.buffer === this.memory.buffer) return;
+    if (
+      batch === this.batch &&
+      time === this.time &&
+      features === this.features &&
+      chunk === this.chunk &&
+      this.buffer === this.memory.buffer
+    )
+      return;
     const { units, projectionWidth, stateCount } = this.cell;
     let at = this.workspacePtr;
     this.xPtr = at;
@@ -374,17 +490,38 @@ export class WasmSequence {
    * that is not fused, also computes x·kernel + bias for every step (`projection`); a fused
    * unmasked sequence computes it in run(), a chunk of steps at a time.
    */
-  prepare(x: Float32Array, batch: number, time: number, features: number, states: Float32Array[], mask: Uint8Array | null): void {
+  prepare(
+    x: Float32Array,
+    batch: number,
+    time: number,
+    features: number,
+    states: Float32Array[],
+    mask: Uint8Array | null,
+  ): void {
     const chunked = this.fused && mask === null;
     const stepBytes = batch * this.cell.projectionWidth * 4;
-    const chunk = chunked ? Math.min(time, Math.max(4, Math.floor(PROJECTION_CHUNK_BYTES / Math.max(1, stepBytes)))) : time;
+    const chunk = chunked
+      ? Math.min(time, Math.max(4, Math.floor(PROJECTION_CHUNK_BYTES / Math.max(1, stepBytes))))
+      : time;
     this.layout(batch, time, features, Math.max(1, chunk));
     this.xView.set(x);
     for (let k = 0; k < states.length; k++) this.states[k].set(states[k]);
     if (mask !== null) this.maskView.set(mask);
     if (chunked) return;
     const width = this.cell.projectionWidth;
-    this.kernels.gemm(this.xPtr, features, this.kernelPtr, width, this.projectionPtr, width, batch * time, features, width, this.inputBiasPtr, 0);
+    this.kernels.gemm(
+      this.xPtr,
+      features,
+      this.kernelPtr,
+      width,
+      this.projectionPtr,
+      width,
+      batch * time,
+      features,
+      width,
+      this.inputBiasPtr,
+      0,
+    );
   }
 
   /**
@@ -398,8 +535,43 @@ export class WasmSequence {
     const lstm = this.cell.fusedGates!.cell === "lstm";
     if (this.parts === 1) {
       const { xPtr, features, kernelPtr, inputBiasPtr, projectionPtr, chunk } = this;
-      if (lstm) this.kernels.lstmSteps(xPtr, features, kernelPtr, inputBiasPtr, projectionPtr, chunk, time, this.recurrentPtr, h, this.statePtrs[1], batch, u, this.gate, backwards ? 1 : 0, out);
-      else this.kernels.gruSteps(xPtr, features, kernelPtr, inputBiasPtr, projectionPtr, chunk, time, this.recurrentPtr, this.recurrentBiasPtr, this.scratchPtr, h, batch, u, this.gate, backwards ? 1 : 0, out);
+      if (lstm)
+        this.kernels.lstmSteps(
+          xPtr,
+          features,
+          kernelPtr,
+          inputBiasPtr,
+          projectionPtr,
+          chunk,
+          time,
+          this.recurrentPtr,
+          h,
+          this.statePtrs[1],
+          batch,
+          u,
+          this.gate,
+          backwards ? 1 : 0,
+          out,
+        );
+      else
+        this.kernels.gruSteps(
+          xPtr,
+          features,
+          kernelPtr,
+          inputBiasPtr,
+          projectionPtr,
+          chunk,
+          time,
+          this.recurrentPtr,
+          this.recurrentBiasPtr,
+          this.scratchPtr,
+          h,
+          batch,
+          u,
+          this.gate,
+          backwards ? 1 : 0,
+          out,
+        );
     } else {
       this.runSplit(lstm, batch, time, backwards, out);
     }
@@ -445,13 +617,57 @@ export class WasmSequence {
     const to = threads > 1 ? 1 : this.parts;
     const k = this.kernels;
     const ok = lstm
-      ? k.lstmStepsParts!(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], 0, to, threads, counter)
-      : k.gruStepsParts!(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17], 0, to, threads, counter);
+      ? k.lstmStepsParts!(
+          a[0],
+          a[1],
+          a[2],
+          a[3],
+          a[4],
+          a[5],
+          a[6],
+          a[7],
+          a[8],
+          a[9],
+          a[10],
+          a[11],
+          a[12],
+          a[13],
+          a[14],
+          a[15],
+          a[16],
+          0,
+          to,
+          threads,
+          counter,
+        )
+      : k.gruStepsParts!(
+          a[0],
+          a[1],
+          a[2],
+          a[3],
+          a[4],
+          a[5],
+          a[6],
+          a[7],
+          a[8],
+          a[9],
+          a[10],
+          a[11],
+          a[12],
+          a[13],
+          a[14],
+          a[15],
+          a[16],
+          a[17],
+          0,
+          to,
+          threads,
+          counter,
+        );
     if (ok === 0) throw new KeraslessError("E_THREADS", "a kernel thread stopped answering (10 s at a step barrier)");
     // The final h is in the spare buffer after an odd number of steps.
     if (time % 2 === 1) this.states[0].set(this.spareStateView);
   }
-
 
   /** One step of a fused cell, at time index t; rows masked at t (prepare's mask) keep their states. */
   step(t: number, time: number, batch: number, masked: boolean): void {
@@ -468,27 +684,75 @@ export class WasmSequence {
     for (let k = 0; k < parts; k++) {
       const packed = this.recurrentPtr + k * u * blockWidth * 4;
       if (lstm) this.kernels.gemmPacked(h, u, packed, p + k * blockWidth * 4, time * width, batch, u, blockWidth, 0, 1);
-      else this.kernels.gemmPacked(h, u, packed, this.scratchPtr + k * blockWidth * 4, width, batch, u, blockWidth, this.recurrentBiasPtr === 0 ? 0 : this.recurrentBiasPtr + k * blockWidth * 4, 0);
+      else
+        this.kernels.gemmPacked(
+          h,
+          u,
+          packed,
+          this.scratchPtr + k * blockWidth * 4,
+          width,
+          batch,
+          u,
+          blockWidth,
+          this.recurrentBiasPtr === 0 ? 0 : this.recurrentBiasPtr + k * blockWidth * 4,
+          0,
+        );
     }
     for (let k = 0; k < parts; k++) {
       const unitOffset = k * uk * 4;
-      if (lstm) this.kernels.lstmGates(p + k * blockWidth * 4, time * width, h + unitOffset, this.statePtrs[1] + unitOffset, u, batch, uk, this.gate, mask, time);
-      else this.kernels.gruGates(p + k * blockWidth * 4, time * width, this.scratchPtr + k * blockWidth * 4, width, h + unitOffset, h + unitOffset, u, batch, uk, this.gate, mask, time);
+      if (lstm)
+        this.kernels.lstmGates(
+          p + k * blockWidth * 4,
+          time * width,
+          h + unitOffset,
+          this.statePtrs[1] + unitOffset,
+          u,
+          batch,
+          uk,
+          this.gate,
+          mask,
+          time,
+        );
+      else
+        this.kernels.gruGates(
+          p + k * blockWidth * 4,
+          time * width,
+          this.scratchPtr + k * blockWidth * 4,
+          width,
+          h + unitOffset,
+          h + unitOffset,
+          u,
+          batch,
+          uk,
+          this.gate,
+          mask,
+          time,
+        );
     }
   }
 
   /** The cell's weights as handed over (copies, in their original layout), read back from the memory. */
-  readWeights(): { kernel: Float32Array; inputBias: Float32Array | null; recurrentKernel: Float32Array; recurrentBias: Float32Array | null } {
+  readWeights(): {
+    kernel: Float32Array;
+    inputBias: Float32Array | null;
+    recurrentKernel: Float32Array;
+    recurrentBias: Float32Array | null;
+  } {
     const { units, projectionWidth: width } = this.cell;
     const parts = this.parts;
     const gates = width / units;
-    const read = (ptr: number, length: number): Float32Array => new Float32Array(this.memory.buffer, ptr, length).slice();
-    const join = (split: Float32Array, rows: number): Float32Array => (parts === 1 ? split : joinUnits(split, rows, gates, units, parts));
+    const read = (ptr: number, length: number): Float32Array =>
+      new Float32Array(this.memory.buffer, ptr, length).slice();
+    const join = (split: Float32Array, rows: number): Float32Array =>
+      parts === 1 ? split : joinUnits(split, rows, gates, units, parts);
     const inputDim = this.kernelLength / width;
     return {
       kernel: join(read(this.kernelPtr, this.kernelLength), inputDim),
       inputBias: this.inputBiasPtr === 0 ? null : join(read(this.inputBiasPtr, width), 1),
-      recurrentKernel: join(unpackParts(read(this.recurrentPtr, units * width), units, width, parts, this.kernels.PANEL.value as number), units),
+      recurrentKernel: join(
+        unpackParts(read(this.recurrentPtr, units * width), units, width, parts, this.kernels.PANEL.value as number),
+        units,
+      ),
       recurrentBias: this.recurrentBiasPtr === 0 ? null : join(read(this.recurrentBiasPtr, width), 1),
     };
   }

@@ -74,7 +74,12 @@ export class PReLU extends Layer {
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
     const shared = reader.raw("shared_axes");
-    this.sharedAxes = shared === undefined || shared === null ? [] : typeof shared === "number" ? [shared] : reader.intList("shared_axes");
+    this.sharedAxes =
+      shared === undefined || shared === null
+        ? []
+        : typeof shared === "number"
+          ? [shared]
+          : reader.intList("shared_axes");
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {
@@ -90,7 +95,9 @@ export class PReLU extends Layer {
 
   override streamBehaviour(): StreamBehaviour {
     // A step is on its own unless alpha differs along the time axis.
-    return this.alphaShape.length < 2 || this.alphaShape[0] === 1 ? POINTWISE : { kind: "refused", reason: "has a different alpha per time step (shared_axes without axis 1)" };
+    return this.alphaShape.length < 2 || this.alphaShape[0] === 1
+      ? POINTWISE
+      : { kind: "refused", reason: "has a different alpha per time step (shared_axes without axis 1)" };
   }
 
   call([x]: Tensor[]): Tensor[] {
@@ -131,7 +138,8 @@ export class SoftmaxLayer extends Layer {
 
   computeOutputShapes([input]: Shape[]): Shape[] {
     const axis = this.configuredAxis < 0 ? input.length + this.configuredAxis : this.configuredAxis;
-    if (axis <= 0 || axis >= input.length) throw this.error("E_CONFIG", `axis ${this.configuredAxis} is not a non-batch axis of ${formatShape(input)}`);
+    if (axis <= 0 || axis >= input.length)
+      throw this.error("E_CONFIG", `axis ${this.configuredAxis} is not a non-batch axis of ${formatShape(input)}`);
     this.axisOfTime = axis === 1 && input.length > 2;
     this.declareWeights([]);
     return [input];
@@ -142,7 +150,11 @@ export class SoftmaxLayer extends Layer {
   }
 
   call([x]: Tensor[], masks: Masks): Tensor[] {
-    if (masks[0]) throw this.error("E_UNSUPPORTED", "an incoming mask (Keras adds it to the scores with broadcasting that rarely lines up) is not supported");
+    if (masks[0])
+      throw this.error(
+        "E_UNSUPPORTED",
+        "an incoming mask (Keras adds it to the scores with broadcasting that rarely lines up) is not supported",
+      );
     const axis = this.configuredAxis < 0 ? x.rank + this.configuredAxis : this.configuredAxis;
     const n = x.shape[axis];
     const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
@@ -165,7 +177,12 @@ export class SoftmaxLayer extends Layer {
 
 export const activationLayers: LayerDefinition[] = [
   { className: "ReLU", family: "activations", summary: "`max_value`, `negative_slope`, `threshold`", create: relu },
-  { className: "LeakyReLU", family: "activations", summary: "`negative_slope` (Keras 3) / `alpha` (Keras 2)", create: leakyRelu },
+  {
+    className: "LeakyReLU",
+    family: "activations",
+    summary: "`negative_slope` (Keras 3) / `alpha` (Keras 2)",
+    create: leakyRelu,
+  },
   { className: "ELU", family: "activations", summary: "`alpha`", create: elu },
   { className: "PReLU", family: "activations", summary: "learned `alpha`, `shared_axes`", create: (r) => new PReLU(r) },
   { className: "Softmax", family: "activations", summary: "any single `axis`", create: (r) => new SoftmaxLayer(r) },

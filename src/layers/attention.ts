@@ -31,7 +31,15 @@ const DOT_PRODUCT_FILL = Math.fround(-0.7 * 3.38953e38);
  * Softmax over `n` scores at `scores[offset..]` in place, with `allowed` (or null: all allowed)
  * at `allowed[maskOffset..]` saying which positions are kept.
  */
-function maskedSoftmax(scores: Float32Array, offset: number, n: number, allowed: Uint8Array | null, maskOffset: number, masking: Masking, fill: number): void {
+function maskedSoftmax(
+  scores: Float32Array,
+  offset: number,
+  n: number,
+  allowed: Uint8Array | null,
+  maskOffset: number,
+  masking: Masking,
+  fill: number,
+): void {
   if (allowed !== null) {
     for (let j = 0; j < n; j++) {
       if (allowed[maskOffset + j] === 0) {
@@ -65,11 +73,16 @@ function sameDims(a: readonly (number | null)[], b: readonly (number | null)[]):
 }
 
 /** Reads the constant call arguments an attention layer understands; others are an error. */
-function readFlags(layer: Layer, args: CallArguments, tensorNames: readonly string[]): { returnScores: boolean; causal: boolean } {
+function readFlags(
+  layer: Layer,
+  args: CallArguments,
+  tensorNames: readonly string[],
+): { returnScores: boolean; causal: boolean } {
   const flags = { returnScores: false, causal: false };
   for (const [key, value] of Object.entries(args.constants)) {
     if (key === "return_attention_scores" || key === "use_causal_mask") {
-      if (typeof value !== "boolean") throw layer.error("E_CONFIG", `call argument ${key}=${describe(value)} should be true or false`);
+      if (typeof value !== "boolean")
+        throw layer.error("E_CONFIG", `call argument ${key}=${describe(value)} should be true or false`);
       if (key === "return_attention_scores") flags.returnScores = value;
       else flags.causal = value;
     } else if (key === "training") {
@@ -89,7 +102,8 @@ function argumentSlot(layer: Layer, args: CallArguments, name: string, position:
     return position;
   }
   if (byKeyword === undefined) return null;
-  if (byKeyword.length !== 1) throw layer.error("E_CONFIG", `call argument "${name}" should be one tensor, got ${byKeyword.length}`);
+  if (byKeyword.length !== 1)
+    throw layer.error("E_CONFIG", `call argument "${name}" should be one tensor, got ${byKeyword.length}`);
   return byKeyword[0];
 }
 
@@ -129,7 +143,8 @@ export class DenseAttention extends Layer {
     this.useScale = reader.bool("use_scale", additive);
     this.causalConfig = reader.bool("causal", false);
     const mode = additive ? "additive" : reader.string("score_mode", "dot");
-    if (mode !== "dot" && mode !== "concat" && mode !== "additive") reader.unsupported(`score_mode=${describe(mode)} is not supported (supported: "dot", "concat")`);
+    if (mode !== "dot" && mode !== "concat" && mode !== "additive")
+      reader.unsupported(`score_mode=${describe(mode)} is not supported (supported: "dot", "concat")`);
     this.mode = mode === "concat" || mode === "additive" ? mode : "dot";
     reader.number("dropout", 0); // dropout acts in training only
   }
@@ -137,27 +152,43 @@ export class DenseAttention extends Layer {
   computeOutputShapes(inputShapes: Shape[], args: CallArguments = NO_ARGUMENTS): Shape[] {
     const maskSlots = args.tensors.mask ?? null;
     const positional = args.positional === 0 ? inputShapes.length : args.positional;
-    if (positional < 2 || positional > 3) throw this.error("E_CONFIG", `expects [query, value] or [query, value, key], got ${positional} input(s)`);
+    if (positional < 2 || positional > 3)
+      throw this.error("E_CONFIG", `expects [query, value] or [query, value, key], got ${positional} input(s)`);
     const { returnScores, causal } = readFlags(this, args, ["mask"]);
     const [query, value] = inputShapes;
     const key = positional === 3 ? inputShapes[2] : value;
     this.expectRank(query, [3, 8], "query");
-    for (const [what, shape] of [["value", value], ["key", key]] as const) {
+    for (const [what, shape] of [
+      ["value", value],
+      ["key", key],
+    ] as const) {
       if (shape.length !== query.length || !sameDims(shape.slice(0, -2), query.slice(0, -2))) {
-        throw this.error("E_CONFIG", `${what} shape ${formatShape(shape)} does not fit query shape ${formatShape(query)}`);
+        throw this.error(
+          "E_CONFIG",
+          `${what} shape ${formatShape(shape)} does not fit query shape ${formatShape(query)}`,
+        );
       }
     }
-    if (!sameDims(key.slice(0, -1), value.slice(0, -1))) throw this.error("E_CONFIG", `key shape ${formatShape(key)} does not fit value shape ${formatShape(value)}`);
+    if (!sameDims(key.slice(0, -1), value.slice(0, -1)))
+      throw this.error("E_CONFIG", `key shape ${formatShape(key)} does not fit value shape ${formatShape(value)}`);
     const queryDim = knownDim(this, query, -1);
     const keyDim = knownDim(this, key, -1);
     const valueDim = knownDim(this, value, -1);
-    if (queryDim !== keyDim) throw this.error("E_CONFIG", `query has ${queryDim} features and key ${keyDim}; attention needs the same number`);
+    if (queryDim !== keyDim)
+      throw this.error("E_CONFIG", `query has ${queryDim} features and key ${keyDim}; attention needs the same number`);
     if (maskSlots !== null) {
-      if (maskSlots.length < 2 || maskSlots.length > positional) throw this.error("E_CONFIG", `call argument "mask" should list [query_mask, value_mask], got ${maskSlots.length} entries`);
+      if (maskSlots.length < 2 || maskSlots.length > positional)
+        throw this.error(
+          "E_CONFIG",
+          `call argument "mask" should list [query_mask, value_mask], got ${maskSlots.length} entries`,
+        );
       maskSlots.forEach((slot, i) => {
         const want = (i === 0 ? query : i === 1 ? value : key).slice(0, -1);
         if (slot !== null && !sameDims(inputShapes[slot], want)) {
-          throw this.error("E_CONFIG", `mask #${i} has shape ${formatShape(inputShapes[slot])}, expected ${formatShape(want)}`);
+          throw this.error(
+            "E_CONFIG",
+            `mask #${i} has shape ${formatShape(inputShapes[slot])}, expected ${formatShape(want)}`,
+          );
         }
       });
     }
@@ -167,12 +198,18 @@ export class DenseAttention extends Layer {
       throw this.error("E_CONFIG", `scale has ${scaleDim} values, which cannot scale ${queryDim} query features`);
     }
     if (!this.built) this.queryDim = queryDim;
-    else if (queryDim !== this.queryDim) throw this.error("E_CONFIG", `was built for ${this.queryDim} query features, now called with ${queryDim}`);
+    else if (queryDim !== this.queryDim)
+      throw this.error("E_CONFIG", `was built for ${this.queryDim} query features, now called with ${queryDim}`);
     this.declareWeights([
       ...(this.useScale ? [{ name: "scale", shape: this.mode === "additive" ? [scaleDim] : [] }] : []),
       ...(this.mode === "concat" ? [{ name: "concat_score_weight", shape: [] }] : []),
     ]);
-    this.plans.set(args, { returnScores, causal: causal || this.causalConfig, explicitMask: maskSlots, hasKey: positional === 3 });
+    this.plans.set(args, {
+      returnScores,
+      causal: causal || this.causalConfig,
+      explicitMask: maskSlots,
+      hasKey: positional === 3,
+    });
     const output: Shape = [...query.slice(0, -1), valueDim];
     return returnScores ? [output, [...query.slice(0, -1), value[value.length - 2]]] : [output];
   }
@@ -191,7 +228,8 @@ export class DenseAttention extends Layer {
 
   private callMasks(inputs: readonly Tensor[], masks: Masks, plan: DensePlan): [Mask | null, Mask | null] {
     if (plan.explicitMask === null) return [masks[0] ?? null, masks[1] ?? null];
-    const at = (slot: number | null | undefined): Mask | null => (slot === null || slot === undefined ? null : maskFromTensor(inputs[slot]));
+    const at = (slot: number | null | undefined): Mask | null =>
+      slot === null || slot === undefined ? null : maskFromTensor(inputs[slot]);
     return [at(plan.explicitMask[0]), at(plan.explicitMask[1])];
   }
 
@@ -203,8 +241,15 @@ export class DenseAttention extends Layer {
     const tq = qt.shape[rank - 2];
     const tv = vt.shape[rank - 2];
     const batch = sizeOf(qt.shape.slice(0, -2));
-    if (sizeOf(vt.shape.slice(0, -2)) !== batch || kt.shape[rank - 2] !== tv || sizeOf(kt.shape.slice(0, -2)) !== batch) {
-      throw this.error("E_INPUT_SHAPE", `query ${formatShape(qt.shape)}, value ${formatShape(vt.shape)} and key ${formatShape(kt.shape)} do not fit together`);
+    if (
+      sizeOf(vt.shape.slice(0, -2)) !== batch ||
+      kt.shape[rank - 2] !== tv ||
+      sizeOf(kt.shape.slice(0, -2)) !== batch
+    ) {
+      throw this.error(
+        "E_INPUT_SHAPE",
+        `query ${formatShape(qt.shape)}, value ${formatShape(vt.shape)} and key ${formatShape(kt.shape)} do not fit together`,
+      );
     }
     const d = qt.shape[rank - 1];
     const dv = vt.shape[rank - 1];
@@ -250,7 +295,15 @@ export class DenseAttention extends Layer {
   }
 
   /** scores[b, i, j] as Keras computes them in float32. */
-  private computeScores(q: Float32Array, k: Float32Array, scores: Float32Array, batch: number, tq: number, tv: number, d: number): void {
+  private computeScores(
+    q: Float32Array,
+    k: Float32Array,
+    scores: Float32Array,
+    batch: number,
+    tq: number,
+    tv: number,
+    d: number,
+  ): void {
     const scale = this.scale;
     for (let b = 0; b < batch; b++) {
       for (let i = 0; i < tq; i++) {
@@ -279,7 +332,12 @@ export class DenseAttention extends Layer {
     }
   }
 
-  override computeMask(inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[], args?: CallArguments): (Mask | null)[] {
+  override computeMask(
+    inputs: readonly Tensor[],
+    masks: Masks,
+    outputs: readonly Tensor[],
+    args?: CallArguments,
+  ): (Mask | null)[] {
     const [queryMask] = this.callMasks(inputs, masks, this.plan(args));
     return outputs.map((_, i) => (i === 0 ? queryMask : null));
   }
@@ -327,7 +385,13 @@ export class MultiHeadAttention extends Layer {
   private readonly sigmoid: Activation;
   private readonly plans = new Map<CallArguments, HeadsPlan>();
   private dims: { query: number; key: number; value: number; rank: number; outputShape: number[] } | null = null;
-  private projections: { query: Projection; key: Projection; value: Projection; gate: Projection | null; output: Projection } | null = null;
+  private projections: {
+    query: Projection;
+    key: Projection;
+    value: Projection;
+    gate: Projection | null;
+    output: Projection;
+  } | null = null;
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -342,9 +406,12 @@ export class MultiHeadAttention extends Layer {
     this.robustMasking = reader.bool("softmax_robust_masking", false);
     this.configuredShape = this.intOrList(reader, "output_shape");
     this.configuredAxes = this.intOrList(reader, "attention_axes");
-    if (this.configuredShape !== null && this.configuredShape.some((d) => !(d > 0))) reader.unsupported(`output_shape=${describe(reader.raw("output_shape"))} is not a shape`);
+    if (this.configuredShape !== null && this.configuredShape.some((d) => !(d > 0)))
+      reader.unsupported(`output_shape=${describe(reader.raw("output_shape"))} is not a shape`);
     if (this.configuredAxes !== null && this.kerasMajor === 2 && this.configuredAxes.some((a) => a < 0)) {
-      reader.unsupported(`negative attention_axes ${describe(reader.raw("attention_axes"))} (Keras 2 does not count them from the end)`);
+      reader.unsupported(
+        `negative attention_axes ${describe(reader.raw("attention_axes"))} (Keras 2 does not count them from the end)`,
+      );
     }
     this.sigmoid = getActivation("sigmoid", this.kerasMajor)!;
   }
@@ -362,35 +429,70 @@ export class MultiHeadAttention extends Layer {
   }
 
   computeOutputShapes(inputShapes: Shape[], args: CallArguments = NO_ARGUMENTS): Shape[] {
-    if (args.positional < 1 || args.positional > 3) throw this.error("E_CONFIG", `expects query, value and optionally key, got ${args.positional} positional tensor(s)`);
+    if (args.positional < 1 || args.positional > 3)
+      throw this.error(
+        "E_CONFIG",
+        `expects query, value and optionally key, got ${args.positional} positional tensor(s)`,
+      );
     const query = 0;
     const value = argumentSlot(this, args, "value", 1);
     if (value === null) throw this.error("E_CONFIG", "is called without a value tensor");
     const key = argumentSlot(this, args, "key", 2) ?? value;
     // attention_mask comes by keyword (positional calls stop at key, see above).
     const attentionMask = argumentSlot(this, args, "attention_mask", Infinity);
-    const { returnScores, causal } = readFlags(this, args, ["value", "key", "attention_mask", "query_mask", "value_mask", "key_mask"]);
+    const { returnScores, causal } = readFlags(this, args, [
+      "value",
+      "key",
+      "attention_mask",
+      "query_mask",
+      "value_mask",
+      "key_mask",
+    ]);
     const [qs, vs, ks] = [inputShapes[query], inputShapes[value], inputShapes[key]];
     const rank = qs.length;
     this.expectRank(qs, [3, 8], "query");
-    if (vs.length !== rank || ks.length !== rank) throw this.error("E_CONFIG", `query ${formatShape(qs)}, value ${formatShape(vs)} and key ${formatShape(ks)} should have the same rank`);
-    if (!sameDims(vs.slice(1, -1), ks.slice(1, -1))) throw this.error("E_CONFIG", `value ${formatShape(vs)} and key ${formatShape(ks)} differ outside their last axis`);
+    if (vs.length !== rank || ks.length !== rank)
+      throw this.error(
+        "E_CONFIG",
+        `query ${formatShape(qs)}, value ${formatShape(vs)} and key ${formatShape(ks)} should have the same rank`,
+      );
+    if (!sameDims(vs.slice(1, -1), ks.slice(1, -1)))
+      throw this.error(
+        "E_CONFIG",
+        `value ${formatShape(vs)} and key ${formatShape(ks)} differ outside their last axis`,
+      );
     // Keras counts attention axes on the projected [batch, ..., heads, channels] tensor.
-    const axes = (this.configuredAxes ?? Array.from({ length: rank - 2 }, (_, i) => i + 1)).map((a) => (a < 0 ? rank + a : a));
+    const axes = (this.configuredAxes ?? Array.from({ length: rank - 2 }, (_, i) => i + 1)).map((a) =>
+      a < 0 ? rank + a : a,
+    );
     if (axes.some((a, i) => a < 1 || a > rank - 2 || (i > 0 && a <= axes[i - 1]))) {
-      throw this.error("E_UNSUPPORTED", `attention_axes ${describe(this.configuredAxes)} for inputs of rank ${rank} is not supported (supported: ascending axes between 1 and ${rank - 2})`);
+      throw this.error(
+        "E_UNSUPPORTED",
+        `attention_axes ${describe(this.configuredAxes)} for inputs of rank ${rank} is not supported (supported: ascending axes between 1 and ${rank - 2})`,
+      );
     }
     for (let a = 1; a < rank - 1; a++) {
-      if (!axes.includes(a) && !sameDims([qs[a]], [vs[a]])) throw this.error("E_CONFIG", `query ${formatShape(qs)} and value ${formatShape(vs)} differ on axis ${a}, which is not an attention axis`);
+      if (!axes.includes(a) && !sameDims([qs[a]], [vs[a]]))
+        throw this.error(
+          "E_CONFIG",
+          `query ${formatShape(qs)} and value ${formatShape(vs)} differ on axis ${a}, which is not an attention axis`,
+        );
     }
     if (rank > 3 && (causal || attentionMask !== null || this.slidingWindow !== null)) {
-      throw this.error("E_UNSUPPORTED", `masks on inputs of rank ${rank} are not supported (Keras builds them for rank-3 inputs)`);
+      throw this.error(
+        "E_UNSUPPORTED",
+        `masks on inputs of rank ${rank} are not supported (Keras builds them for rank-3 inputs)`,
+      );
     }
     if (attentionMask !== null) {
       const ms = inputShapes[attentionMask];
-      const fits = (d: number | null, want: number | null): boolean => d === null || d === 1 || want === null || d === want;
+      const fits = (d: number | null, want: number | null): boolean =>
+        d === null || d === 1 || want === null || d === want;
       if (ms.length !== 3 || !fits(ms[1], qs[1]) || !fits(ms[2], vs[1])) {
-        throw this.error("E_CONFIG", `attention_mask has shape ${formatShape(ms)}, expected [batch, ${qs[1] ?? "None"}, ${vs[1] ?? "None"}]`);
+        throw this.error(
+          "E_CONFIG",
+          `attention_mask has shape ${formatShape(ms)}, expected [batch, ${qs[1] ?? "None"}, ${vs[1] ?? "None"}]`,
+        );
       }
     }
     const queryDim = knownDim(this, qs, -1);
@@ -399,7 +501,8 @@ export class MultiHeadAttention extends Layer {
     const outputShape = this.configuredShape ?? [queryDim];
     const dims = { query: queryDim, key: keyDim, value: valueDim, rank, outputShape };
     if (this.dims === null) this.dims = dims;
-    else if (JSON.stringify(dims) !== JSON.stringify(this.dims)) throw this.error("E_CONFIG", "is called on inputs of other sizes than it was built for");
+    else if (JSON.stringify(dims) !== JSON.stringify(this.dims))
+      throw this.error("E_CONFIG", "is called on inputs of other sizes than it was built for");
     const [n, h, hv] = [this.heads, this.keyDim, this.valueDim];
     const projection = (name: string, inputDim: number, width: number) => [
       { name: `${name}/kernel`, shape: [inputDim, n, width] },
@@ -416,8 +519,20 @@ export class MultiHeadAttention extends Layer {
     // Keras 3 takes its fused dot_product_attention path unless it must return the scores, has
     // dropout, or the inputs have rank > 3.
     const fused = this.kerasMajor === 3 && !returnScores && this.dropout === 0 && rank === 3;
-    const masking: Masking = this.kerasMajor === 3 ? (fused ? "replace" : "replace-zero") : this.robustMasking ? "replace" : "subtract";
-    this.plans.set(args, { query, value, key, attentionMask, returnScores, causal, axes, masking, fill: fused ? DOT_PRODUCT_FILL : -MASK_OFFSET, scaleQueryFirst: !fused });
+    const masking: Masking =
+      this.kerasMajor === 3 ? (fused ? "replace" : "replace-zero") : this.robustMasking ? "replace" : "subtract";
+    this.plans.set(args, {
+      query,
+      value,
+      key,
+      attentionMask,
+      returnScores,
+      causal,
+      axes,
+      masking,
+      fill: fused ? DOT_PRODUCT_FILL : -MASK_OFFSET,
+      scaleQueryFirst: !fused,
+    });
     const output: Shape = [...qs.slice(0, -1), ...outputShape];
     if (!returnScores) return [output];
     const batchLike = qs.slice(1, -1).filter((_, i) => !axes.includes(i + 1));
@@ -444,13 +559,17 @@ export class MultiHeadAttention extends Layer {
 
   call(inputs: Tensor[], masks: Masks, args?: CallArguments): Tensor[] {
     const plan = this.plans.get(args ?? NO_ARGUMENTS);
-    if (plan === undefined || this.dims === null || this.projections === null) throw this.error("E_CONFIG", "called with arguments it was not built for");
+    if (plan === undefined || this.dims === null || this.projections === null)
+      throw this.error("E_CONFIG", "called with arguments it was not built for");
     const P = this.projections;
     const [qt, vt, kt] = [inputs[plan.query], inputs[plan.value], inputs[plan.key]];
     const rank = qt.rank;
     const batch = qt.shape[0];
     if (vt.shape[0] !== batch || kt.shape[0] !== batch || !sameDims(vt.shape.slice(1, -1), kt.shape.slice(1, -1))) {
-      throw this.error("E_INPUT_SHAPE", `query ${formatShape(qt.shape)}, value ${formatShape(vt.shape)} and key ${formatShape(kt.shape)} do not fit together`);
+      throw this.error(
+        "E_INPUT_SHAPE",
+        `query ${formatShape(qt.shape)}, value ${formatShape(vt.shape)} and key ${formatShape(kt.shape)} do not fit together`,
+      );
     }
     const [n, h, hv] = [this.heads, this.keyDim, this.valueDim];
     const qMid = qt.shape.slice(1, -1);
@@ -483,7 +602,11 @@ export class MultiHeadAttention extends Layer {
     };
     const qRows = rowsOf(qMid);
     const vRows = rowsOf(vMid);
-    if (qRows.outer.length !== vRows.outer.length) throw this.error("E_INPUT_SHAPE", `query ${formatShape(qt.shape)} and value ${formatShape(vt.shape)} differ outside the attention axes`);
+    if (qRows.outer.length !== vRows.outer.length)
+      throw this.error(
+        "E_INPUT_SHAPE",
+        `query ${formatShape(qt.shape)} and value ${formatShape(vt.shape)} differ outside the attention axes`,
+      );
     const T = qRows.inner.length;
     const S = vRows.inner.length;
     const allowed = this.attentionMask(inputs, masks, plan, batch, T, S);
@@ -530,7 +653,13 @@ export class MultiHeadAttention extends Layer {
     const result = [new Tensor([...qt.shape.slice(0, -1), ...this.dims.outputShape], out)];
     if (plan.returnScores) {
       const batchLike = qMid.filter((_, i) => !plan.axes.includes(i + 1));
-      const shape = [batch, ...batchLike, n, ...plan.axes.map((a) => qt.shape[a]), ...plan.axes.map((a) => vt.shape[a])];
+      const shape = [
+        batch,
+        ...batchLike,
+        n,
+        ...plan.axes.map((a) => qt.shape[a]),
+        ...plan.axes.map((a) => vt.shape[a]),
+      ];
       result.push(new Tensor(shape, scores));
     }
     return result;
@@ -541,18 +670,40 @@ export class MultiHeadAttention extends Layer {
    * [B, 1, S], the causal and sliding-window bands, and attention_mask, all and-ed. Null when
    * nothing is masked.
    */
-  private attentionMask(inputs: readonly Tensor[], masks: Masks, plan: HeadsPlan, batch: number, T: number, S: number): Uint8Array | null {
+  private attentionMask(
+    inputs: readonly Tensor[],
+    masks: Masks,
+    plan: HeadsPlan,
+    batch: number,
+    T: number,
+    S: number,
+  ): Uint8Array | null {
     const queryMask = masks[plan.query] ?? null;
     const valueMask = masks[plan.value] ?? null;
     // Keras 3 reads the key's mask only when a key is passed; Keras 2 falls back to the value's.
     const keyMask = plan.key !== plan.value ? (masks[plan.key] ?? null) : null;
     const given = plan.attentionMask === null ? null : inputs[plan.attentionMask];
-    if (queryMask === null && valueMask === null && keyMask === null && given === null && !plan.causal && this.slidingWindow === null) return null;
-    if (inputs[plan.query].rank !== 3) throw this.error("E_UNSUPPORTED", `masks on inputs of rank ${inputs[plan.query].rank} are not supported (Keras builds them for rank-3 inputs)`);
+    if (
+      queryMask === null &&
+      valueMask === null &&
+      keyMask === null &&
+      given === null &&
+      !plan.causal &&
+      this.slidingWindow === null
+    )
+      return null;
+    if (inputs[plan.query].rank !== 3)
+      throw this.error(
+        "E_UNSUPPORTED",
+        `masks on inputs of rank ${inputs[plan.query].rank} are not supported (Keras builds them for rank-3 inputs)`,
+      );
     if (given !== null) {
       const [mb, mt, ms] = given.shape;
       if (!(mb === batch || mb === 1) || !(mt === T || mt === 1) || !(ms === S || ms === 1)) {
-        throw this.error("E_INPUT_SHAPE", `attention_mask has shape ${formatShape(given.shape)}, expected [${batch}, ${T}, ${S}]`);
+        throw this.error(
+          "E_INPUT_SHAPE",
+          `attention_mask has shape ${formatShape(given.shape)}, expected [${batch}, ${T}, ${S}]`,
+        );
       }
     }
     const window = this.slidingWindow;
@@ -561,7 +712,10 @@ export class MultiHeadAttention extends Layer {
       for (let i = 0; i < T; i++) {
         const queryKept = queryMask === null || queryMask.data[b * T + i] !== 0;
         for (let j = 0; j < S; j++) {
-          let keep = queryKept && (valueMask === null || valueMask.data[b * S + j] !== 0) && (keyMask === null || keyMask.data[b * S + j] !== 0);
+          let keep =
+            queryKept &&
+            (valueMask === null || valueMask.data[b * S + j] !== 0) &&
+            (keyMask === null || keyMask.data[b * S + j] !== 0);
           if (plan.causal && j > i) keep = false;
           if (window !== null && Math.abs(i - j) >= window) keep = false;
           if (keep && given !== null) {
@@ -580,19 +734,22 @@ export const attentionLayers: LayerDefinition[] = [
   {
     className: "Attention",
     family: "attention",
-    summary: "`score_mode` dot/concat, `use_scale`, `causal` (Keras 2) / `use_causal_mask`, `return_attention_scores`, [query, value, key]; masks from the inputs or `mask=`",
+    summary:
+      "`score_mode` dot/concat, `use_scale`, `causal` (Keras 2) / `use_causal_mask`, `return_attention_scores`, [query, value, key]; masks from the inputs or `mask=`",
     create: (r) => new DenseAttention(r, false),
   },
   {
     className: "AdditiveAttention",
     family: "attention",
-    summary: "`use_scale`, `causal` (Keras 2) / `use_causal_mask`, `return_attention_scores`, [query, value, key]; masks from the inputs or `mask=`",
+    summary:
+      "`use_scale`, `causal` (Keras 2) / `use_causal_mask`, `return_attention_scores`, [query, value, key]; masks from the inputs or `mask=`",
     create: (r) => new DenseAttention(r, true),
   },
   {
     className: "MultiHeadAttention",
     family: "attention",
-    summary: "`value_dim`, `use_bias`, `output_shape`, `attention_axes`, `use_gate`, `sliding_window`, `softmax_robust_masking`; key, `attention_mask`, `use_causal_mask`, `return_attention_scores`, masks from the inputs (rank-3 inputs)",
+    summary:
+      "`value_dim`, `use_bias`, `output_shape`, `attention_axes`, `use_gate`, `sliding_window`, `softmax_robust_masking`; key, `attention_mask`, `use_causal_mask`, `return_attention_scores`, masks from the inputs (rank-3 inputs)",
     create: (r) => new MultiHeadAttention(r),
   },
 ];

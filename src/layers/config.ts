@@ -82,7 +82,11 @@ export class ConfigReader {
     let name: string | undefined;
     if (v === undefined || v === null) name = fallback;
     else if (typeof v === "string") name = v;
-    else if (isObject(v) && typeof v.config === "string" && (v.class_name === "function" || v.registered_name === "function")) {
+    else if (
+      isObject(v) &&
+      typeof v.config === "string" &&
+      (v.class_name === "function" || v.registered_name === "function")
+    ) {
       // Keras 3 serializes some built-ins as {"class_name": "function", "config": "relu", ...}.
       name = typeof v.module === "string" && !v.module.startsWith("keras") ? undefined : v.config;
     } else if (isObject(v) && typeof v.class_name === "string" && typeof v.module !== "string") {
@@ -90,7 +94,9 @@ export class ConfigReader {
     }
     const activation = name === undefined ? undefined : getActivation(name, this.context.kerasMajor);
     if (activation === undefined) {
-      this.unsupported(`${key} ${describe(v)} is not a built-in Keras ${this.context.kerasMajor} activation (custom functions are never executed)`);
+      this.unsupported(
+        `${key} ${describe(v)} is not a built-in Keras ${this.context.kerasMajor} activation (custom functions are never executed)`,
+      );
       return getActivation("linear", this.context.kerasMajor)!;
     }
     return activation;

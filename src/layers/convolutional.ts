@@ -15,12 +15,21 @@ export function single(reader: ConfigReader, key: string, fallback: number, min 
   const v = reader.raw(key);
   if (Array.isArray(v)) {
     if (v.length !== 1 || typeof v[0] !== "number" || !Number.isInteger(v[0]) || v[0] < min) {
-      throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): config "${key}" should be one integer >= ${min}, got ${describe(v)}`, { layer: reader.layerName });
+      throw new KeraslessError(
+        "E_CONFIG",
+        `layer "${reader.layerName}" (${reader.className}): config "${key}" should be one integer >= ${min}, got ${describe(v)}`,
+        { layer: reader.layerName },
+      );
     }
     return v[0];
   }
   const n = reader.int(key, fallback);
-  if (n < min) throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): config "${key}" should be an integer >= ${min}, got ${n}`, { layer: reader.layerName });
+  if (n < min)
+    throw new KeraslessError(
+      "E_CONFIG",
+      `layer "${reader.layerName}" (${reader.className}): config "${key}" should be an integer >= ${min}, got ${n}`,
+      { layer: reader.layerName },
+    );
   return n;
 }
 
@@ -45,19 +54,23 @@ export class Conv1D extends Layer {
     this.dilation = single(reader, "dilation_rate", 1);
     this.groups = reader.positiveInt("groups", 1);
     const padding = reader.string("padding", "valid").toLowerCase();
-    if (padding !== "valid" && padding !== "same" && padding !== "causal") reader.unsupported(`padding=${JSON.stringify(padding)} is not supported`);
+    if (padding !== "valid" && padding !== "same" && padding !== "causal")
+      reader.unsupported(`padding=${JSON.stringify(padding)} is not supported`);
     this.padding = padding === "same" || padding === "causal" ? padding : "valid";
     this.activation = reader.activation("activation", "linear");
     this.useBias = reader.bool("use_bias", true);
     reader.allowOnly("data_format", ["channels_last"]);
-    if (this.strides > 1 && this.dilation > 1) reader.unsupported("strides > 1 together with dilation_rate > 1 is not supported by Keras either");
-    if (this.filters % this.groups !== 0) throw this.error("E_CONFIG", `filters=${this.filters} is not divisible by groups=${this.groups}`);
+    if (this.strides > 1 && this.dilation > 1)
+      reader.unsupported("strides > 1 together with dilation_rate > 1 is not supported by Keras either");
+    if (this.filters % this.groups !== 0)
+      throw this.error("E_CONFIG", `filters=${this.filters} is not divisible by groups=${this.groups}`);
   }
 
   /** Output length and left padding for an input of `length` steps. */
   private geometry(length: number): { outLength: number; padLeft: number } {
     const span = this.dilation * (this.kernelSize - 1) + 1;
-    if (this.padding === "valid") return { outLength: Math.max(0, Math.floor((length - span) / this.strides) + 1), padLeft: 0 };
+    if (this.padding === "valid")
+      return { outLength: Math.max(0, Math.floor((length - span) / this.strides) + 1), padLeft: 0 };
     const outLength = Math.ceil(length / this.strides);
     if (this.padding === "causal") return { outLength, padLeft: span - 1 };
     const total = Math.max((outLength - 1) * this.strides + span - length, 0);
@@ -67,7 +80,8 @@ export class Conv1D extends Layer {
   computeOutputShapes([input]: Shape[]): Shape[] {
     this.expectRank(input, 3);
     const channels = knownDim(this, input, 2);
-    if (channels % this.groups !== 0) throw this.error("E_CONFIG", `${channels} input channels are not divisible by groups=${this.groups}`);
+    if (channels % this.groups !== 0)
+      throw this.error("E_CONFIG", `${channels} input channels are not divisible by groups=${this.groups}`);
     this.inputChannels = channels;
     this.declareWeights([
       { name: "kernel", shape: [this.kernelSize, channels / this.groups, this.filters] },
@@ -121,9 +135,15 @@ export class Conv1D extends Layer {
   }
 
   override streamBehaviour(): StreamBehaviour {
-    if (this.padding !== "causal") return { kind: "refused", reason: `needs the whole sequence (padding "${this.padding}"; only causal convolutions stream)` };
-    if (this.strides !== 1) return { kind: "refused", reason: "has strides > 1, so it does not give one output per step" };
-    if (this.activation.outputDim(this.filters) !== this.filters) return { kind: "refused", reason: `activation ${this.activation.name} changes the width` };
+    if (this.padding !== "causal")
+      return {
+        kind: "refused",
+        reason: `needs the whole sequence (padding "${this.padding}"; only causal convolutions stream)`,
+      };
+    if (this.strides !== 1)
+      return { kind: "refused", reason: "has strides > 1, so it does not give one output per step" };
+    if (this.activation.outputDim(this.filters) !== this.filters)
+      return { kind: "refused", reason: `activation ${this.activation.name} changes the width` };
     return { kind: "stateful", outputsHaveTime: [true], open: (batch) => this.openStream(batch) };
   }
 
@@ -194,14 +214,18 @@ export class Conv1DTranspose extends Layer {
     this.strides = single(reader, "strides", 1);
     this.outputPadding = reader.has("output_padding") ? single(reader, "output_padding", 0, 0) : null;
     const padding = reader.string("padding", "valid").toLowerCase();
-    if (padding !== "valid" && padding !== "same") reader.unsupported(`padding=${describe(padding)} is not supported (Keras allows "valid" and "same")`);
+    if (padding !== "valid" && padding !== "same")
+      reader.unsupported(`padding=${describe(padding)} is not supported (Keras allows "valid" and "same")`);
     this.padding = padding === "same" ? "same" : "valid";
     // TensorFlow's plain CPU kernels refuse channels_first and dilation ("only supports NHWC",
     // "do not yet support dilation rates larger than 1"): the fixture generator has no reference
     // for them, so they are not run here.
     reader.allowOnly("data_format", ["channels_last"]);
     const dilation = single(reader, "dilation_rate", 1);
-    if (dilation !== 1) reader.unsupported(`dilation_rate=${dilation} is not supported (TensorFlow's reference CPU kernels refuse it too)`);
+    if (dilation !== 1)
+      reader.unsupported(
+        `dilation_rate=${dilation} is not supported (TensorFlow's reference CPU kernels refuse it too)`,
+      );
     reader.allowOnly("groups", [1]); // Keras 2 configs carry the groups option of Conv1D
     this.activation = reader.activation("activation", "linear");
     this.useBias = reader.bool("use_bias", true);
@@ -213,7 +237,8 @@ export class Conv1DTranspose extends Layer {
   /** The output length Keras asks TensorFlow for, given `length` input steps. */
   private outLength(length: number): number {
     const k = this.kernelSize;
-    if (this.padding === "valid") return (length - 1) * this.strides + k + (this.outputPadding ?? Math.max(k, this.strides) - k);
+    if (this.padding === "valid")
+      return (length - 1) * this.strides + k + (this.outputPadding ?? Math.max(k, this.strides) - k);
     if (this.outputPadding === null) return length * this.strides;
     return (length - 1) * this.strides + (k % 2) + this.outputPadding;
   }
@@ -224,7 +249,8 @@ export class Conv1DTranspose extends Layer {
    */
   private padLeft(length: number, outLength: number): number {
     const k = this.kernelSize;
-    const forward = this.padding === "valid" ? Math.floor((outLength - k) / this.strides) + 1 : Math.ceil(outLength / this.strides);
+    const forward =
+      this.padding === "valid" ? Math.floor((outLength - k) / this.strides) + 1 : Math.ceil(outLength / this.strides);
     if (forward !== length) {
       throw this.error(
         "E_INPUT_SHAPE",
@@ -288,11 +314,17 @@ export class Conv1DTranspose extends Layer {
 }
 
 export const convolutionalLayers: LayerDefinition[] = [
-  { className: "Conv1D", family: "convolutional", summary: "padding `valid`/`same`/`causal`, `strides`, `dilation_rate`, `groups`, `channels_last`", create: (r) => new Conv1D(r) },
+  {
+    className: "Conv1D",
+    family: "convolutional",
+    summary: "padding `valid`/`same`/`causal`, `strides`, `dilation_rate`, `groups`, `channels_last`",
+    create: (r) => new Conv1D(r),
+  },
   {
     className: "Conv1DTranspose",
     family: "convolutional",
-    summary: "padding `valid`/`same`, `strides`, `output_padding`, `use_bias`, `channels_last`; not `dilation_rate` > 1 or `channels_first` (TensorFlow's plain CPU kernels refuse both, so there is no reference)",
+    summary:
+      "padding `valid`/`same`, `strides`, `output_padding`, `use_bias`, `channels_last`; not `dilation_rate` > 1 or `channels_first` (TensorFlow's plain CPU kernels refuse both, so there is no reference)",
     create: (r) => new Conv1DTranspose(r),
   },
 ];

@@ -62,7 +62,8 @@ export class Dense extends Layer {
     this.expectRank(input, [2, 8]);
     const inputDim = knownDim(this, input, -1);
     if (!this.built) this.inputDim = inputDim;
-    else if (inputDim !== this.inputDim) throw this.error("E_CONFIG", `was built for ${this.inputDim} input features, now called with ${inputDim}`);
+    else if (inputDim !== this.inputDim)
+      throw this.error("E_CONFIG", `was built for ${this.inputDim} input features, now called with ${inputDim}`);
     this.declareWeights([
       { name: "kernel", shape: [inputDim, this.units] },
       ...(this.useBias ? [{ name: "bias", shape: [this.units] }] : []),
@@ -253,10 +254,30 @@ const identity = (className: string, summary: string): LayerDefinition => ({
 });
 
 export const coreLayers: LayerDefinition[] = [
-  { className: "InputLayer", family: "core", summary: "model input (from `batch_shape` / `batch_input_shape`)", create: null },
-  { className: "Dense", family: "core", summary: "every activation; `use_bias`; inputs of any rank", create: (r) => new Dense(r) },
-  { className: "Activation", family: "core", summary: "every built-in activation by name", create: (r) => new ActivationLayer(r) },
-  { className: "Masking", family: "core", summary: "`mask_value`; the mask reaches every layer that uses one, as in Keras", create: (r) => new Masking(r) },
+  {
+    className: "InputLayer",
+    family: "core",
+    summary: "model input (from `batch_shape` / `batch_input_shape`)",
+    create: null,
+  },
+  {
+    className: "Dense",
+    family: "core",
+    summary: "every activation; `use_bias`; inputs of any rank",
+    create: (r) => new Dense(r),
+  },
+  {
+    className: "Activation",
+    family: "core",
+    summary: "every built-in activation by name",
+    create: (r) => new ActivationLayer(r),
+  },
+  {
+    className: "Masking",
+    family: "core",
+    summary: "`mask_value`; the mask reaches every layer that uses one, as in Keras",
+    create: (r) => new Masking(r),
+  },
   identity("Dropout", "identity at inference"),
   identity("SpatialDropout1D", "identity at inference"),
   identity("SpatialDropout2D", "identity at inference"),

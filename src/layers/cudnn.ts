@@ -64,14 +64,20 @@ export class CuDNNLSTM extends LSTM {
     const u = this.options.units;
     const summed = new Float32Array(4 * u);
     for (let j = 0; j < 4 * u; j++) summed[j] = bias[j] + bias[4 * u + j];
-    super.weightsLoaded([cudnnInputKernel(kernel, this.inputDim, u, 4), cudnnRecurrentKernel(recurrentKernel, u, 4), summed]);
+    super.weightsLoaded([
+      cudnnInputKernel(kernel, this.inputDim, u, 4),
+      cudnnRecurrentKernel(recurrentKernel, u, 4),
+      summed,
+    ]);
   }
 }
 
 export class CuDNNGRU extends GRU {
   constructor(reader: ConfigReader) {
     checkCudnnConfig(reader);
-    super(new ConfigReader(reader.layerName, reader.className, { ...reader.config, reset_after: true }, reader.context));
+    super(
+      new ConfigReader(reader.layerName, reader.className, { ...reader.config, reset_after: true }, reader.context),
+    );
   }
 
   protected override biasShape(): number[] {
@@ -81,11 +87,27 @@ export class CuDNNGRU extends GRU {
   protected override weightsLoaded([kernel, recurrentKernel, bias]: Float32Array[]): void {
     const u = this.options.units;
     // [6u] = input biases (z r h) then recurrent biases: reset_after's [2, 3u] row-major.
-    super.weightsLoaded([cudnnInputKernel(kernel, this.inputDim, u, 3), cudnnRecurrentKernel(recurrentKernel, u, 3), bias]);
+    super.weightsLoaded([
+      cudnnInputKernel(kernel, this.inputDim, u, 3),
+      cudnnRecurrentKernel(recurrentKernel, u, 3),
+      bias,
+    ]);
   }
 }
 
 export const cudnnLayers: LayerDefinition[] = [
-  { className: "CuDNNLSTM", family: "cudnn", summary: "Keras 2 files; runs as LSTM (tanh, sigmoid) with the weights converted as tf.keras converts them; `return_sequences`, `return_state`, `go_backwards`, `initial_state`", create: (r) => new CuDNNLSTM(r) },
-  { className: "CuDNNGRU", family: "cudnn", summary: "Keras 2 files; runs as GRU(reset_after=True) with the weights converted as tf.keras converts them; `return_sequences`, `return_state`, `go_backwards`, `initial_state`", create: (r) => new CuDNNGRU(r) },
+  {
+    className: "CuDNNLSTM",
+    family: "cudnn",
+    summary:
+      "Keras 2 files; runs as LSTM (tanh, sigmoid) with the weights converted as tf.keras converts them; `return_sequences`, `return_state`, `go_backwards`, `initial_state`",
+    create: (r) => new CuDNNLSTM(r),
+  },
+  {
+    className: "CuDNNGRU",
+    family: "cudnn",
+    summary:
+      "Keras 2 files; runs as GRU(reset_after=True) with the weights converted as tf.keras converts them; `return_sequences`, `return_state`, `go_backwards`, `initial_state`",
+    create: (r) => new CuDNNGRU(r),
+  },
 ];

@@ -57,7 +57,10 @@ export class Embedding extends Layer {
       // Float inputs are cast to integers as Keras casts them (truncation toward zero).
       const id = Math.trunc(ids.data[i]);
       if (!(id >= 0 && id < this.inputDim)) {
-        throw this.error("E_INPUT_VALUE", `token id ${ids.data[i]} at flat index ${i} is outside the vocabulary [0, ${this.inputDim})`);
+        throw this.error(
+          "E_INPUT_VALUE",
+          `token id ${ids.data[i]} at flat index ${i} is outside the vocabulary [0, ${this.inputDim})`,
+        );
       }
       for (let j = 0; j < d; j++) out[i * d + j] = table[id * d + j];
     }
@@ -66,5 +69,10 @@ export class Embedding extends Layer {
 }
 
 export const embeddingLayers: LayerDefinition[] = [
-  { className: "Embedding", family: "embedding", summary: "`mask_zero`; ids outside the vocabulary are an error", create: (r) => new Embedding(r) },
+  {
+    className: "Embedding",
+    family: "embedding",
+    summary: "`mask_zero`; ids outside the vocabulary are an error",
+    create: (r) => new Embedding(r),
+  },
 ];

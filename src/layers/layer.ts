@@ -37,7 +37,11 @@ export interface CallArguments {
   readonly constants: Readonly<Record<string, unknown>>;
 }
 
-export const NO_ARGUMENTS: CallArguments = Object.freeze({ positional: 0, tensors: Object.freeze({}), constants: Object.freeze({}) });
+export const NO_ARGUMENTS: CallArguments = Object.freeze({
+  positional: 0,
+  tensors: Object.freeze({}),
+  constants: Object.freeze({}),
+});
 
 export interface WeightSpec {
   /** Keras' name for the weight (kernel, recurrent_kernel, bias, embeddings, ...). */
@@ -162,7 +166,12 @@ export abstract class Layer {
    * The masks of the outputs of a call (only asked when supportsMasking). Keras' default passes
    * the first input's mask to the first output.
    */
-  computeMask(_inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[], _args?: CallArguments): (Mask | null)[] {
+  computeMask(
+    _inputs: readonly Tensor[],
+    masks: Masks,
+    outputs: readonly Tensor[],
+    _args?: CallArguments,
+  ): (Mask | null)[] {
     return outputs.map((_, i) => (i === 0 ? (masks[0] ?? null) : null));
   }
 
@@ -244,7 +253,10 @@ export abstract class Layer {
     return this.declared !== null;
   }
 
-  error(code: "E_CONFIG" | "E_UNSUPPORTED" | "E_WEIGHTS_SHAPE" | "E_WEIGHTS_MISSING" | "E_INPUT_SHAPE" | "E_INPUT_VALUE", problem: string): KeraslessError {
+  error(
+    code: "E_CONFIG" | "E_UNSUPPORTED" | "E_WEIGHTS_SHAPE" | "E_WEIGHTS_MISSING" | "E_INPUT_SHAPE" | "E_INPUT_VALUE",
+    problem: string,
+  ): KeraslessError {
     return new KeraslessError(code, `layer "${this.name}" (${this.className}): ${problem}`, { layer: this.name });
   }
 

@@ -32,7 +32,8 @@ class ElementwiseMerge extends Layer {
     const present = masks.filter((m): m is Mask => m !== null);
     if (present.length === 0 || (this.kerasMajor === 3 && present.length < masks.length)) return [null];
     const data = Uint8Array.from(present[0].data);
-    for (const m of present.slice(1)) for (let i = 0; i < data.length; i++) data[i] = this.kerasMajor === 3 ? data[i] | m.data[i] : data[i] & m.data[i];
+    for (const m of present.slice(1))
+      for (let i = 0; i < data.length; i++) data[i] = this.kerasMajor === 3 ? data[i] | m.data[i] : data[i] & m.data[i];
     return [{ shape: present[0].shape, data }];
   }
 
@@ -41,7 +42,10 @@ class ElementwiseMerge extends Layer {
     this.declareWeights([]);
     for (const shape of inputShapes.slice(1)) {
       if (!sameShape(shape, inputShapes[0])) {
-        throw this.error("E_UNSUPPORTED", `inputs of different shapes (${inputShapes.map(formatShape).join(", ")}) are not supported`);
+        throw this.error(
+          "E_UNSUPPORTED",
+          `inputs of different shapes (${inputShapes.map(formatShape).join(", ")}) are not supported`,
+        );
       }
     }
     return [inputShapes[0].map((d, i) => d ?? inputShapes.find((s) => s[i] !== null)?.[i] ?? null)];
@@ -50,7 +54,10 @@ class ElementwiseMerge extends Layer {
   call(inputs: Tensor[]): Tensor[] {
     for (const x of inputs) {
       if (x.size !== inputs[0].size || !sameShape(x.shape, inputs[0].shape)) {
-        throw this.error("E_INPUT_SHAPE", `inputs have different shapes: ${inputs.map((t) => formatShape(t.shape)).join(", ")}`);
+        throw this.error(
+          "E_INPUT_SHAPE",
+          `inputs have different shapes: ${inputs.map((t) => formatShape(t.shape)).join(", ")}`,
+        );
       }
     }
     const out = new Float32Array(inputs[0].size);
@@ -60,7 +67,11 @@ class ElementwiseMerge extends Layer {
 }
 
 const fold =
-  (start: (x: number) => number, step: (acc: number, x: number) => number, finish: (acc: number, n: number) => number = (a) => a) =>
+  (
+    start: (x: number) => number,
+    step: (acc: number, x: number) => number,
+    finish: (acc: number, n: number) => number = (a) => a,
+  ) =>
   (values: Float32Array[], out: Float32Array): void => {
     for (let i = 0; i < out.length; i++) {
       let acc = start(values[0][i]);
@@ -125,7 +136,8 @@ export class Concatenate extends Layer {
 
   private axisFor(rank: number): number {
     const axis = this.configuredAxis < 0 ? rank + this.configuredAxis : this.configuredAxis;
-    if (axis <= 0 || axis >= rank) throw this.error("E_CONFIG", `axis ${this.configuredAxis} is not a non-batch axis of rank-${rank} inputs`);
+    if (axis <= 0 || axis >= rank)
+      throw this.error("E_CONFIG", `axis ${this.configuredAxis} is not a non-batch axis of rank-${rank} inputs`);
     return axis;
   }
 
@@ -136,11 +148,22 @@ export class Concatenate extends Layer {
     const axis = this.axisFor(rank);
     this.joinsTime = axis === 1 && rank > 2;
     for (const shape of inputShapes) {
-      if (shape.length !== rank || !sameShape([...shape.slice(0, axis), ...shape.slice(axis + 1)], [...inputShapes[0].slice(0, axis), ...inputShapes[0].slice(axis + 1)])) {
-        throw this.error("E_CONFIG", `cannot concatenate shapes ${inputShapes.map(formatShape).join(", ")} on axis ${this.configuredAxis}`);
+      if (
+        shape.length !== rank ||
+        !sameShape(
+          [...shape.slice(0, axis), ...shape.slice(axis + 1)],
+          [...inputShapes[0].slice(0, axis), ...inputShapes[0].slice(axis + 1)],
+        )
+      ) {
+        throw this.error(
+          "E_CONFIG",
+          `cannot concatenate shapes ${inputShapes.map(formatShape).join(", ")} on axis ${this.configuredAxis}`,
+        );
       }
     }
-    const joined = inputShapes.some((s) => s[axis] === null) ? null : inputShapes.reduce((n, s) => n + (s[axis] as number), 0);
+    const joined = inputShapes.some((s) => s[axis] === null)
+      ? null
+      : inputShapes.reduce((n, s) => n + (s[axis] as number), 0);
     return [inputShapes[0].map((d, i) => (i === axis ? joined : d))];
   }
 
@@ -175,10 +198,81 @@ const many: [number, number] = [1, 64];
 
 export const mergeLayers: LayerDefinition[] = [
   { className: "Concatenate", family: "merge", summary: "any non-batch `axis`", create: (r) => new Concatenate(r) },
-  { className: "Add", family: "merge", summary: "inputs of equal shape", create: (r) => new ElementwiseMerge(r, fold((x) => x, (a, x) => a + x), many) },
-  { className: "Subtract", family: "merge", summary: "two inputs of equal shape", create: (r) => new ElementwiseMerge(r, subtract, 2) },
-  { className: "Multiply", family: "merge", summary: "inputs of equal shape", create: (r) => new ElementwiseMerge(r, fold((x) => x, (a, x) => a * x), many) },
-  { className: "Average", family: "merge", summary: "inputs of equal shape", create: (r) => new ElementwiseMerge(r, fold((x) => x, (a, x) => a + x, (a, n) => a / n), many) },
-  { className: "Maximum", family: "merge", summary: "inputs of equal shape", create: (r) => new ElementwiseMerge(r, fold((x) => x, (a, x) => (x > a || Number.isNaN(x) ? x : a)), many) },
-  { className: "Minimum", family: "merge", summary: "inputs of equal shape", create: (r) => new ElementwiseMerge(r, fold((x) => x, (a, x) => (x < a || Number.isNaN(x) ? x : a)), many) },
+  {
+    className: "Add",
+    family: "merge",
+    summary: "inputs of equal shape",
+    create: (r) =>
+      new ElementwiseMerge(
+        r,
+        fold(
+          (x) => x,
+          (a, x) => a + x,
+        ),
+        many,
+      ),
+  },
+  {
+    className: "Subtract",
+    family: "merge",
+    summary: "two inputs of equal shape",
+    create: (r) => new ElementwiseMerge(r, subtract, 2),
+  },
+  {
+    className: "Multiply",
+    family: "merge",
+    summary: "inputs of equal shape",
+    create: (r) =>
+      new ElementwiseMerge(
+        r,
+        fold(
+          (x) => x,
+          (a, x) => a * x,
+        ),
+        many,
+      ),
+  },
+  {
+    className: "Average",
+    family: "merge",
+    summary: "inputs of equal shape",
+    create: (r) =>
+      new ElementwiseMerge(
+        r,
+        fold(
+          (x) => x,
+          (a, x) => a + x,
+          (a, n) => a / n,
+        ),
+        many,
+      ),
+  },
+  {
+    className: "Maximum",
+    family: "merge",
+    summary: "inputs of equal shape",
+    create: (r) =>
+      new ElementwiseMerge(
+        r,
+        fold(
+          (x) => x,
+          (a, x) => (x > a || Number.isNaN(x) ? x : a),
+        ),
+        many,
+      ),
+  },
+  {
+    className: "Minimum",
+    family: "merge",
+    summary: "inputs of equal shape",
+    create: (r) =>
+      new ElementwiseMerge(
+        r,
+        fold(
+          (x) => x,
+          (a, x) => (x < a || Number.isNaN(x) ? x : a),
+        ),
+        many,
+      ),
+  },
 ];

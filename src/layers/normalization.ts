@@ -6,7 +6,16 @@
 import { KeraslessError } from "../errors.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
 import { describe, isObject, type ConfigReader } from "./config.js";
-import { Layer, POINTWISE, knownDim, type Mask, type Masks, type Shape, type StreamBehaviour, type WeightSpec } from "./layer.js";
+import {
+  Layer,
+  POINTWISE,
+  knownDim,
+  type Mask,
+  type Masks,
+  type Shape,
+  type StreamBehaviour,
+  type WeightSpec,
+} from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
 /**
@@ -64,7 +73,11 @@ class IndexCache {
     if (this.value === null || !sameShape(shape, this.shape)) {
       const source = this.sourceShapeFor(shape);
       const index = broadcastIndex(shape, source);
-      if (index === null) throw layer.error("E_INPUT_SHAPE", `values of shape ${formatShape(source)} do not broadcast to the input shape ${formatShape(shape)}`);
+      if (index === null)
+        throw layer.error(
+          "E_INPUT_SHAPE",
+          `values of shape ${formatShape(source)} do not broadcast to the input shape ${formatShape(shape)}`,
+        );
       this.shape = [...shape];
       this.value = index;
     }
@@ -91,7 +104,11 @@ function readAxisList(reader: ConfigReader, key: string, fallback: number[]): nu
   if (v === undefined || v === null) return fallback;
   if (typeof v === "number" && Number.isInteger(v)) return [v];
   if (Array.isArray(v) && v.every((a) => typeof a === "number" && Number.isInteger(a))) return v as number[];
-  throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): config "${key}" should be an integer or a list of integers, got ${describe(v)}`, { layer: reader.layerName });
+  throw new KeraslessError(
+    "E_CONFIG",
+    `layer "${reader.layerName}" (${reader.className}): config "${key}" should be an integer or a list of integers, got ${describe(v)}`,
+    { layer: reader.layerName },
+  );
 }
 
 /** Axes made non-negative for `rank` and sorted; out of range, duplicate or batch axes are config errors. */
@@ -146,7 +163,8 @@ export class BatchNormalization extends NormalizationBase {
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {
-    if (this.kerasMajor === 3 && this.axis.length !== 1) throw this.error("E_CONFIG", `Keras 3 takes one axis, got ${formatShape(this.axis)}`);
+    if (this.kerasMajor === 3 && this.axis.length !== 1)
+      throw this.error("E_CONFIG", `Keras 3 takes one axis, got ${formatShape(this.axis)}`);
     this.axes = resolveAxes(this, this.axis, input.length);
     this.inputRank = input.length;
     const dims = this.axes.map((a) => knownDim(this, input, a));
@@ -158,7 +176,12 @@ export class BatchNormalization extends NormalizationBase {
     this.trainableSpecCount = specs.length;
     specs.push({ name: "moving_mean", shape: paramShape }, { name: "moving_variance", shape: paramShape });
     // Batch renormalization only changes training; at inference it uses the moving statistics too.
-    if (this.renorm) specs.push({ name: "moving_stddev", shape: paramShape }, { name: "renorm_mean", shape: paramShape }, { name: "renorm_stddev", shape: paramShape });
+    if (this.renorm)
+      specs.push(
+        { name: "moving_stddev", shape: paramShape },
+        { name: "renorm_mean", shape: paramShape },
+        { name: "renorm_stddev", shape: paramShape },
+      );
     this.declareWeights(specs);
     return [input];
   }
@@ -240,7 +263,12 @@ class Moments {
  * Per-group mean and (biased) variance into `moments`, optionally weighted (Keras 2's masked
  * group normalization).
  */
-function groupMoments(data: ArrayLike<number>, grouping: Grouping, weights: Float64Array | null, moments: Moments): Moments {
+function groupMoments(
+  data: ArrayLike<number>,
+  grouping: Grouping,
+  weights: Float64Array | null,
+  moments: Moments,
+): Moments {
   const { group, groups } = grouping;
   const { mean, variance, total } = moments.sized(groups);
   for (let i = 0; i < data.length; i++) {
@@ -380,7 +408,8 @@ export class GroupNormalization extends NormalizationBase {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
     this.kerasMajor = reader.context.kerasMajor;
     this.groups = reader.int("groups", 32);
-    if (this.groups < 1 && this.groups !== -1) throw this.error("E_CONFIG", `groups=${this.groups} is neither positive nor -1`);
+    if (this.groups < 1 && this.groups !== -1)
+      throw this.error("E_CONFIG", `groups=${this.groups} is neither positive nor -1`);
     this.axis = reader.int("axis", -1);
     this.epsilon = reader.number("epsilon", 1e-3);
     this.center = reader.bool("center", true);
@@ -423,7 +452,12 @@ export class GroupNormalization extends NormalizationBase {
     const y = outputs[0];
     const grouping = this.grouping(x.shape);
     const mask = this.kerasMajor === 2 ? (masks[0] ?? null) : null;
-    const moments = groupMoments(x.data, grouping, mask === null ? null : this.maskWeights(mask, x.shape), this.moments);
+    const moments = groupMoments(
+      x.data,
+      grouping,
+      mask === null ? null : this.maskWeights(mask, x.shape),
+      this.moments,
+    );
     normalizeGroups(x.data, y.data, grouping, moments, this.epsilon, this.gamma, this.beta, true);
     return true;
   }
@@ -432,7 +466,10 @@ export class GroupNormalization extends NormalizationBase {
   private maskWeights(mask: Mask, shape: readonly number[]): Float64Array {
     const index = broadcastIndex(shape, mask.shape);
     if (index === null) {
-      throw this.error("E_INPUT_SHAPE", `Keras 2 broadcasts the incoming mask ${formatShape(mask.shape)} to the input shape ${formatShape(shape)}, which fails (in Keras too)`);
+      throw this.error(
+        "E_INPUT_SHAPE",
+        `Keras 2 broadcasts the incoming mask ${formatShape(mask.shape)} to the input shape ${formatShape(shape)}, which fails (in Keras too)`,
+      );
     }
     const weights = new Float64Array(index.length);
     for (let i = 0; i < index.length; i++) weights[i] = mask.data[index[i]];
@@ -531,7 +568,11 @@ function readNumberArray(reader: ConfigReader, key: string): { shape: number[]; 
     return Array.isArray(node) && node.length === shape[depth] && node.every((child) => walk(child, depth + 1));
   };
   if (!walk(v, 0)) {
-    throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): config "${key}" should be a number or a rectangular array of numbers, got ${describe(v)}`, { layer: reader.layerName });
+    throw new KeraslessError(
+      "E_CONFIG",
+      `layer "${reader.layerName}" (${reader.className}): config "${key}" should be a number or a rectangular array of numbers, got ${describe(v)}`,
+      { layer: reader.layerName },
+    );
   }
   return { shape, values: Float64Array.from(values) };
 }
@@ -545,7 +586,10 @@ export class Normalization extends NormalizationBase {
   override readonly supportsMasking: boolean;
   readonly axis: number[];
   readonly invert: boolean;
-  private readonly given: { mean: { shape: number[]; values: Float64Array }; variance: { shape: number[]; values: Float64Array } } | null;
+  private readonly given: {
+    mean: { shape: number[]; values: Float64Array };
+    variance: { shape: number[]; values: Float64Array };
+  } | null;
   private axes: number[] = [];
   private mean = new Float64Array(0);
   private divisor = new Float64Array(0);
@@ -558,7 +602,8 @@ export class Normalization extends NormalizationBase {
     this.invert = reader.bool("invert", false);
     const mean = readNumberArray(reader, "mean");
     const variance = readNumberArray(reader, "variance");
-    if ((mean === null) !== (variance === null)) throw this.error("E_CONFIG", "has only one of mean and variance in its config");
+    if ((mean === null) !== (variance === null))
+      throw this.error("E_CONFIG", "has only one of mean and variance in its config");
     this.given = mean === null || variance === null ? null : { mean, variance };
   }
 
@@ -583,7 +628,11 @@ export class Normalization extends NormalizationBase {
   private broadcastGiven(which: "mean" | "variance", kept: number[]): Float64Array {
     const { shape, values } = this.given![which];
     const index = broadcastIndex(kept, shape);
-    if (index === null) throw this.error("E_CONFIG", `the ${which} of shape ${formatShape(shape)} does not broadcast to the normalized axes' shape ${formatShape(kept)}`);
+    if (index === null)
+      throw this.error(
+        "E_CONFIG",
+        `the ${which} of shape ${formatShape(shape)} does not broadcast to the normalized axes' shape ${formatShape(kept)}`,
+      );
     return Float64Array.from(index, (k) => values[k]);
   }
 
@@ -611,7 +660,8 @@ export class Normalization extends NormalizationBase {
     const data = x.data;
     const out = y.data;
     const index = this.index.get(this, x.shape);
-    if (this.invert) for (let i = 0; i < out.length; i++) out[i] = this.mean[index[i]] + data[i] * this.divisor[index[i]];
+    if (this.invert)
+      for (let i = 0; i < out.length; i++) out[i] = this.mean[index[i]] + data[i] * this.divisor[index[i]];
     else for (let i = 0; i < out.length; i++) out[i] = (data[i] - this.mean[index[i]]) / this.divisor[index[i]];
     return true;
   }
@@ -644,7 +694,10 @@ export class Rescaling extends Layer {
       // The output keeps the input's shape, so scale and offset may only broadcast into it.
       const offset = input.length - shape.length;
       if (offset < 0 || shape.some((d, k) => d !== 1 && input[k + offset] !== null && input[k + offset] !== d)) {
-        throw this.error("E_CONFIG", `scale/offset of shape ${formatShape(shape)} do not broadcast to the input shape ${formatShape(input)}`);
+        throw this.error(
+          "E_CONFIG",
+          `scale/offset of shape ${formatShape(shape)} do not broadcast to the input shape ${formatShape(input)}`,
+        );
       }
     }
     return [input];
@@ -657,7 +710,11 @@ export class Rescaling extends Layer {
   override streamBehaviour(): StreamBehaviour {
     // Scale or offset vary along the time axis when their size there (right-aligned) is not 1.
     const varies = ({ shape }: { shape: number[] }): boolean => (shape[shape.length - this.inputRank + 1] ?? 1) !== 1;
-    return pointwiseUnlessTime(this.inputRank, varies(this.scale) || varies(this.offset), "scales each time step differently");
+    return pointwiseUnlessTime(
+      this.inputRank,
+      varies(this.scale) || varies(this.offset),
+      "scales each time step differently",
+    );
   }
 
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
@@ -667,7 +724,8 @@ export class Rescaling extends Layer {
     const out = y.data;
     const scale = this.scaleIndex.get(this, x.shape);
     const offset = this.offsetIndex.get(this, x.shape);
-    for (let i = 0; i < out.length; i++) out[i] = Math.fround(data[i] * this.scale.values[scale[i]]) + this.offset.values[offset[i]];
+    for (let i = 0; i < out.length; i++)
+      out[i] = Math.fround(data[i] * this.scale.values[scale[i]]) + this.offset.values[offset[i]];
     return true;
   }
 }
@@ -676,17 +734,39 @@ export const normalizationLayers: LayerDefinition[] = [
   {
     className: "BatchNormalization",
     family: "normalization",
-    summary: "moving statistics; `axis` (Keras 2: lists too), `epsilon`, `center`, `scale`, `renorm`; not `virtual_batch_size`",
+    summary:
+      "moving statistics; `axis` (Keras 2: lists too), `epsilon`, `center`, `scale`, `renorm`; not `virtual_batch_size`",
     create: (r) => new BatchNormalization(r),
   },
-  { className: "LayerNormalization", family: "normalization", summary: "`axis` (int or list), `epsilon`, `center`, `scale`, Keras 3 `rms_scaling`", create: (r) => new LayerNormalization(r) },
-  { className: "GroupNormalization", family: "normalization", summary: "`groups` (-1 = instance norm), `axis`, `epsilon`, `center`, `scale`; Keras 2's mask weighting", create: (r) => new GroupNormalization(r) },
-  { className: "UnitNormalization", family: "normalization", summary: "`axis` (int or list), each version's epsilon bound", create: (r) => new UnitNormalization(r) },
+  {
+    className: "LayerNormalization",
+    family: "normalization",
+    summary: "`axis` (int or list), `epsilon`, `center`, `scale`, Keras 3 `rms_scaling`",
+    create: (r) => new LayerNormalization(r),
+  },
+  {
+    className: "GroupNormalization",
+    family: "normalization",
+    summary: "`groups` (-1 = instance norm), `axis`, `epsilon`, `center`, `scale`; Keras 2's mask weighting",
+    create: (r) => new GroupNormalization(r),
+  },
+  {
+    className: "UnitNormalization",
+    family: "normalization",
+    summary: "`axis` (int or list), each version's epsilon bound",
+    create: (r) => new UnitNormalization(r),
+  },
   {
     className: "Normalization",
     family: "normalization",
     summary: "adapted weights or `mean`/`variance` in the config (broadcast), `axis` (int, list or None), `invert`",
     create: (r) => new Normalization(r),
   },
-  { className: "Rescaling", family: "normalization", summary: "`scale`, `offset`: numbers or arrays broadcast over the input (as under Keras' default `image_data_format`, channels_last)", create: (r) => new Rescaling(r) },
+  {
+    className: "Rescaling",
+    family: "normalization",
+    summary:
+      "`scale`, `offset`: numbers or arrays broadcast over the input (as under Keras' default `image_data_format`, channels_last)",
+    create: (r) => new Rescaling(r),
+  },
 ];

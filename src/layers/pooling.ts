@@ -12,9 +12,14 @@ import type { LayerDefinition } from "./registry-types.js";
 import { readDataFormat } from "./reshaping.js";
 
 /** Sizes of a 3D input and the element strides of its step and channel axes. */
-function layoutOf(shape: readonly number[], channelsFirst: boolean): { batch: number; steps: number; channels: number; step: number; channel: number } {
+function layoutOf(
+  shape: readonly number[],
+  channelsFirst: boolean,
+): { batch: number; steps: number; channels: number; step: number; channel: number } {
   const [batch, d1, d2] = shape;
-  return channelsFirst ? { batch, steps: d2, channels: d1, step: 1, channel: d2 } : { batch, steps: d1, channels: d2, step: d2, channel: 1 };
+  return channelsFirst
+    ? { batch, steps: d2, channels: d1, step: 1, channel: d2 }
+    : { batch, steps: d1, channels: d2, step: d2, channel: 1 };
 }
 
 /** MaxPooling1D and AveragePooling1D. As in TensorFlow, `same` padding never enters a window: averages count real steps only. */
@@ -31,7 +36,8 @@ export class Pooling1D extends Layer {
     this.poolSize = single(reader, "pool_size", 2);
     this.strides = reader.has("strides") ? single(reader, "strides", this.poolSize) : this.poolSize;
     const padding = reader.string("padding", "valid").toLowerCase();
-    if (padding !== "valid" && padding !== "same") reader.unsupported(`padding=${JSON.stringify(padding)} is not supported (Keras allows "valid" and "same")`);
+    if (padding !== "valid" && padding !== "same")
+      reader.unsupported(`padding=${JSON.stringify(padding)} is not supported (Keras allows "valid" and "same")`);
     this.padding = padding === "same" ? "same" : "valid";
     this.channelsFirst = readDataFormat(reader) === "channels_first";
   }
@@ -39,7 +45,11 @@ export class Pooling1D extends Layer {
   private geometry(steps: number): { outSteps: number; padLeft: number } {
     if (this.padding === "valid") {
       const outSteps = Math.floor((steps - this.poolSize) / this.strides) + 1;
-      if (outSteps < 1) throw this.error("E_INPUT_SHAPE", `a pool of ${this.poolSize} does not fit in ${steps} steps with padding "valid"`);
+      if (outSteps < 1)
+        throw this.error(
+          "E_INPUT_SHAPE",
+          `a pool of ${this.poolSize} does not fit in ${steps} steps with padding "valid"`,
+        );
       return { outSteps, padLeft: 0 };
     }
     const outSteps = Math.ceil(steps / this.strides);
@@ -171,21 +181,35 @@ export class GlobalPooling1D extends Layer {
    */
   private stepMask(mask: Mask, batch: number, steps: number): Uint8Array {
     if (mask.shape.length !== 2 || mask.shape[0] !== batch || mask.shape[1] !== steps) {
-      throw this.error("E_INPUT_SHAPE", `the incoming mask has shape [${mask.shape.join(", ")}], which does not broadcast over ${steps} steps of ${batch} sequences (Keras fails here too)`);
+      throw this.error(
+        "E_INPUT_SHAPE",
+        `the incoming mask has shape [${mask.shape.join(", ")}], which does not broadcast over ${steps} steps of ${batch} sequences (Keras fails here too)`,
+      );
     }
     return mask.data;
   }
 }
 
 export const poolingLayers: LayerDefinition[] = [
-  { className: "MaxPooling1D", family: "pooling", summary: "`pool_size`, `strides`, padding `valid`/`same`, `channels_last`/`channels_first`", create: (r) => new Pooling1D(r, "max") },
+  {
+    className: "MaxPooling1D",
+    family: "pooling",
+    summary: "`pool_size`, `strides`, padding `valid`/`same`, `channels_last`/`channels_first`",
+    create: (r) => new Pooling1D(r, "max"),
+  },
   {
     className: "AveragePooling1D",
     family: "pooling",
-    summary: "`pool_size`, `strides`, padding `valid`/`same` (padding not counted, as in TensorFlow), `channels_last`/`channels_first`",
+    summary:
+      "`pool_size`, `strides`, padding `valid`/`same` (padding not counted, as in TensorFlow), `channels_last`/`channels_first`",
     create: (r) => new Pooling1D(r, "average"),
   },
-  { className: "GlobalMaxPooling1D", family: "pooling", summary: "`keepdims`, `channels_last`/`channels_first`; masks are dropped, as Keras drops them", create: (r) => new GlobalPooling1D(r, "max") },
+  {
+    className: "GlobalMaxPooling1D",
+    family: "pooling",
+    summary: "`keepdims`, `channels_last`/`channels_first`; masks are dropped, as Keras drops them",
+    create: (r) => new GlobalPooling1D(r, "max"),
+  },
   {
     className: "GlobalAveragePooling1D",
     family: "pooling",

@@ -80,8 +80,12 @@ export abstract class RecurrentLayer extends Layer {
     this.zeroOutputForMask = reader.bool("zero_output_for_mask", false);
     this.maskIgnoredWithInitialState = reader.context.kerasMajor === 3;
     if (reader.bool("time_major", false)) reader.unsupported("time_major=True is not supported");
-    for (const [key, activation] of [["activation", this.options.activation], ["recurrent_activation", this.options.recurrentActivation]] as const) {
-      if (activation !== null && !activation.elementwise) reader.unsupported(`${key} ${activation.name} cannot be used inside a recurrent cell`);
+    for (const [key, activation] of [
+      ["activation", this.options.activation],
+      ["recurrent_activation", this.options.recurrentActivation],
+    ] as const) {
+      if (activation !== null && !activation.elementwise)
+        reader.unsupported(`${key} ${activation.name} cannot be used inside a recurrent cell`);
     }
     // dropout, recurrent_dropout, unroll and implementation do not change inference results.
   }
@@ -117,7 +121,11 @@ export abstract class RecurrentLayer extends Layer {
     }
     this.inputDim = inputDim;
     if (stateful) {
-      if (x[0] === null) throw this.error("E_CONFIG", "is stateful, so its input needs a fixed batch size (batch_input_shape), and the file gives none");
+      if (x[0] === null)
+        throw this.error(
+          "E_CONFIG",
+          "is stateful, so its input needs a fixed batch size (batch_input_shape), and the file gives none",
+        );
       this.statefulBatch = x[0];
     }
     const width = this.gateCount * units;
@@ -146,20 +154,37 @@ export abstract class RecurrentLayer extends Layer {
     return this.options.useBias ? [kernel, recurrentKernel, bias!] : [kernel, recurrentKernel];
   }
 
-  protected abstract createCell(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): RecurrentCell;
+  protected abstract createCell(
+    kernel: Float32Array,
+    recurrentKernel: Float32Array,
+    bias: Float32Array | null,
+  ): RecurrentCell;
 
   call([x, ...initialStates]: Tensor[], masks: Masks): Tensor[] {
     const [batch, time] = x.shape;
     this.checkBatch(batch, initialStates);
     const buffers = this.callBuffers(batch, time);
-    const start = initialStates.length > 0 ? initialStates.map(toFloat32) : this.options.stateful ? this.statefulStates(batch) : null;
+    const start =
+      initialStates.length > 0
+        ? initialStates.map(toFloat32)
+        : this.options.stateful
+          ? this.statefulStates(batch)
+          : null;
     if (start !== null) start.forEach((s, k) => buffers.states[k].set(s));
     const mask = initialStates.length > 0 && this.maskIgnoredWithInitialState ? null : (masks[0] ?? null);
     this.run(x, mask, buffers);
     if (this.options.stateful) this.carriedStates = buffers.states.map((s) => s.slice());
     if (this.workspace?.buffers !== buffers) return this.wrapOutputs(buffers, batch, time);
     // The kept buffers stay here: the caller gets its own copies.
-    return this.wrapOutputs({ ...buffers, output: buffers.output.slice(), states: this.options.returnState ? buffers.states.map((s) => s.slice()) : buffers.states }, batch, time);
+    return this.wrapOutputs(
+      {
+        ...buffers,
+        output: buffers.output.slice(),
+        states: this.options.returnState ? buffers.states.map((s) => s.slice()) : buffers.states,
+      },
+      batch,
+      time,
+    );
   }
 
   /** Buffers for one call, with zero states and no previous output. */
@@ -189,20 +214,34 @@ export abstract class RecurrentLayer extends Layer {
     if (batch !== this.statefulBatch) {
       throw this.error("E_INPUT_SHAPE", `is stateful with batch size ${this.statefulBatch}, got a batch of ${batch}`);
     }
-    return this.carriedStates ?? Array.from({ length: this.stateCount }, () => new Float32Array(batch * this.options.units));
+    return (
+      this.carriedStates ?? Array.from({ length: this.stateCount }, () => new Float32Array(batch * this.options.units))
+    );
   }
 
   private checkBatch(batch: number, initialStates: Tensor[]): void {
     for (const s of initialStates) {
       if (s.shape[0] !== batch) {
-        throw this.error("E_INPUT_SHAPE", `initial state of shape ${formatShape(s.shape)} does not match the batch size ${batch}`);
+        throw this.error(
+          "E_INPUT_SHAPE",
+          `initial state of shape ${formatShape(s.shape)} does not match the batch size ${batch}`,
+        );
       }
     }
   }
 
   private run(x: Tensor, mask: Mask | null, buffers: SequenceBuffers): void {
     const [batch, time, features] = x.shape;
-    runSequence(this.cell!, toFloat32(x), batch, time, features, mask === null ? null : mask.data, this.sequenceOptions(), buffers);
+    runSequence(
+      this.cell!,
+      toFloat32(x),
+      batch,
+      time,
+      features,
+      mask === null ? null : mask.data,
+      this.sequenceOptions(),
+      buffers,
+    );
   }
 
   private sequenceOptions(): SequenceOptions {
@@ -245,11 +284,23 @@ export abstract class RecurrentLayer extends Layer {
       step: (inputs, masks) => {
         const x = inputs[0];
         if (inputs.length > 1) {
-          throw this.error("E_UNSUPPORTED", "takes initial_state from other tensors, which a stream cannot feed step by step");
+          throw this.error(
+            "E_UNSUPPORTED",
+            "takes initial_state from other tensors, which a stream cannot feed step by step",
+          );
         }
         const mask = masks[0] ?? null;
         buffers.lastOutput.set(carriedOutput);
-        runSequence(cell, toFloat32(x), batch, 1, x.shape[x.shape.length - 1], mask === null ? null : mask.data, options, buffers);
+        runSequence(
+          cell,
+          toFloat32(x),
+          batch,
+          1,
+          x.shape[x.shape.length - 1],
+          mask === null ? null : mask.data,
+          options,
+          buffers,
+        );
         if (mask !== null) carriedOutput.set(buffers.lastOutput);
         else carriedOutput.set(buffers.states[0]);
         return outputs;
@@ -271,7 +322,12 @@ export class LSTM extends RecurrentLayer {
   }
 
   protected createCell(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): RecurrentCell {
-    return new LstmCell(this.options.units, { kernel, recurrentKernel, bias }, this.options.activation, this.options.recurrentActivation!);
+    return new LstmCell(
+      this.options.units,
+      { kernel, recurrentKernel, bias },
+      this.options.activation,
+      this.options.recurrentActivation!,
+    );
   }
 }
 
@@ -291,7 +347,13 @@ export class GRU extends RecurrentLayer {
   }
 
   protected createCell(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): RecurrentCell {
-    return new GruCell(this.options.units, { kernel, recurrentKernel, bias }, this.resetAfter, this.options.activation, this.options.recurrentActivation!);
+    return new GruCell(
+      this.options.units,
+      { kernel, recurrentKernel, bias },
+      this.resetAfter,
+      this.options.activation,
+      this.options.recurrentActivation!,
+    );
   }
 }
 
@@ -308,10 +370,21 @@ export class SimpleRNN extends RecurrentLayer {
   }
 }
 
-const options = "`activation`, `recurrent_activation`, `use_bias`, `return_sequences`, `return_state`, `go_backwards`, `initial_state`";
+const options =
+  "`activation`, `recurrent_activation`, `use_bias`, `return_sequences`, `return_state`, `go_backwards`, `initial_state`";
 
 export const recurrentLayers: LayerDefinition[] = [
   { className: "LSTM", family: "recurrent", summary: options, create: (r) => new LSTM(r) },
-  { className: "GRU", family: "recurrent", summary: `${options}, \`reset_after\` true and false`, create: (r) => new GRU(r) },
-  { className: "SimpleRNN", family: "recurrent", summary: options.replace("`recurrent_activation`, ", ""), create: (r) => new SimpleRNN(r) },
+  {
+    className: "GRU",
+    family: "recurrent",
+    summary: `${options}, \`reset_after\` true and false`,
+    create: (r) => new GRU(r),
+  },
+  {
+    className: "SimpleRNN",
+    family: "recurrent",
+    summary: options.replace("`recurrent_activation`, ", ""),
+    create: (r) => new SimpleRNN(r),
+  },
 ];

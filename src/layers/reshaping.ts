@@ -66,7 +66,10 @@ export class Reshape extends Layer {
     const batch = x.shape[0];
     const dims = this.resolve(batch === 0 ? 0 : x.size / batch) as number[];
     if (sizeOf(dims) * batch !== x.size) {
-      throw this.error("E_INPUT_SHAPE", `cannot reshape input of shape ${formatShape(x.shape)} into ${formatShape(this.targetShape)}`);
+      throw this.error(
+        "E_INPUT_SHAPE",
+        `cannot reshape input of shape ${formatShape(x.shape)} into ${formatShape(this.targetShape)}`,
+      );
     }
     return [new Tensor([batch, ...dims], x.data)];
   }
@@ -95,7 +98,12 @@ export class Permute extends Layer {
     const perm = [0, ...this.dims];
     const out = x.data instanceof Int32Array ? new Int32Array(x.size) : new Float32Array(x.size);
     transpose(x.data, x.shape, perm, out);
-    return [new Tensor(perm.map((p) => x.shape[p]), out)];
+    return [
+      new Tensor(
+        perm.map((p) => x.shape[p]),
+        out,
+      ),
+    ];
   }
 }
 
@@ -120,7 +128,10 @@ export class RepeatVector extends Layer {
 
   call([x]: Tensor[]): Tensor[] {
     const [batch, features] = x.shape;
-    const out = x.data instanceof Int32Array ? new Int32Array(batch * this.n * features) : new Float32Array(batch * this.n * features);
+    const out =
+      x.data instanceof Int32Array
+        ? new Int32Array(batch * this.n * features)
+        : new Float32Array(batch * this.n * features);
     for (let b = 0; b < batch; b++) {
       const row = x.data.subarray(b * features, (b + 1) * features);
       for (let t = 0; t < this.n; t++) out.set(row, (b * this.n + t) * features);
@@ -134,12 +145,21 @@ function sidePair(reader: ConfigReader, key: string, fallback: number): [number,
   const v = reader.raw(key);
   if (Array.isArray(v)) {
     if (v.length !== 2 || !v.every((d) => typeof d === "number" && Number.isInteger(d) && d >= 0)) {
-      throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): config "${key}" should be two non-negative integers, got ${describe(v)}`, { layer: reader.layerName });
+      throw new KeraslessError(
+        "E_CONFIG",
+        `layer "${reader.layerName}" (${reader.className}): config "${key}" should be two non-negative integers, got ${describe(v)}`,
+        { layer: reader.layerName },
+      );
     }
     return [v[0], v[1]];
   }
   const n = reader.int(key, fallback);
-  if (n < 0) throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): config "${key}" should not be negative, got ${n}`, { layer: reader.layerName });
+  if (n < 0)
+    throw new KeraslessError(
+      "E_CONFIG",
+      `layer "${reader.layerName}" (${reader.className}): config "${key}" should not be negative, got ${n}`,
+      { layer: reader.layerName },
+    );
   return [n, n];
 }
 
@@ -147,7 +167,11 @@ function sidePair(reader: ConfigReader, key: string, fallback: number): [number,
 export function readDataFormat(reader: ConfigReader): "channels_last" | "channels_first" {
   const format = reader.string("data_format", "channels_last");
   if (format !== "channels_last" && format !== "channels_first") {
-    throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): data_format ${describe(format)} is neither "channels_last" nor "channels_first"`, { layer: reader.layerName });
+    throw new KeraslessError(
+      "E_CONFIG",
+      `layer "${reader.layerName}" (${reader.className}): data_format ${describe(format)} is neither "channels_last" nor "channels_first"`,
+      { layer: reader.layerName },
+    );
   }
   return format;
 }
@@ -159,7 +183,10 @@ export function readDataFormat(reader: ConfigReader): "channels_last" | "channel
 function shiftSteps(x: Tensor, channelsFirst: boolean, outSteps: number, shift: number): Tensor {
   const [batch, d1, d2] = x.shape;
   const [steps, channels] = channelsFirst ? [d2, d1] : [d1, d2];
-  const out = x.data instanceof Int32Array ? new Int32Array(batch * outSteps * channels) : new Float32Array(batch * outSteps * channels);
+  const out =
+    x.data instanceof Int32Array
+      ? new Int32Array(batch * outSteps * channels)
+      : new Float32Array(batch * outSteps * channels);
   const first = Math.max(0, -shift);
   const last = Math.min(outSteps, steps - shift); // exclusive
   for (let b = 0; b < batch; b++) {
@@ -170,7 +197,10 @@ function shiftSteps(x: Tensor, channelsFirst: boolean, outSteps: number, shift: 
         if (last > first) out.set(x.data.subarray(src + first, src + last), dst + first);
       }
     } else if (last > first) {
-      out.set(x.data.subarray((b * steps + first + shift) * channels, (b * steps + last + shift) * channels), (b * outSteps + first) * channels);
+      out.set(
+        x.data.subarray((b * steps + first + shift) * channels, (b * steps + last + shift) * channels),
+        (b * outSteps + first) * channels,
+      );
     }
   }
   return new Tensor(channelsFirst ? [batch, channels, outSteps] : [batch, outSteps, channels], out);
@@ -221,7 +251,10 @@ export class Cropping1D extends Layer {
   private outSteps(steps: number): number {
     const length = steps - this.cropping[0] - this.cropping[1];
     if (length <= 0) {
-      throw this.error("E_INPUT_SHAPE", `cropping ${formatShape(this.cropping)} leaves nothing of ${steps} steps (Keras requires fewer cropped steps than the input has)`);
+      throw this.error(
+        "E_INPUT_SHAPE",
+        `cropping ${formatShape(this.cropping)} leaves nothing of ${steps} steps (Keras requires fewer cropped steps than the input has)`,
+      );
     }
     return length;
   }
@@ -248,7 +281,8 @@ export class UpSampling1D extends Layer {
 
   call([x]: Tensor[]): Tensor[] {
     const [batch, steps, channels] = x.shape;
-    const out = x.data instanceof Int32Array ? new Int32Array(x.size * this.size) : new Float32Array(x.size * this.size);
+    const out =
+      x.data instanceof Int32Array ? new Int32Array(x.size * this.size) : new Float32Array(x.size * this.size);
     for (let row = 0; row < batch * steps; row++) {
       const src = x.data.subarray(row * channels, (row + 1) * channels);
       for (let k = 0; k < this.size; k++) out.set(src, (row * this.size + k) * channels);
@@ -260,9 +294,24 @@ export class UpSampling1D extends Layer {
 export const reshapingLayers: LayerDefinition[] = [
   { className: "Flatten", family: "reshaping", summary: "`channels_last`", create: (r) => new Flatten(r) },
   { className: "Reshape", family: "reshaping", summary: "`target_shape` with one `-1`", create: (r) => new Reshape(r) },
-  { className: "Permute", family: "reshaping", summary: "any permutation of the non-batch axes", create: (r) => new Permute(r) },
+  {
+    className: "Permute",
+    family: "reshaping",
+    summary: "any permutation of the non-batch axes",
+    create: (r) => new Permute(r),
+  },
   { className: "RepeatVector", family: "reshaping", summary: "`n`", create: (r) => new RepeatVector(r) },
-  { className: "ZeroPadding1D", family: "reshaping", summary: "`padding` (int or pair), `channels_last`/`channels_first`", create: (r) => new ZeroPadding1D(r) },
-  { className: "Cropping1D", family: "reshaping", summary: "`cropping` (int or pair)", create: (r) => new Cropping1D(r) },
+  {
+    className: "ZeroPadding1D",
+    family: "reshaping",
+    summary: "`padding` (int or pair), `channels_last`/`channels_first`",
+    create: (r) => new ZeroPadding1D(r),
+  },
+  {
+    className: "Cropping1D",
+    family: "reshaping",
+    summary: "`cropping` (int or pair)",
+    create: (r) => new Cropping1D(r),
+  },
   { className: "UpSampling1D", family: "reshaping", summary: "`size`", create: (r) => new UpSampling1D(r) },
 ];

@@ -75,7 +75,9 @@ export class Bidirectional extends Layer {
     this.mergeMode = mode;
     if (reader.int("num_constants", 0) > 0) reader.unsupported("constants (num_constants) are not supported");
     const forwardConfig = this.innerConfig(reader, "layer");
-    const backwardConfig = reader.has("backward_layer") ? this.innerConfig(reader, "backward_layer") : this.mirrored(forwardConfig, reader);
+    const backwardConfig = reader.has("backward_layer")
+      ? this.innerConfig(reader, "backward_layer")
+      : this.mirrored(forwardConfig, reader);
     const flag = (config: JsonObject, key: string): boolean => config[key] === true;
     this.returnSequences = flag(forwardConfig.config as JsonObject, "return_sequences");
     this.returnState = flag(forwardConfig.config as JsonObject, "return_state");
@@ -83,15 +85,25 @@ export class Bidirectional extends Layer {
       const f = flag(forwardConfig.config as JsonObject, key);
       const b = flag(backwardConfig.config as JsonObject, key);
       if ((key === "go_backwards") === (f === b)) {
-        throw this.error("E_CONFIG", `the forward and backward layers have ${key}=${f ? "True" : "False"} and ${b ? "True" : "False"}; Keras requires ${key === "go_backwards" ? "different" : "equal"} values`);
+        throw this.error(
+          "E_CONFIG",
+          `the forward and backward layers have ${key}=${f ? "True" : "False"} and ${b ? "True" : "False"}; Keras requires ${key === "go_backwards" ? "different" : "equal"} values`,
+        );
       }
     }
     // Keras gives masked steps of both halves zero outputs exactly when sequences are returned.
-    for (const config of [forwardConfig, backwardConfig]) (config.config as JsonObject).zero_output_for_mask = this.returnSequences;
+    for (const config of [forwardConfig, backwardConfig])
+      (config.config as JsonObject).zero_output_for_mask = this.returnSequences;
     this.forward = reader.context.createLayer(forwardConfig);
     this.backward = reader.context.createLayer(backwardConfig);
-    for (const [which, layer] of [["layer", this.forward], ["backward_layer", this.backward]] as const) {
-      if (layer !== null && !(layer instanceof RecurrentLayer)) reader.unsupported(`${which} is a ${layer.className}; only LSTM, GRU and SimpleRNN (and CuDNNLSTM, CuDNNGRU) can be wrapped`);
+    for (const [which, layer] of [
+      ["layer", this.forward],
+      ["backward_layer", this.backward],
+    ] as const) {
+      if (layer !== null && !(layer instanceof RecurrentLayer))
+        reader.unsupported(
+          `${which} is a ${layer.className}; only LSTM, GRU and SimpleRNN (and CuDNNLSTM, CuDNNGRU) can be wrapped`,
+        );
     }
   }
 
@@ -116,7 +128,8 @@ export class Bidirectional extends Layer {
 
   /** The forward and the backward layer (model.resetStates() reaches stateful ones through it). */
   get halves(): [Layer, Layer] {
-    if (this.forward === null || this.backward === null) throw this.error("E_UNSUPPORTED", "its wrapped layers are not supported");
+    if (this.forward === null || this.backward === null)
+      throw this.error("E_UNSUPPORTED", "its wrapped layers are not supported");
     return [this.forward, this.backward];
   }
 
@@ -125,7 +138,10 @@ export class Bidirectional extends Layer {
     this.expectInputs(inputShapes, [1, 5]);
     const [x, ...states] = inputShapes;
     if (states.length % 2 !== 0) {
-      throw this.error("E_CONFIG", `initial_state must hold the forward and the backward layer's states (an even number), got ${states.length}`);
+      throw this.error(
+        "E_CONFIG",
+        `initial_state must hold the forward and the backward layer's states (an even number), got ${states.length}`,
+      );
     }
     const half = states.length / 2;
     const [forwardOut, ...forwardStates] = forward.computeOutputShapes([x, ...states.slice(0, half)]);
@@ -136,11 +152,15 @@ export class Bidirectional extends Layer {
       outputs = [forwardOut, backwardOut];
     } else if (this.mergeMode === "concat") {
       const width = (s: Shape): number | null => s[s.length - 1];
-      const total = width(forwardOut) === null || width(backwardOut) === null ? null : width(forwardOut)! + width(backwardOut)!;
+      const total =
+        width(forwardOut) === null || width(backwardOut) === null ? null : width(forwardOut)! + width(backwardOut)!;
       outputs = [[...forwardOut.slice(0, -1), total]];
     } else {
       if (forwardOut.length !== backwardOut.length || forwardOut.some((d, i) => d !== backwardOut[i])) {
-        throw this.error("E_CONFIG", `merge_mode ${this.mergeMode} needs equal forward and backward outputs, got ${formatShape(forwardOut)} and ${formatShape(backwardOut)}`);
+        throw this.error(
+          "E_CONFIG",
+          `merge_mode ${this.mergeMode} needs equal forward and backward outputs, got ${formatShape(forwardOut)} and ${formatShape(backwardOut)}`,
+        );
       }
       outputs = [forwardOut];
     }
@@ -149,7 +169,8 @@ export class Bidirectional extends Layer {
 
   override weightPaths(countVars: (varsGroup: string) => number): string[] {
     const [forward, backward] = this.halves;
-    const under = (owner: string, layer: Layer): string[] => layer.weightPaths((group) => countVars(`${owner}/${group}`)).map((p) => `${owner}/${p}`);
+    const under = (owner: string, layer: Layer): string[] =>
+      layer.weightPaths((group) => countVars(`${owner}/${group}`)).map((p) => `${owner}/${p}`);
     return [...under("forward_layer", forward), ...under("backward_layer", backward)];
   }
 
@@ -175,8 +196,14 @@ export class Bidirectional extends Layer {
     const [x, ...states] = inputs;
     const half = states.length / 2;
     const sequenceMask = masks[0] ?? null;
-    const forwardResult = forward.call([x, ...states.slice(0, half)], [sequenceMask, ...states.slice(0, half).map(() => null)]);
-    const backwardResult = backward.call([x, ...states.slice(half)], [sequenceMask, ...states.slice(half).map(() => null)]);
+    const forwardResult = forward.call(
+      [x, ...states.slice(0, half)],
+      [sequenceMask, ...states.slice(0, half).map(() => null)],
+    );
+    const backwardResult = backward.call(
+      [x, ...states.slice(half)],
+      [sequenceMask, ...states.slice(half).map(() => null)],
+    );
     const y = forwardResult[0];
     let yRev = backwardResult[0];
     if (this.returnSequences) {
@@ -244,7 +271,10 @@ export class TimeDistributed extends Layer {
     const rows = x[0] === null || x[1] === null ? null : x[0] * x[1];
     const innerOut = inner.computeOutputShapes([[rows, ...x.slice(2)]]);
     if (innerOut.length !== 1) {
-      throw this.error("E_UNSUPPORTED", `the wrapped ${inner.className} gives ${innerOut.length} outputs; TimeDistributed needs one`);
+      throw this.error(
+        "E_UNSUPPORTED",
+        `the wrapped ${inner.className} gives ${innerOut.length} outputs; TimeDistributed needs one`,
+      );
     }
     this.declareWeights(innerSpecs(inner));
     return [[x[0], x[1], ...innerOut[0].slice(1)]];
@@ -273,7 +303,14 @@ export class TimeDistributed extends Layer {
   }
 
   /** Views of the last streamed step's buffers as [batch*time, ...], reused while they stay. */
-  private streamViews: { input: TensorData; output: TensorData; mask: Uint8Array | null; inputs: Tensor[]; masks: (Mask | null)[]; outputs: Tensor[] } | null = null;
+  private streamViews: {
+    input: TensorData;
+    output: TensorData;
+    mask: Uint8Array | null;
+    inputs: Tensor[];
+    masks: (Mask | null)[];
+    outputs: Tensor[];
+  } | null = null;
 
   override callInto(inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[]): boolean {
     const x = inputs[0];
@@ -282,7 +319,12 @@ export class TimeDistributed extends Layer {
     if (out.data === x.data) return false;
     const mask = masks[0] ?? null;
     let cached = this.streamViews;
-    if (cached === null || cached.input !== x.data || cached.output !== out.data || cached.mask !== (mask?.data ?? null)) {
+    if (
+      cached === null ||
+      cached.input !== x.data ||
+      cached.output !== out.data ||
+      cached.mask !== (mask?.data ?? null)
+    ) {
       const rows = x.shape[0] * x.shape[1];
       cached = this.streamViews = {
         input: x.data,
@@ -317,9 +359,14 @@ export class TimeDistributed extends Layer {
     const [y] = outputs;
     const innerMask = mask === null ? null : { shape: [batch * time, ...mask.shape.slice(2)], data: mask.data };
     const computed = inner.supportsMasking
-      ? inner.computeMask([new Tensor([batch * time, ...rest], x.data)], [innerMask], [new Tensor([batch * time, ...y.shape.slice(2)], y.data)])[0]
+      ? inner.computeMask(
+          [new Tensor([batch * time, ...rest], x.data)],
+          [innerMask],
+          [new Tensor([batch * time, ...y.shape.slice(2)], y.data)],
+        )[0]
       : null;
-    if (computed !== null && computed !== undefined) return [{ shape: [batch, time, ...computed.shape.slice(1)], data: computed.data }];
+    if (computed !== null && computed !== undefined)
+      return [{ shape: [batch, time, ...computed.shape.slice(1)], data: computed.data }];
     if (mask === null) return [null];
     if (mask.shape.length === 2) return [mask];
     const perStep = mask.data.length / (batch * time);
@@ -340,13 +387,15 @@ export const wrapperLayers: LayerDefinition[] = [
   {
     className: "Bidirectional",
     family: "wrappers",
-    summary: "wraps `LSTM`, `GRU`, `SimpleRNN` (and `CuDNNLSTM`, `CuDNNGRU`); `merge_mode` concat, sum, mul, ave, None; `return_sequences`, `return_state`, `initial_state` (forward half first); a `backward_layer` that differs; masks",
+    summary:
+      "wraps `LSTM`, `GRU`, `SimpleRNN` (and `CuDNNLSTM`, `CuDNNGRU`); `merge_mode` concat, sum, mul, ave, None; `return_sequences`, `return_state`, `initial_state` (forward half first); a `backward_layer` that differs; masks",
     create: (r) => new Bidirectional(r),
   },
   {
     className: "TimeDistributed",
     family: "wrappers",
-    summary: "around any supported single-output layer (steps folded into the batch, as Keras reshapes); masks as Keras 3 / tf.keras pass them",
+    summary:
+      "around any supported single-output layer (steps folded into the batch, as Keras reshapes); masks as Keras 3 / tf.keras pass them",
     create: (r) => new TimeDistributed(r),
   },
 ];

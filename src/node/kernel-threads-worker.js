@@ -54,9 +54,54 @@ async function serve() {
     const threads = control[layout.THREADS];
     const counter = control[layout.COUNTER];
     if (control[layout.FN] === 0) {
-      kernels.lstmStepsParts(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13), a(14), a(15), a(16), index, index + 1, threads, counter);
+      kernels.lstmStepsParts(
+        a(0),
+        a(1),
+        a(2),
+        a(3),
+        a(4),
+        a(5),
+        a(6),
+        a(7),
+        a(8),
+        a(9),
+        a(10),
+        a(11),
+        a(12),
+        a(13),
+        a(14),
+        a(15),
+        a(16),
+        index,
+        index + 1,
+        threads,
+        counter,
+      );
     } else {
-      kernels.gruStepsParts(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13), a(14), a(15), a(16), a(17), index, index + 1, threads, counter);
+      kernels.gruStepsParts(
+        a(0),
+        a(1),
+        a(2),
+        a(3),
+        a(4),
+        a(5),
+        a(6),
+        a(7),
+        a(8),
+        a(9),
+        a(10),
+        a(11),
+        a(12),
+        a(13),
+        a(14),
+        a(15),
+        a(16),
+        a(17),
+        index,
+        index + 1,
+        threads,
+        counter,
+      );
     }
   }
 }

@@ -42,11 +42,14 @@ class NodeKernelTeam implements KernelTeam {
         new Promise<void>((resolve, reject) => {
           worker.on("message", (message: WorkerMessage) => {
             if (message.type === "started") resolve();
-            else if (message.type === "attached") team.readyCounts.set(message.id, (team.readyCounts.get(message.id) ?? 0) + 1);
+            else if (message.type === "attached")
+              team.readyCounts.set(message.id, (team.readyCounts.get(message.id) ?? 0) + 1);
           });
           worker.once("error", (error) => {
             team.fail();
-            reject(new KeraslessError("E_THREADS", `kernel thread ${index} failed: ${error.message}`, { cause: error }));
+            reject(
+              new KeraslessError("E_THREADS", `kernel thread ${index} failed: ${error.message}`, { cause: error }),
+            );
           });
           worker.once("exit", () => team.fail());
         }),
@@ -132,7 +135,8 @@ export async function setKernelThreads(threads: number = availableParallelism())
   setKernelTeam(null);
   await previous?.stop();
   if (threads === 1) return 1;
-  if (kernelPath() !== "wasm") throw new KeraslessError("E_THREADS", "kernel threads need the WebAssembly kernel path (setKernelPath)");
+  if (kernelPath() !== "wasm")
+    throw new KeraslessError("E_THREADS", "kernel threads need the WebAssembly kernel path (setKernelPath)");
   current = await NodeKernelTeam.start(threads);
   setKernelTeam(current);
   return threads;

@@ -15,7 +15,8 @@ if (port === null) throw new Error("pool-worker.js runs only as a worker thread 
 const send = (reply: WorkerReply, transfer: ArrayBuffer[] = []): void => port.postMessage(reply, transfer);
 
 function sentError(e: unknown): SentError {
-  if (e instanceof KeraslessError) return { message: e.message, code: e.code, problem: e.problem, file: e.file, layer: e.layer };
+  if (e instanceof KeraslessError)
+    return { message: e.message, code: e.code, problem: e.problem, file: e.file, layer: e.layer };
   return { message: describeThrown(e) };
 }
 
@@ -48,4 +49,6 @@ function predict(job: ShardJob): void {
   send({ kind: "done", id: job.id, outputs }, [...buffers]);
 }
 
-port.on("message", (message: WorkerSetup | ShardJob) => (model === undefined ? load(message as WorkerSetup) : predict(message as ShardJob)));
+port.on("message", (message: WorkerSetup | ShardJob) =>
+  model === undefined ? load(message as WorkerSetup) : predict(message as ShardJob),
+);

@@ -44,12 +44,15 @@ const WORKER_FILE = new URL(FROM_SOURCES ? "./pool-worker.ts" : "./pool-worker.j
 
 /** Node options for pool workers: under tsx, its hooks are registered by tsx-hooks.mjs instead. */
 function poolExecArgv(): string[] {
-  const kept = workerExecArgv((arg, value) => FROM_SOURCES && ((arg === "--import" && value === "tsx") || arg === "--import=tsx"));
+  const kept = workerExecArgv(
+    (arg, value) => FROM_SOURCES && ((arg === "--import" && value === "tsx") || arg === "--import=tsx"),
+  );
   if (FROM_SOURCES) kept.push("--import", new URL("./tsx-hooks.mjs", import.meta.url).href);
   return kept;
 }
 
-const poolError = (problem: string, cause?: unknown): KeraslessError => new KeraslessError("E_POOL", problem, { cause });
+const poolError = (problem: string, cause?: unknown): KeraslessError =>
+  new KeraslessError("E_POOL", problem, { cause });
 
 function receivedError(sent: SentError): Error {
   if (sent.code === undefined) return new Error(sent.message);
@@ -86,7 +89,9 @@ class PoolThread {
     worker.on("exit", (code) => {
       this.exited = true;
       const why = this.failure === undefined ? `exited with code ${code}` : `failed: ${this.failure.message}`;
-      const error = this.closing ? poolError("the model pool was closed while predict() was running") : poolError(`worker thread ${this.number} of the model pool ${why}`, this.failure);
+      const error = this.closing
+        ? poolError("the model pool was closed while predict() was running")
+        : poolError(`worker thread ${this.number} of the model pool ${why}`, this.failure);
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
       this.readyWaiter?.reject(error);
@@ -99,7 +104,8 @@ class PoolThread {
   /** Resolves once the worker has loaded the model. */
   ready(): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.exited) reject(poolError(`worker thread ${this.number} of the model pool exited before it loaded the model`));
+      if (this.exited)
+        reject(poolError(`worker thread ${this.number} of the model pool exited before it loaded the model`));
       else this.readyWaiter = { resolve, reject };
     });
   }
@@ -112,7 +118,10 @@ class PoolThread {
       }
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(job.id, { resolve, reject });
-      this.worker.postMessage(job, job.inputs.map((t) => t.data.buffer as ArrayBuffer));
+      this.worker.postMessage(
+        job,
+        job.inputs.map((t) => t.data.buffer as ArrayBuffer),
+      );
     });
   }
 
@@ -160,7 +169,9 @@ export class ModelPool {
     this.model = model;
     this.inlineBelowMs = inlineBelowMs;
     this.splittable = model.inputs.every((input) => input.shape[0] === null);
-    this.workers = workers.map((w, i) => new PoolThread(w, i + 1, (thread) => this.workers.splice(this.workers.indexOf(thread), 1)));
+    this.workers = workers.map(
+      (w, i) => new PoolThread(w, i + 1, (thread) => this.workers.splice(this.workers.indexOf(thread), 1)),
+    );
   }
 
   /** @internal */
@@ -284,12 +295,15 @@ function concatRows(shards: (readonly ShardTensor[])[], rows: number): Tensor[] 
   return shards[0].map((first, j) => {
     const rest = first.shape.slice(1);
     const rowSize = sizeOf(rest);
-    const data: TensorData = first.data instanceof Int32Array ? new Int32Array(rows * rowSize) : new Float32Array(rows * rowSize);
+    const data: TensorData =
+      first.data instanceof Int32Array ? new Int32Array(rows * rowSize) : new Float32Array(rows * rowSize);
     let row = 0;
     for (const shard of shards) {
       const part = shard[j];
       if (part.shape.length !== first.shape.length || part.shape.some((d, i) => i > 0 && d !== first.shape[i])) {
-        throw new Error(`kerasless bug: output ${j} has shape [${part.shape}] in one shard and [${first.shape}] in another`);
+        throw new Error(
+          `kerasless bug: output ${j} has shape [${part.shape}] in one shard and [${first.shape}] in another`,
+        );
       }
       data.set(part.data, row * rowSize);
       row += part.shape[0];
@@ -305,9 +319,14 @@ function concatRows(shards: (readonly ShardTensor[])[], rows: number): Tensor[] 
  */
 export async function loadModelPool(source: ModelSource, options: PoolOptions = {}): Promise<ModelPool> {
   const threads = options.threads ?? availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1) throw new KeraslessError("E_INPUT", `loadModelPool: threads must be a positive integer, got ${String(threads)}`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new KeraslessError("E_INPUT", `loadModelPool: threads must be a positive integer, got ${String(threads)}`);
   const inlineBelowMs = options.inlineBelowMs ?? DEFAULT_INLINE_BELOW_MS;
-  if (typeof inlineBelowMs !== "number" || !(inlineBelowMs >= 0)) throw new KeraslessError("E_INPUT", `loadModelPool: inlineBelowMs must be a non-negative number, got ${String(inlineBelowMs)}`);
+  if (typeof inlineBelowMs !== "number" || !(inlineBelowMs >= 0))
+    throw new KeraslessError(
+      "E_INPUT",
+      `loadModelPool: inlineBelowMs must be a non-negative number, got ${String(inlineBelowMs)}`,
+    );
   const modelBytes = await readSource(source, readPathOrUrl, options.name);
   const weightBytes = options.weights === undefined ? undefined : await readSource(options.weights, readPathOrUrl);
   // The threads start while the calling thread loads the model; they get the bytes only once
@@ -320,18 +339,29 @@ export async function loadModelPool(source: ModelSource, options: PoolOptions = 
   });
   let pool: ModelPool;
   try {
-    pool = new ModelPool(loadModelFromBytes(modelBytes, weightBytes, { maxDecompressedBytes: options.maxDecompressedBytes }), workers, inlineBelowMs);
+    pool = new ModelPool(
+      loadModelFromBytes(modelBytes, weightBytes, { maxDecompressedBytes: options.maxDecompressedBytes }),
+      workers,
+      inlineBelowMs,
+    );
   } catch (e) {
     await Promise.all(workers.map((w) => w.terminate()));
     throw e;
   }
-  const setup: WorkerSetup = { model: modelBytes, weights: weightBytes, maxDecompressedBytes: options.maxDecompressedBytes, kernelPath: kernelPath() };
+  const setup: WorkerSetup = {
+    model: modelBytes,
+    weights: weightBytes,
+    maxDecompressedBytes: options.maxDecompressedBytes,
+    kernelPath: kernelPath(),
+  };
   for (const worker of workers) worker.postMessage(setup);
   try {
     await pool.waitUntilReady();
   } catch (e) {
     await pool.close();
-    throw e instanceof KeraslessError && e.code === "E_POOL" ? e : poolError(`a worker thread could not load the model: ${(e as Error).message}`, e);
+    throw e instanceof KeraslessError && e.code === "E_POOL"
+      ? e
+      : poolError(`a worker thread could not load the model: ${(e as Error).message}`, e);
   }
   return pool;
 }

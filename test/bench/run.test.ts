@@ -16,14 +16,34 @@ test("npm run bench -- --quick --json FILE: workloads with per-contender timings
   const dir = mkdtempSync(join(tmpdir(), "bench-test-"));
   try {
     const file = join(dir, "out.json");
-    const run = spawnSync(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick", "--json", file, "--contenders", "kerasless,numpy-seed", "--workloads", "W1"], {
-      cwd: ROOT,
-      encoding: "utf8",
-      timeout: 60_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "bench/run.ts",
+        "--quick",
+        "--json",
+        file,
+        "--contenders",
+        "kerasless,numpy-seed",
+        "--workloads",
+        "W1",
+      ],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
     assert.equal(run.status, 0, run.stderr);
-    const report = JSON.parse(readFileSync(file, "utf8")) as { workloads: { id: string; results: Record<string, Record<string, unknown>> }[] };
-    assert.deepEqual(report.workloads.map((w) => w.id), ["W1"]);
+    const report = JSON.parse(readFileSync(file, "utf8")) as {
+      workloads: { id: string; results: Record<string, Record<string, unknown>> }[];
+    };
+    assert.deepEqual(
+      report.workloads.map((w) => w.id),
+      ["W1"],
+    );
     const { results } = report.workloads[0];
     assert.deepEqual(Object.keys(results), ["kerasless", "numpy-seed"]);
     const kerasless = results.kerasless;
@@ -34,7 +54,11 @@ test("npm run bench -- --quick --json FILE: workloads with per-contender timings
     // numpy-seed runs where a Python with numpy + h5py is found, and says why not otherwise.
     const numpy = results["numpy-seed"];
     if ("skipped" in numpy) assert.match(numpy.skipped as string, /no Python with numpy \+ h5py/);
-    else assert.ok((numpy.min_ms as number) > 0 && (numpy.min_ms as number) <= (numpy.median_ms as number), JSON.stringify(numpy));
+    else
+      assert.ok(
+        (numpy.min_ms as number) > 0 && (numpy.min_ms as number) <= (numpy.median_ms as number),
+        JSON.stringify(numpy),
+      );
     // The markdown table goes to stdout.
     assert.match(run.stdout, /\| kerasless \| .* µs \(×1\.00\) \|/);
   } finally {

@@ -22,7 +22,9 @@ interface VmCase {
   weights?: string;
   inputs: FixtureTensor[];
 }
-type VmResult = { id: string; outputs: { shape: number[]; data: (number | string)[] }[] } | { id: string; error: { name: string; keraslessError: boolean; code?: string; message: string } };
+type VmResult =
+  | { id: string; outputs: { shape: number[]; data: (number | string)[] }[] }
+  | { id: string; error: { name: string; keraslessError: boolean; code?: string; message: string } };
 interface VmRun {
   globals: Record<string, string>;
   exports: string[];
@@ -31,26 +33,35 @@ interface VmRun {
 
 async function runInVm(cases: VmCase[]): Promise<VmRun> {
   const { code } = await built;
-  const stdout = execFileSync(process.execPath, ["--experimental-vm-modules", "--no-warnings", join(root, "test/browser/vm-runner.mjs")], {
-    // JSON has no NaN or Infinity: non-finite inputs travel as strings (the runner turns them back).
-    input: JSON.stringify({ code: new TextDecoder().decode(code), cases }, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)),
-    maxBuffer: 64 * 1024 * 1024,
-    encoding: "utf8",
-  });
+  const stdout = execFileSync(
+    process.execPath,
+    ["--experimental-vm-modules", "--no-warnings", join(root, "test/browser/vm-runner.mjs")],
+    {
+      // JSON has no NaN or Infinity: non-finite inputs travel as strings (the runner turns them back).
+      input: JSON.stringify({ code: new TextDecoder().decode(code), cases }, (_, v) =>
+        typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
+      ),
+      maxBuffer: 64 * 1024 * 1024,
+      encoding: "utf8",
+    },
+  );
   return JSON.parse(stdout) as VmRun;
 }
 
 const base64 = (file: string): string => readFileSync(file).toString("base64");
 
 function outputsOf(result: VmResult): Tensor[] {
-  if ("error" in result) assert.fail(`${result.id}: ${result.error.name} ${result.error.code}: ${result.error.message}`);
+  if ("error" in result)
+    assert.fail(`${result.id}: ${result.error.name} ${result.error.code}: ${result.error.message}`);
   return result.outputs.map((t) => new Tensor(t.shape, Float32Array.from(t.data, Number)));
 }
 
 test(`the bundle is at most ${BUNDLE_BUDGET_GZIP / 1024} KB gzip`, async (t) => {
   const { code } = await built;
   const size = gzipSize(code);
-  t.diagnostic(`kerasless.min.js: ${code.length} bytes, ${size} bytes gzip (${(size / 1024).toFixed(1)} KB; budget ${BUNDLE_BUDGET_GZIP / 1024} KB)`);
+  t.diagnostic(
+    `kerasless.min.js: ${code.length} bytes, ${size} bytes gzip (${(size / 1024).toFixed(1)} KB; budget ${BUNDLE_BUDGET_GZIP / 1024} KB)`,
+  );
   assert.ok(size <= BUNDLE_BUDGET_GZIP, `${size} bytes gzip, over the budget of ${BUNDLE_BUDGET_GZIP}`);
 });
 
@@ -59,23 +70,46 @@ test("the bundle is self-contained: no imports, no Node built-ins, fflate the on
   const [output] = Object.values(metafile.outputs);
   assert.deepEqual(output.imports, [], "the bundle imports nothing");
   const inputs = Object.keys(output.inputs);
-  assert.ok(inputs.every((path) => !path.startsWith("node:")), "no node: modules");
-  assert.ok(!inputs.some((path) => path.includes("/pako/") || path.includes("jsfive")), "no pako or jsfive: kerasless reads HDF5 itself (src/io/hdf5.ts)");
-  assert.ok(inputs.some((path) => path.includes("fflate")), "fflate is inside");
+  assert.ok(
+    inputs.every((path) => !path.startsWith("node:")),
+    "no node: modules",
+  );
+  assert.ok(
+    !inputs.some((path) => path.includes("/pako/") || path.includes("jsfive")),
+    "no pako or jsfive: kerasless reads HDF5 itself (src/io/hdf5.ts)",
+  );
+  assert.ok(
+    inputs.some((path) => path.includes("fflate")),
+    "fflate is inside",
+  );
 });
 
 test("in a plain V8 context (no require, no process) the bundle runs the seed model from bytes with Keras' numbers", async () => {
   const io = JSON.parse(readFileSync(join(root, "examples/seed/io.json"), "utf8"));
-  const run = await runInVm([{ id: "seed", name: "model.keras", model: base64(join(root, "examples/seed/model.keras")), inputs: io.inputs }]);
-  assert.deepEqual(run.globals, { process: "undefined", require: "undefined", Buffer: "undefined", fetch: "undefined", Blob: "undefined", TextDecoder: "function" });
-  assert.ok(run.exports.includes("loadModel") && run.exports.includes("KeraslessError"), `exports: ${run.exports.join(", ")}`);
+  const run = await runInVm([
+    { id: "seed", name: "model.keras", model: base64(join(root, "examples/seed/model.keras")), inputs: io.inputs },
+  ]);
+  assert.deepEqual(run.globals, {
+    process: "undefined",
+    require: "undefined",
+    Buffer: "undefined",
+    fetch: "undefined",
+    Blob: "undefined",
+    TextDecoder: "function",
+  });
+  assert.ok(
+    run.exports.includes("loadModel") && run.exports.includes("KeraslessError"),
+    `exports: ${run.exports.join(", ")}`,
+  );
   const [output] = outputsOf(run.results[0]);
   const worst = assertClose(output, io.outputs[0], "seed in vm");
   assert.ok(worst < 1e-6, `max error ${worst}`);
 });
 
 test("in the V8 context, a file that is no model fails with a KeraslessError and its code", async () => {
-  const run = await runInVm([{ id: "csv", name: "LSTM_sample.csv", model: base64(join(root, "examples/seed/LSTM_sample.csv")), inputs: [] }]);
+  const run = await runInVm([
+    { id: "csv", name: "LSTM_sample.csv", model: base64(join(root, "examples/seed/LSTM_sample.csv")), inputs: [] },
+  ]);
   const [result] = run.results;
   assert.ok("error" in result, "loading must fail");
   assert.equal(result.error.keraslessError, true, "instanceof the bundle's KeraslessError");

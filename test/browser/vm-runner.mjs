@@ -37,7 +37,12 @@ const run = vm.runInContext(
 
 const copier = (base64) => {
   const source = Buffer.from(base64, "base64");
-  return [source.length, (target) => { for (let i = 0; i < source.length; i++) target[i] = source[i]; }];
+  return [
+    source.length,
+    (target) => {
+      for (let i = 0; i < source.length; i++) target[i] = source[i];
+    },
+  ];
 };
 
 const results = [];
@@ -45,7 +50,21 @@ for (const c of cases) {
   const [length, fill] = copier(c.model);
   const [weightsLength, fillWeights] = c.weights === undefined ? [-1, () => {}] : copier(c.weights);
   const inputs = JSON.stringify(c.inputs.map((t) => ({ shape: t.shape, data: t.data })));
-  results.push({ id: c.id, ...JSON.parse(await run(bundle.namespace.loadModel, bundle.namespace.KeraslessError, length, fill, c.name, weightsLength, fillWeights, inputs)) });
+  results.push({
+    id: c.id,
+    ...JSON.parse(
+      await run(
+        bundle.namespace.loadModel,
+        bundle.namespace.KeraslessError,
+        length,
+        fill,
+        c.name,
+        weightsLength,
+        fillWeights,
+        inputs,
+      ),
+    ),
+  });
 }
 const globals = vm.runInContext(
   `({ process: typeof process, require: typeof require, Buffer: typeof Buffer, fetch: typeof fetch, Blob: typeof Blob, TextDecoder: typeof TextDecoder })`,

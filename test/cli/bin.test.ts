@@ -11,8 +11,17 @@ import { ROOT, seed } from "./helpers.js";
 
 const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
 
-function spawn(entry: string[], args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [...entry, ...args], { cwd: ROOT, encoding: "utf8", timeout: 60_000, input });
+function spawn(
+  entry: string[],
+  args: string[],
+  input?: string,
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [...entry, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 60_000,
+    input,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -36,7 +45,11 @@ describe("kerasless as a process", () => {
   });
 
   test("predict --csv - reads standard input; stderr stays empty when it is not a terminal", () => {
-    const run = spawn(SOURCE_ENTRY, ["predict", seed("model.keras"), "--csv", "-", "--look-back", "4", "--features", "X1,X2,X3"], readFileSync(seed("LSTM_sample.csv"), "utf8"));
+    const run = spawn(
+      SOURCE_ENTRY,
+      ["predict", seed("model.keras"), "--csv", "-", "--look-back", "4", "--features", "X1,X2,X3"],
+      readFileSync(seed("LSTM_sample.csv"), "utf8"),
+    );
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stderr, "");
     assert.deepEqual((JSON.parse(run.stdout) as { outputs: { shape: number[] }[] }).outputs[0].shape, [7, 1]);

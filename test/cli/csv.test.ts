@@ -39,7 +39,11 @@ describe("CSV look-back windows", () => {
     assert.throws(() => parseCsv('a,b\n"1,2\n', "t.csv"), isCode("E_FORMAT"));
     assert.throws(() => parseCsv("\n\n", "t.csv"), isCode("E_FORMAT"));
     const csv = parseCsv("a,b\n1,x\n2,\n", "t.csv");
-    assert.throws(() => csvWindows(csv, ["b"], 1, "t.csv"), (e: unknown) => isCode("E_INPUT_VALUE")(e) && /line 2, column "b": "x" is not a number/.test((e as Error).message));
+    assert.throws(
+      () => csvWindows(csv, ["b"], 1, "t.csv"),
+      (e: unknown) =>
+        isCode("E_INPUT_VALUE")(e) && /line 2, column "b": "x" is not a number/.test((e as Error).message),
+    );
     assert.throws(() => csvWindows(parseCsv("a,b\n1,2\n", "t.csv"), ["c"], 1, "t.csv"), isCode("E_INPUT"));
     assert.throws(() => csvWindows(parseCsv("a,b\n1,2\n", "t.csv"), ["2"], 1, "t.csv"), isCode("E_INPUT"));
     assert.throws(() => csvWindows(parseCsv("a,b\n1,2\n", "t.csv"), ["a"], 2, "t.csv"), isCode("E_INPUT"));
@@ -61,13 +65,17 @@ describe("CsvParser: incremental parsing", () => {
     const whole = records(text, [text]);
     assert.deepEqual(whole, [
       [["a", 'b "q",\nc', "d"], 1],
-      [[" 1 ", ' 2x ', "3"], 4],
+      [[" 1 ", " 2x ", "3"], 4],
       [["4", "", "", ""], 5],
       [["5\r\n6", "7"], 6],
     ]);
     for (let i = 0; i <= text.length; i++) {
       for (let j = i; j <= text.length; j += 3) {
-        assert.deepEqual(records(text, [text.slice(0, i), text.slice(i, j), text.slice(j)]), whole, `split at ${i}, ${j}`);
+        assert.deepEqual(
+          records(text, [text.slice(0, i), text.slice(i, j), text.slice(j)]),
+          whole,
+          `split at ${i}, ${j}`,
+        );
       }
     }
     // One character at a time.
@@ -76,14 +84,22 @@ describe("CsvParser: incremental parsing", () => {
 
   test("skipLines drops physical lines (quotes in them do not matter), CR/LF/CRLF alike", () => {
     const src = '# "comment\r\n# units\rx,y\n1,2';
-    const expected: [string[], number][] = [[["x", "y"], 3], [["1", "2"], 4]];
-    for (let i = 0; i <= src.length; i++) assert.deepEqual(records(src, [src.slice(0, i), src.slice(i)], { skipLines: 2 }), expected, `split at ${i}`);
+    const expected: [string[], number][] = [
+      [["x", "y"], 3],
+      [["1", "2"], 4],
+    ];
+    for (let i = 0; i <= src.length; i++)
+      assert.deepEqual(records(src, [src.slice(0, i), src.slice(i)], { skipLines: 2 }), expected, `split at ${i}`);
   });
 
   test("other delimiters; the delimiter must be one plain character", () => {
-    assert.deepEqual(records("a;b,c\n1;2", ["a;b,c\n1;2"], { delimiter: ";" }), [[["a", "b,c"], 1], [["1", "2"], 2]]);
+    assert.deepEqual(records("a;b,c\n1;2", ["a;b,c\n1;2"], { delimiter: ";" }), [
+      [["a", "b,c"], 1],
+      [["1", "2"], 2],
+    ]);
     assert.deepEqual(records("a\tb\n", ["a\tb\n"], { delimiter: "\t" }), [[["a", "b"], 1]]);
-    for (const delimiter of ["", ";;", '"', "\n"]) assert.throws(() => new CsvParser(() => undefined, "t.csv", { delimiter }), KeraslessError);
+    for (const delimiter of ["", ";;", '"', "\n"])
+      assert.throws(() => new CsvParser(() => undefined, "t.csv", { delimiter }), KeraslessError);
   });
 });
 
@@ -104,7 +120,9 @@ describe("CSV windows: stride, horizon, header rows", () => {
     const rows = Array.from({ length: 23 }, (_, r) => [r, 100 + r]);
     const collect = (batchSize: number): number[] => {
       const out: number[] = [];
-      const w = new Windower(2, { lookBack: 5, stride: 3 }, batchSize, (data, count) => out.push(...data.subarray(0, count * 10)));
+      const w = new Windower(2, { lookBack: 5, stride: 3 }, batchSize, (data, count) =>
+        out.push(...data.subarray(0, count * 10)),
+      );
       for (const r of rows) w.push(r);
       w.flush();
       return out;
@@ -122,7 +140,10 @@ describe("CSV windows: stride, horizon, header rows", () => {
     assert.deepEqual(none.header, ["0", "1"]);
     assert.equal(none.rows.length, 2);
     assert.deepEqual(Array.from(csvWindows(none, ["1"], 2, "t.csv").data), [2, 4]);
-    assert.throws(() => parseCsv("1,2\n3\n", "t.csv", { skipHeader: 0 }), (e: unknown) => isCode("E_FORMAT")(e) && /line 2 has 1 field, the first row has 2/.test((e as Error).message));
+    assert.throws(
+      () => parseCsv("1,2\n3\n", "t.csv", { skipHeader: 0 }),
+      (e: unknown) => isCode("E_FORMAT")(e) && /line 2 has 1 field, the first row has 2/.test((e as Error).message),
+    );
   });
 
   test("numbers as NumPy reads them; no hex, no blanks", () => {

@@ -12,7 +12,10 @@ describe("kerasless errors: exit code 1, one stderr line, no stack trace", () =>
     const run = await cli("predict", seed("model.keras"), "--input", missing);
     assert.equal(run.code, 1);
     assert.equal(run.stdout, "");
-    assert.equal(assertOneErrorLine(run.stderr), `kerasless: ${missing}: cannot read the file (ENOENT: no such file or directory, open '${missing}')`);
+    assert.equal(
+      assertOneErrorLine(run.stderr),
+      `kerasless: ${missing}: cannot read the file (ENOENT: no such file or directory, open '${missing}')`,
+    );
   });
 
   test("a missing model file", async () => {
@@ -26,7 +29,10 @@ describe("kerasless errors: exit code 1, one stderr line, no stack trace", () =>
     writeFileSync(bad, "this is not a Keras model\n");
     const run = await cli("predict", bad, "--input", seed("input_0.npy"));
     assert.equal(run.code, 1);
-    assert.match(assertOneErrorLine(run.stderr), new RegExp(`^kerasless: ${bad.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not a Keras model file`));
+    assert.match(
+      assertOneErrorLine(run.stderr),
+      new RegExp(`^kerasless: ${bad.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not a Keras model file`),
+    );
     const zip = tmp.path("truncated.keras");
     writeFileSync(zip, Buffer.from("PK\x03\x04 truncated zip", "latin1"));
     const truncated = await cli("inspect", zip);
@@ -37,21 +43,43 @@ describe("kerasless errors: exit code 1, one stderr line, no stack trace", () =>
   test("a malformed .npy input", async () => {
     const bad = tmp.path("lying.npy");
     const header = "{'descr': '<f4', 'fortran_order': False, 'shape': (7, 4, 3), }".padEnd(117) + "\n";
-    writeFileSync(bad, Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length, 0]), Buffer.from(header), Buffer.alloc(16)]));
+    writeFileSync(
+      bad,
+      Buffer.concat([
+        Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length, 0]),
+        Buffer.from(header),
+        Buffer.alloc(16),
+      ]),
+    );
     const run = await cli("predict", seed("model.keras"), "--input", bad);
     assert.equal(run.code, 1);
-    assert.match(assertOneErrorLine(run.stderr), /lying\.npy: the \.npy header's shape \(7, 4, 3\) needs more data than the 16 bytes the file holds$/);
+    assert.match(
+      assertOneErrorLine(run.stderr),
+      /lying\.npy: the \.npy header's shape \(7, 4, 3\) needs more data than the 16 bytes the file holds$/,
+    );
   });
 
   test("unknown options and missing required options are usage errors pointing to --help", async () => {
     const cases: [string[], RegExp][] = [
-      [["predict", seed("model.keras"), "--input", seed("input_0.npy"), "--frobnicate"], /^kerasless: unknown option --frobnicate; see 'kerasless predict --help'$/],
+      [
+        ["predict", seed("model.keras"), "--input", seed("input_0.npy"), "--frobnicate"],
+        /^kerasless: unknown option --frobnicate; see 'kerasless predict --help'$/,
+      ],
       [["inspect", seed("model.keras"), "-x"], /^kerasless: unknown option -x; see 'kerasless inspect --help'$/],
       [["predict", seed("model.keras")], /^kerasless: missing --input FILE .*--help'$/],
       [["predict", seed("model.keras"), "--input"], /^kerasless: option --input needs a value; see/],
-      [["predict", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--features", "X1"], /^kerasless: --csv needs --look-back N/],
-      [["predict", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--look-back", "0", "--features", "X1"], /--look-back must be a positive whole number/],
-      [["verify", seed("model.keras"), "--input", seed("input_0.npy")], /^kerasless: missing --expected FILE; see 'kerasless verify --help'$/],
+      [
+        ["predict", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--features", "X1"],
+        /^kerasless: --csv needs --look-back N/,
+      ],
+      [
+        ["predict", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--look-back", "0", "--features", "X1"],
+        /--look-back must be a positive whole number/,
+      ],
+      [
+        ["verify", seed("model.keras"), "--input", seed("input_0.npy")],
+        /^kerasless: missing --expected FILE; see 'kerasless verify --help'$/,
+      ],
       [["inspect"], /^kerasless: missing the MODEL file argument; see/],
       [["inspect", seed("model.keras"), seed("model.h5")], /^kerasless: unexpected argument/],
       [["frobnicate"], /^kerasless: unknown command 'frobnicate' .*; see 'kerasless --help'$/],
@@ -71,7 +99,10 @@ describe("kerasless errors: exit code 1, one stderr line, no stack trace", () =>
     assert.equal(run.code, 1);
     const [first, ...rest] = run.stderr.trimEnd().split("\n");
     assert.match(first, /^kerasless: \S+nope\.npy: cannot read the file/);
-    assert.ok(rest.some((l) => /^\s+at /.test(l)), run.stderr);
+    assert.ok(
+      rest.some((l) => /^\s+at /.test(l)),
+      run.stderr,
+    );
   });
 });
 
@@ -97,7 +128,9 @@ describe("kerasless help and version", () => {
   });
 
   test("--version prints package.json's version", async () => {
-    const { version } = JSON.parse((await import("node:fs")).readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    const { version } = JSON.parse(
+      (await import("node:fs")).readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+    ) as { version: string };
     const run = await cli("--version");
     assert.equal(run.code, 0);
     assert.equal(run.stdout, `${version}\n`);

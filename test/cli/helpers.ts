@@ -23,7 +23,10 @@ export async function cli(...argv: string[]): Promise<Run> {
 }
 
 /** Like cli(), with standard input, a terminal-like stderr or a progress delay. */
-export async function cliWith(options: { stdin?: AsyncIterable<Uint8Array | string>; stderrIsTTY?: boolean; progressDelayMs?: number }, ...argv: string[]): Promise<Run> {
+export async function cliWith(
+  options: { stdin?: AsyncIterable<Uint8Array | string>; stderrIsTTY?: boolean; progressDelayMs?: number },
+  ...argv: string[]
+): Promise<Run> {
   let stdout = "";
   let stderr = "";
   const code = await main(argv, {
@@ -58,7 +61,8 @@ export const seedIo = (): { inputs: JsonTensor[]; outputs: JsonTensor[] } => rea
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 1e-5): void {
   if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
   for (let i = 0; i < actual.length; i++) {
-    if (!(Math.abs(actual[i] - expected[i]) <= tolerance)) throw new Error(`index ${i}: ${actual[i]} vs ${expected[i]} (tolerance ${tolerance})`);
+    if (!(Math.abs(actual[i] - expected[i]) <= tolerance))
+      throw new Error(`index ${i}: ${actual[i]} vs ${expected[i]} (tolerance ${tolerance})`);
   }
 }
 

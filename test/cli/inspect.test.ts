@@ -9,7 +9,9 @@ describe("kerasless inspect", () => {
     assert.equal(run.stderr, "");
     const summary = readJson<{ summary: string }>(seed("meta.json")).summary;
     // Keras also prints the optimizer's parameters, which kerasless does not load.
-    const table = summary.split("\n").filter((l) => !l.includes("Optimizer params") && !l.includes("Total params") && l !== "");
+    const table = summary
+      .split("\n")
+      .filter((l) => !l.includes("Optimizer params") && !l.includes("Total params") && l !== "");
     for (const line of table) assert.ok(run.stdout.includes(line), `missing summary line: ${line}`);
     assert.match(run.stdout, /Keras version: 3\.16\.0/);
     assert.match(run.stdout, /File format: +\.keras/);
@@ -38,15 +40,31 @@ describe("kerasless inspect", () => {
     assert.deepEqual(info.outputs, [{ name: "dense", shape: [null, 1], dtype: "float32" }]);
     assert.deepEqual(info.params, { total: 88, trainable: 88, nonTrainable: 0 });
     assert.deepEqual(
-      (info.layers as { name: string; className: string; params: number }[]).map((l) => [l.name, l.className, l.params]),
-      [["lstm", "LSTM", 84], ["dense", "Dense", 4]],
+      (info.layers as { name: string; className: string; params: number }[]).map((l) => [
+        l.name,
+        l.className,
+        l.params,
+      ]),
+      [
+        ["lstm", "LSTM", 84],
+        ["dense", "Dense", 4],
+      ],
     );
     assert.match(info.summary as string, /lstm \(LSTM\)/);
   });
 
   test("several inputs and outputs", async () => {
-    const info = JSON.parse((await cli("inspect", `${MULTI_IO}/model.keras`, "--json")).stdout) as { inputs: { name: string }[]; outputs: { name: string }[] };
-    assert.deepEqual(info.inputs.map((i) => i.name), ["seq", "vec"]);
-    assert.deepEqual(info.outputs.map((o) => o.name), ["head_a", "head_b"]);
+    const info = JSON.parse((await cli("inspect", `${MULTI_IO}/model.keras`, "--json")).stdout) as {
+      inputs: { name: string }[];
+      outputs: { name: string }[];
+    };
+    assert.deepEqual(
+      info.inputs.map((i) => i.name),
+      ["seq", "vec"],
+    );
+    assert.deepEqual(
+      info.outputs.map((o) => o.name),
+      ["head_a", "head_b"],
+    );
   });
 });

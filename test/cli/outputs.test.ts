@@ -39,7 +39,16 @@ describe("outputs by file extension", () => {
   test("CSV: one line per sample, columns name or name[i], outputs side by side", async () => {
     const files = tiledInputs(1);
     const out = tmp.path("multi.csv");
-    const run = await cli("predict", `${MULTI_IO}/model.keras`, "--input", files[0], "--input", files[1], "--output", out);
+    const run = await cli(
+      "predict",
+      `${MULTI_IO}/model.keras`,
+      "--input",
+      files[0],
+      "--input",
+      files[1],
+      "--output",
+      out,
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, `wrote ${out}: head_a [3, 2], head_b [3, 1]\n`);
     const [header, ...lines] = readFileSync(out, "utf8").trimEnd().split("\n");
@@ -47,7 +56,12 @@ describe("outputs by file extension", () => {
     assert.equal(lines.length, 3);
     lines.forEach((line, s) => {
       const [a0, a1, b] = line.split(",").map(Number);
-      assert.ok(parity(a0, io.outputs[0].data[2 * s]) && parity(a1, io.outputs[0].data[2 * s + 1]) && parity(b, io.outputs[1].data[s]), line);
+      assert.ok(
+        parity(a0, io.outputs[0].data[2 * s]) &&
+          parity(a1, io.outputs[0].data[2 * s + 1]) &&
+          parity(b, io.outputs[1].data[s]),
+        line,
+      );
     });
   });
 
@@ -56,15 +70,27 @@ describe("outputs by file extension", () => {
     const files = tiledInputs(times);
     const before = spills();
     const out = tmp.path("multi-big.json");
-    const run = await cli("predict", `${MULTI_IO}/model.keras`, "--input", files[0], "--input", files[1], "--output", out);
+    const run = await cli(
+      "predict",
+      `${MULTI_IO}/model.keras`,
+      "--input",
+      files[0],
+      "--input",
+      files[1],
+      "--output",
+      out,
+    );
     assert.equal(run.code, 0, run.stderr);
     const text = readFileSync(out, "utf8");
     assert.ok(text.length > 4e6, `${text.length} characters`);
     const outputs = (JSON.parse(text) as { outputs: JsonTensor[] }).outputs;
-    assert.deepEqual(outputs.map((o) => [o.name, o.shape, o.dtype]), [
-      ["head_a", [3 * times, 2], "float32"],
-      ["head_b", [3 * times, 1], "float32"],
-    ]);
+    assert.deepEqual(
+      outputs.map((o) => [o.name, o.shape, o.dtype]),
+      [
+        ["head_a", [3 * times, 2], "float32"],
+        ["head_b", [3 * times, 1], "float32"],
+      ],
+    );
     outputs.forEach((o, i) => {
       const ref = io.outputs[i].data;
       for (let k = 0; k < o.data.length; k++) assert.ok(parity(o.data[k], ref[k % ref.length]), `${o.name}[${k}]`);
@@ -76,7 +102,18 @@ describe("outputs by file extension", () => {
 
   test(".npy from a CSV of unknown length: the reserved header is rewritten with the final shape", async () => {
     const out = tmp.path("seed.npy");
-    const run = await cli("predict", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--look-back", "4", "--features", "X1,X2,X3", "--output", out);
+    const run = await cli(
+      "predict",
+      seed("model.keras"),
+      "--csv",
+      seed("LSTM_sample.csv"),
+      "--look-back",
+      "4",
+      "--features",
+      "X1,X2,X3",
+      "--output",
+      out,
+    );
     assert.equal(run.code, 0, run.stderr);
     const bytes = readFileSync(out);
     const npy = parseNpy(bytes, out);
@@ -86,11 +123,26 @@ describe("outputs by file extension", () => {
   });
 
   test("JSON from a CSV (length unknown while writing) has the same fields, shape last", async () => {
-    const run = await cli("predict", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--look-back", "4", "--features", "X1,X2,X3");
+    const run = await cli(
+      "predict",
+      seed("model.keras"),
+      "--csv",
+      seed("LSTM_sample.csv"),
+      "--look-back",
+      "4",
+      "--features",
+      "X1,X2,X3",
+    );
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^\{"outputs": \[\n {2}\{"name": "dense", "dtype": "float32", "data": \[[^\]]+\], "shape": \[7, 1\]\}\n\]\}\n$/);
+    assert.match(
+      run.stdout,
+      /^\{"outputs": \[\n {2}\{"name": "dense", "dtype": "float32", "data": \[[^\]]+\], "shape": \[7, 1\]\}\n\]\}\n$/,
+    );
     const known = await cli("predict", seed("model.keras"), "--input", seed("input_0.npy"));
-    assert.match(known.stdout, /^\{"outputs": \[\n {2}\{"name": "dense", "shape": \[7, 1\], "dtype": "float32", "data": \[/);
+    assert.match(
+      known.stdout,
+      /^\{"outputs": \[\n {2}\{"name": "dense", "shape": \[7, 1\], "dtype": "float32", "data": \[/,
+    );
     const a = (JSON.parse(run.stdout) as { outputs: JsonTensor[] }).outputs[0];
     const b = (JSON.parse(known.stdout) as { outputs: JsonTensor[] }).outputs[0];
     assert.deepEqual(a, b);
@@ -100,7 +152,18 @@ describe("outputs by file extension", () => {
     const bad = tmp.path("bad.csv");
     writeFileSync(bad, `X1,X2,X3\n${"1,2,3\n".repeat(5000)}1,2,x\n`);
     const out = tmp.path("half.csv");
-    const run = await cli("predict", seed("model.keras"), "--csv", bad, "--look-back", "4", "--features", "X1,X2,X3", "--output", out);
+    const run = await cli(
+      "predict",
+      seed("model.keras"),
+      "--csv",
+      bad,
+      "--look-back",
+      "4",
+      "--features",
+      "X1,X2,X3",
+      "--output",
+      out,
+    );
     assert.equal(run.code, 1);
     assert.match(assertOneErrorLine(run.stderr), /bad\.csv: line 5002, column "X3": "x" is not a number/);
     assert.throws(() => readFileSync(out), /ENOENT/);

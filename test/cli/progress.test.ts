@@ -4,7 +4,16 @@ import { describe, test } from "node:test";
 import { Progress } from "../../src/cli/progress.js";
 import { cliWith, seed } from "./helpers.js";
 
-const args = ["predict", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--look-back", "4", "--features", "X1,X2,X3"];
+const args = [
+  "predict",
+  seed("model.keras"),
+  "--csv",
+  seed("LSTM_sample.csv"),
+  "--look-back",
+  "4",
+  "--features",
+  "X1,X2,X3",
+];
 
 describe("progress bar", () => {
   test("a terminal stderr and a job past the delay: the bar is drawn, then cleared", async () => {
@@ -24,7 +33,10 @@ describe("progress bar", () => {
 
   test("without a known total (stdin) the bar shows bytes and predictions only", async () => {
     let text = "";
-    const progress = await Progress.create({ write: (s: string) => (text += s), isTTY: true, columns: 120 }, { label: "predict", totalBytes: undefined, delayMs: 0 });
+    const progress = await Progress.create(
+      { write: (s: string) => (text += s), isTTY: true, columns: 120 },
+      { label: "predict", totalBytes: undefined, delayMs: 0 },
+    );
     progress.update(3 * 1024 * 1024, 42);
     progress.stop();
     assert.ok(progress.shown);

@@ -28,7 +28,16 @@ function runLimited(args: string[]): { status: number | null; stdout: string; st
     process.execPath,
     // A 1 MiB young generation: garbage waiting there for a scavenge (more of it when the machine is
     // busy) would otherwise count in heapUsed and blur the peak.
-    [`--max-old-space-size=${HEAP_LIMIT_MB}`, "--max-semi-space-size=1", "--import", join(ROOT, "test/cli/heap-sampler.mjs"), "--import", "tsx", "src/cli/run.ts", ...args],
+    [
+      `--max-old-space-size=${HEAP_LIMIT_MB}`,
+      "--max-semi-space-size=1",
+      "--import",
+      join(ROOT, "test/cli/heap-sampler.mjs"),
+      "--import",
+      "tsx",
+      "src/cli/run.ts",
+      ...args,
+    ],
     { cwd: ROOT, encoding: "utf8", timeout: 300_000 },
   );
   const peak = /HEAP-PEAK (\{.*\})/.exec(result.stderr)?.[1];
@@ -53,19 +62,36 @@ describe("large inputs are streamed", () => {
     assert.ok(size > 25e6, `${size} bytes`);
 
     const out = tmp.path("big.npy");
-    const run = runLimited(["predict", seed("model.keras"), "--csv", file, "--look-back", "4", "--features", "X1,X2,X3", "--output", out]);
+    const run = runLimited([
+      "predict",
+      seed("model.keras"),
+      "--csv",
+      file,
+      "--look-back",
+      "4",
+      "--features",
+      "X1,X2,X3",
+      "--output",
+      out,
+    ]);
     assert.equal(run.status, 0, run.stderr);
     const rows = repeats * 1000 * 10;
     assert.match(run.stdout, new RegExp(`dense \\[${rows - 3}, 1\\]`));
     // The file is larger than the heap limit (reading it whole would fail); the peak stays in budget.
-    assert.ok(run.peakHeapMiB < PEAK_BUDGET_MB && size > HEAP_LIMIT_MB * 2 ** 20, `peak heap ${run.peakHeapMiB.toFixed(1)} MiB for a ${(size / 2 ** 20).toFixed(1)} MiB file`);
+    assert.ok(
+      run.peakHeapMiB < PEAK_BUDGET_MB && size > HEAP_LIMIT_MB * 2 ** 20,
+      `peak heap ${run.peakHeapMiB.toFixed(1)} MiB for a ${(size / 2 ** 20).toFixed(1)} MiB file`,
+    );
 
     const predictions = parseNpy(readFileSync(out), out);
     assert.deepEqual(predictions.shape, [rows - 3, 1]);
     let checked = 0;
     for (let k = 0; k < predictions.data.length; k++) {
       if (k % 10 > 6) continue;
-      assert.ok(parity(predictions.data[k], keras[k % 10]), `window ${k}: ${predictions.data[k]} vs Keras ${keras[k % 10]}`);
+      assert.ok(
+        parity(predictions.data[k], keras[k % 10]),
+        `window ${k}: ${predictions.data[k]} vs Keras ${keras[k % 10]}`,
+      );
       checked++;
     }
     assert.equal(checked, repeats * 1000 * 7);
@@ -83,10 +109,14 @@ describe("large inputs are streamed", () => {
     const out = tmp.path("big-input-out.npy");
     const run = runLimited(["predict", seed("model.keras"), "--input", file, "--output", out]);
     assert.equal(run.status, 0, run.stderr);
-    assert.ok(run.peakHeapMiB < PEAK_BUDGET_MB && statSync(file).size > 2 * HEAP_LIMIT_MB * 2 ** 20, `peak heap ${run.peakHeapMiB.toFixed(1)} MiB`);
+    assert.ok(
+      run.peakHeapMiB < PEAK_BUDGET_MB && statSync(file).size > 2 * HEAP_LIMIT_MB * 2 ** 20,
+      `peak heap ${run.peakHeapMiB.toFixed(1)} MiB`,
+    );
     const predictions = parseNpy(readFileSync(out), out);
     assert.deepEqual(predictions.shape, [7 * repeats, 1]);
-    for (let k = 0; k < predictions.data.length; k++) assert.ok(parity(predictions.data[k], keras[k % 7]), `sample ${k}`);
+    for (let k = 0; k < predictions.data.length; k++)
+      assert.ok(parity(predictions.data[k], keras[k % 7]), `sample ${k}`);
   });
 
   test("CSV from standard input, in chunks split anywhere", async () => {
@@ -95,7 +125,19 @@ describe("large inputs are streamed", () => {
       const bytes = new TextEncoder().encode(text);
       for (let i = 0; i < bytes.length; i += 7) yield bytes.subarray(i, i + 7);
     }
-    const run = await cliWith({ stdin: stdin() }, "predict", seed("model.keras"), "--csv", "-", "--look-back", "4", "--features", "X1,X2,X3", "--output", tmp.path("stdin.csv"));
+    const run = await cliWith(
+      { stdin: stdin() },
+      "predict",
+      seed("model.keras"),
+      "--csv",
+      "-",
+      "--look-back",
+      "4",
+      "--features",
+      "X1,X2,X3",
+      "--output",
+      tmp.path("stdin.csv"),
+    );
     assert.equal(run.code, 0, run.stderr);
     const lines = readFileSync(tmp.path("stdin.csv"), "utf8").trimEnd().split("\n");
     assert.equal(lines[0], "row,dense");

@@ -18,12 +18,18 @@ after(() => tmp.cleanup());
 // The CLI writes NaN and the infinities as the strings "NaN", "Infinity", "-Infinity".
 const parity = (value: number | string, expected: number): boolean => {
   const got = Number(value);
-  return got === expected || Math.abs(got - expected) <= 1e-5 + 1e-4 * Math.abs(expected) || (Number.isNaN(got) && Number.isNaN(expected));
+  return (
+    got === expected ||
+    Math.abs(got - expected) <= 1e-5 + 1e-4 * Math.abs(expected) ||
+    (Number.isNaN(got) && Number.isNaN(expected))
+  );
 };
 
 function modelArgs(fixture: Fixture): string[] {
   const format = fixture.formats[0];
-  return format.weights === undefined ? [join(fixture.dir, format.model)] : [join(fixture.dir, format.model), "--weights", join(fixture.dir, format.weights)];
+  return format.weights === undefined
+    ? [join(fixture.dir, format.model)]
+    : [join(fixture.dir, format.model), "--weights", join(fixture.dir, format.weights)];
 }
 
 /** Output k of a stacked stream output [batch, time, ...] against Keras' predict output. */
@@ -32,7 +38,9 @@ function assertStreamMatches(got: JsonTensor, expected: FixtureTensor, time: num
   if (expected.shape.length >= 3 && expected.shape[1] === time) {
     // A sequence output: every step equals Keras' slice of it.
     assert.deepEqual(got.shape, expected.shape, `${what}: shape`);
-    got.data.forEach((v, i) => assert.ok(parity(v, expected.data[i]), `${what}[${i}]: ${v} vs Keras ${expected.data[i]}`));
+    got.data.forEach((v, i) =>
+      assert.ok(parity(v, expected.data[i]), `${what}[${i}]: ${v} vs Keras ${expected.data[i]}`),
+    );
     return;
   }
   // Any other output: stacked on axis 1; its last step is what predict gives for the whole sequence.
@@ -41,7 +49,10 @@ function assertStreamMatches(got: JsonTensor, expected: FixtureTensor, time: num
   for (let b = 0; b < batch; b++) {
     for (let j = 0; j < inner; j++) {
       const v = got.data[(b * time + time - 1) * inner + j];
-      assert.ok(parity(v, expected.data[b * inner + j]), `${what}: sample ${b} value ${j}: ${v} vs Keras ${expected.data[b * inner + j]}`);
+      assert.ok(
+        parity(v, expected.data[b * inner + j]),
+        `${what}: sample ${b} value ${j}: ${v} vs Keras ${expected.data[b * inner + j]}`,
+      );
     }
   }
 }
@@ -52,10 +63,18 @@ describe("kerasless stream --input", () => {
   for (const suite of ["seed", "real-world", "keras3", "keras2"]) {
     for (const fixture of listFixtures(suite)) {
       test(`stacked steps equal Keras: ${fixture.id}`, async () => {
-        const model = await loadModel(modelArgs(fixture)[0], fixture.formats[0].weights === undefined ? {} : { weights: join(fixture.dir, fixture.formats[0].weights) });
+        const model = await loadModel(
+          modelArgs(fixture)[0],
+          fixture.formats[0].weights === undefined ? {} : { weights: join(fixture.dir, fixture.formats[0].weights) },
+        );
         const chunk = fixture.chunks[0];
         const input = tmp.path(`${fixture.id.replace("/", "-")}-in.json`);
-        writeFileSync(input, JSON.stringify({ inputs: chunk.inputs }, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)));
+        writeFileSync(
+          input,
+          JSON.stringify({ inputs: chunk.inputs }, (_, v) =>
+            typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
+          ),
+        );
         let streamable = true;
         try {
           model.stream();
@@ -66,14 +85,20 @@ describe("kerasless stream --input", () => {
         if (!streamable) {
           // Refused with one line naming what cannot stream.
           assert.equal(run.code, 1);
-          assert.match(assertOneErrorLine(run.stderr), /cannot stream|needs the whole sequence|reads the sequence from its end|has no time axis/);
+          assert.match(
+            assertOneErrorLine(run.stderr),
+            /cannot stream|needs the whole sequence|reads the sequence from its end|has no time axis/,
+          );
           refused.push(fixture.id);
           return;
         }
         assert.equal(run.code, 0, run.stderr);
         streamed.push(fixture.id);
         const outputs = (JSON.parse(run.stdout) as { outputs: JsonTensor[] }).outputs;
-        assert.deepEqual(outputs.map((o) => o.name), model.outputs.map((o) => o.name));
+        assert.deepEqual(
+          outputs.map((o) => o.name),
+          model.outputs.map((o) => o.name),
+        );
         const time = chunk.inputs[0].shape[1];
         outputs.forEach((o, k) => assertStreamMatches(o, chunk.outputs[k], time, `${fixture.id} output ${o.name}`));
       });
@@ -81,7 +106,13 @@ describe("kerasless stream --input", () => {
   }
 
   test("return_sequences models, stacked recurrent layers and causal Conv1D are among the streamed fixtures", () => {
-    for (const id of ["seed/seed_lstm_sample", "keras3/lstm_return_sequences", "keras3/lstm_return_state", "keras2/simplernn_default", "real-world/tfkeras2.4-conv1d-causal-stacked-lstm"]) {
+    for (const id of [
+      "seed/seed_lstm_sample",
+      "keras3/lstm_return_sequences",
+      "keras3/lstm_return_state",
+      "keras2/simplernn_default",
+      "real-world/tfkeras2.4-conv1d-causal-stacked-lstm",
+    ]) {
       const exists = listFixtures(id.split("/")[0]).some((f) => f.id === id);
       assert.ok(!exists || streamed.includes(id), `${id} did not stream`);
     }
@@ -94,7 +125,10 @@ describe("kerasless stream --input", () => {
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, `wrote ${npy}: dense [7, 4, 1]\n`);
     const csvOut = tmp.path("seq.csv");
-    assert.equal((await cli("stream", seed("model.keras"), "--input", seed("input_0.npy"), "--output", csvOut)).code, 0);
+    assert.equal(
+      (await cli("stream", seed("model.keras"), "--input", seed("input_0.npy"), "--output", csvOut)).code,
+      0,
+    );
     const [header, ...lines] = readFileSync(csvOut, "utf8").trimEnd().split("\n");
     assert.equal(header, "dense[0][0],dense[1][0],dense[2][0],dense[3][0]");
     // The last step of each sequence is predict's output (Keras' reference).
@@ -109,12 +143,19 @@ describe("kerasless stream --csv", () => {
     assert.equal(run.code, 0, run.stderr);
     const [header, ...lines] = run.stdout.trimEnd().split("\n");
     assert.equal(header, "row,dense");
-    assert.deepEqual(lines.map((l) => Number(l.split(",")[0])), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      lines.map((l) => Number(l.split(",")[0])),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     const keras = readJson<{ outputs: JsonTensor[] }>(seed("io.json")).outputs[0].data;
     assert.ok(parity(Number(lines[3].split(",")[1]), keras[0]));
     // Each row's value is the stream over rows 0..t, so it equals stream --input on that prefix.
     const prefix = tmp.path("prefix.json");
-    const rows = readFileSync(seed("LSTM_sample.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(",").slice(0, 3).map(Number));
+    const rows = readFileSync(seed("LSTM_sample.csv"), "utf8")
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(",").slice(0, 3).map(Number));
     writeFileSync(prefix, JSON.stringify({ shape: [1, 10, 3], data: rows.flat() }));
     const stacked = await cli("stream", seed("model.keras"), "--input", prefix);
     const data = (JSON.parse(stacked.stdout) as { outputs: JsonTensor[] }).outputs[0].data;
@@ -127,25 +168,43 @@ describe("kerasless stream --csv", () => {
     const [, time, features] = x.shape;
     const file = tmp.path("sequence.csv");
     const names = Array.from({ length: features }, (_, k) => `f${k}`);
-    const body = Array.from({ length: time }, (_, t) => x.data.slice(t * features, (t + 1) * features).join(",")).join("\n");
+    const body = Array.from({ length: time }, (_, t) => x.data.slice(t * features, (t + 1) * features).join(",")).join(
+      "\n",
+    );
     writeFileSync(file, `${names.join(",")}\n${body}\n`);
     const run = await cli("stream", ...modelArgs(fixture), "--csv", file, "--features", names.join(","));
     assert.equal(run.code, 0, run.stderr);
     const [header, ...lines] = run.stdout.trimEnd().split("\n");
-    assert.equal(header, "row,lstm[0],lstm[1],lstm[2],lstm[3],lstm_1[0],lstm_1[1],lstm_1[2],lstm_1[3],lstm_2[0],lstm_2[1],lstm_2[2],lstm_2[3]");
+    assert.equal(
+      header,
+      "row,lstm[0],lstm[1],lstm[2],lstm[3],lstm_1[0],lstm_1[1],lstm_1[2],lstm_1[3],lstm_2[0],lstm_2[1],lstm_2[2],lstm_2[3]",
+    );
     const [seq, h, c] = fixture.outputs;
     lines.forEach((line, t) => {
       const values = line.split(",").slice(1).map(Number);
       for (let j = 0; j < 4; j++) assert.ok(parity(values[j], seq.data[t * 4 + j]), `step ${t} unit ${j}`);
-      if (t === time - 1) for (let j = 0; j < 4; j++) assert.ok(parity(values[4 + j], h.data[j]) && parity(values[8 + j], c.data[j]), `final state ${j}`);
+      if (t === time - 1)
+        for (let j = 0; j < 4; j++)
+          assert.ok(parity(values[4 + j], h.data[j]) && parity(values[8 + j], c.data[j]), `final state ${j}`);
     });
   });
 
   test("--scaler and --inverse-scale: the row that completes the first window gives Keras' prediction on scikit-learn-scaled data", async () => {
     const dir = join(ROOT, "test/fixtures/scaler");
-    const c = readJson<{ cases: { name: string; scaler: string; predictions: JsonTensor; inverse_predictions?: number[] }[] }>(join(dir, "reference.json")).cases.find((r) => r.name === "minmax_all_columns");
+    const c = readJson<{
+      cases: { name: string; scaler: string; predictions: JsonTensor; inverse_predictions?: number[] }[];
+    }>(join(dir, "reference.json")).cases.find((r) => r.name === "minmax_all_columns");
     assert.ok(c !== undefined && c.inverse_predictions !== undefined);
-    const base = ["stream", seed("model.keras"), "--csv", seed("LSTM_sample.csv"), "--features", "X1,X2,X3", "--scaler", join(dir, c.scaler)];
+    const base = [
+      "stream",
+      seed("model.keras"),
+      "--csv",
+      seed("LSTM_sample.csv"),
+      "--features",
+      "X1,X2,X3",
+      "--scaler",
+      join(dir, c.scaler),
+    ];
     const scaled = await cli(...base);
     assert.equal(scaled.code, 0, scaled.stderr);
     assert.ok(parity(Number(scaled.stdout.split("\n")[4].split(",")[1]), c.predictions.data[0]));
@@ -155,7 +214,11 @@ describe("kerasless stream --csv", () => {
   });
 
   test("reads standard input and answers each row before the next one is sent", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/run.ts", "stream", seed("model.keras"), "--csv", "-", "--features", "X1,X2,X3"], { cwd: ROOT });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/cli/run.ts", "stream", seed("model.keras"), "--csv", "-", "--features", "X1,X2,X3"],
+      { cwd: ROOT },
+    );
     const keras = readJson<{ outputs: JsonTensor[] }>(seed("io.json")).outputs[0].data;
     const rows = readFileSync(seed("LSTM_sample.csv"), "utf8").trim().split("\n");
     let stdout = "";
@@ -201,17 +264,37 @@ describe("kerasless stream --csv", () => {
     const cases: [string[], RegExp][] = [
       [base, /missing --input FILE \(or --csv FILE --features A,B,C\)/],
       [[...base, "--csv", seed("LSTM_sample.csv")], /--csv needs --features/],
-      [[...base, "--csv", seed("LSTM_sample.csv"), "--features", "X1,X2,X3", "--output", tmp.path("x.json")], /--output goes with --input/],
+      [
+        [...base, "--csv", seed("LSTM_sample.csv"), "--features", "X1,X2,X3", "--output", tmp.path("x.json")],
+        /--output goes with --input/,
+      ],
       [[...base, "--input", seed("input_0.npy"), "--features", "X1"], /--features goes with --csv/],
-      [[...base, "--csv", seed("LSTM_sample.csv"), "--features", "X1,X2"], /each row gives 2 features, a step of the model's input "input_layer" has shape \[None, 3\]/],
-      [[...base, "--input", seed("expected_0.npy")], /expected_0\.npy: the model's input "input_layer" is streamed as \[batch, time, \.\.\.\] \[None, None, 3\], this tensor has \[7, 1\]/],
+      [
+        [...base, "--csv", seed("LSTM_sample.csv"), "--features", "X1,X2"],
+        /each row gives 2 features, a step of the model's input "input_layer" has shape \[None, 3\]/,
+      ],
+      [
+        [...base, "--input", seed("expected_0.npy")],
+        /expected_0\.npy: the model's input "input_layer" is streamed as \[batch, time, \.\.\.\] \[None, None, 3\], this tensor has \[7, 1\]/,
+      ],
     ];
     for (const [argv, pattern] of cases) {
       const run = await cli(...argv);
       assert.equal(run.code, 1, argv.join(" "));
       assert.match(assertOneErrorLine(run.stderr), pattern);
     }
-    const empty = await cliWith({ stdin: (async function* () { yield "X1,X2,X3\n"; })() }, ...base, "--csv", "-", "--features", "X1,X2,X3");
+    const empty = await cliWith(
+      {
+        stdin: (async function* () {
+          yield "X1,X2,X3\n";
+        })(),
+      },
+      ...base,
+      "--csv",
+      "-",
+      "--features",
+      "X1,X2,X3",
+    );
     assert.match(assertOneErrorLine(empty.stderr), /<stdin>: no data rows/);
   });
 });

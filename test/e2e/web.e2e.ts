@@ -20,7 +20,11 @@ const SCREENSHOT = `${root}tmp/e2e/web-demo.png`;
 
 const keras: number[] = JSON.parse(readFileSync(`${root}examples/seed/io.json`, "utf8")).outputs[0].data;
 const kerasSummary: string = JSON.parse(readFileSync(`${root}test/fixtures/seed/meta.json`, "utf8")).summary;
-const csvY = readFileSync(`${root}examples/seed/LSTM_sample.csv`, "utf8").trim().split("\n").slice(1).map((line) => Number(line.split(",")[3]));
+const csvY = readFileSync(`${root}examples/seed/LSTM_sample.csv`, "utf8")
+  .trim()
+  .split("\n")
+  .slice(1)
+  .map((line) => Number(line.split(",")[3]));
 
 let server: WebServer;
 let browser: Browser;
@@ -35,7 +39,14 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-domain-reliability", "--no-first-run", "--no-default-browser-check"],
+    args: [
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-domain-reliability",
+      "--no-first-run",
+      "--no-default-browser-check",
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
   page.on("pageerror", (e) => pageProblems.push(`page error: ${e.message}`));
@@ -58,14 +69,17 @@ after(async () => {
   await server?.close();
 });
 
-const closeTo = (got: number, want: number): boolean => Math.abs(got - want) <= ABS_TOLERANCE + REL_TOLERANCE * Math.abs(want);
+const closeTo = (got: number, want: number): boolean =>
+  Math.abs(got - want) <= ABS_TOLERANCE + REL_TOLERANCE * Math.abs(want);
 
 /** The predictions table as text, one record per row keyed by column heading. */
 async function predictionRows(): Promise<Record<string, string>[]> {
   await page.waitForSelector("#results-section[data-state=done]");
   return page.$$eval("#predictions", ([table]) => {
     const heads = Array.from((table as HTMLTableElement).tHead!.rows[0].cells).map((c) => c.textContent ?? "");
-    return Array.from((table as HTMLTableElement).tBodies[0].rows).map((row) => Object.fromEntries(Array.from(row.cells).map((c, i) => [heads[i], c.textContent ?? ""])));
+    return Array.from((table as HTMLTableElement).tBodies[0].rows).map((row) =>
+      Object.fromEntries(Array.from(row.cells).map((c, i) => [heads[i], c.textContent ?? ""])),
+    );
   });
 }
 
@@ -82,22 +96,31 @@ function assertKerasPredictions(rows: Record<string, string>[]): void {
 test("the seed model's summary table has Keras' rows and parameter counts", async () => {
   await page.click("#seed-model");
   await page.waitForSelector("#model-info:not([hidden])");
-  const shown = await page.$$eval("#summary tbody tr", (rows) => rows.map((r) => Array.from((r as HTMLTableRowElement).cells).map((c) => c.textContent)));
+  const shown = await page.$$eval("#summary tbody tr", (rows) =>
+    rows.map((r) => Array.from((r as HTMLTableRowElement).cells).map((c) => c.textContent)),
+  );
   // Keras' own model.summary() rows: "│ lstm (LSTM) │ (None, 3) │ 84 │".
   const kerasRows = kerasSummary
     .split("\n")
     .filter((line) => line.startsWith("│"))
-    .map((line) => line.split("│").slice(1, -1).map((cell) => cell.trim()));
+    .map((line) =>
+      line
+        .split("│")
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
   assert.deepEqual(shown, kerasRows);
   const trainable = /Trainable params: ([\d,]+)/.exec(kerasSummary)![1];
-  assert.match(await page.textContent("#summary-totals") ?? "", new RegExp(`trainable: ${trainable} `));
-  assert.match(await page.textContent("#model-meta") ?? "", /written by Keras 3\.16\.0/);
+  assert.match((await page.textContent("#summary-totals")) ?? "", new RegExp(`trainable: ${trainable} `));
+  assert.match((await page.textContent("#model-meta")) ?? "", /written by Keras 3\.16\.0/);
 });
 
 test("the seed CSV's predictions on the page equal Keras' (table and chart)", async () => {
   await page.click("#seed-csv");
   assertKerasPredictions(await predictionRows());
-  const checked = await page.$$eval("#feature-columns input:checked", (boxes) => boxes.map((b) => (b as HTMLInputElement).value));
+  const checked = await page.$$eval("#feature-columns input:checked", (boxes) =>
+    boxes.map((b) => (b as HTMLInputElement).value),
+  );
   assert.deepEqual(checked, ["X1", "X2", "X3"]);
   assert.equal(await page.inputValue("#look-back"), "4");
   // Chart.js drew both series on the canvas: count pixels of the two line colours.
@@ -112,7 +135,10 @@ test("the seed CSV's predictions on the page equal Keras' (table and chart)", as
     }
     return { red, blue };
   });
-  assert.ok(painted.red > 200 && painted.blue > 200, `both lines are drawn (red ${painted.red} px, blue ${painted.blue} px)`);
+  assert.ok(
+    painted.red > 200 && painted.blue > 200,
+    `both lines are drawn (red ${painted.red} px, blue ${painted.blue} px)`,
+  );
   mkdirSync(`${root}tmp/e2e`, { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
 });
@@ -128,7 +154,7 @@ test("dropped files: the legacy .h5 seed model and the CSV chosen from disk give
 test("a file that is no model is reported on the page, naming the file", async () => {
   await page.setInputFiles("#model-file", `${root}examples/seed/LSTM_sample.csv`);
   await page.waitForSelector("#model-error:not([hidden])");
-  assert.match(await page.textContent("#model-error") ?? "", /LSTM_sample\.csv/);
+  assert.match((await page.textContent("#model-error")) ?? "", /LSTM_sample\.csv/);
   assert.equal(await page.isHidden("#results-section"), true, "no predictions without a model");
 });
 
@@ -147,8 +173,14 @@ test("the docs' browser snippets run in Chromium (kerasless mapped to the bundle
         problems.push(`request outside the server: ${url}`);
         return route.abort();
       }
-      const workspaceFile = url.pathname.startsWith("/models/") ? WORKSPACE_FILES[url.pathname.slice("/models/".length)] : undefined;
-      if (workspaceFile !== undefined) return route.fulfill({ body: readFileSync(`${root}${workspaceFile}`), contentType: "application/octet-stream" });
+      const workspaceFile = url.pathname.startsWith("/models/")
+        ? WORKSPACE_FILES[url.pathname.slice("/models/".length)]
+        : undefined;
+      if (workspaceFile !== undefined)
+        return route.fulfill({
+          body: readFileSync(`${root}${workspaceFile}`),
+          contentType: "application/octet-stream",
+        });
       if (url.pathname === "/snippet.html") {
         const html = [
           "<!doctype html><title>running</title>",

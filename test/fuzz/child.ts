@@ -14,6 +14,14 @@ for (let index = start; index < end; index++) {
   const used = process.cpuUsage(cpu);
   const rss = process.memoryUsage().rss;
   const cpuMs = (used.user + used.system) / 1000;
-  process.send!({ index, kind: outcome.kind, detail: outcome.detail, stack: outcome.kind === "bug" ? outcome.stack : undefined, ms: outcome.ms, cpuMs, rss });
+  process.send!({
+    index,
+    kind: outcome.kind,
+    detail: outcome.detail,
+    stack: outcome.kind === "bug" ? outcome.stack : undefined,
+    ms: outcome.ms,
+    cpuMs,
+    rss,
+  });
 }
 process.disconnect();

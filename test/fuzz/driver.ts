@@ -61,7 +61,16 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   const deadline = options.seconds === undefined ? Infinity : Date.now() + options.seconds * 1000;
   const began = Date.now();
   const corpus = loadCorpus();
-  const report: FuzzReport = { seed, iterations: 0, outcomes: {}, findings: [], slowestMs: 0, slowest: "", maxRssBytes: 0, elapsedMs: 0 };
+  const report: FuzzReport = {
+    seed,
+    iterations: 0,
+    outcomes: {},
+    findings: [],
+    slowestMs: 0,
+    slowest: "",
+    maxRssBytes: 0,
+    elapsedMs: 0,
+  };
   const finding = (index: number, problem: string, stack?: string): void => {
     const found = { index, problem, case: describeCase(makeCase(seed, index, corpus)), stack };
     report.findings.push(found);
@@ -102,7 +111,11 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
         const key = m.kind === "error" ? m.detail : m.kind;
         report.outcomes[key] = (report.outcomes[key] ?? 0) + 1;
         if (m.kind === "bug") finding(m.index, m.detail, m.stack);
-        if (m.cpuMs > stepLimitMs || m.ms > 5 * stepLimitMs) finding(m.index, `took ${Math.round(m.cpuMs)} ms of CPU time, ${Math.round(m.ms)} ms of wall time (limit ${stepLimitMs} ms)`);
+        if (m.cpuMs > stepLimitMs || m.ms > 5 * stepLimitMs)
+          finding(
+            m.index,
+            `took ${Math.round(m.cpuMs)} ms of CPU time, ${Math.round(m.ms)} ms of wall time (limit ${stepLimitMs} ms)`,
+          );
         if (m.rss > rssLimitBytes) finding(m.index, `left the process at ${Math.round(m.rss / 2 ** 20)} MiB RSS`);
         if (m.ms > report.slowestMs) {
           report.slowestMs = m.ms;
@@ -116,7 +129,10 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
       child.on("close", (code, signal) => {
         if (settled) return;
         if (last + 1 < batchEnd) {
-          finding(last + 1, `the process died (exit ${code}, signal ${signal}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
+          finding(
+            last + 1,
+            `the process died (exit ${code}, signal ${signal}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`,
+          );
           report.iterations++;
           settle(last + 2);
         } else settle(batchEnd);

@@ -94,8 +94,13 @@ export function loadCorpus(): CorpusEntry[] {
       const inputs = fixture.inputs.map((t) => ({ shape: t.shape, data: t.data }));
       for (const format of fixture.formats) {
         const main = new Uint8Array(readFileSync(join(fixture.dir, format.model)));
-        const kind: FileKind = format.model.endsWith(".keras") ? "keras" : format.model.endsWith(".json") ? "json" : "h5";
-        const weights = format.weights === undefined ? undefined : new Uint8Array(readFileSync(join(fixture.dir, format.weights)));
+        const kind: FileKind = format.model.endsWith(".keras")
+          ? "keras"
+          : format.model.endsWith(".json")
+            ? "json"
+            : "h5";
+        const weights =
+          format.weights === undefined ? undefined : new Uint8Array(readFileSync(join(fixture.dir, format.weights)));
         corpus.push({ id: `${fixture.id}/${format.model}`, kind, main, mainName: format.model, weights, inputs });
       }
     }
@@ -104,12 +109,20 @@ export function loadCorpus(): CorpusEntry[] {
     for (const name of readdirSync(dir).sort()) {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (name.endsWith(".npy")) corpus.push({ id: path.slice(FIXTURES.length), kind: "npy", main: new Uint8Array(readFileSync(path)), mainName: name, inputs: [] });
+      else if (name.endsWith(".npy"))
+        corpus.push({
+          id: path.slice(FIXTURES.length),
+          kind: "npy",
+          main: new Uint8Array(readFileSync(path)),
+          mainName: name,
+          inputs: [],
+        });
       // h5py files in layouts Keras does not write (chunked, compressed, compact, v2 headers): read whole.
       // They are few, so each is listed 10 times (about a tenth of all cases).
       else if (name.endsWith(".h5") && path.includes("/fixtures/hdf5/")) {
         const main = new Uint8Array(readFileSync(path));
-        for (let i = 0; i < 10; i++) corpus.push({ id: path.slice(FIXTURES.length), kind: "hdf5", main, mainName: name, inputs: [] });
+        for (let i = 0; i < 10; i++)
+          corpus.push({ id: path.slice(FIXTURES.length), kind: "hdf5", main, mainName: name, inputs: [] });
       }
     }
   };
@@ -208,7 +221,20 @@ function corruptField(rng: Rng, bytes: Uint8Array, fields: Field[]): [Uint8Array
   const out = u8(bytes);
   const old = readField(bytes, field);
   const max = field.width >= 6 ? 2 ** 48 - 1 : 2 ** (8 * field.width) - 1;
-  const choices = [0, 1, max, max - 1, Math.floor(max / 2) + 1, old + 1, old - 1, old * 2, old * 256, old + bytes.length, bytes.length, rng.int(max + 1)];
+  const choices = [
+    0,
+    1,
+    max,
+    max - 1,
+    Math.floor(max / 2) + 1,
+    old + 1,
+    old - 1,
+    old * 2,
+    old * 256,
+    old + bytes.length,
+    bytes.length,
+    rng.int(max + 1),
+  ];
   const value = Math.min(max, rng.pick(choices));
   if (field.width === 8 && rng.chance(0.3)) out.fill(0xff, field.at, field.at + 8);
   else writeField(out, field, value);
@@ -229,17 +255,40 @@ const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 export function zipFields(bytes: Uint8Array): Field[] {
   const fields: Field[] = [];
   for (const at of findAll(bytes, [0x50, 0x4b, 0x03, 0x04])) {
-    fields.push({ at: at + 8, width: 2, what: "zip local method" }, { at: at + 14, width: 4, what: "zip local crc" }, { at: at + 18, width: 4, what: "zip local compressed size" });
-    fields.push({ at: at + 22, width: 4, what: "zip local size" }, { at: at + 26, width: 2, what: "zip local name length" }, { at: at + 28, width: 2, what: "zip local extra length" });
+    fields.push(
+      { at: at + 8, width: 2, what: "zip local method" },
+      { at: at + 14, width: 4, what: "zip local crc" },
+      { at: at + 18, width: 4, what: "zip local compressed size" },
+    );
+    fields.push(
+      { at: at + 22, width: 4, what: "zip local size" },
+      { at: at + 26, width: 2, what: "zip local name length" },
+      { at: at + 28, width: 2, what: "zip local extra length" },
+    );
   }
   for (const at of findAll(bytes, [0x50, 0x4b, 0x01, 0x02])) {
-    fields.push({ at: at + 10, width: 2, what: "zip central method" }, { at: at + 20, width: 4, what: "zip central compressed size" }, { at: at + 24, width: 4, what: "zip central size" });
-    fields.push({ at: at + 28, width: 2, what: "zip central name length" }, { at: at + 30, width: 2, what: "zip central extra length" }, { at: at + 32, width: 2, what: "zip central comment length" });
+    fields.push(
+      { at: at + 10, width: 2, what: "zip central method" },
+      { at: at + 20, width: 4, what: "zip central compressed size" },
+      { at: at + 24, width: 4, what: "zip central size" },
+    );
+    fields.push(
+      { at: at + 28, width: 2, what: "zip central name length" },
+      { at: at + 30, width: 2, what: "zip central extra length" },
+      { at: at + 32, width: 2, what: "zip central comment length" },
+    );
     fields.push({ at: at + 42, width: 4, what: "zip central local-header offset" });
   }
   for (const at of findAll(bytes, [0x50, 0x4b, 0x05, 0x06])) {
-    fields.push({ at: at + 8, width: 2, what: "zip EOCD entries" }, { at: at + 10, width: 2, what: "zip EOCD total entries" }, { at: at + 12, width: 4, what: "zip EOCD directory size" });
-    fields.push({ at: at + 16, width: 4, what: "zip EOCD directory offset" }, { at: at + 20, width: 2, what: "zip EOCD comment length" });
+    fields.push(
+      { at: at + 8, width: 2, what: "zip EOCD entries" },
+      { at: at + 10, width: 2, what: "zip EOCD total entries" },
+      { at: at + 12, width: 4, what: "zip EOCD directory size" },
+    );
+    fields.push(
+      { at: at + 16, width: 4, what: "zip EOCD directory offset" },
+      { at: at + 20, width: 2, what: "zip EOCD comment length" },
+    );
   }
   return fields;
 }
@@ -262,7 +311,11 @@ export function hdf5Fields(bytes: Uint8Array): Field[] {
   ];
   const headers = new Set<number>([le(bytes, 64, 8)]);
   for (const at of findAll(bytes, ascii("TREE"))) {
-    fields.push({ at: at + 4, width: 1, what: "B-tree node type" }, { at: at + 5, width: 1, what: "B-tree node level" }, { at: at + 6, width: 2, what: "B-tree entries used" });
+    fields.push(
+      { at: at + 4, width: 1, what: "B-tree node type" },
+      { at: at + 5, width: 1, what: "B-tree node level" },
+      { at: at + 6, width: 2, what: "B-tree entries used" },
+    );
     fields.push({ at: at + 32, width: 8, what: "B-tree child address" }, { at: at + 24, width: 8, what: "B-tree key" });
   }
   for (const at of findAll(bytes, ascii("SNOD"))) {
@@ -270,31 +323,71 @@ export function hdf5Fields(bytes: Uint8Array): Field[] {
     fields.push({ at: at + 6, width: 2, what: "symbol table node count" });
     for (let i = 0; i < Math.min(count, 64); i++) {
       const entry = at + 8 + 40 * i;
-      fields.push({ at: entry, width: 8, what: "symbol name offset" }, { at: entry + 8, width: 8, what: "symbol object header address" }, { at: entry + 16, width: 4, what: "symbol cache type" });
+      fields.push(
+        { at: entry, width: 8, what: "symbol name offset" },
+        { at: entry + 8, width: 8, what: "symbol object header address" },
+        { at: entry + 16, width: 4, what: "symbol cache type" },
+      );
       headers.add(le(bytes, entry + 8, 8));
     }
   }
-  for (const at of findAll(bytes, ascii("HEAP"))) fields.push({ at: at + 8, width: 8, what: "local heap size" }, { at: at + 24, width: 8, what: "local heap data address" });
+  for (const at of findAll(bytes, ascii("HEAP")))
+    fields.push(
+      { at: at + 8, width: 8, what: "local heap size" },
+      { at: at + 24, width: 8, what: "local heap data address" },
+    );
   for (const at of findAll(bytes, ascii("GCOL"))) {
-    fields.push({ at: at + 8, width: 8, what: "global heap size" }, { at: at + 16, width: 2, what: "global heap object index" }, { at: at + 24, width: 8, what: "global heap object size" });
+    fields.push(
+      { at: at + 8, width: 8, what: "global heap size" },
+      { at: at + 16, width: 2, what: "global heap object index" },
+      { at: at + 24, width: 8, what: "global heap object size" },
+    );
   }
   for (const header of headers) {
     if (header + 16 > bytes.length || bytes[header] !== 1) continue;
-    fields.push({ at: header + 2, width: 2, what: "object header message count" }, { at: header + 8, width: 4, what: "object header size" });
+    fields.push(
+      { at: header + 2, width: 2, what: "object header message count" },
+      { at: header + 8, width: 4, what: "object header size" },
+    );
     const end = Math.min(bytes.length, header + 16 + le(bytes, header + 8, 4));
-    for (let at = header + 16; at + 8 <= end; ) {
+    for (let at = header + 16; at + 8 <= end;) {
       const type = le(bytes, at, 2);
       const size = le(bytes, at + 2, 2);
       const data = at + 8;
-      fields.push({ at, width: 2, what: `message type (${type})` }, { at: at + 2, width: 2, what: `message size (type ${type})` });
+      fields.push(
+        { at, width: 2, what: `message type (${type})` },
+        { at: at + 2, width: 2, what: `message size (type ${type})` },
+      );
       if (type === 1) {
         fields.push({ at: data + 1, width: 1, what: "dataspace rank" });
-        for (let d = 0; d < Math.min(bytes[data + 1] ?? 0, 8); d++) fields.push({ at: data + 8 + 8 * d, width: 8, what: "dataspace dimension" });
-      } else if (type === 3) fields.push({ at: data, width: 1, what: "datatype class" }, { at: data + 4, width: 4, what: "datatype size" });
-      else if (type === 8) fields.push({ at: data, width: 1, what: "layout version" }, { at: data + 1, width: 1, what: "layout class" }, { at: data + 2, width: 8, what: "data address" }, { at: data + 10, width: 8, what: "data size" });
-      else if (type === 12) fields.push({ at: data, width: 1, what: "attribute version" }, { at: data + 2, width: 2, what: "attribute name size" }, { at: data + 4, width: 2, what: "attribute datatype size" }, { at: data + 6, width: 2, what: "attribute dataspace size" });
-      else if (type === 16) fields.push({ at: data, width: 8, what: "continuation address" }, { at: data + 8, width: 8, what: "continuation length" });
-      else if (type === 17) fields.push({ at: data, width: 8, what: "symbol table B-tree address" }, { at: data + 8, width: 8, what: "symbol table heap address" });
+        for (let d = 0; d < Math.min(bytes[data + 1] ?? 0, 8); d++)
+          fields.push({ at: data + 8 + 8 * d, width: 8, what: "dataspace dimension" });
+      } else if (type === 3)
+        fields.push({ at: data, width: 1, what: "datatype class" }, { at: data + 4, width: 4, what: "datatype size" });
+      else if (type === 8)
+        fields.push(
+          { at: data, width: 1, what: "layout version" },
+          { at: data + 1, width: 1, what: "layout class" },
+          { at: data + 2, width: 8, what: "data address" },
+          { at: data + 10, width: 8, what: "data size" },
+        );
+      else if (type === 12)
+        fields.push(
+          { at: data, width: 1, what: "attribute version" },
+          { at: data + 2, width: 2, what: "attribute name size" },
+          { at: data + 4, width: 2, what: "attribute datatype size" },
+          { at: data + 6, width: 2, what: "attribute dataspace size" },
+        );
+      else if (type === 16)
+        fields.push(
+          { at: data, width: 8, what: "continuation address" },
+          { at: data + 8, width: 8, what: "continuation length" },
+        );
+      else if (type === 17)
+        fields.push(
+          { at: data, width: 8, what: "symbol table B-tree address" },
+          { at: data + 8, width: 8, what: "symbol table heap address" },
+        );
       at = data + size;
       if (size === 0 && type === 0) break;
     }
@@ -313,7 +406,8 @@ export function npyFields(bytes: Uint8Array): Field[] {
 function textEdit(rng: Rng, bytes: Uint8Array): [Uint8Array, string] {
   const out = u8(bytes);
   const digits: number[] = [];
-  for (let i = 0; i < bytes.length && digits.length < 20000; i++) if (bytes[i] >= 0x30 && bytes[i] <= 0x39 && bytes[i - 1] !== 0x2e) digits.push(i);
+  for (let i = 0; i < bytes.length && digits.length < 20000; i++)
+    if (bytes[i] >= 0x30 && bytes[i] <= 0x39 && bytes[i - 1] !== 0x2e) digits.push(i);
   if (digits.length === 0) return [flipBits(rng, bytes), "bit flips (no text)"];
   const at = rng.pick(digits);
   const replacement = rng.pick([0x30, 0x39, 0x2d, 0x20, 0x22, 0x7b, 0x5b]);
@@ -334,16 +428,40 @@ function spliceWith(rng: Rng, bytes: Uint8Array, corpus: CorpusEntry[]): [Uint8A
 
 // -- JSON-aware edits of model configs ------------------------------------------------------
 
-const CLASS_NAMES = ["Dense", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed", "Lambda", "Embedding", "Reshape", "Concatenate", "Sequential", "Functional", "InputLayer", "Conv1D", "Masking", "__proto__", "constructor", "NoSuchLayer"];
+const CLASS_NAMES = [
+  "Dense",
+  "LSTM",
+  "GRU",
+  "SimpleRNN",
+  "Bidirectional",
+  "TimeDistributed",
+  "Lambda",
+  "Embedding",
+  "Reshape",
+  "Concatenate",
+  "Sequential",
+  "Functional",
+  "InputLayer",
+  "Conv1D",
+  "Masking",
+  "__proto__",
+  "constructor",
+  "NoSuchLayer",
+];
 const HOSTILE_KEYS = ["__proto__", "constructor", "prototype"];
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-function jsonPaths(value: Json, path: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+function jsonPaths(
+  value: Json,
+  path: (string | number)[] = [],
+  out: (string | number)[][] = [],
+): (string | number)[][] {
   out.push(path);
   if (out.length > 5000) return out;
   if (Array.isArray(value)) value.forEach((v, i) => jsonPaths(v, [...path, i], out));
-  else if (value !== null && typeof value === "object") for (const k of Object.keys(value)) jsonPaths(value[k], [...path, k], out);
+  else if (value !== null && typeof value === "object")
+    for (const k of Object.keys(value)) jsonPaths(value[k], [...path, k], out);
   return out;
 }
 
@@ -422,7 +540,8 @@ function editJson(rng: Rng, json: Json, text: string): [string, string] {
       return [whole.replace(serialized, nest(depth, current)), `json ${where} nested ${depth} deep`];
     }
     case 6: {
-      if (!Array.isArray(current) || current.length === 0) return [JSON.stringify(setAt(json, path, [current, current])), `json ${where} doubled`];
+      if (!Array.isArray(current) || current.length === 0)
+        return [JSON.stringify(setAt(json, path, [current, current])), `json ${where} doubled`];
       current.push(...current.slice(0, 1 + rng.int(current.length)));
       return [JSON.stringify(json), `json ${where} items duplicated`];
     }
@@ -457,7 +576,12 @@ function mutateKerasConfig(rng: Rng, bytes: Uint8Array): [Uint8Array, string] {
   return [zipSync(members, { level: 0 }), `${name}: ${what}`];
 }
 
-function applyOne(rng: Rng, bytes: Uint8Array, kind: FileKind | "weights", corpus: CorpusEntry[]): [Uint8Array, string] {
+function applyOne(
+  rng: Rng,
+  bytes: Uint8Array,
+  kind: FileKind | "weights",
+  corpus: CorpusEntry[],
+): [Uint8Array, string] {
   const isH5 = kind === "h5" || kind === "weights" || kind === "hdf5";
   const roll = rng.int(12);
   switch (roll) {
@@ -535,7 +659,11 @@ export function makeCase(seed: number, index: number, corpus: CorpusEntry[]): Fu
 
 /** What must hold after every case, whatever the file: Object.prototype untouched. */
 export function prototypeIntact(): boolean {
-  return Object.getOwnPropertyNames(Object.prototype).length === PROTOTYPE_KEYS && !("polluted" in {}) && Object.getPrototypeOf({}) === Object.prototype;
+  return (
+    Object.getOwnPropertyNames(Object.prototype).length === PROTOTYPE_KEYS &&
+    !("polluted" in {}) &&
+    Object.getPrototypeOf({}) === Object.prototype
+  );
 }
 const PROTOTYPE_KEYS = Object.getOwnPropertyNames(Object.prototype).length;
 
@@ -558,11 +686,16 @@ export function runCase(c: FuzzCase): Outcome {
     return finish("ok", "result");
   } catch (e) {
     if (e instanceof KeraslessError) {
-      if (/[\n\r\u2028\u2029]/.test(e.message)) return finish("bug", `KeraslessError message spans lines: ${JSON.stringify(e.message.slice(0, 300))}`);
+      if (/[\n\r\u2028\u2029]/.test(e.message))
+        return finish("bug", `KeraslessError message spans lines: ${JSON.stringify(e.message.slice(0, 300))}`);
       return finish("error", e.code);
     }
     const name = e instanceof Error ? e.constructor.name : typeof e;
-    return finish("bug", `${name}: ${e instanceof Error ? e.message : String(e)}`, e instanceof Error ? e.stack : undefined);
+    return finish(
+      "bug",
+      `${name}: ${e instanceof Error ? e.message : String(e)}`,
+      e instanceof Error ? e.stack : undefined,
+    );
   }
 
   function finish(kind: Outcome["kind"], detail: string, stack?: string): Outcome {

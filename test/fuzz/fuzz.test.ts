@@ -14,9 +14,13 @@ const seed = Number(process.env.KERASLESS_FUZZ_SEED ?? 20261127);
 test(`fuzzing seed ${seed} for ${seconds} s finds nothing`, { timeout: (seconds + 120) * 1000 }, async (t) => {
   const report = await fuzz({ seed, seconds, stepLimitMs: 2000 });
   const summary = `${report.iterations} cases in ${Math.round(report.elapsedMs / 1000)} s: ${JSON.stringify(report.outcomes)}`;
-  t.diagnostic(`${summary}; slowest ${Math.round(report.slowestMs)} ms; max RSS ${Math.round(report.maxRssBytes / 2 ** 20)} MiB`);
+  t.diagnostic(
+    `${summary}; slowest ${Math.round(report.slowestMs)} ms; max RSS ${Math.round(report.maxRssBytes / 2 ** 20)} MiB`,
+  );
   assert.deepEqual(
-    report.findings.map((f) => `${f.problem} -- ${f.case} (replay: npm run fuzz -- --seed ${seed} --replay ${f.index})`),
+    report.findings.map(
+      (f) => `${f.problem} -- ${f.case} (replay: npm run fuzz -- --seed ${seed} --replay ${f.index})`,
+    ),
     [],
     summary,
   );

@@ -12,13 +12,17 @@ import { FIXTURES } from "../helpers.js";
 const seed = `${FIXTURES}seed/`;
 const weights = { name: "model.weights.h5", bytes: new Uint8Array(readFileSync(`${seed}model.weights.h5`)) };
 const seedJson = (): string => readFileSync(`${seed}model.json`, "utf8");
-const load = (json: string) => loadModelFromBytes({ name: "model.json", bytes: new TextEncoder().encode(json) }, weights);
+const load = (json: string) =>
+  loadModelFromBytes({ name: "model.json", bytes: new TextEncoder().encode(json) }, weights);
 
 function rejects(fn: () => unknown, code: string, pattern: RegExp): KeraslessError {
   try {
     fn();
   } catch (e) {
-    assert.ok(e instanceof KeraslessError, `expected a KeraslessError, got ${e instanceof Error ? e.stack : String(e)}`);
+    assert.ok(
+      e instanceof KeraslessError,
+      `expected a KeraslessError, got ${e instanceof Error ? e.stack : String(e)}`,
+    );
     assert.equal(e.code, code, e.message);
     assert.match(e.message, pattern);
     return e;
@@ -31,7 +35,11 @@ test("bug 1 (fuzz seed 1 #1748): a layer call whose arguments hold no tensor is 
   const dir = `${FIXTURES}keras3/dropout_family/`;
   const json = readFileSync(`${dir}model.json`, "utf8").replace(/"__keras_tensor__"/g, '"_keras_tensor__"');
   const w = { name: "model.weights.h5", bytes: new Uint8Array(readFileSync(`${dir}model.weights.h5`)) };
-  rejects(() => loadModelFromBytes({ name: "model.json", bytes: new TextEncoder().encode(json) }, w), "E_CONFIG", /layer "\w+" \(Dense\): a call of this layer has no tensor inputs/);
+  rejects(
+    () => loadModelFromBytes({ name: "model.json", bytes: new TextEncoder().encode(json) }, w),
+    "E_CONFIG",
+    /layer "\w+" \(Dense\): a call of this layer has no tensor inputs/,
+  );
 });
 
 test("bug 2 (fuzz seed 2 #13009, #18043): error messages stay on one line when they quote a file's bytes", () => {
@@ -44,13 +52,20 @@ test("bug 2 (fuzz seed 2 #13009, #18043): error messages stay on one line when t
   const json = JSON.parse(text);
   json.config.layers[1].class_name = "NoSuchLayer";
   json.config.layers[1].config.name = "two\nlines\u2028here";
-  const named = rejects(() => load(JSON.stringify(json)), "E_UNSUPPORTED", /layer "two\\nlines\\u2028here" \(NoSuchLayer\)/);
+  const named = rejects(
+    () => load(JSON.stringify(json)),
+    "E_UNSUPPORTED",
+    /layer "two\\nlines\\u2028here" \(NoSuchLayer\)/,
+  );
   assert.doesNotMatch(named.message, /[\n\u2028]/);
 });
 
 test("bug 12 (review): call keywords named __proto__ are plain keys, not the keyword object's prototype", async () => {
   const { parseModelConfig } = await import("../../src/graph/config.js");
-  const tensor = { class_name: "__keras_tensor__", config: { shape: [null, 3], dtype: "float32", keras_history: ["x", 0, 0] } };
+  const tensor = {
+    class_name: "__keras_tensor__",
+    config: { shape: [null, 3], dtype: "float32", keras_history: ["x", 0, 0] },
+  };
   const kwargs = JSON.parse('{"__proto__": {"training": true}, "constructor": {"prototype": {"polluted": 1}}}');
   const spec = parseModelConfig({
     class_name: "Functional",
@@ -58,7 +73,12 @@ test("bug 12 (review): call keywords named __proto__ are plain keys, not the key
       name: "m",
       layers: [
         { class_name: "InputLayer", name: "x", config: { name: "x", batch_shape: [null, 3] }, inbound_nodes: [] },
-        { class_name: "Dense", name: "d", config: { name: "d", units: 2 }, inbound_nodes: [{ args: [tensor], kwargs }] },
+        {
+          class_name: "Dense",
+          name: "d",
+          config: { name: "d", units: 2 },
+          inbound_nodes: [{ args: [tensor], kwargs }],
+        },
       ],
       input_layers: [["x", 0, 0]],
       output_layers: [["d", 0, 0]],

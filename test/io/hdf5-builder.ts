@@ -53,7 +53,10 @@ export class H5Builder {
   }
 
   ascii(at: number, text: string): void {
-    this.set(at, [...text].map((c) => c.charCodeAt(0)));
+    this.set(
+      at,
+      [...text].map((c) => c.charCodeAt(0)),
+    );
   }
 
   /** A local heap holding `names` (NUL-terminated, 8-aligned); returns its address and each name's offset. */
@@ -108,7 +111,9 @@ export class H5Builder {
 
   /** A version 1 object header with these messages ([type, data]); returns its address. */
   objectHeader(messages: [number, number[]][]): number {
-    const padded = messages.map(([type, body]) => [type, [...body, ...new Array((8 - (body.length % 8)) % 8).fill(0)]] as const);
+    const padded = messages.map(
+      ([type, body]) => [type, [...body, ...new Array((8 - (body.length % 8)) % 8).fill(0)]] as const,
+    );
     const size = padded.reduce((n, [, body]) => n + 8 + body.length, 0);
     const at = this.alloc(16 + size);
     this.u8(at, 1);
@@ -136,7 +141,10 @@ export class H5Builder {
     });
     const node = this.symbolNode(entries);
     const tree = this.btreeNode(0, 0, [node]);
-    return this.objectHeader([[0x11, [...le64(tree), ...le64(heap.address)]], ...attributes.map((a): [number, number[]] => [0x0c, a])]);
+    return this.objectHeader([
+      [0x11, [...le64(tree), ...le64(heap.address)]],
+      ...attributes.map((a): [number, number[]] => [0x0c, a]),
+    ]);
   }
 
   /** A contiguous little-endian float32 dataset; `storedShape` lets the dataspace claim another shape. */
@@ -157,7 +165,12 @@ export class H5Builder {
    * A chunked float32 dataset. `chunks` maps each chunk's offset to its stored bytes (already
    * filtered); `filters` lists filter ids for the pipeline message (1 deflate, 2 shuffle).
    */
-  chunkedDataset(shape: number[], chunk: number[], chunks: [offset: number[], stored: Uint8Array][], filters: number[] = []): number {
+  chunkedDataset(
+    shape: number[],
+    chunk: number[],
+    chunks: [offset: number[], stored: Uint8Array][],
+    filters: number[] = [],
+  ): number {
     const keySize = 8 + 8 * (shape.length + 1);
     const addresses = chunks.map(([, stored]) => {
       const at = this.alloc(stored.length);
@@ -171,7 +184,17 @@ export class H5Builder {
       this.u32(key + 4, 0);
       offset.forEach((o, d) => this.u64(key + 8 + 8 * d, o));
     });
-    const pipeline = [1, filters.length, 0, 0, 0, 0, 0, 0, ...filters.flatMap((id) => [...le16(id), 0, 0, 0, 0, ...le16(1), ...le32(id === 1 ? 6 : 4), 0, 0, 0, 0])];
+    const pipeline = [
+      1,
+      filters.length,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...filters.flatMap((id) => [...le16(id), 0, 0, 0, 0, ...le16(1), ...le32(id === 1 ? 6 : 4), 0, 0, 0, 0]),
+    ];
     return this.objectHeader([
       [0x01, dataspace(shape)],
       [0x03, FLOAT32],
@@ -248,7 +271,17 @@ export function attribute(name: string, type: number[], shape: number[], data: n
   const pad = (bytes: number[]): number[] => [...bytes, ...new Array((8 - (bytes.length % 8)) % 8).fill(0)];
   const nameBytes = [...new TextEncoder().encode(name), 0];
   const space = dataspace(shape);
-  return [1, 0, ...le16(nameBytes.length), ...le16(type.length), ...le16(space.length), ...pad(nameBytes), ...pad(type), ...pad(space), ...data];
+  return [
+    1,
+    0,
+    ...le16(nameBytes.length),
+    ...le16(type.length),
+    ...le16(space.length),
+    ...pad(nameBytes),
+    ...pad(type),
+    ...pad(space),
+    ...data,
+  ];
 }
 
 /** Attribute data for variable-length strings: (length, heap address, object index) per element. */

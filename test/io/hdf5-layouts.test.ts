@@ -38,7 +38,10 @@ for (const [name, want] of Object.entries(expected)) {
     test(`${name}: dense link storage is reported as unsupported, with the group's name`, () => {
       assert.throws(
         () => file.group(want.unsupported!).keys(),
-        (e: unknown) => e instanceof KeraslessError && e.code === "E_UNSUPPORTED" && /group "\/many": its links are in dense storage/.test(e.message),
+        (e: unknown) =>
+          e instanceof KeraslessError &&
+          e.code === "E_UNSUPPORTED" &&
+          /group "\/many": its links are in dense storage/.test(e.message),
       );
     });
   }

@@ -31,11 +31,22 @@ test("a built file with groups, a dataset and string attributes reads back exact
   const b = new H5Builder();
   const heap = b.globalHeap([new TextEncoder().encode("dense"), new TextEncoder().encode("lstm_1")]);
   const w = b.dataset([1, 2, 3, 4, 5, 6], [2, 3]);
-  const inner = b.group([["w", w]], [
-    attribute("weight_names", VLEN_STRING, [2], vlenRefs([[5, heap, 1], [6, heap, 2]])),
-    attribute("title", fixedString(8), [], [...new TextEncoder().encode("abc"), 0, 0, 0, 0, 0]),
-    attribute("scale", FLOAT32, [], [...f32([0.5])]),
-  ]);
+  const inner = b.group(
+    [["w", w]],
+    [
+      attribute(
+        "weight_names",
+        VLEN_STRING,
+        [2],
+        vlenRefs([
+          [5, heap, 1],
+          [6, heap, 2],
+        ]),
+      ),
+      attribute("title", fixedString(8), [], [...new TextEncoder().encode("abc"), 0, 0, 0, 0, 0]),
+      attribute("scale", FLOAT32, [], [...f32([0.5])]),
+    ],
+  );
   const root = b.group([["g", inner]]);
   const file = openHdf5(b.finish(root), "built.h5");
   assert.deepEqual(file.keys(), ["g"]);
@@ -81,7 +92,11 @@ test("a group B-tree whose nodes share a child is rejected at once, not walked e
   const root = b.btreeNode(0, 2, new Array(2000).fill(level1));
   const group = b.objectHeader([[0x11, [...le64(root), ...le64(heap.address)]]]);
   const file = openHdf5(b.finish(group), "dag.h5");
-  rejects(() => file.keys(), "E_HDF5", /^dag\.h5: group "\/": HDF5 structure at byte \d+: a group B-tree visits this node twice/);
+  rejects(
+    () => file.keys(),
+    "E_HDF5",
+    /^dag\.h5: group "\/": HDF5 structure at byte \d+: a group B-tree visits this node twice/,
+  );
 });
 
 test("a B-tree node that is its own child, or sits at the wrong level, is an error", () => {
@@ -96,27 +111,47 @@ test("a B-tree node that is its own child, or sits at the wrong level, is an err
 
 test("an object header continuation that loops back to itself is an error", () => {
   const b = new H5Builder();
-  const header = b.objectHeader([[0x10, [...le64(0), ...le64(24)]], [0x00, new Array(8).fill(0)]]);
+  const header = b.objectHeader([
+    [0x10, [...le64(0), ...le64(24)]],
+    [0x00, new Array(8).fill(0)],
+  ]);
   b.u16(header + 2, 1000); // claim more messages than there are, so the loop would go on
   b.u64(header + 16 + 8, header + 16); // the continuation points at the header's own message block
   const file = openHdf5(b.finish(header), "continuation.h5");
-  rejects(() => file.keys(), "E_HDF5", /object "\/": HDF5 structure at byte \d+: object header continuation loops back/);
+  rejects(
+    () => file.keys(),
+    "E_HDF5",
+    /object "\/": HDF5 structure at byte \d+: object header continuation loops back/,
+  );
 });
 
 test("hard and soft link cycles are detected", () => {
   const b = new H5Builder();
   // root -> "a" -> "up" (hard link back to the root); root -> "s1" -> "s2" -> "s1" (soft); root -> "self" -> "/".
   const a = b.group([["up", 0]]);
-  const root = b.group([["a", a], ["s1", "soft", "s2"], ["s2", "soft", "/s1"], ["self", "soft", "/"]]);
+  const root = b.group([
+    ["a", a],
+    ["s1", "soft", "s2"],
+    ["s2", "soft", "/s1"],
+    ["self", "soft", "/"],
+  ]);
   // Patch "up" to point at the root's object header now that its address is known.
   const bytes = b.finish(root);
   const view = new DataView(bytes.buffer);
   const snod = findSignature(bytes, "SNOD");
   view.setUint32(snod + 8 + 8, root, true);
   const file = openHdf5(bytes, "cycles.h5");
-  rejects(() => file.group("a/up"), "E_HDF5", /^cycles\.h5: link cycle: "\/a\/up" points back to its own ancestor group/);
+  rejects(
+    () => file.group("a/up"),
+    "E_HDF5",
+    /^cycles\.h5: link cycle: "\/a\/up" points back to its own ancestor group/,
+  );
   rejects(() => file.has("s1"), "E_HDF5", /soft link "\/s\d" -> "\/?s\d": more than 16 soft links in a row/);
-  rejects(() => file.group("self"), "E_HDF5", /link cycle: soft link "\/self" -> "\/" points back to its own ancestor group/);
+  rejects(
+    () => file.group("self"),
+    "E_HDF5",
+    /link cycle: soft link "\/self" -> "\/" points back to its own ancestor group/,
+  );
 });
 
 test("a string attribute whose elements all point at one big heap object cannot multiply memory", () => {
@@ -127,7 +162,11 @@ test("a string attribute whose elements all point at one big heap object cannot 
   const attr = attribute("names", VLEN_STRING, [4000], vlenRefs(new Array(4000).fill([65536, heap, 1])));
   const root = b.group([], [attr]);
   const file = openHdf5(b.finish(root), "strings.h5");
-  rejects(() => file.attr("names"), "E_LIMIT", /attribute "names" of "\/": its strings add up to more bytes than the file has/);
+  rejects(
+    () => file.attr("names"),
+    "E_LIMIT",
+    /attribute "names" of "\/": its strings add up to more bytes than the file has/,
+  );
 });
 
 test("group names that overlap in the local heap cannot multiply memory", () => {
@@ -147,7 +186,11 @@ test("sizes a file states are checked before anything is allocated", () => {
   const b = new H5Builder();
   const huge = b.dataset([1, 2, 3], [3]);
   const lying = b.dataset([1, 2, 3], [3]);
-  const root = b.group([["huge", huge], ["lying", lying], ["attr", b.group([], [attribute("big", FLOAT32, [1_000_000], [...f32([1, 2])])])]]);
+  const root = b.group([
+    ["huge", huge],
+    ["lying", lying],
+    ["attr", b.group([], [attribute("big", FLOAT32, [1_000_000], [...f32([1, 2])])])],
+  ]);
   const bytes = b.finish(root);
   const view = new DataView(bytes.buffer);
   // huge: 2^40 elements; lying: a million elements over 12 bytes of data.
@@ -156,9 +199,21 @@ test("sizes a file states are checked before anything is allocated", () => {
   view.setUint32(lying + 16 + 8 + 8, 1_000_000, true);
   const file = openHdf5(bytes, "sizes.h5");
   assert.deepEqual(file.dataset("huge").shape, [2 ** 40]);
-  rejects(() => file.dataset("huge").readFloat32(), "E_LIMIT", /dataset "\/huge": shape \[1099511627776\] is too large/);
-  rejects(() => file.dataset("lying").readFloat32(), "E_HDF5", /dataset "\/lying": shape \[1000000\] needs 4000000 bytes, its storage has 12/);
-  rejects(() => file.group("attr").attr("big"), "E_HDF5", /attribute "big" of "\/attr": 1000000 values of 4 bytes do not fit in the 8 bytes of the message/);
+  rejects(
+    () => file.dataset("huge").readFloat32(),
+    "E_LIMIT",
+    /dataset "\/huge": shape \[1099511627776\] is too large/,
+  );
+  rejects(
+    () => file.dataset("lying").readFloat32(),
+    "E_HDF5",
+    /dataset "\/lying": shape \[1000000\] needs 4000000 bytes, its storage has 12/,
+  );
+  rejects(
+    () => file.group("attr").attr("big"),
+    "E_HDF5",
+    /attribute "big" of "\/attr": 1000000 values of 4 bytes do not fit in the 8 bytes of the message/,
+  );
 });
 
 test("chunked data: the decompression cap, a chunk that inflates past its size, and chunks outside the data", () => {
@@ -168,23 +223,60 @@ test("chunked data: the decompression cap, a chunk that inflates past its size, 
   const offsets = Array.from({ length: 64 }, (_, i): [number[], Uint8Array] => [[i * 1024 * 1024, 0], zeros]);
   const big = honest.chunkedDataset([64 * 1024 * 1024], [1024 * 1024], offsets, [1]);
   const honestFile = openHdf5(honest.finish(honest.group([["d", big]])), "honest.h5");
-  rejects(() => honestFile.dataset("d").readFloat32(), "E_LIMIT", /dataset "\/d": 67108864 values in chunks of 4194304 bytes exceed the 16777216-byte decompression limit/);
+  rejects(
+    () => honestFile.dataset("d").readFloat32(),
+    "E_LIMIT",
+    /dataset "\/d": 67108864 values in chunks of 4194304 bytes exceed the 16777216-byte decompression limit/,
+  );
 
   // Lying: the layout says chunks of 16 values, each chunk inflates to 4 MiB.
   const lying = new H5Builder();
-  const small = lying.chunkedDataset([32], [16], [[[0, 0], zeros], [[16, 0], zeros]], [1]);
+  const small = lying.chunkedDataset(
+    [32],
+    [16],
+    [
+      [[0, 0], zeros],
+      [[16, 0], zeros],
+    ],
+    [1],
+  );
   const lyingFile = openHdf5(lying.finish(lying.group([["d", small]])), "lying.h5");
   const start = process.memoryUsage().arrayBuffers;
-  rejects(() => lyingFile.dataset("d").readFloat32(), "E_LIMIT", /a chunk inflates to more than the 64 bytes a chunk holds/);
+  rejects(
+    () => lyingFile.dataset("d").readFloat32(),
+    "E_LIMIT",
+    /a chunk inflates to more than the 64 bytes a chunk holds/,
+  );
   assert.ok(process.memoryUsage().arrayBuffers - start < 64 * 1024 * 1024);
 
   const outside = new H5Builder();
   const off = outside.chunkedDataset([4], [2], [[[6, 0], f32([1, 2])]]);
-  rejects(() => openHdf5(outside.finish(outside.group([["d", off]])), "outside.h5").dataset("d").readFloat32(), "E_HDF5", /chunk offset \[6\] is outside the data/);
+  rejects(
+    () =>
+      openHdf5(outside.finish(outside.group([["d", off]])), "outside.h5")
+        .dataset("d")
+        .readFloat32(),
+    "E_HDF5",
+    /chunk offset \[6\] is outside the data/,
+  );
 
   const twice = new H5Builder();
-  const dup = twice.chunkedDataset([4], [2], [[[0, 0], f32([1, 2])], [[0, 0], f32([3, 4])]]);
-  rejects(() => openHdf5(twice.finish(twice.group([["d", dup]])), "twice.h5").dataset("d").readFloat32(), "E_HDF5", /two chunks at offset \[0\]/);
+  const dup = twice.chunkedDataset(
+    [4],
+    [2],
+    [
+      [[0, 0], f32([1, 2])],
+      [[0, 0], f32([3, 4])],
+    ],
+  );
+  rejects(
+    () =>
+      openHdf5(twice.finish(twice.group([["d", dup]])), "twice.h5")
+        .dataset("d")
+        .readFloat32(),
+    "E_HDF5",
+    /two chunks at offset \[0\]/,
+  );
 });
 
 test("structures kerasless does not read are named: dense link storage, other superblocks and address sizes", () => {
@@ -208,7 +300,11 @@ test("addresses and offsets outside the file name the byte they were read at", (
   const view = new DataView(bytes.buffer);
   view.setUint32(w + 16 + 24 + 8 + 24 + 8 + 2, 1 << 30, true); // the data address
   const file = openHdf5(bytes, "far.h5");
-  rejects(() => file.dataset("w").readFloat32(), "E_HDF5", /the data of dataset "\/w" \(8 bytes at byte 1073741824\) lies outside the file/);
+  rejects(
+    () => file.dataset("w").readFloat32(),
+    "E_HDF5",
+    /the data of dataset "\/w" \(8 bytes at byte 1073741824\) lies outside the file/,
+  );
 });
 
 test("every kind of damage to a small file ends in a result or a KeraslessError", () => {
@@ -245,12 +341,18 @@ function findSignature(bytes: Uint8Array, text: string): number {
   throw new Error(`${text} not found`);
 }
 
-test("members named \"\", \".\" or with a \"/\" are errors: they would name the group itself or another path", () => {
+test('members named "", "." or with a "/" are errors: they would name the group itself or another path', () => {
   for (const name of ["", ".", "a/b"]) {
     const b = new H5Builder();
     const w = b.dataset([1], [1]);
     const file = openHdf5(b.finish(b.group([[name, w]])), "names.h5");
-    rejects(() => file.keys(), "E_HDF5", new RegExp(`group "/" has a member with the invalid name ${JSON.stringify(JSON.stringify(name)).slice(1, -1).replace(/[./]/g, "\\$&")}`));
+    rejects(
+      () => file.keys(),
+      "E_HDF5",
+      new RegExp(
+        `group "/" has a member with the invalid name ${JSON.stringify(JSON.stringify(name)).slice(1, -1).replace(/[./]/g, "\\$&")}`,
+      ),
+    );
   }
 });
 

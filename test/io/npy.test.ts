@@ -5,7 +5,12 @@ import { KeraslessError } from "../../src/errors.js";
 import { isNpy, parseNpy, writeNpy } from "../../src/io/npy.js";
 
 /** A .npy file built by hand: any version, descr, header text and raw data bytes. */
-function handMade(options: { version?: 1 | 2 | 3; header: string; data: Uint8Array; headerLength?: number }): Uint8Array {
+function handMade(options: {
+  version?: 1 | 2 | 3;
+  header: string;
+  data: Uint8Array;
+  headerLength?: number;
+}): Uint8Array {
   const version = options.version ?? 1;
   const header = new TextEncoder().encode(options.header);
   const lengthSize = version === 1 ? 2 : 4;
@@ -20,7 +25,8 @@ function handMade(options: { version?: 1 | 2 | 3; header: string; data: Uint8Arr
   return out;
 }
 
-const headerFor = (descr: string, shape: string, fortran = "False"): string => `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }\n`;
+const headerFor = (descr: string, shape: string, fortran = "False"): string =>
+  `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }\n`;
 
 function float64Bytes(values: number[]): Uint8Array {
   return new Uint8Array(Float64Array.from(values).buffer);
@@ -83,7 +89,10 @@ describe("writeNpy / parseNpy round trip", () => {
     assert.equal((10 + headerLength) % 64, 0);
     const header = new TextDecoder().decode(bytes.subarray(10, 10 + headerLength));
     assert.match(header, /^\{'descr': '<f4', 'fortran_order': False, 'shape': \(7, 4, 3\), \} *\n$/);
-    assert.match(new TextDecoder().decode(writeNpy([5], new Int32Array(5)).subarray(10, 80)), /'descr': '<i4'.*'shape': \(5,\)/);
+    assert.match(
+      new TextDecoder().decode(writeNpy([5], new Int32Array(5)).subarray(10, 80)),
+      /'descr': '<i4'.*'shape': \(5,\)/,
+    );
   });
 
   test("the seed fixture (written by NumPy) is read and rewritten byte for byte", () => {
@@ -94,7 +103,10 @@ describe("writeNpy / parseNpy round trip", () => {
   });
 
   test("refuses data that does not match the shape", () => {
-    assert.throws(() => writeNpy([2, 2], new Float32Array(3)), (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT_SHAPE");
+    assert.throws(
+      () => writeNpy([2, 2], new Float32Array(3)),
+      (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT_SHAPE",
+    );
   });
 });
 
@@ -107,7 +119,10 @@ describe("parseNpy dtypes and versions", () => {
   });
 
   test("<i8 becomes int32", () => {
-    const array = parseNpy(handMade({ header: headerFor("<i8", "(2, 2)"), data: int64Bytes([0n, -5n, 2147483647n, -2147483648n]) }), "x");
+    const array = parseNpy(
+      handMade({ header: headerFor("<i8", "(2, 2)"), data: int64Bytes([0n, -5n, 2147483647n, -2147483648n]) }),
+      "x",
+    );
     assert.equal(array.dtype, "int32");
     assert.ok(array.data instanceof Int32Array);
     assert.deepEqual(array.shape, [2, 2]);
@@ -115,24 +130,46 @@ describe("parseNpy dtypes and versions", () => {
   });
 
   test("<i8 outside the int32 range is an error", () => {
-    assertNpyError(handMade({ header: headerFor("<i8", "(2,)"), data: int64Bytes([1n, 2147483648n]) }), "E_INPUT_VALUE", /2147483648 at flat index 1 does not fit in int32/);
+    assertNpyError(
+      handMade({ header: headerFor("<i8", "(2,)"), data: int64Bytes([1n, 2147483648n]) }),
+      "E_INPUT_VALUE",
+      /2147483648 at flat index 1 does not fit in int32/,
+    );
   });
 
   test("<i4 and <f4 from hand-made headers, versions 2.0 and 3.0", () => {
     const ints = new Uint8Array(Int32Array.of(1, -2).buffer);
-    assert.deepEqual([...parseNpy(handMade({ version: 2, header: headerFor("<i4", "(2,)"), data: ints }), "x").data], [1, -2]);
+    assert.deepEqual(
+      [...parseNpy(handMade({ version: 2, header: headerFor("<i4", "(2,)"), data: ints }), "x").data],
+      [1, -2],
+    );
     const floats = new Uint8Array(Float32Array.of(0.5).buffer);
-    const v3 = parseNpy(handMade({ version: 3, header: `{"descr": "<f4", "fortran_order": False, "shape": (1, 1), "note": "ünïcode"}`, data: floats }), "x");
+    const v3 = parseNpy(
+      handMade({
+        version: 3,
+        header: `{"descr": "<f4", "fortran_order": False, "shape": (1, 1), "note": "ünïcode"}`,
+        data: floats,
+      }),
+      "x",
+    );
     assert.deepEqual(v3.shape, [1, 1]);
     assert.deepEqual([...v3.data], [0.5]);
   });
 
   test("Fortran order, big-endian and other dtypes are unsupported", () => {
     const four = new Uint8Array(16);
-    assertNpyError(handMade({ header: headerFor("<f4", "(2, 2)", "True"), data: four }), "E_UNSUPPORTED", /Fortran order/);
+    assertNpyError(
+      handMade({ header: headerFor("<f4", "(2, 2)", "True"), data: four }),
+      "E_UNSUPPORTED",
+      /Fortran order/,
+    );
     assertNpyError(handMade({ header: headerFor(">f4", "(4,)"), data: four }), "E_UNSUPPORTED", /'>f4'/);
     assertNpyError(handMade({ header: headerFor("<u2", "(8,)"), data: four }), "E_UNSUPPORTED", /'<u2'/);
-    assertNpyError(handMade({ header: "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (4,), }", data: four }), "E_FORMAT", /structured/);
+    assertNpyError(
+      handMade({ header: "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (4,), }", data: four }),
+      "E_FORMAT",
+      /structured/,
+    );
   });
 });
 
@@ -153,13 +190,24 @@ describe("parseNpy refuses malformed files with E_FORMAT", () => {
   test("a header that claims more data than the file holds", () => {
     const lying = handMade({ header: headerFor("<f4", "(1000000, 1000000, 1000000)"), data: new Uint8Array(8) });
     assertNpyError(lying, "E_FORMAT", /needs more data than the 8 bytes the file holds/);
-    const huge = handMade({ header: headerFor("<f8", "(9007199254740991, 9007199254740991)"), data: new Uint8Array(8) });
+    const huge = handMade({
+      header: headerFor("<f8", "(9007199254740991, 9007199254740991)"),
+      data: new Uint8Array(8),
+    });
     assertNpyError(huge, "E_FORMAT", /needs more data/);
   });
 
   test("a header length beyond the end of the file", () => {
-    assertNpyError(handMade({ header: headerFor("<f4", "(1,)"), data: new Uint8Array(4), headerLength: 60000 }), "E_FORMAT", /header claims 60000 bytes/);
-    assertNpyError(handMade({ version: 2, header: headerFor("<f4", "(1,)"), data: new Uint8Array(4), headerLength: 0xffffffff }), "E_FORMAT", /header claims/);
+    assertNpyError(
+      handMade({ header: headerFor("<f4", "(1,)"), data: new Uint8Array(4), headerLength: 60000 }),
+      "E_FORMAT",
+      /header claims 60000 bytes/,
+    );
+    assertNpyError(
+      handMade({ version: 2, header: headerFor("<f4", "(1,)"), data: new Uint8Array(4), headerLength: 0xffffffff }),
+      "E_FORMAT",
+      /header claims/,
+    );
   });
 
   test("extra bytes after the data", () => {
@@ -174,12 +222,24 @@ describe("parseNpy refuses malformed files with E_FORMAT", () => {
     assertNpyError(v9, "E_FORMAT", /version 9\.0/);
     const data = new Uint8Array(4);
     assertNpyError(handMade({ header: "{'descr': '<f4', 'shape': (1,)", data }), "E_FORMAT", /malformed \.npy header/);
-    assertNpyError(handMade({ header: "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} trailing", data }), "E_FORMAT", /malformed/);
+    assertNpyError(
+      handMade({ header: "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)} trailing", data }),
+      "E_FORMAT",
+      /malformed/,
+    );
     assertNpyError(handMade({ header: "[1, 2]", data }), "E_FORMAT", /not a dict/);
     assertNpyError(handMade({ header: headerFor("<f4", "(-1,)"), data }), "E_FORMAT", /shape/);
     assertNpyError(handMade({ header: headerFor("<f4", "(1.5,)"), data }), "E_FORMAT", /malformed/);
-    assertNpyError(handMade({ header: "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}", data }), "E_FORMAT", /fortran_order/);
-    assertNpyError(handMade({ header: "{'descr': '<f4', 'fortran_order': False}", data }), "E_FORMAT", /'shape' is not a tuple/);
+    assertNpyError(
+      handMade({ header: "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,)}", data }),
+      "E_FORMAT",
+      /fortran_order/,
+    );
+    assertNpyError(
+      handMade({ header: "{'descr': '<f4', 'fortran_order': False}", data }),
+      "E_FORMAT",
+      /'shape' is not a tuple/,
+    );
     assertNpyError(handMade({ header: "(".repeat(50), data }), "E_FORMAT", /malformed/);
     assertNpyError(handMade({ version: 3, header: "{'descr': '<f4'", data }), "E_FORMAT", /malformed/);
   });
@@ -188,14 +248,23 @@ describe("parseNpy refuses malformed files with E_FORMAT", () => {
 describe("parseNpy and hostile headers", () => {
   test("a '__proto__' key is an ordinary key: it cannot stand in for 'descr' or touch Object.prototype", () => {
     const data = new Uint8Array(4);
-    const header = "{'__proto__': {'descr': '<f4', 'fortran_order': False, 'shape': (1,)}, 'fortran_order': False, 'shape': (1,)}";
+    const header =
+      "{'__proto__': {'descr': '<f4', 'fortran_order': False, 'shape': (1,)}, 'fortran_order': False, 'shape': (1,)}";
     assertNpyError(handMade({ header, data }), "E_FORMAT", /'descr' is not a string/);
-    const polluting = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), '__proto__': {'polluted': True}, 'constructor': {'prototype': {'polluted': True}}}";
+    const polluting =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), '__proto__': {'polluted': True}, 'constructor': {'prototype': {'polluted': True}}}";
     assert.deepEqual([...parseNpy(handMade({ header: polluting, data }), "x").data], [0]);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
   test("a header nested deeper than any NumPy writes is refused, not recursed into", () => {
-    assertNpyError(handMade({ header: `{'descr': '<f4', 'fortran_order': False, 'shape': ${"(".repeat(5000)}${")".repeat(5000)}}`, data: new Uint8Array(4) }), "E_FORMAT", /nesting too deep/);
+    assertNpyError(
+      handMade({
+        header: `{'descr': '<f4', 'fortran_order': False, 'shape': ${"(".repeat(5000)}${")".repeat(5000)}}`,
+        data: new Uint8Array(4),
+      }),
+      "E_FORMAT",
+      /nesting too deep/,
+    );
   });
 });

@@ -11,7 +11,8 @@ import { crc32, readZip } from "../../src/io/zip.js";
 import { loadModelFromBytes } from "../../src/load.js";
 import { FIXTURES } from "../helpers.js";
 
-const WANT = (name: string): boolean => name === "config.json" || name === "metadata.json" || name === "model.weights.h5";
+const WANT = (name: string): boolean =>
+  name === "config.json" || name === "metadata.json" || name === "model.weights.h5";
 const seedKeras = new Uint8Array(readFileSync(`${FIXTURES}seed/model.keras`));
 
 function rejects(fn: () => unknown, code: string, pattern: RegExp): KeraslessError {
@@ -63,7 +64,25 @@ function writeZip(members: Member[]): Uint8Array {
   let offset = 0;
   for (const m of members) {
     const name = enc.encode(m.name);
-    const header = [0x50, 0x4b, 0x03, 0x04, ...u16(20), ...u16(0), ...u16(m.method), 0, 0, 0, 0, ...u32(m.crc), ...u32(m.data.length), ...u32(m.size), ...u16(name.length), ...u16(0), ...name];
+    const header = [
+      0x50,
+      0x4b,
+      0x03,
+      0x04,
+      ...u16(20),
+      ...u16(0),
+      ...u16(m.method),
+      0,
+      0,
+      0,
+      0,
+      ...u32(m.crc),
+      ...u32(m.data.length),
+      ...u32(m.size),
+      ...u16(name.length),
+      ...u16(0),
+      ...name,
+    ];
     locals.push(offset);
     blobs.push(Uint8Array.from(header), m.data);
     offset += header.length + m.data.length;
@@ -72,10 +91,50 @@ function writeZip(members: Member[]): Uint8Array {
   const central: number[] = [];
   members.forEach((m, i) => {
     const name = enc.encode(m.name);
-    central.push(0x50, 0x4b, 0x01, 0x02, ...u16(20), ...u16(20), ...u16(0), ...u16(m.method), 0, 0, 0, 0, ...u32(m.crc), ...u32(m.data.length), ...u32(m.size));
-    central.push(...u16(name.length), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u32(0), ...u32(m.dataOffset ?? locals[i]), ...name);
+    central.push(
+      0x50,
+      0x4b,
+      0x01,
+      0x02,
+      ...u16(20),
+      ...u16(20),
+      ...u16(0),
+      ...u16(m.method),
+      0,
+      0,
+      0,
+      0,
+      ...u32(m.crc),
+      ...u32(m.data.length),
+      ...u32(m.size),
+    );
+    central.push(
+      ...u16(name.length),
+      ...u16(0),
+      ...u16(0),
+      ...u16(0),
+      ...u16(0),
+      ...u32(0),
+      ...u32(m.dataOffset ?? locals[i]),
+      ...name,
+    );
   });
-  const end = [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, ...u16(members.length), ...u16(members.length), ...u32(central.length), ...u32(directoryOffset), 0, 0];
+  const end = [
+    0x50,
+    0x4b,
+    0x05,
+    0x06,
+    0,
+    0,
+    0,
+    0,
+    ...u16(members.length),
+    ...u16(members.length),
+    ...u32(central.length),
+    ...u32(directoryOffset),
+    0,
+    0,
+  ];
   const total = offset + central.length + end.length;
   const out = new Uint8Array(total);
   let p = 0;
@@ -98,7 +157,10 @@ test("members of a real .keras file read exactly as fflate's unzipSync reads the
 test("a deflated re-zip of a model loads and predicts like the stored original", () => {
   const members = unzipSync(seedKeras);
   const deflated = zipSync(members, { level: 9 });
-  const input = { shape: [1, 4, 3], data: new Float32Array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2]) };
+  const input = {
+    shape: [1, 4, 3],
+    data: new Float32Array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2]),
+  };
   const a = loadModelFromBytes({ name: "stored.keras", bytes: seedKeras }).predict(input);
   const b = loadModelFromBytes({ name: "deflated.keras", bytes: deflated }).predict(input);
   assert.deepEqual([...b[0].data], [...a[0].data]);
@@ -110,7 +172,11 @@ test("an honest zip bomb (1 GiB of zeros, declared) is refused before inflating:
   const bomb = writeZip([{ name: "model.weights.h5", data: stream, method: 8, size: 1024 * 1024 * 1024 - 1, crc: 0 }]);
   const memoryBefore = process.memoryUsage().arrayBuffers;
   const start = performance.now();
-  rejects(() => readZip(bomb, "bomb.keras", WANT), "E_LIMIT", /^bomb\.keras: the wanted members decompress to more than 2\d{7} bytes \("model\.weights\.h5" alone declares 1073741823\)/);
+  rejects(
+    () => readZip(bomb, "bomb.keras", WANT),
+    "E_LIMIT",
+    /^bomb\.keras: the wanted members decompress to more than 2\d{7} bytes \("model\.weights\.h5" alone declares 1073741823\)/,
+  );
   assert.ok(performance.now() - start < 1000, "took too long");
   assert.ok(process.memoryUsage().arrayBuffers - memoryBefore < 16 * 1024 * 1024);
 });
@@ -119,7 +185,11 @@ test("a lying zip bomb (1 GiB of zeros declared as 1 KiB) stops right after the 
   const bomb = writeZip([{ name: "config.json", data: zerosDeflate(1024), method: 8, size: 1024, crc: 0 }]);
   const memoryBefore = process.memoryUsage().arrayBuffers;
   const start = performance.now();
-  rejects(() => readZip(bomb, "liar.keras", WANT), "E_ZIP", /"config\.json" \(local header at byte 0\) inflates to more than its declared 1024 bytes/);
+  rejects(
+    () => readZip(bomb, "liar.keras", WANT),
+    "E_ZIP",
+    /"config\.json" \(local header at byte 0\) inflates to more than its declared 1024 bytes/,
+  );
   const ms = performance.now() - start;
   // Inflating all of it takes seconds (6.6 s measured): stopping early is what this checks.
   assert.ok(ms < 1000, `took ${ms} ms`);
@@ -129,38 +199,87 @@ test("a lying zip bomb (1 GiB of zeros declared as 1 KiB) stops right after the 
 test("overlapping members (one compressed kernel referenced by every entry) count against the cap together", () => {
   // Three wanted names, each declaring 8 MiB (24 MiB together, over the 16 MiB default cap), all
   // pointing at the same local header and compressed data.
-  const shared = writeZip(["config.json", "metadata.json", "model.weights.h5"].map((name) => ({ name, data: zerosDeflate(8), method: 8 as const, size: 8 * 1024 * 1024, crc: 0, dataOffset: 0 })));
+  const shared = writeZip(
+    ["config.json", "metadata.json", "model.weights.h5"].map((name) => ({
+      name,
+      data: zerosDeflate(8),
+      method: 8 as const,
+      size: 8 * 1024 * 1024,
+      crc: 0,
+      dataOffset: 0,
+    })),
+  );
   rejects(() => readZip(shared, "overlap.keras", WANT), "E_LIMIT", /decompress to more than 16777216 bytes/);
 });
 
 test("a 42.zip-style nested archive is never opened recursively: the inner zip is not an HDF5 file", () => {
-  const inner = writeZip([{ name: "model.weights.h5", data: zerosDeflate(64), method: 8, size: 64 * 1024 * 1024, crc: 0 }]);
+  const inner = writeZip([
+    { name: "model.weights.h5", data: zerosDeflate(64), method: 8, size: 64 * 1024 * 1024, crc: 0 },
+  ]);
   let nested = inner;
   for (let level = 0; level < 3; level++) nested = zipSync({ "inner.zip": nested, "x.zip": nested }, { level: 9 });
-  const outer = zipSync({ "config.json": unzipSync(seedKeras)["config.json"], "model.weights.h5": nested }, { level: 9 });
+  const outer = zipSync(
+    { "config.json": unzipSync(seedKeras)["config.json"], "model.weights.h5": nested },
+    { level: 9 },
+  );
   const start = performance.now();
-  rejects(() => loadModelFromBytes({ name: "42.keras", bytes: outer }), "E_HDF5", /^42\.keras:model\.weights\.h5: not an HDF5 file/);
+  rejects(
+    () => loadModelFromBytes({ name: "42.keras", bytes: outer }),
+    "E_HDF5",
+    /^42\.keras:model\.weights\.h5: not an HDF5 file/,
+  );
   assert.ok(performance.now() - start < 500);
 });
 
 test("the cap is configurable per load", () => {
   const deflated = zipSync(unzipSync(seedKeras), { level: 9 });
-  rejects(() => loadModelFromBytes({ name: "small-cap.keras", bytes: deflated }, undefined, { maxDecompressedBytes: 1000 }), "E_LIMIT", /more than 1000 bytes/);
+  rejects(
+    () => loadModelFromBytes({ name: "small-cap.keras", bytes: deflated }, undefined, { maxDecompressedBytes: 1000 }),
+    "E_LIMIT",
+    /more than 1000 bytes/,
+  );
   const bomb = writeZip([{ name: "config.json", data: zerosDeflate(32), method: 8, size: 32 * 1024 * 1024, crc: 0 }]);
   // Raising the cap lets the honest 32 MiB member inflate (then it is not a valid config).
-  rejects(() => readZip(bomb, "raised.keras", WANT, { maxDecompressedBytes: 64 * 1024 * 1024 }), "E_ZIP", /does not match its CRC-32/);
+  rejects(
+    () => readZip(bomb, "raised.keras", WANT, { maxDecompressedBytes: 64 * 1024 * 1024 }),
+    "E_ZIP",
+    /does not match its CRC-32/,
+  );
 });
 
 test("directory fields are checked against the bytes present", () => {
-  const good = writeZip([{ name: "config.json", data: new TextEncoder().encode("{}"), method: 0, size: 2, crc: crc32(new TextEncoder().encode("{}")) }]);
+  const good = writeZip([
+    {
+      name: "config.json",
+      data: new TextEncoder().encode("{}"),
+      method: 0,
+      size: 2,
+      crc: crc32(new TextEncoder().encode("{}")),
+    },
+  ]);
   assert.equal(new TextDecoder().decode(readZip(good, "good.zip", WANT).get("config.json")), "{}");
   const eocd = good.length - 22;
   const central = eocd - 57; // 46-byte record + the 11-byte name
   const cases: [string, (z: Uint8Array, v: DataView) => void, string, RegExp][] = [
-    ["entry count beyond the directory", (_, v) => (v.setUint16(eocd + 8, 65000, true), v.setUint16(eocd + 10, 65000, true)), "E_ZIP", /claims 65000 entries, but its \d+-byte central directory holds at most 1/],
-    ["directory past its end", (_, v) => v.setUint32(eocd + 16, 0x7fffffff, true), "E_ZIP", /the central directory \(\d+ bytes at byte 2147483647\) runs past the end-of-directory record/],
+    [
+      "entry count beyond the directory",
+      (_, v) => (v.setUint16(eocd + 8, 65000, true), v.setUint16(eocd + 10, 65000, true)),
+      "E_ZIP",
+      /claims 65000 entries, but its \d+-byte central directory holds at most 1/,
+    ],
+    [
+      "directory past its end",
+      (_, v) => v.setUint32(eocd + 16, 0x7fffffff, true),
+      "E_ZIP",
+      /the central directory \(\d+ bytes at byte 2147483647\) runs past the end-of-directory record/,
+    ],
     ["split archive", (_, v) => v.setUint16(eocd + 4, 1, true), "E_UNSUPPORTED", /multi-part/],
-    ["local header offset", (_, v) => v.setUint32(central + 42, 999999, true), "E_ZIP", /local header at byte 999999\): no local file header there/],
+    [
+      "local header offset",
+      (_, v) => v.setUint32(central + 42, 999999, true),
+      "E_ZIP",
+      /local header at byte 999999\): no local file header there/,
+    ],
     ["compressed size", (_, v) => v.setUint32(central + 20, 9999, true), "E_ZIP", /9999 compressed bytes run past/],
     ["crc", (z) => (z[central + 16] ^= 1), "E_ZIP", /does not match its CRC-32/],
     ["method", (z) => ((z[8] = 99), (z[central + 10] = 99)), "E_UNSUPPORTED", /compression method 99/],

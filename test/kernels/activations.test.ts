@@ -151,15 +151,25 @@ test("softmax, log_softmax and sparsemax equal their formulas on every row", () 
   for (const name of Object.keys(ROWWISE)) {
     const activation = getActivation(name, 3)!;
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 6 }), fc.infiniteStream(fc.double({ min: -50, max: 50, noNaN: true })), (rows, width, stream) => {
-        const src = Float64Array.from({ length: rows * width }, () => stream.next().value);
-        const dst = new Float64Array(rows * width);
-        activation.apply(src, 0, dst, 0, rows, width);
-        for (let r = 0; r < rows; r++) {
-          const want = ROWWISE[name]([...src.subarray(r * width, (r + 1) * width)]);
-          want.forEach((w, i) => assert.ok(close(dst[r * width + i], w, 1e-10, 1e-12), `${name} row ${r}[${i}]: ${dst[r * width + i]} vs ${w}`));
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.infiniteStream(fc.double({ min: -50, max: 50, noNaN: true })),
+        (rows, width, stream) => {
+          const src = Float64Array.from({ length: rows * width }, () => stream.next().value);
+          const dst = new Float64Array(rows * width);
+          activation.apply(src, 0, dst, 0, rows, width);
+          for (let r = 0; r < rows; r++) {
+            const want = ROWWISE[name]([...src.subarray(r * width, (r + 1) * width)]);
+            want.forEach((w, i) =>
+              assert.ok(
+                close(dst[r * width + i], w, 1e-10, 1e-12),
+                `${name} row ${r}[${i}]: ${dst[r * width + i]} vs ${w}`,
+              ),
+            );
+          }
+        },
+      ),
       { numRuns: 80 },
     );
   }
@@ -168,31 +178,39 @@ test("softmax, log_softmax and sparsemax equal their formulas on every row", () 
 test("glu halves the last axis: a * sigmoid(b)", () => {
   const glu = getActivation("glu", 3)!;
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.infiniteStream(value), (rows, half, stream) => {
-      const width = 2 * half;
-      assert.equal(glu.outputDim(width), half);
-      const src = Float64Array.from({ length: rows * width }, () => stream.next().value);
-      const dst = new Float64Array(rows * half);
-      glu.apply(src, 0, dst, 0, rows, width);
-      for (let r = 0; r < rows; r++) {
-        for (let i = 0; i < half; i++) {
-          const want = src[r * width + i] * sigmoid(src[r * width + half + i]);
-          assert.ok(close(dst[r * half + i], want, 1e-12, 1e-15), `glu row ${r}[${i}]`);
+    fc.property(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.infiniteStream(value),
+      (rows, half, stream) => {
+        const width = 2 * half;
+        assert.equal(glu.outputDim(width), half);
+        const src = Float64Array.from({ length: rows * width }, () => stream.next().value);
+        const dst = new Float64Array(rows * half);
+        glu.apply(src, 0, dst, 0, rows, width);
+        for (let r = 0; r < rows; r++) {
+          for (let i = 0; i < half; i++) {
+            const want = src[r * width + i] * sigmoid(src[r * width + half + i]);
+            assert.ok(close(dst[r * half + i], want, 1e-12, 1e-15), `glu row ${r}[${i}]`);
+          }
         }
-      }
-    }),
+      },
+    ),
     { numRuns: 80 },
   );
 });
 
 test("erf equals the integral of the Gaussian, odd, within [-1, 1]", () => {
   fc.assert(
-    fc.property(fc.oneof(fc.double({ min: -7, max: 7, noNaN: true }), fc.constantFrom(0, 2.4999, 2.5, 2.5001, 6.4999, 6.5, 1e6)), (x) => {
-      const got = erf(x);
-      assert.ok(close(got, erfReference(x), 1e-11, 1e-13), `erf(${x}) = ${got}, reference ${erfReference(x)}`);
-      assert.ok(Object.is(erf(-x), -got) || (x === 0 && got === 0));
-      assert.ok(got >= -1 && got <= 1);
-    }),
+    fc.property(
+      fc.oneof(fc.double({ min: -7, max: 7, noNaN: true }), fc.constantFrom(0, 2.4999, 2.5, 2.5001, 6.4999, 6.5, 1e6)),
+      (x) => {
+        const got = erf(x);
+        assert.ok(close(got, erfReference(x), 1e-11, 1e-13), `erf(${x}) = ${got}, reference ${erfReference(x)}`);
+        assert.ok(Object.is(erf(-x), -got) || (x === 0 && got === 0));
+        assert.ok(got >= -1 && got <= 1);
+      },
+    ),
     { numRuns: 300 },
   );
 });

@@ -12,7 +12,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { getActivation, type Activation } from "../../src/kernels/activations.js";
-import { GruCell, LstmCell, SimpleRnnCell, allocateSequenceBuffers, runSequence, type RecurrentCell } from "../../src/kernels/recurrent.js";
+import {
+  GruCell,
+  LstmCell,
+  SimpleRnnCell,
+  allocateSequenceBuffers,
+  runSequence,
+  type RecurrentCell,
+} from "../../src/kernels/recurrent.js";
 
 // Failures show the assertion that failed, not only the counterexample.
 fc.configureGlobal({ includeErrorInReport: true });
@@ -48,29 +55,35 @@ interface Setup {
   zeroOutputForMask: boolean;
 }
 
-const setup: fc.Arbitrary<Setup> = fc.record({
-  kind: fc.constantFrom("lstm", "gru_after", "gru_before", "simple"),
-  batch: fc.integer({ min: 1, max: 3 }),
-  time: fc.integer({ min: 0, max: 5 }),
-  features: fc.integer({ min: 1, max: 4 }),
-  units: fc.integer({ min: 1, max: 4 }),
-  activation: fc.constantFrom(...NAMES),
-  recurrentActivation: fc.constantFrom(...NAMES),
-  goBackwards: fc.boolean(),
-  returnSequences: fc.boolean(),
-  withBias: fc.boolean(),
-  withInitialState: fc.boolean(),
-  // 1: ordinary values; 1e3 and 1e6: every gate saturates.
-  inputScale: fc.constantFrom(1, 1, 1e3, 1e6),
-  keep: fc.constantFrom(null, null, 0.7, 0.3, 0),
-  zeroOutputForMask: fc.boolean(),
-})
+const setup: fc.Arbitrary<Setup> = fc
+  .record({
+    kind: fc.constantFrom("lstm", "gru_after", "gru_before", "simple"),
+    batch: fc.integer({ min: 1, max: 3 }),
+    time: fc.integer({ min: 0, max: 5 }),
+    features: fc.integer({ min: 1, max: 4 }),
+    units: fc.integer({ min: 1, max: 4 }),
+    activation: fc.constantFrom(...NAMES),
+    recurrentActivation: fc.constantFrom(...NAMES),
+    goBackwards: fc.boolean(),
+    returnSequences: fc.boolean(),
+    withBias: fc.boolean(),
+    withInitialState: fc.boolean(),
+    // 1: ordinary values; 1e3 and 1e6: every gate saturates.
+    inputScale: fc.constantFrom(1, 1, 1e3, 1e6),
+    keep: fc.constantFrom(null, null, 0.7, 0.3, 0),
+    zeroOutputForMask: fc.boolean(),
+  })
   // At large magnitudes the gates must reach exactly 0 or 1 (sigmoid, hard_sigmoid, tanh do): a
   // gate like softsign stays 1/|x| short of 1, and 1 - z times an unbounded candidate turns the
   // float32 rounding every implementation (Keras included) does into large output differences.
   // The candidate must be bounded too: near-saturated gates (1 - z ~ 1e-7) times a relu or linear
   // candidate of ~1e3 magnify float32 rounding of z beyond any fixed tolerance.
-  .filter((s) => s.inputScale === 1 || s.kind === "simple" || (SATURATING.includes(s.recurrentActivation) && BOUNDED.includes(s.activation)));
+  .filter(
+    (s) =>
+      s.inputScale === 1 ||
+      s.kind === "simple" ||
+      (SATURATING.includes(s.recurrentActivation) && BOUNDED.includes(s.activation)),
+  );
 
 const gates = { lstm: 4, gru_after: 3, gru_before: 3, simple: 1 };
 
@@ -90,7 +103,15 @@ function rng(seed: number): () => number {
 }
 
 /** Keras' equations for one sequence run; returns [output, ...final states] as plain arrays. */
-function reference(s: Setup, x: Float32Array, W: Float32Array, U: Float32Array, bias: Float32Array | null, init: Float32Array[] | null, mask: Uint8Array | null): { output: number[]; states: number[][] } {
+function reference(
+  s: Setup,
+  x: Float32Array,
+  W: Float32Array,
+  U: Float32Array,
+  bias: Float32Array | null,
+  init: Float32Array[] | null,
+  mask: Uint8Array | null,
+): { output: number[]; states: number[][] } {
   const { batch, time, features: F, units: u, kind } = s;
   const act = REFERENCE[s.activation];
   const rec = REFERENCE[s.recurrentActivation];
@@ -177,7 +198,10 @@ function assertClose(got: ArrayLike<number>, want: number[], what: string): void
   assert.equal(got.length, want.length, `${what}: length`);
   want.forEach((w, i) => {
     const g = got[i];
-    assert.ok(g === w || Math.abs(g - w) <= 1e-5 + 1e-4 * Math.abs(w) || (Number.isNaN(w) && Number.isNaN(g)), `${what}[${i}] = ${g}, reference ${w}`);
+    assert.ok(
+      g === w || Math.abs(g - w) <= 1e-5 + 1e-4 * Math.abs(w) || (Number.isNaN(w) && Number.isNaN(g)),
+      `${what}[${i}] = ${g}, reference ${w}`,
+    );
   });
 }
 
@@ -191,12 +215,24 @@ test("runSequence over LSTM, GRU and SimpleRNN cells follows Keras' equations", 
       const U = values(s.units * width, 1, next);
       const bias = s.withBias ? values(s.kind === "gru_after" ? 2 * width : width, 1, next) : null;
       const stateCount = s.kind === "lstm" ? 2 : 1;
-      const init = s.withInitialState ? Array.from({ length: stateCount }, () => values(s.batch * s.units, 1, next)) : null;
-      const mask = s.keep === null ? null : Uint8Array.from({ length: s.batch * s.time }, () => (next() < s.keep! ? 1 : 0));
+      const init = s.withInitialState
+        ? Array.from({ length: stateCount }, () => values(s.batch * s.units, 1, next))
+        : null;
+      const mask =
+        s.keep === null ? null : Uint8Array.from({ length: s.batch * s.time }, () => (next() < s.keep! ? 1 : 0));
       const cell = kernelCell(s, W, U, bias);
       const buffers = allocateSequenceBuffers(cell, s.batch, s.time, s.returnSequences);
       if (init !== null) init.forEach((state, k) => buffers.states[k].set(state));
-      runSequence(cell, x, s.batch, s.time, s.features, mask, { goBackwards: s.goBackwards, returnSequences: s.returnSequences, zeroOutputForMask: s.zeroOutputForMask }, buffers);
+      runSequence(
+        cell,
+        x,
+        s.batch,
+        s.time,
+        s.features,
+        mask,
+        { goBackwards: s.goBackwards, returnSequences: s.returnSequences, zeroOutputForMask: s.zeroOutputForMask },
+        buffers,
+      );
       const want = reference(s, x, W, U, bias, init, mask);
       const label = JSON.stringify(s);
       assertClose(buffers.output, want.output, `${label} output`);
@@ -209,10 +245,30 @@ test("runSequence over LSTM, GRU and SimpleRNN cells follows Keras' equations", 
 
 test("zero-length sequences keep the initial state (or zeros) and return an empty sequence", () => {
   for (const kind of ["lstm", "gru_after", "gru_before", "simple"] as const) {
-    const s: Setup = { kind, batch: 2, time: 0, features: 3, units: 2, activation: "tanh", recurrentActivation: "sigmoid", goBackwards: false, returnSequences: true, withBias: true, withInitialState: true, inputScale: 1, keep: null, zeroOutputForMask: false };
+    const s: Setup = {
+      kind,
+      batch: 2,
+      time: 0,
+      features: 3,
+      units: 2,
+      activation: "tanh",
+      recurrentActivation: "sigmoid",
+      goBackwards: false,
+      returnSequences: true,
+      withBias: true,
+      withInitialState: true,
+      inputScale: 1,
+      keep: null,
+      zeroOutputForMask: false,
+    };
     const width = gates[kind] * 2;
     const next = rng(7);
-    const cell = kernelCell(s, values(3 * width, 1, next), values(2 * width, 1, next), values(kind === "gru_after" ? 2 * width : width, 1, next));
+    const cell = kernelCell(
+      s,
+      values(3 * width, 1, next),
+      values(2 * width, 1, next),
+      values(kind === "gru_after" ? 2 * width : width, 1, next),
+    );
     const init = Array.from({ length: kind === "lstm" ? 2 : 1 }, () => values(4, 1, next));
     const options = { goBackwards: false, returnSequences: true, zeroOutputForMask: false };
     const sequences = allocateSequenceBuffers(cell, 2, 0, true);

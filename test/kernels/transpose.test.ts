@@ -9,13 +9,19 @@ fc.configureGlobal({ includeErrorInReport: true });
 
 const shapeAndPerm = fc
   .array(fc.integer({ min: 0, max: 4 }), { minLength: 0, maxLength: 5 })
-  .chain((shape) => fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length }).map((perm) => ({ shape, perm })));
+  .chain((shape) =>
+    fc
+      .shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length })
+      .map((perm) => ({ shape, perm })),
+  );
 
 test("transpose moves element x[i] to out[i permuted], for float32 and int32", () => {
   fc.assert(
     fc.property(shapeAndPerm, fc.boolean(), ({ shape, perm }, ints) => {
       const size = shape.reduce((a, b) => a * b, 1);
-      const x = ints ? Int32Array.from({ length: size }, (_, i) => i * 3 - 7) : Float32Array.from({ length: size }, (_, i) => i + 0.25);
+      const x = ints
+        ? Int32Array.from({ length: size }, (_, i) => i * 3 - 7)
+        : Float32Array.from({ length: size }, (_, i) => i + 0.25);
       const out = ints ? new Int32Array(size) : new Float32Array(size);
       transpose(x, shape, perm, out);
       const outShape = perm.map((p) => shape[p]);

@@ -17,23 +17,45 @@ test("src/kernels/wasm-binary.ts is what wasm/kernels.ts compiles to", () => {
   execFileSync(process.execPath, ["--import", "tsx", "scripts/build-wasm.ts", "--check"], { cwd: root, stdio: "pipe" });
 });
 
-test("Node runs the WebAssembly SIMD kernels unless told otherwise", { skip: selected === "js" ? "KERASLESS_KERNELS=js" : false }, () => {
-  assert.equal(kernelPath(), "wasm");
-});
+test(
+  "Node runs the WebAssembly SIMD kernels unless told otherwise",
+  { skip: selected === "js" ? "KERASLESS_KERNELS=js" : false },
+  () => {
+    assert.equal(kernelPath(), "wasm");
+  },
+);
 
 test("setKernelPath rejects unknown paths", () => {
-  assert.throws(() => setKernelPath("gpu" as never), (e: unknown) => e instanceof KeraslessError && e.code === "E_UNSUPPORTED");
+  assert.throws(
+    () => setKernelPath("gpu" as never),
+    (e: unknown) => e instanceof KeraslessError && e.code === "E_UNSUPPORTED",
+  );
 });
 
-test("the plain TypeScript kernels pass every fixture, stream and allocation test", { skip: selected === "js" ? "already on the js path" : false }, () => {
-  const files = ["test/load.test.ts", "test/stream.test.ts", "test/stream-alloc.test.ts", "test/model.test.ts"];
-  try {
-    execFileSync(process.execPath, ["--import", "tsx", "--test", ...files], { cwd: root, env: { ...process.env, KERASLESS_KERNELS: "js" }, stdio: "pipe", encoding: "utf8" });
-  } catch (error) {
-    const out = (error as { stdout?: string }).stdout ?? "";
-    assert.fail(`the js kernel path fails:\n${out.split("\n").filter((l) => l.startsWith("not ok") || l.includes("Error")).slice(0, 20).join("\n")}`);
-  }
-});
+test(
+  "the plain TypeScript kernels pass every fixture, stream and allocation test",
+  { skip: selected === "js" ? "already on the js path" : false },
+  () => {
+    const files = ["test/load.test.ts", "test/stream.test.ts", "test/stream-alloc.test.ts", "test/model.test.ts"];
+    try {
+      execFileSync(process.execPath, ["--import", "tsx", "--test", ...files], {
+        cwd: root,
+        env: { ...process.env, KERASLESS_KERNELS: "js" },
+        stdio: "pipe",
+        encoding: "utf8",
+      });
+    } catch (error) {
+      const out = (error as { stdout?: string }).stdout ?? "";
+      assert.fail(
+        `the js kernel path fails:\n${out
+          .split("\n")
+          .filter((l) => l.startsWith("not ok") || l.includes("Error"))
+          .slice(0, 20)
+          .join("\n")}`,
+      );
+    }
+  },
+);
 
 test("large batches: the projection computed a chunk of steps at a time (W3, W4 of the benchmark, W3 streamed) gives Keras' numbers", async () => {
   const { loadWorkloads } = await import("../../bench/lib/spec.js");
@@ -53,7 +75,8 @@ test("large batches: the projection computed a chunk of steps at a time (W3, W4 
       let last = new Tensor([batch, 1], new Float32Array(batch));
       for (let t = 0; t < steps; t++) {
         const x = new Float32Array(batch * features);
-        for (let b = 0; b < batch; b++) x.set(w.input.subarray((b * steps + t) * features, (b * steps + t + 1) * features), b * features);
+        for (let b = 0; b < batch; b++)
+          x.set(w.input.subarray((b * steps + t) * features, (b * steps + t + 1) * features), b * features);
         last = stream.step({ shape: [batch, features], data: x })[0];
       }
       assertClose(last, { shape: [...w.expectedShape], dtype: "float32", data: Array.from(w.expected) }, "W3 streamed");
@@ -67,11 +90,16 @@ test("chunked projections read backwards: Bidirectional fixtures on 4096x their 
   const { loadModel } = await import("../../src/node.js");
   const { assertClose, listFixtures } = await import("../helpers.js");
   const repeat = 4096; // a few thousand rows: chunks of a few steps, so a backward layer crosses chunks
-  const cases = listFixtures("keras3").filter((f) => /^keras3\/bidir_(stacked|merge_modes|return_state)/.test(f.id) && f.io.chunks === undefined);
+  const cases = listFixtures("keras3").filter(
+    (f) => /^keras3\/bidir_(stacked|merge_modes|return_state)/.test(f.id) && f.io.chunks === undefined,
+  );
   assert.ok(cases.length >= 2, cases.map((f) => f.id).join(", "));
   for (const fixture of cases) {
     const model = await loadModel(new Uint8Array(readFileSync(join(fixture.dir, "model.keras"))));
-    const tile = (t: { shape: number[]; data: number[] }) => ({ shape: [t.shape[0] * repeat, ...t.shape.slice(1)], data: Float32Array.from({ length: t.data.length * repeat }, (_, i) => t.data[i % t.data.length]) });
+    const tile = (t: { shape: number[]; data: number[] }) => ({
+      shape: [t.shape[0] * repeat, ...t.shape.slice(1)],
+      data: Float32Array.from({ length: t.data.length * repeat }, (_, i) => t.data[i % t.data.length]),
+    });
     const outputs = model.predict(fixture.inputs.map(tile));
     outputs.forEach((y, i) => {
       const want = tile(fixture.outputs[i]);

@@ -17,12 +17,20 @@ test("Conv1DTranspose reports dilation and channels_first, which TensorFlow's CP
 test("a Conv1DTranspose output that does not convolve back to its input length is refused at load time", () => {
   // same padding, kernel 2, stride 1, output_padding 0: 5 output steps for 6 input steps (TensorFlow aborts).
   rejects(
-    () => loadEdited("conv1d_transpose_variants", (layers) => void (layerNamed(layers, "same_even_kernel").config.output_padding = [0])),
+    () =>
+      loadEdited(
+        "conv1d_transpose_variants",
+        (layers) => void (layerNamed(layers, "same_even_kernel").config.output_padding = [0]),
+      ),
     "E_INPUT_SHAPE",
     /layer "same_even_kernel" \(Conv1DTranspose\): an output of 5 steps does not convolve back to the 6 input steps/,
   );
   rejects(
-    () => loadEdited("conv1d_transpose_variants", (layers) => void (layerNamed(layers, "same_s2").config.output_padding = [2])),
+    () =>
+      loadEdited(
+        "conv1d_transpose_variants",
+        (layers) => void (layerNamed(layers, "same_s2").config.output_padding = [2]),
+      ),
     "E_CONFIG",
     /output_padding=2 must be smaller than strides=2/,
   );

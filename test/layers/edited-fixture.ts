@@ -22,4 +22,3 @@ export function layerNamed(layers: LayerJson[], name: string): LayerJson {
   assert.ok(layer, `no layer ${name}`);
   return layer;
 }
-

@@ -34,17 +34,29 @@ test("options that change inference and are not run are reported, all at once", 
 
 test("a Normalization mean that does not broadcast to the normalized axes is a config error", () => {
   rejects(
-    () => loadEdited("normalization_preprocessing", (layers) => void (layerNamed(layers, "norm_given").config.mean = [1, 2])),
+    () =>
+      loadEdited(
+        "normalization_preprocessing",
+        (layers) => void (layerNamed(layers, "norm_given").config.mean = [1, 2]),
+      ),
     "E_CONFIG",
     /layer "norm_given" \(Normalization\): the mean of shape \[2\] does not broadcast to the normalized axes' shape \[3\]/,
   );
   rejects(
-    () => loadEdited("normalization_preprocessing", (layers) => void (layerNamed(layers, "norm_given").config.variance = [[1, 2], [3]])),
+    () =>
+      loadEdited(
+        "normalization_preprocessing",
+        (layers) => void (layerNamed(layers, "norm_given").config.variance = [[1, 2], [3]]),
+      ),
     "E_CONFIG",
     /config "variance" should be a number or a rectangular array of numbers/,
   );
   rejects(
-    () => loadEdited("normalization_preprocessing", (layers) => void (layerNamed(layers, "rescale_lists").config.scale = [1, 2])),
+    () =>
+      loadEdited(
+        "normalization_preprocessing",
+        (layers) => void (layerNamed(layers, "rescale_lists").config.scale = [1, 2]),
+      ),
     "E_CONFIG",
     /layer "rescale_lists" \(Rescaling\): scale\/offset of shape \[2\] do not broadcast to the input shape \[None, 5, 3\]/,
   );
@@ -59,7 +71,9 @@ test("GroupNormalization needs a channel count divisible by its groups", () => {
 });
 
 test("per-step normalization layers stream: step by step equals predict", () => {
-  for (const fixture of [...listFixtures("keras3"), ...listFixtures("keras2")].filter((f) => f.id.endsWith("/normalized_lstm"))) {
+  for (const fixture of [...listFixtures("keras3"), ...listFixtures("keras2")].filter((f) =>
+    f.id.endsWith("/normalized_lstm"),
+  )) {
     for (const format of fixture.formats) {
       const read = (name: string) => ({ name, bytes: new Uint8Array(readFileSync(join(fixture.dir, name))) });
       const model = loadModelFromBytes(read(format.model), format.weights ? read(format.weights) : undefined);
@@ -69,22 +83,40 @@ test("per-step normalization layers stream: step by step equals predict", () => 
       const stream = model.stream();
       for (let t = 0; t < steps; t++) {
         const step = new Float32Array(batch * features);
-        for (let b = 0; b < batch; b++) for (let f = 0; f < features; f++) step[b * features + f] = x.data[(b * steps + t) * features + f];
+        for (let b = 0; b < batch; b++)
+          for (let f = 0; f < features; f++) step[b * features + f] = x.data[(b * steps + t) * features + f];
         const [seq, last] = stream.step({ shape: [batch, features], data: step });
         const units = seq.shape[1];
         for (let b = 0; b < batch; b++) {
           for (let u = 0; u < units; u++) {
             const want = full[0].data[(b * steps + t) * units + u];
-            assert.ok(Math.abs(seq.data[b * units + u] - want) <= 1e-6 * (1 + Math.abs(want)), `${fixture.id} ${format.model} step ${t}`);
+            assert.ok(
+              Math.abs(seq.data[b * units + u] - want) <= 1e-6 * (1 + Math.abs(want)),
+              `${fixture.id} ${format.model} step ${t}`,
+            );
           }
         }
-        if (t === steps - 1) last.data.forEach((v, i) => assert.ok(Math.abs(v - full[1].data[i]) <= 1e-6 * (1 + Math.abs(full[1].data[i])), `${fixture.id} last state`));
+        if (t === steps - 1)
+          last.data.forEach((v, i) =>
+            assert.ok(
+              Math.abs(v - full[1].data[i]) <= 1e-6 * (1 + Math.abs(full[1].data[i])),
+              `${fixture.id} last state`,
+            ),
+          );
       }
     }
   }
 });
 
 test("normalizations over the time axis refuse to stream, naming the layer", () => {
-  rejects(() => loadEdited("layer_normalization_variants", () => {}).stream(), "E_UNSUPPORTED", /layer "ln_time_and_features" \(LayerNormalization\) normalizes over the time axis/);
-  rejects(() => loadEdited("group_unit_normalization", () => {}).stream(), "E_UNSUPPORTED", /layer "gn_2" \(GroupNormalization\) normalizes over the time axis/);
+  rejects(
+    () => loadEdited("layer_normalization_variants", () => {}).stream(),
+    "E_UNSUPPORTED",
+    /layer "ln_time_and_features" \(LayerNormalization\) normalizes over the time axis/,
+  );
+  rejects(
+    () => loadEdited("group_unit_normalization", () => {}).stream(),
+    "E_UNSUPPORTED",
+    /layer "gn_2" \(GroupNormalization\) normalizes over the time axis/,
+  );
 });

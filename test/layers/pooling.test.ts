@@ -11,6 +11,14 @@ test("a valid-padded pool longer than the sequence is refused at load time", () 
 });
 
 test("pool sizes must be positive integers", () => {
-  rejects(() => loadEdited("pooling_1d", (layers) => void (layerNamed(layers, "max_default").config.strides = [0])), "E_CONFIG", /config "strides" should be one integer >= 1, got \[0\]/);
-  rejects(() => loadEdited("pooling_1d", (layers) => void (layerNamed(layers, "global_avg").config.data_format = "nchw")), "E_CONFIG", /data_format "nchw" is neither/);
+  rejects(
+    () => loadEdited("pooling_1d", (layers) => void (layerNamed(layers, "max_default").config.strides = [0])),
+    "E_CONFIG",
+    /config "strides" should be one integer >= 1, got \[0\]/,
+  );
+  rejects(
+    () => loadEdited("pooling_1d", (layers) => void (layerNamed(layers, "global_avg").config.data_format = "nchw")),
+    "E_CONFIG",
+    /data_format "nchw" is neither/,
+  );
 });

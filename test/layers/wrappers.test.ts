@@ -27,11 +27,17 @@ function load(f: Fixture, format = 0): Model {
 }
 
 /** The Keras 3 model.json of a fixture, changed by `edit`, loaded with the fixture's weights. */
-function loadEdited(id: string, edit: (layers: { class_name: string; config: Record<string, unknown> }[]) => void): Model {
+function loadEdited(
+  id: string,
+  edit: (layers: { class_name: string; config: Record<string, unknown> }[]) => void,
+): Model {
   const f = fixture(id);
   const json = JSON.parse(readFileSync(join(f.dir, "model.json"), "utf8"));
   edit(json.config.layers);
-  return loadModelFromBytes({ name: "model.json", bytes: new TextEncoder().encode(JSON.stringify(json)) }, read(f.dir, "model.weights.h5"));
+  return loadModelFromBytes(
+    { name: "model.json", bytes: new TextEncoder().encode(JSON.stringify(json)) },
+    read(f.dir, "model.weights.h5"),
+  );
 }
 
 /** Time step t of a [batch, time, ...] fixture tensor, as [batch, ...]. */
@@ -61,8 +67,16 @@ test("Bidirectional halves that read the same way, or disagree on return_sequenc
     const bi = layers.find((l) => l.class_name === "Bidirectional")!;
     (bi.config.backward_layer as { config: Record<string, unknown> }).config[key] = value;
   };
-  rejects(() => loadEdited("keras3/bidir_lstm", edit("go_backwards", false)), "E_CONFIG", /go_backwards=False and False; Keras requires different values/);
-  rejects(() => loadEdited("keras3/bidir_lstm", edit("return_sequences", true)), "E_CONFIG", /return_sequences=False and True; Keras requires equal values/);
+  rejects(
+    () => loadEdited("keras3/bidir_lstm", edit("go_backwards", false)),
+    "E_CONFIG",
+    /go_backwards=False and False; Keras requires different values/,
+  );
+  rejects(
+    () => loadEdited("keras3/bidir_lstm", edit("return_sequences", true)),
+    "E_CONFIG",
+    /return_sequences=False and True; Keras requires equal values/,
+  );
 });
 
 test("an unknown merge_mode is a config error", () => {
@@ -81,7 +95,11 @@ test("TimeDistributed around an unsupported layer is reported, never run", () =>
     () =>
       loadEdited("keras3/td_dense", (layers) => {
         const td = layers.find((l) => l.class_name === "TimeDistributed")!;
-        td.config.layer = { module: "keras.layers", class_name: "Lambda", config: { name: "my_lambda", function: { class_name: "__lambda__", config: { code: "ZXZpbA==" } } } };
+        td.config.layer = {
+          module: "keras.layers",
+          class_name: "Lambda",
+          config: { name: "my_lambda", function: { class_name: "__lambda__", config: { code: "ZXZpbA==" } } },
+        };
       }),
     "E_UNSUPPORTED",
     /layer "my_lambda" \(Lambda\): Lambda layers hold Python code/,
@@ -89,10 +107,20 @@ test("TimeDistributed around an unsupported layer is reported, never run", () =>
 });
 
 test("stream() refuses Bidirectional, naming it", () => {
-  rejects(() => load(fixture("keras3/bidir_lstm")).stream(), "E_UNSUPPORTED", /layer "bidirectional" \(Bidirectional\) reads the whole sequence backwards too/);
+  rejects(
+    () => load(fixture("keras3/bidir_lstm")).stream(),
+    "E_UNSUPPORTED",
+    /layer "bidirectional" \(Bidirectional\) reads the whole sequence backwards too/,
+  );
 });
 
-for (const id of ["keras3/td_dense", "keras2/td_dense", "keras3/td_cnn_lstm", "keras2/td_cnn_lstm", "keras3/embedding_td"]) {
+for (const id of [
+  "keras3/td_dense",
+  "keras2/td_dense",
+  "keras3/td_cnn_lstm",
+  "keras2/td_cnn_lstm",
+  "keras3/embedding_td",
+]) {
   test(`streaming through TimeDistributed gives Keras' predictions step by step: ${id}`, () => {
     const f = fixture(id);
     const model = load(f);
@@ -115,7 +143,8 @@ for (const id of ["keras3/stateful_bidir", "keras2/stateful_bidir"]) {
     const f = fixture(id);
     const model = load(f);
     const chunks = f.io.chunks as { inputs: FixtureTensor[]; outputs: FixtureTensor[] }[];
-    const run = (c: number) => model.predict(chunks[c].inputs.map((t) => new Tensor(t.shape, Float32Array.from(t.data))));
+    const run = (c: number) =>
+      model.predict(chunks[c].inputs.map((t) => new Tensor(t.shape, Float32Array.from(t.data))));
     run(0);
     run(1);
     model.resetStates();

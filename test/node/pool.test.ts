@@ -9,7 +9,16 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadWorkloads } from "../../bench/lib/spec.js";
-import { KeraslessError, Tensor, kernelPath, loadModel, loadModelPool, setKernelPath, setKernelThreads, type ModelPool } from "../../src/node.js";
+import {
+  KeraslessError,
+  Tensor,
+  kernelPath,
+  loadModel,
+  loadModelPool,
+  setKernelPath,
+  setKernelThreads,
+  type ModelPool,
+} from "../../src/node.js";
 import { kernelTeamInternals } from "../../src/node/kernel-threads.js";
 import { assertClose, listFixtures, type Fixture } from "../helpers.js";
 
@@ -34,7 +43,11 @@ const fixture = (id: string): Fixture => {
   assert.ok(found, `fixture keras3/${id}`);
   return found;
 };
-const fixtureInputs = (f: Fixture) => f.inputs.map((t) => ({ shape: t.shape, data: t.dtype === "int32" ? Int32Array.from(t.data) : Float32Array.from(t.data) }));
+const fixtureInputs = (f: Fixture) =>
+  f.inputs.map((t) => ({
+    shape: t.shape,
+    data: t.dtype === "int32" ? Int32Array.from(t.data) : Float32Array.from(t.data),
+  }));
 
 /** The first `rows` rows of a benchmark workload's input, and Keras' outputs for them. */
 function workloadRows(id: string, rows: number) {
@@ -44,7 +57,11 @@ function workloadRows(id: string, rows: number) {
   return {
     file: join(ROOT, "bench", w.model.keras),
     input: { shape: [rows, steps, features], data: w.input.slice(0, rows * steps * features) },
-    keras: { shape: [rows, ...w.expectedShape.slice(1)], dtype: "float32" as const, data: Array.from(w.expected.subarray(0, rows * rowOut)) },
+    keras: {
+      shape: [rows, ...w.expectedShape.slice(1)],
+      dtype: "float32" as const,
+      data: Array.from(w.expected.subarray(0, rows * rowOut)),
+    },
   };
 }
 
@@ -57,7 +74,8 @@ async function open(source: string, options: Parameters<typeof loadModelPool>[1]
 after(() => Promise.all(pools.map((p) => p.close())));
 
 /** A pool thread's Worker (tests only: to stand in for a crash). */
-const workerOf = (pool: ModelPool, k: number) => (pool as unknown as { workers: { worker: import("node:worker_threads").Worker }[] }).workers[k].worker;
+const workerOf = (pool: ModelPool, k: number) =>
+  (pool as unknown as { workers: { worker: import("node:worker_threads").Worker }[] }).workers[k].worker;
 
 for (const path of ["wasm", "js"] as const) {
   describe(`kernel path ${path}`, () => {
@@ -71,7 +89,10 @@ for (const path of ["wasm", "js"] as const) {
       }
     };
 
-    for (const [id, model] of [["W3", "lstm128"], ["W4", "gru64x2"]] as const) {
+    for (const [id, model] of [
+      ["W3", "lstm128"],
+      ["W4", "gru64x2"],
+    ] as const) {
       test(`${model}.keras: 37 rows over 3 threads (13 + 12 + 12) equal model.predict bit for bit, and Keras`, () =>
         withPath(async () => {
           const { file, input, keras } = workloadRows(id, 37);
@@ -97,7 +118,11 @@ for (const path of ["wasm", "js"] as const) {
         setKernelPath(path === "wasm" ? "js" : "wasm");
         const other = (await loadModel(file)).predict(input);
         setKernelPath(path);
-        assert.notDeepEqual(Array.from(other[0].data), Array.from(mine[0].data), "the kernel paths give different bits on this model");
+        assert.notDeepEqual(
+          Array.from(other[0].data),
+          Array.from(mine[0].data),
+          "the kernel paths give different bits on this model",
+        );
         assertSameBits(await pool.predict(input), mine, "pool");
       }));
 
@@ -148,7 +173,9 @@ describe("what runs on the calling thread", () => {
     for (let round = 0; round < 2; round++) {
       for (const [c, chunk] of f.chunks.entries()) {
         const got = await pool.predict(chunk.inputs.map((t) => ({ shape: t.shape, data: Float32Array.from(t.data) })));
-        chunk.outputs.forEach((expected, i) => assertClose(got[i], expected, `round ${round} chunk #${c} output #${i}`));
+        chunk.outputs.forEach((expected, i) =>
+          assertClose(got[i], expected, `round ${round} chunk #${c} output #${i}`),
+        );
       }
       pool.model.resetStates();
     }
@@ -206,9 +233,18 @@ describe("errors", () => {
       }
       assert.fail("model.predict accepted a wrong shape");
     })();
-    await assert.rejects(pool.predict(badShape), (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT_SHAPE" && e.message === plain.message);
-    await assert.rejects(pool.predict([seq, { shape: [2, 2], data: new Float32Array(4) }]), (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT_SHAPE");
-    await assert.rejects(pool.predict({ nope: seq }), (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT");
+    await assert.rejects(
+      pool.predict(badShape),
+      (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT_SHAPE" && e.message === plain.message,
+    );
+    await assert.rejects(
+      pool.predict([seq, { shape: [2, 2], data: new Float32Array(4) }]),
+      (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT_SHAPE",
+    );
+    await assert.rejects(
+      pool.predict({ nope: seq }),
+      (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT",
+    );
     assert.deepEqual(pool.stats, { inlineCalls: 0, splitCalls: 0, retriedCalls: 0 });
   });
 
@@ -231,7 +267,10 @@ describe("errors", () => {
         assert.fail("model.predict accepted a token outside the vocabulary");
       })();
       assert.equal(plain.code, "E_INPUT_VALUE");
-      await assert.rejects(pool.predict(input), (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT_VALUE" && e.message === plain.message);
+      await assert.rejects(
+        pool.predict(input),
+        (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT_VALUE" && e.message === plain.message,
+      );
     }
     assert.deepEqual(pool.stats, { inlineCalls: 0, splitCalls: 2, retriedCalls: 2 });
   });
@@ -239,10 +278,20 @@ describe("errors", () => {
   test("options: threads and inlineBelowMs", async () => {
     const file = join(ROOT, "bench/models/seed.keras");
     for (const threads of [0, 1.5, -1, Number.NaN]) {
-      await assert.rejects(loadModelPool(file, { threads }), (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT" && /threads must be a positive integer/.test(e.message));
+      await assert.rejects(
+        loadModelPool(file, { threads }),
+        (e: unknown) =>
+          e instanceof KeraslessError && e.code === "E_INPUT" && /threads must be a positive integer/.test(e.message),
+      );
     }
-    await assert.rejects(loadModelPool(file, { inlineBelowMs: -1 }), (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT");
-    await assert.rejects(loadModelPool(join(ROOT, "no-such-model.keras"), { threads: 2 }), (e: unknown) => e instanceof KeraslessError && e.code === "E_IO");
+    await assert.rejects(
+      loadModelPool(file, { inlineBelowMs: -1 }),
+      (e: unknown) => e instanceof KeraslessError && e.code === "E_INPUT",
+    );
+    await assert.rejects(
+      loadModelPool(join(ROOT, "no-such-model.keras"), { threads: 2 }),
+      (e: unknown) => e instanceof KeraslessError && e.code === "E_IO",
+    );
   });
 
   test("a file loadModel refuses, loadModelPool refuses with the same error (and its threads end)", async () => {
@@ -251,14 +300,27 @@ describe("errors", () => {
       () => assert.fail("loadModel accepted garbage"),
       (e: unknown) => e as KeraslessError,
     );
-    await assert.rejects(loadModelPool(garbage, { threads: 3 }), (e: unknown) => e instanceof KeraslessError && e.code === plain.code && e.message === plain.message);
+    await assert.rejects(
+      loadModelPool(garbage, { threads: 3 }),
+      (e: unknown) => e instanceof KeraslessError && e.code === plain.code && e.message === plain.message,
+    );
   });
 
   test("a closed pool refuses predict with E_POOL", async () => {
     const pool = await loadModelPool(join(ROOT, "bench/models/seed.keras"), { threads: 2 });
     await pool.close();
     assert.equal(pool.threads, 0);
-    await assert.rejects(pool.predict([[[0, 1, 0], [0, 1, 0], [0, 1, 0], [0, 1, 0]]]), (e: unknown) => e instanceof KeraslessError && e.code === "E_POOL" && /closed/.test(e.message));
+    await assert.rejects(
+      pool.predict([
+        [
+          [0, 1, 0],
+          [0, 1, 0],
+          [0, 1, 0],
+          [0, 1, 0],
+        ],
+      ]),
+      (e: unknown) => e instanceof KeraslessError && e.code === "E_POOL" && /closed/.test(e.message),
+    );
     await pool.close(); // closing twice is harmless
   });
 
@@ -269,7 +331,11 @@ describe("errors", () => {
     worker.postMessage = () => undefined; // the shard stays "running" until close()
     const call = pool.predict(input);
     await pool.close();
-    await assert.rejects(call, (e: unknown) => e instanceof KeraslessError && e.code === "E_POOL" && /closed while predict\(\) was running/.test(e.message));
+    await assert.rejects(
+      call,
+      (e: unknown) =>
+        e instanceof KeraslessError && e.code === "E_POOL" && /closed while predict\(\) was running/.test(e.message),
+    );
   });
 
   test("a worker that dies with a shard fails that call with E_POOL; the pool carries on with the threads left", async () => {
@@ -278,7 +344,13 @@ describe("errors", () => {
     const worker = workerOf(pool, 0);
     // The shard is never delivered: the worker is terminated instead, as a crash would end it.
     worker.postMessage = () => void worker.terminate();
-    await assert.rejects(pool.predict(input), (e: unknown) => e instanceof KeraslessError && e.code === "E_POOL" && /worker thread 1 of the model pool exited/.test(e.message));
+    await assert.rejects(
+      pool.predict(input),
+      (e: unknown) =>
+        e instanceof KeraslessError &&
+        e.code === "E_POOL" &&
+        /worker thread 1 of the model pool exited/.test(e.message),
+    );
     assert.equal(pool.threads, 2);
     const got = await pool.predict(input);
     assertClose(got[0], keras, "after the crash");
@@ -295,7 +367,13 @@ describe("errors", () => {
       post(null);
       post(job, transfer);
     };
-    await assert.rejects(pool.predict(input), (e: unknown) => e instanceof KeraslessError && e.code === "E_POOL" && /worker thread 1 of the model pool failed: .*null/.test(e.message));
+    await assert.rejects(
+      pool.predict(input),
+      (e: unknown) =>
+        e instanceof KeraslessError &&
+        e.code === "E_POOL" &&
+        /worker thread 1 of the model pool failed: .*null/.test(e.message),
+    );
     assert.equal(pool.threads, 1);
     assert.equal((await pool.predict(input))[0].shape[0], 4);
   });
@@ -318,7 +396,11 @@ test("the built package (dist/node.js) starts its workers from dist/node/pool-wo
   // No tsx here: plain Node, as users run the package. The pool is not closed: idle workers do
   // not keep the process alive, so it exits (or spawnSync times out).
   // --expose-gc: a V8 flag, which Node refuses in a worker's execArgv.
-  const run = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  const run = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   assert.equal(run.status, 0, run.stderr);
   const out = JSON.parse(run.stdout) as { data: number[]; same: boolean; stats: unknown };
   assert.equal(out.same, true);

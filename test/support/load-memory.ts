@@ -23,4 +23,10 @@ const before = await settle();
 const model = await loadModel(bytes);
 const after = await settle();
 const weightBytes = model.getWeights().reduce((n, w) => n + w.data.byteLength, 0);
-process.stdout.write(JSON.stringify({ weightBytes, arrayBuffers: after.arrayBuffers - before.arrayBuffers, external: after.external - before.external }));
+process.stdout.write(
+  JSON.stringify({
+    weightBytes,
+    arrayBuffers: after.arrayBuffers - before.arrayBuffers,
+    external: after.external - before.external,
+  }),
+);

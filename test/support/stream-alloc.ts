@@ -29,7 +29,8 @@ gc();
 // a full collection on its own (its memory reducer does on a busy machine).
 let collections = 0;
 const observer = new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) collections++;
+  for (const entry of list.getEntries())
+    if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) collections++;
 });
 observer.observe({ entryTypes: ["gc"] });
 const before = process.memoryUsage().heapUsed;
