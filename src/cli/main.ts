@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { KeraslessError } from "../errors.js";
 import { COMMAND_HELP, COMMANDS, MAIN_HELP, UsageError, isCommand, parseCommand, type CommandArgs } from "./args.js";
 import { inspect, verify, type CliIO } from "./commands.js";
+import { handleSignals } from "./interrupt.js";
 import { predict } from "./predict.js";
 import { stream } from "./stream.js";
 
@@ -59,6 +60,20 @@ export async function main(
     if (debug && e instanceof Error && e.stack !== undefined) io.stderr.write(`${e.stack}\n`);
     return 1;
   }
+}
+
+/**
+ * The command as a process (bin/kerasless.js): this process' arguments and streams, Ctrl-C and
+ * SIGTERM handled (src/cli/interrupt.ts), the exit code set.
+ */
+export async function runProcess(): Promise<void> {
+  handleSignals();
+  // Output piped into a command that stops reading early (e.g. `| head`) is not an error.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  process.exitCode = await main(process.argv.slice(2));
 }
 
 function runCommand(args: CommandArgs, io: CliIO): Promise<number> {

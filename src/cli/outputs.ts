@@ -3,12 +3,14 @@
  * .npy, chosen by the file extension. Only a bounded amount of text is buffered; a .npy header is
  * reserved first and rewritten with the final shape at the end.
  */
+import { closeSync, rmSync } from "node:fs";
 import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KeraslessError, describeThrown } from "../errors.js";
 import { npyData, npyHeader } from "../io/npy.js";
 import type { Tensor } from "../node.js";
+import { onInterrupt } from "./interrupt.js";
 
 /** Where text goes: stdout, or anything with a write() method. */
 export interface Output {
@@ -48,6 +50,11 @@ async function fileTarget(file: string): Promise<Target> {
   } catch (e) {
     return fail(e);
   }
+  // Ctrl-C or SIGTERM before the end: the half-written file goes, as after an error.
+  const forget = onInterrupt(() => {
+    closeSync(handle.fd);
+    rmSync(file, { force: true });
+  });
   let position = 0;
   return {
     async write(chunk) {
@@ -69,9 +76,11 @@ async function fileTarget(file: string): Promise<Target> {
       }
     },
     async close() {
+      forget();
       await handle.close();
     },
     async discard() {
+      forget();
       await handle.close().catch(() => undefined);
       await rm(file, { force: true });
     },
@@ -222,6 +231,7 @@ class JsonWriter implements OutputWriter {
   private spillReady: Promise<void> | undefined;
   private spillTargets: Target[] = [];
   private spillDir: string | undefined;
+  private forgetSpills: (() => void) | undefined;
 
   constructor(
     private readonly target: Target,
@@ -278,7 +288,9 @@ class JsonWriter implements OutputWriter {
 
   private ensureSpills(): Promise<void> {
     this.spillReady ??= (async () => {
-      this.spillDir = await mkdtemp(join(tmpdir(), "kerasless-out-"));
+      const dir = await mkdtemp(join(tmpdir(), "kerasless-out-"));
+      this.spillDir = dir;
+      this.forgetSpills = onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
       for (let i = 1; i < this.options.names.length; i++)
         this.spillTargets[i] = await fileTarget(join(this.spillDir, `output-${i}.txt`));
     })();
@@ -330,6 +342,7 @@ class JsonWriter implements OutputWriter {
     if (this.spillDir === undefined) return;
     for (const t of this.spillTargets) await t?.close().catch(() => undefined);
     await rm(this.spillDir, { recursive: true, force: true });
+    this.forgetSpills?.();
     this.spillDir = undefined;
   }
 
