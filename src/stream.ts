@@ -6,7 +6,7 @@
 import { KeraslessError } from "./errors.js";
 import type { Graph } from "./graph/graph.js";
 import { GraphStream } from "./graph/stream.js";
-import { normalizeInputs, type PredictInput, type TensorInfo } from "./inputs.js";
+import { checkInputShape, normalizeInputs, type PredictInput, type TensorInfo } from "./inputs.js";
 import { Tensor, formatShape, sizeOf } from "./tensor.js";
 
 export interface StreamOptions {
@@ -114,7 +114,9 @@ export class ModelStream {
     const data = (x as { data: unknown }).data;
     const wanted = this.inputs[0].dtype === "int32" ? Int32Array : Float32Array;
     if (!(data instanceof wanted)) return false;
-    const shape = (x as { shape: readonly number[] }).shape;
+    const shape = (x as { shape: unknown }).shape;
+    if (!Array.isArray(shape)) return false;
+    checkInputShape(shape, `stream input "${this.inputs[0].name}"`, data.length);
     if (this.graph.batch === null) this.open(shape[0]);
     this.copyIn(shape, data, 0);
     return true;

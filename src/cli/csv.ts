@@ -23,6 +23,13 @@ const enum State {
   QuoteSeen,
 }
 
+/**
+ * The longest record (row) read, in characters: 4 Mi. Rows are read whole, so this bounds the
+ * memory a file without line breaks can take (a 120 MB row would otherwise hold gigabytes of
+ * field strings, and a field past the engine's string limit cannot be built at all).
+ */
+export const MAX_RECORD_CHARS = 1 << 22;
+
 export interface CsvParserOptions {
   /** The field separator, one character (default ","). */
   delimiter?: string;
@@ -51,6 +58,8 @@ export class CsvParser {
   private pendingLf = false;
   private line = 1;
   private recordLine = 1;
+  /** Characters of the current record in `fields` (the open field's are in `field`). */
+  private recordChars = 0;
 
   constructor(onRecord: RecordHandler, file: string, options: CsvParserOptions = {}) {
     const delimiter = options.delimiter ?? ",";
@@ -104,6 +113,7 @@ export class CsvParser {
         const q = text.indexOf('"', i);
         const end = q < 0 ? n : q;
         for (let k = text.indexOf("\n", i); k >= 0 && k < end; k = text.indexOf("\n", k + 1)) this.line++;
+        this.checkSize(end - i);
         this.field += text.slice(i, end);
         if (q < 0) return;
         i = q + 1;
@@ -122,11 +132,14 @@ export class CsvParser {
         start = i;
       }
       if (c === delimiter) {
+        this.checkSize(i - start);
+        this.recordChars += this.field.length + i - start;
         this.fields.push(this.field + text.slice(start, i));
         this.field = "";
         this.state = State.FieldStart;
         start = ++i;
       } else if (c === LF || c === CR) {
+        this.checkSize(i - start);
         this.fields.push(this.field + text.slice(start, i));
         this.field = "";
         this.endRecord();
@@ -151,8 +164,20 @@ export class CsvParser {
         i++;
       }
     }
-    if (this.state !== State.Skip && this.state !== State.Quoted && this.state !== State.QuoteSeen)
+    if (this.state !== State.Skip && this.state !== State.Quoted && this.state !== State.QuoteSeen) {
+      this.checkSize(n - start);
       this.field += text.slice(start, n);
+    }
+  }
+
+  /** Refuses a record that would grow past MAX_RECORD_CHARS with `more` characters. */
+  private checkSize(more: number): void {
+    if (this.recordChars + this.field.length + more <= MAX_RECORD_CHARS) return;
+    throw new KeraslessError(
+      "E_LIMIT",
+      `line ${this.recordLine}: a row longer than ${MAX_RECORD_CHARS} characters (a CSV row holds one time step's values; is the file a CSV with line breaks?)`,
+      { file: this.file },
+    );
   }
 
   /** Ends the input: the last record may lack its line break; an open quote is an error. */
@@ -172,6 +197,7 @@ export class CsvParser {
   private endRecord(): void {
     const fields = this.fields;
     this.fields = [];
+    this.recordChars = 0;
     if (fields.length === 1 && fields[0].trim() === "") return;
     this.onRecord(fields, this.recordLine);
   }
@@ -224,6 +250,14 @@ export class CsvTable {
         const header = this.header;
         if (header === undefined) {
           if (this.hasHeader) {
+            // A file without a header would silently lose its first row.
+            if (fields.every((h) => parseNumber(h) !== undefined)) {
+              throw new KeraslessError(
+                "E_FORMAT",
+                `line ${line}, the header row, holds only numbers (${fields.slice(0, 3).join(", ")}${fields.length > 3 ? ", ..." : ""}): for a file without a header, give --skip-header 0 and name the columns by 0-based index`,
+                { file },
+              );
+            }
             this.header = fields.map((h) => h.trim());
             return;
           }
@@ -263,6 +297,22 @@ export class CsvTable {
   }
 }
 
+/** Other separators a one-column header may hide, and the --delimiter name for each. */
+const OTHER_DELIMITERS: [string, string][] = [
+  [";", "semicolon"],
+  ["\t", "tab"],
+  ["|", "pipe"],
+];
+
+/** For a header read as one column that holds another separator: which --delimiter reads it. */
+function delimiterHint(header: readonly string[]): string {
+  if (header.length !== 1) return "";
+  const found = OTHER_DELIMITERS.find(([c]) => header[0].includes(c));
+  return found === undefined
+    ? ""
+    : `: the header is one column; a file separated by "${found[0] === "\t" ? "\\t" : found[0]}" needs --delimiter ${found[1]}`;
+}
+
 /** Column indices for `--features`: header names first, else 0-based indices. */
 export function resolveColumns(header: readonly string[], features: readonly string[], file: string): number[] {
   return features.map((f) => {
@@ -271,28 +321,31 @@ export function resolveColumns(header: readonly string[], features: readonly str
     if (/^\d+$/.test(f) && Number(f) < header.length) return Number(f);
     throw new KeraslessError(
       "E_INPUT",
-      `no column "${f}" (the columns are ${header.join(", ")}; or give 0-based indices)`,
-      { file },
+      `no column "${f}" (the columns are ${header.join(", ")}; or give 0-based indices)${delimiterHint(header)}`,
+      {
+        file,
+      },
     );
   });
 }
 
-const SPECIAL: Record<string, number> = {
-  nan: Number.NaN,
-  inf: Infinity,
-  "+inf": Infinity,
-  "-inf": -Infinity,
-  infinity: Infinity,
-  "+infinity": Infinity,
-  "-infinity": -Infinity,
-};
+/** NumPy's spellings of the non-finite values (a Map: a cell "constructor" must find nothing). */
+const SPECIAL = new Map<string, number>([
+  ["nan", Number.NaN],
+  ["inf", Infinity],
+  ["+inf", Infinity],
+  ["-inf", -Infinity],
+  ["infinity", Infinity],
+  ["+infinity", Infinity],
+  ["-infinity", -Infinity],
+]);
 
-const RADIX_LITERAL = /[xXbBoO]/;
+const RADIX_LITERAL = /[box]/i;
 
 /** A CSV number as NumPy reads it (decimal, exponent, nan/inf spellings); undefined if it is not one. */
 export function parseNumber(text: string): number | undefined {
   const v = Number(text);
-  if (Number.isNaN(v)) return SPECIAL[text.trim().toLowerCase()];
+  if (Number.isNaN(v)) return SPECIAL.get(text.trim().toLowerCase());
   // Number() also takes "" and blanks (as 0) and hex/octal/binary literals, which are no CSV numbers.
   if (v === 0 && text.trim() === "") return undefined;
   return RADIX_LITERAL.test(text) ? undefined : v;

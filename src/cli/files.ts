@@ -45,9 +45,10 @@ export async function readTensors(file: string, role: "inputs" | "outputs"): Pro
   if (isNpy(bytes)) return [{ ...parseNpy(bytes, file), file }];
   const text = new TextDecoder("utf-8").decode(bytes).replace(/^\uFEFF/, "");
   if (!/^\s*[{[]/.test(text)) {
+    const csv = /\.(csv|tsv|txt)$/i.test(file) ? "; a CSV file is read with --csv FILE --features A,B,C" : "";
     throw new KeraslessError(
       "E_FORMAT",
-      'not a tensor file (expected a .npy file or JSON {"shape", "dtype", "data"})',
+      `not a tensor file (expected a .npy file or JSON {"shape", "dtype", "data"})${csv}`,
       { file },
     );
   }

@@ -17,7 +17,19 @@ export interface CliIO {
 }
 
 export async function openModel(args: { model: string; weights?: string }): Promise<Model> {
-  return loadModel(args.model, args.weights === undefined ? {} : { weights: args.weights });
+  try {
+    return await loadModel(args.model, args.weights === undefined ? {} : { weights: args.weights });
+  } catch (e) {
+    // The library's message says what is missing; the command line says which option gives it.
+    if (
+      e instanceof KeraslessError &&
+      e.code === "E_FORMAT" &&
+      args.weights === undefined &&
+      /model\.json/.test(e.problem)
+    )
+      throw new KeraslessError("E_FORMAT", `${e.problem} with --weights FILE`, { file: e.file, cause: e });
+    throw e;
+  }
 }
 
 export function shapeText(shape: readonly (number | null)[]): string {

@@ -6,7 +6,9 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { KeraslessError, describeThrown } from "../errors.js";
 import { decodeNpyData, isNpy, npyArray, npyDataStart, parseNpyHeader, type NpyHeader } from "../io/npy.js";
+import { checkInputShape } from "../inputs.js";
 import type { Model } from "../node.js";
+import { sizeOf } from "../tensor.js";
 import type { CsvWindowArgs } from "./args.js";
 import { CsvTable, RowReader, Windower, resolveColumns } from "./csv.js";
 import { readTensors, type FileTensor } from "./files.js";
@@ -200,7 +202,7 @@ export async function tensorSource(
 ): Promise<Source> {
   const columns: InputColumn[] = [];
   try {
-    for (const file of files) columns.push(...(await openColumns(file)));
+    for (const file of files) for (const column of await openColumns(file)) columns.push(column);
     const names = model.inputs.map((i) => i.name).join(", ");
     if (columns.length !== model.inputs.length) {
       throw new KeraslessError(
@@ -210,6 +212,11 @@ export async function tensorSource(
     }
     columns.forEach((c, i) => {
       const info = model.inputs[i];
+      try {
+        checkInputShape(c.shape, `${c.where === undefined ? "" : `${c.where}: `}input "${info.name}"`);
+      } catch (e) {
+        throw e instanceof KeraslessError ? e.inFile(c.file) : e;
+      }
       if (!fits(c.shape, info.shape)) {
         throw new KeraslessError(
           "E_INPUT_SHAPE",
@@ -244,9 +251,12 @@ export async function tensorSource(
       mapping = mapTensorColumns(scaler, c.shape[c.shape.length - 1], c.file);
       inverse = resolveInverseColumns(scaler, mapping, inverseScale);
     }
-    const perSample = Math.max(...columns.map((c) => c.shape.slice(1).reduce((a, b) => a * b, 1)));
-    // A model with a fixed batch size (e.g. stateful) gets its whole input in one call.
-    const size = model.inputs.some((i) => i.shape[0] !== null) ? Math.max(1, total) : batchSize(perSample);
+    let perSample = 0;
+    for (const c of columns) perSample = Math.max(perSample, sizeOf(c.shape.slice(1)));
+    // A model with a fixed batch size (e.g. stateful) gets its whole input in one call, and so
+    // does an input without values (checkInputShape bounds its extent): there is nothing to batch.
+    const whole = perSample === 0 || model.inputs.some((i) => i.shape[0] !== null);
+    const size = whole ? Math.max(1, total) : batchSize(perSample);
     const bytesTotal = columns.reduce((sum, c) => sum + c.bytes, 0);
     return {
       total,

@@ -3,7 +3,10 @@
  * recurrent states. `--input` stacks every step's outputs on axis 1; `--csv` prints one
  * prediction per row as soon as the row has arrived.
  */
+import { allocationError } from "../errors.js";
+import { checkInputShape } from "../inputs.js";
 import { KeraslessError, Tensor, type Model } from "../node.js";
+import { sizeOf } from "../tensor.js";
 import type { StreamArgs } from "./args.js";
 import { readTensors, type FileTensor } from "./files.js";
 import { openWriter } from "./outputs.js";
@@ -31,6 +34,11 @@ async function readSequences(s: ModelStream, file: string): Promise<FileTensor[]
     );
   }
   tensors.forEach((t, i) => {
+    try {
+      checkInputShape(t.shape, `${t.where === undefined ? "" : `${t.where}: `}input "${s.inputs[i].name}"`);
+    } catch (e) {
+      throw e instanceof KeraslessError ? e.inFile(file) : e;
+    }
     const features = s.inputs[i].shape.slice(1) as number[];
     // Any number of steps: a stream is not bound to the time length the model was built with.
     const expected = [null, null, ...features];
@@ -78,7 +86,10 @@ async function streamTensors(model: Model, args: StreamArgs, scaler: Scaler | un
   });
   const names = model.outputs.map((o) => o.name);
   let stacked: { data: Float32Array; inner: number; rest: number[] }[] = [];
-  for (let t = 0; t < time; t++) {
+  if (time === 0) throw new KeraslessError("E_INPUT_SHAPE", "the input has no time steps", { file });
+  // An empty batch has nothing to compute: one step gives the outputs' shapes.
+  const stepsToRun = batch === 0 ? 1 : time;
+  for (let t = 0; t < stepsToRun; t++) {
     for (const { x, inner, tensor } of steps) {
       for (let b = 0; b < batch; b++)
         tensor.data.set(x.data.subarray((b * time + t) * inner, (b * time + t + 1) * inner), b * inner);
@@ -90,17 +101,20 @@ async function streamTensors(model: Model, args: StreamArgs, scaler: Scaler | un
       throw e instanceof KeraslessError ? e.inFile(file) : e;
     }
     if (t === 0) {
-      stacked = outputs.map((o) => {
-        const inner = o.data.length / batch;
-        return { data: new Float32Array(batch * time * inner), inner, rest: o.shape.slice(1) };
-      });
+      try {
+        stacked = outputs.map((o) => {
+          const inner = sizeOf(o.shape.slice(1));
+          return { data: new Float32Array(batch * time * inner), inner, rest: o.shape.slice(1) };
+        });
+      } catch (e) {
+        throw allocationError(e, `the stacked outputs of ${batch} x ${time} steps need`);
+      }
     }
     outputs.forEach((o, k) => {
       const { data, inner } = stacked[k];
       for (let b = 0; b < batch; b++) data.set(o.data.subarray(b * inner, (b + 1) * inner), (b * time + t) * inner);
     });
   }
-  if (time === 0) throw new KeraslessError("E_INPUT_SHAPE", "the input has no time steps", { file });
   const results = stacked.map((o) => new Tensor([batch, time, ...o.rest], o.data));
   if (scaler !== undefined && args.inverseScale.length > 0) inverseScale(scaler, inverse, results, names);
   const writer = await openWriter(args.output, io.stdout, { names, total: batch });
