@@ -5,7 +5,9 @@ import { describeSource, readTensors, writeBytes, type FileTensor } from "./file
 import { scatterSvg } from "./plot.js";
 import { histogramSvg, reportHtml, type ReportData } from "./report.js";
 import { openModel as open, predictNaming, shapeText, type CliIO } from "./predict.js";
+import { printable, printableJson, printableNames } from "./safe-text.js";
 import { fits } from "./sources.js";
+import { formatSummary } from "../summary.js";
 
 export type { CliIO } from "./predict.js";
 export type { Output } from "./outputs.js";
@@ -13,7 +15,7 @@ export type { Output } from "./outputs.js";
 /** Reads every --input file and matches the tensors to the model's inputs, in order. */
 async function readInputs(model: Model, files: readonly string[]): Promise<FileTensor[]> {
   const tensors: FileTensor[] = [];
-  for (const file of files) tensors.push(...(await readTensors(file, "inputs")));
+  for (const file of files) for (const t of await readTensors(file, "inputs", model.inputs.length)) tensors.push(t);
   const names = model.inputs.map((i) => i.name).join(", ");
   if (tensors.length !== model.inputs.length) {
     throw new KeraslessError(
@@ -46,8 +48,19 @@ const FORMATS: Record<Model["format"], string> = {
 
 export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {
   const model = await open(args);
-  const summary = model.summary();
   const data = model.summaryData();
+  // The table from printable names: a file's name for a layer must not drive the terminal.
+  const summary = formatSummary({
+    ...data,
+    name: printable(data.name),
+    className: printable(data.className),
+    rows: data.rows.map((r) => ({
+      ...r,
+      name: printable(r.name),
+      className: printable(r.className),
+      connectedTo: r.connectedTo.map(printable),
+    })),
+  });
   const tensorInfo = (t: Model["inputs"][number]) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype });
   if (args.json) {
     const info = {
@@ -74,19 +87,24 @@ export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {
       })),
       summary,
     };
-    io.stdout.write(JSON.stringify(info, null, 2) + "\n");
+    io.stdout.write(printableJson(JSON.stringify(info, null, 2)) + "\n");
     return 0;
   }
   const version = model.kerasVersion === undefined ? "not stated in the file" : model.kerasVersion;
-  const table = (list: Model["inputs"]): string[] => {
-    const width = Math.max(...list.map((t) => t.name.length));
-    const shapeWidth = Math.max(...list.map((t) => shapeText(t.shape).length));
+  const table = (tensors: Model["inputs"]): string[] => {
+    const list = printableNames(tensors);
+    let width = 0;
+    let shapeWidth = 0;
+    for (const t of list) {
+      width = Math.max(width, t.name.length);
+      shapeWidth = Math.max(shapeWidth, shapeText(t.shape).length);
+    }
     return list.map((t) => `  ${t.name.padEnd(width)}  ${shapeText(t.shape).padEnd(shapeWidth)}  ${t.dtype}`);
   };
   const lines = [
     summary,
     "",
-    `Keras version: ${version} (run with Keras ${model.kerasMajor} semantics)`,
+    `Keras version: ${printable(version)} (run with Keras ${model.kerasMajor} semantics)`,
     `File format:   ${FORMATS[model.format] ?? model.format}`,
     "Inputs:",
     ...table(model.inputs),
@@ -121,8 +139,9 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
   const model = await open(args);
   const inputs = await readInputs(model, args.inputs);
   const expected: FileTensor[] = [];
-  for (const file of args.expected) expected.push(...(await readTensors(file, "outputs")));
-  const names = model.outputs.map((o) => o.name);
+  for (const file of args.expected)
+    for (const t of await readTensors(file, "outputs", model.outputs.length)) expected.push(t);
+  const names = model.outputs.map((o) => printable(o.name));
   if (expected.length !== names.length) {
     throw new KeraslessError(
       "E_INPUT",

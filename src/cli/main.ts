@@ -7,6 +7,7 @@ import { KeraslessError } from "../errors.js";
 import { COMMAND_HELP, COMMANDS, MAIN_HELP, UsageError, isCommand, parseCommand, type CommandArgs } from "./args.js";
 import { inspect, verify, type CliIO } from "./commands.js";
 import { handleSignals } from "./interrupt.js";
+import { printable } from "./safe-text.js";
 import { predict } from "./predict.js";
 import { stream } from "./stream.js";
 
@@ -57,7 +58,8 @@ export async function main(
     return await runCommand(parseCommand(first, rest), io);
   } catch (e) {
     io.stderr.write(`${errorLine(e)}\n`);
-    if (debug && e instanceof Error && e.stack !== undefined) io.stderr.write(`${e.stack}\n`);
+    if (debug && e instanceof Error && e.stack !== undefined)
+      io.stderr.write(`${e.stack.split("\n").map(printable).join("\n")}\n`);
     return 1;
   }
 }
@@ -91,7 +93,17 @@ function runCommand(args: CommandArgs, io: CliIO): Promise<number> {
 
 /** The one line an error is reported with: `kerasless: <file>: <problem>`. */
 export function errorLine(e: unknown): string {
-  const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, " ").trim();
+  return printable(describeError(e));
+}
+
+function describeError(e: unknown): string {
+  // Line breaks (and the blanks around them) become one space; printable() escapes the rest.
+  const oneLine = (text: string): string =>
+    text
+      .split("\n")
+      .map((part) => part.trim())
+      .filter((part) => part !== "")
+      .join(" ");
   if (e instanceof UsageError) return `kerasless: ${oneLine(e.message)}; ${e.hint}`;
   if (e instanceof KeraslessError) {
     return e.file === undefined ? `kerasless: ${oneLine(e.problem)}` : `kerasless: ${e.file}: ${oneLine(e.problem)}`;

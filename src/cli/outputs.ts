@@ -11,6 +11,7 @@ import { KeraslessError, describeThrown } from "../errors.js";
 import { npyData, npyHeader } from "../io/npy.js";
 import type { Tensor } from "../node.js";
 import { onInterrupt } from "./interrupt.js";
+import { csvTextCell, printableJson } from "./safe-text.js";
 
 /** Where text goes: stdout, or anything with a write() method. */
 export interface Output {
@@ -257,7 +258,7 @@ class JsonWriter implements OutputWriter {
         const shape =
           this.options.total === undefined ? "" : `"shape": [${[this.options.total, ...rest].join(", ")}], `;
         this.buffers[0].add(
-          `{"outputs": [\n  {"name": ${JSON.stringify(this.options.names[0])}, ${shape}"dtype": "${t.dtype}", "data": [`,
+          `{"outputs": [\n  {"name": ${printableJson(JSON.stringify(this.options.names[0]))}, ${shape}"dtype": "${t.dtype}", "data": [`,
         );
       }
       if (i > 0) this.dtypes[i] = t.dtype;
@@ -310,7 +311,7 @@ class JsonWriter implements OutputWriter {
     await main.flush();
     for (let i = 1; i < names.length; i++) {
       await this.target.write(
-        `,\n  {"name": ${JSON.stringify(names[i])}, "shape": [${this.shapesSeen.full(i).join(", ")}], "dtype": "${this.dtypes[i]}", "data": [`,
+        `,\n  {"name": ${printableJson(JSON.stringify(names[i]))}, "shape": [${this.shapesSeen.full(i).join(", ")}], "dtype": "${this.dtypes[i]}", "data": [`,
       );
       const buffer = this.buffers[i];
       if (this.spillDir === undefined) {
@@ -368,10 +369,6 @@ function columnNames(name: string, perSample: readonly number[]): string[] {
   return names;
 }
 
-function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 /** One line per sample: (`row`,) then every output's values, flattened, side by side. */
 class CsvWriter implements OutputWriter {
   private readonly buffer: TextBuffer;
@@ -396,7 +393,7 @@ class CsvWriter implements OutputWriter {
       this.started = true;
       const header = outputs.flatMap((_, i) => columnNames(this.options.names[i], perSample[i]));
       if (this.options.rowColumn === true) header.unshift("row");
-      this.buffer.add(header.map(csvField).join(",") + "\n");
+      this.buffer.add(header.map(csvTextCell).join(",") + "\n");
     }
     const count = outputs[0]?.shape[0] ?? 0;
     const sizes = outputs.map((t) => (count === 0 ? 0 : t.data.length / count));

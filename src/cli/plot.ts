@@ -111,14 +111,15 @@ export function niceTicks(lo: number, hi: number): number[] {
 
 function labelFormatter(ticks: number[]): (v: number) => string {
   const step = ticks.length > 1 ? ticks[1] - ticks[0] : 1;
-  const biggest = Math.max(...ticks.map(Math.abs));
+  let biggest = 0;
+  for (const t of ticks) biggest = Math.max(biggest, Math.abs(t));
   if (biggest >= 1e6 || step < 1e-4)
     return (v) =>
       v === 0 ? "0" : v.toExponential(Math.min(15, Math.max(0, Math.round(Math.log10(biggest) - Math.log10(step)))));
   const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
   return (v) => {
     const s = v.toFixed(decimals);
-    return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+    return /^-0(?:\.0*)?$/.test(s) ? s.slice(1) : s;
   };
 }
 

@@ -4,6 +4,7 @@ import type { PredictArgs } from "./args.js";
 import { readText } from "./files.js";
 import { openWriter, type Output } from "./outputs.js";
 import { Progress } from "./progress.js";
+import { printable } from "./safe-text.js";
 import { parseScaler, type Scaler } from "./scaler.js";
 import { csvSource, tensorSource, type BatchTensor } from "./sources.js";
 
@@ -123,7 +124,9 @@ export async function predict(args: PredictArgs, io: CliIO): Promise<number> {
   }
   if (args.output !== undefined) {
     io.stdout.write(
-      `wrote ${args.output}: ${writer.shapes.map((shape, i) => `${names[i]} ${shapeText(shape)}`).join(", ")}\n`,
+      printable(
+        `wrote ${args.output}: ${writer.shapes.map((shape, i) => `${names[i]} ${shapeText(shape)}`).join(", ")}`,
+      ) + "\n",
     );
   }
   return 0;

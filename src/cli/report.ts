@@ -90,7 +90,8 @@ export function histogramSvg(sample: ErrorSample, title: string): string {
   const bins = errorBins(sample);
   const plotW = W - LEFT - RIGHT;
   const plotH = H - TOP - BOTTOM;
-  const most = Math.max(1, ...bins.map((b) => b.ok + b.bad));
+  let most = 1;
+  for (const b of bins) most = Math.max(most, b.ok + b.bad);
   const step = niceStep(most);
   const top = Math.ceil(most / step) * step;
   const slot = plotW / bins.length;

@@ -165,13 +165,13 @@ class MemoryColumn implements InputColumn {
   async close(): Promise<void> {}
 }
 
-async function openColumns(file: string): Promise<InputColumn[]> {
+async function openColumns(file: string, max: number): Promise<InputColumn[]> {
   const { handle, size } = await openFile(file);
   let keep = false;
   try {
     const head = new Uint8Array(Math.min(size, 12));
     await readAt(handle, file, head, 0);
-    if (!isNpy(head)) return (await readTensors(file, "inputs")).map((t) => new MemoryColumn(t));
+    if (!isNpy(head)) return (await readTensors(file, "inputs", max)).map((t) => new MemoryColumn(t));
     const headerBytes = new Uint8Array(npyDataStart(head, file, size));
     await readAt(handle, file, headerBytes, 0);
     const header = parseNpyHeader(headerBytes, file, size);
@@ -202,7 +202,7 @@ export async function tensorSource(
 ): Promise<Source> {
   const columns: InputColumn[] = [];
   try {
-    for (const file of files) for (const column of await openColumns(file)) columns.push(column);
+    for (const file of files) for (const column of await openColumns(file, model.inputs.length)) columns.push(column);
     const names = model.inputs.map((i) => i.name).join(", ");
     if (columns.length !== model.inputs.length) {
       throw new KeraslessError(

@@ -12,6 +12,7 @@ import { readTensors, type FileTensor } from "./files.js";
 import { openWriter } from "./outputs.js";
 import { inverseScale, openModel, readScaler, shapeText, type CliIO } from "./predict.js";
 import { mapTensorColumns, resolveInverseColumns, type Scaler } from "./scaler.js";
+import { printable } from "./safe-text.js";
 import { csvName, openBytes, readCsvRows } from "./sources.js";
 
 type ModelStream = ReturnType<Model["stream"]>;
@@ -24,7 +25,7 @@ export async function stream(args: StreamArgs, io: CliIO): Promise<number> {
 
 /** Reads the --input tensors and checks them against the stream's step inputs ([batch, time, ...features]). */
 async function readSequences(s: ModelStream, file: string): Promise<FileTensor[]> {
-  const tensors = await readTensors(file, "inputs");
+  const tensors = await readTensors(file, "inputs", s.inputs.length);
   const names = s.inputs.map((i) => i.name).join(", ");
   if (tensors.length !== s.inputs.length) {
     throw new KeraslessError(
@@ -126,7 +127,10 @@ async function streamTensors(model: Model, args: StreamArgs, scaler: Scaler | un
     throw e;
   }
   if (args.output !== undefined)
-    io.stdout.write(`wrote ${args.output}: ${results.map((r, i) => `${names[i]} ${shapeText(r.shape)}`).join(", ")}\n`);
+    io.stdout.write(
+      printable(`wrote ${args.output}: ${results.map((r, i) => `${names[i]} ${shapeText(r.shape)}`).join(", ")}`) +
+        "\n",
+    );
   return 0;
 }
 
