@@ -132,6 +132,9 @@ interface Worst {
   excess: number;
 }
 
+/** verify's exit code when it ran but values differ (errors exit with 1, as every command's). */
+export const VALUES_DIFFER = 2;
+
 /** How many of the values furthest from the tolerance the HTML report lists. */
 const REPORT_WORST = 10;
 
@@ -296,5 +299,5 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
   io.stderr.write(
     `kerasless: verification failed: ${bad} of ${count} values differ from the expected outputs by more than ${TOLERANCE_TEXT} (max abs error ${formatError(max)})\n`,
   );
-  return 1;
+  return VALUES_DIFFER;
 }

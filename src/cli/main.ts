@@ -21,7 +21,7 @@ export function version(): string {
 
 /**
  * Runs the command line `argv` (the arguments after the program name) and returns the exit
- * code: 0 on success, 1 on any error (one line on stderr) or a failed verification.
+ * code: 0 on success, 1 on any error (one line on stderr), 2 when verify finds values that differ.
  */
 export async function main(
   argv: readonly string[],

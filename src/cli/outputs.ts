@@ -220,14 +220,18 @@ class Shapes {
 }
 
 /**
- * `{"outputs": [{"name", "shape", "dtype", "data"}, ...]}`, one output per line. The first output
- * streams straight to the target; further outputs go through temporary files until the end.
+ * `{"outputs": [{"name", "shape", "dtype", "data"}, ...]}`, one output per line, the keys in that
+ * order whatever the input. When the number of samples is known first (tensor inputs), the first
+ * output streams straight to the target; otherwise (CSV windows) its shape is known only at the
+ * end, so it goes through a temporary file like the further outputs always do.
  */
 class JsonWriter implements OutputWriter {
   private readonly buffers: TextBuffer[] = [];
   private readonly shapesSeen: Shapes;
   private readonly written: number[];
   private readonly dtypes: string[];
+  /** Whether output 0 is written to the target as it comes. */
+  private readonly firstStreams: boolean;
   private started = false;
   private spillReady: Promise<void> | undefined;
   private spillTargets: Target[] = [];
@@ -242,26 +246,29 @@ class JsonWriter implements OutputWriter {
     this.shapesSeen = new Shapes(n);
     this.written = new Array<number>(n).fill(0);
     this.dtypes = new Array<string>(n).fill("float32");
-    this.buffers.push(new TextBuffer(target));
+    this.firstStreams = options.total !== undefined;
+    if (this.firstStreams) this.buffers.push(new TextBuffer(target));
   }
 
   get shapes(): number[][] {
     return this.options.names.map((_, i) => this.shapesSeen.full(i));
   }
 
+  /** The start of output i's object, up to the opening bracket of its data. */
+  private head(i: number, shape: readonly number[]): string {
+    const name = printableJson(JSON.stringify(this.options.names[i]));
+    return `{"name": ${name}, "shape": [${shape.join(", ")}], "dtype": "${this.dtypes[i]}", "data": [`;
+  }
+
   add(outputs: readonly Tensor[], _rows?: ArrayLike<number>): void {
     outputs.forEach((t, i) => {
       const rest = this.shapesSeen.take(i, t);
+      this.dtypes[i] = t.dtype;
       if (i === 0 && !this.started) {
         this.started = true;
-        this.dtypes[0] = t.dtype;
-        const shape =
-          this.options.total === undefined ? "" : `"shape": [${[this.options.total, ...rest].join(", ")}], `;
-        this.buffers[0].add(
-          `{"outputs": [\n  {"name": ${printableJson(JSON.stringify(this.options.names[0]))}, ${shape}"dtype": "${t.dtype}", "data": [`,
-        );
+        if (this.firstStreams)
+          this.buffers[0].add(`{"outputs": [\n  ${this.head(0, [this.options.total as number, ...rest])}`);
       }
-      if (i > 0) this.dtypes[i] = t.dtype;
       const data = t.data;
       if (data.length === 0) return;
       const values = new Array<string>(data.length);
@@ -272,7 +279,6 @@ class JsonWriter implements OutputWriter {
   }
 
   private bufferFor(i: number): TextBuffer {
-    if (i === 0) return this.buffers[0];
     if (this.buffers[i] === undefined) {
       // A spill buffer writes to its temporary file once that file is open (see flush).
       this.buffers[i] = new TextBuffer({
@@ -292,8 +298,8 @@ class JsonWriter implements OutputWriter {
       const dir = await mkdtemp(join(tmpdir(), "kerasless-out-"));
       this.spillDir = dir;
       this.forgetSpills = onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
-      for (let i = 1; i < this.options.names.length; i++)
-        this.spillTargets[i] = await fileTarget(join(this.spillDir, `output-${i}.txt`));
+      for (let i = this.firstStreams ? 1 : 0; i < this.options.names.length; i++)
+        this.spillTargets[i] = await fileTarget(join(dir, `output-${i}.txt`));
     })();
     return this.spillReady;
   }
@@ -304,15 +310,15 @@ class JsonWriter implements OutputWriter {
 
   async finish(): Promise<void> {
     const names = this.options.names;
-    const main = this.buffers[0];
     if (!this.started) throw new KeraslessError("E_INPUT", "no outputs were computed");
-    const tail = this.options.total === undefined ? `], "shape": [${this.shapesSeen.full(0).join(", ")}]}` : "]}";
-    main.add(tail);
-    await main.flush();
-    for (let i = 1; i < names.length; i++) {
-      await this.target.write(
-        `,\n  {"name": ${printableJson(JSON.stringify(names[i]))}, "shape": [${this.shapesSeen.full(i).join(", ")}], "dtype": "${this.dtypes[i]}", "data": [`,
-      );
+    if (this.firstStreams) {
+      this.buffers[0].add("]}");
+      await this.buffers[0].flush();
+    } else {
+      await this.target.write('{"outputs": [\n');
+    }
+    for (let i = this.firstStreams ? 1 : 0; i < names.length; i++) {
+      await this.target.write(`${i === 0 ? "" : ",\n"}  ${this.head(i, this.shapesSeen.full(i))}`);
       const buffer = this.buffers[i];
       if (this.spillDir === undefined) {
         // Never spilled: the whole output is still in memory.

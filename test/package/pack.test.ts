@@ -163,6 +163,9 @@ describe("the packed package, installed in a fresh app", { timeout: 480_000 }, (
   test("npx kerasless runs the installed command", () => {
     const help = run(NPM, ["exec", "--offline", "--", "kerasless", "--help"], app).stdout;
     assert.match(help, /^kerasless: run Keras models/);
+    const guide = /Full guide: (\S+)\n$/.exec(help)?.[1] ?? "";
+    assert.equal(guide, join(app, "node_modules/kerasless/docs/cli.md"), "--help names the installed guide");
+    assert.ok(existsSync(guide));
     const predicted = run(
       NPM,
       ["exec", "--offline", "--", "kerasless", "predict", "model.keras", "--input", "io.json"],
@@ -171,7 +174,7 @@ describe("the packed package, installed in a fresh app", { timeout: 480_000 }, (
     assert.deepEqual((JSON.parse(predicted.stdout) as { outputs: { shape: number[] }[] }).outputs[0].shape, [7, 1]);
   });
 
-  test("CommonJS: require() on Node 20.19+, and a .cts file type-checks under module nodenext", () => {
+  test("CommonJS: require() on Node 20.19+; .cts files type-check (require under nodenext, import() under node16)", () => {
     const { stdout } = run(process.execPath, ["-e", 'console.log(typeof require("kerasless").loadModelPool)'], app);
     assert.equal(stdout, "function\n");
     writeFileSync(
@@ -184,5 +187,13 @@ describe("the packed package, installed in a fresh app", { timeout: 480_000 }, (
     };
     writeFileSync(join(app, "tsconfig.cjs.json"), JSON.stringify(config));
     run(process.execPath, [TSC, "-p", "tsconfig.cjs.json"], app);
+    // Under module node16 TypeScript refuses require() of an ES module; the README says: import().
+    writeFileSync(
+      join(app, "snippets/node16.cts"),
+      'export const load = async () => (await import("kerasless")).loadModelPool;\n',
+    );
+    const node16 = { compilerOptions: { ...strict, module: "node16", noEmit: true }, files: ["snippets/node16.cts"] };
+    writeFileSync(join(app, "tsconfig.node16.json"), JSON.stringify(node16));
+    run(process.execPath, [TSC, "-p", "tsconfig.node16.json"], app);
   });
 });
