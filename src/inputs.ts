@@ -63,7 +63,8 @@ export function checkInputShape(
   if (values === 0 && span > MAX_EMPTY_SPAN) {
     throw new KeraslessError(
       "E_LIMIT",
-      `${what} has shape ${formatShape(shape as number[])} and no values; an empty input may span at most ${MAX_EMPTY_SPAN} (its empty axes counted as 1), this one spans ${span}`,
+      `${what} has shape ${formatShape(shape as number[])} and no values; an empty input may span at most ` +
+        `${MAX_EMPTY_SPAN} (its empty axes counted as 1), this one spans ${span}`,
     );
   }
 }
@@ -84,7 +85,8 @@ export function normalizeInputs(given: PredictInput, inputs: readonly TensorInfo
       throw new KeraslessError(
         "E_INPUT",
         names.length === 0
-          ? `got an empty object; the model's input is "${inputs[0].name}": pass nested arrays, a { shape, data } tensor, or { "${inputs[0].name}": ... }`
+          ? `got an empty object; the model's input is "${inputs[0].name}": ` +
+              `pass nested arrays, a { shape, data } tensor, or { "${inputs[0].name}": ... }`
           : `unknown input name(s) ${names.join(", ")}; the model's input is "${inputs[0].name}"`,
       );
     } else list = [given as InputValue];
@@ -92,7 +94,8 @@ export function normalizeInputs(given: PredictInput, inputs: readonly TensorInfo
     if (given.length !== inputs.length) {
       throw new KeraslessError(
         "E_INPUT",
-        `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}), got a list of ${given.length}`,
+        `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}), got a list of ` +
+          `${given.length}`,
       );
     }
     list = given as InputValue[];
@@ -112,7 +115,8 @@ export function normalizeInputs(given: PredictInput, inputs: readonly TensorInfo
   } else {
     throw new KeraslessError(
       "E_INPUT",
-      `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}): pass a list or a record keyed by name`,
+      `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}): pass a list or a record ` +
+        `keyed by name`,
     );
   }
   const tensors = list.map((value, i) => toTensor(value, inputs[i]));
@@ -160,13 +164,15 @@ function toTensor(value: InputValue, info: TensorInfo): Tensor {
   } else if (ArrayBuffer.isView(value)) {
     throw new KeraslessError(
       "E_INPUT",
-      `input "${info.name}": a typed array has no shape; pass { shape: [...], data } (the model expects ${formatShape(info.shape)})`,
+      `input "${info.name}": a typed array has no shape; pass { shape: [...], data } (the model expects ` +
+        `${formatShape(info.shape)})`,
     );
   } else if (!Array.isArray(value)) {
     const got = value === null ? "null" : typeof value === "object" ? "an object without shape and data" : typeof value;
     throw new KeraslessError(
       "E_INPUT",
-      `input "${info.name}": got ${got}; pass nested arrays of numbers or a { shape, data } tensor (shape ${formatShape(info.shape)})`,
+      `input "${info.name}": got ${got}; pass nested arrays of numbers or a { shape, data } tensor (shape ` +
+        `${formatShape(info.shape)})`,
     );
   } else {
     ({ shape, values } = flattenNested(value, info));

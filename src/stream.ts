@@ -40,7 +40,8 @@ export class ModelStream {
       if (features.some((d) => d === null)) {
         throw new KeraslessError(
           "E_UNSUPPORTED",
-          `cannot stream: input "${layer.name}" has shape ${formatShape(layer.batchShape)}; a stream needs every size after the time axis known`,
+          `cannot stream: input "${layer.name}" has shape ${formatShape(layer.batchShape)}; a stream needs every ` +
+            `size after the time axis known`,
         );
       }
       return Object.freeze({ name: layer.name, shape: Object.freeze([null, ...features]), dtype: layer.dtype });
@@ -130,7 +131,8 @@ export class ModelStream {
     if (!ok || data.length !== target.data.length) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `stream input "${info.name}" expects one step of shape ${formatShape([this.graph.batch, ...info.shape.slice(1)])}, got ${formatShape(shape)}`,
+        `stream input "${info.name}" expects one step of shape ` +
+          `${formatShape([this.graph.batch, ...info.shape.slice(1)])}, got ${formatShape(shape)}`,
       );
     }
     (target.data as Float32Array).set(data as Float32Array);

@@ -138,7 +138,8 @@ test("token ids outside the vocabulary are refused, whatever the backend would d
       () => embedding.predict({ shape: [1, 6], data: [1, 2, bad, 3, 4, 5] }),
       "E_INPUT_VALUE",
       new RegExp(
-        `layer "\\w+" \\(Embedding\\): token id ${bad} at flat index 2 is outside the vocabulary \\[0, ${vocabulary}\\)`,
+        `layer "\\w+" \\(Embedding\\): token id ${bad} at flat index 2 is outside the vocabulary \\[0, ` +
+          `${vocabulary}\\)`,
       ),
     );
   }
@@ -159,7 +160,7 @@ test("an empty input may not claim a huge batch or time extent: E_LIMIT before a
   rejects(
     () => seed.predict({ shape: [huge, 0, 3], data: new Float32Array(0) }),
     "E_LIMIT",
-    /^input "input_layer" has shape \[9007199254740991, 0, 3\] and no values; an empty input may span at most 1048576 .*spans 27021597764222972$/,
+    /^input "input_layer" has shape \[9007199254740991, 0, 3\] and no values; .* 1048576 .*spans 27021597764222972$/,
   );
   rejects(() => seed.predict({ shape: [0, huge, 3], data: new Float32Array(0) }), "E_LIMIT", /no values/);
   rejects(() => seed.stream().step({ shape: [huge, 0], data: new Float32Array(0) }), "E_LIMIT", /^stream input/);
@@ -184,7 +185,7 @@ test("single-input models name the problem: unknown input name, a typed array wi
   rejects(
     () => seed.predict(new Float32Array(12) as never),
     "E_INPUT",
-    /^input "input_layer": a typed array has no shape; pass \{ shape: \[\.\.\.\], data \} \(the model expects \[None, 4, 3\]\)$/,
+    /^input "input_layer": a typed array has no shape; pass \{ shape: \[\.\.\.\], data \} \(.* \[None, 4, 3\]\)$/,
   );
   rejects(() => seed.predict(null as never), "E_INPUT", /^input "input_layer": got null; pass nested arrays/);
   rejects(() => seed.predict(7 as never), "E_INPUT", /^input "input_layer": got number;/);

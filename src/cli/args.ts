@@ -250,7 +250,8 @@ function csvArgs(command: CommandName, file: string, str: (name: string) => stri
   const delimiter = Object.hasOwn(DELIMITERS, given.toLowerCase()) ? DELIMITERS[given.toLowerCase()] : given;
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === "\n" || delimiter === "\r") {
     throw new UsageError(
-      `--delimiter must be one character other than a quote or a line break (or tab, semicolon, space, pipe), got '${given}'`,
+      `--delimiter must be one character other than a quote or a line break (or tab, semicolon, space, pipe), got ` +
+        `'${given}'`,
       command,
     );
   }

@@ -20,7 +20,8 @@ async function readInputs(model: Model, files: readonly string[]): Promise<FileT
   if (tensors.length !== model.inputs.length) {
     throw new KeraslessError(
       "E_INPUT",
-      `the model has ${model.inputs.length} input${model.inputs.length === 1 ? "" : "s"} (${names}), the --input files hold ${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`,
+      `the model has ${model.inputs.length} input${model.inputs.length === 1 ? "" : "s"} (${names}), the --input ` +
+        `files hold ${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`,
     );
   }
   tensors.forEach((t, i) => {
@@ -28,7 +29,8 @@ async function readInputs(model: Model, files: readonly string[]): Promise<FileT
     if (!fits(t.shape, info.shape)) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `${t.where === undefined ? "" : `${t.where}: `}the model's input "${info.name}" has shape ${shapeText(info.shape)}, this tensor has ${shapeText(t.shape)}`,
+        `${t.where === undefined ? "" : `${t.where}: `}the model's input "${info.name}" ` +
+          `has shape ${shapeText(info.shape)}, this tensor has ${shapeText(t.shape)}`,
         { file: t.file },
       );
     }
@@ -148,7 +150,8 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
   if (expected.length !== names.length) {
     throw new KeraslessError(
       "E_INPUT",
-      `the model has ${names.length} output${names.length === 1 ? "" : "s"} (${names.join(", ")}), the --expected files hold ${expected.length} tensor${expected.length === 1 ? "" : "s"}`,
+      `the model has ${names.length} output${names.length === 1 ? "" : "s"} (${names.join(", ")}), the --expected ` +
+        `files hold ${expected.length} tensor${expected.length === 1 ? "" : "s"}`,
     );
   }
   const outputs = run(model, inputs);
@@ -157,7 +160,8 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
     if (t.shape.length !== e.shape.length || t.shape.some((d, k) => d !== e.shape[k])) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `${e.where === undefined ? "" : `${e.where}: `}output "${names[i]}" has shape ${shapeText(t.shape)}, the expected tensor has ${shapeText(e.shape)}`,
+        `${e.where === undefined ? "" : `${e.where}: `}output "${names[i]}" has shape ${shapeText(t.shape)}, ` +
+          `the expected tensor has ${shapeText(e.shape)}`,
         { file: e.file },
       );
     }
@@ -211,7 +215,9 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
     }
     const outMean = formatError(t.data.length === 0 ? 0 : outSum / t.data.length);
     lines.push(
-      `output "${names[i]}" ${shapeText(t.shape)} vs ${describeSource(expected[i])}: max abs error ${formatError(outMax)}, mean abs error ${outMean}, ${t.data.length - outBad}/${t.data.length} within tolerance`,
+      `output "${names[i]}" ${shapeText(t.shape)} vs ${describeSource(expected[i])}: max abs error ` +
+        `${formatError(outMax)}, mean abs error ${outMean}, ${t.data.length - outBad}/${t.data.length} within ` +
+        `tolerance`,
     );
     rows.push({
       name: names[i],
@@ -297,7 +303,8 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
   );
   io.stdout.write(lines.join("\n") + "\n");
   io.stderr.write(
-    `kerasless: verification failed: ${bad} of ${count} values differ from the expected outputs by more than ${TOLERANCE_TEXT} (max abs error ${formatError(max)})\n`,
+    `kerasless: verification failed: ${bad} of ${count} values differ from the expected outputs by more than ` +
+      `${TOLERANCE_TEXT} (max abs error ${formatError(max)})\n`,
   );
   return VALUES_DIFFER;
 }

@@ -3,24 +3,18 @@
  * .npy, chosen by the file extension. Only a bounded amount of text is buffered; a .npy header is
  * reserved first and rewritten with the final shape at the end.
  */
-import { closeSync, rmSync } from "node:fs";
-import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KeraslessError, describeThrown } from "../errors.js";
+import { KeraslessError } from "../errors.js";
 import { npyData, npyHeader } from "../io/npy.js";
 import type { Tensor } from "../node.js";
 import { onInterrupt } from "./interrupt.js";
+import { FLUSH_AT, TextBuffer, fileTarget, streamTarget, type Output, type Target } from "./output-targets.js";
 import { csvTextCell, printableJson } from "./safe-text.js";
 
-/** Where text goes: stdout, or anything with a write() method. */
-export interface Output {
-  write(text: string): unknown;
-  /** Present on streams: lets the writer wait when the stream's buffer is full. */
-  once?(event: "drain", listener: () => void): unknown;
-  isTTY?: boolean;
-  columns?: number;
-}
+export type { Output } from "./output-targets.js";
 
 export type OutputFormat = "json" | "csv" | "npy";
 
@@ -30,106 +24,6 @@ export function outputFormat(file: string | undefined): OutputFormat {
   if (/\.npy$/i.test(file)) return "npy";
   if (/\.csv$/i.test(file)) return "csv";
   return "json";
-}
-
-/** A byte sink written in order; `writeAt` is only available for files. */
-interface Target {
-  write(chunk: string | Uint8Array): Promise<void>;
-  writeAt?(bytes: Uint8Array, position: number): Promise<void>;
-  close(): Promise<void>;
-  /** Closes and deletes what was written (a file this run created). */
-  discard(): Promise<void>;
-}
-
-async function fileTarget(file: string): Promise<Target> {
-  const fail = (e: unknown): never => {
-    throw new KeraslessError("E_IO", `cannot write the file (${describeThrown(e)})`, { file, cause: e });
-  };
-  let handle: FileHandle;
-  try {
-    handle = await open(file, "w");
-  } catch (e) {
-    return fail(e);
-  }
-  // Ctrl-C or SIGTERM before the end: the half-written file goes, as after an error.
-  const forget = onInterrupt(() => {
-    closeSync(handle.fd);
-    rmSync(file, { force: true });
-  });
-  let position = 0;
-  return {
-    async write(chunk) {
-      const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
-      try {
-        let done = 0;
-        while (done < bytes.length)
-          done += (await handle.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
-      } catch (e) {
-        fail(e);
-      }
-      position += bytes.length;
-    },
-    async writeAt(bytes, at) {
-      try {
-        await handle.write(bytes, 0, bytes.length, at);
-      } catch (e) {
-        fail(e);
-      }
-    },
-    async close() {
-      forget();
-      await handle.close();
-    },
-    async discard() {
-      forget();
-      await handle.close().catch(() => undefined);
-      await rm(file, { force: true });
-    },
-  };
-}
-
-function streamTarget(out: Output): Target {
-  const decoder = new TextDecoder();
-  return {
-    async write(chunk) {
-      const ok = out.write(typeof chunk === "string" ? chunk : decoder.decode(chunk));
-      if (ok === false && typeof out.once === "function")
-        await new Promise<void>((resolve) => out.once?.("drain", resolve));
-    },
-    async close() {},
-    async discard() {},
-  };
-}
-
-/** Text is collected up to this many characters before it is written. */
-const FLUSH_AT = 1 << 20;
-
-class TextBuffer {
-  private parts: string[] = [];
-  private length = 0;
-  constructor(private readonly target: Target) {}
-
-  add(text: string): void {
-    this.parts.push(text);
-    this.length += text.length;
-  }
-
-  get full(): boolean {
-    return this.length >= FLUSH_AT;
-  }
-
-  async flush(): Promise<void> {
-    if (this.length === 0) return;
-    await this.target.write(this.take());
-  }
-
-  /** Empties the buffer and returns its text. */
-  take(): string {
-    const text = this.parts.join("");
-    this.parts = [];
-    this.length = 0;
-    return text;
-  }
 }
 
 /** A float32/int32 value as JSON: its exact value; non-finite values as strings. */
@@ -145,7 +39,10 @@ function csvNumber(v: number): string {
 
 /** Writes the outputs of one run, batch by batch. */
 export interface OutputWriter {
-  /** Adds one batch's outputs (one tensor per model output, batch axis first); `rows` labels each sample (CSV windows). */
+  /**
+   * Adds one batch's outputs (one tensor per model output, batch axis first); `rows` labels
+   * each sample (CSV windows).
+   */
   add(outputs: readonly Tensor[], rows?: ArrayLike<number>): void;
   /** Writes what has been buffered if it is large (always, with `force`). */
   flush(force?: boolean): Promise<void>;
@@ -176,7 +73,8 @@ export async function openWriter(
   if (format === "npy" && options.names.length !== 1) {
     throw new KeraslessError(
       "E_INPUT",
-      `the model has ${options.names.length} outputs (${options.names.join(", ")}) and a .npy file holds one array: write JSON instead (--output OUT.json)`,
+      `the model has ${options.names.length} outputs (${options.names.join(", ")}) and a .npy file holds one array: ` +
+        `write JSON instead (--output OUT.json)`,
       { file },
     );
   }

@@ -73,7 +73,8 @@ export function inverseScale(
     if (columns.length !== 1 && columns.length !== last) {
       throw new KeraslessError(
         "E_INPUT",
-        `--inverse-scale names ${columns.length} columns, output "${names[i]}" has ${last} value${last === 1 ? "" : "s"} on its last axis (give one column, or one per value)`,
+        `--inverse-scale names ${columns.length} columns, output "${names[i]}" has ${last} ` +
+          `value${last === 1 ? "" : "s"} on its last axis (give one column, or one per value)`,
       );
     }
     const data = t.data;

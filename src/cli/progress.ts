@@ -86,7 +86,8 @@ export class Progress {
     const bar = "#".repeat(filled) + "-".repeat(BAR_WIDTH - filled);
     const eta = fraction > 0 ? formatDuration((elapsed * (1 - fraction)) / fraction) : "?";
     const total = (totalBytes / MIB).toFixed(1);
-    return `kerasless ${label} [${bar}] ${Math.floor(fraction * 100)}% | ${mib}/${total} MiB | ${this.samples} predictions | ETA ${eta}`;
+    const percent = Math.floor(fraction * 100);
+    return `kerasless ${label} [${bar}] ${percent}% | ${mib}/${total} MiB | ${this.samples} predictions | ETA ${eta}`;
   }
 
   /** Clears the bar (if it was shown) and gives the cursor back. Call it also after errors. */

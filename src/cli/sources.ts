@@ -207,7 +207,8 @@ export async function tensorSource(
     if (columns.length !== model.inputs.length) {
       throw new KeraslessError(
         "E_INPUT",
-        `the model has ${model.inputs.length} input${model.inputs.length === 1 ? "" : "s"} (${names}), the --input files hold ${columns.length} tensor${columns.length === 1 ? "" : "s"}`,
+        `the model has ${model.inputs.length} input${model.inputs.length === 1 ? "" : "s"} (${names}), the --input ` +
+          `files hold ${columns.length} tensor${columns.length === 1 ? "" : "s"}`,
       );
     }
     columns.forEach((c, i) => {
@@ -220,7 +221,8 @@ export async function tensorSource(
       if (!fits(c.shape, info.shape)) {
         throw new KeraslessError(
           "E_INPUT_SHAPE",
-          `${c.where === undefined ? "" : `${c.where}: `}the model's input "${info.name}" has shape ${shapeText(info.shape)}, this tensor has ${shapeText(c.shape)}`,
+          `${c.where === undefined ? "" : `${c.where}: `}the model's input "${info.name}" ` +
+            `has shape ${shapeText(info.shape)}, this tensor has ${shapeText(c.shape)}`,
           { file: c.file },
         );
       }
@@ -230,7 +232,8 @@ export async function tensorSource(
       if (c.shape[0] !== total) {
         throw new KeraslessError(
           "E_INPUT_SHAPE",
-          `input "${model.inputs[i].name}" has batch size ${c.shape[0]}, input "${model.inputs[0].name}" has ${total} (${columns[0].file})`,
+          `input "${model.inputs[i].name}" has batch size ${c.shape[0]}, input "${model.inputs[0].name}" has ` +
+            `${total} (${columns[0].file})`,
           { file: c.file },
         );
       }
@@ -398,7 +401,8 @@ export async function csvSource(
   if (model.inputs.length !== 1) {
     throw new KeraslessError(
       "E_INPUT",
-      `--csv feeds a single input, the model has ${model.inputs.length} (${model.inputs.map((i) => i.name).join(", ")}): use --input files`,
+      `--csv feeds a single input, the model has ${model.inputs.length} ` +
+        `(${model.inputs.map((i) => i.name).join(", ")}): use --input files`,
     );
   }
   const info = model.inputs[0];
@@ -406,7 +410,9 @@ export async function csvSource(
   if (!fits([info.shape[0] ?? 1, csv.lookBack, f], info.shape) || info.dtype !== "float32") {
     throw new KeraslessError(
       "E_INPUT_SHAPE",
-      `the windows have shape [None, ${csv.lookBack}, ${f}] (look-back ${csv.lookBack}, ${f} feature${f === 1 ? "" : "s"}), the model's input "${info.name}" has shape ${shapeText(info.shape)}${info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`}`,
+      `the windows have shape [None, ${csv.lookBack}, ${f}] (look-back ${csv.lookBack}, ` +
+        `${f} feature${f === 1 ? "" : "s"}), the model's input "${info.name}" has shape ${shapeText(info.shape)}` +
+        (info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`),
       { file },
     );
   }

@@ -30,7 +30,8 @@ async function readSequences(s: ModelStream, file: string): Promise<FileTensor[]
   if (tensors.length !== s.inputs.length) {
     throw new KeraslessError(
       "E_INPUT",
-      `the model has ${s.inputs.length} input${s.inputs.length === 1 ? "" : "s"} (${names}), the file holds ${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`,
+      `the model has ${s.inputs.length} input${s.inputs.length === 1 ? "" : "s"} (${names}), the file holds ` +
+        `${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`,
       { file },
     );
   }
@@ -47,7 +48,8 @@ async function readSequences(s: ModelStream, file: string): Promise<FileTensor[]
     if (!ok) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `${t.where === undefined ? "" : `${t.where}: `}the model's input "${s.inputs[i].name}" is streamed as [batch, time, ...] ${shapeText(expected)}, this tensor has ${shapeText(t.shape)}`,
+        `${t.where === undefined ? "" : `${t.where}: `}the model's input "${s.inputs[i].name}" is streamed as ` +
+          `[batch, time, ...] ${shapeText(expected)}, this tensor has ${shapeText(t.shape)}`,
         { file },
       );
     }
@@ -142,7 +144,8 @@ async function streamCsv(model: Model, args: StreamArgs, scaler: Scaler | undefi
   if (s.inputs.length !== 1) {
     throw new KeraslessError(
       "E_INPUT",
-      `--csv feeds a single input, the model has ${s.inputs.length} (${s.inputs.map((i) => i.name).join(", ")}): use --input`,
+      `--csv feeds a single input, the model has ${s.inputs.length} (${s.inputs.map((i) => i.name).join(", ")}): ` +
+        `use --input`,
     );
   }
   const info = s.inputs[0];
@@ -150,7 +153,9 @@ async function streamCsv(model: Model, args: StreamArgs, scaler: Scaler | undefi
   if (info.shape.length !== 2 || info.shape[1] !== f || info.dtype !== "float32") {
     throw new KeraslessError(
       "E_INPUT_SHAPE",
-      `each row gives ${f} feature${f === 1 ? "" : "s"}, a step of the model's input "${info.name}" has shape ${shapeText(info.shape)}${info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`}`,
+      `each row gives ${f} feature${f === 1 ? "" : "s"}, a step of the model's input "${info.name}" ` +
+        `has shape ${shapeText(info.shape)}` +
+        (info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`),
       { file },
     );
   }

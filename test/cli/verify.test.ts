@@ -121,7 +121,7 @@ describe("kerasless verify", () => {
     );
   });
 
-  test("--plot writes the scatter plot: one dot per value, the diagonal, the labels, the error in the title", async () => {
+  test("--plot writes the scatter plot: a dot per value, the diagonal, labels, the error in the title", async () => {
     const svgFile = tmp.path("scatter.svg");
     const run = await cli(
       "verify",

@@ -51,7 +51,11 @@ const WORKER_DRIVER = `import { readFile } from "node:fs/promises";
 import worker from "./%FILE%";
 const windows = JSON.parse(await readFile("io.json", "utf8")).inputs[0];
 const env = { ASSETS: { fetch: async (url) => new Response(await readFile("." + new URL(url).pathname)) } };
-const body = JSON.stringify({ inputs: [[[0, 1, 0], [0.644218, 0.955337, 0.1], [0.98545, 0.825336, 0.2], [0.863209, 0.62161, 0.3]]] });
+const body = JSON.stringify({ inputs: [windows.data.slice(0, 12).reduce((rows, v, i) => {
+  if (i % 3 === 0) rows.push([]);
+  rows[rows.length - 1].push(v);
+  return rows;
+}, [])] });
 const response = await worker.fetch(new Request("https://example.com/", { method: "POST", body }), env);
 console.log(response.status, JSON.stringify(await response.json()), windows.shape.length);
 `;
@@ -174,12 +178,13 @@ describe("the packed package, installed in a fresh app", { timeout: 480_000 }, (
     assert.deepEqual((JSON.parse(predicted.stdout) as { outputs: { shape: number[] }[] }).outputs[0].shape, [7, 1]);
   });
 
-  test("CommonJS: require() on Node 20.19+; .cts files type-check (require under nodenext, import() under node16)", () => {
+  test("CommonJS: require() on Node 20.19+; .cts files type-check (nodenext: require, node16: import())", () => {
     const { stdout } = run(process.execPath, ["-e", 'console.log(typeof require("kerasless").loadModelPool)'], app);
     assert.equal(stdout, "function\n");
     writeFileSync(
       join(app, "snippets/commonjs.cts"),
-      'import kerasless = require("kerasless");\nexport const load: typeof kerasless.loadModelPool = kerasless.loadModelPool;\n',
+      'import kerasless = require("kerasless");\n' +
+        "export const load: typeof kerasless.loadModelPool = kerasless.loadModelPool;\n",
     );
     const config = {
       compilerOptions: { ...strict, module: "nodenext", noEmit: true },
