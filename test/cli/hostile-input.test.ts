@@ -14,12 +14,14 @@ import { ROOT, assertOneErrorLine, cli, seed, tempDir } from "./helpers.js";
 
 const HUGE = 2 ** 53 - 1;
 
+/** Refused with one error line, within 2 s of CPU time (wall time depends on the machine's load). */
 async function refused(argv: string[], pattern: RegExp): Promise<void> {
-  const start = performance.now();
+  const start = process.cpuUsage();
   const run = await cli(...argv);
   assert.equal(run.code, 1, run.stdout);
   assert.match(assertOneErrorLine(run.stderr), pattern);
-  assert.ok(performance.now() - start < 2000, `took ${performance.now() - start} ms`);
+  const used = process.cpuUsage(start);
+  assert.ok(used.user + used.system < 2e6, `took ${(used.user + used.system) / 1000} ms of CPU`);
 }
 
 describe("empty inputs claiming huge extents", () => {

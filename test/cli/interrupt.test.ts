@@ -4,7 +4,7 @@
  * sent to a child process reading a CSV from a pipe that stays open.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { undoAll } from "../../src/cli/interrupt.js";
@@ -52,6 +52,44 @@ describe("an interrupted run", () => {
     interrupted("SIGINT", "out.npy"));
   test("SIGTERM during predict --output OUT.json: no OUT.json left, ends by SIGTERM", () =>
     interrupted("SIGTERM", "out.json"));
+
+  test("Ctrl-C on a terminal while the progress bar shows: the cursor is given back", async (t) => {
+    if (spawnSync("sh", ["-c", "command -v script"]).status !== 0) {
+      t.skip("needs util-linux `script` for a pseudo-terminal");
+      return;
+    }
+    const { path, cleanup } = tempDir();
+    try {
+      // `script` gives the command a pseudo-terminal (stderr is a TTY, so the bar draws); the
+      // shell records its pid, which node takes over by exec, and node gets the signal.
+      const out = path("out.json");
+      const pidFile = path("pid");
+      const command =
+        `echo $$ > ${pidFile}; exec ${process.execPath} --import tsx src/cli/run.ts predict ${seed("model.keras")} ` +
+        `--csv - --look-back 4 --features X1,X2,X3 --output ${out}`;
+      const child = spawn("script", ["-qfec", command, "/dev/null"], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+      let screen = "";
+      child.stdout.on("data", (d: Buffer) => (screen += d.toString("latin1")));
+      const ended = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+      const rows = readFileSync(seed("LSTM_sample.csv"), "utf8").split("\n");
+      child.stdin.write(rows.slice(0, 6).join("\n") + "\n");
+      await waitFor(() => existsSync(out), "the output file");
+      // Rows keep arriving after the 1 s delay, so that the bar is drawn.
+      for (let i = 0; !screen.includes("kerasless predict |"); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        child.stdin.write(rows[6 + (i % 4)] + "\n");
+        if (i > 100) throw new Error(`no progress bar drawn:\n${JSON.stringify(screen)}`);
+      }
+      assert.ok(screen.includes("\x1b[?25l"), "the cursor was hidden");
+      process.kill(Number(readFileSync(pidFile, "utf8")), "SIGINT");
+      await ended;
+      assert.ok(screen.lastIndexOf("\x1b[?25h") > screen.lastIndexOf("\x1b[?25l"), "the cursor is shown again");
+      assert.ok(!screen.includes("\x1b[?7l"), "line wrapping was never switched off");
+      assert.equal(existsSync(out), false);
+    } finally {
+      cleanup();
+    }
+  });
 
   test("the progress bar gives the cursor back on interrupt, once", async () => {
     let text = "";

@@ -76,18 +76,16 @@ describe("the packed package, installed in a fresh app", { timeout: 480_000 }, (
     for (const name of ["model.keras", "model.h5", "model.json", "model.weights.h5", "LSTM_sample.csv", "io.json"])
       writeFileSync(join(app, name), readFileSync(join(out, name)));
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
-    const typesNode = JSON.parse(readFileSync(join(ROOT, "node_modules/@types/node/package.json"), "utf8")).version;
-    const install = [
-      "install",
-      "--no-audit",
-      "--no-fund",
-      "--ignore-scripts",
-      packed.tarball,
-      `@types/node@${typesNode}`,
-    ];
-    // From the local cache when it holds everything (CI after `npm ci`); else the registry may fill gaps.
-    const offline = spawnSync(NPM, [...install, "--offline"], { cwd: app, encoding: "utf8", timeout: 180_000 });
-    if (offline.status !== 0) run(NPM, [...install, "--prefer-offline"], app);
+    // The dependencies (and @types/node for tsc) as tarballs of the copies `npm ci` installed here:
+    // the install then needs neither the registry nor cached registry metadata.
+    const deps = ["fflate", "@types/node", "undici-types"].map((name) => join(ROOT, "node_modules", name));
+    const depsDir = join(out, "deps");
+    mkdirSync(depsDir);
+    const packedDeps = JSON.parse(
+      run(NPM, ["pack", "--json", "--ignore-scripts", "--pack-destination", depsDir, ...deps], ROOT).stdout,
+    ) as { filename: string }[];
+    const tarballs = [packed.tarball, ...packedDeps.map((d) => join(depsDir, d.filename))];
+    run(NPM, ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", ...tarballs], app);
   });
 
   after(() => rmSync(out, { recursive: true, force: true }));
