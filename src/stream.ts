@@ -117,8 +117,11 @@ export class ModelStream {
     if (!(data instanceof wanted)) return false;
     const shape = (x as { shape: unknown }).shape;
     if (!Array.isArray(shape)) return false;
-    checkInputShape(shape, `stream input "${this.inputs[0].name}"`, data.length);
-    if (this.graph.batch === null) this.open(shape[0]);
+    if (this.graph.batch === null) {
+      // Checked once, before the batch size is taken from it; later steps must match it exactly (copyIn).
+      checkInputShape(shape, `stream input "${this.inputs[0].name}"`, data.length);
+      this.open(shape[0]);
+    }
     this.copyIn(shape, data, 0);
     return true;
   }
