@@ -1,11 +1,23 @@
-/** Normalization-family config checks (numbers: test/load.test.ts against Keras 3 and Keras 2). */
+/**
+ * Normalization layers (src/layers/normalization*.ts): the fixture cases against Keras 3 and Keras 2,
+ * config checks and streaming.
+ */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModelFromBytes } from "../../src/load.js";
-import { listFixtures } from "../helpers.js";
+import { listFixtures, matchesKeras } from "../helpers.js";
 import { layerNamed, loadEdited, rejects } from "./edited-fixture.js";
+
+// The fixture cases of this family, against Keras (more checks below).
+matchesKeras([
+  "batch_normalization_variants",
+  "group_unit_normalization",
+  "layer_normalization_variants",
+  "normalization_preprocessing",
+  "normalized_lstm",
+]);
 
 // Keras 3.15.1 on these fixtures: sum of sizes of model.trainable_weights / model.non_trainable_weights.
 const KERAS_SPLIT = {
