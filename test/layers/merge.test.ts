@@ -1,4 +1,4 @@
-/** Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum (src/layers/merge.ts): the fixture cases, against Keras. */
+/** Merge layers (src/layers/merge.ts): the fixture cases, against Keras. */
 import { matchesKeras } from "../helpers.js";
 
 matchesKeras(["masking_merge", "merge_layers"]);

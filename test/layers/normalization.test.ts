@@ -52,7 +52,10 @@ test("a Normalization mean that does not broadcast to the normalized axes is a c
         (layers) => void (layerNamed(layers, "norm_given").config.mean = [1, 2]),
       ),
     "E_CONFIG",
-    /layer "norm_given" \(Normalization\): the mean of shape \[2\] does not broadcast to the normalized axes' shape \[3\]/,
+    new RegExp(
+      String.raw`layer "norm_given" \(Normalization\): ` +
+        String.raw`the mean of shape \[2\] does not broadcast to the normalized axes' shape \[3\]`,
+    ),
   );
   rejects(
     () =>
@@ -70,7 +73,10 @@ test("a Normalization mean that does not broadcast to the normalized axes is a c
         (layers) => void (layerNamed(layers, "rescale_lists").config.scale = [1, 2]),
       ),
     "E_CONFIG",
-    /layer "rescale_lists" \(Rescaling\): scale\/offset of shape \[2\] do not broadcast to the input shape \[None, 5, 3\]/,
+    new RegExp(
+      String.raw`layer "rescale_lists" \(Rescaling\): ` +
+        String.raw`scale/offset of shape \[2\] do not broadcast to the input shape \[None, 5, 3\]`,
+    ),
   );
 });
 
