@@ -5,32 +5,25 @@
  */
 import { formatShape } from "../tensor.js";
 import type { Tensor } from "../tensor.js";
-import { BroadcastIndexCache, broadcastIndex, keepAxes, resolveAxes } from "./axes.js";
+import { BroadcastIndexCache, broadcastIndex, keepAxes } from "./axes.js";
 import type { ConfigReader } from "./config.js";
 import { knownDim, type Masks, type Shape, type StreamBehaviour, type WeightSpec } from "./layer.js";
-import { SameShapeLayer } from "./pointwise.js";
+import { readScaleOptions, scaleSpecs, scaleWeights, type ScaleOptions } from "./normalization-scale.js";
+import { AxesLayer, SameShapeLayer } from "./pointwise.js";
 
 /** BatchNormalization at inference: y = (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta. */
-export class BatchNormalization extends SameShapeLayer {
-  readonly axis: number[];
-  readonly epsilon: number;
-  readonly center: boolean;
-  readonly scale: boolean;
+export class BatchNormalization extends AxesLayer {
+  protected readonly timeAxisReason = "normalizes with statistics per time step";
+  readonly options: ScaleOptions;
   readonly renorm: boolean;
-  private readonly kerasMajor: 2 | 3;
-  private axes: number[] = [];
   /** y = x * multiplier[p] + offset[p], p the element's position along the normalized axes. */
   private multiplier = new Float64Array(0);
   private offset = new Float64Array(0);
   private readonly index = new BroadcastIndexCache((shape) => keepAxes(shape, this.axes));
 
   constructor(reader: ConfigReader) {
-    super(reader.layerName, reader.className, reader.bool("trainable", true));
-    this.kerasMajor = reader.context.kerasMajor;
-    this.axis = reader.axisList("axis", [-1]);
-    this.epsilon = reader.number("epsilon", 1e-3);
-    this.center = reader.bool("center", true);
-    this.scale = reader.bool("scale", true);
+    super(reader, [-1]);
+    this.options = readScaleOptions(reader);
     this.renorm = reader.bool("renorm", false);
     // Keras 2 shifts `axis` in the saved config when virtual batches are used; tf_keras itself
     // cannot rebuild such a layer.
@@ -40,14 +33,11 @@ export class BatchNormalization extends SameShapeLayer {
   computeOutputShapes([input]: Shape[]): Shape[] {
     if (this.kerasMajor === 3 && this.axis.length !== 1)
       throw this.error("E_CONFIG", `Keras 3 takes one axis, got ${formatShape(this.axis)}`);
-    this.axes = resolveAxes(this, this.axis, input.length);
-    this.inputRank = input.length;
+    this.resolveAxesFor(input);
     const dims = this.axes.map((a) => knownDim(this, input, a));
     // Keras 2 keeps several axes as a full-rank broadcast shape; one axis is a vector in both versions.
     const paramShape = this.axes.length === 1 ? dims : input.map((_, i) => (this.axes.includes(i) ? input[i]! : 1));
-    const specs: WeightSpec[] = [];
-    if (this.scale) specs.push({ name: "gamma", shape: paramShape });
-    if (this.center) specs.push({ name: "beta", shape: paramShape });
+    const specs: WeightSpec[] = scaleSpecs(this.options.scale, this.options.center, paramShape);
     this.trainableSpecCount = specs.length;
     specs.push({ name: "moving_mean", shape: paramShape }, { name: "moving_variance", shape: paramShape });
     // Batch renormalization only changes training; at inference it uses the moving statistics too.
@@ -62,20 +52,16 @@ export class BatchNormalization extends SameShapeLayer {
   }
 
   protected override weightsLoaded(weights: Float32Array[]): void {
-    const gamma = this.scale ? weights[0] : null;
+    const { gamma, beta } = scaleWeights(this.options.scale, this.options.center, weights);
     const [mean, variance] = weights.slice(this.trainableSpecCount);
-    const beta = this.center ? weights[this.trainableSpecCount - 1] : null;
+    const { epsilon } = this.options;
     this.multiplier = new Float64Array(mean.length);
     this.offset = new Float64Array(mean.length);
     for (let p = 0; p < mean.length; p++) {
-      const inv = (1 / Math.sqrt(variance[p] + this.epsilon)) * (gamma === null ? 1 : gamma[p]);
+      const inv = (1 / Math.sqrt(variance[p] + epsilon)) * (gamma === null ? 1 : gamma[p]);
       this.multiplier[p] = inv;
       this.offset[p] = (beta === null ? 0 : beta[p]) - mean[p] * inv;
     }
-  }
-
-  override streamBehaviour(): StreamBehaviour {
-    return this.pointwiseUnlessTime(this.axes.includes(1), "normalizes with statistics per time step");
   }
 
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
@@ -104,20 +90,18 @@ type NumberArray = { shape: number[]; values: Float64Array };
  * or the inverse. Mean and variance come from the config when given, else from the adapted
  * weights (mean, variance, count).
  */
-export class Normalization extends SameShapeLayer {
+export class Normalization extends AxesLayer {
+  protected readonly timeAxisReason = "has a mean and variance per time step";
   override readonly supportsMasking: boolean;
-  readonly axis: number[];
   readonly invert: boolean;
   private readonly given: { mean: NumberArray; variance: NumberArray } | null;
-  private axes: number[] = [];
   private mean = new Float64Array(0);
   private divisor = new Float64Array(0);
   private readonly index = new BroadcastIndexCache((shape) => keepAxes(shape, this.axes));
 
   constructor(reader: ConfigReader) {
-    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    super(reader, []);
     this.supportsMasking = reader.context.kerasMajor === 3; // tf_keras' preprocessing layers drop masks
-    this.axis = reader.axisList("axis", []);
     this.invert = reader.bool("invert", false);
     const mean = reader.numberArray("mean");
     const variance = reader.numberArray("variance");
@@ -128,8 +112,7 @@ export class Normalization extends SameShapeLayer {
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {
-    this.axes = resolveAxes(this, this.axis, input.length);
-    this.inputRank = input.length;
+    this.resolveAxesFor(input);
     const kept = this.axes.map((a) => knownDim(this, input, a));
     if (this.given === null) {
       this.declareWeights([
@@ -163,10 +146,6 @@ export class Normalization extends SameShapeLayer {
     // Keras holds mean and variance in float32; the divisor is max(sqrt(variance), epsilon 1e-7).
     this.mean = mean.map(Math.fround);
     this.divisor = variance.map((v) => Math.max(Math.sqrt(Math.fround(v)), 1e-7));
-  }
-
-  override streamBehaviour(): StreamBehaviour {
-    return this.pointwiseUnlessTime(this.axes.includes(1), "has a mean and variance per time step");
   }
 
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {

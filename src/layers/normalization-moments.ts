@@ -7,8 +7,15 @@ import { formatShape, sizeOf } from "../tensor.js";
 import type { Tensor } from "../tensor.js";
 import { BroadcastIndexCache, broadcastIndex, keepAxes, reduceAxes, resolveAxes, sameDims } from "./axes.js";
 import type { ConfigReader } from "./config.js";
-import { knownDim, type Mask, type Masks, type Shape, type StreamBehaviour, type WeightSpec } from "./layer.js";
-import { SameShapeLayer } from "./pointwise.js";
+import { knownDim, type Mask, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
+import {
+  readScaleOptions,
+  scaleSpecs,
+  scaleWeights,
+  type ScaleOptions,
+  type ScaleWeights,
+} from "./normalization-scale.js";
+import { AxesLayer, SameShapeLayer } from "./pointwise.js";
 
 /**
  * Statistics over groups of elements: for each element, which group it belongs to and which
@@ -68,12 +75,6 @@ function groupMoments(
   return moments;
 }
 
-/** Scale and offset per parameter position (null where the layer has none). */
-interface Affine {
-  gamma: Float32Array | null;
-  beta: Float32Array | null;
-}
-
 /**
  * out = (x - mean) * rsqrt(variance + epsilon) * gamma + beta per group and parameter position
  * (overwrites moments.variance).
@@ -84,7 +85,7 @@ function normalizeGroups(
   grouping: Grouping,
   moments: Moments,
   epsilon: number,
-  { gamma, beta }: Affine,
+  { gamma, beta }: ScaleWeights,
   subtractMean: boolean,
 ): void {
   const { group, param } = grouping;
@@ -98,80 +99,55 @@ function normalizeGroups(
   }
 }
 
-/** Declares gamma then beta (each when present) as the layer's trainable weights. */
-function affineSpecs(gamma: boolean, beta: boolean, shape: number[]): WeightSpec[] {
-  const specs: WeightSpec[] = [];
-  if (gamma) specs.push({ name: "gamma", shape });
-  if (beta) specs.push({ name: "beta", shape });
-  return specs;
-}
-
-/** The loaded gamma and beta, in affineSpecs' order. */
-function affineWeights(gamma: boolean, beta: boolean, weights: Float32Array[]): Affine {
-  return { gamma: gamma ? weights[0] : null, beta: beta ? weights[gamma ? 1 : 0] : null };
-}
-
 /**
  * LayerNormalization over one or several axes; Keras 3's rms_scaling divides by
  * sqrt(variance + epsilon) without centering.
  */
-export class LayerNormalization extends SameShapeLayer {
-  readonly axis: number[];
-  readonly epsilon: number;
-  readonly center: boolean;
-  readonly scale: boolean;
+export class LayerNormalization extends AxesLayer {
+  protected readonly timeAxisReason = "normalizes over the time axis";
+  readonly options: ScaleOptions;
   readonly rmsScaling: boolean;
-  private readonly kerasMajor: 2 | 3;
-  private axes: number[] = [];
-  private affine: Affine = { gamma: null, beta: null };
+  private gammaBeta: ScaleWeights = { gamma: null, beta: null };
   private readonly groupIndex = new BroadcastIndexCache((shape) => reduceAxes(shape, this.axes));
   private readonly paramIndex = new BroadcastIndexCache((shape) => keepAxes(shape, this.axes));
   private lastGrouping: Grouping | null = null;
   private readonly moments = new Moments();
 
   constructor(reader: ConfigReader) {
-    super(reader.layerName, reader.className, reader.bool("trainable", true));
-    this.kerasMajor = reader.context.kerasMajor;
-    this.axis = reader.axisList("axis", [-1]);
-    this.epsilon = reader.number("epsilon", 1e-3);
-    this.center = reader.bool("center", true);
-    this.scale = reader.bool("scale", true);
+    super(reader, [-1]);
+    this.options = readScaleOptions(reader);
     this.rmsScaling = reader.bool("rms_scaling", false);
   }
 
   private get hasGamma(): boolean {
-    return this.scale || this.rmsScaling;
+    return this.options.scale || this.rmsScaling;
   }
 
   private get hasBeta(): boolean {
-    return this.center && !this.rmsScaling;
+    return this.options.center && !this.rmsScaling;
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {
-    this.axes = resolveAxes(this, this.axis, input.length);
-    this.inputRank = input.length;
+    this.resolveAxesFor(input);
     // The weights' shape lists the axes in the order Keras keeps them: Keras 3 sorts the values as
     // written (negative ones first), Keras 2 keeps the written order. Either way the values are
     // laid out over the axes in ascending order, as both reshape them onto the input.
     const listed = this.kerasMajor === 3 ? [...this.axis].sort((a, b) => a - b) : this.axis;
     const shape = listed.map((a) => knownDim(this, input, a < 0 ? a + input.length : a));
-    this.declareWeights(affineSpecs(this.hasGamma, this.hasBeta, shape));
+    this.declareWeights(scaleSpecs(this.hasGamma, this.hasBeta, shape));
     return [input];
   }
 
   protected override weightsLoaded(weights: Float32Array[]): void {
-    this.affine = affineWeights(this.hasGamma, this.hasBeta, weights);
-  }
-
-  override streamBehaviour(): StreamBehaviour {
-    return this.pointwiseUnlessTime(this.axes.includes(1), "normalizes over the time axis");
+    this.gammaBeta = scaleWeights(this.hasGamma, this.hasBeta, weights);
   }
 
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
     const x = inputs[0];
     const grouping = this.grouping(x.shape);
     const moments = groupMoments(x.data, grouping, null, this.moments);
-    normalizeGroups(x.data, outputs[0].data, grouping, moments, this.epsilon, this.affine, !this.rmsScaling);
+    const { epsilon } = this.options;
+    normalizeGroups(x.data, outputs[0].data, grouping, moments, epsilon, this.gammaBeta, !this.rmsScaling);
     return true;
   }
 
@@ -194,13 +170,11 @@ export class LayerNormalization extends SameShapeLayer {
 export class GroupNormalization extends SameShapeLayer {
   readonly groups: number;
   readonly axis: number;
-  readonly epsilon: number;
-  readonly center: boolean;
-  readonly scale: boolean;
+  readonly options: ScaleOptions;
   private readonly kerasMajor: 2 | 3;
   private channelAxis = 0;
   private groupCount = 0;
-  private affine: Affine = { gamma: null, beta: null };
+  private gammaBeta: ScaleWeights = { gamma: null, beta: null };
   private cache: { shape: readonly number[]; grouping: Grouping } | null = null;
   private readonly moments = new Moments();
 
@@ -211,9 +185,7 @@ export class GroupNormalization extends SameShapeLayer {
     if (this.groups < 1 && this.groups !== -1)
       throw this.error("E_CONFIG", `groups=${this.groups} is neither positive nor -1`);
     this.axis = reader.int("axis", -1);
-    this.epsilon = reader.number("epsilon", 1e-3);
-    this.center = reader.bool("center", true);
-    this.scale = reader.bool("scale", true);
+    this.options = readScaleOptions(reader);
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {
@@ -224,12 +196,12 @@ export class GroupNormalization extends SameShapeLayer {
     if (channels < this.groupCount || channels % this.groupCount !== 0) {
       throw this.error("E_CONFIG", `${channels} channels cannot be split into ${this.groupCount} groups`);
     }
-    this.declareWeights(affineSpecs(this.scale, this.center, [channels]));
+    this.declareWeights(scaleSpecs(this.options.scale, this.options.center, [channels]));
     return [input];
   }
 
   protected override weightsLoaded(weights: Float32Array[]): void {
-    this.affine = affineWeights(this.scale, this.center, weights);
+    this.gammaBeta = scaleWeights(this.options.scale, this.options.center, weights);
   }
 
   override streamBehaviour(): StreamBehaviour {
@@ -243,7 +215,7 @@ export class GroupNormalization extends SameShapeLayer {
     const mask = this.kerasMajor === 2 ? (masks[0] ?? null) : null;
     const weights = mask === null ? null : this.maskWeights(mask, x.shape);
     const moments = groupMoments(x.data, grouping, weights, this.moments);
-    normalizeGroups(x.data, outputs[0].data, grouping, moments, this.epsilon, this.affine, true);
+    normalizeGroups(x.data, outputs[0].data, grouping, moments, this.options.epsilon, this.gammaBeta, true);
     return true;
   }
 
@@ -283,28 +255,19 @@ export class GroupNormalization extends SameShapeLayer {
  * UnitNormalization: x / ||x||_2 over `axis` (Keras 3 bounds 1/||x|| by 1e12, Keras 2 bounds
  * ||x||^2 below by 1e-12).
  */
-export class UnitNormalization extends SameShapeLayer {
-  readonly axis: number[];
-  private readonly kerasMajor: 2 | 3;
-  private axes: number[] = [];
+export class UnitNormalization extends AxesLayer {
+  protected readonly timeAxisReason = "normalizes over the time axis";
   private readonly groupIndex = new BroadcastIndexCache((shape) => reduceAxes(shape, this.axes));
   private squares = new Float64Array(0);
 
   constructor(reader: ConfigReader) {
-    super(reader.layerName, reader.className, reader.bool("trainable", true));
-    this.kerasMajor = reader.context.kerasMajor;
-    this.axis = reader.axisList("axis", [-1]);
+    super(reader, [-1]);
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {
-    this.axes = resolveAxes(this, this.axis, input.length);
-    this.inputRank = input.length;
+    this.resolveAxesFor(input);
     this.declareWeights([]);
     return [input];
-  }
-
-  override streamBehaviour(): StreamBehaviour {
-    return this.pointwiseUnlessTime(this.axes.includes(1), "normalizes over the time axis");
   }
 
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {

@@ -5,6 +5,7 @@
  */
 import type { Tensor } from "../tensor.js";
 import { sizeOf } from "../tensor.js";
+import { resolveAxes } from "./axes.js";
 import type { ConfigReader } from "./config.js";
 import { Layer, POINTWISE, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
 
@@ -34,6 +35,33 @@ export abstract class SameShapeLayer extends Layer {
    */
   protected pointwiseUnlessTime(usesTimeAxis: boolean, reason: string): StreamBehaviour {
     return this.inputRank < 3 || !usesTimeAxis ? POINTWISE : { kind: "refused", reason };
+  }
+}
+
+/** A same-shape layer working along the axes its config lists (`axis`: an int or a list of ints). */
+export abstract class AxesLayer extends SameShapeLayer {
+  readonly axis: number[];
+  protected readonly kerasMajor: 2 | 3;
+  /** `axis` made non-negative for the input's rank, sorted (set by resolveAxesFor). */
+  protected axes: number[] = [];
+
+  constructor(reader: ConfigReader, axisFallback: number[]) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.kerasMajor = reader.context.kerasMajor;
+    this.axis = reader.axisList("axis", axisFallback);
+  }
+
+  /** Why the layer cannot stream when `axis` includes the time axis. */
+  protected abstract readonly timeAxisReason: string;
+
+  override streamBehaviour(): StreamBehaviour {
+    return this.pointwiseUnlessTime(this.axes.includes(1), this.timeAxisReason);
+  }
+
+  /** Resolves `axis` against the input's rank (config errors at load time) and records the rank. */
+  protected resolveAxesFor(input: Shape): void {
+    this.axes = resolveAxes(this, this.axis, input.length);
+    this.inputRank = input.length;
   }
 }
 

@@ -169,10 +169,30 @@ function shiftSteps(x: Tensor, channelsFirst: boolean, outSteps: number, shift: 
   return new Tensor(channelsFirst ? [batch, channels, outSteps] : [batch, outSteps, channels], out);
 }
 
+/**
+ * Layers of [batch, steps, channels] (or, channels_first, [batch, channels, steps]) that only
+ * change the number of steps.
+ */
+abstract class StepsLayer extends Layer {
+  protected channelsFirst = false;
+
+  /** The output's steps for `steps` input steps (a load-time error when there are none). */
+  protected abstract outSteps(steps: number): number;
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    this.expectRank(input, 3);
+    this.declareWeights([]);
+    const axis = this.channelsFirst ? 2 : 1;
+    const out = [...input];
+    const steps = input[axis];
+    out[axis] = steps === null ? null : this.outSteps(steps);
+    return [out];
+  }
+}
+
 /** ZeroPadding1D: zeros before and after the steps axis. */
-export class ZeroPadding1D extends Layer {
+export class ZeroPadding1D extends StepsLayer {
   readonly padding: [number, number];
-  readonly channelsFirst: boolean;
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -181,23 +201,18 @@ export class ZeroPadding1D extends Layer {
     this.channelsFirst = reader.dataFormat() === "channels_first";
   }
 
-  computeOutputShapes([input]: Shape[]): Shape[] {
-    this.expectRank(input, 3);
-    this.declareWeights([]);
-    const axis = this.channelsFirst ? 2 : 1;
-    const out = [...input];
-    out[axis] = input[axis] === null ? null : input[axis]! + this.padding[0] + this.padding[1];
-    return [out];
+  protected outSteps(steps: number): number {
+    return steps + this.padding[0] + this.padding[1];
   }
 
   call([x]: Tensor[]): Tensor[] {
     const steps = x.shape[this.channelsFirst ? 2 : 1];
-    return [shiftSteps(x, this.channelsFirst, steps + this.padding[0] + this.padding[1], -this.padding[0])];
+    return [shiftSteps(x, this.channelsFirst, this.outSteps(steps), -this.padding[0])];
   }
 }
 
 /** Cropping1D: drops steps at the start and end of [batch, steps, channels]. */
-export class Cropping1D extends Layer {
+export class Cropping1D extends StepsLayer {
   readonly cropping: [number, number];
 
   constructor(reader: ConfigReader) {
@@ -205,14 +220,7 @@ export class Cropping1D extends Layer {
     this.cropping = reader.sidePair("cropping", 1);
   }
 
-  computeOutputShapes([input]: Shape[]): Shape[] {
-    this.expectRank(input, 3);
-    this.declareWeights([]);
-    if (input[1] !== null) this.outSteps(input[1]);
-    return [[input[0], input[1] === null ? null : this.outSteps(input[1]), input[2]]];
-  }
-
-  private outSteps(steps: number): number {
+  protected outSteps(steps: number): number {
     const length = steps - this.cropping[0] - this.cropping[1];
     if (length <= 0) {
       const why = "Keras requires fewer cropped steps than the input has";
@@ -230,7 +238,7 @@ export class Cropping1D extends Layer {
 }
 
 /** UpSampling1D: repeats every step `size` times. */
-export class UpSampling1D extends Layer {
+export class UpSampling1D extends StepsLayer {
   readonly size: number;
 
   constructor(reader: ConfigReader) {
@@ -238,10 +246,8 @@ export class UpSampling1D extends Layer {
     this.size = reader.positiveInt("size", 2);
   }
 
-  computeOutputShapes([input]: Shape[]): Shape[] {
-    this.expectRank(input, 3);
-    this.declareWeights([]);
-    return [[input[0], input[1] === null ? null : input[1] * this.size, input[2]]];
+  protected outSteps(steps: number): number {
+    return steps * this.size;
   }
 
   call([x]: Tensor[]): Tensor[] {
@@ -252,7 +258,7 @@ export class UpSampling1D extends Layer {
       const src = x.data.subarray(row * channels, (row + 1) * channels);
       for (let k = 0; k < this.size; k++) out.set(src, (row * this.size + k) * channels);
     }
-    return [new Tensor([batch, steps * this.size, channels], out)];
+    return [new Tensor([batch, this.outSteps(steps), channels], out)];
   }
 }
 
