@@ -62,7 +62,8 @@ function printable(text: string): string {
   // A file can name a layer with a megabyte of text; a message quotes at most a page of it.
   if (text.length > MAX_MESSAGE)
     text = `${text.slice(0, MAX_MESSAGE)}... (${text.length - MAX_MESSAGE} more characters)`;
-  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
+  // Matching control characters is the point here.
+  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
     return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
