@@ -1,13 +1,15 @@
 /**
- * Every generated fixture case (a folder under test/fixtures/keras3/ or keras2/) is run by exactly
- * one layer family's test file, which names it in a literal matchesKeras([...]) list.
+ * Tests mirror the layer families: every family file of src/layers/ has its test file, and every
+ * generated fixture case (a folder under test/fixtures/keras3/ or keras2/) is run by exactly one
+ * family's test file, which names it in a literal matchesKeras([...]) list.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { KERAS_SUITES, listFixtures } from "../helpers.js";
 
 const here = new URL("./", import.meta.url).pathname;
+const layersSource = new URL("../../src/layers/", import.meta.url).pathname;
 
 /** Case name -> the test files that name it. */
 function namedCases(): Map<string, string[]> {
@@ -33,4 +35,13 @@ test("every keras3/keras2 fixture case is run by exactly one family's test file"
   assert.deepEqual(twice, [], "cases named by several files");
   const missing = [...named.keys()].filter((name) => !cases.has(name));
   assert.deepEqual(missing, [], "names without a fixture folder");
+});
+
+test("every layer family in src/layers/ (a file exporting registry lines) has test/layers/<family>.test.ts", () => {
+  const families = readdirSync(layersSource).filter((f) =>
+    /^export const \w+: LayerDefinition\[\]/m.test(readFileSync(`${layersSource}${f}`, "utf8")),
+  );
+  assert.ok(families.length >= 10, `found only ${families}`);
+  const missing = families.filter((f) => !existsSync(`${here}${f.replace(/\.ts$/, ".test.ts")}`));
+  assert.deepEqual(missing, [], "family files without a test file");
 });
