@@ -13,7 +13,7 @@
  *    replaces without zeroing.
  */
 import { getActivation, type Activation } from "../kernels/activations.js";
-import { matmulBias } from "../kernels/matmul.js";
+import { gemm } from "../kernels/gemm/index.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
 import { describe, type ConfigReader } from "./config.js";
 import { toFloat32 } from "./core.js";
@@ -579,7 +579,7 @@ export class MultiHeadAttention extends Layer {
     const project = (x: Tensor, p: Projection, rows: number, width: number): Float32Array => {
       const inner = x.shape[rank - 1];
       const out = new Float32Array(rows * n * width);
-      matmulBias(toFloat32(x), 0, p.kernel, p.bias, out, 0, rows, inner, n * width, new Float64Array(n * width));
+      gemm(toFloat32(x), 0, inner, p.kernel, 0, n * width, out, 0, n * width, rows, inner, n * width, p.bias, false);
       return out;
     };
     const qp = project(qt, P.query, rowsQ, h);
@@ -649,7 +649,7 @@ export class MultiHeadAttention extends Layer {
     }
     const width = sizeOf(this.dims.outputShape);
     const out = new Float32Array(rowsQ * width);
-    matmulBias(context, 0, P.output.kernel, P.output.bias, out, 0, rowsQ, n * hv, width, new Float64Array(width));
+    gemm(context, 0, n * hv, P.output.kernel, 0, width, out, 0, width, rowsQ, n * hv, width, P.output.bias, false);
     const result = [new Tensor([...qt.shape.slice(0, -1), ...this.dims.outputShape], out)];
     if (plan.returnScores) {
       const batchLike = qMid.filter((_, i) => !plan.axes.includes(i + 1));
