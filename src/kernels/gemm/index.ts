@@ -2,16 +2,18 @@
  * The matrix product layers use: C = epilogue(A · B + bias), with B (the weights) fixed at load.
  *
  * planProduct() chooses the backend once, when a layer's weights are loaded, in one function
- * (chooseGemmBackend) whose answer the layer keeps and `model.summary()` can show. The backends
- * (./typescript.ts, ./wasm.ts) are tested against ./reference.ts.
+ * (chooseGemmBackend) whose answer the layer keeps and summaries can show. Every backend
+ * (./typescript.ts, ./wasm.ts) is tested against ./reference.ts.
  */
 import type { Activation } from "../activations.js";
+import { kernelModule, kernelPath } from "../wasm.js";
 import { gemm } from "./typescript.js";
+import { WasmProduct } from "./wasm.js";
 
 export { gemm } from "./typescript.js";
 export { gemmReference } from "./reference.js";
 
-export type GemmBackend = "typescript";
+export type GemmBackend = "typescript" | "wasm";
 
 export interface BackendChoice {
   readonly backend: GemmBackend;
@@ -25,22 +27,30 @@ export interface MatrixProduct extends BackendChoice {
   readonly cols: number;
   /**
    * c[cOffset + m*cols + n] = epilogue(bias[n] + Σ_k a[aOffset + m*inner + k] · weights[k, n]) for
-   * m < rows. Allocates nothing.
+   * m < rows. Allocates nothing once it has run on as many rows.
    */
   run(a: Float32Array, aOffset: number, rows: number, c: Float32Array, cOffset: number): void;
 }
 
-/** The backends this runtime can run, the reference's fast equivalents (tests run them all). */
+/**
+ * Multiply-adds per row below which the TypeScript tiles win: copying the rows into and out of
+ * the WebAssembly memory and the call cost more than SIMD saves (bench/kernels.ts, recorded in
+ * docs/decisions.md).
+ */
+export const WASM_MIN_ROW_WORK = 1024;
+
+/** The backends this runtime can run now (the tests run every one against the reference). */
 export function gemmBackends(): GemmBackend[] {
-  return ["typescript"];
+  return kernelPath() === "wasm" ? ["typescript", "wasm"] : ["typescript"];
 }
 
 /** The one place a matrix product's backend is chosen. */
-export function chooseGemmBackend(_inner: number, _cols: number): BackendChoice {
-  return { backend: "typescript", reason: "float64 register tiles" };
+export function chooseGemmBackend(inner: number, cols: number): BackendChoice {
+  if (kernelPath() !== "wasm") return { backend: "typescript", reason: "no WebAssembly SIMD (or js chosen)" };
+  if (inner * cols < WASM_MIN_ROW_WORK)
+    return { backend: "typescript", reason: `${inner}x${cols} weights: too small to pay for the copies` };
+  return { backend: "wasm", reason: `${inner}x${cols} weights: SIMD tiles` };
 }
-
-const REASONS: Record<GemmBackend, string> = { typescript: "float64 register tiles" };
 
 export function planProduct(
   weights: Float32Array,
@@ -48,11 +58,17 @@ export function planProduct(
   epilogue: Activation | null,
   inner: number,
   cols: number,
-  backend: GemmBackend = chooseGemmBackend(inner, cols).backend,
+  choice: BackendChoice = chooseGemmBackend(inner, cols),
 ): MatrixProduct {
+  const module = choice.backend === "wasm" ? kernelModule() : null;
+  if (module !== null) {
+    const product = new WasmProduct(module, weights, bias, epilogue, inner, cols);
+    return { ...choice, inner, cols, run: (a, aOffset, rows, c, cOffset) => product.run(a, aOffset, rows, c, cOffset) };
+  }
+  const backend =
+    choice.backend === "wasm" ? { backend: "typescript" as const, reason: "WebAssembly not ready" } : choice;
   return {
-    backend,
-    reason: REASONS[backend],
+    ...backend,
     inner,
     cols,
     run(a, aOffset, rows, c, cOffset) {

@@ -12,6 +12,7 @@ import { gemm as gemmTypeScript } from "../../../src/kernels/gemm/typescript.js"
 import { gemmReference } from "../../../src/kernels/gemm/reference.js";
 import { gemmBackends, planProduct } from "../../../src/kernels/gemm/index.js";
 import { gemm as legacyGemm } from "../../../src/kernels/matmul.js";
+import { kernelModule } from "../../../src/kernels/wasm.js";
 
 fc.configureGlobal({ includeErrorInReport: true });
 
@@ -39,8 +40,11 @@ const problem = fc.record({
 
 type Gemm = typeof gemmReference;
 
-/** Checks `fast` against the reference on random problems. */
-function agreesWithReference(fast: Gemm): void {
+/**
+ * Checks `fast` against the reference on random problems; `terms` is how many roundings an
+ * output may carry relative to its terms' magnitude (2 for float64 sums, more for float32 ones).
+ */
+function agreesWithReference(fast: Gemm, terms: (inner: number) => number = () => 2): void {
   fc.assert(
     fc.property(problem, magnitude, fc.integer(), (p, scale, seed) => {
       const lda = p.inner + p.padA;
@@ -70,7 +74,7 @@ function agreesWithReference(fast: Gemm): void {
               for (let k = 0; k < p.inner; k++)
                 size += Math.abs(a[p.aOffset + m * lda + k] * b[p.bOffset + k * ldb + n]);
               assert.ok(
-                Math.abs(got[i] - want[i]) <= 2 * EPS32 * size + 1e-45,
+                Math.abs(got[i] - want[i]) <= terms(p.inner) * (EPS32 * size + 2 ** -149),
                 `c[${m},${n}] = ${got[i]}, reference ${want[i]}`,
               );
             }
@@ -116,6 +120,55 @@ test("typescript gemm = reference, at any strides, offsets and magnitudes", () =
 test("typescript gemm fuses the epilogue", () => fusesEpilogue(gemmTypeScript));
 test("the recurrent kernels' import path is the same product", () => assert.equal(legacyGemm, gemmTypeScript));
 
+/**
+ * wasm/gemm.ts's gemmFused as a Gemm: the operands are copied into an instance's memory at their
+ * offsets (a zero pointer means "no bias", so every array starts past address 64).
+ */
+function wasmGemm(module: WebAssembly.Module): Gemm {
+  type Exports = {
+    memory: WebAssembly.Memory;
+    gemmFused(...args: number[]): void;
+    GEMM_EPILOGUE_RELU: WebAssembly.Global;
+  };
+  const wasm = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
+  return (a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, rows, inner, cols, bias, accumulate, epilogue = null) => {
+    const bytes = 64 + 4 * (a.length + b.length + c.length + cols) + 64;
+    if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil(bytes / 65536));
+    const heap = new Float32Array(wasm.memory.buffer);
+    let at = 16;
+    const place = (values: Float32Array): number => {
+      heap.set(values, at);
+      at += values.length;
+      return (at - values.length) * 4;
+    };
+    const [ap, bp, cp] = [place(a), place(b), place(c)];
+    const biasPtr = bias === null ? 0 : place(bias);
+    const relu = epilogue !== null && epilogue.name === "relu";
+    const code = relu ? (wasm.GEMM_EPILOGUE_RELU.value as number) : 0;
+    const args = [ldc, rows, inner, cols, biasPtr, accumulate ? 1 : 0, code];
+    wasm.gemmFused(ap + aOffset * 4, lda, bp + bOffset * 4, ldb, cp + cOffset * 4, ...args);
+    c.set(heap.subarray(cp / 4, cp / 4 + c.length));
+    if (epilogue !== null && !relu) throw new Error("only relu runs in the lanes");
+  };
+}
+
+const module = kernelModule();
+test("wasm gemmFused = reference, at any strides, offsets and magnitudes", { skip: module === null }, () =>
+  agreesWithReference(wasmGemm(module!), (inner) => inner + 2),
+);
+test("wasm gemmFused fuses relu in the lanes", { skip: module === null }, () => {
+  const relu = getActivation("relu", 3)!;
+  const gemm = wasmGemm(module!);
+  const a = Float32Array.from({ length: 5 * 7 }, (_, i) => Math.sin(i));
+  const b = Float32Array.from({ length: 7 * 19 }, (_, i) => Math.cos(i));
+  const [fused, after] = [new Float32Array(5 * 19), new Float32Array(5 * 19)];
+  gemm(a, 0, 7, b, 0, 19, fused, 0, 19, 5, 7, 19, null, false, relu);
+  gemm(a, 0, 7, b, 0, 19, after, 0, 19, 5, 7, 19, null, false);
+  relu.apply(after, 0, after, 0, 5, 19);
+  assert.deepEqual(fused, after);
+  assert.ok(after.some((v) => v === 0) && after.some((v) => v > 0));
+});
+
 test("every planned product (each backend) = reference", () => {
   for (const backend of gemmBackends()) {
     fc.assert(
@@ -126,12 +179,12 @@ test("every planned product (each backend) = reference", () => {
           cols: fc.integer({ min: 1, max: 40 }),
         }),
         fc.boolean(),
+        fc.constantFrom(null, ...epilogues),
         fc.integer(),
-        ({ rows, inner, cols }, withBias, seed) =>
+        ({ rows, inner, cols }, withBias, epilogue, seed) =>
           fc.assert(
             fc.property(floats(rows * inner + 2, 3), floats(inner * cols, 3), floats(cols, 3), (a, w, bias) => {
-              const relu = epilogues[0];
-              const plan = planProduct(w, withBias ? bias : null, relu, inner, cols, backend);
+              const plan = planProduct(w, withBias ? bias : null, epilogue, inner, cols, { backend, reason: "test" });
               assert.equal(plan.backend, backend);
               const got = new Float32Array(rows * cols + 3).fill(7);
               const want = got.slice();
@@ -151,7 +204,7 @@ test("every planned product (each backend) = reference", () => {
                 cols,
                 withBias ? bias : null,
                 false,
-                relu,
+                epilogue,
               );
               for (let i = 0; i < want.length; i++) {
                 assert.ok(
