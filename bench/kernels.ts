@@ -10,8 +10,13 @@
 import { getActivation, type Activation } from "../src/kernels/activations.js";
 import { gemm } from "../src/kernels/gemm/typescript.js";
 import { chooseGemmBackend, planProduct, type GemmBackend } from "../src/kernels/gemm/index.js";
-import { convOutputSize, kerasPads, planConvolution, planTransposedConvolution } from "../src/kernels/conv/index.js";
-import type { ConvBackend, ConvCall, ConvShape } from "../src/kernels/conv/index.js";
+import { convBackends, convOutputSize, kerasPads } from "../src/kernels/conv/index.js";
+import {
+  planConvolution,
+  planTransposedConvolution,
+  type ConvCall,
+  type ConvShape,
+} from "../src/kernels/conv/index.js";
 import { kernelPath } from "../src/kernels/wasm.js";
 import { conv1dBefore, conv1dTransposeBefore } from "./lib/kernels-before.js";
 
@@ -143,10 +148,10 @@ function conv1d(o: Conv1DCase): void {
   const variants: Variant[] = [
     { name: "before", output: before, run: () => conv1dBefore(x, kernel, bias, o, outLength, pads.begin, before) },
   ];
-  for (const backend of ["typescript-im2col", "typescript-shifted"] as ConvBackend[]) {
+  for (const backend of convBackends()) {
     const out = new Float32Array(size);
     const plan = planConvolution(shape, kernel, bias, null, { backend, reason: "bench" });
-    variants.push({ name: `after ${backend.slice(11)}`, output: out, run: () => plan.run(x, call, out) });
+    variants.push({ name: `after ${backend}`, output: out, run: () => plan.run(x, call, out) });
   }
   const chosen = planConvolution(shape, kernel, bias, null).backend;
   const what = `k${o.k} s${o.s} d${o.d} g${o.groups} ${o.padding}`;
@@ -159,13 +164,24 @@ function conv1dTranspose(o: { batch: number; length: number; cin: number; f: num
   const x = random(o.batch * o.length * o.cin, 9);
   const outLength = o.length * o.s; // "same", output_padding None
   const padLeft = Math.floor(Math.max((o.length - 1) * o.s + o.k - outLength, 0) / 2);
-  const shape: ConvShape = { kernel: [o.k], strides: [o.s], dilations: [1], groups: 1, inChannels: o.cin, outChannels: o.f };
+  const shape: ConvShape = {
+    kernel: [o.k],
+    strides: [o.s],
+    dilations: [1],
+    groups: 1,
+    inChannels: o.cin,
+    outChannels: o.f,
+  };
   const call: ConvCall = { batch: o.batch, input: [o.length], output: [outLength], padsBegin: [padLeft] };
   const before = new Float32Array(o.batch * outLength * o.f);
   const after = new Float32Array(o.batch * outLength * o.f);
   const plan = planTransposedConvolution(shape, kernel, bias, null);
   compare(`Conv1DTranspose ${o.cin}->${o.f} k${o.k} s${o.s} same, batch ${o.batch} x ${o.length}`, [
-    { name: "before", output: before, run: () => conv1dTransposeBefore(x, kernel, bias, o, outLength, padLeft, before) },
+    {
+      name: "before",
+      output: before,
+      run: () => conv1dTransposeBefore(x, kernel, bias, o, outLength, padLeft, before),
+    },
     { name: "after shifted", output: after, run: () => plan.run(x, call, after) },
   ]);
 }

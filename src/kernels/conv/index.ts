@@ -7,12 +7,20 @@
  * show. Every way is tested against ./reference.ts.
  */
 import type { Activation } from "../activations.js";
+import { kernelPath, kernelModule } from "../wasm.js";
 import type { ConvCall, ConvShape } from "./geometry.js";
 import { convIm2col, convShifted, convTransposeShifted, im2colWorkspace, transposeTaps } from "./typescript.js";
+import { WasmConvolution } from "./wasm.js";
 
 export { convOutputSize, kerasPads, span, type ConvCall, type ConvShape } from "./geometry.js";
 
-export type ConvBackend = "typescript-im2col" | "typescript-shifted";
+export type ConvBackend = "wasm-im2col" | "typescript-im2col" | "typescript-shifted";
+
+/** The ways this runtime can run now (the tests run every one against the reference). */
+export function convBackends(): ConvBackend[] {
+  const typescript: ConvBackend[] = ["typescript-im2col", "typescript-shifted"];
+  return kernelPath() === "wasm" ? ["wasm-im2col", ...typescript] : typescript;
+}
 
 export interface ConvChoice {
   readonly backend: ConvBackend;
@@ -33,6 +41,7 @@ export interface Convolution extends ConvChoice {
  */
 export function chooseConvBackend(shape: ConvShape): ConvChoice {
   const channels = shape.inChannels / shape.groups;
+  if (kernelPath() === "wasm") return { backend: "wasm-im2col", reason: "one SIMD product per block of positions" };
   if (channels < IM2COL_BELOW_CHANNELS)
     return { backend: "typescript-im2col", reason: `${channels} input channels per group: one product per block` };
   return { backend: "typescript-shifted", reason: `${channels} input channels per group: one product per tap` };
@@ -49,6 +58,13 @@ export function planConvolution(
   epilogue: Activation | null,
   choice: ConvChoice = chooseConvBackend(shape),
 ): Convolution {
+  const module = choice.backend === "wasm-im2col" ? kernelModule() : null;
+  if (module !== null) {
+    const conv = new WasmConvolution(module, shape, kernel, bias, epilogue);
+    return { ...choice, shape, run: (x, call, y) => conv.run(x, call, y) };
+  }
+  if (choice.backend === "wasm-im2col" && module === null)
+    choice = { backend: "typescript-im2col", reason: "WebAssembly not ready" };
   if (choice.backend === "typescript-shifted") {
     return { ...choice, shape, run: (x, call, y) => convShifted(x, kernel, bias, epilogue, shape, call, y) };
   }

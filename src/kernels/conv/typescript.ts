@@ -112,6 +112,54 @@ export function im2colWorkspace(shape: ConvShape): number {
   return IM2COL_BLOCK_ROWS * product(shape.kernel) * (shape.inChannels / shape.groups);
 }
 
+/**
+ * Rows [start, start + rows) of batch item b's im2col matrix for group g into `dest` from index
+ * 0: row r holds, tap by tap, the Cg input channels output position start + r reads (zeros in
+ * the padding).
+ */
+export function gatherBlock(
+  x: Float32Array,
+  b: number,
+  g: number,
+  shape: ConvShape,
+  call: ConvCall,
+  start: number,
+  rows: number,
+  dest: Float32Array,
+): void {
+  const Cg = shape.inChannels / shape.groups;
+  const C = shape.inChannels;
+  const rank = shape.kernel.length;
+  const taps = product(shape.kernel);
+  const width = taps * Cg;
+  const xBatch = b * product(call.input) * C;
+  for (let r = 0; r < rows; r++) {
+    const row = r * width;
+    for (let t = 0; t < taps; t++) {
+      // Input position of output position start + r through tap t (axes last to first).
+      let o = start + r;
+      let tap = t;
+      let at = 0;
+      let scale = 1;
+      for (let a = rank - 1; a >= 0 && at >= 0; a--) {
+        const oa = o % call.output[a];
+        const ta = tap % shape.kernel[a];
+        o = (o - oa) / call.output[a];
+        tap = (tap - ta) / shape.kernel[a];
+        const i = oa * shape.strides[a] + ta * shape.dilations[a] - call.padsBegin[a];
+        at = i < 0 || i >= call.input[a] ? -1 : at + i * scale;
+        scale *= call.input[a];
+      }
+      const to = row + t * Cg;
+      if (at < 0) dest.fill(0, to, to + Cg);
+      else {
+        const from = xBatch + at * C + g * Cg;
+        for (let c = 0; c < Cg; c++) dest[to + c] = x[from + c];
+      }
+    }
+  }
+}
+
 export function convIm2col(
   x: Float32Array,
   kernel: Float32Array,
@@ -122,47 +170,18 @@ export function convIm2col(
   y: Float32Array,
   workspace: Float32Array,
 ): void {
-  const { inChannels: C, outChannels: F, groups } = shape;
-  const Cg = C / groups;
+  const { outChannels: F, groups } = shape;
   const Fg = F / groups;
-  const rank = shape.kernel.length;
-  const taps = product(shape.kernel);
-  const width = taps * Cg;
-  const inSize = product(call.input);
+  const width = product(shape.kernel) * (shape.inChannels / groups);
   const outSize = product(call.output);
   // A fused epilogue must see whole rows: with groups, it runs after the last group.
   const fused = groups === 1 ? epilogue : null;
   for (let b = 0; b < call.batch; b++) {
-    const xBatch = b * inSize * C;
     const yBatch = b * outSize * F;
     for (let start = 0; start < outSize; start += IM2COL_BLOCK_ROWS) {
       const rows = Math.min(IM2COL_BLOCK_ROWS, outSize - start);
       for (let g = 0; g < groups; g++) {
-        for (let r = 0; r < rows; r++) {
-          const row = r * width;
-          for (let t = 0; t < taps; t++) {
-            // Input position of output position start + r through tap t (axes last to first).
-            let o = start + r;
-            let tap = t;
-            let at = 0;
-            let scale = 1;
-            for (let a = rank - 1; a >= 0 && at >= 0; a--) {
-              const oa = o % call.output[a];
-              const ta = tap % shape.kernel[a];
-              o = (o - oa) / call.output[a];
-              tap = (tap - ta) / shape.kernel[a];
-              const i = oa * shape.strides[a] + ta * shape.dilations[a] - call.padsBegin[a];
-              at = i < 0 || i >= call.input[a] ? -1 : at + i * scale;
-              scale *= call.input[a];
-            }
-            const to = row + t * Cg;
-            if (at < 0) workspace.fill(0, to, to + Cg);
-            else {
-              const from = xBatch + at * C + g * Cg;
-              for (let c = 0; c < Cg; c++) workspace[to + c] = x[from + c];
-            }
-          }
-        }
+        gatherBlock(x, b, g, shape, call, start, rows, workspace);
         const yRow = yBatch + start * F + g * Fg;
         gemm(workspace, 0, width, kernel, g * Fg, F, y, yRow, F, rows, width, Fg, biasPerGroup[g], false, fused);
       }

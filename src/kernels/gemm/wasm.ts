@@ -88,13 +88,22 @@ export class WasmProduct {
   }
 
   run(a: Float32Array, aOffset: number, rows: number, c: Float32Array, cOffset: number): void {
-    const { inner, cols } = this;
-    this.layout(rows);
-    const aView = this.aView;
-    const cView = this.cView;
+    const aView = this.input(rows);
     // Element loops, not subarray().set(): a call allocates nothing (streaming runs it every step).
-    const aLength = rows * inner;
+    const aLength = rows * this.inner;
     for (let i = 0; i < aLength; i++) aView[i] = a[aOffset + i];
+    this.runInput(rows, c, cOffset, this.cols);
+  }
+
+  /** Where the next call's rows of a go (rows * inner values from index 0), for callers that gather them. */
+  input(rows: number): Float32Array {
+    this.layout(rows);
+    return this.aView;
+  }
+
+  /** The product of the rows written into input(rows); row m goes to c[cOffset + m*ldc ..]. */
+  runInput(rows: number, c: Float32Array, cOffset: number, ldc: number): void {
+    const { inner, cols } = this;
     this.exports.gemmFused(
       this.aPtr,
       inner,
@@ -109,8 +118,12 @@ export class WasmProduct {
       0,
       this.laneEpilogue,
     );
-    const cLength = rows * cols;
-    for (let i = 0; i < cLength; i++) c[cOffset + i] = cView[i];
-    if (this.rowEpilogue !== null) this.rowEpilogue.apply(c, cOffset, c, cOffset, rows, cols);
+    const cView = this.cView;
+    for (let m = 0; m < rows; m++) {
+      const to = cOffset + m * ldc;
+      const from = m * cols;
+      for (let n = 0; n < cols; n++) c[to + n] = cView[from + n];
+      if (this.rowEpilogue !== null) this.rowEpilogue.apply(c, to, c, to, 1, cols);
+    }
   }
 }
