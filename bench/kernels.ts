@@ -216,6 +216,9 @@ console.log(`kernel benchmark, ${ROUNDS} interleaved rounds; median µs per call
 if (!ONLY || ONLY === "dense") {
   dense(1, 128, 1, "linear"); // W2/W5 head
   dense(256, 128, 1, "linear"); // W3 head
+  dense(1, 16, 16, "relu");
+  dense(1, 32, 32, "relu");
+  dense(8, 128, 8, "linear");
   dense(1, 64, 32, "relu");
   dense(1, 256, 256, "relu");
   dense(32, 64, 64, "tanh");

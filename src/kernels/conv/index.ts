@@ -36,19 +36,25 @@ export interface Convolution extends ConvChoice {
 
 /**
  * The one place a convolution's way is chosen (measured by bench/kernels.ts, recorded in
- * docs/decisions.md): im2col when a tap's product would be thin (few channels per group), since
- * one long product then beats many short ones; shifted products otherwise, which skip the gather.
+ * docs/decisions.md). With WebAssembly: im2col onto the SIMD product, unless each group has so
+ * few filters that copying the rows out costs more than SIMD saves. In TypeScript: im2col when a
+ * tap's product would be thin (few input channels per group), since one long product then beats
+ * many short ones; shifted products otherwise (as fast within noise, and no gather).
  */
 export function chooseConvBackend(shape: ConvShape): ConvChoice {
   const channels = shape.inChannels / shape.groups;
-  if (kernelPath() === "wasm") return { backend: "wasm-im2col", reason: "one SIMD product per block of positions" };
+  const filters = shape.outChannels / shape.groups;
+  if (kernelPath() === "wasm" && filters >= WASM_MIN_FILTERS)
+    return { backend: "wasm-im2col", reason: `${filters} filters per group: one SIMD product per block` };
   if (channels < IM2COL_BELOW_CHANNELS)
     return { backend: "typescript-im2col", reason: `${channels} input channels per group: one product per block` };
   return { backend: "typescript-shifted", reason: `${channels} input channels per group: one product per tap` };
 }
 
-/** Input channels per group below which im2col measured faster (docs/decisions.md). */
-export const IM2COL_BELOW_CHANNELS = 16;
+/** Filters per group from which the WebAssembly product measured faster (docs/decisions.md). */
+export const WASM_MIN_FILTERS = 16;
+/** Input channels per group below which im2col measured faster in TypeScript (docs/decisions.md). */
+export const IM2COL_BELOW_CHANNELS = 8;
 
 /** Kernel [...kernel, inChannels / groups, outChannels] (Keras' layout). */
 export function planConvolution(
