@@ -20,7 +20,10 @@ export const GEMM_EPILOGUE_RELU: i32 = 1;
   return s;
 }
 
-export function gemmFused(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32, epilogue: i32): void {
+export function gemmFused(
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32, epilogue: i32,
+): void {
   const la = <usize>lda << 2;
   const lb = <usize>ldb << 2;
   const lc = <usize>ldc << 2;
@@ -61,11 +64,16 @@ export function gemmFused(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc:
     }
     if (n < cols) columnsFrom(a0, la, b, lb, c0, lc, 4, inner, n, cols, bias, acc, relu);
   }
-  if (m < rows) columnsFrom(a + <usize>m * la, la, b, lb, c + <usize>m * lc, lc, rows - m, inner, 0, cols, bias, acc, relu);
+  if (m < rows) {
+    columnsFrom(a + <usize>m * la, la, b, lb, c + <usize>m * lc, lc, rows - m, inner, 0, cols, bias, acc, relu);
+  }
 }
 
 /** Columns n0..cols of `count` rows, one row at a time: sixteen, four, then single columns. */
-function columnsFrom(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: usize, count: i32, inner: i32, n0: i32, cols: i32, bias: usize, acc: bool, relu: bool): void {
+function columnsFrom(
+  a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: usize,
+  count: i32, inner: i32, n0: i32, cols: i32, bias: usize, acc: bool, relu: bool,
+): void {
   for (let r = 0; r < count; r++) {
     const ar = a0 + <usize>r * la;
     const cr = c0 + <usize>r * lc;
@@ -90,7 +98,9 @@ function columnsFrom(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: u
       const cn = cr + (<usize>n << 2);
       let s = start(cn, bias ? bias + (<usize>n << 2) : 0, acc);
       let bk = b + (<usize>n << 2);
-      for (let k = 0; k < inner; k++, bk += lb) s = f32x4.add(s, f32x4.mul(v128.load32_splat(ar + (<usize>k << 2)), v128.load(bk)));
+      for (let k = 0; k < inner; k++, bk += lb) {
+        s = f32x4.add(s, f32x4.mul(v128.load32_splat(ar + (<usize>k << 2)), v128.load(bk)));
+      }
       v128.store(cn, finish(s, relu));
     }
     for (; n < cols; n++) {

@@ -136,7 +136,8 @@ export class MultiHeadAttention extends Layer {
     if (axes.some((a, i) => a < 1 || a > rank - 2 || (i > 0 && a <= axes[i - 1]))) {
       throw this.error(
         "E_UNSUPPORTED",
-        `attention_axes ${describe(this.configuredAxes)} for inputs of rank ${rank} is not supported (supported: ascending axes between 1 and ${rank - 2})`,
+        `attention_axes ${describe(this.configuredAxes)} for inputs of rank ${rank} is not supported ` +
+          `(supported: ascending axes between 1 and ${rank - 2})`,
       );
     }
     for (let a = 1; a < rank - 1; a++) {
@@ -246,7 +247,8 @@ export class MultiHeadAttention extends Layer {
     if (vt.shape[0] !== batch || kt.shape[0] !== batch || !sameDims(vt.shape.slice(1, -1), kt.shape.slice(1, -1))) {
       throw this.error(
         "E_INPUT_SHAPE",
-        `query ${formatShape(qt.shape)}, value ${formatShape(vt.shape)} and key ${formatShape(kt.shape)} do not fit together`,
+        `query ${formatShape(qt.shape)}, value ${formatShape(vt.shape)} ` +
+          `and key ${formatShape(kt.shape)} do not fit together`,
       );
     }
     const [n, h, hv] = [this.heads, this.keyDim, this.valueDim];

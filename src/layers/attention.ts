@@ -148,7 +148,8 @@ export class DenseAttention extends Layer {
     ) {
       throw this.error(
         "E_INPUT_SHAPE",
-        `query ${formatShape(qt.shape)}, value ${formatShape(vt.shape)} and key ${formatShape(kt.shape)} do not fit together`,
+        `query ${formatShape(qt.shape)}, value ${formatShape(vt.shape)} ` +
+          `and key ${formatShape(kt.shape)} do not fit together`,
       );
     }
     const d = qt.shape[rank - 1];
@@ -245,21 +246,25 @@ export const attentionLayers: LayerDefinition[] = [
     className: "Attention",
     family: "attention",
     summary:
-      "`score_mode` dot/concat, `use_scale`, `causal` (Keras 2) / `use_causal_mask`, `return_attention_scores`, [query, value, key]; masks from the inputs or `mask=`",
+      "`score_mode` dot/concat, `use_scale`, `causal` (Keras 2) / `use_causal_mask`, `return_attention_scores`, " +
+      "[query, value, key]; masks from the inputs or `mask=`",
     create: (r) => new DenseAttention(r, false),
   },
   {
     className: "AdditiveAttention",
     family: "attention",
     summary:
-      "`use_scale`, `causal` (Keras 2) / `use_causal_mask`, `return_attention_scores`, [query, value, key]; masks from the inputs or `mask=`",
+      "`use_scale`, `causal` (Keras 2) / `use_causal_mask`, `return_attention_scores`, [query, value, key]; " +
+      "masks from the inputs or `mask=`",
     create: (r) => new DenseAttention(r, true),
   },
   {
     className: "MultiHeadAttention",
     family: "attention",
     summary:
-      "`value_dim`, `use_bias`, `output_shape`, `attention_axes`, `use_gate`, `sliding_window`, `softmax_robust_masking`; key, `attention_mask`, `use_causal_mask`, `return_attention_scores`, masks from the inputs (rank-3 inputs)",
+      "`value_dim`, `use_bias`, `output_shape`, `attention_axes`, `use_gate`, `sliding_window`, " +
+      "`softmax_robust_masking`; key, `attention_mask`, `use_causal_mask`, `return_attention_scores`, " +
+      "masks from the inputs (rank-3 inputs)",
     create: (r) => new MultiHeadAttention(r),
   },
 ];

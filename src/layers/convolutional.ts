@@ -26,7 +26,8 @@ export function single(reader: ConfigReader, key: string, fallback: number, min 
     if (v.length !== 1 || typeof v[0] !== "number" || !Number.isInteger(v[0]) || v[0] < min) {
       throw new KeraslessError(
         "E_CONFIG",
-        `layer "${reader.layerName}" (${reader.className}): config "${key}" should be one integer >= ${min}, got ${describe(v)}`,
+        `layer "${reader.layerName}" (${reader.className}): ` +
+          `config "${key}" should be one integer >= ${min}, got ${describe(v)}`,
         { layer: reader.layerName },
       );
     }
@@ -273,7 +274,9 @@ export class Conv1DTranspose extends Layer {
     if (forward !== length) {
       throw this.error(
         "E_INPUT_SHAPE",
-        `an output of ${outLength} steps does not convolve back to the ${length} input steps (kernel_size ${this.kernelSize}, strides ${this.strides}, padding "${this.padding}", output_padding ${this.outputPadding}); TensorFlow refuses this too`,
+        `an output of ${outLength} steps does not convolve back to the ${length} input steps ` +
+          `(kernel_size ${this.kernelSize}, strides ${this.strides}, padding "${this.padding}", ` +
+          `output_padding ${this.outputPadding}); TensorFlow refuses this too`,
       );
     }
     return this.padding === "valid" ? 0 : Math.floor(Math.max((length - 1) * this.strides + k - outLength, 0) / 2);
@@ -338,7 +341,9 @@ export const convolutionalLayers: LayerDefinition[] = [
     className: "Conv1DTranspose",
     family: "convolutional",
     summary:
-      "padding `valid`/`same`, `strides`, `output_padding`, `use_bias`, `channels_last`; not `dilation_rate` > 1 or `channels_first` (TensorFlow's plain CPU kernels refuse both, so there is no reference)",
+      "padding `valid`/`same`, `strides`, `output_padding`, `use_bias`, `channels_last`; " +
+      "not `dilation_rate` > 1 or `channels_first` " +
+      "(TensorFlow's plain CPU kernels refuse both, so there is no reference)",
     create: (r) => new Conv1DTranspose(r),
   },
 ];
