@@ -52,7 +52,7 @@ export function chooseConvBackend(shape: ConvShape): ConvChoice {
 }
 
 /** Filters per group from which the WebAssembly product measured faster (docs/decisions.md). */
-export const WASM_MIN_FILTERS = 16;
+export const WASM_MIN_FILTERS = 8;
 /** Input channels per group below which im2col measured faster in TypeScript (docs/decisions.md). */
 export const IM2COL_BELOW_CHANNELS = 8;
 
