@@ -1,7 +1,6 @@
 // kerasless' WebAssembly SIMD kernels (AssemblyScript; built by scripts/build-wasm.ts into
 // src/kernels/wasm-binary.ts). Pointers are byte addresses in this instance's memory, strides
 // and sizes count float32 values. Address 0 is never data, so a zero pointer means "none".
-export * from "./gemm";
 
 /** c[m, n] = (accumulate ? c[m, n] : 0) + bias[n] + Σ_k a[m, k] · b[k, n], float32 sums. */
 export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32): void {

@@ -34,6 +34,16 @@ export interface Convolution extends ConvChoice {
   run(x: Float32Array, call: ConvCall, y: Float32Array): void;
 }
 
+let forced: ConvBackend | null = null;
+
+/**
+ * @internal Convolutions planned from now on use `backend` whatever their shape (null: choose
+ * again). For tests that run every fixture on every way.
+ */
+export function forceConvBackend(backend: ConvBackend | null): void {
+  forced = backend;
+}
+
 /**
  * The one place a convolution's way is chosen (measured by bench/kernels.ts, recorded in
  * docs/decisions.md). With WebAssembly: im2col onto the SIMD product, unless each group has so
@@ -42,6 +52,7 @@ export interface Convolution extends ConvChoice {
  * many short ones; shifted products otherwise (as fast within noise, and no gather).
  */
 export function chooseConvBackend(shape: ConvShape): ConvChoice {
+  if (forced !== null) return { backend: forced, reason: "forced" };
   const channels = shape.inChannels / shape.groups;
   const filters = shape.outChannels / shape.groups;
   if (kernelPath() === "wasm" && filters >= WASM_MIN_FILTERS)

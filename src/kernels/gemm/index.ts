@@ -44,8 +44,19 @@ export function gemmBackends(): GemmBackend[] {
   return kernelPath() === "wasm" ? ["typescript", "wasm"] : ["typescript"];
 }
 
+let forced: GemmBackend | null = null;
+
+/**
+ * @internal Products planned from now on use `backend` whatever their size (null: choose
+ * again). For tests that run every fixture on every backend.
+ */
+export function forceGemmBackend(backend: GemmBackend | null): void {
+  forced = backend;
+}
+
 /** The one place a matrix product's backend is chosen. */
 export function chooseGemmBackend(inner: number, cols: number): BackendChoice {
+  if (forced !== null) return { backend: forced, reason: "forced" };
   if (kernelPath() !== "wasm") return { backend: "typescript", reason: "no WebAssembly SIMD (or js chosen)" };
   if (inner * cols < WASM_MIN_ROW_WORK)
     return { backend: "typescript", reason: `${inner}x${cols} weights: too small to pay for the copies` };

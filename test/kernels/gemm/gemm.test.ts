@@ -121,17 +121,13 @@ test("typescript gemm fuses the epilogue", () => fusesEpilogue(gemmTypeScript));
 test("the recurrent kernels' import path is the same product", () => assert.equal(legacyGemm, gemmTypeScript));
 
 /**
- * wasm/gemm.ts's gemmFused as a Gemm: the operands are copied into an instance's memory at their
+ * wasm/kernels.ts's gemm as a Gemm: the operands are copied into an instance's memory at their
  * offsets (a zero pointer means "no bias", so every array starts past address 64).
  */
 function wasmGemm(module: WebAssembly.Module): Gemm {
-  type Exports = {
-    memory: WebAssembly.Memory;
-    gemmFused(...args: number[]): void;
-    GEMM_EPILOGUE_RELU: WebAssembly.Global;
-  };
+  type Exports = { memory: WebAssembly.Memory; gemm(...args: number[]): void };
   const wasm = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
-  return (a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, rows, inner, cols, bias, accumulate, epilogue = null) => {
+  return (a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, rows, inner, cols, bias, accumulate) => {
     const bytes = 64 + 4 * (a.length + b.length + c.length + cols) + 64;
     if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil(bytes / 65536));
     const heap = new Float32Array(wasm.memory.buffer);
@@ -143,31 +139,16 @@ function wasmGemm(module: WebAssembly.Module): Gemm {
     };
     const [ap, bp, cp] = [place(a), place(b), place(c)];
     const biasPtr = bias === null ? 0 : place(bias);
-    const relu = epilogue !== null && epilogue.name === "relu";
-    const code = relu ? (wasm.GEMM_EPILOGUE_RELU.value as number) : 0;
-    const args = [ldc, rows, inner, cols, biasPtr, accumulate ? 1 : 0, code];
-    wasm.gemmFused(ap + aOffset * 4, lda, bp + bOffset * 4, ldb, cp + cOffset * 4, ...args);
+    const args = [ldc, rows, inner, cols, biasPtr, accumulate ? 1 : 0];
+    wasm.gemm(ap + aOffset * 4, lda, bp + bOffset * 4, ldb, cp + cOffset * 4, ...args);
     c.set(heap.subarray(cp / 4, cp / 4 + c.length));
-    if (epilogue !== null && !relu) throw new Error("only relu runs in the lanes");
   };
 }
 
 const module = kernelModule();
-test("wasm gemmFused = reference, at any strides, offsets and magnitudes", { skip: module === null }, () =>
+test("wasm gemm = reference, at any strides, offsets and magnitudes", { skip: module === null }, () =>
   agreesWithReference(wasmGemm(module!), (inner) => inner + 2),
 );
-test("wasm gemmFused fuses relu in the lanes", { skip: module === null }, () => {
-  const relu = getActivation("relu", 3)!;
-  const gemm = wasmGemm(module!);
-  const a = Float32Array.from({ length: 5 * 7 }, (_, i) => Math.sin(i));
-  const b = Float32Array.from({ length: 7 * 19 }, (_, i) => Math.cos(i));
-  const [fused, after] = [new Float32Array(5 * 19), new Float32Array(5 * 19)];
-  gemm(a, 0, 7, b, 0, 19, fused, 0, 19, 5, 7, 19, null, false, relu);
-  gemm(a, 0, 7, b, 0, 19, after, 0, 19, 5, 7, 19, null, false);
-  relu.apply(after, 0, after, 0, 5, 19);
-  assert.deepEqual(fused, after);
-  assert.ok(after.some((v) => v === 0) && after.some((v) => v > 0));
-});
 
 test("every planned product (each backend) = reference", () => {
   for (const backend of gemmBackends()) {
