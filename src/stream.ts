@@ -38,11 +38,9 @@ export class ModelStream {
     this.inputs = graph.inputLayers.map((layer) => {
       const [, , ...features] = layer.batchShape;
       if (features.some((d) => d === null)) {
-        throw new KeraslessError(
-          "E_UNSUPPORTED",
-          `cannot stream: input "${layer.name}" has shape ${formatShape(layer.batchShape)}; a stream needs every ` +
-            `size after the time axis known`,
-        );
+        const shape = formatShape(layer.batchShape);
+        const problem = `input "${layer.name}" has shape ${shape}; a stream needs every size after the time axis known`;
+        throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${problem}`);
       }
       return Object.freeze({ name: layer.name, shape: Object.freeze([null, ...features]), dtype: layer.dtype });
     });
