@@ -7,6 +7,7 @@ import { KeraslessError } from "../errors.js";
 import { COMMAND_HELP, COMMANDS, MAIN_HELP, UsageError, isCommand, parseCommand, type CommandArgs } from "./args.js";
 import { inspect, verify, type CliIO } from "./commands.js";
 import { predict } from "./predict.js";
+import { serveCommand } from "../server/cli.js";
 import { stream } from "./stream.js";
 
 export type { CliIO, Output } from "./commands.js";
@@ -44,6 +45,7 @@ export async function main(
       else throw new UsageError(`unknown command '${topic}' (commands: ${COMMANDS.join(", ")})`);
       return 0;
     }
+    if (first === "serve") return await serveCommand(rest, io);
     if (!isCommand(first)) {
       if (first.startsWith("-"))
         throw new UsageError(`unknown option ${first} (a command comes first: ${COMMANDS.join(", ")})`);
