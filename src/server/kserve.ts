@@ -181,7 +181,9 @@ function decodeInput(
       throw badRequest(`input ${name}: binary_data_size must be ${size * BYTES_PER[datatype]} for shape [${shape}]`);
     if (offset + (binarySize as number) > binary.length)
       throw badRequest(`input ${name}: the binary data ends before this input's ${binarySize as number} bytes`);
-    const bytes = binary.slice(offset, offset + (binarySize as number));
+    // A copy in a buffer of its own (the body may be a view into Node's shared pool), aligned for the typed arrays.
+    const bytes = new Uint8Array(binarySize as number);
+    bytes.set(binary.subarray(offset, offset + (binarySize as number)));
     const view = new DataView(bytes.buffer);
     const values = datatype === "INT64" ? new Float64Array(size) : null;
     if (values !== null) for (let i = 0; i < size; i++) values[i] = Number(view.getBigInt64(i * 8, true));
