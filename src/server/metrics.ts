@@ -35,12 +35,7 @@ export class Metrics {
     help: "Stream sessions alive now",
     registers: [this.registry],
   });
-  readonly queued = new Gauge({
-    name: "kerasless_queued_requests",
-    help: "Requests waiting for a batch, by model",
-    labelNames: ["model"] as const,
-    registers: [this.registry],
-  });
+  readonly queued: Gauge<"model">;
   readonly restarts = new Counter({
     name: "kerasless_worker_restarts_total",
     help: "Model worker threads that died and were replaced",
@@ -48,7 +43,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** `queuedOf` tells, when metrics are read, how many requests wait for a batch per model. */
+  constructor(queuedOf: () => Iterable<[string, number]>) {
+    this.queued = new Gauge({
+      name: "kerasless_queued_requests",
+      help: "Requests waiting for a batch, by model",
+      labelNames: ["model"] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [model, n] of queuedOf()) this.set({ model }, n);
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: "kerasless_" });
   }
 }

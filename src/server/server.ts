@@ -75,8 +75,8 @@ export async function startServer(
   options: ServeOptions,
   log: Logger = jsonLogger(options.logLevel),
 ): Promise<RunningServer> {
-  const metrics = new Metrics();
   const models = new Map<string, ServedModel>();
+  const metrics = new Metrics(() => [...models.values()].map((m) => [m.name, m.batcher.queued]));
   const sessions = new Sessions(models, { maxSessions: options.maxSessions, idleMs: options.sessionIdleMs }, (n) =>
     metrics.sessions.set(n),
   );
@@ -190,7 +190,9 @@ export async function startServer(
   const http = createServer(
     {
       headersTimeout: options.headersTimeoutMs,
-      requestTimeout: options.requestTimeoutMs,
+      // Node's own limit is the backstop (it answers 408 without a body); readBody's, a little
+      // shorter, answers with the protocols' JSON error.
+      requestTimeout: options.requestTimeoutMs + 1000,
       keepAliveTimeout: options.keepAliveTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs),
     },
