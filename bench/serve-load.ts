@@ -1,0 +1,158 @@
+/**
+ * Load test of `kerasless serve` on loopback with autocannon: requests/s and p50/p99 latency for
+ * the seed model (W1's input) and the LSTM(128) model (W2's input), one row per request, at
+ * concurrency 1, 16, 64 and 256, with dynamic batching (1 ms window, 64 rows) and without.
+ * Each server runs in its own process; /v2/health/live is probed during every run.
+ *
+ *   node --import tsx bench/serve-load.ts [--seconds 5] [--repeats 3] [--out bench/results/serve.json]
+ */
+import autocannon from "autocannon";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { benchPath, compareWithKeras, loadWorkloads } from "./lib/spec.js";
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "5" },
+    repeats: { type: "string", default: "3" },
+    out: { type: "string", default: benchPath("results/serve.json") },
+    concurrency: { type: "string", default: "1,16,64,256" },
+  },
+});
+const SECONDS = Number(args.seconds);
+const REPEATS = Number(args.repeats);
+const CONCURRENCY = args.concurrency.split(",").map(Number);
+const CLI = new URL("../src/cli/run.ts", import.meta.url).pathname;
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+}
+
+async function startServer(model: string, batching: boolean): Promise<Started> {
+  const flags = batching ? ["--batch-window-ms", "1", "--max-batch-rows", "64"] : ["--no-batching"];
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", CLI, "serve", model, "--port", "0", "--max-queue", "4096", ...flags],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  // Info-level logs are startup and shutdown only (requests are logged at debug).
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`the server exited with code ${code}`)));
+    lines.on("line", (line) => {
+      const record = JSON.parse(line) as { msg?: string; url?: string };
+      if (record.msg === "listening") resolve(String(record.url));
+    });
+  });
+  return { child, url };
+}
+
+interface RunResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+  healthP99Ms: number;
+}
+
+/** One autocannon run, with /v2/health/live probed every 50 ms on its own connection meanwhile. */
+async function run(url: string, path: string, body: string, connections: number): Promise<RunResult> {
+  const health: number[] = [];
+  let probing = true;
+  const probe = (async () => {
+    while (probing) {
+      const start = performance.now();
+      await fetch(`${url}/v2/health/live`).then((r) => r.arrayBuffer());
+      health.push(performance.now() - start);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const result = await autocannon({
+    url: `${url}${path}`,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    connections,
+    duration: SECONDS,
+  });
+  probing = false;
+  await probe;
+  health.sort((a, b) => a - b);
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    healthP99Ms: health[Math.min(health.length - 1, Math.floor(health.length * 0.99))] ?? NaN,
+  };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const workloads = loadWorkloads();
+const cases = [
+  { label: "seed", workload: workloads.find((w) => w.id === "W1")! },
+  { label: "lstm128", workload: workloads.find((w) => w.id === "W2")! },
+];
+const rows: Record<string, unknown>[] = [];
+for (const { label, workload } of cases) {
+  const [, steps, features] = workload.inputShape;
+  const instance = Array.from({ length: steps }, (_, t) =>
+    Array.from(workload.input.subarray(t * features, (t + 1) * features)),
+  );
+  const body = JSON.stringify({ instances: [instance] });
+  const path = `/v1/models/${label}:predict`;
+  for (const batching of [false, true]) {
+    const server = await startServer(`${label}=${benchPath(workload.model.keras)}`, batching);
+    try {
+      // Parity first: the served numbers are Keras' (bench/references.json).
+      const reply = (await (await fetch(`${server.url}${path}`, { method: "POST", body })).json()) as {
+        predictions: number[][];
+      };
+      const check = compareWithKeras(reply.predictions.flat(), workload.expected);
+      if (!check.ok) throw new Error(`${label}: the served output is not Keras' (${check.problem})`);
+      await run(server.url, path, body, 16); // warm-up, not recorded
+      for (const connections of CONCURRENCY) {
+        const runs: RunResult[] = [];
+        for (let r = 0; r < REPEATS; r++) runs.push(await run(server.url, path, body, connections));
+        const pick = (key: keyof RunResult) => ({
+          median: median(runs.map((x) => x[key])),
+          min: Math.min(...runs.map((x) => x[key])),
+          max: Math.max(...runs.map((x) => x[key])),
+        });
+        const row = {
+          model: label,
+          batching,
+          connections,
+          requestsPerSecond: pick("requestsPerSecond"),
+          p50Ms: pick("p50Ms"),
+          p99Ms: pick("p99Ms"),
+          healthP99Ms: pick("healthP99Ms"),
+          errors: runs.reduce((n, x) => n + x.errors + x.non2xx, 0),
+        };
+        rows.push(row);
+        process.stdout.write(
+          `${label.padEnd(8)} batching=${String(batching).padEnd(5)} c=${String(connections).padEnd(4)} ` +
+            `${row.requestsPerSecond.median.toFixed(0)} req/s (${row.requestsPerSecond.min.toFixed(0)}-` +
+            `${row.requestsPerSecond.max.toFixed(0)})  p50 ${row.p50Ms.median} ms  p99 ${row.p99Ms.median} ms  ` +
+            `health p99 ${row.healthP99Ms.median.toFixed(2)} ms  errors ${row.errors}\n`,
+        );
+      }
+    } finally {
+      server.child.kill("SIGTERM");
+      await new Promise((r) => server.child.once("exit", r));
+    }
+  }
+}
+mkdirSync(dirname(args.out), { recursive: true });
+writeFileSync(
+  args.out,
+  JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, repeats: REPEATS, rows }, null, 1),
+);
+process.stdout.write(`results in ${args.out}\n`);
