@@ -1,7 +1,8 @@
 /**
- * Dynamic batching, the way TensorFlow Serving's batching works: requests for one model that
- * arrive within a short window (or while the previous batch runs) are concatenated along the
- * batch axis into one predict, and each request gets its own rows of the outputs back.
+ * Dynamic batching, as TensorFlow Serving's batching does: requests for one model that arrive
+ * while a batch computes, within a short window, are concatenated along the batch axis into one
+ * predict, and each request gets its own rows of the outputs back. Unlike TF Serving, a request
+ * that finds the model idle leaves at once, so batching costs no latency at low load.
  */
 import { Tensor, sizeOf } from "../tensor.js";
 import type { WireTensor } from "./executor-protocol.js";
@@ -14,6 +15,8 @@ export interface BatchingOptions {
   maxRows: number;
   /** Most requests waiting for a batch; more are refused with 503 + Retry-After. */
   maxQueue: number;
+  /** Wait the window even when the model is idle (TF Serving's way: larger batches, more latency). */
+  waitWhenIdle: boolean;
 }
 
 interface Entry {
@@ -69,9 +72,15 @@ export class Batcher {
 
   private pump(): void {
     while (this.inFlight < BATCHES_IN_FLIGHT && this.queue.length > 0) {
-      // A batch leaves when it is full or when its oldest request has waited the whole window.
+      // An idle model takes what is queued at once (no wait at low load). While a batch computes,
+      // the next one leaves when it is full or when its oldest request has waited the whole window.
       const waited = performance.now() - this.queue[0].arrived;
-      if (this.batching && waited < this.options.windowMs && this.queuedRows() < this.options.maxRows) {
+      if (
+        this.batching &&
+        (this.inFlight > 0 || this.options.waitWhenIdle) &&
+        waited < this.options.windowMs &&
+        this.queuedRows() < this.options.maxRows
+      ) {
         this.timer ??= setTimeout(() => {
           this.timer = undefined;
           this.pump();

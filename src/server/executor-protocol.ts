@@ -1,4 +1,5 @@
 /** The messages between a served model's executor (executor.ts) and its worker thread (executor-worker.ts). */
+import type { KernelPath } from "../kernels/wasm.js";
 import type { DType } from "../tensor.js";
 
 /** A tensor crossing threads; `data`'s buffer is transferred, not copied. */
@@ -17,6 +18,8 @@ export interface WireTensorInfo {
 export interface ExecutorSetup {
   path: string;
   threads: number;
+  /** The calling thread's kernel path (setKernelPath there applies to the served models too). */
+  kernelPath: KernelPath;
 }
 
 export type ExecutorJob =
@@ -39,7 +42,14 @@ export interface SentError {
 }
 
 export type ExecutorReply =
-  | { kind: "ready"; name: string; inputs: WireTensorInfo[]; outputs: WireTensorInfo[]; streamable: boolean }
+  | {
+      kind: "ready";
+      name: string;
+      inputs: WireTensorInfo[];
+      outputs: WireTensorInfo[];
+      streamable: boolean;
+      kernelPath: KernelPath;
+    }
   | { kind: "load-failed"; error: SentError }
   | { kind: "done"; id: number; outputs: WireTensor[] }
   | { kind: "state"; id: number; batch: number; state: Float32Array[] }

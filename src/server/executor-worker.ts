@@ -7,6 +7,7 @@ import { parentPort } from "node:worker_threads";
 import { KeraslessError, describeThrown } from "../errors.js";
 import type { ModelStream } from "../stream.js";
 import { Tensor, sizeOf } from "../tensor.js";
+import { kernelPath, setKernelPath } from "../kernels/wasm.js";
 import { loadModelPool, type ModelPool } from "../node/pool.js";
 import type { ExecutorJob, ExecutorReply, ExecutorSetup, SentError, WireTensor } from "./executor-protocol.js";
 
@@ -25,6 +26,7 @@ const streams = new Map<string, ModelStream>();
 
 async function load(setup: ExecutorSetup): Promise<void> {
   try {
+    setKernelPath(setup.kernelPath);
     pool = await loadModelPool(setup.path, { threads: setup.threads });
   } catch (e) {
     send({ kind: "load-failed", error: sentError(e) });
@@ -49,6 +51,7 @@ async function load(setup: ExecutorSetup): Promise<void> {
     inputs: model.inputs.map(info),
     outputs: model.outputs.map(info),
     streamable,
+    kernelPath: kernelPath(),
   });
 }
 

@@ -3,6 +3,7 @@
  * replaces the thread when it dies (the jobs it held are answered with an error, not lost).
  */
 import { Worker } from "node:worker_threads";
+import type { KernelPath } from "../kernels/wasm.js";
 import { workerExecArgv } from "../node/worker-argv.js";
 import type {
   ExecutorJob,
@@ -32,6 +33,8 @@ export interface ModelDescription {
   inputs: WireTensorInfo[];
   outputs: WireTensorInfo[];
   streamable: boolean;
+  /** The kernels the model runs on in its thread: "wasm" (WebAssembly SIMD) or "js". */
+  kernelPath: KernelPath;
 }
 
 type JobWithoutId = ExecutorJob extends infer J ? (J extends { id: number } ? Omit<J, "id"> : never) : never;
@@ -79,6 +82,7 @@ export class Executor {
             inputs: reply.inputs,
             outputs: reply.outputs,
             streamable: reply.streamable,
+            kernelPath: reply.kernelPath,
           };
           resolve(this.description);
         } else if (reply.kind === "load-failed") {

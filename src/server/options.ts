@@ -20,6 +20,8 @@ export interface ServeOptions {
   batchWindowMs: number;
   /** Most rows in one batch; 1 turns dynamic batching off. */
   maxBatchRows: number;
+  /** Wait the batch window even when the model is idle (TF Serving's way); by default an idle model starts at once. */
+  batchWaitWhenIdle: boolean;
   /** Most requests waiting per model; more get 503 + Retry-After. */
   maxQueue: number;
   bodyLimitBytes: number;
@@ -44,6 +46,7 @@ export const DEFAULTS: Omit<ServeOptions, "models"> = {
   threads: Math.max(1, Math.min(4, availableParallelism())),
   batchWindowMs: 1,
   maxBatchRows: 64,
+  batchWaitWhenIdle: false,
   maxQueue: 1024,
   bodyLimitBytes: 16 * 1024 * 1024,
   headersTimeoutMs: 10_000,
@@ -70,6 +73,7 @@ A MODEL is a .keras/.h5 path, served under its file stem, or NAME=PATH.
   --batch-window-ms MS     how long a batch waits for more requests (default 1)
   --max-batch-rows N       most rows per batch; 1 turns batching off (default 64)
   --no-batching            same as --max-batch-rows 1
+  --batch-wait-when-idle   wait the window even when the model is idle (default: an idle model starts at once)
   --max-queue N            most waiting requests per model before 503 (default 1024)
   --body-limit BYTES       largest request body (default 16777216)
   --headers-timeout-ms MS  (default 10000)   --request-timeout-ms MS (default 30000)
@@ -125,6 +129,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     else if (arg in NUMERIC) (given as Record<string, unknown>)[NUMERIC[arg]] = Number(value());
     else if (arg === "--session-idle-s") given.sessionIdleMs = Number(value()) * 1000;
     else if (arg === "--no-batching") given.maxBatchRows = 1;
+    else if (arg === "--batch-wait-when-idle") given.batchWaitWhenIdle = true;
     else if (arg === "--host") given.host = value();
     else if (arg === "--cors-origin") given.corsOrigin = value();
     else if (arg === "--log-level") given.logLevel = value() as LogLevel;
@@ -197,6 +202,7 @@ function validate(o: ServeOptions): ServeOptions {
   integer("shutdownTimeoutMs", 0);
   if (typeof o.batchWindowMs !== "number" || !(o.batchWindowMs >= 0 && o.batchWindowMs <= 1000))
     throw invalid(`batchWindowMs must be from 0 to 1000, got ${String(o.batchWindowMs)}`);
+  if (typeof o.batchWaitWhenIdle !== "boolean") throw invalid("batchWaitWhenIdle must be true or false");
   if (typeof o.host !== "string" || o.host === "") throw invalid("host must be a non-empty string");
   if (!["debug", "info", "warn", "error", "silent"].includes(o.logLevel))
     throw invalid(`log level must be debug, info, warn, error or silent, got ${String(o.logLevel)}`);

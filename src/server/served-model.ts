@@ -1,5 +1,6 @@
 /** A model being served: its worker thread, its batcher, and what its inputs and outputs are. */
 import { KeraslessError } from "../errors.js";
+import { kernelPath } from "../kernels/wasm.js";
 import { normalizeInputs, type PredictInput, type TensorInfo } from "../inputs.js";
 import type { Tensor } from "../tensor.js";
 import { Batcher, type BatchingOptions } from "./batcher.js";
@@ -28,6 +29,7 @@ export class ServedModel {
   readonly outputs: readonly TensorInfo[];
   readonly streamable: boolean;
   readonly modelName: string;
+  readonly kernelPath: string;
 
   private constructor(
     readonly name: string,
@@ -39,6 +41,7 @@ export class ServedModel {
     this.outputs = description.outputs.map((t) => Object.freeze({ ...t, shape: Object.freeze(t.shape) }));
     this.streamable = description.streamable;
     this.modelName = description.modelName;
+    this.kernelPath = description.kernelPath;
   }
 
   static async load(
@@ -49,7 +52,7 @@ export class ServedModel {
     log: Logger,
   ): Promise<ServedModel> {
     const executor = new Executor(
-      { path: spec.path, threads },
+      { path: spec.path, threads, kernelPath: kernelPath() },
       () => hooks.onRestart(spec.name),
       (msg, fields) => log("error", msg, { model: spec.name, ...fields }),
     );

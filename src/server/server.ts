@@ -90,11 +90,17 @@ export async function startServer(
       sessions.dropModel(model);
     },
   };
-  const batching = { windowMs: options.batchWindowMs, maxRows: options.maxBatchRows, maxQueue: options.maxQueue };
+  const batching = {
+    windowMs: options.batchWindowMs,
+    maxRows: options.maxBatchRows,
+    maxQueue: options.maxQueue,
+    waitWhenIdle: options.batchWaitWhenIdle,
+  };
   try {
     for (const spec of options.models) {
-      models.set(spec.name, await ServedModel.load(spec, options.threads, batching, hooks, log));
-      log("info", "model loaded", { model: spec.name, path: spec.path });
+      const loaded = await ServedModel.load(spec, options.threads, batching, hooks, log);
+      models.set(spec.name, loaded);
+      log("info", "model loaded", { model: spec.name, path: spec.path, kernels: loaded.kernelPath });
     }
   } catch (e) {
     sessions.close();

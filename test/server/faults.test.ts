@@ -131,7 +131,7 @@ describe("serve: faults", () => {
   });
 
   it("a full queue: 503 with Retry-After and the v2 error body", async () => {
-    const busy = await serve({ maxQueue: 2, batchWindowMs: 200 });
+    const busy = await serve({ maxQueue: 2, batchWindowMs: 200, batchWaitWhenIdle: true });
     try {
       const t = SEED.inputs[0];
       const body = { inputs: [{ name: "input_layer", shape: t.shape, datatype: "FP32", data: t.data }] };

@@ -10,7 +10,7 @@ const CLI = new URL("../../src/cli/run.ts", import.meta.url).pathname;
 describe("serve: the process", () => {
   it("SIGTERM with 100 requests queued: all 100 answered with Keras' numbers, new ones refused, exit 0", async () => {
     // A long batching window holds the accepted requests in the queue when SIGTERM arrives.
-    const window = ["--batch-window-ms", "1000", "--max-batch-rows", "1000"];
+    const window = ["--batch-window-ms", "1000", "--max-batch-rows", "1000", "--batch-wait-when-idle"];
     const child = spawn(
       process.execPath,
       ["--import", "tsx", CLI, "serve", `seed=${SEED_MODEL}`, "--port", "0", "--threads", "1", ...window],
