@@ -2,13 +2,15 @@
  * Load test of `kerasless serve` on loopback with autocannon: requests/s and p50/p99 latency for
  * the seed model (W1's input) and the LSTM(128) model (W2's input), one row per request, at
  * concurrency 1, 16, 64 and 256, with dynamic batching (1 ms window, 64 rows) and without.
- * Each server runs in its own process; /v2/health/live is probed during every run.
+ * Each server runs in its own process; /v2/health/live is probed during every run, and the server
+ * process' CPU time per request (all its threads, from /proc) is recorded: on a shared machine it
+ * varies less than requests/s.
  *
  *   node --import tsx bench/serve-load.ts [--seconds 5] [--repeats 3] [--out bench/results/serve.json]
  */
 import autocannon from "autocannon";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -51,7 +53,15 @@ async function startServer(model: string, batching: boolean): Promise<Started> {
   return { child, url };
 }
 
+/** CPU time (user + system, all threads) the process has used, in ms, from /proc/PID/stat. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  // utime and stime are fields 14 and 15 of the line (11 and 12 after the command), in clock ticks (100 Hz).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 interface RunResult {
+  cpuMsPerRequest: number;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -61,7 +71,9 @@ interface RunResult {
 }
 
 /** One autocannon run, with /v2/health/live probed every 50 ms on its own connection meanwhile. */
-async function run(url: string, path: string, body: string, connections: number): Promise<RunResult> {
+async function run(server: Started, path: string, body: string, connections: number): Promise<RunResult> {
+  const url = server.url;
+  const cpuBefore = cpuMs(server.child.pid!);
   const health: number[] = [];
   let probing = true;
   const probe = (async () => {
@@ -82,8 +94,10 @@ async function run(url: string, path: string, body: string, connections: number)
   });
   probing = false;
   await probe;
+  const cpu = cpuMs(server.child.pid!) - cpuBefore;
   health.sort((a, b) => a - b);
   return {
+    cpuMsPerRequest: cpu / Math.max(1, result.requests.total),
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
@@ -117,10 +131,10 @@ for (const { label, workload } of cases) {
       };
       const check = compareWithKeras(reply.predictions.flat(), workload.expected);
       if (!check.ok) throw new Error(`${label}: the served output is not Keras' (${check.problem})`);
-      await run(server.url, path, body, 16); // warm-up, not recorded
+      await run(server, path, body, 16); // warm-up, not recorded
       for (const connections of CONCURRENCY) {
         const runs: RunResult[] = [];
-        for (let r = 0; r < REPEATS; r++) runs.push(await run(server.url, path, body, connections));
+        for (let r = 0; r < REPEATS; r++) runs.push(await run(server, path, body, connections));
         const pick = (key: keyof RunResult) => ({
           median: median(runs.map((x) => x[key])),
           min: Math.min(...runs.map((x) => x[key])),
@@ -134,6 +148,7 @@ for (const { label, workload } of cases) {
           p50Ms: pick("p50Ms"),
           p99Ms: pick("p99Ms"),
           healthP99Ms: pick("healthP99Ms"),
+          cpuMsPerRequest: pick("cpuMsPerRequest"),
           errors: runs.reduce((n, x) => n + x.errors + x.non2xx, 0),
         };
         rows.push(row);
@@ -141,7 +156,8 @@ for (const { label, workload } of cases) {
           `${label.padEnd(8)} batching=${String(batching).padEnd(5)} c=${String(connections).padEnd(4)} ` +
             `${row.requestsPerSecond.median.toFixed(0)} req/s (${row.requestsPerSecond.min.toFixed(0)}-` +
             `${row.requestsPerSecond.max.toFixed(0)})  p50 ${row.p50Ms.median} ms  p99 ${row.p99Ms.median} ms  ` +
-            `health p99 ${row.healthP99Ms.median.toFixed(2)} ms  errors ${row.errors}\n`,
+            `health p99 ${row.healthP99Ms.median.toFixed(2)} ms  cpu ${row.cpuMsPerRequest.median.toFixed(3)} ms/req  ` +
+            `errors ${row.errors}\n`,
         );
       }
     } finally {
