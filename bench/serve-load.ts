@@ -6,7 +6,7 @@
  * process' CPU time per request (all its threads, from /proc) is recorded: on a shared machine it
  * varies less than requests/s.
  *
- *   node --import tsx bench/serve-load.ts [--seconds 5] [--repeats 3] [--out bench/results/serve.json]
+ *   node --import tsx bench/serve-load.ts [--protocol v1|v2-binary] [--seconds 5] [--repeats 3] [--out FILE]
  */
 import autocannon from "autocannon";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -22,6 +22,8 @@ const { values: args } = parseArgs({
     repeats: { type: "string", default: "3" },
     out: { type: "string", default: benchPath("results/serve.json") },
     concurrency: { type: "string", default: "1,16,64,256" },
+    /** v1: TF Serving JSON rows; v2-binary: Open Inference Protocol with the tensor as raw FP32 bytes. */
+    protocol: { type: "string", default: "v1" },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -71,7 +73,13 @@ interface RunResult {
 }
 
 /** One autocannon run, with /v2/health/live probed every 50 ms on its own connection meanwhile. */
-async function run(server: Started, path: string, body: string, connections: number): Promise<RunResult> {
+interface LoadRequest {
+  path: string;
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+async function run(server: Started, { path, body, headers }: LoadRequest, connections: number): Promise<RunResult> {
   const url = server.url;
   const cpuBefore = cpuMs(server.child.pid!);
   const health: number[] = [];
@@ -87,7 +95,7 @@ async function run(server: Started, path: string, body: string, connections: num
   const result = await autocannon({
     url: `${url}${path}`,
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers,
     body,
     connections,
     duration: SECONDS,
@@ -115,32 +123,59 @@ const cases = [
   { label: "lstm128", workload: workloads.find((w) => w.id === "W2")! },
 ];
 const rows: Record<string, unknown>[] = [];
+
+/** One row as the protocol sends it. */
+function requestFor(model: string, instance: number[][], values: Float32Array, shape: number[]): LoadRequest {
+  if (args.protocol === "v1") {
+    return {
+      path: `/v1/models/${model}:predict`,
+      body: Buffer.from(JSON.stringify({ instances: [instance] })),
+      headers: { "content-type": "application/json" },
+    };
+  }
+  if (args.protocol !== "v2-binary") throw new Error(`--protocol is v1 or v2-binary, not ${args.protocol}`);
+  const bytes = Buffer.from(values.slice().buffer);
+  const input = { name: inputName(model), shape, datatype: "FP32", parameters: { binary_data_size: bytes.length } };
+  const header = Buffer.from(JSON.stringify({ inputs: [input] }));
+  return {
+    path: `/v2/models/${model}/infer`,
+    body: Buffer.concat([header, bytes]),
+    headers: { "inference-header-content-length": String(header.length) },
+  };
+}
+
+/** The benchmark models' input names (bench/models/*.keras). */
+const inputName = (model: string): string => (model === "seed" ? "input_layer" : "x");
 for (const { label, workload } of cases) {
   const [, steps, features] = workload.inputShape;
   const instance = Array.from({ length: steps }, (_, t) =>
     Array.from(workload.input.subarray(t * features, (t + 1) * features)),
   );
-  const body = JSON.stringify({ instances: [instance] });
-  const path = `/v1/models/${label}:predict`;
+  const req = requestFor(label, instance, workload.input.subarray(0, steps * features), [1, steps, features]);
   for (const batching of [false, true]) {
     const server = await startServer(`${label}=${benchPath(workload.model.keras)}`, batching);
     try {
       // Parity first: the served numbers are Keras' (bench/references.json).
-      const reply = (await (await fetch(`${server.url}${path}`, { method: "POST", body })).json()) as {
-        predictions: number[][];
-      };
-      const check = compareWithKeras(reply.predictions.flat(), workload.expected);
+      const res = await fetch(`${server.url}${req.path}`, {
+        method: "POST",
+        body: new Uint8Array(req.body),
+        headers: req.headers,
+      });
+      const reply = (await res.json()) as { predictions?: number[][]; outputs?: { data: number[] }[] };
+      const served = reply.predictions?.flat() ?? reply.outputs![0].data;
+      const check = compareWithKeras(served, workload.expected);
       if (!check.ok) throw new Error(`${label}: the served output is not Keras' (${check.problem})`);
-      await run(server, path, body, 16); // warm-up, not recorded
+      await run(server, req, 16); // warm-up, not recorded
       for (const connections of CONCURRENCY) {
         const runs: RunResult[] = [];
-        for (let r = 0; r < REPEATS; r++) runs.push(await run(server, path, body, connections));
+        for (let r = 0; r < REPEATS; r++) runs.push(await run(server, req, connections));
         const pick = (key: keyof RunResult) => ({
           median: median(runs.map((x) => x[key])),
           min: Math.min(...runs.map((x) => x[key])),
           max: Math.max(...runs.map((x) => x[key])),
         });
         const row = {
+          protocol: args.protocol,
           model: label,
           batching,
           connections,
@@ -153,7 +188,7 @@ for (const { label, workload } of cases) {
         };
         rows.push(row);
         process.stdout.write(
-          `${label.padEnd(8)} batching=${String(batching).padEnd(5)} c=${String(connections).padEnd(4)} ` +
+          `${args.protocol} ${label.padEnd(8)} batching=${String(batching).padEnd(5)} c=${String(connections).padEnd(4)} ` +
             `${row.requestsPerSecond.median.toFixed(0)} req/s (${row.requestsPerSecond.min.toFixed(0)}-` +
             `${row.requestsPerSecond.max.toFixed(0)})  p50 ${row.p50Ms.median} ms  p99 ${row.p99Ms.median} ms  ` +
             `health p99 ${row.healthP99Ms.median.toFixed(2)} ms  cpu ${row.cpuMsPerRequest.median.toFixed(3)} ms/req  ` +
