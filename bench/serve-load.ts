@@ -188,10 +188,12 @@ for (const { label, workload } of cases) {
         };
         rows.push(row);
         process.stdout.write(
-          `${args.protocol} ${label.padEnd(8)} batching=${String(batching).padEnd(5)} c=${String(connections).padEnd(4)} ` +
+          `${args.protocol} ${label.padEnd(8)} batching=${String(batching).padEnd(5)} ` +
+            `c=${String(connections).padEnd(4)} ` +
             `${row.requestsPerSecond.median.toFixed(0)} req/s (${row.requestsPerSecond.min.toFixed(0)}-` +
             `${row.requestsPerSecond.max.toFixed(0)})  p50 ${row.p50Ms.median} ms  p99 ${row.p99Ms.median} ms  ` +
-            `health p99 ${row.healthP99Ms.median.toFixed(2)} ms  cpu ${row.cpuMsPerRequest.median.toFixed(3)} ms/req  ` +
+            `health p99 ${row.healthP99Ms.median.toFixed(2)} ms  ` +
+            `cpu ${row.cpuMsPerRequest.median.toFixed(3)} ms/req  ` +
             `errors ${row.errors}\n`,
         );
       }
