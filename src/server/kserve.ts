@@ -62,7 +62,7 @@ export async function handleV2(
   }
   const m = MODEL.exec(path);
   if (m === null) throw notFound(`no endpoint ${method} ${path}`);
-  const model = find(models, decodeURIComponent(m[1]), m[2] === undefined ? undefined : decodeURIComponent(m[2]));
+  const model = find(models, decoded(m[1]), m[2] === undefined ? undefined : decoded(m[2]));
   if (m[3] === "/ready" && method === "GET") {
     const ready = state.ready && model.ready;
     return { status: ready ? 200 : 503, body: { name: model.name, ready } };
@@ -73,6 +73,14 @@ export async function handleV2(
 }
 
 const names = (infos: readonly TensorInfo[]): string => infos.map((t) => t.name).join(", ");
+
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(`the path segment ${JSON.stringify(segment)} is not valid percent-encoding`);
+  }
+}
 
 const describe = (t: TensorInfo) => ({ name: t.name, datatype: DATATYPE[t.dtype], shape: t.shape.map((d) => d ?? -1) });
 

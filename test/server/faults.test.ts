@@ -183,5 +183,7 @@ describe("serve: faults", () => {
     assert.deepEqual([reply.status, reply.body], [404, { error: "no endpoint GET /etc/passwd" }]);
     const traversal = await request(server, "GET", "/v2/models/..%2F..%2Fetc%2Fpasswd");
     assert.equal(traversal.status, 404);
+    const malformed = await request(server, "GET", "/v2/models/%E0%A4%A");
+    assert.deepEqual([malformed.status, Object.keys(malformed.body)], [400, ["error"]]);
   });
 });
