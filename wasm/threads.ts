@@ -4,6 +4,10 @@
 // units k*uk.. of every gate (uk = units / parts) and its columns of the projection and of the
 // kernels, which the host lays out block after block. Threads run ranges of blocks and meet at a
 // barrier after every step; the state is double-buffered (h0 read while h1 is written, then swapped).
+//
+// The call convention between the threads is defined here once: a job is a record of i32 fields
+// in the shared memory (the enum Job gives their order; the host reads the field names from this
+// module's exports and writes them), and every thread calls runJob(job, its blocks, ...).
 export * from "./kernels";
 import { chunkStart, copyStep, gemmPacked, gruGates, lstmGates, projectChunk } from "./kernels";
 
@@ -41,13 +45,64 @@ function arrive(counter: usize, target: i32): bool {
   return true;
 }
 
+/** The fields of a job record, i32 each, in this order. */
+export enum Job {
+  /** JOB_LSTM or JOB_GRU. */
+  CELL, X, FEATURES, KERNEL, BIAS, P, CHUNK, TIME, PACKED,
+  /** GRU only: the recurrent bias and the [batch, 3u] scratch. */
+  RECURRENT_BIAS, REC,
+  H0, H1,
+  /** LSTM only: the carry state. */
+  C,
+  BATCH, UNITS, GATE, BACKWARDS, OUT, PARTS,
+  /** The record's length in i32 fields. */
+  FIELDS,
+}
+export const JOB_LSTM: i32 = 0;
+export const JOB_GRU: i32 = 1;
+
+// @ts-ignore: decorator
+@inline function field(job: usize, index: i32): i32 {
+  return load<i32>(job + (<usize>index << 2));
+}
+
+/**
+ * Runs blocks from..to of the job at `job` (see Job) with `threads` threads meeting at `counter`.
+ * Returns 1, or 0 when a barrier timed out. The final h is in H0 when TIME is even, else in H1.
+ */
+export function runJob(job: usize, from: i32, to: i32, threads: i32, counter: usize): i32 {
+  const x = <usize>field(job, Job.X);
+  const features = field(job, Job.FEATURES);
+  const kernel = <usize>field(job, Job.KERNEL);
+  const bias = <usize>field(job, Job.BIAS);
+  const p = <usize>field(job, Job.P);
+  const chunk = field(job, Job.CHUNK);
+  const time = field(job, Job.TIME);
+  const packed = <usize>field(job, Job.PACKED);
+  const h0 = <usize>field(job, Job.H0);
+  const h1 = <usize>field(job, Job.H1);
+  const batch = field(job, Job.BATCH);
+  const units = field(job, Job.UNITS);
+  const gate = field(job, Job.GATE);
+  const backwards = field(job, Job.BACKWARDS);
+  const out = <usize>field(job, Job.OUT);
+  const parts = field(job, Job.PARTS);
+  if (field(job, Job.CELL) == JOB_LSTM) {
+    const c = <usize>field(job, Job.C);
+    return lstmStepsParts(x, features, kernel, bias, p, chunk, time, packed, h0, h1, c, batch, units, gate, backwards, out, parts, from, to, threads, counter);
+  }
+  const recurrentBias = <usize>field(job, Job.RECURRENT_BIAS);
+  const rec = <usize>field(job, Job.REC);
+  return gruStepsParts(x, features, kernel, bias, p, chunk, time, packed, recurrentBias, rec, h0, h1, batch, units, gate, backwards, out, parts, from, to, threads, counter);
+}
+
 /**
  * Blocks from..to of an LSTM sequence split into `parts` (see the file comment): every step, with
  * the blocks' projection columns computed from x a chunk of steps at a time (as in lstmSteps); `threads` threads run
  * the blocks between them and meet at `counter` after each step (threads 1: no barrier).
  * Returns 1, or 0 when a barrier timed out. The final h is in h0 when time is even, else h1.
  */
-export function lstmStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, h0: usize, h1: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
+function lstmStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, h0: usize, h1: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
   const uk = units / parts;
   const blockWidth = 4 * uk;
   const width = 4 * units;
@@ -80,7 +135,7 @@ export function lstmStepsParts(x: usize, features: i32, kernel: usize, bias: usi
 }
 
 /** The same for a GRU with reset_after; `rec` is [batch, 3u] scratch, recurrentBias in blocks too. */
-export function gruStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, recurrentBias: usize, rec: usize, h0: usize, h1: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
+function gruStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, recurrentBias: usize, rec: usize, h0: usize, h1: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
   const uk = units / parts;
   const blockWidth = 3 * uk;
   const width = 3 * units;

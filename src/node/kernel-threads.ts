@@ -1,7 +1,8 @@
 /**
  * Node's kernel team: worker threads that run split recurrent sequences with the calling thread
- * (see KernelTeam in kernels/wasm.ts). The workers wait on a small shared control block; a job is
- * the arguments of one split-sequence call, and the threads meet at barriers in WebAssembly.
+ * (see KernelTeam in kernels/wasm.ts). The workers wait on a small shared control block that names
+ * a job record in a shared WebAssembly memory (wasm/threads.ts Job); the threads meet at barriers
+ * in WebAssembly.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -81,13 +82,11 @@ class NodeKernelTeam implements KernelTeam {
   /** Jobs dispatched so far (for tests and diagnostics). */
   jobs = 0;
 
-  dispatch(id: number, fn: "lstm" | "gru", args: Int32Array, count: number, threads: number, counter: number): void {
+  dispatch(id: number, job: number, threads: number, counter: number): void {
     this.jobs++;
     const control = this.control;
     control[CONTROL.MEMORY] = id;
-    control[CONTROL.FN] = fn === "lstm" ? 0 : 1;
-    control[CONTROL.ARG_COUNT] = count;
-    for (let i = 0; i < count; i++) control[CONTROL.ARGS + i] = args[i];
+    control[CONTROL.JOB] = job;
     control[CONTROL.THREADS] = threads;
     control[CONTROL.COUNTER] = counter;
     Atomics.add(control, CONTROL.SEQUENCE, 1);

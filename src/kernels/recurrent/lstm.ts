@@ -1,0 +1,79 @@
+/**
+ * LSTM, the fast TypeScript path (the equations, readable: lstm.reference.ts). The step adds
+ * h·recurrentKernel to the step's projection for all batch rows as one product, then runs the
+ * gates over each row: written out for tanh and sigmoid, through the activations otherwise.
+ */
+import { sigmoid, type Activation } from "../activations.js";
+import { gemm } from "../matmul.js";
+import type { KerasCellWeights, RecurrentCell } from "./cell.js";
+
+export class LstmCell implements RecurrentCell {
+  readonly stateShape: readonly number[];
+  readonly stateSize: number;
+  readonly stateCount = 2;
+  readonly projectionWidth: number;
+
+  /** `writtenOut`: the activation is tanh and the gates' sigmoid (the plan decides). */
+  constructor(
+    readonly units: number,
+    private readonly kernelWeights: KerasCellWeights,
+    private readonly activation: Activation,
+    private readonly recurrentActivation: Activation,
+    private readonly writtenOut: boolean,
+  ) {
+    this.stateShape = [units];
+    this.stateSize = units;
+    this.projectionWidth = 4 * units;
+  }
+
+  weights(): KerasCellWeights {
+    return this.kernelWeights;
+  }
+
+  inputProjection(x: Float32Array, rows: number, features: number, out: Float32Array): void {
+    const { kernel, bias } = this.kernelWeights;
+    const w = this.projectionWidth;
+    gemm(x, 0, features, kernel, 0, w, out, 0, w, rows, features, w, bias, false);
+  }
+
+  step(
+    p: Float32Array,
+    offset: number,
+    rowStride: number,
+    states: Float32Array[],
+    batch: number,
+    mask: Uint8Array | null,
+    maskOffset: number,
+    maskStride: number,
+    scratch: Float32Array,
+  ): void {
+    const u = this.units;
+    const h = states[0];
+    const c = states[1];
+    // p = [input | forget | candidate | output] pre-activations.
+    gemm(h, 0, u, this.kernelWeights.recurrentKernel, 0, 4 * u, p, offset, rowStride, batch, u, 4 * u, null, true);
+    for (let b = 0; b < batch; b++) {
+      if (mask !== null && mask[maskOffset + b * maskStride] === 0) continue;
+      const o = offset + b * rowStride;
+      const s = b * u;
+      if (this.writtenOut) {
+        for (let j = 0; j < u; j++) {
+          const i = sigmoid(p[o + j]);
+          const f = sigmoid(p[o + u + j]);
+          const g = Math.tanh(p[o + 2 * u + j]);
+          const out = sigmoid(p[o + 3 * u + j]);
+          const cell = f * c[s + j] + i * g;
+          c[s + j] = cell;
+          h[s + j] = out * Math.tanh(cell);
+        }
+      } else {
+        this.recurrentActivation.apply(p, o, p, o, 1, 2 * u);
+        this.activation.apply(p, o + 2 * u, p, o + 2 * u, 1, u);
+        this.recurrentActivation.apply(p, o + 3 * u, p, o + 3 * u, 1, u);
+        for (let j = 0; j < u; j++) c[s + j] = p[o + u + j] * c[s + j] + p[o + j] * p[o + 2 * u + j];
+        this.activation.apply(c, s, scratch, s, 1, u);
+        for (let j = 0; j < u; j++) h[s + j] = p[o + 3 * u + j] * scratch[s + j];
+      }
+    }
+  }
+}
