@@ -127,7 +127,6 @@ export class Bidirectional extends Layer {
     return { ...forward, config: { ...config, go_backwards: goBackwards, name: `backward_${String(config.name)}` } };
   }
 
-  /** The forward and the backward layer (model.resetStates() reaches stateful ones through it). */
   /** Both halves' plans: the forward's and the backward's backends (they may differ, e.g. in units). */
   override kernelPlan(): KernelPlan | null {
     const [forward, backward] = this.halves.map((half) => half.kernelPlan());
@@ -139,6 +138,7 @@ export class Bidirectional extends Layer {
     };
   }
 
+  /** The forward and the backward layer (model.resetStates() reaches stateful ones through it). */
   get halves(): [Layer, Layer] {
     if (this.forward === null || this.backward === null)
       throw this.error("E_UNSUPPORTED", "its wrapped layers are not supported");
