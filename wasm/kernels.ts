@@ -212,7 +212,10 @@ export const GATE_HARD_SIGMOID_KERAS3: i32 = HARD_SIGMOID_KERAS3;
  * Any units: the last vector of a row may be partial. Its spare lanes read the values that follow
  * (the next gate block or row, or the slack after the workspace) and are never stored.
  */
-export function lstmGates(p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
+export function lstmGates(
+  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize,
+  maskStride: i32
+): void {
   // One copy of the loop per gate activation (constant-folded): a branch on the activation inside
   // the loop cost a quarter of the pass.
   if (gate == SIGMOID) lstmSigmoid(p, pStride, h, c, sStride, batch, units, mask, maskStride);
@@ -223,20 +226,29 @@ export function lstmGates(p: usize, pStride: i32, h: usize, c: usize, sStride: i
 // Separate functions, not inlined into one: the engine compiles each loop on its own, and one
 // function holding all three ran a quarter slower.
 // @ts-ignore: decorator
-@noinline function lstmSigmoid(p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function lstmSigmoid(
+  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
+): void {
   lstmRows(p, pStride, h, c, sStride, batch, units, SIGMOID, mask, maskStride);
 }
 // @ts-ignore: decorator
-@noinline function lstmHardSigmoid2(p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function lstmHardSigmoid2(
+  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
+): void {
   lstmRows(p, pStride, h, c, sStride, batch, units, HARD_SIGMOID_KERAS2, mask, maskStride);
 }
 // @ts-ignore: decorator
-@noinline function lstmHardSigmoid3(p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function lstmHardSigmoid3(
+  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
+): void {
   lstmRows(p, pStride, h, c, sStride, batch, units, HARD_SIGMOID_KERAS3, mask, maskStride);
 }
 
 // @ts-ignore: decorator
-@inline function lstmRows(p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
+@inline function lstmRows(
+  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize,
+  maskStride: i32
+): void {
   const ub = <usize>units << 2;
   for (let b = 0; b < batch; b++) {
     if (mask && load<u8>(mask + <usize>b * <usize>maskStride) == 0) continue;
@@ -261,27 +273,44 @@ export function lstmGates(p: usize, pStride: i32, h: usize, c: usize, sStride: i
  * the previous state is read at hIn and the new one written at hOut (+ b*sStride floats; they
  * may be the same). Masks and any units as in lstmGates.
  */
-export function gruGates(p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
+export function gruGates(
+  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
+  gate: i32, mask: usize, maskStride: i32
+): void {
   if (gate == SIGMOID) gruSigmoid(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
-  else if (gate == HARD_SIGMOID_KERAS2) gruHardSigmoid2(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
+  else if (
+    gate == HARD_SIGMOID_KERAS2
+  ) gruHardSigmoid2(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
   else gruHardSigmoid3(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
 }
 
 // @ts-ignore: decorator
-@noinline function gruSigmoid(p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function gruSigmoid(
+  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
+  mask: usize, maskStride: i32
+): void {
   gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, SIGMOID, mask, maskStride);
 }
 // @ts-ignore: decorator
-@noinline function gruHardSigmoid2(p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function gruHardSigmoid2(
+  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
+  mask: usize, maskStride: i32
+): void {
   gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, HARD_SIGMOID_KERAS2, mask, maskStride);
 }
 // @ts-ignore: decorator
-@noinline function gruHardSigmoid3(p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function gruHardSigmoid3(
+  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
+  mask: usize, maskStride: i32
+): void {
   gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, HARD_SIGMOID_KERAS3, mask, maskStride);
 }
 
 // @ts-ignore: decorator
-@inline function gruRows(p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
+@inline function gruRows(
+  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
+  gate: i32, mask: usize, maskStride: i32
+): void {
   const ub = <usize>units << 2;
   const one = f32x4.splat(1.0);
   for (let b = 0; b < batch; b++) {
@@ -294,7 +323,9 @@ export function gruGates(p: usize, pStride: i32, rec: usize, recStride: i32, hIn
       const z = gate4(f32x4.add(v128.load(pr + j), v128.load(rr + j)), gate);
       const r = gate4(f32x4.add(v128.load(pr + ub + j), v128.load(rr + ub + j)), gate);
       const cand = tanh4(f32x4.add(v128.load(pr + 2 * ub + j), f32x4.mul(r, v128.load(rr + 2 * ub + j))));
-      storeLanes(hOut + sr + j, f32x4.add(f32x4.mul(z, v128.load(hIn + sr + j)), f32x4.mul(f32x4.sub(one, z), cand)), lanes);
+      storeLanes(
+        hOut + sr + j, f32x4.add(f32x4.mul(z, v128.load(hIn + sr + j)), f32x4.mul(f32x4.sub(one, z), cand)), lanes
+      );
     }
   }
 }
@@ -313,12 +344,17 @@ export function copyStep(h: usize, out: usize, batch: i32, sStride: i32, count: 
  * p + (b*chunk + j)*width floats. A sequence computes its projection a chunk of steps at a time,
  * so the buffer holds `chunk` steps, not the whole sequence.
  */
-export function projectChunk(x: usize, features: i32, time: i32, kernel: usize, width: i32, bias: usize, p: usize, chunk: i32, t0: i32, len: i32, batch: i32, col: i32, cols: i32): void {
+export function projectChunk(
+  x: usize, features: i32, time: i32, kernel: usize, width: i32, bias: usize, p: usize, chunk: i32, t0: i32, len: i32,
+  batch: i32, col: i32, cols: i32
+): void {
   const colBytes = <usize>col << 2;
   for (let b = 0; b < batch; b++) {
     const xb = x + ((<usize>b * <usize>time + <usize>t0) * <usize>features << 2);
     const pb = p + (<usize>b * <usize>chunk * <usize>width << 2);
-    gemm(xb, features, kernel + colBytes, width, pb + colBytes, width, len, features, cols, bias ? bias + colBytes : 0, 0);
+    gemm(
+      xb, features, kernel + colBytes, width, pb + colBytes, width, len, features, cols, bias ? bias + colBytes : 0, 0
+    );
   }
 }
 
@@ -334,7 +370,10 @@ export function projectChunk(x: usize, features: i32, time: i32, kernel: usize, 
  * ([batch, chunk, 4u]). With out (not 0), step s's h goes to out[b, s, :]. The recurrent kernel
  * is packed (gemmPacked).
  */
-export function lstmSteps(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, h: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
+export function lstmSteps(
+  x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, h: usize,
+  c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize
+): void {
   const width = 4 * units;
   let t0 = 0;
   for (let s = 0; s < time; s++) {
@@ -352,7 +391,10 @@ export function lstmSteps(x: usize, features: i32, kernel: usize, bias: usize, p
 }
 
 /** A whole unmasked GRU (reset_after) sequence, as lstmSteps; `rec` is [batch, 3u] scratch. */
-export function gruSteps(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, recurrentBias: usize, rec: usize, h: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
+export function gruSteps(
+  x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize,
+  recurrentBias: usize, rec: usize, h: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize
+): void {
   const width = 3 * units;
   let t0 = 0;
   for (let s = 0; s < time; s++) {

@@ -89,11 +89,17 @@ export function runJob(job: usize, from: i32, to: i32, threads: i32, counter: us
   const parts = field(job, Job.PARTS);
   if (field(job, Job.CELL) == JOB_LSTM) {
     const c = <usize>field(job, Job.C);
-    return lstmStepsParts(x, features, kernel, bias, p, chunk, time, packed, h0, h1, c, batch, units, gate, backwards, out, parts, from, to, threads, counter);
+    return lstmStepsParts(
+      x, features, kernel, bias, p, chunk, time, packed, h0, h1, c, batch, units, gate, backwards, out, parts, from,
+      to, threads, counter
+    );
   }
   const recurrentBias = <usize>field(job, Job.RECURRENT_BIAS);
   const rec = <usize>field(job, Job.REC);
-  return gruStepsParts(x, features, kernel, bias, p, chunk, time, packed, recurrentBias, rec, h0, h1, batch, units, gate, backwards, out, parts, from, to, threads, counter);
+  return gruStepsParts(
+    x, features, kernel, bias, p, chunk, time, packed, recurrentBias, rec, h0, h1, batch, units, gate, backwards, out,
+    parts, from, to, threads, counter
+  );
 }
 
 /**
@@ -102,7 +108,11 @@ export function runJob(job: usize, from: i32, to: i32, threads: i32, counter: us
  * the blocks between them and meet at `counter` after each step (threads 1: no barrier).
  * Returns 1, or 0 when a barrier timed out. The final h is in h0 when time is even, else h1.
  */
-function lstmStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, h0: usize, h1: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
+function lstmStepsParts(
+  x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, h0: usize,
+  h1: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32,
+  threads: i32, counter: usize
+): i32 {
   const uk = units / parts;
   const blockWidth = 4 * uk;
   const width = 4 * units;
@@ -115,14 +125,18 @@ function lstmStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: 
       // Each block projects its own columns: no other thread reads them.
       const len = min(chunk, time - s);
       t0 = chunkStart(s, len, time, backwards);
-      for (let k = from; k < to; k++) projectChunk(x, features, time, kernel, width, bias, p, chunk, t0, len, batch, k * blockWidth, blockWidth);
+      for (
+        let k = from; k < to; k++
+      ) projectChunk(x, features, time, kernel, width, bias, p, chunk, t0, len, batch, k * blockWidth, blockWidth);
     }
     const t = backwards ? time - 1 - s : s;
     const pt = p + (<usize>(t - t0) * <usize>width << 2);
     for (let k = from; k < to; k++) {
       const pk = pt + <usize>k * blockBytes;
       const unitOffset = <usize>(k * uk) << 2;
-      gemmPacked(hIn, units, packed + <usize>k * <usize>units * blockBytes, pk, chunk * width, batch, units, blockWidth, 0, 1);
+      gemmPacked(
+        hIn, units, packed + <usize>k * <usize>units * blockBytes, pk, chunk * width, batch, units, blockWidth, 0, 1
+      );
       lstmGates(pk, chunk * width, hOut + unitOffset, c + unitOffset, units, batch, uk, gate, 0, 0);
       if (out) copyStep(hOut + unitOffset, out + unitOffset, batch, units, uk, time, s);
     }
@@ -135,7 +149,11 @@ function lstmStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: 
 }
 
 /** The same for a GRU with reset_after; `rec` is [batch, 3u] scratch, recurrentBias in blocks too. */
-function gruStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, recurrentBias: usize, rec: usize, h0: usize, h1: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize): i32 {
+function gruStepsParts(
+  x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize,
+  recurrentBias: usize, rec: usize, h0: usize, h1: usize, batch: i32, units: i32, gate: i32, backwards: i32,
+  out: usize, parts: i32, from: i32, to: i32, threads: i32, counter: usize
+): i32 {
   const uk = units / parts;
   const blockWidth = 3 * uk;
   const width = 3 * units;
@@ -148,7 +166,9 @@ function gruStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: u
       // Each block projects its own columns: no other thread reads them.
       const len = min(chunk, time - s);
       t0 = chunkStart(s, len, time, backwards);
-      for (let k = from; k < to; k++) projectChunk(x, features, time, kernel, width, bias, p, chunk, t0, len, batch, k * blockWidth, blockWidth);
+      for (
+        let k = from; k < to; k++
+      ) projectChunk(x, features, time, kernel, width, bias, p, chunk, t0, len, batch, k * blockWidth, blockWidth);
     }
     const t = backwards ? time - 1 - s : s;
     const pt = p + (<usize>(t - t0) * <usize>width << 2);
@@ -156,7 +176,10 @@ function gruStepsParts(x: usize, features: i32, kernel: usize, bias: usize, p: u
       const pk = pt + <usize>k * blockBytes;
       const rk = rec + <usize>k * blockBytes;
       const unitOffset = <usize>(k * uk) << 2;
-      gemmPacked(hIn, units, packed + <usize>k * <usize>units * blockBytes, rk, width, batch, units, blockWidth, recurrentBias ? recurrentBias + <usize>k * blockBytes : 0, 0);
+      gemmPacked(
+        hIn, units, packed + <usize>k * <usize>units * blockBytes, rk, width, batch, units, blockWidth,
+        recurrentBias ? recurrentBias + <usize>k * blockBytes : 0, 0
+      );
       gruGates(pk, chunk * width, rk, width, hIn + unitOffset, hOut + unitOffset, units, batch, uk, gate, 0, 0);
       if (out) copyStep(hOut + unitOffset, out + unitOffset, batch, units, uk, time, s);
     }

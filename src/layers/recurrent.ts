@@ -53,7 +53,7 @@ export abstract class RecurrentLayer extends Layer {
   private readonly maskIgnoredWithInitialState: boolean;
   /** The batch size a stateful layer was built for (Keras needs it fixed), else null. */
   private statefulBatch: number | null = null;
-  /** A stateful layer's states between predict calls ([batch, units] each). */
+  /** A stateful layer's states between predict calls ([batch, ...state shape] each). */
   private carriedStates: Float32Array[] | null = null;
   /**
    * The buffers of the last small call, kept for the next call of the same size: allocating them
@@ -222,7 +222,8 @@ export abstract class RecurrentLayer extends Layer {
       throw this.error("E_INPUT_SHAPE", `is stateful with batch size ${this.statefulBatch}, got a batch of ${batch}`);
     }
     return (
-      this.carriedStates ?? Array.from({ length: this.stateCount }, () => new Float32Array(batch * this.options.units))
+      this.carriedStates ??
+      Array.from({ length: this.stateCount }, () => new Float32Array(batch * this.kernel!.sizes.stateSize))
     );
   }
 
@@ -257,9 +258,11 @@ export abstract class RecurrentLayer extends Layer {
   }
 
   private wrapOutputs(buffers: SequenceBuffers, batch: number, time: number): Tensor[] {
-    const { units, returnSequences, returnState } = this.options;
-    const output = new Tensor(returnSequences ? [batch, time, units] : [batch, units], buffers.output);
-    return returnState ? [output, ...buffers.states.map((s) => new Tensor([batch, units], s))] : [output];
+    const { returnSequences, returnState } = this.options;
+    // The cell's state shape per sample ([units] here; a convolutional cell's has more axes).
+    const state = this.kernel!.sizes.stateShape;
+    const output = new Tensor(returnSequences ? [batch, time, ...state] : [batch, ...state], buffers.output);
+    return returnState ? [output, ...buffers.states.map((s) => new Tensor([batch, ...state], s))] : [output];
   }
 
   override computeMask(_inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[]): (Mask | null)[] {
@@ -283,9 +286,8 @@ export abstract class RecurrentLayer extends Layer {
     const outputs = this.wrapOutputs(buffers, batch, 1);
     const options = this.sequenceOptions();
     const kernel = this.kernel!;
-    const units = this.options.units;
     // A stream keeps each row's latest output itself (a masked step repeats it).
-    const carriedOutput = new Float32Array(batch * units);
+    const carriedOutput = new Float32Array(batch * kernel.sizes.stateSize);
     return {
       state: [...buffers.states, carriedOutput],
       step: (inputs, masks) => {
@@ -370,7 +372,8 @@ export class SimpleRNN extends RecurrentLayer {
 }
 
 const options =
-  "`activation`, `recurrent_activation`, `use_bias`, `return_sequences`, `return_state`, `go_backwards`, `initial_state`";
+  "`activation`, `recurrent_activation`, `use_bias`, `return_sequences`, `return_state`, " +
+  "`go_backwards`, `initial_state`";
 
 export const recurrentLayers: LayerDefinition[] = [
   { className: "LSTM", family: "recurrent", summary: options, create: (r) => new LSTM(r) },

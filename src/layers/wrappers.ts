@@ -88,7 +88,8 @@ export class Bidirectional extends Layer {
       if ((key === "go_backwards") === (f === b)) {
         throw this.error(
           "E_CONFIG",
-          `the forward and backward layers have ${key}=${f ? "True" : "False"} and ${b ? "True" : "False"}; Keras requires ${key === "go_backwards" ? "different" : "equal"} values`,
+          `the forward and backward layers have ${key}=${f ? "True" : "False"} and ${b ? "True" : "False"}; ` +
+            `Keras requires ${key === "go_backwards" ? "different" : "equal"} values`,
         );
       }
     }
@@ -171,7 +172,8 @@ export class Bidirectional extends Layer {
       if (forwardOut.length !== backwardOut.length || forwardOut.some((d, i) => d !== backwardOut[i])) {
         throw this.error(
           "E_CONFIG",
-          `merge_mode ${this.mergeMode} needs equal forward and backward outputs, got ${formatShape(forwardOut)} and ${formatShape(backwardOut)}`,
+          `merge_mode ${this.mergeMode} needs equal forward and backward outputs, ` +
+            `got ${formatShape(forwardOut)} and ${formatShape(backwardOut)}`,
         );
       }
       outputs = [forwardOut];
@@ -400,7 +402,9 @@ export const wrapperLayers: LayerDefinition[] = [
     className: "Bidirectional",
     family: "wrappers",
     summary:
-      "wraps `LSTM`, `GRU`, `SimpleRNN` (and `CuDNNLSTM`, `CuDNNGRU`); `merge_mode` concat, sum, mul, ave, None; `return_sequences`, `return_state`, `initial_state` (forward half first); a `backward_layer` that differs; masks",
+      "wraps `LSTM`, `GRU`, `SimpleRNN` (and `CuDNNLSTM`, `CuDNNGRU`); `merge_mode` concat, sum, mul, ave, None; " +
+      "`return_sequences`, `return_state`, `initial_state` (forward half first); " +
+      "a `backward_layer` that differs; masks",
     create: (r) => new Bidirectional(r),
   },
   {
