@@ -7,7 +7,7 @@
  */
 import type { Activation } from "./activations.js";
 import { getActivation } from "./activations.js";
-import { kernelPath, kernelTeam, type KernelPath, type KernelTeam } from "./wasm.js";
+import { kernelPath, kernelTeam, wasmFeatures, type KernelPath, type KernelTeam, type WasmFeatures } from "./wasm.js";
 
 /** What any layer's kernels run on, readable: the backend's short name and why it was chosen. */
 export interface KernelPlan {
@@ -22,10 +22,18 @@ export type GateActivation = "sigmoid" | "hard_sigmoid_keras2" | "hard_sigmoid_k
 export interface KernelEnvironment {
   readonly path: KernelPath;
   readonly team: KernelTeam | null;
+  /** The WebAssembly build (relaxed SIMD's fused multiply-add, or SIMD128); null on the js path. */
+  readonly features?: WasmFeatures | null;
 }
 
 export function currentEnvironment(): KernelEnvironment {
-  return { path: kernelPath(), team: kernelTeam() };
+  const path = kernelPath();
+  return { path, team: kernelTeam(), features: path === "wasm" ? wasmFeatures() : null };
+}
+
+/** "wasm-simd" or "wasm-relaxed-simd" (the build with fused multiply-add). */
+function wasmName(env: KernelEnvironment): string {
+  return env.features === "relaxed-simd" ? "wasm-relaxed-simd" : "wasm-simd";
 }
 
 /** A recurrent layer's cell as the plan needs to know it. */
@@ -100,13 +108,14 @@ export function planRecurrent(spec: RecurrentSpec, env: KernelEnvironment = curr
       fusedGates: null,
       parts: 1,
       team: null,
-      backend: "wasm-simd projection, typescript step",
+      backend: `${wasmName(env)} projection, typescript step`,
       why: [notFused, tsGates],
     };
   }
   const fusedGates = gateActivation(spec.recurrentActivation!)!;
   const fused = "the whole step in WebAssembly SIMD (unmasked: one call per sequence; masked: one per step)";
   const team = env.team;
+  const name = `${wasmName(env)} fused`;
   if (team === null) {
     return {
       path: "wasm",
@@ -114,7 +123,7 @@ export function planRecurrent(spec: RecurrentSpec, env: KernelEnvironment = curr
       fusedGates,
       parts: 1,
       team: null,
-      backend: "wasm-simd fused",
+      backend: name,
       why: [fused],
     };
   }
@@ -134,7 +143,7 @@ export function planRecurrent(spec: RecurrentSpec, env: KernelEnvironment = curr
       fusedGates,
       parts: 1,
       team: null,
-      backend: "wasm-simd fused",
+      backend: name,
       why: [fused, `one thread: ${notSplit}`],
     };
   }
@@ -144,7 +153,7 @@ export function planRecurrent(spec: RecurrentSpec, env: KernelEnvironment = curr
     fusedGates,
     parts: size,
     team,
-    backend: `wasm-simd fused, ${size} threads`,
+    backend: `${name}, ${size} threads`,
     why: [
       fused,
       `units split in ${size} blocks of ${units / size}, one per thread, for calls of at least ` +

@@ -1,16 +1,22 @@
 /**
- * The WebAssembly SIMD kernels (wasm/kernels.ts, compiled into wasm-binary.ts): whether this
- * runtime has them, which kernel path models loaded now use, and the thread team (if any). What
- * each layer runs on is decided from these by the plan (plan.ts).
+ * The WebAssembly SIMD kernels (wasm/kernels.ts, compiled into wasm-binary.ts, and with relaxed
+ * SIMD's fused multiply-add into wasm-relaxed-binary.ts): whether this runtime has them, which
+ * kernel path models loaded now use, and the thread team (if any). What each layer runs on is
+ * decided from these by the plan (plan.ts).
  */
 import { KeraslessError } from "../errors.js";
 import { WASM_KERNELS_BASE64 } from "./wasm-binary.js";
+import { WASM_RELAXED_KERNELS_BASE64 } from "./wasm-relaxed-binary.js";
 
 export type KernelPath = "wasm" | "js";
 
+/** The WebAssembly instruction sets the kernels are built for: relaxed SIMD (FMA) or SIMD128. */
+export type WasmFeatures = "relaxed-simd" | "simd128";
+
 /** undefined: not tried yet; null: not available (yet). */
-let compiled: WebAssembly.Module | null | undefined;
+let compiled: { module: WebAssembly.Module; features: WasmFeatures } | null | undefined;
 let preferred: KernelPath | "auto" = "auto";
+let relaxedAllowed = true;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -19,25 +25,54 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** The compiled kernel module, or null where the runtime cannot run it (yet). */
-export function kernelModule(): WebAssembly.Module | null {
+/** The build this runtime runs best: relaxed SIMD where it validates, else SIMD128, else none. */
+function supportedBuild(): { bytes: Uint8Array<ArrayBuffer>; features: WasmFeatures } | null {
+  if (relaxedAllowed) {
+    const relaxed = decodeBase64(WASM_RELAXED_KERNELS_BASE64);
+    if (WebAssembly.validate(relaxed)) return { bytes: relaxed, features: "relaxed-simd" };
+  }
+  // Runtimes without SIMD reject the module: they keep the TypeScript kernels.
+  const simd = decodeBase64(WASM_KERNELS_BASE64);
+  return WebAssembly.validate(simd) ? { bytes: simd, features: "simd128" } : null;
+}
+
+function compiledKernels(): { module: WebAssembly.Module; features: WasmFeatures } | null {
   if (compiled !== undefined) return compiled;
   compiled = null;
   if (typeof WebAssembly !== "object" || typeof atob !== "function") return null;
-  const bytes = decodeBase64(WASM_KERNELS_BASE64);
-  // Runtimes without SIMD reject the module: they keep the TypeScript kernels.
-  if (!WebAssembly.validate(bytes)) return null;
+  const build = supportedBuild();
+  if (build === null) return null;
+  const { bytes, features } = build;
   try {
-    compiled = new WebAssembly.Module(bytes);
+    compiled = { module: new WebAssembly.Module(bytes), features };
   } catch {
     // Browsers may refuse to compile synchronously on their main thread: compile in the
     // background, and models loaded after it finishes use it.
     WebAssembly.compile(bytes).then(
-      (module) => (compiled = module),
+      (module) => (compiled = { module, features }),
       () => undefined,
     );
   }
   return compiled;
+}
+
+/** The compiled kernel module, or null where the runtime cannot run it (yet). */
+export function kernelModule(): WebAssembly.Module | null {
+  return compiledKernels()?.module ?? null;
+}
+
+/** The instruction set of the WebAssembly kernels (detected once, at first use), or null without them. */
+export function wasmFeatures(): WasmFeatures | null {
+  return compiledKernels()?.features ?? null;
+}
+
+/**
+ * @internal "simd128" keeps models loaded from now on on the SIMD128 build even where relaxed
+ * SIMD runs ("auto": the best build). For tests and benchmarks that compare the two.
+ */
+export function setWasmFeatures(features: "simd128" | "auto"): void {
+  relaxedAllowed = features === "auto";
+  compiled = undefined;
 }
 
 /**

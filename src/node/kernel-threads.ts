@@ -8,7 +8,8 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { KeraslessError } from "../errors.js";
 import { WASM_THREADS_KERNELS_BASE64 } from "../kernels/wasm-threads-binary.js";
-import { kernelPath, setKernelTeam, type KernelTeam } from "../kernels/wasm.js";
+import { WASM_THREADS_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-threads-relaxed-binary.js";
+import { kernelPath, setKernelTeam, wasmFeatures, type KernelTeam } from "../kernels/wasm.js";
 import { CONTROL, type WorkerData, type WorkerMessage } from "./kernel-threads-protocol.js";
 
 class NodeKernelTeam implements KernelTeam {
@@ -28,7 +29,10 @@ class NodeKernelTeam implements KernelTeam {
   }
 
   static async start(size: number): Promise<NodeKernelTeam> {
-    const module = new WebAssembly.Module(Buffer.from(WASM_THREADS_KERNELS_BASE64, "base64"));
+    // The same instruction set as the calling thread's kernels (relaxed SIMD where it runs).
+    const base64 =
+      wasmFeatures() === "relaxed-simd" ? WASM_THREADS_RELAXED_KERNELS_BASE64 : WASM_THREADS_KERNELS_BASE64;
+    const module = new WebAssembly.Module(Buffer.from(base64, "base64"));
     const control = new Int32Array(new SharedArrayBuffer(CONTROL.SIZE * 4));
     const workers: Worker[] = [];
     const team = new NodeKernelTeam(size, module, control, workers);

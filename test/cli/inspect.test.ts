@@ -35,7 +35,7 @@ describe("kerasless inspect", () => {
     const expected =
       process.env.KERASLESS_KERNELS === "js"
         ? /Kernels:\n {2}lstm \(LSTM\): typescript\n {6}kernel path js/
-        : /Kernels:\n {2}lstm \(LSTM\): wasm-simd fused\n {6}the whole step in WebAssembly SIMD/;
+        : /Kernels:\n {2}lstm \(LSTM\): wasm-(relaxed-)?simd fused\n {6}the whole step in WebAssembly SIMD/;
     assert.match(run.stdout, expected);
     const json = await cli("inspect", seed("model.keras"), "--json", "--kernels");
     const info = JSON.parse(json.stdout) as { kernels: { layer: string; backend: string; why: string[] }[] };

@@ -27,7 +27,8 @@ import { lstmReference } from "../../../src/kernels/recurrent/lstm.reference.js"
 import type { ReferenceCell } from "../../../src/kernels/recurrent/reference.js";
 import { simpleRnnReference } from "../../../src/kernels/recurrent/simple-rnn.reference.js";
 import { WASM_THREADS_KERNELS_BASE64 } from "../../../src/kernels/wasm-threads-binary.js";
-import type { KernelTeam } from "../../../src/kernels/wasm.js";
+import { WASM_THREADS_RELAXED_KERNELS_BASE64 } from "../../../src/kernels/wasm-threads-relaxed-binary.js";
+import { setWasmFeatures, wasmFeatures, type KernelTeam } from "../../../src/kernels/wasm.js";
 
 // Failures show the assertion that failed, not only the counterexample.
 fc.configureGlobal({ includeErrorInReport: true });
@@ -146,9 +147,10 @@ function spec(s: Setup): RecurrentSpec {
  * (test/node/kernel-threads.test.ts runs real threads).
  */
 function loneTeam(size: number): KernelTeam {
+  const base64 = wasmFeatures() === "relaxed-simd" ? WASM_THREADS_RELAXED_KERNELS_BASE64 : WASM_THREADS_KERNELS_BASE64;
   return {
     size,
-    module: new WebAssembly.Module(Buffer.from(WASM_THREADS_KERNELS_BASE64, "base64")),
+    module: new WebAssembly.Module(Buffer.from(base64, "base64")),
     attach: () => 1,
     ready: () => 0,
     dispatch: () => assert.fail("a team that is never ready gets no job"),
@@ -156,12 +158,16 @@ function loneTeam(size: number): KernelTeam {
   };
 }
 
-/** The environments every fast path runs in: TypeScript; WebAssembly; WebAssembly split in blocks. */
+/**
+ * The environments every fast path runs in: TypeScript; WebAssembly; WebAssembly split in blocks.
+ * Where the runtime has relaxed SIMD (Node 22+), both WebAssembly builds: relaxed, then SIMD128.
+ */
 const ENVIRONMENTS: Record<string, KernelEnvironment> = {
   js: { path: "js", team: null },
   wasm: { path: "wasm", team: null },
   "wasm-split": { path: "wasm", team: loneTeam(2) },
 };
+const BUILDS: ("auto" | "simd128")[] = wasmFeatures() === "relaxed-simd" ? ["auto", "simd128"] : ["auto"];
 
 /** Keras' tolerance for parity, which the float32 rounding of the reference stays well inside. */
 function assertClose(got: ArrayLike<number>, want: number[], what: string): void {
@@ -188,82 +194,87 @@ function runPath(
   );
 }
 
-for (const [name, env] of Object.entries(ENVIRONMENTS)) {
-  test(`the ${name} path (runSequence) computes what the references compute`, () => {
-    fc.assert(
-      fc.property(setup, fc.integer(), (s, seed) => {
-        const next = rng(seed);
-        const width = gates[s.kind] * s.units;
-        const x = values(s.batch * s.time * s.features, s.inputScale, next);
-        const W = values(s.features * width, 1, next);
-        const U = values(s.units * width, 1, next);
-        const bias = s.withBias ? values(s.kind === "gru_after" ? 2 * width : width, 1, next) : null;
-        const stateCount = s.kind === "lstm" ? 2 : 1;
-        const init = s.withInitialState
-          ? Array.from({ length: stateCount }, () => values(s.batch * s.units, 1, next))
-          : null;
-        const mask =
-          s.keep === null ? null : Uint8Array.from({ length: s.batch * s.time }, () => (next() < s.keep! ? 1 : 0));
-        const kernel = runPath(env, s, { W, U, bias });
-        const buffers = allocateSequenceBuffers(kernel, s.batch, s.time, s.returnSequences);
-        if (init !== null) init.forEach((state, k) => buffers.states[k].set(state));
-        const options = {
-          goBackwards: s.goBackwards,
-          returnSequences: s.returnSequences,
-          zeroOutputForMask: s.zeroOutputForMask,
-        };
-        runSequence(kernel, x, s.batch, s.time, s.features, mask, options, buffers);
-        const cell = referenceCell(s, W, U, bias);
-        const want = referenceSequence(cell, x, s.batch, s.time, s.features, init, mask, options);
-        const label = `${JSON.stringify(s)} on ${kernel.plan.backend}`;
-        assertClose(buffers.output, want.output, `${label} output`);
-        assert.equal(buffers.states.length, stateCount);
-        buffers.states.forEach((state, k) => assertClose(state, want.states[k], `${label} state ${k}`));
-        // Whatever holds the weights gives back the ones handed over.
-        const back = kernel.weights();
-        assert.deepEqual([back.kernel, back.recurrentKernel, back.bias], [W, U, bias]);
-      }),
-      { numRuns: 300 },
-    );
-  });
+for (const build of BUILDS)
+  for (const [name, env] of Object.entries(ENVIRONMENTS)) {
+    if (build === "simd128" && env.path === "js") continue;
+    test(`the ${name} path${env.path === "js" ? "" : ` (${build === "auto" ? wasmFeatures() : build})`} computes what the references compute`, () => {
+      setWasmFeatures(build);
+      const split = name === "wasm-split" ? { ...env, team: loneTeam(2) } : env;
+      fc.assert(
+        fc.property(setup, fc.integer(), (s, seed) => {
+          const next = rng(seed);
+          const width = gates[s.kind] * s.units;
+          const x = values(s.batch * s.time * s.features, s.inputScale, next);
+          const W = values(s.features * width, 1, next);
+          const U = values(s.units * width, 1, next);
+          const bias = s.withBias ? values(s.kind === "gru_after" ? 2 * width : width, 1, next) : null;
+          const stateCount = s.kind === "lstm" ? 2 : 1;
+          const init = s.withInitialState
+            ? Array.from({ length: stateCount }, () => values(s.batch * s.units, 1, next))
+            : null;
+          const mask =
+            s.keep === null ? null : Uint8Array.from({ length: s.batch * s.time }, () => (next() < s.keep! ? 1 : 0));
+          const kernel = runPath(split, s, { W, U, bias });
+          const buffers = allocateSequenceBuffers(kernel, s.batch, s.time, s.returnSequences);
+          if (init !== null) init.forEach((state, k) => buffers.states[k].set(state));
+          const options = {
+            goBackwards: s.goBackwards,
+            returnSequences: s.returnSequences,
+            zeroOutputForMask: s.zeroOutputForMask,
+          };
+          runSequence(kernel, x, s.batch, s.time, s.features, mask, options, buffers);
+          const cell = referenceCell(s, W, U, bias);
+          const want = referenceSequence(cell, x, s.batch, s.time, s.features, init, mask, options);
+          const label = `${JSON.stringify(s)} on ${kernel.plan.backend}`;
+          assertClose(buffers.output, want.output, `${label} output`);
+          assert.equal(buffers.states.length, stateCount);
+          buffers.states.forEach((state, k) => assertClose(state, want.states[k], `${label} state ${k}`));
+          // Whatever holds the weights gives back the ones handed over.
+          const back = kernel.weights();
+          assert.deepEqual([back.kernel, back.recurrentKernel, back.bias], [W, U, bias]);
+        }),
+        { numRuns: 300 },
+      );
+      setWasmFeatures("auto");
+    });
 
-  test(`the ${name} path: zero-length sequences keep the initial state (or zeros) and return an empty sequence`, () => {
-    for (const kind of ["lstm", "gru_after", "gru_before", "simple"] as const) {
-      const s: Setup = {
-        kind,
-        batch: 2,
-        time: 0,
-        features: 3,
-        units: 8,
-        activation: "tanh",
-        recurrentActivation: "sigmoid",
-        goBackwards: false,
-        returnSequences: true,
-        withBias: true,
-        withInitialState: true,
-        inputScale: 1,
-        keep: null,
-        zeroOutputForMask: false,
-      };
-      const width = gates[kind] * s.units;
-      const next = rng(7);
-      const W = values(3 * width, 1, next);
-      const U = values(s.units * width, 1, next);
-      const bias = values(kind === "gru_after" ? 2 * width : width, 1, next);
-      const kernel = runPath(env, s, { W, U, bias });
-      const init = Array.from({ length: kind === "lstm" ? 2 : 1 }, () => values(2 * s.units, 1, next));
-      const options = { goBackwards: false, returnSequences: true, zeroOutputForMask: false };
-      const sequences = allocateSequenceBuffers(kernel, 2, 0, true);
-      init.forEach((state, k) => sequences.states[k].set(state));
-      runSequence(kernel, new Float32Array(0), 2, 0, 3, null, options, sequences);
-      assert.equal(sequences.output.length, 0);
-      sequences.states.forEach((state, k) => assert.deepEqual([...state], [...init[k]]));
-      const last = allocateSequenceBuffers(kernel, 2, 0, false);
-      runSequence(kernel, new Float32Array(0), 2, 0, 3, null, { ...options, returnSequences: false }, last);
-      assert.deepEqual([...last.output], new Array<number>(2 * s.units).fill(0));
-    }
-  });
-}
+    test(`the ${name} path: zero-length sequences keep the initial state (or zeros) and return an empty sequence`, () => {
+      for (const kind of ["lstm", "gru_after", "gru_before", "simple"] as const) {
+        const s: Setup = {
+          kind,
+          batch: 2,
+          time: 0,
+          features: 3,
+          units: 8,
+          activation: "tanh",
+          recurrentActivation: "sigmoid",
+          goBackwards: false,
+          returnSequences: true,
+          withBias: true,
+          withInitialState: true,
+          inputScale: 1,
+          keep: null,
+          zeroOutputForMask: false,
+        };
+        const width = gates[kind] * s.units;
+        const next = rng(7);
+        const W = values(3 * width, 1, next);
+        const U = values(s.units * width, 1, next);
+        const bias = values(kind === "gru_after" ? 2 * width : width, 1, next);
+        const kernel = runPath(env, s, { W, U, bias });
+        const init = Array.from({ length: kind === "lstm" ? 2 : 1 }, () => values(2 * s.units, 1, next));
+        const options = { goBackwards: false, returnSequences: true, zeroOutputForMask: false };
+        const sequences = allocateSequenceBuffers(kernel, 2, 0, true);
+        init.forEach((state, k) => sequences.states[k].set(state));
+        runSequence(kernel, new Float32Array(0), 2, 0, 3, null, options, sequences);
+        assert.equal(sequences.output.length, 0);
+        sequences.states.forEach((state, k) => assert.deepEqual([...state], [...init[k]]));
+        const last = allocateSequenceBuffers(kernel, 2, 0, false);
+        runSequence(kernel, new Float32Array(0), 2, 0, 3, null, { ...options, returnSequences: false }, last);
+        assert.deepEqual([...last.output], new Array<number>(2 * s.units).fill(0));
+      }
+    });
+  }
 
 test("the plan chooses each path for the reasons it gives", () => {
   const tanh = getActivation("tanh", 3)!;
