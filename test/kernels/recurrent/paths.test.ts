@@ -89,11 +89,15 @@ const setup: fc.Arbitrary<Setup> = fc
       s.units <= 4 ||
       (BOUNDED.includes(s.activation) && (s.kind === "simple" || SATURATING.includes(s.recurrentActivation))),
   )
+  // Unbounded gates (relu, linear) compound over the steps even on ordinary inputs: after five
+  // steps a GRU reached 8e22 and z·h + (1 - z)·h̃ cancelled away float32's last digits. Short
+  // sequences still cover their arithmetic.
   .filter(
     (s) =>
-      s.inputScale === 1 ||
-      s.kind === "simple" ||
-      (SATURATING.includes(s.recurrentActivation) && BOUNDED.includes(s.activation)),
+      (s.inputScale === 1 ||
+        s.kind === "simple" ||
+        (SATURATING.includes(s.recurrentActivation) && BOUNDED.includes(s.activation))) &&
+      (s.kind === "simple" || BOUNDED.includes(s.recurrentActivation) || s.time <= 2),
   );
 
 const gates = { lstm: 4, gru_after: 3, gru_before: 3, simple: 1 };
