@@ -5,6 +5,7 @@
  * GRU and SimpleRNN; a convolutional cell's would be [rows, cols, filters]): the driver only
  * copies and masks whole rows, it never reads a state as a matrix.
  */
+import { gemm } from "../matmul.js";
 
 /** The weights in Keras' layout: kernel [in, width], recurrent_kernel [units, width], bias or null. */
 export interface KerasCellWeights {
@@ -48,6 +49,38 @@ export interface RecurrentCell extends CellSizes {
     scratch: Float32Array,
   ): void;
   weights(): KerasCellWeights;
+}
+
+/**
+ * What LSTM, GRU and SimpleRNN cells share: states of [units], kernels as matrices, and the input
+ * projection as one product over every step (the one call a shared GEMM interface replaces).
+ */
+export abstract class MatrixCell {
+  readonly stateShape: readonly number[];
+  readonly stateSize: number;
+  readonly projectionWidth: number;
+
+  constructor(
+    readonly units: number,
+    gates: number,
+    protected readonly kernelWeights: KerasCellWeights,
+    /** The bias added to the input projection (GRU reset_after: the input row only). */
+    private readonly inputBias: Float32Array | null,
+  ) {
+    this.stateShape = [units];
+    this.stateSize = units;
+    this.projectionWidth = gates * units;
+  }
+
+  weights(): KerasCellWeights {
+    return this.kernelWeights;
+  }
+
+  /** x·kernel + input bias for `rows` rows of `features` values into out ([rows, projectionWidth]). */
+  inputProjection(x: Float32Array, rows: number, features: number, out: Float32Array): void {
+    const w = this.projectionWidth;
+    gemm(x, 0, features, this.kernelWeights.kernel, 0, w, out, 0, w, rows, features, w, this.inputBias, false);
+  }
 }
 
 /** GRU reset_after's bias rows joined back into Keras' [2, width]; other cells' bias as it is. */

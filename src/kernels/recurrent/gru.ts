@@ -5,41 +5,32 @@
  */
 import { sigmoid, type Activation } from "../activations.js";
 import { gemm } from "../matmul.js";
-import type { KerasCellWeights, RecurrentCell } from "./cell.js";
+import { MatrixCell, type KerasCellWeights, type RecurrentCell } from "./cell.js";
 
-export class GruCell implements RecurrentCell {
-  readonly stateShape: readonly number[];
-  readonly stateSize: number;
+/** reset_after's bias [2, 3u]: the input row (added to the projection) and the recurrent row. */
+function biasRows(
+  bias: Float32Array | null,
+  resetAfter: boolean,
+  w: number,
+): [Float32Array | null, Float32Array | null] {
+  return bias !== null && resetAfter ? [bias.subarray(0, w), bias.subarray(w, 2 * w)] : [bias, null];
+}
+
+export class GruCell extends MatrixCell implements RecurrentCell {
   readonly stateCount = 1;
-  readonly projectionWidth: number;
-  private readonly inputBias: Float32Array | null;
   private readonly recurrentBias: Float32Array | null;
 
   /** `writtenOut`: the activation is tanh and the gates' sigmoid (the plan decides). */
   constructor(
-    readonly units: number,
-    private readonly kernelWeights: KerasCellWeights,
+    units: number,
+    weights: KerasCellWeights,
     private readonly resetAfter: boolean,
     private readonly activation: Activation,
     private readonly recurrentActivation: Activation,
     private readonly writtenOut: boolean,
   ) {
-    const w = 3 * units;
-    this.stateShape = [units];
-    this.stateSize = units;
-    this.projectionWidth = w;
-    const bias = kernelWeights.bias;
-    this.inputBias = bias !== null && resetAfter ? bias.subarray(0, w) : bias;
-    this.recurrentBias = bias !== null && resetAfter ? bias.subarray(w, 2 * w) : null;
-  }
-
-  weights(): KerasCellWeights {
-    return this.kernelWeights;
-  }
-
-  inputProjection(x: Float32Array, rows: number, features: number, out: Float32Array): void {
-    const w = this.projectionWidth;
-    gemm(x, 0, features, this.kernelWeights.kernel, 0, w, out, 0, w, rows, features, w, this.inputBias, false);
+    super(units, 3, weights, biasRows(weights.bias, resetAfter, 3 * units)[0]);
+    this.recurrentBias = biasRows(weights.bias, resetAfter, 3 * units)[1];
   }
 
   step(

@@ -5,35 +5,20 @@
  */
 import { sigmoid, type Activation } from "../activations.js";
 import { gemm } from "../matmul.js";
-import type { KerasCellWeights, RecurrentCell } from "./cell.js";
+import { MatrixCell, type KerasCellWeights, type RecurrentCell } from "./cell.js";
 
-export class LstmCell implements RecurrentCell {
-  readonly stateShape: readonly number[];
-  readonly stateSize: number;
+export class LstmCell extends MatrixCell implements RecurrentCell {
   readonly stateCount = 2;
-  readonly projectionWidth: number;
 
   /** `writtenOut`: the activation is tanh and the gates' sigmoid (the plan decides). */
   constructor(
-    readonly units: number,
-    private readonly kernelWeights: KerasCellWeights,
+    units: number,
+    weights: KerasCellWeights,
     private readonly activation: Activation,
     private readonly recurrentActivation: Activation,
     private readonly writtenOut: boolean,
   ) {
-    this.stateShape = [units];
-    this.stateSize = units;
-    this.projectionWidth = 4 * units;
-  }
-
-  weights(): KerasCellWeights {
-    return this.kernelWeights;
-  }
-
-  inputProjection(x: Float32Array, rows: number, features: number, out: Float32Array): void {
-    const { kernel, bias } = this.kernelWeights;
-    const w = this.projectionWidth;
-    gemm(x, 0, features, kernel, 0, w, out, 0, w, rows, features, w, bias, false);
+    super(units, 4, weights, weights.bias);
   }
 
   step(

@@ -1,32 +1,17 @@
 /** SimpleRNN, the fast TypeScript path (the equation, readable: simple-rnn.reference.ts). */
 import type { Activation } from "../activations.js";
 import { gemm } from "../matmul.js";
-import type { KerasCellWeights, RecurrentCell } from "./cell.js";
+import { MatrixCell, type KerasCellWeights, type RecurrentCell } from "./cell.js";
 
-export class SimpleRnnCell implements RecurrentCell {
-  readonly stateShape: readonly number[];
-  readonly stateSize: number;
+export class SimpleRnnCell extends MatrixCell implements RecurrentCell {
   readonly stateCount = 1;
-  readonly projectionWidth: number;
 
   constructor(
-    readonly units: number,
-    private readonly kernelWeights: KerasCellWeights,
+    units: number,
+    weights: KerasCellWeights,
     private readonly activation: Activation,
   ) {
-    this.stateShape = [units];
-    this.stateSize = units;
-    this.projectionWidth = units;
-  }
-
-  weights(): KerasCellWeights {
-    return this.kernelWeights;
-  }
-
-  inputProjection(x: Float32Array, rows: number, features: number, out: Float32Array): void {
-    const { kernel, bias } = this.kernelWeights;
-    const u = this.units;
-    gemm(x, 0, features, kernel, 0, u, out, 0, u, rows, features, u, bias, false);
+    super(units, 1, weights, weights.bias);
   }
 
   step(

@@ -19,6 +19,35 @@ function packPanels(matrix: Float32Array, rows: number, cols: number, panel: num
 }
 
 /**
+ * Moves runs of uk = units/parts columns between Keras' order (gate blocks side by side) and the
+ * split order (block k holding units k*uk.. of every gate): `toSplit` false undoes it.
+ */
+function permuteUnits(
+  matrix: Float32Array,
+  rows: number,
+  gates: number,
+  units: number,
+  parts: number,
+  toSplit: boolean,
+): Float32Array {
+  const uk = units / parts;
+  const width = gates * units;
+  const out = new Float32Array(matrix.length);
+  for (let r = 0; r < rows; r++) {
+    let split = r * width;
+    for (let k = 0; k < parts; k++) {
+      for (let g = 0; g < gates; g++) {
+        const keras = r * width + g * units + k * uk;
+        const [from, to] = toSplit ? [keras, split] : [split, keras];
+        out.set(matrix.subarray(from, from + uk), to);
+        split += uk;
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * The columns of a [rows, gates*units] matrix (gate blocks side by side) reordered into `parts`
  * blocks, block k holding units k*uk.. of every gate: wasm/threads.ts' layout. parts 1: a copy.
  */
@@ -29,20 +58,7 @@ export function splitUnits(
   units: number,
   parts: number,
 ): Float32Array {
-  const uk = units / parts;
-  const width = gates * units;
-  const out = new Float32Array(matrix.length);
-  for (let r = 0; r < rows; r++) {
-    let to = r * width;
-    for (let k = 0; k < parts; k++) {
-      for (let g = 0; g < gates; g++) {
-        const from = r * width + g * units + k * uk;
-        out.set(matrix.subarray(from, from + uk), to);
-        to += uk;
-      }
-    }
-  }
-  return out;
+  return permuteUnits(matrix, rows, gates, units, parts, true);
 }
 
 /** Each part's [rows, gates*uk] block of a split matrix, packed in panels, one after another. */
@@ -72,19 +88,7 @@ export function joinUnits(
   units: number,
   parts: number,
 ): Float32Array {
-  const uk = units / parts;
-  const width = gates * units;
-  const out = new Float32Array(split.length);
-  for (let r = 0; r < rows; r++) {
-    let from = r * width;
-    for (let k = 0; k < parts; k++) {
-      for (let g = 0; g < gates; g++) {
-        out.set(split.subarray(from, from + uk), r * width + g * units + k * uk);
-        from += uk;
-      }
-    }
-  }
-  return out;
+  return permuteUnits(split, rows, gates, units, parts, false);
 }
 
 /** packParts() undone: the split [rows, width] matrix. */
