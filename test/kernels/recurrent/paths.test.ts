@@ -201,7 +201,8 @@ function runPath(
 for (const build of BUILDS)
   for (const [name, env] of Object.entries(ENVIRONMENTS)) {
     if (build === "simd128" && env.path === "js") continue;
-    test(`the ${name} path${env.path === "js" ? "" : ` (${build === "auto" ? wasmFeatures() : build})`} computes what the references compute`, () => {
+    const label = `${name} path${env.path === "js" ? "" : ` (${build === "auto" ? wasmFeatures() : build})`}`;
+    test(`the ${label} computes what the references compute`, () => {
       setWasmFeatures(build);
       const split = name === "wasm-split" ? { ...env, team: loneTeam(2) } : env;
       fc.assert(
@@ -247,7 +248,7 @@ for (const build of BUILDS)
       setWasmFeatures("auto");
     });
 
-    test(`the ${name} path: zero-length sequences keep the initial state (or zeros) and return an empty sequence`, () => {
+    test(`the ${label}: zero-length sequences keep the initial state (or zeros), return an empty sequence`, () => {
       for (const kind of ["lstm", "gru_after", "gru_before", "simple"] as const) {
         const s: Setup = {
           kind,
