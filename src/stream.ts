@@ -6,7 +6,7 @@
 import { KeraslessError } from "./errors.js";
 import type { Graph } from "./graph/graph.js";
 import { GraphStream } from "./graph/stream.js";
-import { normalizeInputs, type PredictInput, type TensorInfo } from "./inputs.js";
+import { checkInputShape, normalizeInputs, type PredictInput, type TensorInfo } from "./inputs.js";
 import { Tensor, formatShape, sizeOf } from "./tensor.js";
 
 export interface StreamOptions {
@@ -38,10 +38,9 @@ export class ModelStream {
     this.inputs = graph.inputLayers.map((layer) => {
       const [, , ...features] = layer.batchShape;
       if (features.some((d) => d === null)) {
-        throw new KeraslessError(
-          "E_UNSUPPORTED",
-          `cannot stream: input "${layer.name}" has shape ${formatShape(layer.batchShape)}; a stream needs every size after the time axis known`,
-        );
+        const shape = formatShape(layer.batchShape);
+        const problem = `input "${layer.name}" has shape ${shape}; a stream needs every size after the time axis known`;
+        throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${problem}`);
       }
       return Object.freeze({ name: layer.name, shape: Object.freeze([null, ...features]), dtype: layer.dtype });
     });
@@ -114,8 +113,13 @@ export class ModelStream {
     const data = (x as { data: unknown }).data;
     const wanted = this.inputs[0].dtype === "int32" ? Int32Array : Float32Array;
     if (!(data instanceof wanted)) return false;
-    const shape = (x as { shape: readonly number[] }).shape;
-    if (this.graph.batch === null) this.open(shape[0]);
+    const shape = (x as { shape: unknown }).shape;
+    if (!Array.isArray(shape)) return false;
+    if (this.graph.batch === null) {
+      // Checked once, before the batch size is taken from it; later steps must match it exactly (copyIn).
+      checkInputShape(shape, `stream input "${this.inputs[0].name}"`, data.length);
+      this.open(shape[0]);
+    }
     this.copyIn(shape, data, 0);
     return true;
   }
@@ -128,7 +132,8 @@ export class ModelStream {
     if (!ok || data.length !== target.data.length) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `stream input "${info.name}" expects one step of shape ${formatShape([this.graph.batch, ...info.shape.slice(1)])}, got ${formatShape(shape)}`,
+        `stream input "${info.name}" expects one step of shape ` +
+          `${formatShape([this.graph.batch, ...info.shape.slice(1)])}, got ${formatShape(shape)}`,
       );
     }
     (target.data as Float32Array).set(data as Float32Array);

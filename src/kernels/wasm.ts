@@ -6,7 +6,6 @@
  */
 import { KeraslessError } from "../errors.js";
 import { WASM_KERNELS_BASE64 } from "./wasm-binary.js";
-import { WASM_RELAXED_KERNELS_BASE64 } from "./wasm-relaxed-binary.js";
 
 export type KernelPath = "wasm" | "js";
 
@@ -17,6 +16,17 @@ export type WasmFeatures = "relaxed-simd" | "simd128";
 let compiled: { module: WebAssembly.Module; features: WasmFeatures } | null | undefined;
 let preferred: KernelPath | "auto" = "auto";
 let relaxedAllowed = true;
+/**
+ * The relaxed-SIMD build (wasm-relaxed-binary.ts), when an entry provides it: the Node entry does
+ * (src/node/kernel-threads.ts); the browser bundle leaves it out to stay within its size budget.
+ */
+let relaxedBase64: string | null = null;
+
+/** @internal Makes the relaxed-SIMD build available to models loaded from now on. */
+export function provideRelaxedBuild(base64: string): void {
+  relaxedBase64 = base64;
+  compiled = undefined;
+}
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -27,8 +37,8 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 
 /** The build this runtime runs best: relaxed SIMD where it validates, else SIMD128, else none. */
 function supportedBuild(): { bytes: Uint8Array<ArrayBuffer>; features: WasmFeatures } | null {
-  if (relaxedAllowed) {
-    const relaxed = decodeBase64(WASM_RELAXED_KERNELS_BASE64);
+  if (relaxedAllowed && relaxedBase64 !== null) {
+    const relaxed = decodeBase64(relaxedBase64);
     if (WebAssembly.validate(relaxed)) return { bytes: relaxed, features: "relaxed-simd" };
   }
   // Runtimes without SIMD reject the module: they keep the TypeScript kernels.

@@ -9,8 +9,12 @@ import { Worker } from "node:worker_threads";
 import { KeraslessError } from "../errors.js";
 import { WASM_THREADS_KERNELS_BASE64 } from "../kernels/wasm-threads-binary.js";
 import { WASM_THREADS_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-threads-relaxed-binary.js";
-import { kernelPath, setKernelTeam, wasmFeatures, type KernelTeam } from "../kernels/wasm.js";
+import { WASM_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-relaxed-binary.js";
+import { kernelPath, provideRelaxedBuild, setKernelTeam, wasmFeatures, type KernelTeam } from "../kernels/wasm.js";
 import { CONTROL, type WorkerData, type WorkerMessage } from "./kernel-threads-protocol.js";
+
+// Node 22+ runs relaxed SIMD: the Node entry carries that build (the browser bundle does not).
+provideRelaxedBuild(WASM_RELAXED_KERNELS_BASE64);
 
 class NodeKernelTeam implements KernelTeam {
   private readonly readyCounts = new Map<number, number>();
