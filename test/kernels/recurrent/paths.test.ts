@@ -28,7 +28,11 @@ import type { ReferenceCell } from "../../../src/kernels/recurrent/reference.js"
 import { simpleRnnReference } from "../../../src/kernels/recurrent/simple-rnn.reference.js";
 import { WASM_THREADS_KERNELS_BASE64 } from "../../../src/kernels/wasm-threads-binary.js";
 import { WASM_THREADS_RELAXED_KERNELS_BASE64 } from "../../../src/kernels/wasm-threads-relaxed-binary.js";
-import { setWasmFeatures, wasmFeatures, type KernelTeam } from "../../../src/kernels/wasm.js";
+import { WASM_RELAXED_KERNELS_BASE64 } from "../../../src/kernels/wasm-relaxed-binary.js";
+import { provideRelaxedBuild, setWasmFeatures, wasmFeatures, type KernelTeam } from "../../../src/kernels/wasm.js";
+
+// As the Node entry does: the relaxed-SIMD build, where the runtime runs it (Node 22+).
+provideRelaxedBuild(WASM_RELAXED_KERNELS_BASE64);
 
 // Failures show the assertion that failed, not only the counterexample.
 fc.configureGlobal({ includeErrorInReport: true });
