@@ -11,21 +11,22 @@
 export * from "./kernels";
 import { chunkStart, copyStep, gemmPacked, gruGates, lstmGates, projectChunk } from "./kernels";
 
-// @ts-ignore: decorator
-@external("env", "now") declare function now(): f64;
-
-/** A thread that waits this long at a barrier gives up: its partner is gone. */
-const BARRIER_LIMIT_MS: f64 = 10000;
 /** Spins before a waiting thread sleeps: a step's partner is usually microseconds away. */
 const SPINS_BEFORE_SLEEP = 20000;
-/** The longest sleep (ns) between looks at the clock. */
+/** The longest sleep (ns) between looks at the counter. */
 const SLEEP_NS: i64 = 1000000;
+/**
+ * Whole sleeps (each SLEEP_NS long) with no arrival before a thread gives up: its partner is gone.
+ * Counting sleeps that ran their full length bounds the wait below by 10 s without a clock; a call
+ * out to the host's clock would allocate on a busy machine, where waits are long.
+ */
+const SLEEPS_BEFORE_GIVING_UP = 10000;
 
 /**
  * Counts this thread in at `counter` and waits until `target` threads have: spinning first, then
  * sleeping on the counter (a preempted partner can take a whole time slice to arrive, and
  * spinning through it would keep the partner's core busy). The last to arrive wakes the sleepers.
- * False when no progress came for BARRIER_LIMIT_MS.
+ * False when no thread arrived for SLEEPS_BEFORE_GIVING_UP whole sleeps (at least 10 s).
  */
 function arrive(counter: usize, target: i32): bool {
   if (atomic.add<i32>(counter, 1) + 1 >= target) {
@@ -35,12 +36,14 @@ function arrive(counter: usize, target: i32): bool {
   for (let spins = 0; spins < SPINS_BEFORE_SLEEP; spins++) {
     if (atomic.load<i32>(counter) >= target) return true;
   }
-  const since = now();
   let seen = atomic.load<i32>(counter);
+  let fullSleeps = 0;
   while (seen < target) {
-    atomic.wait<i32>(counter, seen, SLEEP_NS);
-    seen = atomic.load<i32>(counter);
-    if (seen < target && now() - since > BARRIER_LIMIT_MS) return false;
+    const timedOut = atomic.wait<i32>(counter, seen, SLEEP_NS) == AtomicWaitResult.TIMED_OUT;
+    const arrived = atomic.load<i32>(counter);
+    if (arrived != seen) fullSleeps = 0;
+    else if (timedOut && ++fullSleeps >= SLEEPS_BEFORE_GIVING_UP) return false;
+    seen = arrived;
   }
   return true;
 }

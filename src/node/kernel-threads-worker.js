@@ -22,7 +22,7 @@ const now = () => performance.now();
 
 port.on("message", (message) => {
   if (message.type === "attach") {
-    const instance = new WebAssembly.Instance(module, { env: { memory: message.memory, now } });
+    const instance = new WebAssembly.Instance(module, { env: { memory: message.memory } });
     instances.set(message.id, /** @type {any} */ (instance.exports));
     port.postMessage({ type: "attached", id: message.id });
   } else if (message.type === "detach") {

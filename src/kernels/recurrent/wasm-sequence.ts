@@ -104,8 +104,7 @@ export class WasmSequence {
     this.team = plan.parts > 1 ? plan.team : null;
     if (this.team !== null) {
       this.memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
-      const now = (): number => performance.now();
-      const instance = new WebAssembly.Instance(this.team.module, { env: { memory: this.memory, now } });
+      const instance = new WebAssembly.Instance(this.team.module, { env: { memory: this.memory } });
       this.kernels = instance.exports as unknown as KernelExports;
       this.fields = jobFields(instance.exports);
       this.cellId = jobCell(instance.exports, this.lstm ? "lstm" : "gru");
