@@ -7,7 +7,7 @@
  */
 import { KeraslessError } from "../errors.js";
 import { isObject } from "../layers/config.js";
-import { H5Group, isHdf5, openHdf5 } from "../io/hdf5.js";
+import { H5Group, isHdf5, openHdf5 } from "../io/hdf5/index.js";
 import { decodeUtf8, parseJson } from "../io/json.js";
 import { defaultDecompressionCap, isZip, readZip } from "../io/zip.js";
 import type { KerasMajor } from "../kernels/activations.js";

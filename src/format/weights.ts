@@ -8,7 +8,7 @@
  */
 import { KeraslessError } from "../errors.js";
 import { Graph, ModelLayer } from "../graph/graph.js";
-import type { H5Group } from "../io/hdf5.js";
+import type { H5Group } from "../io/hdf5/index.js";
 import type { Layer } from "../layers/layer.js";
 import type { WeightFile } from "./artifact.js";
 

@@ -14,7 +14,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { unzipSync, zipSync } from "fflate";
 import { KeraslessError } from "../../src/errors.js";
-import { openHdf5, type H5Group } from "../../src/io/hdf5.js";
+import { openHdf5, type H5Group } from "../../src/io/hdf5/index.js";
 import { parseNpy } from "../../src/io/npy.js";
 import { loadModelFromBytes } from "../../src/load.js";
 import { FIXTURES, listFixtures } from "../helpers.js";

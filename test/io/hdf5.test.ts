@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { zlibSync } from "fflate";
 import { KeraslessError } from "../../src/errors.js";
-import { openHdf5, type H5Group } from "../../src/io/hdf5.js";
+import { openHdf5, type H5Group } from "../../src/io/hdf5/index.js";
 import { FLOAT32, H5Builder, VLEN_STRING, attribute, fixedString, le64, vlenRefs } from "./hdf5-builder.js";
 
 function rejects(fn: () => unknown, code: string, pattern: RegExp, withinMs = 1000): KeraslessError {
