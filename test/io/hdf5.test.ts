@@ -179,7 +179,7 @@ test("group names that overlap in the local heap cannot multiply memory", () => 
   const node = b.symbolNode(entries);
   const group = b.objectHeader([[0x11, [...le64(b.btreeNode(0, 0, [node])), ...le64(heap.address)]]]);
   const file = openHdf5(b.finish(group), "names.h5");
-  rejects(() => file.keys(), "E_HDF5", /link names add up to more bytes than its local heap holds/);
+  rejects(() => file.keys(), "E_HDF5", /link names add up to more bytes than their local heap holds/);
 });
 
 test("sizes a file states are checked before anything is allocated", () => {
@@ -245,7 +245,7 @@ test("chunked data: the decompression cap, a chunk that inflates past its size, 
   rejects(
     () => lyingFile.dataset("d").readFloat32(),
     "E_LIMIT",
-    /a chunk inflates to more than the 64 bytes a chunk holds/,
+    /a chunk inflates to more than the 64 bytes it can hold/,
   );
   assert.ok(process.memoryUsage().arrayBuffers - start < 64 * 1024 * 1024);
 

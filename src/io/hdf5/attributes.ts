@@ -61,12 +61,24 @@ function attributeHeader(r: Hdf5Reader, message: Message, path: string): Attribu
       `object "${path}": attribute message parts (${nameSize}+${datatypeSize}+${dataspaceSize} bytes) overrun the message (${size} bytes)`,
     );
   const utf8 = version === 3 && r.u8(start + 8) === 1;
-  const name = r.text(nameStart, nameSize, utf8).replace(/\0+$/, "");
+  const name = trimTrailing(r.text(nameStart, nameSize, utf8), "\0");
   return { name, message, datatypeStart, datatypeSize, dataspaceStart, dataspaceSize, dataStart };
 }
 
-/** An attribute's value: strings stripped of their padding, a scalar unwrapped, null for a null dataspace. */
+/**
+ * An attribute's value: strings stripped of their padding, a scalar unwrapped, null for a null
+ * dataspace. Decoded once per file (lists are frozen, as every caller shares them); the bytes
+ * decoded are charged to the file's budget, so attributes sharing one heap string cannot
+ * multiply memory.
+ */
 export function attributeValue(r: Hdf5Reader, attribute: Attribute, name: string, path: string): unknown {
+  return r.once("attribute value", attribute.message.start, () => {
+    const value = decodeAttribute(r, attribute, name, path);
+    return Array.isArray(value) ? Object.freeze(value) : value;
+  });
+}
+
+function decodeAttribute(r: Hdf5Reader, attribute: Attribute, name: string, path: string): unknown {
   const where = `attribute "${name}" of "${path}"`;
   const end = attribute.message.start + attribute.message.size;
   const type = datatype(r, attribute.datatypeStart, attribute.datatypeSize);
@@ -85,10 +97,13 @@ export function attributeValue(r: Hdf5Reader, attribute: Attribute, name: string
           at,
           `${where}: ${count} values of ${type.size} bytes do not fit in the ${end - at} bytes of the message`,
         );
+      r.charge("attributeBytes", count * type.size, at);
       values = Array.from(readNumbers(r, at, count, type));
       break;
     }
     case "string": {
+      // HDF5 has no 0-byte strings; with them any count would pass the check below.
+      if (type.size === 0) throw r.fail("E_HDF5", attribute.datatypeStart, `${where}: fixed-length strings of 0 bytes`);
       if (count * type.size > end - at)
         throw r.fail(
           "E_HDF5",
@@ -107,6 +122,7 @@ export function attributeValue(r: Hdf5Reader, attribute: Attribute, name: string
           at,
           `${where}: ${count} string references do not fit in the ${end - at} bytes of the message`,
         );
+      r.charge("attributeBytes", count * 16, at);
       values = [];
       let total = 0;
       for (let i = 0; i < count; i++) {
@@ -115,6 +131,7 @@ export function attributeValue(r: Hdf5Reader, attribute: Attribute, name: string
         total += length;
         if (total > r.bytes.length)
           throw r.fail("E_LIMIT", at, `${where}: its strings add up to more bytes than the file has`);
+        r.charge("attributeBytes", length, at);
         values.push(unpad(r.text(start, length, type.utf8), type.padding));
       }
       break;
@@ -154,6 +171,7 @@ function globalHeap(r: Hdf5Reader, address: number): Map<number, [number, number
       const objectSize = r.u64(at + 8, "a global heap object size");
       if (at + 16 + objectSize > end)
         throw r.fail("E_HDF5", at, `global heap object ${index} (${objectSize} bytes) runs past its collection`);
+      r.charge("entries", 1, at);
       objects.set(index, [at + 16, objectSize]);
       at += 16 + Math.ceil(objectSize / 8) * 8;
     }
@@ -167,5 +185,12 @@ function unpad(text: string, padding: number): string {
     const end = text.indexOf("\0");
     return end < 0 ? text : text.slice(0, end);
   }
-  return padding === 2 ? text.replace(/ +$/, "") : text.replace(/\0+$/, "");
+  return trimTrailing(text, padding === 2 ? " " : "\0");
+}
+
+/** `text` without the run of `pad` characters at its end (a linear scan: a regex could backtrack). */
+function trimTrailing(text: string, pad: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === pad) end--;
+  return end === text.length ? text : text.slice(0, end);
 }

@@ -16,8 +16,14 @@ export interface BTreeLeaf {
  * is visited once: a tree whose nodes share or revisit children is an error, not an exponential walk.
  */
 export function btreeV1Leaves(r: Hdf5Reader, root: number, type: number, what: string, keySize: number): BTreeLeaf[] {
+  if (root === UNDEFINED) return [];
+  // Trees are shared by address (many groups or datasets may name one); trees that share nodes
+  // are walked once each, every entry charged to the file's budget.
+  return r.once(`B-tree ${type}/${keySize}`, root, () => walk(r, root, type, what, keySize));
+}
+
+function walk(r: Hdf5Reader, root: number, type: number, what: string, keySize: number): BTreeLeaf[] {
   const leaves: BTreeLeaf[] = [];
-  if (root === UNDEFINED) return leaves;
   const seen = new Set<number>();
   const stack: [number, number | null][] = [[root, null]];
   while (stack.length > 0) {
@@ -33,6 +39,7 @@ export function btreeV1Leaves(r: Hdf5Reader, root: number, type: number, what: s
     const entries = r.u16(node + 6);
     const first = node + 24;
     r.need(first, entries * (keySize + 8) + keySize, `${what} node's ${entries} entries`);
+    r.charge("entries", entries + 1, node);
     const children: number[] = [];
     for (let i = 0; i < entries; i++) {
       const key = first + i * (keySize + 8);

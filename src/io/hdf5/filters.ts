@@ -50,7 +50,10 @@ export function filterPipeline(r: Hdf5Reader, header: ObjectHeader, path: string
   return list;
 }
 
-/** Undoes one filter on a chunk's bytes; `maxBytes` bounds what deflate may produce. */
+/**
+ * Undoes one filter on a chunk's bytes; `maxBytes` bounds what this stage may hold. What deflate
+ * produces is charged to the file's decompression budget as it is produced.
+ */
 export function applyFilter(
   r: Hdf5Reader,
   id: number,
@@ -66,18 +69,23 @@ export function applyFilter(
 }
 
 function inflate(r: Hdf5Reader, data: Uint8Array, maxBytes: number, at: number, where: string): Uint8Array {
-  const out = new Uint8Array(maxBytes);
+  // Never more than the budget has left: a stage bounded by the budget fails as it crosses it.
+  const size = Math.min(maxBytes, r.left("decompressedBytes"));
+  const out = new Uint8Array(size);
   let written = 0;
   const inflater = new Unzlib((piece) => {
-    if (written + piece.length > maxBytes)
-      throw r.fail("E_LIMIT", at, `${where}: a chunk inflates to more than the ${maxBytes} bytes a chunk holds`);
+    if (written + piece.length > size) {
+      if (size === maxBytes)
+        throw r.fail("E_LIMIT", at, `${where}: a chunk inflates to more than the ${maxBytes} bytes it can hold`);
+      r.charge("decompressedBytes", written + piece.length, at);
+    }
     out.set(piece, written);
     written += piece.length;
   });
   try {
     // As in the zip reader: feed only what can expand to the bytes still expected.
     for (let p = 0; p < data.length;) {
-      const step = Math.min(65536, Math.max(512, Math.floor((maxBytes - written) / 1032)));
+      const step = Math.min(65536, Math.max(512, Math.floor((size - written) / 1032)));
       inflater.push(data.subarray(p, Math.min(p + step, data.length)), p + step >= data.length);
       p += step;
     }
@@ -85,6 +93,7 @@ function inflate(r: Hdf5Reader, data: Uint8Array, maxBytes: number, at: number, 
     if (e instanceof KeraslessError) throw e;
     throw r.fail("E_HDF5", at, `${where}: corrupt deflate data in a chunk (${describeThrown(e)})`);
   }
+  r.charge("decompressedBytes", written, at);
   return out.subarray(0, written);
 }
 

@@ -27,28 +27,26 @@ export interface H5Dataset {
 }
 
 export interface Hdf5Limits {
-  /** Most bytes the chunks of one dataset may inflate to. */
+  /** Most bytes the chunks of the file's datasets may inflate to, all together. */
   maxDecompressedBytes: number;
 }
 
-/** What every group of one open file shares. */
+/** What every group of one open file shares: its reader (caches and budgets) and its root group. */
 interface OpenFile {
   readonly reader: Hdf5Reader;
   readonly limits: Hdf5Limits;
-  readonly rootAddress: number;
+  root: H5Group | undefined;
 }
 
 /** Opens an HDF5 file held in memory; `file` names it in errors. */
 export function openHdf5(bytes: Uint8Array, file: string, limits?: Hdf5Limits): H5Group {
   if (!isHdf5(bytes)) throw new KeraslessError("E_HDF5", "not an HDF5 file (bad signature)", { file });
-  const reader = new Hdf5Reader(bytes, file);
+  const effective = limits ?? { maxDecompressedBytes: Math.max(16 * 1024 * 1024, 20 * bytes.length) };
+  const reader = new Hdf5Reader(bytes, file, effective.maxDecompressedBytes);
   const rootAddress = readSuperblock(reader);
-  const open: OpenFile = {
-    reader,
-    limits: limits ?? { maxDecompressedBytes: Math.max(16 * 1024 * 1024, 20 * bytes.length) },
-    rootAddress,
-  };
-  return new H5Group(open, rootAddress, "/", []);
+  const open: OpenFile = { reader, limits: effective, root: undefined };
+  open.root = new H5Group(open, rootAddress, "/", []);
+  return open.root;
 }
 
 const MAX_SOFT_LINK_HOPS = 16;
@@ -60,7 +58,7 @@ export class H5Group {
   private readonly address: number;
   /** Object header addresses from the root down to this group's parent (link cycle detection). */
   private readonly ancestors: readonly number[];
-  private memberList: Map<string, Link> | undefined;
+  private memberList: ReadonlyMap<string, Link> | undefined;
   private readonly children = new Map<string, H5Group | DatasetNode>();
 
   /** @internal */
@@ -72,7 +70,12 @@ export class H5Group {
   }
 
   keys(): string[] {
-    return [...this.members().keys()];
+    return Array.from(this.members().keys());
+  }
+
+  /** How many members the group has (without listing them). */
+  memberCount(): number {
+    return this.members().size;
   }
 
   has(path: string): boolean {
@@ -97,7 +100,7 @@ export class H5Group {
 
   /** The names of this group's attributes. */
   attributeNames(): string[] {
-    return [...attributes(this.open.reader, this.header(), this.path).keys()];
+    return Array.from(attributes(this.open.reader, this.header(), this.path).keys());
   }
 
   /** An attribute's value (strings stripped of their padding, scalars unwrapped); undefined if absent. */
@@ -107,14 +110,15 @@ export class H5Group {
   }
 
   /** A string-list attribute, joining the `name0`, `name1`, ... chunks Keras writes for long lists. */
-  stringListAttr(name: string): string[] | undefined {
+  stringListAttr(name: string): readonly string[] | undefined {
     const whole = this.attr(name);
     if (whole !== undefined) return this.toStringList(whole, name);
     const parts: string[] = [];
     for (let i = 0; ; i++) {
       const part = this.attr(`${name}${i}`);
       if (part === undefined) break;
-      parts.push(...this.toStringList(part, `${name}${i}`));
+      // A loop, not push(...list): a list of 200k names would overflow the stack as arguments.
+      for (const item of this.toStringList(part, `${name}${i}`)) parts.push(item);
     }
     return parts.length > 0 ? parts : undefined;
   }
@@ -127,14 +131,14 @@ export class H5Group {
     return objectHeader(this.open.reader, this.address, this.path);
   }
 
-  private toStringList(value: unknown, name: string): string[] {
-    const list = Array.isArray(value) ? value : [value];
+  private toStringList(value: unknown, name: string): readonly string[] {
+    const list: readonly unknown[] = Array.isArray(value) ? value : [value];
     if (!list.every((v) => typeof v === "string"))
       throw this.error(`attribute "${name}" of "${this.path}" is not a list of strings`);
-    return list as string[];
+    return list as readonly string[];
   }
 
-  private members(): Map<string, Link> {
+  private members(): ReadonlyMap<string, Link> {
     this.memberList ??= groupLinks(this.open.reader, this.header(), this.path);
     return this.memberList;
   }
@@ -156,8 +160,9 @@ export class H5Group {
     return node;
   }
 
+  /** The one root group of the file, whose members are read once however many links lead to it. */
   private root(): H5Group {
-    return this.ancestors.length === 0 ? this : new H5Group(this.open, this.open.rootAddress, "/", []);
+    return this.open.root ?? this;
   }
 
   private child(name: string, hops: number): H5Group | DatasetNode | undefined {

@@ -12,28 +12,55 @@ export type Link =
 
 type AddLink = (name: string, link: Link, at: number) => void;
 
-/** The members of the group whose object header is `header`, by name. */
-export function groupLinks(r: Hdf5Reader, header: ObjectHeader, path: string): Map<string, Link> {
+/**
+ * The members of the group whose object header is `header`, by name, read once per file. Groups
+ * whose only member list is one symbol table share it with every group naming the same B-tree
+ * and heap, so N groups pointing at one table of N links cost N, not N^2.
+ */
+export function groupLinks(r: Hdf5Reader, header: ObjectHeader, path: string): ReadonlyMap<string, Link> {
+  return r.once("links", header.address, () => {
+    try {
+      const listing = header.messages.filter(
+        (m) => m.type === MSG_SYMBOL_TABLE || m.type === MSG_LINK || m.type === MSG_LINK_INFO,
+      );
+      if (listing.length === 1 && listing[0].type === MSG_SYMBOL_TABLE) return sharedSymbolTable(r, listing[0], path);
+      const { links, add } = linkTable(r, path);
+      for (const message of listing) {
+        if (message.type === MSG_SYMBOL_TABLE) symbolTableLinks(r, message, add);
+        else if (message.type === MSG_LINK) linkMessage(r, message, add);
+        else linkInfo(r, message);
+      }
+      return links;
+    } catch (e) {
+      if (e instanceof KeraslessError)
+        throw new KeraslessError(e.code, `group "${path}": ${e.problem}`, { file: r.file });
+      throw e;
+    }
+  });
+}
+
+function linkTable(r: Hdf5Reader, path: string): { links: Map<string, Link>; add: AddLink } {
   const links = new Map<string, Link>();
   const add: AddLink = (name, link, at) => {
     // Paths are split at "/", and "" or "." would name the group itself.
     if (name === "" || name === "." || name.includes("/"))
       throw r.fail("E_HDF5", at, `group "${path}" has a member with the invalid name ${JSON.stringify(name)}`);
     if (links.has(name)) throw r.fail("E_HDF5", at, `group "${path}" has two members named "${name}"`);
+    r.charge("entries", 1, at);
     links.set(name, link);
   };
-  try {
-    for (const message of header.messages) {
-      if (message.type === MSG_SYMBOL_TABLE) symbolTableLinks(r, message, add);
-      else if (message.type === MSG_LINK) linkMessage(r, message, add);
-      else if (message.type === MSG_LINK_INFO) linkInfo(r, message);
-    }
-  } catch (e) {
-    if (e instanceof KeraslessError)
-      throw new KeraslessError(e.code, `group "${path}": ${e.problem}`, { file: r.file });
-    throw e;
-  }
-  return links;
+  return { links, add };
+}
+
+function sharedSymbolTable(r: Hdf5Reader, message: Message, path: string): Map<string, Link> {
+  if (message.size < 16) throw r.fail("E_HDF5", message.start, "symbol table message too short");
+  const tree = r.address(message.start, "a B-tree address");
+  const heap = r.address(message.start + 8, "a local heap address");
+  return r.once(`symbol table with heap ${heap}`, tree, () => {
+    const { links, add } = linkTable(r, path);
+    symbolTableLinks(r, message, add);
+    return links;
+  });
 }
 
 function linkInfo(r: Hdf5Reader, message: Message): void {
@@ -57,6 +84,7 @@ function symbolTableLinks(r: Hdf5Reader, message: Message, add: AddLink): void {
     r.signature(node, "SNOD", "a symbol table node");
     const count = r.u16(node + 6);
     r.need(node + 8, count * 40, "the symbol table node's entries");
+    r.charge("entries", count, node);
     for (let i = 0; i < count; i++) {
       const entry = node + 8 + i * 40;
       const name = heap.name(r.u64(entry, "a link name offset"), entry);
@@ -71,8 +99,13 @@ interface LocalHeap {
   name(offset: number, at: number): string;
 }
 
+/** The local heap at `address`, read once per file; names decoded from it never add up to more than its size. */
 function localHeap(r: Hdf5Reader, address: number): LocalHeap {
   if (address === UNDEFINED) throw r.fail("E_HDF5", 0, "a group has no local heap");
+  return r.once("local heap", address, () => parseLocalHeap(r, address));
+}
+
+function parseLocalHeap(r: Hdf5Reader, address: number): LocalHeap {
   r.signature(address, "HEAP", "a local heap");
   const size = r.u64(address + 8, "the local heap size");
   const data = r.address(address + 24, "the local heap data address");
@@ -96,8 +129,8 @@ function localHeap(r: Hdf5Reader, address: number): LocalHeap {
     }
     return lo < nuls.length ? nuls[lo] : -1;
   };
-  // Distinct names sit at distinct places in the heap, so all of a group's names fit in it;
-  // more means entries share (overlapping) names, which could otherwise multiply memory.
+  // Distinct names sit at distinct places in the heap, so all the names of the groups using it fit
+  // in it; more means entries share (overlapping) names, which could otherwise multiply memory.
   let decoded = 0;
   return {
     name: (offset, at) => {
@@ -110,7 +143,7 @@ function localHeap(r: Hdf5Reader, address: number): LocalHeap {
         throw r.fail(
           "E_HDF5",
           at,
-          `the group's link names add up to more bytes than its local heap holds (entries share names)`,
+          `the link names add up to more bytes than their local heap holds (entries share names)`,
         );
       return new TextDecoder("utf-8").decode(segment.subarray(offset, end));
     },

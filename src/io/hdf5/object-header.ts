@@ -29,7 +29,10 @@ const MSG_CONTINUATION = 0x10;
 export const MSG_SYMBOL_TABLE = 0x11;
 export const MSG_ATTRIBUTE_INFO = 0x15;
 
-/** The object header at `address`, parsed once per file; `path` names the object in errors. */
+/**
+ * The object header at `address`, parsed once per file; `path` names the object in errors. Headers
+ * may overlap (one nested in another's message): every message parsed is charged to the file's budget.
+ */
 export function objectHeader(r: Hdf5Reader, address: number, path: string): ObjectHeader {
   return r.once("object header", address, () => {
     try {
@@ -71,6 +74,7 @@ function parseV1Header(r: Hdf5Reader, address: number): ObjectHeader {
       if (at + 8 + size > start + length)
         throw r.fail("E_HDF5", at, `header message (type ${type}, ${size} bytes) runs past the end of its block`);
       const message = { type, flags: r.u8(at + 4), start: at + 8, size };
+      r.charge("messages", 1, at);
       messages.push(message);
       if (type === MSG_CONTINUATION) continuation(r, message, blocks, seen, 0);
       at += 8 + size;
@@ -109,6 +113,7 @@ function parseV2Header(r: Hdf5Reader, address: number): ObjectHeader {
       if (dataStart + size > start + length)
         throw r.fail("E_HDF5", p, `header message (type ${type}, ${size} bytes) runs past the end of its block`);
       const message = { type, flags: r.u8(p + 3), start: dataStart, size };
+      r.charge("messages", 1, p);
       messages.push(message);
       if (type === MSG_CONTINUATION) continuation(r, message, blocks, seen, 4);
       p = dataStart + size;

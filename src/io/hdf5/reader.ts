@@ -7,6 +7,27 @@ import { KeraslessError, type ErrorCode } from "../../errors.js";
 /** An undefined address (all bits set), as HDF5 writes for "nothing here". */
 export const UNDEFINED = -1;
 
+/**
+ * What one load of a file may parse or produce, whatever its structures share, overlap or repeat.
+ * Each is `perFileByte` times the file's size, at least `floor`; an honest file needs at most
+ * about 1x (no two of its structures occupy the same bytes). Listed in docs/robustness.md.
+ */
+export const BUDGETS = {
+  /** Object header messages parsed (each takes 4 bytes or more). */
+  messages: { perFileByte: 1 / 4, floor: 4096, what: "object header messages" },
+  /** Links, symbol table entries, B-tree entries and global heap objects read (each 8 bytes or more). */
+  entries: { perFileByte: 1 / 8, floor: 4096, what: "links, B-tree entries and heap objects" },
+  /** Bytes of attribute values decoded (their data and the heap strings they reference). */
+  attributeBytes: { perFileByte: 2, floor: 1024 * 1024, what: "bytes of attribute values" },
+  /** Float32 bytes produced by dataset reads (4 per value; a stored value takes 1 to 8 bytes). */
+  valueBytes: { perFileByte: 4, floor: 16 * 1024 * 1024, what: "bytes of dataset values" },
+} as const;
+
+export type BudgetKind = keyof typeof BUDGETS | "decompressedBytes";
+
+const utf8Decoder = new TextDecoder("utf-8");
+const latin1Decoder = new TextDecoder("latin1");
+
 export class Hdf5Reader {
   readonly file: string;
   readonly bytes: Uint8Array;
@@ -14,11 +35,42 @@ export class Hdf5Reader {
   /** Added to every address (non-zero only with a user block); set once the superblock is read. */
   base = 0;
   private readonly parsed = new Map<string, Map<number, unknown>>();
+  private readonly totals: Record<BudgetKind, number>;
+  private readonly remaining: Record<BudgetKind, number>;
 
-  constructor(bytes: Uint8Array, file: string) {
+  /** `maxDecompressedBytes` bounds what inflating chunks may produce across the whole load. */
+  constructor(bytes: Uint8Array, file: string, maxDecompressedBytes: number) {
     this.bytes = bytes;
     this.file = file;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const scaled = (b: { perFileByte: number; floor: number }): number =>
+      Math.max(b.floor, Math.ceil(b.perFileByte * bytes.length));
+    this.totals = {
+      messages: scaled(BUDGETS.messages),
+      entries: scaled(BUDGETS.entries),
+      attributeBytes: scaled(BUDGETS.attributeBytes),
+      valueBytes: Math.max(scaled(BUDGETS.valueBytes), maxDecompressedBytes),
+      decompressedBytes: maxDecompressedBytes,
+    };
+    this.remaining = { ...this.totals };
+  }
+
+  /** Spends `amount` of a whole-file budget; `at` locates the structure in the error. */
+  charge(kind: BudgetKind, amount: number, at: number): void {
+    this.remaining[kind] -= amount;
+    if (this.remaining[kind] < 0) {
+      const problem =
+        kind === "decompressedBytes"
+          ? `the file's chunks inflate to more than ${this.totals[kind]} bytes (maxDecompressedBytes)`
+          : `the file asks for more than ${this.totals[kind]} ${BUDGETS[kind].what}, the budget for a file ` +
+            `of its size (its structures share, overlap or repeat data)`;
+      throw this.fail("E_LIMIT", at, problem);
+    }
+  }
+
+  /** What is left of a budget. */
+  left(kind: BudgetKind): number {
+    return Math.max(0, this.remaining[kind]);
   }
 
   /**
@@ -108,6 +160,6 @@ export class Hdf5Reader {
 
   text(start: number, length: number, utf8: boolean): string {
     this.need(start, length, "a string");
-    return new TextDecoder(utf8 ? "utf-8" : "latin1").decode(this.bytes.subarray(start, start + length));
+    return (utf8 ? utf8Decoder : latin1Decoder).decode(this.bytes.subarray(start, start + length));
   }
 }
