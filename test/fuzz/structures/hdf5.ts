@@ -96,7 +96,8 @@ export function sharedHeapString(chunks: number, bytes: number): Hdf5Attack {
 export function paddedStrings(n: number, attributes = 4): Hdf5Attack {
   const b = new H5Builder();
   const list: number[][] = [];
-  for (let i = 0; i < attributes; i++) list.push(attribute(`${"\0".repeat(n)}${i}`, [0x13, 0, 0, 0, 0, 0, 0, 0], [], []));
+  for (let i = 0; i < attributes; i++)
+    list.push(attribute(`${"\0".repeat(n)}${i}`, [0x13, 0, 0, 0, 0, 0, 0, 0], [], []));
   const spaced = new TextEncoder().encode(`${" ".repeat(n)}x`);
   const type = [0x13, 0x02, 0, 0, ...le32(spaced.length)]; // space-padded
   for (let i = 0; i < attributes; i++) list.push(attribute(`spaced${i}`, type, [], Array.from(spaced)));
