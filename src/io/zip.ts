@@ -240,8 +240,10 @@ export function readZip(
   }
 }
 
+const nameDecoder = new TextDecoder("utf-8");
+
 function decodeName(bytes: Uint8Array): string {
-  return new TextDecoder("utf-8").decode(bytes);
+  return nameDecoder.decode(bytes);
 }
 
 let crcTable: Int32Array | undefined;

@@ -267,4 +267,20 @@ describe("parseNpy and hostile headers", () => {
       /nesting too deep/,
     );
   });
+
+  test("headers longer than 64 KiB and shapes of more than 64 dimensions are refused, in time linear in the file", () => {
+    const ones = (n: number): string => `(${Array.from({ length: n }, () => "1").join(", ")})`;
+    const million = handMade({ version: 2, header: headerFor("<f4", ones(1_000_000)), data: new Uint8Array(4) });
+    const start = performance.now();
+    assertNpyError(
+      million,
+      "E_FORMAT",
+      /the .npy header is 3000\d+ bytes long; kerasless reads headers of up to 65536/,
+    );
+    const many = handMade({ version: 2, header: headerFor("<f4", ones(20_000)), data: new Uint8Array(4) });
+    assertNpyError(many, "E_FORMAT", /shape has 20000 dimensions \(NumPy allows 64\)/);
+    assert.ok(performance.now() - start < 2000);
+    const most = handMade({ header: headerFor("<f4", ones(64)), data: new Uint8Array(4) });
+    assert.equal(parseNpy(most, "x").shape.length, 64);
+  });
 });
