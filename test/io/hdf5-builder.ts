@@ -27,6 +27,16 @@ export class H5Builder {
     return at;
   }
 
+  /** A copy of `n` bytes written at `at`. */
+  bytes(at: number, n: number): number[] {
+    return this.data.slice(at, at + n);
+  }
+
+  /** The little-endian 32-bit value written at `at`. */
+  u32At(at: number): number {
+    return (this.data[at] | (this.data[at + 1] << 8) | (this.data[at + 2] << 16) | (this.data[at + 3] << 24)) >>> 0;
+  }
+
   set(at: number, bytes: ArrayLike<number>): void {
     for (let i = 0; i < bytes.length; i++) this.data[at + i] = bytes[i];
   }

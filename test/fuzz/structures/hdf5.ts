@@ -6,6 +6,7 @@
  * file's size. Used by the regression tests (test/io/hdf5-budgets.test.ts), the complexity tests
  * and the structure-aware fuzzer.
  */
+import { zlibSync } from "fflate";
 import type { H5Group } from "../../../src/io/hdf5/index.js";
 import { H5Builder, VLEN_STRING, attribute, fixedString, le32, le64, vlenRefs } from "../../io/hdf5-builder.js";
 
@@ -122,5 +123,62 @@ export function absoluteSoftLinks(n: number): Hdf5Attack {
       const g = r.group("g");
       return g.keys().reduce((sum, name) => sum + g.dataset(name).shape[0], 0);
     },
+  };
+}
+
+/**
+ * `groups` groups, each with its own B-tree root, all of whose roots point at one shared leaf
+ * level listing `members` links: every walk is valid on its own; together they are groups x members.
+ */
+export function sharedBTreeNodes(groups: number, members: number): Hdf5Attack {
+  const b = new H5Builder();
+  const d = b.dataset([1], [1]);
+  const heap = b.localHeap(names(members, "m"));
+  const snod = b.symbolNode(heap.offsets.map((offset): [number, number] => [offset, d]));
+  const leaf = b.btreeNode(0, 0, [snod]);
+  const list = names(groups, "g").map((name): [string, number] => {
+    const tree = b.btreeNode(0, 1, [leaf]);
+    return [name, b.objectHeader([[0x11, [...le64(tree), ...le64(heap.address)]]])];
+  });
+  const root = b.group(list);
+  return {
+    bytes: b.finish(root),
+    exercise: (r) => r.keys().reduce((sum, name) => sum + r.group(name).memberCount(), 0),
+  };
+}
+
+/** Datasets whose dataspaces claim `dims` (huge, zero or both) over 8 bytes of data. */
+export function claimedShape(dims: number[]): Hdf5Attack {
+  const b = new H5Builder();
+  const d = b.dataset([1, 2], dims);
+  const root = b.group([["d", d]]);
+  return { bytes: b.finish(root), exercise: (r) => r.dataset("d").readFloat32().length };
+}
+
+/**
+ * `datasets` chunked datasets sharing one chunk B-tree of `chunks` chunks, every chunk the same
+ * stored bytes (a deflated run of `chunkValues` zeros): sharing multiplies what reading inflates.
+ */
+export function sharedChunkTree(datasets: number, chunks: number, chunkValues: number): Hdf5Attack {
+  const b = new H5Builder();
+  const stored = zlibSync(new Uint8Array(4 * chunkValues));
+  const first = b.chunkedDataset(
+    [chunks * chunkValues],
+    [chunkValues],
+    Array.from({ length: chunks }, (_, i): [number[], Uint8Array] => [[i * chunkValues, 0], stored]),
+    [1],
+  );
+  // Copies of the first dataset's object header: the same layout message, so the same chunk tree.
+  const header = b.bytes(first, 16 + b.u32At(first + 8));
+  const list: [string, number][] = [["d0", first]];
+  for (let i = 1; i < datasets; i++) {
+    const at = b.alloc(header.length);
+    b.set(at, header);
+    list.push([`d${i}`, at]);
+  }
+  const root = b.group(list);
+  return {
+    bytes: b.finish(root),
+    exercise: (r) => r.keys().reduce((sum, name) => sum + r.dataset(name).readFloat32().length, 0),
   };
 }
