@@ -70,8 +70,15 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
   const deadline = options.seconds === undefined ? Infinity : Date.now() + options.seconds * 1000;
   const began = Date.now();
   const corpus = structured ? [] : loadCorpus();
-  const describe = (index: number): string =>
-    structured ? describeStructuredCase(makeStructuredCase(seed, index)) : describeCase(makeCase(seed, index, corpus));
+  const describe = (index: number): string => {
+    try {
+      return structured
+        ? describeStructuredCase(makeStructuredCase(seed, index))
+        : describeCase(makeCase(seed, index, corpus));
+    } catch (e) {
+      return `#${index} (the case cannot be built here: ${String(e)})`;
+    }
+  };
   const report: FuzzReport = {
     seed,
     iterations: 0,

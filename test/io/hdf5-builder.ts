@@ -217,7 +217,9 @@ export class H5Builder {
   globalHeap(objects: Uint8Array[]): number {
     const body: number[] = [];
     objects.forEach((object, i) => {
-      body.push(...le16(i + 1), 0, 0, 0, 0, 0, 0, ...le64(object.length), ...object);
+      body.push(...le16(i + 1), 0, 0, 0, 0, 0, 0, ...le64(object.length));
+      for (const byte of object) body.push(byte); // objects may be larger than a call's arguments
+
       while (body.length % 8 !== 0) body.push(0);
     });
     body.push(...new Array(16).fill(0)); // free space object (index 0)
