@@ -147,7 +147,8 @@ function readLegacyH5(bytes: Uint8Array, file: string, options: ReadOptions): Mo
     throw new KeraslessError(
       "E_FORMAT",
       isWeightsOnly
-        ? "this HDF5 file holds weights only: load the model's architecture (model.json or .keras) and pass this file as its weights"
+        ? "this HDF5 file holds weights only: load the model's architecture (model.json or .keras) " +
+            "and pass this file as its weights"
         : "this HDF5 file has no model_config attribute, so it is not a saved Keras model",
       { file },
     );

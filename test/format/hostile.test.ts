@@ -171,7 +171,8 @@ const cases: HostileCase[] = [
     weights: seed.weights,
     code: "E_LIMIT",
     pattern: new RegExp(
-      `layer "big" \\(${className}\\): its output shape \\[None, \\d+, 3\\] holds \\d+ values per sample, more than kerasless allows \\(134217728\\)`,
+      `layer "big" \\(${className}\\): its output shape \\[None, \\d+, 3\\] holds \\d+ values ` +
+        `per sample, more than kerasless allows \\(134217728\\)`,
     ),
   })),
   {

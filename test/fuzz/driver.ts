@@ -139,7 +139,8 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
         if (rss > rssLimitBytes)
           finding(
             m.index,
-            `${structured ? "grew" : "left"} the process ${structured ? "by" : "at"} ${Math.round(rss / 2 ** 20)} MiB RSS`,
+            `${structured ? "grew" : "left"} the process ${structured ? "by" : "at"} ` +
+              `${Math.round(rss / 2 ** 20)} MiB RSS`,
           );
         if (m.ms > report.slowestMs) {
           report.slowestMs = m.ms;

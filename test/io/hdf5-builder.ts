@@ -88,7 +88,10 @@ export class H5Builder {
     return { address, offsets };
   }
 
-  /** A symbol table node; each entry is [name offset, object header address] or a soft link [name offset, "soft", value offset]. */
+  /**
+   * A symbol table node; each entry is [name offset, object header address] or a soft link
+   * [name offset, "soft", value offset].
+   */
   symbolNode(entries: ([number, number] | [number, "soft", number])[]): number {
     const at = this.alloc(8 + 40 * entries.length);
     this.ascii(at, "SNOD");

@@ -121,7 +121,8 @@ for (const s of STRUCTURES) {
     const memoryRatio = b.bytes / Math.max(a.bytes, 4 * 1024 * 1024);
     t.diagnostic(
       `file x${fileRatio.toFixed(1)}; time ${a.ms.toFixed(1)} -> ${b.ms.toFixed(1)} ms (x${timeRatio.toFixed(1)}); ` +
-        `retained ${(a.bytes / 2 ** 20).toFixed(1)} -> ${(b.bytes / 2 ** 20).toFixed(1)} MiB (x${memoryRatio.toFixed(1)})`,
+        `retained ${(a.bytes / 2 ** 20).toFixed(1)} -> ${(b.bytes / 2 ** 20).toFixed(1)} MiB ` +
+        `(x${memoryRatio.toFixed(1)})`,
     );
     assert.ok(
       timeRatio < MAX_RATIO,

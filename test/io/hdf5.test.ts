@@ -350,7 +350,8 @@ test('members named "", "." or with a "/" are errors: they would name the group 
       () => file.keys(),
       "E_HDF5",
       new RegExp(
-        `group "/" has a member with the invalid name ${JSON.stringify(JSON.stringify(name)).slice(1, -1).replace(/[./]/g, "\\$&")}`,
+        `group "/" has a member with the invalid name ` +
+          `${JSON.stringify(JSON.stringify(name)).slice(1, -1).replace(/[./]/g, "\\$&")}`,
       ),
     );
   }

@@ -252,7 +252,8 @@ describe("parseNpy and hostile headers", () => {
       "{'__proto__': {'descr': '<f4', 'fortran_order': False, 'shape': (1,)}, 'fortran_order': False, 'shape': (1,)}";
     assertNpyError(handMade({ header, data }), "E_FORMAT", /'descr' is not a string/);
     const polluting =
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), '__proto__': {'polluted': True}, 'constructor': {'prototype': {'polluted': True}}}";
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), '__proto__': {'polluted': True}, " +
+      "'constructor': {'prototype': {'polluted': True}}}";
     assert.deepEqual([...parseNpy(handMade({ header: polluting, data }), "x").data], [0]);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
@@ -268,7 +269,7 @@ describe("parseNpy and hostile headers", () => {
     );
   });
 
-  test("headers longer than 64 KiB and shapes of more than 64 dimensions are refused, in time linear in the file", () => {
+  test("headers over 64 KiB and shapes of over 64 dimensions are refused, in time linear in the file", () => {
     const ones = (n: number): string => `(${Array.from({ length: n }, () => "1").join(", ")})`;
     const million = handMade({ version: 2, header: headerFor("<f4", ones(1_000_000)), data: new Uint8Array(4) });
     const start = performance.now();

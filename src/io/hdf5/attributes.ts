@@ -58,7 +58,8 @@ function attributeHeader(r: Hdf5Reader, message: Message, path: string): Attribu
     throw r.fail(
       "E_HDF5",
       start,
-      `object "${path}": attribute message parts (${nameSize}+${datatypeSize}+${dataspaceSize} bytes) overrun the message (${size} bytes)`,
+      `object "${path}": attribute message parts (${nameSize}+${datatypeSize}+${dataspaceSize} ` +
+        `bytes) overrun the message (${size} bytes)`,
     );
   const utf8 = version === 3 && r.u8(start + 8) === 1;
   const name = trimTrailing(r.text(nameStart, nameSize, utf8), "\0");

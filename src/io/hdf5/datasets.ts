@@ -125,7 +125,8 @@ function readChunked(r: Hdf5Reader, c: ChunkedLayout, cap: number): Float32Array
     throw r.fail(
       "E_LIMIT",
       at,
-      `${where}: ${count} values in chunks of ${chunkBytes} bytes exceed the ${cap}-byte decompression limit (maxDecompressedBytes)`,
+      `${where}: ${count} values in chunks of ${chunkBytes} bytes exceed the ${cap}-byte ` +
+        `decompression limit (maxDecompressedBytes)`,
     );
   }
   r.charge("valueBytes", 4 * count, at);

@@ -176,7 +176,8 @@ export class H5Group {
       // A soft link names a path, absolute or relative to this group; links to links are followed a few times.
       if (hops >= MAX_SOFT_LINK_HOPS)
         throw this.error(
-          `soft link "${path}" -> "${link.target}": more than ${MAX_SOFT_LINK_HOPS} soft links in a row (a link cycle?)`,
+          `soft link "${path}" -> "${link.target}": more than ${MAX_SOFT_LINK_HOPS} soft links ` +
+            `in a row (a link cycle?)`,
         );
       child = this.resolve(link.target, hops + 1);
       if (child === undefined)

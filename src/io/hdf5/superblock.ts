@@ -30,7 +30,8 @@ export function readSuperblock(r: Hdf5Reader): number {
     throw r.fail(
       "E_UNSUPPORTED",
       13,
-      `${offsetSize}-byte addresses and ${lengthSize}-byte lengths (kerasless reads files with 8-byte ones, as h5py writes)`,
+      `${offsetSize}-byte addresses and ${lengthSize}-byte lengths (kerasless reads files with ` +
+        `8-byte ones, as h5py writes)`,
     );
   }
   const base = r.address(fields, "the base address");
