@@ -150,7 +150,9 @@ export const hostileKeys = (): string =>
   seed.json
     .replace(
       '{"module": "keras.layers", "class_name": "LSTM", "config": {',
-      '{"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}, "module": "keras.layers", "class_name": "LSTM", "config": {"__proto__": {"units": 99, "polluted": 3}, "prototype": {"polluted": 4}, ',
+      '{"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}, ' +
+        '"module": "keras.layers", "class_name": "LSTM", ' +
+        '"config": {"__proto__": {"units": 99, "polluted": 3}, "prototype": {"polluted": 4}, ',
     )
     .replace(
       '"class_name": "Sequential", "config": {',
@@ -185,7 +187,8 @@ export function keras2Lambda(): string {
       trainable: true,
       dtype: "float32",
       function: [
-        "4wEAAAAAAAAAAAAAAAEAAAADAAAAQwAAAHMIAAAAdABkAYMBUwApAk7aAmxzKQHaBGV2YWwpAdoBeKkAcgQAAAD6CDxzdHJpbmc+2gg8bGFtYmRhPgEAAADzAAAAAA==",
+        "4wEAAAAAAAAAAAAAAAEAAAADAAAAQwAAAHMIAAAAdABkAYMBUwApAk7aAmxzKQHaBGV2YWwpAdoBeKkAcgQAAAD6CDxzdHJpbmc+" +
+          "2gg8bGFtYmRhPgEAAADzAAAAAA==",
         null,
         null,
       ],

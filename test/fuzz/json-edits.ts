@@ -104,7 +104,8 @@ function editJson(rng: Rng, json: Json, text: string): [string, string] {
       const text2 = JSON.stringify(json);
       const serialized = JSON.stringify(getAt(json, target));
       if (serialized === undefined || !serialized.startsWith("{")) return [text, "json key skipped"];
-      const injected = `{"${key}": {"polluted": true, "class_name": "Dense", "units": 3}${serialized.length > 2 ? "," : ""}${serialized.slice(1)}`;
+      const rest = `${serialized.length > 2 ? "," : ""}${serialized.slice(1)}`;
+      const injected = `{"${key}": {"polluted": true, "class_name": "Dense", "units": 3}${rest}`;
       return [text2.replace(serialized, injected), `json ${target.join(".")} gets key "${key}"`];
     }
     case 5: {

@@ -30,7 +30,7 @@ function rejects(fn: () => unknown, code: string, pattern: RegExp): KeraslessErr
   assert.fail(`expected ${code}`);
 }
 
-test("bug 1 (fuzz seed 1 #1748): a layer call whose arguments hold no tensor is a config error, not a TypeError", () => {
+test("bug 1 (fuzz seed 1 #1748): a layer call whose arguments hold no tensor is a config error, not TypeError", () => {
   // The fuzzer flipped one bit: "__keras_tensor__" -> "_keras_tensor__" in a Keras 3 Dense's inbound node.
   const dir = `${FIXTURES}keras3/dropout_family/`;
   const json = readFileSync(`${dir}model.json`, "utf8").replace(/"__keras_tensor__"/g, '"_keras_tensor__"');
