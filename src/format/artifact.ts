@@ -37,7 +37,8 @@ export interface NamedBytes {
 export interface ReadOptions {
   /**
    * Most bytes that decompression may produce: zip members of a .keras file together, or the
-   * chunks of one HDF5 dataset. Default: 16 MiB or 20x the file's size, whichever is more.
+   * chunks of all datasets of one HDF5 file together. Default: 16 MiB or 20x the file's size,
+   * whichever is more.
    */
   maxDecompressedBytes?: number;
 }

@@ -49,7 +49,7 @@ function heapStrings(n: number): h5.Hdf5Attack {
 const STRUCTURES: Structure[] = [
   { name: "a group of n datasets with attributes", n: 300, build: wideGroup },
   { name: "n global-heap strings in one attribute", n: 500, build: heapStrings },
-  { name: "n groups sharing one symbol table (counted, not listed)", n: 300, build: sharedTable },
+  { name: "n groups sharing one symbol table (counted, not listed)", n: 1000, build: sharedTable },
   { name: "n soft links to absolute paths", n: 1000, build: h5.absoluteSoftLinks },
   { name: "n nested v2 object headers (until the message budget)", n: 1000, build: h5.nestedHeaders },
   {
