@@ -11,6 +11,7 @@ import { unzipSync, zipSync } from "fflate";
 import { KeraslessError } from "../../src/errors.js";
 import { loadModelFromBytes } from "../../src/load.js";
 import { assertOneErrorLine, cli, tempDir } from "../cli/helpers.js";
+import { sharedKernelFile } from "../fuzz/structures/weights.js";
 import { FIXTURES } from "../helpers.js";
 import {
   SEED_INPUT,
@@ -42,6 +43,20 @@ interface HostileCase {
 }
 
 const cases: HostileCase[] = [
+  {
+    // Issue 18: a 20 KB legacy file whose 20 layers reach one 16 MiB deflated kernel by hard links.
+    name: "legacy .h5 whose layers share one compressed kernel",
+    file: "shared-kernel.h5",
+    model: sharedKernelFile(20, 2048, ["kernel"]),
+    code: "E_LIMIT",
+  },
+  {
+    name: "legacy .h5 whose weight_names list one weight twice",
+    file: "repeated-weight.h5",
+    model: sharedKernelFile(1, 2048, ["kernel", "kernel"]),
+    code: "E_HDF5",
+    pattern: /list one weight twice/,
+  },
   { name: "empty file", file: "empty.keras", model: new Uint8Array(0), code: "E_FORMAT", pattern: /the file is empty/ },
   { name: "random bytes", file: "random.bin", model: seededBytes(4096, 1), code: "E_FORMAT" },
   {
