@@ -192,8 +192,12 @@ function copyChunk(
   out: Float32Array,
 ): void {
   const rank = shape.length;
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const values = decodeNumbers(view, 0, data.length / type.size, type);
+  const count = data.length / type.size;
+  // Little-endian float32 (Keras' weights) is viewed as it is when aligned, not decoded value by value.
+  const values =
+    type.format === "float" && type.size === 4 && !type.bigEndian && data.byteOffset % 4 === 0
+      ? new Float32Array(data.buffer, data.byteOffset, count)
+      : decodeNumbers(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, count, type);
   if (rank === 0) {
     out[0] = values[0];
     return;
