@@ -1,7 +1,7 @@
 /** A model summary table in the style of Keras 3's model.summary(). */
-import type { Graph } from "./graph/graph.js";
-import { InputLayer } from "./layers/core.js";
-import type { Shape } from "./layers/layer.js";
+import type { Call } from "./graph/call.js";
+import type { GraphView } from "./graph/types.js";
+import type { Layer, Shape } from "./layers/layer.js";
 
 export interface LayerRow {
   readonly name: string;
@@ -19,13 +19,20 @@ export interface SummaryData {
   readonly nonTrainableParams: number;
 }
 
-export function summarize(graph: Graph): SummaryData {
+export function summarize(graph: GraphView): SummaryData {
   const calls = graph.calls;
+  // Each layer's calls in graph order, gathered in one pass.
+  const callsOf = new Map<Layer, Call[]>();
+  for (const call of calls) {
+    const list = callsOf.get(call.layer);
+    if (list === undefined) callsOf.set(call.layer, [call]);
+    else list.push(call);
+  }
   const rows: LayerRow[] = [];
   let trainableParams = 0;
   let nonTrainableParams = 0;
   for (const layer of graph.layers) {
-    const layerCalls = calls.filter((c) => c.layer === layer);
+    const layerCalls = callsOf.get(layer) ?? [];
     const first = layerCalls[0];
     const counts = layer.paramCounts();
     trainableParams += counts.trainable;
@@ -33,7 +40,7 @@ export function summarize(graph: Graph): SummaryData {
     rows.push({
       name: layer.name,
       className: layer.className,
-      outputShapes: layer instanceof InputLayer ? [layer.batchShape] : (first?.outputShapes ?? []),
+      outputShapes: first?.outputShapes ?? [],
       params: counts.trainable + counts.nonTrainable,
       connectedTo: layerCalls.flatMap((c) =>
         c.inputs.map(([producer, tensor]) => `${calls[producer].layer.name}[${calls[producer].node}][${tensor}]`),
@@ -68,9 +75,11 @@ export function formatSummary(data: SummaryData): string {
     r.params.toLocaleString("en-US"),
     ...(functional ? [r.connectedTo.join(", ") || "-"] : []),
   ]);
-  const widths = header.map((h, i) =>
-    Math.max(i === 0 ? 31 : i === 1 ? 22 : 13, h.length, ...body.map((row) => row[i].length)),
-  );
+  const widths = header.map((h, i) => {
+    let width = Math.max(i === 0 ? 31 : i === 1 ? 22 : 13, h.length);
+    for (const row of body) width = Math.max(width, row[i].length);
+    return width;
+  });
   const cell = (text: string, i: number): ` ${string} ` =>
     ` ${i === 2 ? text.padStart(widths[i]) : text.padEnd(widths[i])} `;
   const line = (l: string, m: string, r: string, fill: string): string =>
