@@ -45,7 +45,9 @@ export class Model {
     const names = uniqueOutputNames(graph.outputSources.map(({ layer, tensor }) => [layer.name, tensor] as const));
     const shapes = graph.outputShapes;
     this.outputs = Object.freeze(
-      names.map((name, i) => Object.freeze({ name, shape: Object.freeze(shapes[i].slice()), dtype: "float32" as const })),
+      names.map((name, i) =>
+        Object.freeze({ name, shape: Object.freeze(shapes[i].slice()), dtype: "float32" as const }),
+      ),
     );
     this.sizeCheck = new RunSizeCheck(graph);
   }

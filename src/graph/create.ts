@@ -5,7 +5,14 @@ import { InputLayer } from "../layers/core.js";
 import type { Layer, LayerContext, Problem } from "../layers/layer.js";
 import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
 import { callSpec, type CallSpec } from "./call.js";
-import { dtypeName, optionalShape, parseLayerEntry, parseModelConfig, type LayerEntry, type ModelSpec } from "./config.js";
+import {
+  dtypeName,
+  optionalShape,
+  parseLayerEntry,
+  parseModelConfig,
+  type LayerEntry,
+  type ModelSpec,
+} from "./config.js";
 import { Graph } from "./graph.js";
 import { checkGraphLimits } from "./limits.js";
 import { ModelLayer } from "./model-layer.js";
@@ -35,20 +42,22 @@ function unsupportedError(problems: Problem[]): KeraslessError {
   return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer: problems[0].layer });
 }
 
+/**
+ * Most levels of layers inside layers (nested models, wrappers): building, shape inference and
+ * running recurse once per level, so a file must not choose the depth of the call stack.
+ */
+export const MAX_NESTING = 64;
+
 /** Creates the layers of a model config (problems go to `context.report`); build() wires them. */
-export function createGraph(spec: ModelSpec, context: Omit<LayerContext, "createLayer">): Graph {
-  const layerContext: LayerContext = {
-    kerasMajor: context.kerasMajor,
-    report: (problem) => context.report(problem),
-    createLayer: (serialized) => createInnerLayer(serialized, layerContext),
-  };
+export function createGraph(spec: ModelSpec, context: Omit<LayerContext, "createLayer">, depth = 0): Graph {
+  const layerContext = nestedContext(context, depth);
   const byName = new Map<string, Layer>();
   const callSpecs = new Map<string, CallSpec[]>();
   const layers: Layer[] = [];
   const inputs = new Set<Layer>();
   for (const entry of spec.layers) {
     if (byName.has(entry.name)) throw new KeraslessError("E_CONFIG", `two layers are named "${entry.name}"`);
-    const layer = createLayer(entry, layerContext);
+    const layer = createLayer(entry, layerContext, depth);
     if (layer === null) continue;
     byName.set(entry.name, layer);
     callSpecs.set(
@@ -89,10 +98,27 @@ function sequentialInputLayer(spec: ModelSpec, byName: Map<string, Layer>, conte
   return new InputLayer(`${first.name}_input`, shape, inputDtype(first.config.dtype, first.name, context));
 }
 
-function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {
+/** The context of layers `depth` levels down: the layers it creates are one level deeper. */
+function nestedContext(context: Omit<LayerContext, "createLayer">, depth: number): LayerContext {
+  const nested: LayerContext = {
+    kerasMajor: context.kerasMajor,
+    report: (problem) => context.report(problem),
+    createLayer: (serialized) => createInnerLayer(serialized, nested, depth + 1),
+  };
+  return nested;
+}
+
+function createLayer(entry: LayerEntry, context: LayerContext, depth: number): Layer | null {
   const { className, name, config } = entry;
+  if (depth > MAX_NESTING) {
+    throw new KeraslessError(
+      "E_LIMIT",
+      `layer "${name}" (${className}) is nested ${depth} levels deep in models and wrappers, more than kerasless allows (${MAX_NESTING})`,
+      { layer: name },
+    );
+  }
   if (MODEL_CLASS_NAMES.has(className)) {
-    return new ModelLayer(createGraph(parseModelConfig(entry.raw), context), config.trainable !== false);
+    return new ModelLayer(createGraph(parseModelConfig(entry.raw), context, depth + 1), config.trainable !== false);
   }
   if (className === "InputLayer") {
     const shape =
@@ -118,11 +144,11 @@ function createLayer(entry: LayerEntry, context: LayerContext): Layer | null {
 }
 
 /** A layer serialized inside another layer's config (wrappers); never an InputLayer. */
-function createInnerLayer(serialized: JsonObject, context: LayerContext): Layer | null {
+function createInnerLayer(serialized: JsonObject, context: LayerContext, depth: number): Layer | null {
   const entry = parseLayerEntry(serialized, 0, false);
   if (entry.className === "InputLayer")
     throw new KeraslessError("E_CONFIG", `InputLayer "${entry.name}" cannot be wrapped in another layer`);
-  return createLayer(entry, context);
+  return createLayer(entry, context, depth);
 }
 
 function inputDtype(value: unknown, layer: string, context: LayerContext): "float32" | "int32" {

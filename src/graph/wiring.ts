@@ -57,7 +57,7 @@ export function wireFunctional(
         `${user} refers to call #${raw.node} of layer "${raw.layer}", which has ${nodeCount(entry)}`,
       );
     }
-    return { ...raw, node, entry };
+    return { layer: raw.layer, node, tensor: raw.tensor, style: raw.style, entry };
   };
   const stateOf = (name: string, node: number): number | undefined => callIndex.get(name)?.[node];
   const setState = (name: string, node: number, value: number): void => {

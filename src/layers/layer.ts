@@ -295,7 +295,9 @@ export abstract class Layer {
     const differing =
       specs.length !== declared.length
         ? 0
-        : specs.findIndex((s, i) => s.shape.length !== declared[i].shape.length || s.shape.some((d, k) => d !== declared[i].shape[k]));
+        : specs.findIndex(
+            (s, i) => s.shape.length !== declared[i].shape.length || s.shape.some((d, k) => d !== declared[i].shape[k]),
+          );
     if (differing === -1) return;
     const describe = (list: readonly WeightSpec[]): string =>
       list.map((w) => `${w.name} ${formatShape(w.shape)}`).join(", ") || "none";
