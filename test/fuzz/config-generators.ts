@@ -134,3 +134,60 @@ export const GROWABLE: Readonly<Record<string, (n: number) => Json>> = {
   duplicateOutputs,
   sharedCalls,
 };
+
+/** A small deterministic PRNG (mulberry32), so that a failing case is found again by its seed. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const DAG_LAYERS: [string, Json][] = [
+  ["Activation", relu],
+  ["Activation", { activation: "tanh" }],
+  ["Dropout", { rate: 0.5 }],
+  ["Add", {}],
+  ["Maximum", {}],
+  ["Concatenate", { axis: -1 }],
+];
+
+/**
+ * A random DAG of weightless layers over one [None, 4] input: each layer reads 1 to 3 earlier
+ * tensors (fan-in), tensors are read many times (fan-out), outputs are drawn with repeats, and
+ * the whole may be nested in models called several times. Valid or not, a load must end in a
+ * model or a KeraslessError within the budget.
+ */
+export function randomDag(seed: number, size: number): Json {
+  const rand = random(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
+  const names = ["in"];
+  const layers = [inputLayer("in", [null, 4])];
+  for (let i = 0; i < size; i++) {
+    const [className, config] = pick(DAG_LAYERS);
+    const arity = className === "Activation" || className === "Dropout" ? 1 : 1 + Math.ceil(rand() * 2);
+    const args: Json[] = [];
+    for (let k = 0; k < arity; k++) args.push(tensor(pick(names)));
+    layers.push(layer(className, `l${i}`, config, [args]));
+    names.push(`l${i}`);
+  }
+  const outputs: [string, number, number][] = [];
+  const outputCount = 1 + Math.floor(rand() * 4);
+  for (let k = 0; k < outputCount; k++) outputs.push([pick(names.slice(1).concat(["in"])), 0, 0]);
+  let model = functional(`dag${seed}`, layers, [["in", 0, 0]], outputs);
+  const levels = Math.floor(rand() * 3);
+  for (let level = 0; level < levels && outputs.length === 1; level++) {
+    const calls = 1 + Math.floor(rand() * 3);
+    const child = `inner${level}`;
+    const x = `x${level}`;
+    const callArgs: Json[][] = [];
+    for (let c = 0; c < calls; c++) callArgs.push([c === 0 ? tensor(x) : tensor(child, c - 1)]);
+    const entry = { ...model, name: child, inbound_nodes: callArgs.map((args) => ({ args, kwargs: {} })) };
+    model = functional(`outer${level}`, [inputLayer(x, [null, 4]), entry], [[x, 0, 0]], [[child, calls, 0]]);
+  }
+  return model;
+}
