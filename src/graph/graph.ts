@@ -44,6 +44,8 @@ export class Graph implements GraphView {
   readonly inputLayers: InputLayer[] = [];
   private readonly parts: GraphParts;
   private built: Built | null = null;
+  /** Per layer: the input ranks of its first call, which its later calls must share (see makeCall). */
+  private readonly firstRanks = new Map<Layer, number[]>();
 
   constructor(parts: GraphParts) {
     this.parts = parts;
@@ -115,8 +117,28 @@ export class Graph implements GraphView {
       }
       return shapes[tensor];
     });
+    this.checkRanks(layer, inputShapes);
     const outputShapes = layer.computeOutputShapes(inputShapes, spec.arguments);
     return { layer, node, inputs, arguments: spec.arguments, tracedMask: spec.tracedMask, inputShapes, outputShapes };
+  }
+
+  /**
+   * Layers resolve axes and keep state for the ranks of the inputs they are built on (a shared
+   * LayerNormalization built on [batch, time, features] would normalize a [batch, features] call
+   * over an axis it lacks), so a shared layer's calls must all have the same input ranks.
+   * Weight shapes are checked by every layer itself (Layer.declareWeights).
+   */
+  private checkRanks(layer: Layer, inputShapes: Shape[]): void {
+    const ranks = inputShapes.map((s) => s.length);
+    const first = this.firstRanks.get(layer);
+    if (first === undefined) {
+      this.firstRanks.set(layer, ranks);
+    } else if (first.length !== ranks.length || first.some((r, i) => r !== ranks[i])) {
+      throw layer.error(
+        "E_UNSUPPORTED",
+        `is shared by calls on inputs of rank ${first.join(", ")} and of rank ${ranks.join(", ")}; kerasless builds a shared layer for the ranks of its first call`,
+      );
+    }
   }
 
   private get wiring(): Built {

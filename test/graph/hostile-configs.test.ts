@@ -155,3 +155,30 @@ test("run-time output sizes: inputs within the limit give Keras' result, and cha
     /values per sample/,
   );
 });
+
+test("a shared layer called on inputs of different ranks is refused (its axes were resolved for the first)", () => {
+  // Before: a shared LayerNormalization built last on [batch, time, features] gave NaN for its
+  // [batch, features] call.
+  const config = gen.functional(
+    "shared_ranks",
+    [
+      gen.inputLayer("seq", [null, 3, 4]),
+      gen.inputLayer("vec", [null, 4]),
+      gen.layer("LayerNormalization", "ln", {}, [[gen.tensor("vec")], [gen.tensor("seq")]]),
+    ],
+    [
+      ["seq", 0, 0],
+      ["vec", 0, 0],
+    ],
+    [
+      ["ln", 1, 0],
+      ["ln", 0, 0],
+    ],
+  );
+  refused(
+    "shared ranks",
+    () => model(config),
+    "E_UNSUPPORTED",
+    /layer "ln" \(LayerNormalization\): is shared by calls on inputs of rank 2 and of rank 3/,
+  );
+});
