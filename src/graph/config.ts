@@ -105,7 +105,8 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
   }
   throw new KeraslessError(
     "E_UNSUPPORTED",
-    `the top-level object is a ${describe(className)}, not a Sequential or Functional model (subclassed models cannot be loaded from their config)`,
+    `the top-level object is a ${describe(className)}, not a Sequential or Functional model ` +
+      "(subclassed models cannot be loaded from their config)",
   );
 }
 

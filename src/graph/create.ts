@@ -113,7 +113,8 @@ function createLayer(entry: LayerEntry, context: LayerContext, depth: number): L
   if (depth > MAX_NESTING) {
     throw new KeraslessError(
       "E_LIMIT",
-      `layer "${name}" (${className}) is nested ${depth} levels deep in models and wrappers, more than kerasless allows (${MAX_NESTING})`,
+      `layer "${name}" (${className}) is nested ${depth} levels deep in models and wrappers, ` +
+        `more than kerasless allows (${MAX_NESTING})`,
       { layer: name },
     );
   }
@@ -134,7 +135,8 @@ function createLayer(entry: LayerEntry, context: LayerContext, depth: number): L
         ? "Lambda layers hold Python code, which kerasless never runs"
         : custom || definition === undefined
           ? custom
-            ? `custom layer class ${describe(entry.registeredName ?? className)} is not supported (custom objects are never executed)`
+            ? `custom layer class ${describe(entry.registeredName ?? className)} is not supported ` +
+              "(custom objects are never executed)"
             : `layer class ${describe(className)} is not supported by kerasless yet`
           : "cannot be used here";
     context.report({ layer: name, className, problem: why });

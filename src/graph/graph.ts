@@ -136,7 +136,8 @@ export class Graph implements GraphView {
     } else if (first.length !== ranks.length || first.some((r, i) => r !== ranks[i])) {
       throw layer.error(
         "E_UNSUPPORTED",
-        `is shared by calls on inputs of rank ${first.join(", ")} and of rank ${ranks.join(", ")}; kerasless builds a shared layer for the ranks of its first call`,
+        `is shared by calls on inputs of rank ${first.join(", ")} and of rank ${ranks.join(", ")}; ` +
+          "kerasless builds a shared layer for the ranks of its first call",
       );
     }
   }

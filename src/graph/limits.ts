@@ -36,7 +36,8 @@ export function checkGraphLimits(graph: GraphView): void {
       if (count > MAX_CALLS_PER_RUN) {
         throw new KeraslessError(
           "E_LIMIT",
-          `model "${top.graph.name}" runs more than ${MAX_CALLS_PER_RUN} layer calls per prediction (each call of a nested model counts its layers' calls), more than kerasless allows`,
+          `model "${top.graph.name}" runs more than ${MAX_CALLS_PER_RUN} layer calls per prediction ` +
+            "(each call of a nested model counts its layers' calls), more than kerasless allows",
         );
       }
     }

@@ -27,7 +27,8 @@ export function checkOutputSize(layer: Layer, shape: Shape, when: string): void 
   if (perSample > MAX_VALUES_PER_SAMPLE) {
     throw new KeraslessError(
       "E_LIMIT",
-      `layer "${layer.name}" (${layer.className}): its output shape ${formatShape(shape)}${when} holds ${perSample} values per sample, more than kerasless allows (${MAX_VALUES_PER_SAMPLE})`,
+      `layer "${layer.name}" (${layer.className}): its output shape ${formatShape(shape)}${when} ` +
+        `holds ${perSample} values per sample, more than kerasless allows (${MAX_VALUES_PER_SAMPLE})`,
       { layer: layer.name },
     );
   }

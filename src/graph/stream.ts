@@ -43,7 +43,8 @@ export function analyzeStream(graph: GraphView): StreamAnalysis {
       // Initial states from other tensors (an encoder's, in encoder-decoders) would restart every step.
       if (!layer.streamsCall(call.inputs.length))
         refusals.push(
-          `layer "${layer.name}" (${layer.className}) takes initial_state from other tensors, which a stream cannot feed step by step`,
+          `layer "${layer.name}" (${layer.className}) takes initial_state from other tensors, ` +
+            "which a stream cannot feed step by step",
         );
       hasTime.push(behaviour.outputsHaveTime.slice());
     } else {

@@ -247,7 +247,8 @@ export abstract class Layer {
     if (values.length !== specs.length) {
       throw this.error(
         "E_WEIGHTS_MISSING",
-        `the file has ${values.length} weight(s) for this layer, the config implies ${specs.length} (${specs.map((s) => s.name).join(", ") || "none"})`,
+        `the file has ${values.length} weight(s) for this layer, the config implies ${specs.length} ` +
+          `(${specs.map((s) => s.name).join(", ") || "none"})`,
       );
     }
     values.forEach((v, i) => {
@@ -255,7 +256,8 @@ export abstract class Layer {
       if (v.shape.length !== want.length || v.shape.some((d, k) => d !== want[k])) {
         throw this.error(
           "E_WEIGHTS_SHAPE",
-          `weight "${specs[i].name}" has shape ${formatShape(v.shape)} in the file, but the config implies ${formatShape(want)}`,
+          `weight "${specs[i].name}" has shape ${formatShape(v.shape)} in the file, ` +
+            `but the config implies ${formatShape(want)}`,
         );
       }
     });
@@ -303,7 +305,8 @@ export abstract class Layer {
       list.map((w) => `${w.name} ${formatShape(w.shape)}`).join(", ") || "none";
     throw this.error(
       "E_CONFIG",
-      `is called on an input that implies the weights ${describe(specs)}, but an earlier call built it with ${describe(declared)} (Keras builds a layer once: every call must fit it)`,
+      `is called on an input that implies the weights ${describe(specs)}, ` +
+        `but an earlier call built it with ${describe(declared)} (Keras builds a layer once: every call must fit it)`,
     );
   }
 

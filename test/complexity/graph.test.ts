@@ -38,7 +38,9 @@ function assertLinear(what: string, n: number, work: (size: number) => unknown, 
   const small = at(n);
   const large = at(GROWTH * n);
   const timeRatio = large.ms / Math.max(small.ms, 1);
-  const detail = `${what}: n=${n} ${small.ms.toFixed(1)} ms ${(small.bytes / 2 ** 20).toFixed(1)} MB, 8n ${large.ms.toFixed(1)} ms ${(large.bytes / 2 ** 20).toFixed(1)} MB`;
+  const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+  const at8 = `8n ${large.ms.toFixed(1)} ms ${mb(large.bytes)}`;
+  const detail = `${what}: n=${n} ${small.ms.toFixed(1)} ms ${mb(small.bytes)}, ${at8}`;
   assert.ok(timeRatio < BOUND, `time grows ${timeRatio.toFixed(1)}x: ${detail}`);
   if (memory) {
     const memoryRatio = large.bytes / Math.max(small.bytes, 1);

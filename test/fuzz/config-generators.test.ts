@@ -18,7 +18,7 @@ const ARTIFACT = { kerasVersion: "3.0.0", kerasMajor: 3, format: "keras" } as co
 const CASES = Number(process.env.KERASLESS_CONFIG_FUZZ_CASES ?? 40);
 const FIRST_SEED = Number(process.env.KERASLESS_CONFIG_FUZZ_SEED ?? 1);
 
-test(`random DAG configs (${CASES} cases from seed ${FIRST_SEED}): a model with finite outputs or a one-line error`, () => {
+test(`random DAG configs (${CASES} from seed ${FIRST_SEED}): a model with finite outputs or a one-line error`, () => {
   let loaded = 0;
   for (let seed = FIRST_SEED; seed < FIRST_SEED + CASES; seed++) {
     const size = 1 + Math.floor(gen.random(seed)() * 60);
