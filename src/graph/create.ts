@@ -46,7 +46,7 @@ function unsupportedError(problems: Problem[]): KeraslessError {
  * Most levels of layers inside layers (nested models, wrappers): building, shape inference and
  * running recurse once per level, so a file must not choose the depth of the call stack.
  */
-export const MAX_NESTING = 64;
+export const MAX_NESTING = 200;
 
 /** Creates the layers of a model config (problems go to `context.report`); build() wires them. */
 export function createGraph(spec: ModelSpec, context: Omit<LayerContext, "createLayer">, depth = 0): Graph {

@@ -1,8 +1,8 @@
 /**
  * Complexity of everything a model config controls (issue 18): each structure is generated at
- * size n and 8n, and the time and the memory the result holds must grow about 8x, not 64x. On a
- * noisy 2-core machine: a warm-up run, medians of 3, and a bound of 20x, which linear work
- * (8x) stays under and quadratic work (64x) does not.
+ * size n and 8n, and the CPU time and the memory the result holds must grow about 8x, not 64x.
+ * On a noisy 2-core machine: a warm-up run, medians of 3, CPU rather than wall time, and a bound
+ * of 20x, which linear work (8x) stays under and quadratic work (64x) does not.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
