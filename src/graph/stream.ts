@@ -9,6 +9,7 @@
 import { KeraslessError } from "../errors.js";
 import type { Layer, LayerStream, Mask, Masks } from "../layers/layer.js";
 import { Tensor, formatShape } from "../tensor.js";
+import type { Call } from "./call.js";
 import type { GraphView } from "./types.js";
 
 /** What streaming a graph needs, worked out once: which outputs have a time axis, who refuses. */
@@ -74,6 +75,8 @@ interface Opened {
 
 export class GraphStream {
   private readonly graph: GraphView;
+  /** The graph's calls, read once: a step does not go through the graph's getters. */
+  private readonly calls: readonly Call[];
   private readonly hasTime: readonly (readonly boolean[])[];
   private readonly sources: readonly { call: number; tensor: number }[];
   /** Per call: its index among the graph's inputs, or -1. */
@@ -91,6 +94,7 @@ export class GraphStream {
       );
     }
     this.graph = graph;
+    this.calls = graph.calls;
     this.hasTime = analysis.hasTime;
     this.sources = graph.outputSources;
     this.inputIndex = graph.inputIndex;
@@ -109,7 +113,7 @@ export class GraphStream {
 
   /** Allocates every buffer for `batch` rows. */
   open(batch: number): void {
-    const calls = this.graph.calls;
+    const calls = this.calls;
     const streams = calls.map((call) => {
       const behaviour = call.layer.streamBehaviour();
       return behaviour.kind === "stateful" ? behaviour.open(batch) : null;
@@ -136,7 +140,7 @@ export class GraphStream {
    */
   step(inputs: readonly Tensor[], inputMasks?: Masks): Tensor[] {
     const o = this.opened!;
-    const calls = this.graph.calls;
+    const calls = this.calls;
     for (let i = 0; i < calls.length; i++) {
       const call = calls[i];
       const layer: Layer = call.layer;
