@@ -7,7 +7,8 @@
  *    weights; each layer's datasets are those its `weight_names` attribute lists.
  */
 import { KeraslessError } from "../errors.js";
-import { Graph, ModelLayer } from "../graph/graph.js";
+import { ModelLayer } from "../graph/model-layer.js";
+import type { GraphView as Graph } from "../graph/types.js";
 import type { H5Group } from "../io/hdf5/index.js";
 import type { Layer } from "../layers/layer.js";
 import type { WeightFile } from "./artifact.js";

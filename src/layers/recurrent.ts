@@ -208,8 +208,13 @@ export abstract class RecurrentLayer extends Layer {
     return buffers;
   }
 
+  /** Initial states given as inputs cannot be fed step by step under stream(). */
+  override streamsCall(inputCount: number): boolean {
+    return inputCount === 1;
+  }
+
   /** Keras: a stateful layer's states persist across calls until reset. */
-  resetStates(): void {
+  override resetStates(): void {
     this.carriedStates = null;
   }
 

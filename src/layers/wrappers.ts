@@ -146,6 +146,10 @@ export class Bidirectional extends Layer {
     return [this.forward, this.backward];
   }
 
+  override get sublayers(): readonly Layer[] {
+    return this.halves;
+  }
+
   computeOutputShapes(inputShapes: Shape[]): Shape[] {
     const [forward, backward] = this.halves;
     this.expectInputs(inputShapes, [1, 5]);
