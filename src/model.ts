@@ -82,6 +82,24 @@ export class Model {
     for (const layer of this.graph.layers) layer.resetStates();
   }
 
+  /**
+   * Which implementation runs each layer that has a choice (kernel path, fused WebAssembly steps,
+   * threads), and why: decided at load time (kernels/plan.ts). Nested models' layers are listed
+   * under their own names.
+   */
+  kernelPlans(): { layer: string; className: string; backend: string; why: readonly string[] }[] {
+    const plans: { layer: string; className: string; backend: string; why: readonly string[] }[] = [];
+    const visit = (layers: readonly Layer[]): void => {
+      for (const layer of layers) {
+        if (layer instanceof ModelLayer) visit(layer.graph.layers);
+        const plan = layer.kernelPlan();
+        if (plan !== null) plans.push({ layer: layer.name, className: layer.className, ...plan });
+      }
+    };
+    visit(this.graph.layers);
+    return plans;
+  }
+
   /** The summary table (Keras 3 style); also printed when `print` is given. */
   summary(print?: (text: string) => void): string {
     const text = formatSummary(this.summaryData());

@@ -5,6 +5,7 @@
  */
 import { KeraslessError } from "../errors.js";
 import type { KerasMajor } from "../kernels/activations.js";
+import type { KernelPlan } from "../kernels/plan.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
 import type { OpCall } from "./ops/values.js";
 
@@ -112,6 +113,11 @@ export abstract class Layer {
     this.name = name;
     this.className = className;
     this.trainable = trainable;
+  }
+
+  /** Which implementation runs this layer's kernels, and why (kernels/plan.ts); null: nothing to choose. */
+  kernelPlan(): KernelPlan | null {
+    return null;
   }
 
   /**
