@@ -70,7 +70,8 @@ export async function main(
  * SIGTERM handled (src/cli/interrupt.ts), the exit code set.
  */
 export async function runProcess(): Promise<void> {
-  handleSignals();
+  // `serve` shuts down on SIGINT/SIGTERM itself: it stops accepting and answers what it accepted.
+  if (process.argv[2] !== "serve") handleSignals();
   // Output piped into a command that stops reading early (e.g. `| head`) is not an error.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
