@@ -29,7 +29,10 @@ export function intTuple(reader: ConfigReader, key: string, rank: number, fallba
   const v = reader.raw(key);
   const what = rank === 1 ? `one integer >= ${min}` : `an integer or ${rank} integers >= ${min}`;
   if (v === undefined || v === null) return new Array<number>(rank).fill(fallback);
-  if (isInt(v) && v >= min) return new Array<number>(rank).fill(v);
+  if (typeof v === "number") {
+    if (isInt(v) && v >= min) return new Array<number>(rank).fill(v);
+    throw configError(reader, key, min === 1 ? "a positive integer" : `an integer >= ${min}`);
+  }
   if (Array.isArray(v) && v.length === rank && v.every((d) => isInt(d) && d >= min)) return v as number[];
   throw configError(reader, key, what);
 }
