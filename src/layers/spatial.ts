@@ -54,15 +54,15 @@ export function sidePairs(reader: ConfigReader, key: string, rank: number, fallb
   throw configError(reader, key, `a non-negative integer, ${rank} of them, or ${rank} pairs of them`);
 }
 
-/** out index -> input index along one axis; -1 writes a zero. */
+/** out index -> input index along one axis; -1 writes the fill value (zero). */
 export type AxisMap = Int32Array;
 
 /**
- * out[i0, i1, ...] = x[map0[i0], map1[i1], ...] (zero where a map gives -1). A null map is the
+ * out[i0, i1, ...] = x[map0[i0], map1[i1], ...] (`fill` where a map gives -1). A null map is the
  * identity (the axis keeps its size). Padding, cropping, nearest upsampling and resizing are all
  * this copy with different maps.
  */
-export function gatherAxes(x: Tensor, maps: readonly (AxisMap | null)[]): Tensor {
+export function gatherAxes(x: Tensor, maps: readonly (AxisMap | null)[], fill = 0): Tensor {
   const rank = x.shape.length;
   const outShape = x.shape.map((d, a) => maps[a]?.length ?? d);
   const inStrides = new Array<number>(rank);
@@ -72,6 +72,7 @@ export function gatherAxes(x: Tensor, maps: readonly (AxisMap | null)[]): Tensor
   }
   const size = outShape.reduce((p, d) => p * d, 1);
   const out = x.data instanceof Int32Array ? new Int32Array(size) : new Float32Array(size);
+  if (fill !== 0) out.fill(fill);
   if (size === 0) return new Tensor(outShape, out);
   const last = rank - 1;
   const lastMap = maps[last];
