@@ -194,5 +194,4 @@ export const preprocessingLayers: LayerDefinition[] = [
   identity("RandomPosterization", "Keras 3"),
   identity("RandomSaturation", "Keras 3"),
   identity("RandomSharpness", "Keras 3"),
-  identity("RandomShear", "Keras 3"),
 ];
