@@ -21,6 +21,8 @@ export class Pooling extends Layer {
   readonly strides: number[];
   readonly padding: "valid" | "same";
   readonly channelsFirst: boolean;
+  /** The windows of the last input size seen (the size is normally fixed at load). */
+  private cachedWindows: { key: string; start: Int32Array; positions: Int32Array } | null = null;
 
   constructor(reader: ConfigReader, mode: "max" | "average", rank: number) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -73,7 +75,9 @@ export class Pooling extends Layer {
     // Element strides of a spatial position and of a channel, in the input and the output.
     const [inStep, inChannel] = this.channelsFirst ? [1, inPlane] : [channels, 1];
     const [outStep, outChannel] = this.channelsFirst ? [1, outPlane] : [channels, 1];
-    const windows = this.windows(inSizes, geometry);
+    const key = inSizes.join(",");
+    if (this.cachedWindows?.key !== key) this.cachedWindows = { key, ...this.windows(inSizes, geometry) };
+    const windows = this.cachedWindows;
     const data = toFloat32(x);
     const out = new Float32Array(batch * channels * outPlane);
     for (let b = 0; b < batch; b++) {

@@ -165,7 +165,8 @@ const identity = (className: string, versions = "Keras 2 and 3"): LayerDefinitio
 export const preprocessingLayers: LayerDefinition[] = [
   layer(
     "Resizing",
-    `interpolation \`bilinear\`/\`nearest\` (as tf.image.resize), \`crop_to_aspect_ratio\`, \`pad_to_aspect_ratio\` with \`fill_value\`, ${layout}`,
+    "interpolation `bilinear`/`nearest` (as tf.image.resize), `crop_to_aspect_ratio`, " +
+      `\`pad_to_aspect_ratio\` with \`fill_value\`, ${layout}`,
     (r) => new Resizing(r),
   ),
   layer("CenterCrop", `centred crop, or smart_resize when the image is smaller, ${layout}`, (r) => new CenterCrop(r)),

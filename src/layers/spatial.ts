@@ -17,7 +17,8 @@ export function spatialAxes(spatialRank: number, channelsFirst: boolean): number
 function configError(reader: ConfigReader, key: string, what: string): KeraslessError {
   return new KeraslessError(
     "E_CONFIG",
-    `layer "${reader.layerName}" (${reader.className}): config "${key}" should be ${what}, got ${describe(reader.raw(key))}`,
+    `layer "${reader.layerName}" (${reader.className}): ` +
+      `config "${key}" should be ${what}, got ${describe(reader.raw(key))}`,
     { layer: reader.layerName },
   );
 }
@@ -78,7 +79,7 @@ export function gatherAxes(x: Tensor, maps: readonly (AxisMap | null)[], fill = 
   const lastMap = maps[last];
   const rowLength = outShape[last];
   const index = new Array<number>(last).fill(0);
-  for (let row = 0, dst = 0; dst < size; row++, dst += rowLength) {
+  for (let dst = 0; dst < size; dst += rowLength) {
     // the input offset of this output row; -1 when any axis maps outside the input
     let src = 0;
     for (let a = 0; a < last && src >= 0; a++) {
