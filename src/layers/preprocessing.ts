@@ -12,6 +12,7 @@ import {
   aspectCrop,
   gatherAxes,
   nearestMap,
+  resizeBicubic,
   resizeBilinear,
   shiftMap,
   spatialAxes,
@@ -22,7 +23,7 @@ import {
 const f32 = Math.fround;
 
 interface ResizeOptions {
-  readonly interpolation: "bilinear" | "nearest";
+  readonly interpolation: "bilinear" | "bicubic" | "nearest";
   /** Keras' crop_to_aspect_ratio / pad_to_aspect_ratio. */
   readonly aspect: "crop" | "pad" | null;
   readonly fillValue: number;
@@ -50,6 +51,7 @@ function resizeImages(
     x = gatherAxes(x, spatialMaps(4, channelsFirst, maps), options.fillValue);
   }
   if (options.interpolation === "bilinear") return resizeBilinear(x, channelsFirst, height, width);
+  if (options.interpolation === "bicubic") return resizeBicubic(x, channelsFirst, height, width);
   const [inH, inW] = [x.shape[hAxis], x.shape[wAxis]];
   return gatherAxes(x, spatialMaps(4, channelsFirst, [nearestMap(inH, height), nearestMap(inW, width)]));
 }
@@ -81,18 +83,18 @@ export class Resizing extends ImageLayer {
   constructor(reader: ConfigReader) {
     super(reader);
     const interpolation = reader.string("interpolation", "bilinear");
-    if (interpolation !== "bilinear" && interpolation !== "nearest")
-      reader.unsupported(
-        `interpolation=${JSON.stringify(interpolation)} is not supported (supported: "bilinear", "nearest")`,
-      );
+    if (interpolation !== "bilinear" && interpolation !== "nearest" && interpolation !== "bicubic") {
+      const supported = '(supported: "bilinear", "nearest", "bicubic")';
+      reader.unsupported(`interpolation=${JSON.stringify(interpolation)} is not supported ${supported}`);
+    }
     const crop = reader.bool("crop_to_aspect_ratio", false);
     const pad = reader.bool("pad_to_aspect_ratio", false);
     if (crop && pad) reader.unsupported("crop_to_aspect_ratio and pad_to_aspect_ratio are both set (Keras refuses it)");
     reader.allowOnly("fill_mode", ["constant"]);
-    if (reader.bool("antialias", false) && interpolation === "bilinear")
-      reader.unsupported("antialias=true is not supported with bilinear interpolation");
+    if (reader.bool("antialias", false) && interpolation !== "nearest")
+      reader.unsupported(`antialias=true is not supported with ${interpolation} interpolation`);
     this.options = {
-      interpolation: interpolation === "nearest" ? "nearest" : "bilinear",
+      interpolation: interpolation === "nearest" || interpolation === "bicubic" ? interpolation : "bilinear",
       aspect: crop ? "crop" : pad ? "pad" : null,
       fillValue: reader.number("fill_value", 0),
     };
@@ -165,7 +167,7 @@ const identity = (className: string, versions = "Keras 2 and 3"): LayerDefinitio
 export const preprocessingLayers: LayerDefinition[] = [
   layer(
     "Resizing",
-    "interpolation `bilinear`/`nearest` (as tf.image.resize), `crop_to_aspect_ratio`, " +
+    "interpolation `bilinear`/`nearest`/`bicubic` (as tf.image.resize), `crop_to_aspect_ratio`, " +
       `\`pad_to_aspect_ratio\` with \`fill_value\`, ${layout}`,
     (r) => new Resizing(r),
   ),

@@ -9,6 +9,7 @@ import { Layer, type Shape } from "./layer.js";
 import {
   gatherAxes,
   repeatMap,
+  resizeBicubic,
   resizeBilinear,
   shiftMap,
   sidePairs,
@@ -96,17 +97,18 @@ export class Cropping extends SpatialSizeLayer {
 /** UpSampling1D/2D/3D: repeats every position `size` times per axis; UpSampling2D may interpolate. */
 export class UpSampling extends SpatialSizeLayer {
   readonly size: number[];
-  readonly interpolation: "nearest" | "bilinear";
+  readonly interpolation: "nearest" | "bilinear" | "bicubic";
 
   constructor(reader: ConfigReader, rank: number) {
     super(reader, rank);
     this.size = intTuple(reader, "size", rank, 2);
     const interpolation = reader.string("interpolation", "nearest");
-    if (interpolation !== "nearest" && (interpolation !== "bilinear" || rank !== 2))
+    const resized = interpolation === "bilinear" || interpolation === "bicubic";
+    if (interpolation !== "nearest" && (!resized || rank !== 2))
       reader.unsupported(
-        `interpolation=${JSON.stringify(interpolation)} is not supported (supported: "nearest", "bilinear")`,
+        `interpolation=${JSON.stringify(interpolation)} is not supported (supported: "nearest", "bilinear", "bicubic")`,
       );
-    this.interpolation = interpolation === "bilinear" ? "bilinear" : "nearest";
+    this.interpolation = resized ? interpolation : "nearest";
   }
 
   protected outSize(a: number, size: number): number {
@@ -115,8 +117,9 @@ export class UpSampling extends SpatialSizeLayer {
 
   call([x]: Tensor[]): Tensor[] {
     const sizes = this.inSizes(x);
-    if (this.interpolation === "bilinear")
-      return [resizeBilinear(x, this.channelsFirst, this.outSize(0, sizes[0]), this.outSize(1, sizes[1]))];
+    const [outH, outW] = [this.outSize(0, sizes[0]), this.outSize(1, sizes[1])];
+    if (this.interpolation === "bilinear") return [resizeBilinear(x, this.channelsFirst, outH, outW)];
+    if (this.interpolation === "bicubic") return [resizeBicubic(x, this.channelsFirst, outH, outW)];
     const maps = sizes.map((size, a) => repeatMap(size, this.size[a]));
     return [gatherAxes(x, spatialMaps(x.shape.length, this.channelsFirst, maps))];
   }

@@ -160,7 +160,7 @@ export const reshapingLayers: LayerDefinition[] = [
   layer("UpSampling1D", "`size`", (r) => new UpSampling(r, 1)),
   layer(
     "UpSampling2D",
-    `\`size\`, interpolation \`nearest\`/\`bilinear\` (as tf.image.resize), ${layout}`,
+    `\`size\`, interpolation \`nearest\`/\`bilinear\`/\`bicubic\` (as tf.image.resize), ${layout}`,
     (r) => new UpSampling(r, 2),
   ),
   layer("UpSampling3D", `\`size\`, ${layout}`, (r) => new UpSampling(r, 3)),

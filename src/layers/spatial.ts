@@ -205,6 +205,84 @@ export function resizeBilinear(x: Tensor, channelsFirst: boolean, outH: number, 
   return new Tensor(shape, out);
 }
 
+/** ResizeBicubic's coefficient table (Keys' cubic, a = -0.5, 1024 steps), in float32 as TF builds it. */
+const CUBIC_STEPS = 1024;
+let cubicTable: Float32Array | null = null;
+
+function cubicCoefficients(): Float32Array {
+  if (cubicTable !== null) return cubicTable;
+  const a = -0.5;
+  cubicTable = new Float32Array((CUBIC_STEPS + 1) * 2);
+  for (let i = 0; i <= CUBIC_STEPS; i++) {
+    let x = f32(i / CUBIC_STEPS);
+    cubicTable[i * 2] = f32(f32(f32(f32(f32((a + 2) * x) - (a + 3)) * x) * x) + 1);
+    x = f32(x + 1);
+    cubicTable[i * 2 + 1] = f32(f32(f32(f32(f32(f32(a * x) - 5 * a) * x) + 8 * a) * x) - 4 * a);
+  }
+  return cubicTable;
+}
+
+/** Per output index: 4 input indices and weights (taps outside the input get weight 0, renormalized). */
+function cubicAxis(inSize: number, outSize: number): { index: Int32Array; weight: Float32Array } {
+  const table = cubicCoefficients();
+  const scale = resizeScale(inSize, outSize);
+  const index = new Int32Array(outSize * 4);
+  const weight = new Float32Array(outSize * 4);
+  for (let o = 0; o < outSize; o++) {
+    const at = f32(f32(f32(o + 0.5) * scale) - 0.5);
+    const base = Math.floor(at);
+    const offset = Math.round(f32(f32(at - base) * CUBIC_STEPS)); // lrintf; ties cannot occur in practice
+    const taps = [
+      table[offset * 2 + 1],
+      table[offset * 2],
+      table[(CUBIC_STEPS - offset) * 2],
+      table[(CUBIC_STEPS - offset) * 2 + 1],
+    ];
+    let sum = 0;
+    for (let k = 0; k < 4; k++) {
+      const i = base - 1 + k;
+      const bounded = Math.min(inSize - 1, Math.max(0, i));
+      index[o * 4 + k] = bounded;
+      weight[o * 4 + k] = bounded === i ? taps[k] : 0;
+      sum = f32(sum + weight[o * 4 + k]);
+    }
+    if (Math.abs(sum) >= 1000 * 1.1754943508222875e-38) {
+      const inverse = f32(1 / sum);
+      for (let k = 0; k < 4; k++) weight[o * 4 + k] = f32(weight[o * 4 + k] * inverse);
+    }
+  }
+  return { index, weight };
+}
+
+/** tf.image.resize "bicubic" (ResizeBicubic, half_pixel_centers=True) of a 4D tensor, as resizeBilinear. */
+export function resizeBicubic(x: Tensor, channelsFirst: boolean, outH: number, outW: number): Tensor {
+  const [batch, d1, d2, d3] = x.shape;
+  const [h, w, c] = channelsFirst ? [d2, d3, d1] : [d1, d2, d3];
+  const [outer, inner] = channelsFirst ? [batch * c, 1] : [batch, c];
+  const data = x.data;
+  const ys = cubicAxis(h, outH);
+  const xs = cubicAxis(w, outW);
+  const out = new Float32Array(outer * outH * outW * inner);
+  const rows = new Float32Array(4);
+  for (let o = 0; o < outer; o++)
+    for (let oy = 0; oy < outH; oy++)
+      for (let ox = 0; ox < outW; ox++)
+        for (let i = 0; i < inner; i++) {
+          for (let r = 0; r < 4; r++) {
+            const row = (o * h + ys.index[oy * 4 + r]) * w;
+            let v = 0;
+            for (let k = 0; k < 4; k++)
+              v = f32(v + f32(xs.weight[ox * 4 + k] * data[(row + xs.index[ox * 4 + k]) * inner + i]));
+            rows[r] = v;
+          }
+          let v = 0;
+          for (let r = 0; r < 4; r++) v = f32(v + f32(ys.weight[oy * 4 + r] * rows[r]));
+          out[((o * outH + oy) * outW + ox) * inner + i] = v;
+        }
+  const shape = channelsFirst ? [batch, c, outH, outW] : [batch, outH, outW, c];
+  return new Tensor(shape, out);
+}
+
 /**
  * The largest centred window of an h x w image with the target's aspect ratio (Keras'
  * crop_to_aspect_ratio and smart_resize): [hStart, wStart, cropH, cropW], in their float32

@@ -68,14 +68,14 @@ test("2D/3D paddings and croppings take an int, one int per axis or one pair per
   );
 });
 
-test("UpSampling interpolations other than nearest and bilinear are named at load", () => {
+test("UpSampling interpolations other than nearest, bilinear and bicubic are named at load", () => {
   rejects(
     () =>
       loadEdited(
         "padding_cropping_2d_3d",
-        (layers) => void (layerNamed(layers, "up2d_bilinear").config.interpolation = "bicubic"),
+        (layers) => void (layerNamed(layers, "up2d_bilinear").config.interpolation = "lanczos3"),
       ),
     "E_UNSUPPORTED",
-    /up2d_bilinear.*interpolation="bicubic" is not supported/,
+    /up2d_bilinear.*interpolation="lanczos3" is not supported/,
   );
 });
