@@ -11,6 +11,7 @@ import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
 import { normalizationLayers } from "./normalization.js";
 import { poolingLayers } from "./pooling.js";
+import { preprocessingLayers } from "./preprocessing.js";
 import { recurrentLayers } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 import { reshapingLayers } from "./reshaping.js";
@@ -38,6 +39,7 @@ const definitions: readonly LayerDefinition[] = [
   ...recurrentLayers,
   ...convolutionalLayers,
   ...poolingLayers,
+  ...preprocessingLayers,
   ...normalizationLayers,
   ...wrapperLayers,
   ...cudnnLayers,
