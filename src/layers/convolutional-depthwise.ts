@@ -8,7 +8,7 @@
 import type { Activation } from "../kernels/activations.js";
 import { planConvolution, type ConvCall, type Convolution } from "../kernels/conv/index.js";
 import type { ConfigReader } from "./config.js";
-import { SpatialConvolution, type CallGeometry } from "./convolutional-nd.js";
+import { CONVOLUTION_NOTES, SpatialConvolution, type CallGeometry } from "./convolutional-nd.js";
 import type { WeightSpec } from "./layer.js";
 import { family, type LayerDefinition } from "./registry-types.js";
 
@@ -98,7 +98,8 @@ export class SeparableConv extends DepthwiseConv {
 const layer = family("convolutional-depthwise");
 const options =
   "padding `valid`/`same`, `strides`, `dilation_rate`, `depth_multiplier`, " +
-  "`channels_last`/`channels_first`, `use_bias`";
+  "`channels_last`/`channels_first`, `use_bias`" +
+  CONVOLUTION_NOTES;
 
 export const convolutionalDepthwiseLayers: LayerDefinition[] = [
   layer("DepthwiseConv1D", options, (r) => new DepthwiseConv(r, 1)),

@@ -266,15 +266,24 @@ export class ConvNDTranspose extends SpatialConvolution {
 
 const layer = family("convolutional-nd");
 const options = "padding `valid`/`same`, `strides`, `dilation_rate`, `channels_last`/`channels_first`, `use_bias`";
+/**
+ * What every convolution layer here shares. Keras' channels_first convolutions (and Keras 3's
+ * dilated transposed ones) run on TensorFlow's oneDNN CPU kernels only: their references come
+ * from TensorFlow with oneDNN on (tools/fixtures/cases_conv_vision.py).
+ */
+export const CONVOLUTION_NOTES =
+  "; every activation (with channels_first on the last axis, a spatial one, as Keras applies it); " +
+  "not `strides` > 1 together with `dilation_rate` > 1 (TensorFlow refuses it)";
 const transposeOptions = `${options.replace("`use_bias`", "`output_padding`, `use_bias`")}`;
 
 export const convolutionalNdLayers: LayerDefinition[] = [
-  layer("Conv2D", `${options}, \`groups\``, (r) => new ConvND(r, 2)),
-  layer("Conv3D", `${options}, \`groups\``, (r) => new ConvND(r, 3)),
-  layer("Conv2DTranspose", transposeOptions, (r) => new ConvNDTranspose(r, 2)),
+  layer("Conv2D", `${options}, \`groups\`${CONVOLUTION_NOTES}`, (r) => new ConvND(r, 2)),
+  layer("Conv3D", `${options}, \`groups\`${CONVOLUTION_NOTES}`, (r) => new ConvND(r, 3)),
+  layer("Conv2DTranspose", `${transposeOptions}${CONVOLUTION_NOTES}`, (r) => new ConvNDTranspose(r, 2)),
   layer(
     "Conv3DTranspose",
-    `${transposeOptions} (tf_keras ignores and does not save \`dilation_rate\`; Keras 3 applies it)`,
+    `${transposeOptions} (tf_keras ignores and does not save \`dilation_rate\`; Keras 3 applies it)` +
+      CONVOLUTION_NOTES,
     (r) => new ConvNDTranspose(r, 3),
   ),
 ];

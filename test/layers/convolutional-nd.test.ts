@@ -49,11 +49,11 @@ test("a transposed convolution's output that does not convolve back to its input
   rejects(
     () =>
       loadEdited(
-        "conv_transpose_dilated",
-        (layers) => void (layerNamed(layers, "t2_dilated_same").config.output_padding = [0, 0]),
+        "conv_transpose_2d3d",
+        (layers) => void (layerNamed(layers, "t2_same_strides").config.output_padding = [0, 0]),
       ),
     "E_INPUT_SHAPE",
-    /"t2_dilated_same" \(Conv2DTranspose\): an output of 8 on spatial axis 0 does not convolve back to the input's 4/,
+    /"t2_same_strides" \(Conv2DTranspose\): an output of 2 on spatial axis 1 does not convolve back to the input's 3/,
   );
 });
 
