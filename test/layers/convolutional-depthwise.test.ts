@@ -26,7 +26,7 @@ test("depthwise weights whose shape the config does not imply are refused at loa
         (layers) => void (layerNamed(layers, "dw_same_m2").config.depth_multiplier = 3),
       ),
     "E_WEIGHTS_SHAPE",
-    /"dw_same_m2" \(DepthwiseConv2D\): weight "depthwise_kernel" has shape \[3, 2, 3, 2\][\s\S]*implies \[3, 2, 3, 3\]/
+    /"dw_same_m2" \(DepthwiseConv2D\): weight "depthwise_kernel" has shape \[3, 2, 3, 2\][\s\S]*implies \[3, 2, 3, 3\]/,
   );
 });
 
