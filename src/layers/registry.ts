@@ -5,6 +5,8 @@
 import { activationLayers } from "./activation-layers.js";
 import { attentionLayers } from "./attention.js";
 import { convolutionalLayers } from "./convolutional.js";
+import { convolutionalDepthwiseLayers } from "./convolutional-depthwise.js";
+import { convolutionalNdLayers } from "./convolutional-nd.js";
 import { coreLayers } from "./core.js";
 import { cudnnLayers } from "./cudnn.js";
 import { embeddingLayers } from "./embedding.js";
@@ -38,6 +40,8 @@ const definitions: readonly LayerDefinition[] = [
   ...mergeLayers,
   ...recurrentLayers,
   ...convolutionalLayers,
+  ...convolutionalNdLayers,
+  ...convolutionalDepthwiseLayers,
   ...poolingLayers,
   ...preprocessingLayers,
   ...normalizationLayers,
