@@ -2,7 +2,6 @@
 import type { ModelArtifact } from "./format/artifact.js";
 import type { Graph } from "./graph/graph.js";
 import { allocationError } from "./errors.js";
-import { ModelLayer } from "./graph/model-layer.js";
 import { RunSizeCheck } from "./graph/run-sizes.js";
 import { normalizeInputs, type PredictInput, type TensorInfo } from "./inputs.js";
 import type { Layer } from "./layers/layer.js";
