@@ -6,8 +6,28 @@ import { parseModelConfig } from "./graph/config.js";
 import { Graph, ModelLayer } from "./graph/graph.js";
 import type { Problem } from "./layers/layer.js";
 import { Model } from "./model.js";
+import { isOnnx, loadOnnx } from "./onnx/load.js";
+import { isHdf5 } from "./io/hdf5.js";
+import { isZip } from "./io/zip.js";
 
-export function loadModelFromBytes(model: NamedBytes, weights?: NamedBytes, options: ReadOptions = {}): Model {
+export interface LoadBytesOptions extends ReadOptions {
+  /** An ONNX model's external data files, by the `location` the model gives (bytes only). */
+  externalData?: Record<string, Uint8Array>;
+}
+
+export function loadModelFromBytes(model: NamedBytes, weights?: NamedBytes, options: LoadBytesOptions = {}): Model {
+  const { bytes, name } = model;
+  if (bytes.length > 0 && !isZip(bytes) && !isHdf5(bytes) && isOnnx(bytes, name)) {
+    if (weights !== undefined)
+      throw new KeraslessError(
+        "E_INPUT",
+        "an ONNX model takes no separate weights file (external data: options.externalData)",
+        {
+          file: name,
+        },
+      );
+    return loadOnnx(bytes, name, options.externalData);
+  }
   const artifact = readArtifact(model, weights, options);
   try {
     const problems: Problem[] = [];

@@ -42,6 +42,7 @@ const FORMATS: Record<Model["format"], string> = {
   keras: ".keras (Keras 3 zip archive)",
   h5: ".h5 (legacy HDF5 model file)",
   json: "model.json architecture + weights file",
+  onnx: ".onnx (ONNX protobuf)",
 };
 
 export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {

@@ -1,0 +1,218 @@
+/**
+ * An ONNX graph made runnable: every node checked against the ops registry at load (all problems
+ * in one error), constants folded (initializers and whatever only depends on them, shape
+ * arithmetic included), and the remaining nodes kept as a list of prepared kernels.
+ */
+import { KeraslessError, describeThrown } from "../errors.js";
+import type { TensorInfo } from "../inputs.js";
+import type { Shape } from "../layers/layer.js";
+import { Tensor, type DType } from "../tensor.js";
+import { MAX_OPSET, MIN_OPSET, onnxOp } from "./ops/registry.js";
+import { NodeReader, type OpKernel } from "./ops/types.js";
+import type { OnnxModelProto, OnnxNode, OnnxValueInfo } from "./proto.js";
+import { DATA_TYPES, dataTypeName, decodeTensorProto, type ExternalFiles, type Value } from "./values.js";
+
+export interface PlannedNode {
+  readonly node: OnnxNode;
+  readonly kernel: OpKernel;
+  /** Value slots read and written. */
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+  /** Slots whose last reader this node is: freed after it runs. */
+  readonly frees: readonly number[];
+}
+
+export interface OnnxProblem {
+  readonly node: string;
+  readonly opType: string;
+  readonly problem: string;
+}
+
+export class OnnxGraph {
+  readonly name: string;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  readonly opset: number;
+  readonly nodes: readonly OnnxNode[];
+  /** Initializer (weight) sizes, for parameter counts: by the name of the node that reads it first. */
+  readonly parameters = new Map<string, number>();
+  private readonly plan: PlannedNode[] = [];
+  private readonly constants: (Value | undefined)[] = [];
+  private readonly inputSlots: number[] = [];
+  private readonly outputSlots: number[] = [];
+  private readonly slotCount: number;
+
+  constructor(model: OnnxModelProto, external: ExternalFiles | null) {
+    const graph = model.graph;
+    if (graph === null) throw new KeraslessError("E_FORMAT", "the ONNX model has no graph");
+    if (model.irVersion < 3)
+      throw new KeraslessError("E_UNSUPPORTED", `ONNX IR version ${model.irVersion} (kerasless reads 3 and later)`);
+    const opset = model.opsets.get("") ?? 0;
+    if (opset < MIN_OPSET || opset > MAX_OPSET)
+      throw new KeraslessError(
+        "E_UNSUPPORTED",
+        `the model uses ONNX opset ${opset}; kerasless runs opsets ${MIN_OPSET} to ${MAX_OPSET}`,
+      );
+    this.opset = opset;
+    this.name = graph.name || "onnx_graph";
+    this.nodes = graph.nodes;
+    const slots = new Map<string, number>();
+    const slotOf = (name: string): number => {
+      let slot = slots.get(name);
+      if (slot === undefined) {
+        slot = slots.size;
+        slots.set(name, slot);
+      }
+      return slot;
+    };
+    const initializerSizes = new Map<string, number>();
+    for (const t of graph.initializers) {
+      const value = decodeTensorProto(t, external);
+      this.constants[slotOf(t.name)] = value;
+      initializerSizes.set(t.name, value.data.length);
+    }
+    const inputs = graph.inputs.filter((i) => !initializerSizes.has(i.name));
+    this.inputs = inputs.map((info) => tensorInfo(info, "input"));
+    for (const info of inputs) this.inputSlots.push(slotOf(info.name));
+    const defined = new Set<string>([...initializerSizes.keys(), ...inputs.map((i) => i.name)]);
+    const problems: OnnxProblem[] = [];
+    const counted = new Set<string>();
+    for (const node of graph.nodes) {
+      for (const name of node.inputs) {
+        if (name !== "" && !defined.has(name))
+          throw new KeraslessError(
+            "E_FORMAT",
+            `node "${node.name}" (${node.opType}) reads "${name}", which no earlier node, input or initializer defines`,
+          );
+        const size = initializerSizes.get(name);
+        if (size !== undefined && !counted.has(name)) {
+          counted.add(name);
+          const key = node.name || node.outputs[0];
+          this.parameters.set(key, (this.parameters.get(key) ?? 0) + size);
+        }
+      }
+      for (const name of node.outputs) if (name !== "") defined.add(name);
+      this.prepareNode(node, slotOf, problems);
+    }
+    if (problems.length > 0) throw unsupportedError(problems);
+    const outputInfo = graph.outputs.map((o) => tensorInfo(o, "output"));
+    for (const o of graph.outputs) {
+      if (!defined.has(o.name))
+        throw new KeraslessError("E_FORMAT", `the graph output "${o.name}" is not produced by any node`);
+      this.outputSlots.push(slotOf(o.name));
+    }
+    this.outputs = outputInfo;
+    this.slotCount = slots.size;
+    this.planFrees();
+  }
+
+  private prepareNode(node: OnnxNode, slotOf: (name: string) => number, problems: OnnxProblem[]): void {
+    const label = node.name || node.outputs[0] || "?";
+    const report = (problem: string): void => {
+      problems.push({ node: label, opType: node.opType, problem });
+    };
+    const definition = node.domain === "" ? onnxOp(node.opType) : undefined;
+    if (definition === undefined) {
+      report(node.domain === "" ? "op not supported" : `op of domain "${node.domain}" not supported`);
+      return;
+    }
+    if (this.opset < definition.since) report(`opset ${this.opset} (supported from ${definition.since})`);
+    for (const a of node.attributes) {
+      if (!definition.attributes.includes(a.name)) report(`attribute "${a.name}" not supported`);
+      if (a.refAttrName !== "") report(`attribute "${a.name}" refers to a function attribute`);
+    }
+    const before = problems.length;
+    const reader = new NodeReader(node, this.opset, (name) => this.constants[slotOf(name)], report);
+    let kernel: OpKernel;
+    try {
+      kernel = definition.prepare(reader);
+    } catch (e) {
+      if (e instanceof KeraslessError) throw e;
+      throw new KeraslessError("E_CONFIG", `${reader.label}: ${describeThrown(e)}`, { cause: e });
+    }
+    if (problems.length > before) return;
+    const inputs = node.inputs.map((n) => (n === "" ? -1 : slotOf(n)));
+    const outputs = node.outputs.map((n) => (n === "" ? -1 : slotOf(n)));
+    const foldable = definition.pure === true && inputs.every((s) => s === -1 || this.constants[s] !== undefined);
+    if (foldable) {
+      const values = runKernel(
+        reader.label,
+        kernel,
+        inputs.map((s) => (s === -1 ? null : this.constants[s]!)),
+      );
+      outputs.forEach((s, i) => {
+        if (s !== -1) this.constants[s] = values[i];
+      });
+      return;
+    }
+    this.plan.push({ node, kernel, inputs, outputs, frees: [] });
+  }
+
+  /** Marks, per node, the runtime values no later node (or output) reads. */
+  private planFrees(): void {
+    const lastUse = new Map<number, number>();
+    this.plan.forEach((step, i) => step.inputs.forEach((s) => lastUse.set(s, i)));
+    for (const s of this.outputSlots) lastUse.delete(s);
+    for (const [slot, i] of lastUse)
+      if (this.constants[slot] === undefined) (this.plan[i].frees as number[]).push(slot);
+  }
+
+  /** Operator nodes left to run per call (after folding). */
+  get runtimeNodes(): readonly OnnxNode[] {
+    return this.plan.map((p) => p.node);
+  }
+
+  run(inputs: Tensor[]): Tensor[] {
+    const values: (Value | undefined)[] = this.constants.slice();
+    values.length = this.slotCount;
+    inputs.forEach((t, i) => {
+      const data = t.data instanceof Float32Array ? t.data : Float64Array.from(t.data);
+      values[this.inputSlots[i]] = { type: t.data instanceof Float32Array ? "float" : "int", shape: t.shape, data };
+    });
+    for (const step of this.plan) {
+      const label = `node "${step.node.name || step.node.outputs[0]}" (${step.node.opType})`;
+      const args = step.inputs.map((s) => (s === -1 ? null : values[s]!));
+      const results = runKernel(label, step.kernel, args);
+      step.outputs.forEach((s, i) => {
+        if (s !== -1) values[s] = results[i];
+      });
+      for (const s of step.frees) values[s] = undefined;
+    }
+    return this.outputSlots.map((s) => toTensor(values[s]!));
+  }
+}
+
+function runKernel(label: string, kernel: OpKernel, inputs: (Value | null)[]): Value[] {
+  try {
+    return kernel(inputs);
+  } catch (e) {
+    if (e instanceof KeraslessError) throw e;
+    throw new KeraslessError("E_INPUT_SHAPE", `${label}: ${describeThrown(e)}`, { cause: e });
+  }
+}
+
+function toTensor(v: Value): Tensor {
+  if (v.data instanceof Float32Array) return new Tensor(v.shape, v.data);
+  return new Tensor(v.shape, Int32Array.from(v.data));
+}
+
+function tensorInfo(info: OnnxValueInfo, role: string): TensorInfo {
+  const kind = DATA_TYPES[info.elemType];
+  if (kind === undefined || kind.type === "bool")
+    throw new KeraslessError(
+      "E_UNSUPPORTED",
+      `graph ${role} "${info.name}" has ${info.elemType === 0 ? "no tensor type" : dataTypeName(info.elemType)}`,
+    );
+  const dtype: DType = kind.type === "float" ? "float32" : "int32";
+  const shape: Shape = (info.shape ?? []).map((d) => (typeof d === "number" && d >= 0 ? d : null));
+  return Object.freeze({ name: info.name, shape: Object.freeze(shape), dtype });
+}
+
+function unsupportedError(problems: OnnxProblem[]): KeraslessError {
+  const lines = problems.map((p) => `node "${p.node}" (${p.opType}): ${p.problem}`);
+  const head =
+    problems.length === 1
+      ? "the model uses 1 unsupported feature"
+      : `the model uses ${problems.length} unsupported features`;
+  return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer: problems[0].node });
+}

@@ -1,0 +1,77 @@
+/**
+ * The one place the ONNX front end touches kerasless' recurrent kernels: it builds a Keras cell
+ * from weights already in Keras' layout and runs it over a [batch, time, features] sequence.
+ */
+import {
+  GruCell,
+  LstmCell,
+  SimpleRnnCell,
+  allocateSequenceBuffers,
+  runSequence,
+  type RecurrentCell,
+} from "../../kernels/recurrent.js";
+import type { Activation } from "../../kernels/activations.js";
+
+export type CellKind = "lstm" | "gru" | "rnn";
+
+export interface KerasLayoutWeights {
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  bias: Float32Array | null;
+}
+
+export interface DirectionCell {
+  readonly cell: RecurrentCell;
+}
+
+/** activations: LSTM [f, g, h] (g = h), GRU [f, g], RNN [f]. */
+export function makeCell(
+  kind: CellKind,
+  units: number,
+  weights: KerasLayoutWeights,
+  activations: Activation[],
+  resetAfter: boolean,
+): DirectionCell {
+  if (kind === "lstm") return { cell: new LstmCell(units, weights, activations[1], activations[0]) };
+  if (kind === "gru") return { cell: new GruCell(units, weights, resetAfter, activations[1], activations[0]) };
+  return { cell: new SimpleRnnCell(units, weights, activations[0]) };
+}
+
+export interface CellRun {
+  /** [batch, time, units] in processing order (reversed when backwards), or null. */
+  sequence: Float32Array | null;
+  /** The final states, [batch, units] each (LSTM: h, c). */
+  states: Float32Array[];
+}
+
+/**
+ * Runs one direction. Steps whose mask is 0 keep the states and output zeros (ONNX
+ * sequence_lens: padding after each row's length, which a backwards run meets first).
+ */
+export function runCell(
+  { cell }: DirectionCell,
+  x: Float32Array,
+  batch: number,
+  time: number,
+  features: number,
+  mask: Uint8Array | null,
+  backwards: boolean,
+  returnSequences: boolean,
+  initialStates: (Float32Array | null)[],
+): CellRun {
+  const buffers = allocateSequenceBuffers(cell, batch, time, returnSequences);
+  initialStates.forEach((s, k) => {
+    if (s !== null) buffers.states[k].set(s);
+  });
+  runSequence(
+    cell,
+    x,
+    batch,
+    time,
+    features,
+    mask,
+    { goBackwards: backwards, returnSequences, zeroOutputForMask: true },
+    buffers,
+  );
+  return { sequence: returnSequences ? buffers.output : null, states: buffers.states };
+}
