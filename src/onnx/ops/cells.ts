@@ -11,6 +11,7 @@ import {
   type RecurrentCell,
 } from "../../kernels/recurrent.js";
 import type { Activation } from "../../kernels/activations.js";
+import { OnnxGruCell, OnnxLstmCell, type OnnxCellOptions } from "./onnx-cells.js";
 
 export type CellKind = "lstm" | "gru" | "rnn";
 
@@ -24,14 +25,23 @@ export interface DirectionCell {
   readonly cell: RecurrentCell;
 }
 
-/** activations: LSTM [f, g, h] (g = h), GRU [f, g], RNN [f]. */
+/**
+ * activations: LSTM [f, g, h], GRU [f, g], RNN [f]. The Keras cells (and their fast paths) when
+ * the node needs nothing they lack; else the ONNX-only cells of onnx-cells.ts.
+ */
 export function makeCell(
   kind: CellKind,
   units: number,
   weights: KerasLayoutWeights,
   activations: Activation[],
   resetAfter: boolean,
+  options: OnnxCellOptions,
 ): DirectionCell {
+  const plain = options.clip === Infinity && !options.inputForget && options.peepholes === null;
+  if (kind === "lstm" && (!plain || activations[1] !== activations[2]))
+    return { cell: new OnnxLstmCell(units, weights, activations[0], activations[1], activations[2], options) };
+  if (kind === "gru" && !plain)
+    return { cell: new OnnxGruCell(units, weights, resetAfter, activations[0], activations[1], options.clip) };
   if (kind === "lstm") return { cell: new LstmCell(units, weights, activations[1], activations[0]) };
   if (kind === "gru") return { cell: new GruCell(units, weights, resetAfter, activations[1], activations[0]) };
   return { cell: new SimpleRnnCell(units, weights, activations[0]) };

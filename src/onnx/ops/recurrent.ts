@@ -75,11 +75,12 @@ function recurrent(kind: CellKind): OpDefinition["prepare"] {
     const W = node.requireConstant(1, "W");
     const R = node.requireConstant(2, "R");
     const B = node.inputName(3) === "" ? null : node.requireConstant(3, "B");
-    if (node.has("clip")) node.unsupported("clip is not supported yet");
-    if (kind === "lstm" && node.int("input_forget", 0) !== 0) node.unsupported("input_forget=1 is not supported yet");
-    if (kind === "lstm" && node.inputName(7) !== "") node.unsupported("peepholes (P) are not supported yet");
+    const clip = node.has("clip") ? node.float("clip", 0) : Infinity;
+    if (kind === "rnn" && node.has("clip")) node.unsupported("clip on RNN is not supported");
+    const inputForget = kind === "lstm" && node.int("input_forget", 0) !== 0;
+    const P = kind === "lstm" && node.inputName(7) !== "" ? node.requireConstant(7, "P") : null;
     const activations = activationsOf(node, kind, directions);
-    if (W === undefined || R === undefined || B === undefined || activations.length === 0)
+    if (W === undefined || R === undefined || B === undefined || P === undefined || activations.length === 0)
       return () => {
         throw node.error("not runnable");
       };
@@ -118,9 +119,11 @@ function recurrent(kind: CellKind): OpDefinition["prepare"] {
         }
       }
       const acts = activations.slice(d * perDirection, (d + 1) * perDirection);
-      if (kind === "lstm" && acts[1].name !== acts[2].name)
-        node.unsupported(`LSTM activations g=${acts[1].name} and h=${acts[2].name} differ`);
-      cells.push(makeCell(kind, units, { kernel, recurrentKernel, bias }, acts, linearBeforeReset));
+      if (P !== null && P.shape.join() !== [directions, 3 * units].join())
+        throw node.error(`P has shape [${P.shape.join(", ")}]`);
+      const peepholes = P === null ? null : (P.data as Float32Array).slice(d * 3 * units, (d + 1) * 3 * units);
+      const weights = { kernel, recurrentKernel, bias };
+      cells.push(makeCell(kind, units, weights, acts, linearBeforeReset, { clip, inputForget, peepholes }));
     }
     return recurrentKernel(node, kind, cells, units, layout, direction);
   };
