@@ -81,7 +81,8 @@ export function decodeModel(r: ProtoReader): OnnxModelProto {
     functions: 0,
   };
   while (!r.done) {
-    const { field, wire } = r.tag();
+    r.key();
+    const { field, wire } = r;
     if (field === 1 && wire === WIRE_VARINT) model.irVersion = r.int64();
     else if (field === 2 && wire === WIRE_BYTES) model.producerName = r.string();
     else if (field === 3 && wire === WIRE_BYTES) model.producerVersion = r.string();
@@ -101,7 +102,8 @@ function decodeOpset(r: ProtoReader): { domain: string; version: number } {
   let domain = "";
   let version = 0;
   while (!r.done) {
-    const { field, wire } = r.tag();
+    r.key();
+    const { field, wire } = r;
     if (field === 1 && wire === WIRE_BYTES) domain = r.string();
     else if (field === 2 && wire === WIRE_VARINT) version = r.int64();
     else r.skip(wire);
@@ -120,7 +122,8 @@ function decodeGraph(r: ProtoReader): OnnxGraphProto {
     sparseInitializers: 0,
   };
   while (!r.done) {
-    const { field, wire } = r.tag();
+    r.key();
+    const { field, wire } = r;
     if (wire !== WIRE_BYTES) r.skip(wire);
     else if (field === 1) graph.nodes.push(decodeNode(r.message()));
     else if (field === 2) graph.name = r.string();
@@ -139,7 +142,8 @@ function decodeGraph(r: ProtoReader): OnnxGraphProto {
 function decodeNode(r: ProtoReader): OnnxNode {
   const node: OnnxNode = { name: "", opType: "", domain: "", inputs: [], outputs: [], attributes: [] };
   while (!r.done) {
-    const { field, wire } = r.tag();
+    r.key();
+    const { field, wire } = r;
     if (wire !== WIRE_BYTES) r.skip(wire);
     else if (field === 1) node.inputs.push(r.string());
     else if (field === 2) node.outputs.push(r.string());
@@ -168,7 +172,8 @@ function decodeAttribute(r: ProtoReader): OnnxAttribute {
     refAttrName: "",
   };
   while (!r.done) {
-    const { field, wire } = r.tag();
+    r.key();
+    const { field, wire } = r;
     if (field === 1 && wire === WIRE_BYTES) a.name = r.string();
     else if (field === 20 && wire === WIRE_VARINT) a.type = r.int32();
     else if (field === 2 && wire === WIRE_FIXED32) a.f = r.float32();
@@ -204,7 +209,8 @@ export function decodeTensor(r: ProtoReader): OnnxTensorProto {
   let location = 0;
   const external = new Map<string, string>();
   while (!r.done) {
-    const { field, wire } = r.tag();
+    r.key();
+    const { field, wire } = r;
     if (field === 1) r.repeated(wire, WIRE_VARINT, (x) => x.int64(), t.dims);
     else if (field === 2 && wire === WIRE_VARINT) t.dataType = r.int32();
     else if (field === 3) {
@@ -230,7 +236,8 @@ function decodeEntry(r: ProtoReader): [string, string] {
   let key = "";
   let value = "";
   while (!r.done) {
-    const { field, wire } = r.tag();
+    r.key();
+    const { field, wire } = r;
     if (field === 1 && wire === WIRE_BYTES) key = r.string();
     else if (field === 2 && wire === WIRE_BYTES) value = r.string();
     else r.skip(wire);
@@ -241,7 +248,8 @@ function decodeEntry(r: ProtoReader): [string, string] {
 function decodeValueInfo(r: ProtoReader): OnnxValueInfo {
   const info: OnnxValueInfo = { name: "", elemType: 0, shape: null };
   while (!r.done) {
-    const { field, wire } = r.tag();
+    r.key();
+    const { field, wire } = r;
     if (field === 1 && wire === WIRE_BYTES) info.name = r.string();
     else if (field === 2 && wire === WIRE_BYTES) decodeType(r.message(), info);
     else r.skip(wire);
@@ -251,11 +259,13 @@ function decodeValueInfo(r: ProtoReader): OnnxValueInfo {
 
 function decodeType(r: ProtoReader, info: OnnxValueInfo): void {
   while (!r.done) {
-    const { field, wire } = r.tag();
+    r.key();
+    const { field, wire } = r;
     if (field === 1 && wire === WIRE_BYTES) {
       const t = r.message();
       while (!t.done) {
-        const { field: f, wire: w } = t.tag();
+        t.key();
+        const { field: f, wire: w } = t;
         if (f === 1 && w === WIRE_VARINT) info.elemType = t.int32();
         else if (f === 2 && w === WIRE_BYTES) info.shape = decodeShape(t.message());
         else t.skip(w);
@@ -267,12 +277,14 @@ function decodeType(r: ProtoReader, info: OnnxValueInfo): void {
 function decodeShape(r: ProtoReader): OnnxDim[] {
   const dims: OnnxDim[] = [];
   while (!r.done) {
-    const { field, wire } = r.tag();
+    r.key();
+    const { field, wire } = r;
     if (field === 1 && wire === WIRE_BYTES) {
       const d = r.message();
       let dim: OnnxDim = null;
       while (!d.done) {
-        const { field: f, wire: w } = d.tag();
+        d.key();
+        const { field: f, wire: w } = d;
         if (f === 1 && w === WIRE_VARINT) dim = d.int64();
         else if (f === 2 && w === WIRE_BYTES) dim = d.string() || null;
         else d.skip(w);
