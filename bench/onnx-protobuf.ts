@@ -22,7 +22,9 @@ const descriptor = {
   nested: {
     onnx: {
       nested: {
-        ModelProto: { fields: { irVersion: F(1, "int64"), graph: F(7, "GraphProto"), opsetImport: F(8, "Opset", "repeated") } },
+        ModelProto: {
+          fields: { irVersion: F(1, "int64"), graph: F(7, "GraphProto"), opsetImport: F(8, "Opset", "repeated") },
+        },
         Opset: { fields: { domain: F(1, "string"), version: F(2, "int64") } },
         GraphProto: {
           fields: {
@@ -125,7 +127,11 @@ const hostile: Record<string, Uint8Array> = {
   "length past the end": Uint8Array.from([0x08, 0x08, 0x3a, 0xff, 0xff, 0xff, 0x7f, 0x0a]),
   "11-byte varint": Uint8Array.from([0x08, ...new Array<number>(10).fill(0xff), 0x01]),
   "truncated varint": Uint8Array.from([0x08, 0x88]),
-  "packed dims claiming 2^31 bytes": Uint8Array.from([0x08, 0x08, ...field(7, field(5, [0x0a, 0xff, 0xff, 0xff, 0xff, 0x07]))]),
+  "packed dims claiming 2^31 bytes": Uint8Array.from([
+    0x08,
+    0x08,
+    ...field(7, field(5, [0x0a, 0xff, 0xff, 0xff, 0xff, 0x07])),
+  ]),
   "nesting 3000 levels": nestingBomb(3000),
 };
 

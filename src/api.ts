@@ -3,6 +3,7 @@ import { KeraslessError, describeThrown } from "./errors.js";
 import type { NamedBytes } from "./format/artifact.js";
 import { loadModelFromBytes } from "./load.js";
 import type { Model } from "./model.js";
+import { externalLocations, isOnnx } from "./onnx/load.js";
 
 /** File bytes, or a string: a path in Node, a URL elsewhere. */
 export type ModelSource = Uint8Array | ArrayBuffer | Blob | string;
@@ -17,7 +18,15 @@ export interface LoadOptions {
    * chunks of one HDF5 dataset); more is an E_LIMIT error. Default: 16 MiB or 20x the file's size.
    */
   maxDecompressedBytes?: number;
+  /**
+   * An ONNX model's external data files by the `location` the model names. In Node, files next
+   * to a model loaded from a path are read without this (from the model's folder only).
+   */
+  externalData?: Record<string, Uint8Array | ArrayBuffer>;
 }
+
+/** Reads the external data files an ONNX model at `source` names (Node: from its folder). */
+export type ExternalReader = (source: string, locations: string[]) => Promise<Record<string, Uint8Array>>;
 
 export type StringReader = (source: string) => Promise<Uint8Array>;
 
@@ -49,12 +58,33 @@ export async function readSource(source: ModelSource, readString: StringReader, 
 
 export function makeLoadModel(
   readString: StringReader,
+  readExternal?: ExternalReader,
 ): (source: ModelSource, options?: LoadOptions) => Promise<Model> {
   return async (source, options = {}) => {
     const model = await readSource(source, readString, options.name);
     const weights = options.weights === undefined ? undefined : await readSource(options.weights, readString);
-    return loadModelFromBytes(model, weights, { maxDecompressedBytes: options.maxDecompressedBytes });
+    const externalData = await onnxExternalData(source, model, options, readExternal);
+    return loadModelFromBytes(model, weights, { maxDecompressedBytes: options.maxDecompressedBytes, externalData });
   };
+}
+
+async function onnxExternalData(
+  source: ModelSource,
+  model: NamedBytes,
+  options: LoadOptions,
+  readExternal: ExternalReader | undefined,
+): Promise<Record<string, Uint8Array> | undefined> {
+  const given = options.externalData;
+  if (given !== undefined) {
+    const files: Record<string, Uint8Array> = {};
+    for (const [name, bytes] of Object.entries(given))
+      files[name] = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    return files;
+  }
+  if (readExternal === undefined || typeof source !== "string" || /^https?:\/\//.test(source)) return undefined;
+  if (!isOnnx(model.bytes, model.name)) return undefined;
+  const locations = externalLocations(model.bytes, model.name);
+  return locations.length === 0 ? undefined : readExternal(source, locations);
 }
 
 /** Reads a URL with fetch (browsers, Deno, Bun, workers). */

@@ -83,7 +83,8 @@ export function decodeTensorProto(t: OnnxTensorProto, external: ExternalFiles | 
     if (raw.length !== count * kind.bytes)
       throw new KeraslessError(
         "E_FORMAT",
-        `${what} of shape [${t.dims.join(", ")}] needs ${count * kind.bytes} bytes of ${kind.name}, its data has ${raw.length}`,
+        `${what} of shape [${t.dims.join(", ")}] needs ${count * kind.bytes} bytes of ${kind.name}, ` +
+          `its data has ${raw.length}`,
       );
     readRaw(raw, t.dataType, out);
     return { type: kind.type, shape: t.dims, data: out };
@@ -162,7 +163,8 @@ function externalBytes(t: OnnxTensorProto, external: ExternalFiles | null, neede
   if (offset > bytes.length || length > bytes.length - offset)
     throw new KeraslessError(
       "E_FORMAT",
-      `${what}: external data at offset ${offset}, length ${length} runs past the end of "${location}" (${bytes.length} bytes)`,
+      `${what}: external data at offset ${offset}, length ${length} runs past the end of "${location}" ` +
+        `(${bytes.length} bytes)`,
     );
   return bytes.subarray(offset, offset + length);
 }

@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadModelFromBytes } from "../../src/load.js";
 import { kernelPath, setKernelPath, type KernelPath } from "../../src/kernels/wasm.js";
@@ -25,7 +25,14 @@ const fixtures: OnnxFixture[] = readdirSync(ROOT)
   .map((dir) => JSON.parse(readFileSync(join(ROOT, dir, "io.json"), "utf8")) as OnnxFixture);
 
 function loadFixture(name: string) {
-  return loadModelFromBytes({ name: `${name}/model.onnx`, bytes: readFileSync(join(ROOT, name, "model.onnx")) });
+  const dir = join(ROOT, name);
+  // Fixtures with external data keep it in weights.bin next to model.onnx.
+  const externalData = existsSync(join(dir, "weights.bin"))
+    ? { "weights.bin": new Uint8Array(readFileSync(join(dir, "weights.bin"))) }
+    : undefined;
+  return loadModelFromBytes({ name: `${name}/model.onnx`, bytes: readFileSync(join(dir, "model.onnx")) }, undefined, {
+    externalData,
+  });
 }
 
 function fixtureInputs(f: OnnxFixture) {

@@ -2,7 +2,7 @@
 import { runtimeError } from "./types.js";
 
 export function broadcastShape(shapes: readonly (readonly number[])[], label: string): number[] {
-  const rank = Math.max(...shapes.map((s) => s.length));
+  const rank = shapes.reduce((r, s) => Math.max(r, s.length), 0);
   const out = new Array<number>(rank).fill(1);
   for (const s of shapes) {
     for (let i = 0; i < s.length; i++) {

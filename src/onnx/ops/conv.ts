@@ -1,5 +1,5 @@
 /** Conv (1-D and 2-D, groups, dilations, pads) and pooling, channels first as ONNX lays them out. */
-import { elementCount, type Value } from "../values.js";
+import { elementCount } from "../values.js";
 import { runtimeError, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
 
 interface Window {

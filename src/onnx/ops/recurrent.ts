@@ -65,7 +65,6 @@ function activationsOf(node: NodeReader, kind: CellKind, directions: number): Ce
 
 function recurrent(kind: CellKind): OpDefinition["prepare"] {
   return (node) => {
-    const label = node.label;
     const direction = node.string("direction", "forward");
     const directions = direction === "bidirectional" ? 2 : 1;
     if (!["forward", "reverse", "bidirectional"].includes(direction)) node.unsupported(`direction "${direction}"`);
