@@ -87,7 +87,9 @@ export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {
   const lines = [
     summary,
     "",
-    `Keras version: ${version} (run with Keras ${model.kerasMajor} semantics)`,
+    model.format === "onnx"
+      ? `Written by:    ${version}`
+      : `Keras version: ${version} (run with Keras ${model.kerasMajor} semantics)`,
     `File format:   ${FORMATS[model.format] ?? model.format}`,
     "Inputs:",
     ...table(model.inputs),

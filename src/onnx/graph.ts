@@ -36,6 +36,8 @@ export class OnnxGraph {
   readonly nodes: readonly OnnxNode[];
   /** Initializer (weight) sizes, for parameter counts: by the name of the node that reads it first. */
   readonly parameters = new Map<string, number>();
+  /** Shapes the file states for intermediate values and outputs (value_info), for summaries. */
+  readonly statedShapes = new Map<string, Shape>();
   private readonly plan: PlannedNode[] = [];
   private readonly constants: (Value | undefined)[] = [];
   private readonly inputSlots: number[] = [];
@@ -85,7 +87,8 @@ export class OnnxGraph {
             `node "${node.name}" (${node.opType}) reads "${name}", which no earlier node, input or initializer defines`,
           );
         const size = initializerSizes.get(name);
-        if (size !== undefined && !counted.has(name)) {
+        // Parameters are the float initializers (weights), not shapes and indices.
+        if (size !== undefined && !counted.has(name) && this.constants[slotOf(name)]?.type === "float") {
           counted.add(name);
           const key = node.name || node.outputs[0];
           this.parameters.set(key, (this.parameters.get(key) ?? 0) + size);
@@ -102,6 +105,12 @@ export class OnnxGraph {
       this.outputSlots.push(slotOf(o.name));
     }
     this.outputs = outputInfo;
+    for (const v of [...graph.valueInfo, ...graph.outputs])
+      if (v.shape !== null)
+        this.statedShapes.set(
+          v.name,
+          v.shape.map((d) => (typeof d === "number" ? d : null)),
+        );
     this.slotCount = slots.size;
     this.planFrees();
   }

@@ -70,10 +70,11 @@ class OnnxEngine implements ModelEngine {
   }
 
   summaryData(): SummaryData {
-    const rows = this.graph.nodes.map((node) => ({
+    // The nodes left after folding constants at load: what runs per call.
+    const rows = this.graph.runtimeNodes.map((node) => ({
       name: node.name || node.outputs[0] || "?",
       className: node.opType,
-      outputShapes: [],
+      outputShapes: node.outputs.filter((o) => o !== "").map((o) => this.graph.statedShapes.get(o) ?? [null]),
       params: this.graph.parameters.get(node.name || node.outputs[0]) ?? 0,
       connectedTo: node.inputs.filter((n) => n !== ""),
     }));
