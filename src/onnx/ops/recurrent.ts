@@ -216,7 +216,8 @@ export const recurrentOps: OpDefinition[] = [
     since: 7,
     attributes: [...common, "input_forget"],
     summary:
-      "forward, reverse, bidirectional; `layout` 0/1; `initial_h`/`initial_c`; `sequence_lens`; activations (g = h)",
+      "forward, reverse, bidirectional; `layout` 0/1; `initial_h`/`initial_c`; `sequence_lens`; `clip`; " +
+      "`input_forget`; peepholes `P`; all ONNX activations with `activation_alpha`/`activation_beta`",
     prepare: recurrent("lstm"),
   },
   {
@@ -224,7 +225,7 @@ export const recurrentOps: OpDefinition[] = [
     family: "recurrent",
     since: 7,
     attributes: [...common, "linear_before_reset"],
-    summary: "as LSTM; `linear_before_reset` 0 and 1",
+    summary: "as LSTM (no `input_forget`, `P`); `linear_before_reset` 0 and 1",
     prepare: recurrent("gru"),
   },
   {
@@ -232,7 +233,7 @@ export const recurrentOps: OpDefinition[] = [
     family: "recurrent",
     since: 7,
     attributes: common,
-    summary: "as LSTM; any supported activation",
+    summary: "as LSTM (no `clip`, `input_forget`, `P`)",
     prepare: recurrent("rnn"),
   },
 ];
