@@ -38,10 +38,14 @@ export class OnnxGraph {
   readonly parameters = new Map<string, number>();
   /** Shapes the file states for intermediate values and outputs (value_info), for summaries. */
   readonly statedShapes = new Map<string, Shape>();
-  private readonly plan: PlannedNode[] = [];
-  private readonly constants: (Value | undefined)[] = [];
-  private readonly inputSlots: number[] = [];
-  private readonly outputSlots: number[] = [];
+  /** @internal The nodes that run per call, in order. */
+  readonly plan: PlannedNode[] = [];
+  /** @internal Values known at load, by slot. */
+  readonly constants: (Value | undefined)[] = [];
+  /** @internal */
+  readonly inputSlots: number[] = [];
+  /** @internal */
+  readonly outputSlots: number[] = [];
   private readonly slotCount: number;
 
   constructor(model: OnnxModelProto, external: ExternalFiles | null) {
@@ -172,22 +176,27 @@ export class OnnxGraph {
   }
 
   run(inputs: Tensor[]): Tensor[] {
-    const values: (Value | undefined)[] = this.constants.slice();
-    values.length = this.slotCount;
-    inputs.forEach((t, i) => {
-      const data = t.data instanceof Float32Array ? t.data : Float64Array.from(t.data);
-      values[this.inputSlots[i]] = { type: t.data instanceof Float32Array ? "float" : "int", shape: t.shape, data };
-    });
-    for (const step of this.plan) {
+    return this.execute(inputs.map(toValue)).map(toTensor);
+  }
+
+  /**
+   * Runs the plan on input values; `kernels` may replace a node's kernel (streams carry states
+   * through the recurrent ones); `keep` keeps every value (for probing shapes).
+   */
+  execute(inputs: Value[], kernels?: readonly (OpKernel | null)[], keep?: (Value | undefined)[]): Value[] {
+    const values: (Value | undefined)[] = keep ?? [];
+    for (let s = 0; s < this.slotCount; s++) values[s] = this.constants[s];
+    inputs.forEach((v, i) => (values[this.inputSlots[i]] = v));
+    this.plan.forEach((step, index) => {
       const label = `node "${step.node.name || step.node.outputs[0]}" (${step.node.opType})`;
       const args = step.inputs.map((s) => (s === -1 ? null : values[s]!));
-      const results = runKernel(label, step.kernel, args);
+      const results = runKernel(label, kernels?.[index] ?? step.kernel, args);
       step.outputs.forEach((s, i) => {
         if (s !== -1) values[s] = results[i];
       });
-      for (const s of step.frees) values[s] = undefined;
-    }
-    return this.outputSlots.map((s) => toTensor(values[s]!));
+      if (keep === undefined) for (const s of step.frees) values[s] = undefined;
+    });
+    return this.outputSlots.map((s) => values[s]!);
   }
 }
 
@@ -200,7 +209,12 @@ function runKernel(label: string, kernel: OpKernel, inputs: (Value | null)[]): V
   }
 }
 
-function toTensor(v: Value): Tensor {
+export function toValue(t: Tensor): Value {
+  if (t.data instanceof Float32Array) return { type: "float", shape: t.shape, data: t.data };
+  return { type: "int", shape: t.shape, data: Float64Array.from(t.data) };
+}
+
+export function toTensor(v: Value): Tensor {
   if (v.data instanceof Float32Array) return new Tensor(v.shape, v.data);
   return new Tensor(v.shape, Int32Array.from(v.data));
 }

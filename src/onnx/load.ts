@@ -1,12 +1,14 @@
 /** .onnx bytes to a Model: detection, decoding, the graph, and the Model API over it. */
 import { KeraslessError } from "../errors.js";
 import { ProtoReader } from "../io/protobuf.js";
-import { normalizeInputs, type InputValue, type PredictInput, type TensorInfo } from "../inputs.js";
+import type { PredictInput, TensorInfo } from "../inputs.js";
 import { Model, type LayerInfo, type ModelEngine } from "../model.js";
 import type { ModelStream, StreamOptions } from "../stream.js";
 import type { SummaryData } from "../summary.js";
 import { Tensor } from "../tensor.js";
 import { OnnxGraph } from "./graph.js";
+import { onnxInputs } from "./inputs.js";
+import { OnnxStream } from "./stream.js";
 import { decodeModel } from "./proto.js";
 import type { ExternalFiles } from "./values.js";
 
@@ -65,8 +67,9 @@ class OnnxEngine implements ModelEngine {
     return this.graph.run(onnxInputs(given, this.inputs));
   }
 
-  stream(_options?: StreamOptions): ModelStream {
-    throw new KeraslessError("E_UNSUPPORTED", "stream() does not run ONNX models yet");
+  stream(options?: StreamOptions): ModelStream {
+    // OnnxStream has ModelStream's public methods; ModelStream itself is built on a Keras graph.
+    return new OnnxStream(this.graph, options) as unknown as ModelStream;
   }
 
   summaryData(): SummaryData {
@@ -93,29 +96,4 @@ class OnnxEngine implements ModelEngine {
   getWeights(): Tensor[] {
     return [];
   }
-}
-
-/**
- * Like normalizeInputs, but each input checked on its own: ONNX inputs need not share a batch
- * axis (a time-first x and [layers, batch, units] states).
- */
-function onnxInputs(given: PredictInput, infos: readonly TensorInfo[]): Tensor[] {
-  if (infos.length === 1) return normalizeInputs(given, infos);
-  if (Array.isArray(given)) {
-    if (given.length !== infos.length)
-      throw new KeraslessError(
-        "E_INPUT",
-        `the model has ${infos.length} inputs (${infos.map((i) => i.name).join(", ")}), got a list of ${given.length}`,
-      );
-    return infos.map((info, i) => normalizeInputs(given[i] as InputValue, [info])[0]);
-  }
-  const record = given as Record<string, InputValue>;
-  if (typeof record !== "object" || record === null || given instanceof Tensor)
-    throw new KeraslessError("E_INPUT", `the model has ${infos.length} inputs: pass a list or a record keyed by name`);
-  const unknown = Object.keys(record).filter((k) => !infos.some((i) => i.name === k));
-  if (unknown.length > 0) throw new KeraslessError("E_INPUT", `unknown input name(s) ${unknown.join(", ")}`);
-  return infos.map((info) => {
-    if (!Object.hasOwn(record, info.name)) throw new KeraslessError("E_INPUT", `input "${info.name}" is missing`);
-    return normalizeInputs(record[info.name], [info])[0];
-  });
 }
