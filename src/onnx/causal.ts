@@ -47,7 +47,8 @@ export function causalPlan(view: GraphView): CausalPlan {
     if (rank < 3)
       throw new KeraslessError(
         "E_UNSUPPORTED",
-        `cannot stream: input "${view.inputNames[i]}" has no time axis (graphs with explicit state inputs run with predict())`,
+        `cannot stream: input "${view.inputNames[i]}" has no time axis ` +
+          "(graphs with explicit state inputs run with predict())",
       );
   });
   let refusal: NotCausal | null = null;

@@ -33,7 +33,8 @@ export class OnnxStream {
       if (info.shape[axis] !== null)
         throw new KeraslessError(
           "E_UNSUPPORTED",
-          `cannot stream: input "${info.name}" has a fixed time length of ${info.shape[axis]} (export it with a dynamic time axis)`,
+          `cannot stream: input "${info.name}" has a fixed time length of ${info.shape[axis]} ` +
+            "(export it with a dynamic time axis)",
         );
       return Object.freeze({ ...info, shape: Object.freeze(info.shape.filter((_, k) => k !== axis)) });
     });
@@ -69,7 +70,8 @@ export class OnnxStream {
     if (batch !== this.batchSize)
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `stream input "${this.inputs[0].name}" expects a batch of ${this.batchSize}, got ${formatShape(tensors[0].shape)}`,
+        `stream input "${this.inputs[0].name}" expects a batch of ${this.batchSize}, ` +
+          `got ${formatShape(tensors[0].shape)}`,
       );
     const values = tensors.map((t, i) => {
       const v = toValue(t);
