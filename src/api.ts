@@ -3,7 +3,7 @@ import { KeraslessError, describeThrown } from "./errors.js";
 import type { NamedBytes } from "./format/artifact.js";
 import { loadModelFromBytes } from "./load.js";
 import type { Model } from "./model.js";
-import { externalLocations, isOnnx } from "./onnx/load.js";
+import { isOnnx, onnxFrontEnd } from "./onnx/front-end.js";
 
 /** File bytes, or a string: a path in Node, a URL elsewhere. */
 export type ModelSource = Uint8Array | ArrayBuffer | Blob | string;
@@ -83,7 +83,7 @@ async function onnxExternalData(
   }
   if (readExternal === undefined || typeof source !== "string" || /^https?:\/\//.test(source)) return undefined;
   if (!isOnnx(model.bytes, model.name)) return undefined;
-  const locations = externalLocations(model.bytes, model.name);
+  const locations = onnxFrontEnd(model.name).externalLocations(model.bytes, model.name);
   return locations.length === 0 ? undefined : readExternal(source, locations);
 }
 

@@ -6,7 +6,7 @@ import { parseModelConfig } from "./graph/config.js";
 import { Graph, ModelLayer } from "./graph/graph.js";
 import type { Problem } from "./layers/layer.js";
 import { Model } from "./model.js";
-import { isOnnx, loadOnnx } from "./onnx/load.js";
+import { isOnnx, onnxFrontEnd } from "./onnx/front-end.js";
 import { isHdf5 } from "./io/hdf5.js";
 import { isZip } from "./io/zip.js";
 
@@ -26,7 +26,7 @@ export function loadModelFromBytes(model: NamedBytes, weights?: NamedBytes, opti
           file: name,
         },
       );
-    return loadOnnx(bytes, name, options.externalData);
+    return onnxFrontEnd(name).load(bytes, name, options.externalData);
   }
   const artifact = readArtifact(model, weights, options);
   try {

@@ -6,6 +6,7 @@
 import { makeLoadModel } from "./api.js";
 import { readPathOrUrl } from "./node/read.js";
 import { readOnnxExternal } from "./node/onnx-external.js";
+import "./onnx/index.js"; // Node reads .onnx files out of the box
 
 export * from "./exports.js";
 export { loadModelPool, ModelPool, type PoolOptions } from "./node/pool.js";

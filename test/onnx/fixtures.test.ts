@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadModelFromBytes } from "../../src/load.js";
+import "../../src/onnx/index.js";
 import { kernelPath, setKernelPath, type KernelPath } from "../../src/kernels/wasm.js";
 import { assertClose, rejects, FIXTURES, type FixtureTensor } from "../helpers.js";
 

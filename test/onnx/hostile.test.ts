@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeraslessError } from "../../src/errors.js";
 import { loadModelFromBytes } from "../../src/load.js";
+import "../../src/onnx/index.js";
 import { FIXTURES, rejects } from "../helpers.js";
 import {
   bytes,

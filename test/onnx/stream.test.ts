@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModelFromBytes } from "../../src/load.js";
+import "../../src/onnx/index.js";
 import { Tensor } from "../../src/tensor.js";
 import { FIXTURES, assertClose, rejects } from "../helpers.js";
 
