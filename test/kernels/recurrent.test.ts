@@ -78,11 +78,15 @@ const setup: fc.Arbitrary<Setup> = fc
   // float32 rounding every implementation (Keras included) does into large output differences.
   // The candidate must be bounded too: near-saturated gates (1 - z ~ 1e-7) times a relu or linear
   // candidate of ~1e3 magnify float32 rounding of z beyond any fixed tolerance.
+  // Unbounded gates (relu, linear) compound over the steps even on ordinary inputs: after five
+  // steps a GRU reached 8e22 and z·h + (1 - z)·h̃ cancelled away float32's last digits. Short
+  // sequences still cover their arithmetic.
   .filter(
     (s) =>
-      s.inputScale === 1 ||
-      s.kind === "simple" ||
-      (SATURATING.includes(s.recurrentActivation) && BOUNDED.includes(s.activation)),
+      (s.inputScale === 1 ||
+        s.kind === "simple" ||
+        (SATURATING.includes(s.recurrentActivation) && BOUNDED.includes(s.activation))) &&
+      (s.kind === "simple" || BOUNDED.includes(s.recurrentActivation) || s.time <= 2),
   );
 
 const gates = { lstm: 4, gru_after: 3, gru_before: 3, simple: 1 };
