@@ -30,6 +30,8 @@ interface KeraslessConfig {
    * the workers have the new model.)
    */
   kernelThreads: boolean;
+  /** Which file of the workload's model it loads (default: the .keras file). */
+  source?: "keras" | "onnx";
 }
 
 export const KERASLESS_CONTENDERS: readonly KeraslessConfig[] = [
@@ -40,6 +42,8 @@ export const KERASLESS_CONTENDERS: readonly KeraslessConfig[] = [
   { id: "kerasless-1t", select: "auto", pool: false, kernelThreads: false },
   // The plain TypeScript kernels (the fallback for runtimes without WebAssembly SIMD), one thread.
   { id: "kerasless-js", select: "js", pool: false, kernelThreads: false },
+  // The same kernels on one thread, from the .onnx file of the same weights (the ONNX front end).
+  { id: "kerasless-onnx", select: "auto", pool: false, kernelThreads: false, source: "onnx" },
 ];
 
 const KERNEL_NAMES: Record<ReturnType<typeof kernelPath>, string> = {
@@ -71,7 +75,9 @@ export function kerasless(configId: string): Contender {
     const key = `${w.model.name}@${team}`;
     let model = models.get(key);
     if (model === undefined) {
-      model = await load(new Uint8Array(readFileSync(benchPath(w.model.keras))));
+      model = await load(
+        new Uint8Array(readFileSync(benchPath(config.source === "onnx" ? w.model.onnx : w.model.keras))),
+      );
       models.set(key, model);
       // The workers attach the model's memories asynchronously.
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -106,12 +112,15 @@ export function kerasless(configId: string): Contender {
       const input = { shape: [...w.inputShape], data: w.input };
       await useKernelThreads(config.kernelThreads && !pooled(w) && w.kind !== "coldload");
       if (w.kind === "coldload") {
-        const bytes = new Uint8Array(readFileSync(benchPath(w.model.keras)));
+        const bytes = new Uint8Array(readFileSync(benchPath(config.source === "onnx" ? w.model.onnx : w.model.keras)));
         const coldPredict = async () => firstOutput((await load(bytes)).predict(input));
         return { check: coldPredict, run: coldPredict };
       }
       if (config.pool && pooled(w)) {
-        const pool = await loadModelPool(new Uint8Array(readFileSync(benchPath(w.model.keras))), { threads });
+        const pool = await loadModelPool(
+          new Uint8Array(readFileSync(benchPath(config.source === "onnx" ? w.model.onnx : w.model.keras))),
+          { threads },
+        );
         // Asynchronous: the harness awaits each call (bench/lib/timing.ts).
         const predict = async () => firstOutput(await pool.predict(input));
         return { check: predict, run: predict, dispose: () => pool.close() };

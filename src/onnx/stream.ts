@@ -29,13 +29,9 @@ export class OnnxStream {
   ) {
     this.plan = causalPlan(graphView(graph));
     this.inputs = graph.inputs.map((info, i) => {
+      // A fixed time length in the file does not bind a stream: nodes that would depend on it
+      // (a Reshape, a Slice of the time axis) are refused by the causality check.
       const axis = this.plan.inputTimeAxes[i];
-      if (info.shape[axis] !== null)
-        throw new KeraslessError(
-          "E_UNSUPPORTED",
-          `cannot stream: input "${info.name}" has a fixed time length of ${info.shape[axis]} ` +
-            "(export it with a dynamic time axis)",
-        );
       return Object.freeze({ ...info, shape: Object.freeze(info.shape.filter((_, k) => k !== axis)) });
     });
     this.carried = this.plan.recurrent.map(() => null);
