@@ -9,6 +9,7 @@ import {
   allocateSequenceBuffers,
   runSequence,
   type RecurrentCell,
+  type SequenceBuffers,
 } from "../../kernels/recurrent.js";
 import type { Activation } from "../../kernels/activations.js";
 import { OnnxGruCell, OnnxLstmCell, type OnnxCellOptions } from "./onnx-cells.js";
@@ -23,6 +24,8 @@ export interface KerasLayoutWeights {
 
 export interface DirectionCell {
   readonly cell: RecurrentCell;
+  /** The last call's buffers, reused by the next call of the same size (callers copy results out). */
+  workspace?: { batch: number; time: number; sequences: boolean; buffers: SequenceBuffers };
 }
 
 /**
@@ -59,7 +62,7 @@ export interface CellRun {
  * sequence_lens: padding after each row's length, which a backwards run meets first).
  */
 export function runCell(
-  { cell }: DirectionCell,
+  direction: DirectionCell,
   x: Float32Array,
   batch: number,
   time: number,
@@ -69,9 +72,21 @@ export function runCell(
   returnSequences: boolean,
   initialStates: (Float32Array | null)[],
 ): CellRun {
-  const buffers = allocateSequenceBuffers(cell, batch, time, returnSequences);
+  const cell = direction.cell;
+  const kept = direction.workspace;
+  let buffers: SequenceBuffers;
+  if (kept !== undefined && kept.batch === batch && kept.time === time && kept.sequences === returnSequences) {
+    buffers = kept.buffers;
+    buffers.lastOutput.fill(0);
+  } else {
+    buffers = allocateSequenceBuffers(cell, batch, time, returnSequences);
+    // Small workspaces are kept (allocating costs more than a small model's arithmetic); large ones not.
+    const floats = buffers.projection.length + buffers.output.length + buffers.scratch.length;
+    direction.workspace = floats <= 65536 ? { batch, time, sequences: returnSequences, buffers } : undefined;
+  }
   initialStates.forEach((s, k) => {
     if (s !== null) buffers.states[k].set(s);
+    else buffers.states[k].fill(0);
   });
   runSequence(
     cell,
