@@ -23,7 +23,7 @@ if (make === undefined || outFile === undefined) {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const results: Record<string, unknown> = {};
-let describe: Record<string, unknown> = {};
+let describe: Record<string, unknown>;
 try {
   const contender = await make();
   describe = contender.describe();

@@ -72,7 +72,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   mkdirSync(dirname(BUNDLE_PATH), { recursive: true });
   writeFileSync(BUNDLE_PATH, code);
   await buildDemo(code);
-  console.log(
-    `dist/browser/kerasless.min.js: ${(code.length / 1024).toFixed(1)} KB, ${(gzipSize(code) / 1024).toFixed(1)} KB gzip (budget ${BUNDLE_BUDGET_GZIP / 1024} KB)`,
-  );
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+  const budget = `budget ${BUNDLE_BUDGET_GZIP / 1024} KB`;
+  console.log(`dist/browser/kerasless.min.js: ${kb(code.length)}, ${kb(gzipSize(code))} gzip (${budget})`);
 }

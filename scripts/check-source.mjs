@@ -1,19 +1,23 @@
 // Fails when a hand-written source file passes 500 lines or a line passes 120 columns.
-// Generated files (the WebAssembly binaries, *-binary.ts) are left out.
+// Generated files (the WebAssembly binaries, *-binary.ts; the web demo's build/) are left out.
+// Arguments: folders or files to check instead of the default roots.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const MAX_LINES = 500;
 const MAX_COLUMNS = 120;
 const roots =
-  process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["src", "wasm", "test", "scripts", "bench", "bin"];
-const sourceFile = /\.(ts|js|mjs|cjs)$/;
+  process.argv.slice(2).length > 0
+    ? process.argv.slice(2)
+    : ["src", "wasm", "test", "scripts", "bench", "bin", "examples"];
+const sourceFile = /\.(?:ts|js|mjs|cjs)$/;
+const skipped = new Set(["node_modules", "fixtures", "build"]);
 const problems = [];
 
 const walk = (dir) => {
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
-    if (name === "node_modules" || name === "fixtures") continue;
+    if (skipped.has(name)) continue;
     if (statSync(path).isDirectory()) walk(path);
     else if (sourceFile.test(name) && !name.endsWith("-binary.ts")) check(path);
   }
@@ -27,7 +31,10 @@ const check = (path) => {
   });
 };
 
-for (const root of roots) walk(root);
+for (const root of roots) {
+  if (statSync(root).isDirectory()) walk(root);
+  else check(root);
+}
 if (problems.length > 0) {
   process.stderr.write(problems.join("\n") + `\n${problems.length} problem(s)\n`);
   process.exit(1);

@@ -27,7 +27,11 @@ export function layerTable(): string {
 }
 
 export function supportedLayersPage(): string {
-  return `# Supported layers\n\nGenerated from the layer registry (\`src/layers/registry.ts\`) by \`npm run docs:layers\`. Anything else in a model file is reported at load time, with every unsupported part listed in one error.\n\n${layerTable()}\n`;
+  const intro = [
+    "Generated from the layer registry (`src/layers/registry.ts`) by `npm run docs:layers`.",
+    "Anything else in a model file is reported at load time, with every unsupported part listed in one error.",
+  ].join(" ");
+  return `# Supported layers\n\n${intro}\n\n${layerTable()}\n`;
 }
 
 export function withTable(readme: string): string {

@@ -26,7 +26,9 @@ for (const suite of ["seed", "real-world", "keras3", "keras2"]) {
           if (share > worstShare.share)
             worstShare = {
               share,
-              where: `${fixture.id} ${format.model} output ${k} value ${i} (expected ${v}, error ${error.toExponential(2)})`,
+              where:
+                `${fixture.id} ${format.model} output ${k} value ${i} ` +
+                `(expected ${v}, error ${error.toExponential(2)})`,
             };
         }),
       );

@@ -62,6 +62,8 @@ function printable(text: string): string {
   // A file can name a layer with a megabyte of text; a message quotes at most a page of it.
   if (text.length > MAX_MESSAGE)
     text = `${text.slice(0, MAX_MESSAGE)}... (${text.length - MAX_MESSAGE} more characters)`;
+  // Matching control characters is the point here.
+  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
     return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
@@ -83,7 +85,7 @@ export function describeThrown(thrown: unknown): string {
  * else unchanged. Used where sizes come from the caller's inputs rather than from a file.
  */
 export function allocationError(thrown: unknown, what: string): unknown {
-  if (thrown instanceof RangeError && /allocation failed|Invalid (typed )?array length/i.test(thrown.message)) {
+  if (thrown instanceof RangeError && /allocation failed|Invalid (?:typed )?array length/i.test(thrown.message)) {
     return new KeraslessError(
       "E_LIMIT",
       `${what}: more memory than the JavaScript engine can allocate (${thrown.message})`,

@@ -38,10 +38,9 @@ export class ModelStream {
     this.inputs = graph.inputLayers.map((layer) => {
       const [, , ...features] = layer.batchShape;
       if (features.some((d) => d === null)) {
-        throw new KeraslessError(
-          "E_UNSUPPORTED",
-          `cannot stream: input "${layer.name}" has shape ${formatShape(layer.batchShape)}; a stream needs every size after the time axis known`,
-        );
+        const shape = formatShape(layer.batchShape);
+        const problem = `input "${layer.name}" has shape ${shape}; a stream needs every size after the time axis known`;
+        throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${problem}`);
       }
       return Object.freeze({ name: layer.name, shape: Object.freeze([null, ...features]), dtype: layer.dtype });
     });
@@ -128,7 +127,8 @@ export class ModelStream {
     if (!ok || data.length !== target.data.length) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `stream input "${info.name}" expects one step of shape ${formatShape([this.graph.batch, ...info.shape.slice(1)])}, got ${formatShape(shape)}`,
+        `stream input "${info.name}" expects one step of shape ` +
+          `${formatShape([this.graph.batch, ...info.shape.slice(1)])}, got ${formatShape(shape)}`,
       );
     }
     (target.data as Float32Array).set(data as Float32Array);

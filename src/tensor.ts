@@ -46,6 +46,11 @@ export class Tensor {
   }
 }
 
+/** The tensor's values as float32 (integer inputs are converted, as Keras casts them). */
+export function toFloat32(x: Tensor): Float32Array {
+  return x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
+}
+
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

@@ -60,7 +60,10 @@ test("a weight whose shape disagrees with the config names the layer", () => {
   rejects(
     () => fromJson(json),
     "E_WEIGHTS_SHAPE",
-    /model\.weights\.h5: layer "dense" \(Dense\): weight "kernel" has shape \[3, 1\] in the file, but the config implies \[3, 2\]/,
+    new RegExp(
+      String.raw`model\.weights\.h5: layer "dense" \(Dense\): weight "kernel" has shape \[3, 1\] in the file, ` +
+        String.raw`but the config implies \[3, 2\]`,
+    ),
   );
 });
 

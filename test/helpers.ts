@@ -1,8 +1,10 @@
-/** Shared test helpers: fixture discovery and the parity tolerance. */
+/** Shared test helpers: fixture discovery, the parity tolerance and the parity test of a fixture. */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import assert from "node:assert/strict";
+import { test } from "node:test";
 import { KeraslessError } from "../src/errors.js";
+import { loadModelFromBytes } from "../src/load.js";
 import type { Tensor } from "../src/tensor.js";
 import "./support/kernel-path.js";
 
@@ -64,7 +66,7 @@ export function listFixtures(suite: string): Fixture[] {
     });
 }
 
-/** io.json writes NaN and the infinities as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers). */
+/** io.json writes NaN and the infinities as strings ("NaN", "Infinity", "-Infinity"): JSON has no such numbers. */
 function finite(t: FixtureTensor): FixtureTensor {
   return { ...t, data: t.data.map((v) => (typeof v === "string" ? Number(v) : v)) };
 }
@@ -111,4 +113,43 @@ export function rejects(fn: () => unknown, code: string, pattern?: RegExp): Kera
     return e;
   }
   assert.fail(`expected ${code}`);
+}
+
+/**
+ * One test per format of `fixture`: the model, loaded from that file, reproduces the outputs Keras
+ * computed. Stateful cases run their chunks in order, keeping the states from one to the next.
+ */
+export function testMatchesKeras(fixture: Fixture): void {
+  for (const format of fixture.formats) {
+    const label = `${fixture.id} (${format.model}${format.weights ? ` + ${format.weights}` : ""})`;
+    test(`matches Keras: ${label}`, () => {
+      const read = (name: string) => ({
+        name: join(fixture.dir, name),
+        bytes: new Uint8Array(readFileSync(join(fixture.dir, name))),
+      });
+      const model = loadModelFromBytes(read(format.model), format.weights ? read(format.weights) : undefined);
+      fixture.chunks.forEach((chunk, c) => {
+        const outputs = model.predict(chunk.inputs.map((t) => ({ shape: t.shape, data: t.data })));
+        assert.equal(outputs.length, chunk.outputs.length, "number of outputs");
+        chunk.outputs.forEach((expected, i) => assertClose(outputs[i], expected, `${label} chunk #${c} output #${i}`));
+      });
+    });
+  }
+}
+
+/** The suites of generated cases, each case a folder of the same name under one or both. */
+export const KERAS_SUITES = ["keras3", "keras2"] as const;
+
+/**
+ * The parity tests of the generated fixture cases named (folders under test/fixtures/keras3/ and
+ * keras2/; a case may exist under one suite only). Each case is named by exactly one family's test
+ * file, test/layers/<family>.test.ts, as a literal list: test/layers/fixture-cases.test.ts checks it.
+ */
+export function matchesKeras(cases: readonly string[]): void {
+  for (const name of cases) {
+    const found = KERAS_SUITES.flatMap((suite) => listFixtures(`${suite}/${name}`));
+    if (found.length === 0)
+      test(`fixture case ${name} exists`, () => assert.fail(`no ${name} under keras3/ or keras2/`));
+    for (const fixture of found) testMatchesKeras(fixture);
+  }
 }

@@ -138,7 +138,8 @@ test("token ids outside the vocabulary are refused, whatever the backend would d
       () => embedding.predict({ shape: [1, 6], data: [1, 2, bad, 3, 4, 5] }),
       "E_INPUT_VALUE",
       new RegExp(
-        `layer "\\w+" \\(Embedding\\): token id ${bad} at flat index 2 is outside the vocabulary \\[0, ${vocabulary}\\)`,
+        `layer "\\w+" \\(Embedding\\): token id ${bad} at flat index 2 ` +
+          `is outside the vocabulary \\[0, ${vocabulary}\\)`,
       ),
     );
   }

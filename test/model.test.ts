@@ -73,7 +73,8 @@ test("getWeights() returns W, U, b, Wout, bout like Keras' model.get_weights()",
   assert.deepEqual(shapes, [[3, 12], [3, 12], [12], [3, 1], [1]]);
 });
 
-test("getWeights() gives the file's weights on both kernel paths (WebAssembly cells read them back from their memory)", () => {
+// WebAssembly cells read their weights back from their memory.
+test("getWeights() gives the file's weights on both kernel paths", () => {
   const selected = kernelPath();
   try {
     for (const fixture of [...listFixtures("keras3"), ...listFixtures("keras2"), ...listFixtures("real-world")]) {

@@ -21,7 +21,8 @@ const cases: [model: string, steps: number, threads?: number][] = [
 ];
 for (const [model, count, threads] of cases) {
   test(
-    `${count} streaming steps allocate nothing: ${model}${threads === undefined ? "" : ` on ${threads} kernel threads`}`,
+    `${count} streaming steps allocate nothing: ${model}` +
+      (threads === undefined ? "" : ` on ${threads} kernel threads`),
     { skip: threads !== undefined && kernelPath() !== "wasm" && "kernel threads run on the WebAssembly path" },
     () => {
       // --no-concurrent-recompilation: the warm-up ends with the hot code optimized however busy the

@@ -88,10 +88,12 @@ export function kerasless(configId: string): Contender {
     config.pool || config.kernelThreads
       ? [
           config.pool
-            ? `W3, W4: ${threads} (os.availableParallelism()) through loadModelPool, the calling thread and ${threads - 1} worker(s)`
+            ? `W3, W4: ${threads} (os.availableParallelism()) through loadModelPool, ` +
+              `the calling thread and ${threads - 1} worker(s)`
             : null,
           config.kernelThreads
-            ? `W1, W2, W5: ${threads} through setKernelThreads(${threads}), the LSTM split by units (the seed's LSTM(3) is too small to split and runs on one)`
+            ? `W1, W2, W5: ${threads} through setKernelThreads(${threads}), the LSTM split by units ` +
+              "(the seed's LSTM(3) is too small to split and runs on one)"
             : null,
           "W6: 1",
         ]
@@ -104,7 +106,8 @@ export function kerasless(configId: string): Contender {
       kernels: `${KERNEL_NAMES[kernelPath()]} (setKernelPath("${config.select}"))`,
       threads: threadsUsed,
       api: config.pool
-        ? "W3, W4: loadModelPool(bytes, {threads}), await pool.predict({shape, data}); others: loadModel(bytes), model.predict({shape, data}); W5: model.stream({batch}).step({shape, data})"
+        ? "W3, W4: loadModelPool(bytes, {threads}), await pool.predict({shape, data}); " +
+          "others: loadModel(bytes), model.predict({shape, data}); W5: model.stream({batch}).step({shape, data})"
         : "loadModel(bytes), model.predict({shape, data}); W5: model.stream({batch}).step({shape, data})",
     }),
 

@@ -75,7 +75,9 @@ export async function onnxruntime(flavor: "node" | "web", stateful: boolean): Pr
           form === "cell" ? "MatMul/Sigmoid/Tanh cell" : form === "lstm-op" ? "LSTM operator, sequence of 1" : form;
         return {
           ...tried[0].runner,
-          note: `step graph: ${formName(tried[0].form)} (chosen by a quick timing: ${tried.map((t) => `${formName(t.form)} ${formatMs(t.ms)}`).join(", ")})`,
+          note:
+            `step graph: ${formName(tried[0].form)} (chosen by a quick timing: ` +
+            `${tried.map((t) => `${formName(t.form)} ${formatMs(t.ms)}`).join(", ")})`,
         };
       }
       if (w.kind === "coldload") {

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { loadModel } from "../../src/index.js";
 import { packageVersion } from "../lib/versions.js";
-import { benchPath, type ModelSpec, type Workload } from "../lib/spec.js";
+import { benchPath, type ModelSpec } from "../lib/spec.js";
 import { stepSlice, type Contender, type Runner, type Skip } from "./contender.js";
 
 type Tf = typeof import("@tensorflow/tfjs");

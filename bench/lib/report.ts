@@ -73,17 +73,15 @@ export function markdownReport(report: BenchReport): string {
     typeof m.peak_gflops === "number"
       ? `, float32 peak ≈ ${m.peak_gflops.toFixed(0)} GFLOP/s (${String(m.peak_note)})`
       : "";
-  lines.push(
-    `Machine: ${String(m.cpu)}, ${String(m.cores)} cores${typeof m.ghz === "number" ? ` at ${m.ghz} GHz` : ""}, ${String(m.simd)}${peak}.`,
-  );
-  lines.push(
-    `Node ${String(m.node)}; load average ${JSON.stringify(m.loadavg_start)} at the start, ${JSON.stringify(m.loadavg_end)} at the end; ${report.generated}.`,
-  );
+  const ghz = typeof m.ghz === "number" ? ` at ${m.ghz} GHz` : "";
+  lines.push(`Machine: ${String(m.cpu)}, ${String(m.cores)} cores${ghz}, ${String(m.simd)}${peak}.`);
+  const [start, end] = [JSON.stringify(m.loadavg_start), JSON.stringify(m.loadavg_end)];
+  const load = `load average ${start} at the start, ${end} at the end`;
+  lines.push(`Node ${String(m.node)}; ${load}; ${report.generated}.`);
   lines.push("");
   lines.push(`Medians; (×r) = this contender's median / kerasless' median (above 1: kerasless is faster).`);
-  lines.push(
-    `ʷ = W5 without streaming: re-runs the 50-step window. ${report.quick ? "**--quick run: few samples.**" : ""}`.trimEnd(),
-  );
+  const quick = report.quick ? "**--quick run: few samples.**" : "";
+  lines.push(`ʷ = W5 without streaming: re-runs the 50-step window. ${quick}`.trimEnd());
   lines.push("");
   lines.push(`| contender | ${report.workloads.map((w) => w.id).join(" | ")} |`);
   lines.push(`|---|${report.workloads.map(() => "---:").join("|")}|`);
@@ -110,9 +108,8 @@ export function markdownReport(report: BenchReport): string {
       const r = w.results[id];
       if (r === undefined) continue;
       if (!isTimed(r)) {
-        lines.push(
-          `| ${id} | | | | |${flops ? " |" : ""} ${"skipped" in r ? `skipped: ${r.skipped}` : `**error**: ${r.error}`} |`,
-        );
+        const why = "skipped" in r ? `skipped: ${r.skipped}` : `**error**: ${r.error}`;
+        lines.push(`| ${id} | | | | |${flops ? " |" : ""} ${why} |`);
         continue;
       }
       const notes = [
@@ -120,9 +117,10 @@ export function markdownReport(report: BenchReport): string {
         r.first_ms !== undefined ? `first call ${formatMs(r.first_ms)}` : "",
         r.note ?? "",
       ].filter((s) => s !== "");
-      lines.push(
-        `| ${id} | ${formatMs(r.median_ms)} | ${formatMs(r.min_ms)} | ${r.vs_kerasless === undefined ? "" : formatRatio(r.vs_kerasless)} | ${r.samples} × ${r.reps} |${flops ? ` ${r.gflops!.toFixed(2)} |` : ""} ${notes.join("; ")} |`,
-      );
+      const ratio = r.vs_kerasless === undefined ? "" : formatRatio(r.vs_kerasless);
+      const gflops = flops ? ` ${r.gflops!.toFixed(2)} |` : "";
+      const times = `${formatMs(r.median_ms)} | ${formatMs(r.min_ms)} | ${ratio}`;
+      lines.push(`| ${id} | ${times} | ${r.samples} × ${r.reps} |${gflops} ${notes.join("; ")} |`);
     }
     lines.push("");
   }
@@ -176,13 +174,17 @@ export function svgChart(report: BenchReport): string {
     y += 20;
     for (const id of rows) {
       const r = w.results[id];
-      const label = `<text x="${left - 8}" y="${y + bar - 3}" text-anchor="end"${isTimed(r) ? "" : ` fill="#999"`}>${escapeXml(id)}</text>`;
+      const grey = isTimed(r) ? "" : ` fill="#999"`;
+      const label = `<text x="${left - 8}" y="${y + bar - 3}" text-anchor="end"${grey}>${escapeXml(id)}</text>`;
       if (isTimed(r)) {
         const width = Math.max(1, x(r.median_ms) - left);
-        const text = `${formatMs(r.median_ms)}${r.vs_kerasless !== undefined && id !== "kerasless" ? ` (${formatRatio(r.vs_kerasless)})` : ""}${r.mode === "window" ? " window" : ""}`;
+        const ratio = r.vs_kerasless !== undefined && id !== "kerasless" ? ` (${formatRatio(r.vs_kerasless)})` : "";
+        const text = `${formatMs(r.median_ms)}${ratio}${r.mode === "window" ? " window" : ""}`;
+        const title = escapeXml(`${id} ${w.id}: median ${formatMs(r.median_ms)}, min ${formatMs(r.min_ms)}`);
+        const rect = `x="${left}" y="${y}" width="${width.toFixed(1)}" height="${bar}" fill="${color.get(id)}"`;
         groups.push(
           label,
-          `<rect x="${left}" y="${y}" width="${width.toFixed(1)}" height="${bar}" fill="${color.get(id)}"><title>${escapeXml(`${id} ${w.id}: median ${formatMs(r.median_ms)}, min ${formatMs(r.min_ms)}`)}</title></rect>`,
+          `<rect ${rect}><title>${title}</title></rect>`,
           `<text x="${(left + width + 4).toFixed(1)}" y="${y + bar - 3}">${escapeXml(text)}</text>`,
         );
       } else {
@@ -197,16 +199,15 @@ export function svgChart(report: BenchReport): string {
   }
   const height = y + 10;
   const width = left + plotWidth + 130;
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-  );
+  const size = `width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"`;
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" ${size} font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="100%" height="100%" fill="white"/>`);
-  out.push(
-    `<text x="10" y="20" font-size="14" font-weight="bold">kerasless benchmark: median time per call (log scale, shorter is faster)</text>`,
-  );
-  out.push(
-    `<text x="10" y="38" fill="#555">${escapeXml(`${report.generated.slice(0, 10)}, ${String(report.machine.cpu)}, ${String(report.machine.cores)} cores${report.quick ? ", --quick" : ""}`)}</text>`,
-  );
+  const heading = "kerasless benchmark: median time per call (log scale, shorter is faster)";
+  out.push(`<text x="10" y="20" font-size="14" font-weight="bold">${heading}</text>`);
+  const { cpu, cores } = report.machine;
+  const quickRun = report.quick ? ", --quick" : "";
+  const run = `${report.generated.slice(0, 10)}, ${String(cpu)}, ${String(cores)} cores${quickRun}`;
+  out.push(`<text x="10" y="38" fill="#555">${escapeXml(run)}</text>`);
   for (let decade = lo; decade <= hi * 1.0001; decade *= 10) {
     const gx = x(decade).toFixed(1);
     out.push(`<line x1="${gx}" y1="50" x2="${gx}" y2="${height - 10}" stroke="#ddd"/>`);

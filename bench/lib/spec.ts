@@ -96,7 +96,8 @@ export function compareWithKeras(
   return {
     ok: false,
     maxAbsDiff,
-    problem: `value ${worst} is ${got[worst]}, Keras has ${expected[worst]} (max |diff| ${maxAbsDiff.toExponential(2)})`,
+    problem:
+      `value ${worst} is ${got[worst]}, Keras has ${expected[worst]} ` + `(max |diff| ${maxAbsDiff.toExponential(2)})`,
   };
 }
 

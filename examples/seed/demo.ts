@@ -24,9 +24,8 @@ keras.forEach((expected, i) => {
   const got = predicted.data[i];
   const difference = Math.abs(got - expected);
   worst = Math.max(worst, difference);
-  console.log(
-    `${String(i).padStart(6)}   ${expected.toFixed(8).padStart(11)}   ${got.toFixed(8).padStart(11)}    ${difference.toExponential(1)}`,
-  );
+  const columns = [String(i).padStart(6), expected.toFixed(8).padStart(11), got.toFixed(8).padStart(11)];
+  console.log(`${columns.join("   ")}    ${difference.toExponential(1)}`);
 });
 
 const plot = `${here}scatter.svg`;

@@ -55,9 +55,8 @@ windows.forEach((window, k) => {
   const manual = lstmByHand(window);
   const difference = Math.abs(manual - predicted.data[k]);
   worst = Math.max(worst, difference);
-  console.log(
-    `${String(k).padStart(6)}   ${manual.toFixed(7).padStart(10)}   ${predicted.data[k].toFixed(7).padStart(13)}   ${difference.toExponential(1)}`,
-  );
+  const columns = [String(k).padStart(6), manual.toFixed(7).padStart(10), predicted.data[k].toFixed(7).padStart(13)];
+  console.log(`${columns.join("   ")}   ${difference.toExponential(1)}`);
 });
 console.log(`\nlargest difference: ${worst.toExponential(2)} (float32 rounding)`);
 if (worst > 1e-5) {

@@ -103,8 +103,9 @@ function renderSummary(model: Model): void {
     `non-trainable: ${data.nonTrainableParams.toLocaleString("en-US")}`;
   const io = (list: Model["inputs"]): string =>
     list.map((t) => `${t.name} ${shapeText(t.shape)} ${t.dtype}`).join("; ");
+  const keras = `Keras ${model.kerasVersion ?? "(version not recorded)"}`;
   element("model-meta").textContent =
-    `"${model.name}" (${model.className}), ${FORMAT_NAMES[model.format]} written by Keras ${model.kerasVersion ?? "(version not recorded)"}. ` +
+    `"${model.name}" (${model.className}), ${FORMAT_NAMES[model.format]} written by ${keras}. ` +
     `Inputs: ${io(model.inputs)}. Outputs: ${io(model.outputs)}.`;
   element("model-info").hidden = false;
 }
@@ -206,9 +207,8 @@ function runModel(model: Model, csv: Csv, file: string): Run {
   if (model.inputs.length !== 1) throw new Error(`this page feeds one input; the model has ${model.inputs.length}`);
   const input = model.inputs[0];
   if (input.shape.length !== 2 && input.shape.length !== 3) {
-    throw new Error(
-      `this page feeds inputs of shape (batch, features) or (batch, time, features); the model's is ${shapeText(input.shape)}`,
-    );
+    const shapes = "inputs of shape (batch, features) or (batch, time, features)";
+    throw new Error(`this page feeds ${shapes}; the model's is ${shapeText(input.shape)}`);
   }
   const features = featureBoxes()
     .filter((b) => b.checked)
@@ -252,8 +252,9 @@ function renderRun(run: Run, model: Model): void {
     setRow(row, [String(i), `${i + 1}–${i + run.lookBack}`, ...(run.actual ? [run.actual[i]] : []), ...values]);
     row.cells[row.cells.length - shown].classList.add("predicted");
   }
+  const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
   element("run-info").textContent =
-    `${run.windows} window${run.windows === 1 ? "" : "s"} of ${run.lookBack} row${run.lookBack === 1 ? "" : "s"} from ${state.csvName}, ` +
+    `${plural(run.windows, "window")} of ${plural(run.lookBack, "row")} from ${state.csvName}, ` +
     `output shape ${shapeText(run.output.shape)}, predicted in ${run.milliseconds.toFixed(1)} ms.` +
     (perWindow > 1 ? ` The chart shows the first of the ${perWindow} values per window.` : "");
   renderChart(run);

@@ -119,7 +119,7 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-function kernelModule(): WebAssembly.Module | null {
+export function kernelModule(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
   compiled = null;
   if (typeof WebAssembly !== "object" || typeof atob !== "function") return null;

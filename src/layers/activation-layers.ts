@@ -1,43 +1,10 @@
 /** Activation layers with parameters: ReLU, LeakyReLU, ELU, PReLU, Softmax. */
-import { Tensor, formatShape } from "../tensor.js";
+import { Tensor, formatShape, toFloat32 } from "../tensor.js";
+import { BroadcastIndexCache, resolveAxis } from "./axes.js";
 import type { ConfigReader } from "./config.js";
-import { toFloat32 } from "./core.js";
 import { Layer, POINTWISE, knownDim, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
-import type { LayerDefinition } from "./registry-types.js";
-
-/** An elementwise layer y = f(x) whose f is fixed by the config. */
-class ElementwiseLayer extends Layer {
-  override readonly supportsMasking = true;
-
-  constructor(
-    reader: ConfigReader,
-    private readonly f: (x: number) => number,
-  ) {
-    super(reader.layerName, reader.className, reader.bool("trainable", true));
-  }
-
-  computeOutputShapes([input]: Shape[]): Shape[] {
-    this.declareWeights([]);
-    return [input];
-  }
-
-  call(inputs: Tensor[], masks: Masks): Tensor[] {
-    return this.callIntoNew(inputs, masks);
-  }
-
-  override streamBehaviour(): StreamBehaviour {
-    return POINTWISE;
-  }
-
-  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
-    const x = inputs[0];
-    const out = outputs[0];
-    const data = x.data;
-    const y = out.data;
-    for (let i = 0; i < data.length; i++) y[i] = this.f(data[i]);
-    return true;
-  }
-}
+import { ElementwiseLayer, SameShapeLayer } from "./pointwise.js";
+import { family, type LayerDefinition } from "./registry-types.js";
 
 /** ReLU(max_value, negative_slope, threshold): x above threshold (capped), a slope below it. */
 function relu(reader: ConfigReader): Layer {
@@ -46,7 +13,8 @@ function relu(reader: ConfigReader): Layer {
   const threshold = reader.number("threshold", 0);
   const keras2 = reader.context.kerasMajor === 2;
   return new ElementwiseLayer(reader, (x) => {
-    // NaN propagates through relu; above a non-zero threshold Keras 2 multiplies x by (x > t), so -Inf gives NaN there.
+    // NaN propagates through relu; above a non-zero threshold Keras 2 multiplies x by (x > t), so
+    // -Inf gives NaN there.
     const above = threshold === 0 ? (x <= 0 ? 0 : x) : keras2 ? x * (x > threshold ? 1 : 0) : x > threshold ? x : 0;
     const positive = Math.min(above, maxValue);
     return slope === 0 ? positive : positive - slope * Math.max(threshold - x, 0);
@@ -65,11 +33,12 @@ function elu(reader: ConfigReader): Layer {
 }
 
 /** PReLU: y = x for x >= 0, alpha * x otherwise, with a learned alpha per position. */
-export class PReLU extends Layer {
-  override readonly supportsMasking = true;
+export class PReLU extends SameShapeLayer {
   private readonly sharedAxes: number[];
   private alpha: Float32Array = new Float32Array(0);
+  /** alpha's shape: the input's without the batch axis, 1 on the shared axes. */
   private alphaShape: number[] = [];
+  private readonly index = new BroadcastIndexCache(() => this.alphaShape);
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -100,24 +69,12 @@ export class PReLU extends Layer {
       : { kind: "refused", reason: "has a different alpha per time step (shared_axes without axis 1)" };
   }
 
-  call([x]: Tensor[]): Tensor[] {
-    const data = toFloat32(x);
-    const out = new Float32Array(data.length);
-    const dims = x.shape.slice(1);
-    // Index into alpha by broadcasting: shared axes have size 1.
-    const strides = this.alphaShape.map((_, i) => this.alphaShape.slice(i + 1).reduce((a, b) => a * b, 1));
-    const perSample = dims.reduce((a, b) => a * b, 1);
-    for (let i = 0; i < data.length; i++) {
-      let rest = i % perSample;
-      let a = 0;
-      for (let axis = dims.length - 1; axis >= 0; axis--) {
-        const coord = rest % dims[axis];
-        rest = (rest - coord) / dims[axis];
-        if (this.alphaShape[axis] !== 1) a += coord * strides[axis];
-      }
-      out[i] = data[i] >= 0 ? data[i] : this.alpha[a] * data[i];
-    }
-    return [new Tensor(x.shape, out)];
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0].data;
+    const y = outputs[0].data;
+    const index = this.index.get(this, inputs[0].shape);
+    for (let i = 0; i < x.length; i++) y[i] = x[i] >= 0 ? x[i] : this.alpha[index[i]] * x[i];
+    return true;
   }
 }
 
@@ -137,9 +94,7 @@ export class SoftmaxLayer extends Layer {
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {
-    const axis = this.configuredAxis < 0 ? input.length + this.configuredAxis : this.configuredAxis;
-    if (axis <= 0 || axis >= input.length)
-      throw this.error("E_CONFIG", `axis ${this.configuredAxis} is not a non-batch axis of ${formatShape(input)}`);
+    const axis = resolveAxis(this, this.configuredAxis, input.length);
     this.axisOfTime = axis === 1 && input.length > 2;
     this.declareWeights([]);
     return [input];
@@ -155,7 +110,7 @@ export class SoftmaxLayer extends Layer {
         "E_UNSUPPORTED",
         "an incoming mask (Keras adds it to the scores with broadcasting that rarely lines up) is not supported",
       );
-    const axis = this.configuredAxis < 0 ? x.rank + this.configuredAxis : this.configuredAxis;
+    const axis = resolveAxis(this, this.configuredAxis, x.rank);
     const n = x.shape[axis];
     const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
     const outer = x.size / (n * inner || 1);
@@ -175,15 +130,12 @@ export class SoftmaxLayer extends Layer {
   }
 }
 
+const layer = family("activations");
+
 export const activationLayers: LayerDefinition[] = [
-  { className: "ReLU", family: "activations", summary: "`max_value`, `negative_slope`, `threshold`", create: relu },
-  {
-    className: "LeakyReLU",
-    family: "activations",
-    summary: "`negative_slope` (Keras 3) / `alpha` (Keras 2)",
-    create: leakyRelu,
-  },
-  { className: "ELU", family: "activations", summary: "`alpha`", create: elu },
-  { className: "PReLU", family: "activations", summary: "learned `alpha`, `shared_axes`", create: (r) => new PReLU(r) },
-  { className: "Softmax", family: "activations", summary: "any single `axis`", create: (r) => new SoftmaxLayer(r) },
+  layer("ReLU", "`max_value`, `negative_slope`, `threshold`", relu),
+  layer("LeakyReLU", "`negative_slope` (Keras 3) / `alpha` (Keras 2)", leakyRelu),
+  layer("ELU", "`alpha`", elu),
+  layer("PReLU", "learned `alpha`, `shared_axes`", (r) => new PReLU(r)),
+  layer("Softmax", "any single `axis`", (r) => new SoftmaxLayer(r)),
 ];

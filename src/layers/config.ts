@@ -69,6 +69,60 @@ export class ConfigReader {
     return v as number[];
   }
 
+  /** `key` as Keras accepts an axis argument: an int or a list of ints, as given (see resolveAxes). */
+  axisList(key: string, fallback: number[]): number[] {
+    const v = this.raw(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v === "number" && Number.isInteger(v)) return [v];
+    if (Array.isArray(v) && v.every((a) => typeof a === "number" && Number.isInteger(a))) return v as number[];
+    throw this.invalid(key, "an integer or a list of integers");
+  }
+
+  /** A [left, right] pair from an int (both sides) or a two-element list, as Keras standardizes it. */
+  sidePair(key: string, fallback: number): [number, number] {
+    const v = this.raw(key);
+    if (Array.isArray(v)) {
+      if (v.length !== 2 || !v.every((d) => typeof d === "number" && Number.isInteger(d) && d >= 0))
+        throw this.invalid(key, "two non-negative integers");
+      return [v[0], v[1]];
+    }
+    const n = this.int(key, fallback);
+    if (n < 0) throw this.invalid(key, "a non-negative integer");
+    return [n, n];
+  }
+
+  /** Numbers in a config value: a number, nested lists, or Keras 3's serialized numpy array; null when absent. */
+  numberArray(key: string): { shape: number[]; values: Float64Array } | null {
+    let v = this.raw(key);
+    if (v === undefined || v === null) return null;
+    if (isObject(v) && v.class_name === "__numpy__" && isObject(v.config)) v = v.config.value;
+    const shape: number[] = [];
+    for (let level: unknown = v; Array.isArray(level); level = level[0]) {
+      shape.push(level.length);
+      if (level.length === 0) break;
+    }
+    const values: number[] = [];
+    const walk = (node: unknown, depth: number): boolean => {
+      if (depth === shape.length) {
+        if (typeof node !== "number" || !Number.isFinite(node)) return false;
+        values.push(node);
+        return true;
+      }
+      return Array.isArray(node) && node.length === shape[depth] && node.every((child) => walk(child, depth + 1));
+    };
+    if (!walk(v, 0)) throw this.invalid(key, "a number or a rectangular array of numbers");
+    return { shape, values: Float64Array.from(values) };
+  }
+
+  /** Where the channels axis is: [batch, steps, channels] or (channels_first) [batch, channels, steps]. */
+  dataFormat(): "channels_last" | "channels_first" {
+    const format = this.string("data_format", "channels_last");
+    if (format !== "channels_last" && format !== "channels_first") {
+      throw this.configError(`data_format ${describe(format)} is neither "channels_last" nor "channels_first"`);
+    }
+    return format;
+  }
+
   /** A layer serialized in this config (a wrapper's inner layer); null when reported unsupported. */
   layer(key: string): Layer | null {
     const v = this.raw(key);
@@ -94,8 +148,9 @@ export class ConfigReader {
     }
     const activation = name === undefined ? undefined : getActivation(name, this.context.kerasMajor);
     if (activation === undefined) {
+      const keras = `Keras ${this.context.kerasMajor}`;
       this.unsupported(
-        `${key} ${describe(v)} is not a built-in Keras ${this.context.kerasMajor} activation (custom functions are never executed)`,
+        `${key} ${describe(v)} is not a built-in ${keras} activation (custom functions are never executed)`,
       );
       return getActivation("linear", this.context.kerasMajor)!;
     }
@@ -115,11 +170,14 @@ export class ConfigReader {
   }
 
   private invalid(key: string, what: string): KeraslessError {
-    return new KeraslessError(
-      "E_CONFIG",
-      `layer "${this.layerName}" (${this.className}): config "${key}" should be ${what}, got ${describe(this.raw(key))}`,
-      { layer: this.layerName },
-    );
+    return this.configError(`config "${key}" should be ${what}, got ${describe(this.raw(key))}`);
+  }
+
+  /** An E_CONFIG error naming the layer. */
+  private configError(problem: string): KeraslessError {
+    return new KeraslessError("E_CONFIG", `layer "${this.layerName}" (${this.className}): ${problem}`, {
+      layer: this.layerName,
+    });
   }
 }
 

@@ -4,6 +4,15 @@
  */
 import { KeraslessError } from "../errors.js";
 import type { Activation } from "../kernels/activations.js";
+import { gemm } from "../kernels/gemm/index.js";
+import {
+  convOutputSize,
+  kerasPads,
+  planConvolution,
+  planTransposedConvolution,
+  span,
+  type Convolution,
+} from "../kernels/conv/index.js";
 import { Tensor } from "../tensor.js";
 import { describe, type ConfigReader } from "./config.js";
 import { applyActivation, toFloat32 } from "./core.js";
@@ -17,7 +26,8 @@ export function single(reader: ConfigReader, key: string, fallback: number, min 
     if (v.length !== 1 || typeof v[0] !== "number" || !Number.isInteger(v[0]) || v[0] < min) {
       throw new KeraslessError(
         "E_CONFIG",
-        `layer "${reader.layerName}" (${reader.className}): config "${key}" should be one integer >= ${min}, got ${describe(v)}`,
+        `layer "${reader.layerName}" (${reader.className}): ` +
+          `config "${key}" should be one integer >= ${min}, got ${describe(v)}`,
         { layer: reader.layerName },
       );
     }
@@ -45,6 +55,7 @@ export class Conv1D extends Layer {
   private inputChannels = 0;
   private kernel: Float32Array = new Float32Array(0);
   private bias: Float32Array | null = null;
+  private conv: Convolution | null = null;
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -68,13 +79,9 @@ export class Conv1D extends Layer {
 
   /** Output length and left padding for an input of `length` steps. */
   private geometry(length: number): { outLength: number; padLeft: number } {
-    const span = this.dilation * (this.kernelSize - 1) + 1;
-    if (this.padding === "valid")
-      return { outLength: Math.max(0, Math.floor((length - span) / this.strides) + 1), padLeft: 0 };
-    const outLength = Math.ceil(length / this.strides);
-    if (this.padding === "causal") return { outLength, padLeft: span - 1 };
-    const total = Math.max((outLength - 1) * this.strides + span - length, 0);
-    return { outLength, padLeft: Math.floor(total / 2) };
+    const pads = kerasPads(this.padding, length, this.kernelSize, this.strides, this.dilation);
+    const outLength = convOutputSize(length, this.kernelSize, this.strides, this.dilation, pads.begin, pads.end);
+    return { outLength, padLeft: pads.begin };
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {
@@ -94,43 +101,59 @@ export class Conv1D extends Layer {
   protected override weightsLoaded([kernel, bias]: Float32Array[]): void {
     this.kernel = kernel;
     this.bias = this.useBias ? bias : null;
+    const shape = {
+      kernel: [this.kernelSize],
+      strides: [this.strides],
+      dilations: [this.dilation],
+      groups: this.groups,
+      inChannels: this.inputChannels,
+      outChannels: this.filters,
+    };
+    this.conv = planConvolution(shape, kernel, this.bias, this.keepsWidth() ? this.activation : null);
+  }
+
+  /** The convolution's way of running, and why (for summaries). */
+  get backend(): string {
+    return this.conv === null ? "not loaded" : `${this.conv.backend} (${this.conv.reason})`;
+  }
+
+  private keepsWidth(): boolean {
+    return this.activation.outputDim(this.filters) === this.filters;
   }
 
   call([x]: Tensor[]): Tensor[] {
     const [batch, length] = x.shape;
     const { outLength, padLeft } = this.geometry(length);
-    const data = toFloat32(x);
-    const cin = this.inputChannels;
-    const f = this.filters;
-    const out = new Float32Array(batch * outLength * f);
-    const acc = new Float64Array(f);
-    for (let b = 0; b < batch; b++) {
-      for (let t = 0; t < outLength; t++) {
-        if (this.bias === null) acc.fill(0);
-        else for (let o = 0; o < f; o++) acc[o] = this.bias[o];
-        for (let j = 0; j < this.kernelSize; j++) {
-          const pos = t * this.strides - padLeft + j * this.dilation;
-          if (pos < 0 || pos >= length) continue; // zero padding
-          this.addTap(acc, data, (b * length + pos) * cin, j);
-        }
-        const outRow = (b * outLength + t) * f;
-        for (let o = 0; o < f; o++) out[outRow + o] = acc[o];
-      }
-    }
-    return [applyActivation(this.activation, out, [batch, outLength, f])];
+    if (this.conv === null) throw this.error("E_CONFIG", "is called before its weights are loaded");
+    const out = new Float32Array(batch * outLength * this.filters);
+    this.conv.run(toFloat32(x), { batch, input: [length], output: [outLength], padsBegin: [padLeft] }, out);
+    const shape = [batch, outLength, this.filters];
+    return [this.keepsWidth() ? new Tensor(shape, out) : applyActivation(this.activation, out, shape)];
   }
 
-  /** acc += x[xRow, :] · kernel[j] (the input row at offset xRow meets kernel tap j). */
-  private addTap(acc: Float64Array, data: Float32Array, xRow: number, j: number): void {
+  /** y[yOffset..] += x[xRow..] · kernel tap j, for every group (one output row). */
+  private addTap(x: Float32Array, xRow: number, j: number, y: Float32Array, yOffset: number): void {
     const groupIn = this.inputChannels / this.groups;
     const groupOut = this.filters / this.groups;
     const f = this.filters;
     for (let g = 0; g < this.groups; g++) {
-      for (let c = 0; c < groupIn; c++) {
-        const xv = data[xRow + g * groupIn + c];
-        const wRow = (j * groupIn + c) * f + g * groupOut;
-        for (let o = 0; o < groupOut; o++) acc[g * groupOut + o] += xv * this.kernel[wRow + o];
-      }
+      const w = j * groupIn * f + g * groupOut;
+      gemm(
+        x,
+        xRow + g * groupIn,
+        groupIn,
+        this.kernel,
+        w,
+        f,
+        y,
+        yOffset + g * groupOut,
+        f,
+        1,
+        groupIn,
+        groupOut,
+        null,
+        true,
+      );
     }
   }
 
@@ -152,15 +175,14 @@ export class Conv1D extends Layer {
    * those input rows (zeros before the first step, as causal padding gives).
    */
   private openStream(batch: number): LayerStream {
-    const span = this.dilation * (this.kernelSize - 1) + 1;
+    const width = span(this.kernelSize, this.dilation);
     const cin = this.inputChannels;
     const f = this.filters;
-    const ring = new Float32Array(batch * span * cin);
+    const ring = new Float32Array(batch * width * cin);
     // The slot the next step writes; a Float32Array so that getState() carries it too.
     const head = new Float32Array(1);
     const output = new Tensor([batch, 1, f], new Float32Array(batch * f));
     const y = output.data as Float32Array;
-    const acc = new Float64Array(f);
     const outputs = [output];
     return {
       state: [ring, head],
@@ -168,18 +190,17 @@ export class Conv1D extends Layer {
         const data = toFloat32(inputs[0]);
         const now = head[0];
         for (let b = 0; b < batch; b++) {
-          const base = b * span;
+          const base = b * width;
           for (let c = 0; c < cin; c++) ring[(base + now) * cin + c] = data[b * cin + c];
-          if (this.bias === null) acc.fill(0);
-          else for (let o = 0; o < f; o++) acc[o] = this.bias[o];
+          if (this.bias === null) y.fill(0, b * f, (b + 1) * f);
+          else y.set(this.bias, b * f);
           for (let j = 0; j < this.kernelSize; j++) {
-            const back = span - 1 - j * this.dilation; // how many steps before now tap j reads
-            this.addTap(acc, ring, (base + ((now - back + span) % span)) * cin, j);
+            const back = width - 1 - j * this.dilation; // how many steps before now tap j reads
+            this.addTap(ring, (base + ((now - back + width) % width)) * cin, j, y, b * f);
           }
-          for (let o = 0; o < f; o++) y[b * f + o] = acc[o];
         }
         this.activation.apply(y, 0, y, 0, batch, f);
-        head[0] = (now + 1) % span;
+        head[0] = (now + 1) % width;
         return outputs;
       },
       reset: () => {
@@ -204,8 +225,7 @@ export class Conv1DTranspose extends Layer {
   readonly activation: Activation;
   readonly useBias: boolean;
   private inputChannels = 0;
-  private kernel: Float32Array = new Float32Array(0);
-  private bias: Float32Array | null = null;
+  private conv: Convolution | null = null;
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -254,7 +274,9 @@ export class Conv1DTranspose extends Layer {
     if (forward !== length) {
       throw this.error(
         "E_INPUT_SHAPE",
-        `an output of ${outLength} steps does not convolve back to the ${length} input steps (kernel_size ${this.kernelSize}, strides ${this.strides}, padding "${this.padding}", output_padding ${this.outputPadding}); TensorFlow refuses this too`,
+        `an output of ${outLength} steps does not convolve back to the ${length} input steps ` +
+          `(kernel_size ${this.kernelSize}, strides ${this.strides}, padding "${this.padding}", ` +
+          `output_padding ${this.outputPadding}); TensorFlow refuses this too`,
       );
     }
     return this.padding === "valid" ? 0 : Math.floor(Math.max((length - 1) * this.strides + k - outLength, 0) / 2);
@@ -278,38 +300,33 @@ export class Conv1DTranspose extends Layer {
   }
 
   protected override weightsLoaded([kernel, bias]: Float32Array[]): void {
-    this.kernel = kernel;
-    this.bias = this.useBias ? bias : null;
+    const shape = {
+      kernel: [this.kernelSize],
+      strides: [this.strides],
+      dilations: [1],
+      groups: 1,
+      inChannels: this.inputChannels,
+      outChannels: this.filters,
+    };
+    const fused = this.activation.outputDim(this.filters) === this.filters ? this.activation : null;
+    this.conv = planTransposedConvolution(shape, kernel, this.useBias ? bias : null, fused);
+  }
+
+  /** The convolution's way of running, and why (for summaries). */
+  get backend(): string {
+    return this.conv === null ? "not loaded" : `${this.conv.backend} (${this.conv.reason})`;
   }
 
   call([x]: Tensor[]): Tensor[] {
     const [batch, length] = x.shape;
     const outLength = this.outLength(length);
     const padLeft = this.padLeft(length, outLength);
-    const data = toFloat32(x);
-    const cin = this.inputChannels;
-    const f = this.filters;
-    const acc = new Float64Array(outLength * f); // one batch row
-    const out = new Float32Array(batch * outLength * f);
-    for (let b = 0; b < batch; b++) {
-      if (this.bias === null) acc.fill(0);
-      else for (let p = 0; p < outLength; p++) for (let o = 0; o < f; o++) acc[p * f + o] = this.bias[o];
-      const xBase = b * length * cin;
-      for (let i = 0; i < length; i++) {
-        for (let j = 0; j < this.kernelSize; j++) {
-          const p = i * this.strides + j - padLeft;
-          if (p < 0 || p >= outLength) continue; // cropped by the padding
-          const wBase = j * f * cin;
-          for (let o = 0; o < f; o++) {
-            let sum = 0;
-            for (let c = 0; c < cin; c++) sum += data[xBase + i * cin + c] * this.kernel[wBase + o * cin + c];
-            acc[p * f + o] += sum;
-          }
-        }
-      }
-      out.set(acc, b * outLength * f);
-    }
-    return [applyActivation(this.activation, out, [batch, outLength, f])];
+    if (this.conv === null) throw this.error("E_CONFIG", "is called before its weights are loaded");
+    const out = new Float32Array(batch * outLength * this.filters);
+    this.conv.run(toFloat32(x), { batch, input: [length], output: [outLength], padsBegin: [padLeft] }, out);
+    const shape = [batch, outLength, this.filters];
+    if (this.activation.outputDim(this.filters) === this.filters) return [new Tensor(shape, out)];
+    return [applyActivation(this.activation, out, shape)];
   }
 }
 
@@ -324,7 +341,9 @@ export const convolutionalLayers: LayerDefinition[] = [
     className: "Conv1DTranspose",
     family: "convolutional",
     summary:
-      "padding `valid`/`same`, `strides`, `output_padding`, `use_bias`, `channels_last`; not `dilation_rate` > 1 or `channels_first` (TensorFlow's plain CPU kernels refuse both, so there is no reference)",
+      "padding `valid`/`same`, `strides`, `output_padding`, `use_bias`, `channels_last`; " +
+      "not `dilation_rate` > 1 or `channels_first` " +
+      "(TensorFlow's plain CPU kernels refuse both, so there is no reference)",
     create: (r) => new Conv1DTranspose(r),
   },
 ];

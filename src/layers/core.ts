@@ -1,6 +1,6 @@
 /** Core layers: InputLayer, Dense, Activation, and the layers that are the identity at inference. */
 import type { Activation } from "../kernels/activations.js";
-import { matmulBias } from "../kernels/matmul.js";
+import { planProduct, type MatrixProduct } from "../kernels/gemm/index.js";
 import { Tensor, sizeOf } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
 import { Layer, POINTWISE, knownDim, type Mask, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
@@ -41,10 +41,9 @@ export class Dense extends Layer {
   readonly activation: Activation;
   readonly useBias: boolean;
   override readonly supportsMasking = true;
-  private kernel: Float32Array = new Float32Array(0);
-  private bias: Float32Array | null = null;
   private inputDim = 0;
-  private accumulator: Float64Array = new Float64Array(0);
+  /** x · kernel + bias, with the activation fused in when it keeps the width. */
+  private product: MatrixProduct | null = null;
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -72,16 +71,30 @@ export class Dense extends Layer {
   }
 
   protected override weightsLoaded([kernel, bias]: Float32Array[]): void {
-    this.kernel = kernel;
-    this.bias = this.useBias ? bias : null;
-    this.accumulator = new Float64Array(this.units);
+    const fused = this.keepsWidth() ? this.activation : null;
+    this.product = planProduct(kernel, this.useBias ? bias : null, fused, this.inputDim, this.units);
+  }
+
+  /** The matrix-product backend this layer runs on, and why (for summaries). */
+  get backend(): string {
+    return this.product === null ? "not loaded" : `${this.product.backend} (${this.product.reason})`;
+  }
+
+  private keepsWidth(): boolean {
+    return this.activation.outputDim(this.units) === this.units;
   }
 
   call([x]: Tensor[]): Tensor[] {
     const rows = x.size / this.inputDim;
     const pre = new Float32Array(rows * this.units);
-    matmulBias(toFloat32(x), 0, this.kernel, this.bias, pre, 0, rows, this.inputDim, this.units, this.accumulator);
-    return [applyActivation(this.activation, pre, [...x.shape.slice(0, -1), this.units])];
+    this.loadedProduct().run(toFloat32(x), 0, rows, pre, 0);
+    const shape = [...x.shape.slice(0, -1), this.units];
+    return [this.keepsWidth() ? new Tensor(shape, pre) : applyActivation(this.activation, pre, shape)];
+  }
+
+  private loadedProduct(): MatrixProduct {
+    if (this.product === null) throw this.error("E_CONFIG", "is called before its weights are loaded");
+    return this.product;
   }
 
   override streamBehaviour(): StreamBehaviour {
@@ -91,11 +104,8 @@ export class Dense extends Layer {
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
     const x = inputs[0];
     const out = outputs[0];
-    if (this.activation.outputDim(this.units) !== this.units || !(x.data instanceof Float32Array)) return false;
-    const rows = x.size / this.inputDim;
-    const y = out.data as Float32Array;
-    matmulBias(x.data, 0, this.kernel, this.bias, y, 0, rows, this.inputDim, this.units, this.accumulator);
-    this.activation.apply(y, 0, y, 0, rows, this.units);
+    if (!this.keepsWidth() || !(x.data instanceof Float32Array)) return false;
+    this.loadedProduct().run(x.data, 0, x.size / this.inputDim, out.data as Float32Array, 0);
     return true;
   }
 }

@@ -2,7 +2,7 @@
 import { Tensor } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
 import { Layer, POINTWISE, type Mask, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
-import type { LayerDefinition } from "./registry-types.js";
+import { family, type LayerDefinition } from "./registry-types.js";
 
 export class Embedding extends Layer {
   // Keras: Embedding overrides compute_mask, so it supports masking; with mask_zero id 0 is padding.
@@ -69,10 +69,5 @@ export class Embedding extends Layer {
 }
 
 export const embeddingLayers: LayerDefinition[] = [
-  {
-    className: "Embedding",
-    family: "embedding",
-    summary: "`mask_zero`; ids outside the vocabulary are an error",
-    create: (r) => new Embedding(r),
-  },
+  family("embedding")("Embedding", "`mask_zero`; ids outside the vocabulary are an error", (r) => new Embedding(r)),
 ];

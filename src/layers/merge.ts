@@ -1,9 +1,9 @@
 /** Merge layers: Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum. */
-import { Tensor, formatShape, sizeOf } from "../tensor.js";
+import { Tensor, formatShape, sizeOf, toFloat32 } from "../tensor.js";
+import { resolveAxis } from "./axes.js";
 import type { ConfigReader } from "./config.js";
 import { Layer, POINTWISE, type Mask, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
-import { toFloat32 } from "./core.js";
-import type { LayerDefinition } from "./registry-types.js";
+import { family, type LayerDefinition } from "./registry-types.js";
 
 function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === null || b[i] === null || d === b[i]);
@@ -66,15 +66,12 @@ class ElementwiseMerge extends Layer {
   }
 }
 
+/** Combines the inputs value by value: acc = step(acc, next input's value), then finish(acc, count). */
 const fold =
-  (
-    start: (x: number) => number,
-    step: (acc: number, x: number) => number,
-    finish: (acc: number, n: number) => number = (a) => a,
-  ) =>
+  (step: (acc: number, x: number) => number, finish: (acc: number, n: number) => number = (a) => a) =>
   (values: Float32Array[], out: Float32Array): void => {
     for (let i = 0; i < out.length; i++) {
-      let acc = start(values[0][i]);
+      let acc = values[0][i];
       for (let k = 1; k < values.length; k++) acc = step(acc, values[k][i]);
       out[i] = finish(acc, values.length);
     }
@@ -135,10 +132,7 @@ export class Concatenate extends Layer {
   }
 
   private axisFor(rank: number): number {
-    const axis = this.configuredAxis < 0 ? rank + this.configuredAxis : this.configuredAxis;
-    if (axis <= 0 || axis >= rank)
-      throw this.error("E_CONFIG", `axis ${this.configuredAxis} is not a non-batch axis of rank-${rank} inputs`);
-    return axis;
+    return resolveAxis(this, this.configuredAxis, rank);
   }
 
   computeOutputShapes(inputShapes: Shape[]): Shape[] {
@@ -194,85 +188,27 @@ export class Concatenate extends Layer {
   }
 }
 
+const layer = family("merge");
 const many: [number, number] = [1, 64];
 
+/** A merge of inputs of equal shape, value by value. */
+const elementwise = (
+  className: string,
+  step: (acc: number, x: number) => number,
+  finish?: (acc: number, n: number) => number,
+): LayerDefinition =>
+  layer(className, "inputs of equal shape", (r) => new ElementwiseMerge(r, fold(step, finish), many));
+
 export const mergeLayers: LayerDefinition[] = [
-  { className: "Concatenate", family: "merge", summary: "any non-batch `axis`", create: (r) => new Concatenate(r) },
-  {
-    className: "Add",
-    family: "merge",
-    summary: "inputs of equal shape",
-    create: (r) =>
-      new ElementwiseMerge(
-        r,
-        fold(
-          (x) => x,
-          (a, x) => a + x,
-        ),
-        many,
-      ),
-  },
-  {
-    className: "Subtract",
-    family: "merge",
-    summary: "two inputs of equal shape",
-    create: (r) => new ElementwiseMerge(r, subtract, 2),
-  },
-  {
-    className: "Multiply",
-    family: "merge",
-    summary: "inputs of equal shape",
-    create: (r) =>
-      new ElementwiseMerge(
-        r,
-        fold(
-          (x) => x,
-          (a, x) => a * x,
-        ),
-        many,
-      ),
-  },
-  {
-    className: "Average",
-    family: "merge",
-    summary: "inputs of equal shape",
-    create: (r) =>
-      new ElementwiseMerge(
-        r,
-        fold(
-          (x) => x,
-          (a, x) => a + x,
-          (a, n) => a / n,
-        ),
-        many,
-      ),
-  },
-  {
-    className: "Maximum",
-    family: "merge",
-    summary: "inputs of equal shape",
-    create: (r) =>
-      new ElementwiseMerge(
-        r,
-        fold(
-          (x) => x,
-          (a, x) => (x > a || Number.isNaN(x) ? x : a),
-        ),
-        many,
-      ),
-  },
-  {
-    className: "Minimum",
-    family: "merge",
-    summary: "inputs of equal shape",
-    create: (r) =>
-      new ElementwiseMerge(
-        r,
-        fold(
-          (x) => x,
-          (a, x) => (x < a || Number.isNaN(x) ? x : a),
-        ),
-        many,
-      ),
-  },
+  layer("Concatenate", "any non-batch `axis`", (r) => new Concatenate(r)),
+  elementwise("Add", (a, x) => a + x),
+  layer("Subtract", "two inputs of equal shape", (r) => new ElementwiseMerge(r, subtract, 2)),
+  elementwise("Multiply", (a, x) => a * x),
+  elementwise(
+    "Average",
+    (a, x) => a + x,
+    (a, n) => a / n,
+  ),
+  elementwise("Maximum", (a, x) => (x > a || Number.isNaN(x) ? x : a)),
+  elementwise("Minimum", (a, x) => (x < a || Number.isNaN(x) ? x : a)),
 ];

@@ -3,13 +3,11 @@
  * same) and GlobalMaxPooling1D, GlobalAveragePooling1D (whole sequence; the average honours masks).
  * Inputs are [batch, steps, channels], or [batch, channels, steps] with channels_first.
  */
-import { Tensor } from "../tensor.js";
+import { Tensor, toFloat32 } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
 import { single } from "./convolutional.js";
-import { toFloat32 } from "./core.js";
 import { Layer, type Mask, type Masks, type Shape } from "./layer.js";
-import type { LayerDefinition } from "./registry-types.js";
-import { readDataFormat } from "./reshaping.js";
+import { family, type LayerDefinition } from "./registry-types.js";
 
 /** Sizes of a 3D input and the element strides of its step and channel axes. */
 function layoutOf(
@@ -22,7 +20,10 @@ function layoutOf(
     : { batch, steps: d1, channels: d2, step: d2, channel: 1 };
 }
 
-/** MaxPooling1D and AveragePooling1D. As in TensorFlow, `same` padding never enters a window: averages count real steps only. */
+/**
+ * MaxPooling1D and AveragePooling1D. As in TensorFlow, `same` padding never enters a window:
+ * averages count real steps only.
+ */
 export class Pooling1D extends Layer {
   readonly mode: "max" | "average";
   readonly poolSize: number;
@@ -39,7 +40,7 @@ export class Pooling1D extends Layer {
     if (padding !== "valid" && padding !== "same")
       reader.unsupported(`padding=${JSON.stringify(padding)} is not supported (Keras allows "valid" and "same")`);
     this.padding = padding === "same" ? "same" : "valid";
-    this.channelsFirst = readDataFormat(reader) === "channels_first";
+    this.channelsFirst = reader.dataFormat() === "channels_first";
   }
 
   private geometry(steps: number): { outSteps: number; padLeft: number } {
@@ -115,7 +116,7 @@ export class GlobalPooling1D extends Layer {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
     this.mode = mode;
     this.keepdims = reader.bool("keepdims", false);
-    this.channelsFirst = readDataFormat(reader) === "channels_first";
+    this.channelsFirst = reader.dataFormat() === "channels_first";
     this.supportsMasking = mode === "average";
     this.kerasMajor = reader.context.kerasMajor;
   }
@@ -181,39 +182,35 @@ export class GlobalPooling1D extends Layer {
    */
   private stepMask(mask: Mask, batch: number, steps: number): Uint8Array {
     if (mask.shape.length !== 2 || mask.shape[0] !== batch || mask.shape[1] !== steps) {
-      throw this.error(
-        "E_INPUT_SHAPE",
-        `the incoming mask has shape [${mask.shape.join(", ")}], which does not broadcast over ${steps} steps of ${batch} sequences (Keras fails here too)`,
-      );
+      const problem = `the incoming mask has shape [${mask.shape.join(", ")}], which does not broadcast over`;
+      throw this.error("E_INPUT_SHAPE", `${problem} ${steps} steps of ${batch} sequences (Keras fails here too)`);
     }
     return mask.data;
   }
 }
 
+const layer = family("pooling");
+const layout = "`channels_last`/`channels_first`";
+
 export const poolingLayers: LayerDefinition[] = [
-  {
-    className: "MaxPooling1D",
-    family: "pooling",
-    summary: "`pool_size`, `strides`, padding `valid`/`same`, `channels_last`/`channels_first`",
-    create: (r) => new Pooling1D(r, "max"),
-  },
-  {
-    className: "AveragePooling1D",
-    family: "pooling",
-    summary:
-      "`pool_size`, `strides`, padding `valid`/`same` (padding not counted, as in TensorFlow), `channels_last`/`channels_first`",
-    create: (r) => new Pooling1D(r, "average"),
-  },
-  {
-    className: "GlobalMaxPooling1D",
-    family: "pooling",
-    summary: "`keepdims`, `channels_last`/`channels_first`; masks are dropped, as Keras drops them",
-    create: (r) => new GlobalPooling1D(r, "max"),
-  },
-  {
-    className: "GlobalAveragePooling1D",
-    family: "pooling",
-    summary: "`keepdims`, `channels_last`/`channels_first`; with a mask, the average of the unmasked steps (as Keras)",
-    create: (r) => new GlobalPooling1D(r, "average"),
-  },
+  layer(
+    "MaxPooling1D",
+    `\`pool_size\`, \`strides\`, padding \`valid\`/\`same\`, ${layout}`,
+    (r) => new Pooling1D(r, "max"),
+  ),
+  layer(
+    "AveragePooling1D",
+    `\`pool_size\`, \`strides\`, padding \`valid\`/\`same\` (padding not counted, as in TensorFlow), ${layout}`,
+    (r) => new Pooling1D(r, "average"),
+  ),
+  layer(
+    "GlobalMaxPooling1D",
+    `\`keepdims\`, ${layout}; masks are dropped, as Keras drops them`,
+    (r) => new GlobalPooling1D(r, "max"),
+  ),
+  layer(
+    "GlobalAveragePooling1D",
+    `\`keepdims\`, ${layout}; with a mask, the average of the unmasked steps (as Keras)`,
+    (r) => new GlobalPooling1D(r, "average"),
+  ),
 ];

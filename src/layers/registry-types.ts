@@ -11,3 +11,13 @@ export interface LayerDefinition {
   /** null for classes the graph builder handles itself (InputLayer, models). */
   readonly create: ((reader: ConfigReader) => Layer) | null;
 }
+
+/**
+ * The registry line of one class of `family`:
+ * `const layer = family("merge"); layer("Add", "inputs of equal shape", (r) => ...)`.
+ */
+export function family(
+  name: string,
+): (className: string, summary: string, create: LayerDefinition["create"]) => LayerDefinition {
+  return (className, summary, create) => ({ className, family: name, summary, create });
+}

@@ -1,10 +1,9 @@
 /** Reshaping layers: Flatten, Reshape, Permute, RepeatVector, ZeroPadding1D, Cropping1D, UpSampling1D. */
 import { transpose } from "../kernels/transpose.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
-import { KeraslessError } from "../errors.js";
-import { describe, type ConfigReader } from "./config.js";
+import type { ConfigReader } from "./config.js";
 import { Layer, type Shape, type StreamBehaviour } from "./layer.js";
-import type { LayerDefinition } from "./registry-types.js";
+import { family, type LayerDefinition } from "./registry-types.js";
 
 function product(dims: readonly (number | null)[]): number | null {
   return dims.some((d) => d === null) ? null : sizeOf(dims as number[]);
@@ -140,42 +139,6 @@ export class RepeatVector extends Layer {
   }
 }
 
-/** A [left, right] pair from an int (both sides) or a two-element list, as Keras standardizes it. */
-function sidePair(reader: ConfigReader, key: string, fallback: number): [number, number] {
-  const v = reader.raw(key);
-  if (Array.isArray(v)) {
-    if (v.length !== 2 || !v.every((d) => typeof d === "number" && Number.isInteger(d) && d >= 0)) {
-      throw new KeraslessError(
-        "E_CONFIG",
-        `layer "${reader.layerName}" (${reader.className}): config "${key}" should be two non-negative integers, got ${describe(v)}`,
-        { layer: reader.layerName },
-      );
-    }
-    return [v[0], v[1]];
-  }
-  const n = reader.int(key, fallback);
-  if (n < 0)
-    throw new KeraslessError(
-      "E_CONFIG",
-      `layer "${reader.layerName}" (${reader.className}): config "${key}" should not be negative, got ${n}`,
-      { layer: reader.layerName },
-    );
-  return [n, n];
-}
-
-/** Where the steps axis is: [batch, steps, channels] or (channels_first) [batch, channels, steps]. */
-export function readDataFormat(reader: ConfigReader): "channels_last" | "channels_first" {
-  const format = reader.string("data_format", "channels_last");
-  if (format !== "channels_last" && format !== "channels_first") {
-    throw new KeraslessError(
-      "E_CONFIG",
-      `layer "${reader.layerName}" (${reader.className}): data_format ${describe(format)} is neither "channels_last" nor "channels_first"`,
-      { layer: reader.layerName },
-    );
-  }
-  return format;
-}
-
 /**
  * Copies, per batch row and channel, a window of steps from x into a new steps axis:
  * out step t = x step (t + shift), zero where that falls outside x. Used by padding and cropping.
@@ -206,54 +169,64 @@ function shiftSteps(x: Tensor, channelsFirst: boolean, outSteps: number, shift: 
   return new Tensor(channelsFirst ? [batch, channels, outSteps] : [batch, outSteps, channels], out);
 }
 
-/** ZeroPadding1D: zeros before and after the steps axis. */
-export class ZeroPadding1D extends Layer {
-  readonly padding: [number, number];
-  readonly channelsFirst: boolean;
+/**
+ * Layers of [batch, steps, channels] (or, channels_first, [batch, channels, steps]) that only
+ * change the number of steps.
+ */
+abstract class StepsLayer extends Layer {
+  protected channelsFirst = false;
 
-  constructor(reader: ConfigReader) {
-    super(reader.layerName, reader.className, reader.bool("trainable", true));
-    this.padding = sidePair(reader, "padding", 1);
-    this.channelsFirst = readDataFormat(reader) === "channels_first"; // Keras 3 only; Keras 2 has no data_format here
-  }
+  /** The output's steps for `steps` input steps (a load-time error when there are none). */
+  protected abstract outSteps(steps: number): number;
 
   computeOutputShapes([input]: Shape[]): Shape[] {
     this.expectRank(input, 3);
     this.declareWeights([]);
     const axis = this.channelsFirst ? 2 : 1;
     const out = [...input];
-    out[axis] = input[axis] === null ? null : input[axis]! + this.padding[0] + this.padding[1];
+    const steps = input[axis];
+    out[axis] = steps === null ? null : this.outSteps(steps);
     return [out];
+  }
+}
+
+/** ZeroPadding1D: zeros before and after the steps axis. */
+export class ZeroPadding1D extends StepsLayer {
+  readonly padding: [number, number];
+
+  constructor(reader: ConfigReader) {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.padding = reader.sidePair("padding", 1);
+    // data_format: Keras 3 only; Keras 2 has no data_format here.
+    this.channelsFirst = reader.dataFormat() === "channels_first";
+  }
+
+  protected outSteps(steps: number): number {
+    return steps + this.padding[0] + this.padding[1];
   }
 
   call([x]: Tensor[]): Tensor[] {
     const steps = x.shape[this.channelsFirst ? 2 : 1];
-    return [shiftSteps(x, this.channelsFirst, steps + this.padding[0] + this.padding[1], -this.padding[0])];
+    return [shiftSteps(x, this.channelsFirst, this.outSteps(steps), -this.padding[0])];
   }
 }
 
 /** Cropping1D: drops steps at the start and end of [batch, steps, channels]. */
-export class Cropping1D extends Layer {
+export class Cropping1D extends StepsLayer {
   readonly cropping: [number, number];
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
-    this.cropping = sidePair(reader, "cropping", 1);
+    this.cropping = reader.sidePair("cropping", 1);
   }
 
-  computeOutputShapes([input]: Shape[]): Shape[] {
-    this.expectRank(input, 3);
-    this.declareWeights([]);
-    if (input[1] !== null) this.outSteps(input[1]);
-    return [[input[0], input[1] === null ? null : this.outSteps(input[1]), input[2]]];
-  }
-
-  private outSteps(steps: number): number {
+  protected outSteps(steps: number): number {
     const length = steps - this.cropping[0] - this.cropping[1];
     if (length <= 0) {
+      const why = "Keras requires fewer cropped steps than the input has";
       throw this.error(
         "E_INPUT_SHAPE",
-        `cropping ${formatShape(this.cropping)} leaves nothing of ${steps} steps (Keras requires fewer cropped steps than the input has)`,
+        `cropping ${formatShape(this.cropping)} leaves nothing of ${steps} steps (${why})`,
       );
     }
     return length;
@@ -265,7 +238,7 @@ export class Cropping1D extends Layer {
 }
 
 /** UpSampling1D: repeats every step `size` times. */
-export class UpSampling1D extends Layer {
+export class UpSampling1D extends StepsLayer {
   readonly size: number;
 
   constructor(reader: ConfigReader) {
@@ -273,10 +246,8 @@ export class UpSampling1D extends Layer {
     this.size = reader.positiveInt("size", 2);
   }
 
-  computeOutputShapes([input]: Shape[]): Shape[] {
-    this.expectRank(input, 3);
-    this.declareWeights([]);
-    return [[input[0], input[1] === null ? null : input[1] * this.size, input[2]]];
+  protected outSteps(steps: number): number {
+    return steps * this.size;
   }
 
   call([x]: Tensor[]): Tensor[] {
@@ -287,31 +258,18 @@ export class UpSampling1D extends Layer {
       const src = x.data.subarray(row * channels, (row + 1) * channels);
       for (let k = 0; k < this.size; k++) out.set(src, (row * this.size + k) * channels);
     }
-    return [new Tensor([batch, steps * this.size, channels], out)];
+    return [new Tensor([batch, this.outSteps(steps), channels], out)];
   }
 }
 
+const layer = family("reshaping");
+
 export const reshapingLayers: LayerDefinition[] = [
-  { className: "Flatten", family: "reshaping", summary: "`channels_last`", create: (r) => new Flatten(r) },
-  { className: "Reshape", family: "reshaping", summary: "`target_shape` with one `-1`", create: (r) => new Reshape(r) },
-  {
-    className: "Permute",
-    family: "reshaping",
-    summary: "any permutation of the non-batch axes",
-    create: (r) => new Permute(r),
-  },
-  { className: "RepeatVector", family: "reshaping", summary: "`n`", create: (r) => new RepeatVector(r) },
-  {
-    className: "ZeroPadding1D",
-    family: "reshaping",
-    summary: "`padding` (int or pair), `channels_last`/`channels_first`",
-    create: (r) => new ZeroPadding1D(r),
-  },
-  {
-    className: "Cropping1D",
-    family: "reshaping",
-    summary: "`cropping` (int or pair)",
-    create: (r) => new Cropping1D(r),
-  },
-  { className: "UpSampling1D", family: "reshaping", summary: "`size`", create: (r) => new UpSampling1D(r) },
+  layer("Flatten", "`channels_last`", (r) => new Flatten(r)),
+  layer("Reshape", "`target_shape` with one `-1`", (r) => new Reshape(r)),
+  layer("Permute", "any permutation of the non-batch axes", (r) => new Permute(r)),
+  layer("RepeatVector", "`n`", (r) => new RepeatVector(r)),
+  layer("ZeroPadding1D", "`padding` (int or pair), `channels_last`/`channels_first`", (r) => new ZeroPadding1D(r)),
+  layer("Cropping1D", "`cropping` (int or pair)", (r) => new Cropping1D(r)),
+  layer("UpSampling1D", "`size`", (r) => new UpSampling1D(r)),
 ];

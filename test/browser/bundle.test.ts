@@ -60,7 +60,8 @@ test(`the bundle is at most ${BUNDLE_BUDGET_GZIP / 1024} KB gzip`, async (t) => 
   const { code } = await built;
   const size = gzipSize(code);
   t.diagnostic(
-    `kerasless.min.js: ${code.length} bytes, ${size} bytes gzip (${(size / 1024).toFixed(1)} KB; budget ${BUNDLE_BUDGET_GZIP / 1024} KB)`,
+    `kerasless.min.js: ${code.length} bytes, ${size} bytes gzip ` +
+      `(${(size / 1024).toFixed(1)} KB; budget ${BUNDLE_BUDGET_GZIP / 1024} KB)`,
   );
   assert.ok(size <= BUNDLE_BUDGET_GZIP, `${size} bytes gzip, over the budget of ${BUNDLE_BUDGET_GZIP}`);
 });
@@ -84,7 +85,7 @@ test("the bundle is self-contained: no imports, no Node built-ins, fflate the on
   );
 });
 
-test("in a plain V8 context (no require, no process) the bundle runs the seed model from bytes with Keras' numbers", async () => {
+test("in a plain V8 context (no require, no process) the bundle runs the seed model with Keras' numbers", async () => {
   const io = JSON.parse(readFileSync(join(root, "examples/seed/io.json"), "utf8"));
   const run = await runInVm([
     { id: "seed", name: "model.keras", model: base64(join(root, "examples/seed/model.keras")), inputs: io.inputs },

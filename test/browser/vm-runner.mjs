@@ -2,8 +2,11 @@
 // TextDecoder, and nothing else — no require, no process, no Buffer, no fetch, no Blob.
 // Needs --experimental-vm-modules (for vm.SourceTextModule). Started by bundle.test.ts.
 //
-// stdin:  {"code": "<bundle source>", "cases": [{"id", "model": base64, "weights"?: base64, "name", "inputs": [...]}]}
-// stdout: {"globals": {...}, "results": [{"id", "outputs": [{"shape", "data"}]} | {"id", "error": {"name", "keraslessError", "code", "message"}}]}
+// stdin:  {"code": "<bundle source>",
+//          "cases": [{"id", "model": base64, "weights"?: base64, "name", "inputs": [...]}]}
+// stdout: {"globals": {...},
+//          "results": [{"id", "outputs": [{"shape", "data"}]}
+//                      | {"id", "error": {"name", "keraslessError", "code", "message"}}]}
 import vm from "node:vm";
 
 const chunks = [];
@@ -26,10 +29,13 @@ const run = vm.runInContext(
     try {
       const model = await loadModel(bytes, { name, weights });
       // Non-finite values travel as the strings "NaN", "Infinity", "-Infinity" both ways.
-      const outputs = model.predict(JSON.parse(inputsJson, (_, v) => (v === "NaN" || v === "Infinity" || v === "-Infinity" ? Number(v) : v)));
-      return JSON.stringify({ outputs: outputs.map((t) => ({ shape: t.shape, data: Array.from(t.data, (v) => (Number.isFinite(v) ? v : String(v))) })) });
+      const nonFinite = (_, v) => (v === "NaN" || v === "Infinity" || v === "-Infinity" ? Number(v) : v);
+      const outputs = model.predict(JSON.parse(inputsJson, nonFinite));
+      const text = (v) => (Number.isFinite(v) ? v : String(v));
+      return JSON.stringify({ outputs: outputs.map((t) => ({ shape: t.shape, data: Array.from(t.data, text) })) });
     } catch (e) {
-      return JSON.stringify({ error: { name: e.name, keraslessError: e instanceof KeraslessError, code: e.code, message: e.message } });
+      const { name, code, message } = e;
+      return JSON.stringify({ error: { name, keraslessError: e instanceof KeraslessError, code, message } });
     }
   })`,
   context,
@@ -67,7 +73,8 @@ for (const c of cases) {
   });
 }
 const globals = vm.runInContext(
-  `({ process: typeof process, require: typeof require, Buffer: typeof Buffer, fetch: typeof fetch, Blob: typeof Blob, TextDecoder: typeof TextDecoder })`,
+  `({ process: typeof process, require: typeof require, Buffer: typeof Buffer,
+      fetch: typeof fetch, Blob: typeof Blob, TextDecoder: typeof TextDecoder })`,
   context,
 );
 process.stdout.write(JSON.stringify({ globals, exports: Object.keys(bundle.namespace).sort(), results }));

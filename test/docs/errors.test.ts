@@ -7,7 +7,10 @@ import { join } from "node:path";
 const root = new URL("../../", import.meta.url).pathname;
 const union = (): string[] => {
   const source = readFileSync(join(root, "src/errors.ts"), "utf8");
-  const declaration = source.slice(source.indexOf("export type ErrorCode"), source.indexOf(";", source.indexOf("export type ErrorCode")));
+  const declaration = source.slice(
+    source.indexOf("export type ErrorCode"),
+    source.indexOf(";", source.indexOf("export type ErrorCode")),
+  );
   return [...declaration.matchAll(/"(E_[A-Z0-9_]+)"/g)].map((m) => m[1]).sort();
 };
 
@@ -21,7 +24,9 @@ test("docs/errors.md has one table row per error code, and no others", () => {
 test("every code string in src/ is a defined ErrorCode", () => {
   const defined = new Set(union());
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+    );
   const used = new Set<string>();
   for (const file of walk(join(root, "src"))) {
     for (const m of readFileSync(file, "utf8").matchAll(/["'`](E_[A-Z0-9_]+)["'`]/g)) used.add(m[1]);

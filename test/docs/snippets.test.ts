@@ -31,16 +31,36 @@ const DENO = findRuntime("deno");
 const BUN = findRuntime("bun");
 
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
-  const result = spawnSync(command, args, { cwd, encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1", ...env } });
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+  });
   if (result.error) throw result.error;
-  assert.equal(result.status, 0, `${command} ${args.join(" ")} exited with ${result.status}:\n${result.stdout}\n${result.stderr}`);
+  assert.equal(
+    result.status,
+    0,
+    `${command} ${args.join(" ")} exited with ${result.status}:\n${result.stdout}\n${result.stderr}`,
+  );
   return result.stdout;
 }
 
 const runInNode = (dir: string, file: string): string => run(process.execPath, ["--import", TSX, file], dir);
 
-const DENO_SHIM = `globalThis.Deno = { readFile: async (path) => new Uint8Array(await (await import("node:fs/promises")).readFile(path)) };\n`;
-const BUN_SHIM = `globalThis.Bun = { file: (path) => ({ arrayBuffer: async () => { const b = await (await import("node:fs/promises")).readFile(path); return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength); } }) };\n`;
+const DENO_SHIM = `globalThis.Deno = {
+  readFile: async (path) => new Uint8Array(await (await import("node:fs/promises")).readFile(path)),
+};
+`;
+const BUN_SHIM = `globalThis.Bun = {
+  file: (path) => ({
+    arrayBuffer: async () => {
+      const b = await (await import("node:fs/promises")).readFile(path);
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+    },
+  }),
+};
+`;
 
 async function runSnippet(snippet: Snippet, dir: string): Promise<{ output: string; how: string }> {
   switch (snippet.mode) {
@@ -52,23 +72,43 @@ async function runSnippet(snippet: Snippet, dir: string): Promise<{ output: stri
         // Deno gets the browser bundle: the same file `npm:kerasless` users would load, minus the registry.
         writeFileSync(join(dir, "kerasless.min.js"), (await buildCoreBundle()).code);
         writeFileSync(join(dir, "snippet.ts"), withImport(snippet.code, "./kerasless.min.js"));
-        const output = run(DENO, ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm", "--allow-read=.", "snippet.ts"], dir, { DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1" });
+        const output = run(
+          DENO,
+          ["run", "--quiet", "--no-config", "--no-lock", "--no-remote", "--no-npm", "--allow-read=.", "snippet.ts"],
+          dir,
+          { DENO_NO_UPDATE_CHECK: "1", DENO_NO_PROMPT: "1" },
+        );
         return { output, how: `deno (${DENO})` };
       }
       writeFileSync(join(dir, "snippet.mts"), DENO_SHIM + withImport(snippet.code, CORE_ENTRY));
-      return { output: runInNode(dir, "snippet.mts"), how: "node with Deno.readFile from node:fs (deno is not installed)" };
+      return {
+        output: runInNode(dir, "snippet.mts"),
+        how: "node with Deno.readFile from node:fs (deno is not installed)",
+      };
     case "bun":
       if (BUN !== undefined) {
         writeFileSync(join(dir, "snippet.ts"), withImport(snippet.code, NODE_ENTRY));
-        return { output: run(BUN, ["run", "snippet.ts"], dir, { BUN_INSTALL_CACHE_DIR: join(dir, ".bun-cache"), DO_NOT_TRACK: "1" }), how: `bun (${BUN})` };
+        return {
+          output: run(BUN, ["run", "snippet.ts"], dir, {
+            BUN_INSTALL_CACHE_DIR: join(dir, ".bun-cache"),
+            DO_NOT_TRACK: "1",
+          }),
+          how: `bun (${BUN})`,
+        };
       }
       writeFileSync(join(dir, "snippet.mts"), BUN_SHIM + withImport(snippet.code, NODE_ENTRY));
       return { output: runInNode(dir, "snippet.mts"), how: "node with Bun.file from node:fs (bun is not installed)" };
     case "worker": {
       // Workers bundlers resolve `kerasless` to the runtime-neutral entry (the "default" export condition).
       writeFileSync(join(dir, "worker.mts"), withImport(snippet.code, CORE_ENTRY));
-      writeFileSync(join(dir, "driver.mts"), WORKER_DRIVER.replace("%WINDOWS%", JSON.stringify(seedReference().windows)));
-      return { output: runInNode(dir, "driver.mts"), how: "node: the module's fetch(request, env, ctx) called with a Request" };
+      writeFileSync(
+        join(dir, "driver.mts"),
+        WORKER_DRIVER.replace("%WINDOWS%", JSON.stringify(seedReference().windows)),
+      );
+      return {
+        output: runInNode(dir, "driver.mts"),
+        how: "node: the module's fetch(request, env, ctx) called with a Request",
+      };
     }
     default:
       throw new Error(`${snippet.where}: mode ${snippet.mode} does not run here`);
@@ -82,18 +122,25 @@ async function runSnippet(snippet: Snippet, dir: string): Promise<{ output: stri
 const WORKER_DRIVER = `
 import { readFile } from "node:fs/promises";
 import worker from "./worker.mts";
-const env = { ASSETS: { fetch: async (input) => new Response(await readFile("." + new URL(input instanceof Request ? input.url : String(input)).pathname)) } };
+const path = (input) => new URL(input instanceof Request ? input.url : String(input)).pathname;
+const env = { ASSETS: { fetch: async (input) => new Response(await readFile("." + path(input))) } };
 const ctx = { waitUntil() {}, passThroughOnException() {} };
 for (let i = 0; i < 2; i++) {
-  const request = new Request("https://example.com/predict", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: %WINDOWS% }) });
+  const request = new Request("https://example.com/predict", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ inputs: %WINDOWS% }),
+  });
   const response = await worker.fetch(request, env, ctx);
-  console.log(JSON.stringify({ status: response.status, type: response.headers.get("content-type"), body: await response.json() }));
+  const type = response.headers.get("content-type");
+  console.log(JSON.stringify({ status: response.status, type, body: await response.json() }));
 }
 `;
 
 test("the docs have snippets for Node, Deno, Bun, a Workers handler and the browser", () => {
   const modes = new Set(snippets.map((s) => s.mode));
-  for (const mode of ["node", "deno", "bun", "worker", "browser"]) assert.ok(modes.has(mode as Snippet["mode"]), `no ${mode} snippet in the docs`);
+  for (const mode of ["node", "deno", "bun", "worker", "browser"])
+    assert.ok(modes.has(mode as Snippet["mode"]), `no ${mode} snippet in the docs`);
 });
 
 for (const snippet of snippets) {
@@ -112,14 +159,20 @@ for (const snippet of snippets) {
       if (snippet.prints) assert.match(output, snippet.prints, `${snippet.where}: output`);
       if (snippet.mode === "worker") {
         const keras = seedReference().predictions;
-        const responses = output.trim().split("\n").map((line) => JSON.parse(line));
+        const responses = output
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line));
         assert.equal(responses.length, 2, "two requests (the second reuses the loaded model)");
         for (const { status, type, body } of responses) {
           assert.equal(status, 200);
           assert.match(type, /application\/json/);
           assert.equal(body.predictions.length, keras.length);
           body.predictions.forEach((got: number, i: number) => {
-            assert.ok(Math.abs(got - keras[i]) <= ABS_TOLERANCE + REL_TOLERANCE * Math.abs(keras[i]), `prediction ${i}: ${got}, Keras ${keras[i]}`);
+            assert.ok(
+              Math.abs(got - keras[i]) <= ABS_TOLERANCE + REL_TOLERANCE * Math.abs(keras[i]),
+              `prediction ${i}: ${got}, Keras ${keras[i]}`,
+            );
           });
         }
       }

@@ -33,11 +33,15 @@ export interface Snippet {
   code: string;
 }
 
-const MARKER = /^<!--\s*snippet:\s*(node|deno|bun|worker|browser|covered by\s+(\S+))\s*(?:;\s*prints\s+\/(.+)\/)?\s*-->$/;
+const MARKER =
+  /^<!--\s*snippet:\s*(node|deno|bun|worker|browser|covered by\s+(\S+))\s*(?:;\s*prints\s+\/(.+)\/\s*)?-->$/;
 
 /** The markdown files whose snippets must run: README.md and docs/*.md (not the generated API pages). */
 export function docFiles(): string[] {
-  const docs = readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`);
+  const docs = readdirSync(join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`);
   return ["README.md", ...docs];
 }
 
@@ -55,7 +59,8 @@ export function extractSnippets(file: string): Snippet[] {
       while (previous >= 0 && lines[previous].trim() === "") previous--;
       const markerLine = previous >= 0 ? lines[previous].trim() : "";
       const marker = MARKER.exec(markerLine);
-      if (marker === null && markerLine.startsWith("<!-- snippet")) throw new Error(`${file}:${previous + 1}: cannot read the snippet marker ${markerLine}`);
+      if (marker === null && markerLine.startsWith("<!-- snippet"))
+        throw new Error(`${file}:${previous + 1}: cannot read the snippet marker ${markerLine}`);
       const kind = marker?.[1] ?? "node";
       snippets.push({
         where: `${file}:${i + 1}`,
@@ -92,7 +97,10 @@ export function makeWorkspace(): string {
 
 /** Points the snippet's `kerasless` imports (bare or `npm:`) at `target`. */
 export function withImport(code: string, target: string): string {
-  return code.replace(/(from\s+|import\s*\(\s*)(["'])(?:npm:)?kerasless\2/g, (_, head: string, quote: string) => `${head}${quote}${target}${quote}`);
+  return code.replace(
+    /(from\s+|import\s*\(\s*)(["'])(?:npm:)?kerasless\2/g,
+    (_, head: string, quote: string) => `${head}${quote}${target}${quote}`,
+  );
 }
 
 /** Keras' predictions for the seed windows (examples/seed/io.json) and those windows as nested arrays. */
@@ -100,6 +108,8 @@ export function seedReference(): { windows: number[][][]; predictions: number[] 
   const io = JSON.parse(readFileSync(join(ROOT, "examples/seed/io.json"), "utf8"));
   const [input] = io.inputs as { shape: number[]; data: number[] }[];
   const [n, t, f] = input.shape;
-  const windows = Array.from({ length: n }, (_, i) => Array.from({ length: t }, (_, j) => input.data.slice((i * t + j) * f, (i * t + j + 1) * f)));
+  const windows = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: t }, (_, j) => input.data.slice((i * t + j) * f, (i * t + j + 1) * f)),
+  );
   return { windows, predictions: io.outputs[0].data };
 }

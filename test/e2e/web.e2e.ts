@@ -185,7 +185,11 @@ test("the docs' browser snippets run in Chromium (kerasless mapped to the bundle
         const html = [
           "<!doctype html><title>running</title>",
           `<script type="importmap">{"imports":{"kerasless":"/build/kerasless.min.js"}}</script>`,
-          `<script>addEventListener("error", () => (document.title = "failed")); addEventListener("unhandledrejection", (e) => { console.error(String(e.reason)); document.title = "failed"; });</script>`,
+          `<script>addEventListener("error", () => (document.title = "failed"));`,
+          `addEventListener("unhandledrejection", (e) => {`,
+          `  console.error(String(e.reason)); document.title = "failed";`,
+          "});",
+          "</script>",
           `<script type="module">\n${snippet.code}\ndocument.title = "done";\n</script>`,
         ].join("\n");
         return route.fulfill({ body: html, contentType: "text/html" });

@@ -1,11 +1,11 @@
 /**
  * Attention layers: what cannot be matched is refused with a typed error naming the layer (the
- * numbers themselves are checked against Keras by the fixtures in test/load.test.ts).
+ * numbers themselves are checked against Keras by the fixture cases listed at the end).
  */
 import { test } from "node:test";
 import { readFileSync } from "node:fs";
 import { loadModelFromBytes } from "../../src/load.js";
-import { FIXTURES, rejects } from "../helpers.js";
+import { FIXTURES, matchesKeras, rejects } from "../helpers.js";
 
 type Json = { [key: string]: any };
 
@@ -111,3 +111,21 @@ test("a MultiHeadAttention whose file lacks a projection names the missing objec
     /layer "mha_window" \(MultiHeadAttention\): no weights at "layers\/multi_head_attention_2\/_gate_dense\/vars"/,
   );
 });
+
+// The fixture cases of this family, against Keras.
+matchesKeras([
+  "additive_attention",
+  "additive_attention_keras2",
+  "attention_causal_config",
+  "attention_concat",
+  "attention_dot",
+  "attention_explicit_masks",
+  "lstm_attention_lstm",
+  "lstm_self_attention",
+  "masked_lstm_mha",
+  "mha_attention_axes",
+  "mha_gate_window",
+  "mha_masks",
+  "mha_options",
+  "mha_robust_masking",
+]);

@@ -1,5 +1,6 @@
-/** Conv1DTranspose config checks (its numbers are checked against Keras by test/load.test.ts). */
+/** Convolution layers: the fixture cases against Keras, and Conv1DTranspose config checks. */
 import { test } from "node:test";
+import { matchesKeras } from "../helpers.js";
 import { layerNamed, loadEdited, rejects } from "./edited-fixture.js";
 
 test("Conv1DTranspose reports dilation and channels_first, which TensorFlow's CPU kernels refuse", () => {
@@ -35,3 +36,6 @@ test("a Conv1DTranspose output that does not convolve back to its input length i
     /output_padding=2 must be smaller than strides=2/,
   );
 });
+
+// The fixture cases of this family, against Keras.
+matchesKeras(["conv1d_transpose_variants", "conv_lstm_forecaster", "conv_transpose_autoencoder"]);

@@ -1,11 +1,23 @@
-/** Normalization-family config checks (numbers: test/load.test.ts against Keras 3 and Keras 2). */
+/**
+ * Normalization layers (src/layers/normalization*.ts): the fixture cases against Keras 3 and Keras 2,
+ * config checks and streaming.
+ */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModelFromBytes } from "../../src/load.js";
-import { listFixtures } from "../helpers.js";
+import { listFixtures, matchesKeras } from "../helpers.js";
 import { layerNamed, loadEdited, rejects } from "./edited-fixture.js";
+
+// The fixture cases of this family, against Keras (more checks below).
+matchesKeras([
+  "batch_normalization_variants",
+  "group_unit_normalization",
+  "layer_normalization_variants",
+  "normalization_preprocessing",
+  "normalized_lstm",
+]);
 
 // Keras 3.15.1 on these fixtures: sum of sizes of model.trainable_weights / model.non_trainable_weights.
 const KERAS_SPLIT = {
@@ -40,7 +52,10 @@ test("a Normalization mean that does not broadcast to the normalized axes is a c
         (layers) => void (layerNamed(layers, "norm_given").config.mean = [1, 2]),
       ),
     "E_CONFIG",
-    /layer "norm_given" \(Normalization\): the mean of shape \[2\] does not broadcast to the normalized axes' shape \[3\]/,
+    new RegExp(
+      String.raw`layer "norm_given" \(Normalization\): ` +
+        String.raw`the mean of shape \[2\] does not broadcast to the normalized axes' shape \[3\]`,
+    ),
   );
   rejects(
     () =>
@@ -58,7 +73,10 @@ test("a Normalization mean that does not broadcast to the normalized axes is a c
         (layers) => void (layerNamed(layers, "rescale_lists").config.scale = [1, 2]),
       ),
     "E_CONFIG",
-    /layer "rescale_lists" \(Rescaling\): scale\/offset of shape \[2\] do not broadcast to the input shape \[None, 5, 3\]/,
+    new RegExp(
+      String.raw`layer "rescale_lists" \(Rescaling\): ` +
+        String.raw`scale/offset of shape \[2\] do not broadcast to the input shape \[None, 5, 3\]`,
+    ),
   );
 });
 

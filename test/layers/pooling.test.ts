@@ -1,6 +1,10 @@
-/** Pooling config checks (numbers: test/load.test.ts against Keras). */
+/** Pooling layers (src/layers/pooling.ts): the fixture cases against Keras, and config checks. */
 import { test } from "node:test";
+import { matchesKeras } from "../helpers.js";
 import { layerNamed, loadEdited, rejects } from "./edited-fixture.js";
+
+// The fixture cases of this family, against Keras (more checks below).
+matchesKeras(["masked_pooling_normalization", "pooling_1d"]);
 
 test("a valid-padded pool longer than the sequence is refused at load time", () => {
   rejects(

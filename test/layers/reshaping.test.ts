@@ -1,6 +1,13 @@
-/** ZeroPadding1D / Cropping1D / UpSampling1D / RepeatVector config checks (numbers: test/load.test.ts). */
+/**
+ * Reshaping layers (src/layers/reshaping.ts): the fixture cases against Keras, and config checks of
+ * ZeroPadding1D / Cropping1D / UpSampling1D.
+ */
 import { test } from "node:test";
+import { matchesKeras } from "../helpers.js";
 import { layerNamed, loadEdited, rejects } from "./edited-fixture.js";
+
+// The fixture cases of this family, against Keras (more checks below).
+matchesKeras(["padding_cropping_upsampling", "reshape_layers"]);
 
 test("cropping away the whole sequence is refused at load time, as Keras refuses it", () => {
   rejects(

@@ -1,6 +1,6 @@
 /**
- * Bidirectional and TimeDistributed beyond predict() parity (which test/load.test.ts checks for
- * every fixture): bad configs, streaming, stateful resets. Every expected number comes from a
+ * Bidirectional and TimeDistributed: the fixture cases against Keras, then bad configs, streaming,
+ * stateful resets. Every expected number comes from a
  * Keras fixture.
  */
 import { test } from "node:test";
@@ -10,7 +10,40 @@ import { join } from "node:path";
 import { loadModelFromBytes } from "../../src/load.js";
 import type { Model } from "../../src/model.js";
 import { Tensor } from "../../src/tensor.js";
-import { FIXTURES, assertClose, listFixtures, type Fixture, type FixtureTensor, rejects } from "../helpers.js";
+import {
+  FIXTURES,
+  assertClose,
+  listFixtures,
+  matchesKeras,
+  type Fixture,
+  type FixtureTensor,
+  rejects,
+} from "../helpers.js";
+
+// The fixture cases of this family, against Keras (more checks below).
+matchesKeras([
+  "bidir_autoencoder",
+  "bidir_backward_layer",
+  "bidir_backward_units",
+  "bidir_forward_go_backwards",
+  "bidir_initial_state",
+  "bidir_lstm",
+  "bidir_merge_modes",
+  "bidir_return_state",
+  "bidir_stacked",
+  "masking_bidir",
+  "masking_bidir_initial_state",
+  "masking_td_recurrent",
+  "masking_td_then_lstm",
+  "seq2seq_bidir",
+  "seq2seq_gru_bidir_decoder",
+  "stateful_bidir",
+  "td_cnn_lstm",
+  "td_cnn_lstm_pool",
+  "td_dense",
+  "td_nested_model",
+  "td_recurrent",
+]);
 
 const fixture = (id: string): Fixture => {
   const [suite, name] = id.split("/");

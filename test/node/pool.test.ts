@@ -167,7 +167,7 @@ describe("what runs on the calling thread", () => {
     assert.deepEqual(pool.stats, { inlineCalls: 1, splitCalls: 0, retriedCalls: 0 });
   });
 
-  test("a stateful model runs whole on the calling thread and keeps its states between calls, as in Keras", async () => {
+  test("a stateful model runs whole on the calling thread, keeping its states between calls as in Keras", async () => {
     const f = fixture("stateful_lstm");
     const pool = await open(join(f.dir, "model.keras"), { threads: 3, inlineBelowMs: 0 });
     for (let round = 0; round < 2; round++) {
@@ -338,7 +338,7 @@ describe("errors", () => {
     );
   });
 
-  test("a worker that dies with a shard fails that call with E_POOL; the pool carries on with the threads left", async () => {
+  test("a worker dying with a shard fails that call with E_POOL; the pool goes on with the threads left", async () => {
     const { file, input, keras } = workloadRows("W3", 9);
     const pool = await open(file, { threads: 3, inlineBelowMs: 0 });
     const worker = workerOf(pool, 0);
@@ -379,7 +379,7 @@ describe("errors", () => {
   });
 });
 
-test("the built package (dist/node.js) starts its workers from dist/node/pool-worker.js, even under node --input-type=module -e", (t) => {
+test("dist/node.js starts its workers from dist/node/pool-worker.js, even under node --input-type=module -e", (t) => {
   if (!existsSync(join(ROOT, "dist/node/pool-worker.js"))) {
     t.skip("dist/ is not built with the pool: run `npm run build`");
     return;

@@ -13,7 +13,7 @@ test("compareWithKeras applies |got - expected| <= 1e-5 + 1e-4 |expected| to eve
   assert.equal(compareWithKeras([1000, -0.5], expected).ok, false);
 });
 
-test("inputs: the generator gives exact float32 values in [-1, 1), and every workload has a Keras reference of its batch", () => {
+test("inputs: exact float32 values in [-1, 1); every workload has a Keras reference of its batch", () => {
   const values = prngFloats(7, 1000);
   assert.ok(values.every((v) => v >= -1 && v < 1));
   assert.deepEqual(prngFloats(7, 3), values.subarray(0, 3));

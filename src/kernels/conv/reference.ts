@@ -1,0 +1,109 @@
+/**
+ * Convolution and transposed convolution as the Keras Conv / ConvTranspose and ONNX Conv /
+ * ConvTranspose documentation define them, on channels_last tensors of any spatial rank, summed
+ * in float64 and rounded once. The readable definition the fast paths are tested against.
+ *
+ * Convolution, kernel [...kernel, inChannels / groups, outChannels]:
+ *   y[b, o, f] = bias[f] + Σ_t Σ_c x[b, o·stride + t·dilation - padBegin, g·Cg + c] · W[t, c, f]
+ * Transposed convolution (its adjoint), kernel [...kernel, outChannels, inChannels / groups]:
+ *   y[b, p, f] = bias[f] + Σ_{i, t : i·stride + t·dilation - padBegin = p} Σ_c x[b, i, g·Cg + c] · W[t, f, c]
+ * with o, p, i, t multi-indices over the spatial axes, g = f's group, Cg = inChannels / groups;
+ * positions outside the input read zeros. Then y = epilogue(y) on each row of outChannels.
+ */
+import type { Activation } from "../activations.js";
+import type { ConvCall, ConvShape } from "./geometry.js";
+
+/** The multi-index of flat row-major position `flat` in `shape`. */
+function unflatten(flat: number, shape: readonly number[]): number[] {
+  const index = new Array<number>(shape.length);
+  for (let a = shape.length - 1; a >= 0; a--) {
+    index[a] = flat % shape[a];
+    flat = Math.floor(flat / shape[a]);
+  }
+  return index;
+}
+
+/** The flat row-major position of `index` in `shape`, or -1 when it is outside. */
+function flatten(index: readonly number[], shape: readonly number[]): number {
+  let flat = 0;
+  for (let a = 0; a < shape.length; a++) {
+    if (index[a] < 0 || index[a] >= shape[a]) return -1;
+    flat = flat * shape[a] + index[a];
+  }
+  return flat;
+}
+
+const product = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+
+export function convReference(
+  x: Float32Array,
+  kernel: Float32Array,
+  bias: Float32Array | null,
+  epilogue: Activation | null,
+  shape: ConvShape,
+  call: ConvCall,
+  y: Float32Array,
+): void {
+  const { inChannels: C, outChannels: F, groups } = shape;
+  const Cg = C / groups;
+  const Fg = F / groups;
+  const inSize = product(call.input);
+  const outSize = product(call.output);
+  const taps = product(shape.kernel);
+  for (let b = 0; b < call.batch; b++) {
+    for (let o = 0; o < outSize; o++) {
+      const out = unflatten(o, call.output);
+      for (let f = 0; f < F; f++) {
+        const g = Math.floor(f / Fg);
+        let sum = bias === null ? 0 : bias[f];
+        for (let t = 0; t < taps; t++) {
+          const tap = unflatten(t, shape.kernel);
+          const at = out.map((o, a) => o * shape.strides[a] + tap[a] * shape.dilations[a] - call.padsBegin[a]);
+          const i = flatten(at, call.input);
+          if (i < 0) continue; // zero padding
+          for (let c = 0; c < Cg; c++) sum += x[(b * inSize + i) * C + g * Cg + c] * kernel[(t * Cg + c) * F + f];
+        }
+        y[(b * outSize + o) * F + f] = sum;
+      }
+      if (epilogue !== null) epilogue.apply(y, (b * outSize + o) * F, y, (b * outSize + o) * F, 1, F);
+    }
+  }
+}
+
+export function convTransposeReference(
+  x: Float32Array,
+  kernel: Float32Array,
+  bias: Float32Array | null,
+  epilogue: Activation | null,
+  shape: ConvShape,
+  call: ConvCall,
+  y: Float32Array,
+): void {
+  const { inChannels: C, outChannels: F, groups } = shape;
+  const Cg = C / groups;
+  const Fg = F / groups;
+  const inSize = product(call.input);
+  const outSize = product(call.output);
+  const taps = product(shape.kernel);
+  const sums = new Float64Array(outSize * F);
+  for (let b = 0; b < call.batch; b++) {
+    for (let p = 0; p < outSize * F; p++) sums[p] = bias === null ? 0 : bias[p % F];
+    for (let i = 0; i < inSize; i++) {
+      const from = unflatten(i, call.input);
+      for (let t = 0; t < taps; t++) {
+        const tap = unflatten(t, shape.kernel);
+        const at = from.map((v, a) => v * shape.strides[a] + tap[a] * shape.dilations[a] - call.padsBegin[a]);
+        const p = flatten(at, call.output);
+        if (p < 0) continue; // cropped by the padding
+        for (let f = 0; f < F; f++) {
+          const g = Math.floor(f / Fg);
+          for (let c = 0; c < Cg; c++) {
+            sums[p * F + f] += x[(b * inSize + i) * C + g * Cg + c] * kernel[(t * F + f) * Cg + c];
+          }
+        }
+      }
+    }
+    y.set(sums, b * outSize * F);
+    if (epilogue !== null) epilogue.apply(y, b * outSize * F, y, b * outSize * F, outSize, F);
+  }
+}

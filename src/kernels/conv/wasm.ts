@@ -1,0 +1,53 @@
+/**
+ * Convolution by im2col onto the WebAssembly SIMD product: each block of output positions gathers
+ * its receptive fields straight into the product's input rows in WebAssembly memory, and one
+ * call per group gives them. One product (own memory) per group, its weights [taps·Cg, Fg].
+ */
+import type { Activation } from "../activations.js";
+import { WasmProduct } from "../gemm/wasm.js";
+import type { ConvCall, ConvShape } from "./geometry.js";
+import { IM2COL_BLOCK_ROWS, gatherBlock } from "./typescript.js";
+
+export class WasmConvolution {
+  private readonly products: WasmProduct[];
+  /** The epilogue left for after the groups (null when fused into the single group's product). */
+  private readonly after: Activation | null;
+
+  constructor(
+    module: WebAssembly.Module,
+    private readonly shape: ConvShape,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    epilogue: Activation | null,
+  ) {
+    const { groups, outChannels: F } = shape;
+    const Fg = F / groups;
+    const width = kernel.length / F;
+    this.after = groups === 1 ? null : epilogue;
+    this.products = Array.from({ length: groups }, (_, g) => {
+      const weights = new Float32Array(width * Fg);
+      for (let r = 0; r < width; r++) weights.set(kernel.subarray(r * F + g * Fg, r * F + (g + 1) * Fg), r * Fg);
+      const groupBias = bias === null ? null : bias.subarray(g * Fg, (g + 1) * Fg);
+      return new WasmProduct(module, weights, groupBias, groups === 1 ? epilogue : null, width, Fg);
+    });
+  }
+
+  run(x: Float32Array, call: ConvCall, y: Float32Array): void {
+    const { groups, outChannels: F } = this.shape;
+    const Fg = F / groups;
+    let outSize = 1;
+    for (let a = 0; a < call.output.length; a++) outSize *= call.output[a];
+    for (let b = 0; b < call.batch; b++) {
+      const yBatch = b * outSize * F;
+      for (let start = 0; start < outSize; start += IM2COL_BLOCK_ROWS) {
+        const rows = Math.min(IM2COL_BLOCK_ROWS, outSize - start);
+        for (let g = 0; g < groups; g++) {
+          const product = this.products[g];
+          gatherBlock(x, b, g, this.shape, call, start, rows, product.input(rows));
+          product.runInput(rows, y, yBatch + start * F + g * Fg, F);
+        }
+      }
+      if (this.after !== null) this.after.apply(y, yBatch, y, yBatch, outSize, F);
+    }
+  }
+}

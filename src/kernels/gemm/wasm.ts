@@ -1,0 +1,111 @@
+/**
+ * The matrix product on WebAssembly SIMD: `gemm` of wasm/kernels.ts (4×8 `f32x4` tiles, float32
+ * sums; the recurrent kernels use the same one). Each planned product has its own instance: its
+ * memory holds the weights and bias (copied once, at load) followed by the rows of a and c for the
+ * largest call so far. A call copies a in, runs the product, copies c out and applies the epilogue
+ * to the copied rows.
+ */
+import type { Activation } from "../activations.js";
+
+interface GemmExports {
+  readonly memory: WebAssembly.Memory;
+  gemm(
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    rows: number,
+    inner: number,
+    cols: number,
+    bias: number,
+    accumulate: number,
+  ): void;
+}
+
+/** Bytes below this address are left to the module (address 0 means "none"). */
+const DATA_START = 64;
+const align = (bytes: number): number => (bytes + 15) & ~15;
+
+export class WasmProduct {
+  private readonly exports: GemmExports;
+  private readonly memory: WebAssembly.Memory;
+  private readonly weightsPtr: number;
+  private readonly biasPtr: number;
+  private readonly aPtr: number;
+  /** The epilogue (null when none or linear). */
+  private readonly epilogue: Activation | null;
+  private cPtr = 0;
+  private capacity = -1;
+  private aView = new Float32Array(0);
+  private cView = new Float32Array(0);
+
+  constructor(
+    module: WebAssembly.Module,
+    weights: Float32Array,
+    bias: Float32Array | null,
+    epilogue: Activation | null,
+    readonly inner: number,
+    readonly cols: number,
+  ) {
+    this.exports = new WebAssembly.Instance(module, {}).exports as unknown as GemmExports;
+    this.memory = this.exports.memory;
+    this.epilogue = epilogue === null || epilogue.name === "linear" ? null : epilogue;
+    let at = DATA_START;
+    const place = (values: Float32Array | null): number => {
+      if (values === null) return 0;
+      const ptr = at;
+      at = align(at + values.length * 4);
+      this.reserve(at);
+      new Float32Array(this.memory.buffer, ptr, values.length).set(values);
+      return ptr;
+    };
+    this.weightsPtr = place(weights);
+    this.biasPtr = place(bias);
+    this.aPtr = at;
+  }
+
+  private reserve(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
+  }
+
+  /** Room for `rows` rows (views are made again only when it grows). */
+  private layout(rows: number): void {
+    if (rows <= this.capacity && this.aView.buffer === this.memory.buffer) return;
+    const capacity = Math.max(rows, this.capacity);
+    this.cPtr = align(this.aPtr + capacity * this.inner * 4);
+    this.reserve(this.cPtr + capacity * this.cols * 4);
+    this.aView = new Float32Array(this.memory.buffer, this.aPtr, capacity * this.inner);
+    this.cView = new Float32Array(this.memory.buffer, this.cPtr, capacity * this.cols);
+    this.capacity = capacity;
+  }
+
+  run(a: Float32Array, aOffset: number, rows: number, c: Float32Array, cOffset: number): void {
+    const aView = this.input(rows);
+    // Element loops, not subarray().set(): a call allocates nothing (streaming runs it every step).
+    const aLength = rows * this.inner;
+    for (let i = 0; i < aLength; i++) aView[i] = a[aOffset + i];
+    this.runInput(rows, c, cOffset, this.cols);
+  }
+
+  /** Where the next call's rows of a go (rows * inner values from index 0), for callers that gather them. */
+  input(rows: number): Float32Array {
+    this.layout(rows);
+    return this.aView;
+  }
+
+  /** The product of the rows written into input(rows); row m goes to c[cOffset + m*ldc ..]. */
+  runInput(rows: number, c: Float32Array, cOffset: number, ldc: number): void {
+    const { inner, cols } = this;
+    this.exports.gemm(this.aPtr, inner, this.weightsPtr, cols, this.cPtr, cols, rows, inner, cols, this.biasPtr, 0);
+    const cView = this.cView;
+    for (let m = 0; m < rows; m++) {
+      const to = cOffset + m * ldc;
+      const from = m * cols;
+      for (let n = 0; n < cols; n++) c[to + n] = cView[from + n];
+      if (this.epilogue !== null) this.epilogue.apply(c, to, c, to, 1, cols);
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Property tests: every fast convolution path against ./reference.ts on random shapes of rank 1
+ * to 3 (strides, dilations, groups, uneven pads, zero-sized outputs, epilogues).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { getActivation } from "../../../src/kernels/activations.js";
+import { convOutputSize, kerasPads, type ConvCall, type ConvShape } from "../../../src/kernels/conv/geometry.js";
+import { convBackends, planConvolution, planTransposedConvolution } from "../../../src/kernels/conv/index.js";
+import { convReference, convTransposeReference } from "../../../src/kernels/conv/reference.js";
+
+fc.configureGlobal({ includeErrorInReport: true });
+
+const epilogue = fc.constantFrom(null, ...["relu", "tanh", "softmax"].map((n) => getActivation(n, 3)!));
+
+/** A random convolution: shape, call geometry (output from the input and pads), tensors. */
+const convolution = (transposed: boolean) =>
+  fc
+    .record({
+      rank: fc.integer({ min: 1, max: 3 }),
+      groups: fc.integer({ min: 1, max: 3 }),
+      cg: fc.integer({ min: 1, max: 4 }),
+      fg: fc.integer({ min: 1, max: 5 }),
+      batch: fc.integer({ min: 1, max: 2 }),
+      withBias: fc.boolean(),
+    })
+    .chain((r) =>
+      fc.record({
+        r: fc.constant(r),
+        axes: fc.array(
+          fc.record({
+            size: fc.integer({ min: 1, max: transposed ? 5 : 9 }),
+            kernel: fc.integer({ min: 1, max: 4 }),
+            stride: fc.integer({ min: 1, max: 3 }),
+            dilation: fc.integer({ min: 1, max: 3 }),
+            padBegin: fc.integer({ min: 0, max: 3 }),
+            padEnd: fc.integer({ min: 0, max: 3 }),
+          }),
+          { minLength: r.rank, maxLength: r.rank },
+        ),
+        epilogue,
+        seed: fc.integer(),
+      }),
+    )
+    .map(({ r, axes, epilogue, seed }) => {
+      const shape: ConvShape = {
+        kernel: axes.map((a) => a.kernel),
+        strides: axes.map((a) => a.stride),
+        dilations: axes.map((a) => a.dilation),
+        groups: r.groups,
+        inChannels: r.groups * r.cg,
+        outChannels: r.groups * r.fg,
+      };
+      // A transposed convolution's output is the input of the convolution it transposes.
+      const sizes = axes.map((a) =>
+        transposed
+          ? (a.size - 1) * a.stride + (a.kernel - 1) * a.dilation + 1 - a.padBegin - Math.min(a.padEnd, a.padBegin)
+          : convOutputSize(a.size, a.kernel, a.stride, a.dilation, a.padBegin, a.padEnd),
+      );
+      const call: ConvCall = {
+        batch: r.batch,
+        input: axes.map((a) => a.size),
+        output: sizes.map((s) => Math.max(s, transposed ? 1 : 0)),
+        padsBegin: axes.map((a) => a.padBegin),
+      };
+      return { shape, call, withBias: r.withBias, epilogue, seed };
+    });
+
+const random = (n: number, seed: number): Float32Array => {
+  let state = seed | 0 || 1;
+  return Float32Array.from({ length: n }, () => {
+    state = (Math.imul(state, 1103515245) + 12345) | 0;
+    return ((state >>> 8) / 2 ** 24) * 2 - 1;
+  });
+};
+const size = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
+
+/**
+ * Outputs sum `terms` products of values in [-1, 1] (and a bias): float32 sums may be off by
+ * float32 rounding of each partial sum, at most 2^-24 · terms · (terms + 1); a wrong index is off
+ * by far more.
+ */
+function close(got: Float32Array, want: Float32Array, terms: number, what: string): void {
+  assert.equal(got.length, want.length);
+  const allowed = 2 ** -24 * terms * (terms + 1) + 1e-6;
+  for (let i = 0; i < want.length; i++)
+    assert.ok(Math.abs(got[i] - want[i]) <= allowed, `${what}[${i}] = ${got[i]}, reference ${want[i]}`);
+}
+
+for (const backend of convBackends()) {
+  test(`convolution, ${backend} = reference on random rank-1..3 shapes`, () => {
+    fc.assert(
+      fc.property(convolution(false), ({ shape, call, withBias, epilogue, seed }) => {
+        const kernel = random(size(shape.kernel) * (shape.inChannels / shape.groups) * shape.outChannels, seed);
+        const bias = withBias ? random(shape.outChannels, seed + 1) : null;
+        const x = random(call.batch * size(call.input) * shape.inChannels, seed + 2);
+        const want = new Float32Array(call.batch * size(call.output) * shape.outChannels);
+        const got = want.slice().fill(NaN);
+        convReference(x, kernel, bias, epilogue, shape, call, want);
+        const plan = planConvolution(shape, kernel, bias, epilogue, { backend, reason: "test" });
+        assert.equal(plan.backend, backend);
+        plan.run(x, call, got);
+        close(got, want, size(shape.kernel) * (shape.inChannels / shape.groups), backend);
+      }),
+      { numRuns: 300 },
+    );
+  });
+}
+
+test("transposed convolution = reference on random rank-1..3 shapes", () => {
+  fc.assert(
+    fc.property(convolution(true), ({ shape, call, withBias, epilogue, seed }) => {
+      const kernel = random(size(shape.kernel) * shape.outChannels * (shape.inChannels / shape.groups), seed);
+      const bias = withBias ? random(shape.outChannels, seed + 1) : null;
+      const x = random(call.batch * size(call.input) * shape.inChannels, seed + 2);
+      const want = new Float32Array(call.batch * size(call.output) * shape.outChannels);
+      const got = want.slice().fill(NaN);
+      convTransposeReference(x, kernel, bias, epilogue, shape, call, want);
+      planTransposedConvolution(shape, kernel, bias, epilogue).run(x, call, got);
+      close(got, want, size(shape.kernel) * (shape.inChannels / shape.groups), "transposed");
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("Keras paddings as explicit pads: same gives ceil(n / stride) outputs, causal pads the start", () => {
+  for (let n = 1; n < 12; n++) {
+    for (let k = 1; k < 5; k++) {
+      for (let s = 1; s < 4; s++) {
+        const d = s === 1 ? 2 : 1;
+        const same = kerasPads("same", n, k, s, d);
+        assert.equal(convOutputSize(n, k, s, d, same.begin, same.end), Math.ceil(n / s));
+        assert.ok(same.end - same.begin === 0 || same.end - same.begin === 1);
+        const causal = kerasPads("causal", n, k, s, d);
+        assert.deepEqual(causal, { begin: (k - 1) * d, end: 0 });
+        assert.equal(convOutputSize(n, k, s, d, causal.begin, causal.end), Math.ceil(n / s));
+      }
+    }
+  }
+});

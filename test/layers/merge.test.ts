@@ -1,0 +1,4 @@
+/** Merge layers (src/layers/merge.ts): the fixture cases, against Keras. */
+import { matchesKeras } from "../helpers.js";
+
+matchesKeras(["masking_merge", "merge_layers"]);
