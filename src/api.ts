@@ -3,7 +3,6 @@ import { KeraslessError, describeThrown } from "./errors.js";
 import type { NamedBytes } from "./format/artifact.js";
 import { loadModelFromBytes } from "./load.js";
 import type { Model } from "./model.js";
-import { isOnnx, onnxFrontEnd } from "./onnx/front-end.js";
 
 /** File bytes, or a string: a path in Node, a URL elsewhere. */
 export type ModelSource = Uint8Array | ArrayBuffer | Blob | string;
@@ -25,8 +24,8 @@ export interface LoadOptions {
   externalData?: Record<string, Uint8Array | ArrayBuffer>;
 }
 
-/** Reads the external data files an ONNX model at `source` names (Node: from its folder). */
-export type ExternalReader = (source: string, locations: string[]) => Promise<Record<string, Uint8Array>>;
+/** Reads the external data files of an ONNX model loaded from `source` (Node: from its folder). */
+export type ExternalReader = (source: string, model: NamedBytes) => Promise<Record<string, Uint8Array> | undefined>;
 
 export type StringReader = (source: string) => Promise<Uint8Array>;
 
@@ -75,16 +74,10 @@ async function onnxExternalData(
   readExternal: ExternalReader | undefined,
 ): Promise<Record<string, Uint8Array> | undefined> {
   const given = options.externalData;
-  if (given !== undefined) {
-    const files: Record<string, Uint8Array> = {};
-    for (const [name, bytes] of Object.entries(given))
-      files[name] = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    return files;
-  }
-  if (readExternal === undefined || typeof source !== "string" || /^https?:\/\//.test(source)) return undefined;
-  if (!isOnnx(model.bytes, model.name)) return undefined;
-  const locations = onnxFrontEnd(model.name).externalLocations(model.bytes, model.name);
-  return locations.length === 0 ? undefined : readExternal(source, locations);
+  if (given === undefined) return typeof source === "string" ? readExternal?.(source, model) : undefined;
+  const files: Record<string, Uint8Array> = {};
+  for (const [name, bytes] of Object.entries(given)) files[name] = new Uint8Array(bytes);
+  return files;
 }
 
 /** Reads a URL with fetch (browsers, Deno, Bun, workers). */

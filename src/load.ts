@@ -19,13 +19,7 @@ export function loadModelFromBytes(model: NamedBytes, weights?: NamedBytes, opti
   const { bytes, name } = model;
   if (bytes.length > 0 && !isZip(bytes) && !isHdf5(bytes) && isOnnx(bytes, name)) {
     if (weights !== undefined)
-      throw new KeraslessError(
-        "E_INPUT",
-        "an ONNX model takes no separate weights file (external data: options.externalData)",
-        {
-          file: name,
-        },
-      );
+      throw new KeraslessError("E_INPUT", "an ONNX model takes no weights file", { file: name });
     return onnxFrontEnd(name).load(bytes, name, options.externalData);
   }
   const artifact = readArtifact(model, weights, options);

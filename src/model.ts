@@ -144,16 +144,13 @@ export class Model {
   }
 
   getLayer(name: string): LayerInfo {
-    if (this.engine !== null) {
-      const found = this.engine.layers().find((l) => l.name === name);
-      if (found === undefined) throw new RangeError(`no node named "${name}"`);
-      return found;
-    }
-    const layer = this.graph.layers.find((l) => l.name === name);
-    if (layer === undefined)
-      throw new RangeError(`no layer named "${name}" (layers: ${this.graph.layers.map((l) => l.name).join(", ")})`);
-    return layerInfo(layer);
+    const layers = this.layers;
+    const found = layers.find((l) => l.name === name);
+    if (found === undefined)
+      throw new RangeError(`no layer named "${name}" (layers: ${layers.map((l) => l.name).join(", ")})`);
+    return found;
   }
+
 }
 
 function isGraph(source: Graph | ModelEngine): source is Graph {

@@ -20,11 +20,7 @@ export function registerOnnxFrontEnd(frontEnd: OnnxFrontEnd): void {
 
 export function onnxFrontEnd(file: string): OnnxFrontEnd {
   if (registered === null)
-    throw new KeraslessError(
-      "E_UNSUPPORTED",
-      'this looks like an ONNX model, and this build leaves ONNX out: import "kerasless/onnx" once to add it',
-      { file },
-    );
+    throw new KeraslessError("E_UNSUPPORTED", 'an ONNX model: import "kerasless/onnx" to load it', { file });
   return registered;
 }
 

@@ -8,6 +8,6 @@ test("an .onnx file without the front end asks for kerasless/onnx", () => {
   rejects(
     () => loadModelFromBytes({ name: "m.onnx", bytes: reluModel() }),
     "E_UNSUPPORTED",
-    /^m\.onnx: this looks like an ONNX model, and this build leaves ONNX out: import "kerasless\/onnx"/,
+    /^m\.onnx: an ONNX model: import "kerasless\/onnx" to load it/,
   );
 });
