@@ -150,7 +150,6 @@ export class Model {
       throw new RangeError(`no layer named "${name}" (layers: ${layers.map((l) => l.name).join(", ")})`);
     return found;
   }
-
 }
 
 function isGraph(source: Graph | ModelEngine): source is Graph {
