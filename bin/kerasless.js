@@ -7,10 +7,5 @@ if (!existsSync(entry)) {
   process.stderr.write("kerasless: dist/cli/main.js is missing: run 'npm run build' first\n");
   process.exit(1);
 }
-const { main } = await import(entry.href);
-// Output piped into a command that stops reading early (e.g. `| head`) is not an error.
-process.stdout.on("error", (e) => {
-  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw e;
-});
-process.exitCode = await main(process.argv.slice(2));
+const { runProcess } = await import(entry.href);
+await runProcess();

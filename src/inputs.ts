@@ -1,7 +1,7 @@
 /** Turns what a user passes to predict() into validated tensors, in the model's input order. */
 import { KeraslessError } from "./errors.js";
 import type { Shape } from "./layers/layer.js";
-import { Tensor, formatShape, sizeOf, type DType, type NestedArray } from "./tensor.js";
+import { Tensor, formatShape, type DType, type NestedArray } from "./tensor.js";
 
 /** A tensor as plain data: `data` is flat and row-major. */
 export interface TensorLike {
@@ -21,6 +21,54 @@ export interface TensorInfo {
   readonly dtype: DType;
 }
 
+/**
+ * The most an input holding no values may span: the product of its sizes, its empty (size 0)
+ * axes counted as 1. An input with values is bounded by its data (a file's by its bytes); an
+ * empty one by nothing else, and a shape like [2^53 - 1, 0, 3] would otherwise have the CLI run
+ * 8.8e12 empty batches, a stream 2^53 empty steps, and the model 2^53 samples whose outputs
+ * need not be empty.
+ */
+export const MAX_EMPTY_SPAN = 2 ** 20;
+
+/**
+ * The one check of an input's sizes, made before anything loops over them or allocates for them
+ * (predict, stream steps, the CLI's batches): whole numbers >= 0, and an empty input within
+ * MAX_EMPTY_SPAN. `what` names the input in messages, e.g. `input "x"`.
+ */
+export function checkInputShape(
+  shape: readonly unknown[],
+  what: string,
+  valuesGiven?: number,
+): asserts shape is readonly number[] {
+  let values = 1;
+  let span = 1;
+  for (const d of shape) {
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) {
+      const text = shape.map((x) => (typeof x === "number" ? String(x) : (JSON.stringify(x) ?? String(x))));
+      throw new KeraslessError(
+        "E_INPUT_SHAPE",
+        `${what}: shape [${text.join(", ")}] is not a shape (sizes are whole numbers >= 0)`,
+      );
+    }
+    values *= d;
+    span *= Math.max(1, d);
+  }
+  if (valuesGiven !== undefined && valuesGiven !== values) {
+    const shown = formatShape(shape as number[]);
+    throw new KeraslessError(
+      "E_INPUT_SHAPE",
+      `${what}: shape ${shown} needs ${values} values, data has ${valuesGiven}`,
+    );
+  }
+  if (values === 0 && span > MAX_EMPTY_SPAN) {
+    throw new KeraslessError(
+      "E_LIMIT",
+      `${what} has shape ${formatShape(shape as number[])} and no values; an empty input may span at most ` +
+        `${MAX_EMPTY_SPAN} (its empty axes counted as 1), this one spans ${span}`,
+    );
+  }
+}
+
 function isTensorLike(v: unknown): v is TensorLike {
   return typeof v === "object" && v !== null && !Array.isArray(v) && "shape" in v && "data" in v;
 }
@@ -32,12 +80,22 @@ export function normalizeInputs(given: PredictInput, inputs: readonly TensorInfo
       list = [(given as Record<string, InputValue>)[inputs[0].name]];
     else if (Array.isArray(given) && given.length === 1 && (isTensorLike(given[0]) || given[0] instanceof Tensor))
       list = [given[0]];
-    else list = [given as InputValue];
+    else if (isRecord(given)) {
+      const names = Object.keys(given as object);
+      throw new KeraslessError(
+        "E_INPUT",
+        names.length === 0
+          ? `got an empty object; the model's input is "${inputs[0].name}": ` +
+              `pass nested arrays, a { shape, data } tensor, or { "${inputs[0].name}": ... }`
+          : `unknown input name(s) ${names.join(", ")}; the model's input is "${inputs[0].name}"`,
+      );
+    } else list = [given as InputValue];
   } else if (Array.isArray(given)) {
     if (given.length !== inputs.length) {
       throw new KeraslessError(
         "E_INPUT",
-        `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}), got a list of ${given.length}`,
+        `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}), got a list of ` +
+          `${given.length}`,
       );
     }
     list = given as InputValue[];
@@ -57,7 +115,8 @@ export function normalizeInputs(given: PredictInput, inputs: readonly TensorInfo
   } else {
     throw new KeraslessError(
       "E_INPUT",
-      `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}): pass a list or a record keyed by name`,
+      `the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ")}): pass a list or a record ` +
+        `keyed by name`,
     );
   }
   const tensors = list.map((value, i) => toTensor(value, inputs[i]));
@@ -74,7 +133,14 @@ export function normalizeInputs(given: PredictInput, inputs: readonly TensorInfo
 }
 
 function isRecord(v: unknown): boolean {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !isTensorLike(v) && !(v instanceof Tensor);
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    !Array.isArray(v) &&
+    !ArrayBuffer.isView(v) &&
+    !isTensorLike(v) &&
+    !(v instanceof Tensor)
+  );
 }
 
 function toTensor(value: InputValue, info: TensorInfo): Tensor {
@@ -92,18 +158,25 @@ function toTensor(value: InputValue, info: TensorInfo): Tensor {
         `input "${info.name}": dtype ${JSON.stringify(dtype)} is not float32 or int32`,
       );
     }
-    shape = [...value.shape];
+    shape = Array.from(value.shape);
     values = value.data;
-    if (!shape.every((d) => Number.isInteger(d) && d >= 0))
-      throw new KeraslessError("E_INPUT_SHAPE", `input "${info.name}": shape ${formatShape(shape)} is not a shape`);
-    if (values.length !== sizeOf(shape)) {
-      throw new KeraslessError(
-        "E_INPUT_SHAPE",
-        `input "${info.name}": shape ${formatShape(shape)} needs ${sizeOf(shape)} values, data has ${values.length}`,
-      );
-    }
+    checkInputShape(shape, `input "${info.name}"`, values.length);
+  } else if (ArrayBuffer.isView(value)) {
+    throw new KeraslessError(
+      "E_INPUT",
+      `input "${info.name}": a typed array has no shape; pass { shape: [...], data } (the model expects ` +
+        `${formatShape(info.shape)})`,
+    );
+  } else if (!Array.isArray(value)) {
+    const got = value === null ? "null" : typeof value === "object" ? "an object without shape and data" : typeof value;
+    throw new KeraslessError(
+      "E_INPUT",
+      `input "${info.name}": got ${got}; pass nested arrays of numbers or a { shape, data } tensor (shape ` +
+        `${formatShape(info.shape)})`,
+    );
   } else {
     ({ shape, values } = flattenNested(value, info));
+    checkInputShape(shape, `input "${info.name}"`);
   }
   if (shape.length !== info.shape.length || shape.some((d, i) => info.shape[i] !== null && info.shape[i] !== d)) {
     throw new KeraslessError(

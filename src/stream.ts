@@ -6,7 +6,7 @@
 import { KeraslessError } from "./errors.js";
 import type { Graph } from "./graph/graph.js";
 import { GraphStream } from "./graph/stream.js";
-import { normalizeInputs, type PredictInput, type TensorInfo } from "./inputs.js";
+import { checkInputShape, normalizeInputs, type PredictInput, type TensorInfo } from "./inputs.js";
 import { Tensor, formatShape, sizeOf } from "./tensor.js";
 
 export interface StreamOptions {
@@ -113,8 +113,13 @@ export class ModelStream {
     const data = (x as { data: unknown }).data;
     const wanted = this.inputs[0].dtype === "int32" ? Int32Array : Float32Array;
     if (!(data instanceof wanted)) return false;
-    const shape = (x as { shape: readonly number[] }).shape;
-    if (this.graph.batch === null) this.open(shape[0]);
+    const shape = (x as { shape: unknown }).shape;
+    if (!Array.isArray(shape)) return false;
+    if (this.graph.batch === null) {
+      // Checked once, before the batch size is taken from it; later steps must match it exactly (copyIn).
+      checkInputShape(shape, `stream input "${this.inputs[0].name}"`, data.length);
+      this.open(shape[0]);
+    }
     this.copyIn(shape, data, 0);
     return true;
   }

@@ -154,3 +154,41 @@ test("NaN and Infinity in float inputs are computed with, not refused", () => {
   data[4] = Infinity;
   assert.equal(seed.predict({ shape: [1, 4, 3], data })[0].shape[0], 1);
 });
+
+test("an empty input may not claim a huge batch or time extent: E_LIMIT before any loop (predict and stream)", () => {
+  const huge = 2 ** 53 - 1;
+  rejects(
+    () => seed.predict({ shape: [huge, 0, 3], data: new Float32Array(0) }),
+    "E_LIMIT",
+    /^input "input_layer" has shape \[9007199254740991, 0, 3\] and no values; .* 1048576 .*spans 27021597764222972$/,
+  );
+  rejects(() => seed.predict({ shape: [0, huge, 3], data: new Float32Array(0) }), "E_LIMIT", /no values/);
+  rejects(() => seed.stream().step({ shape: [huge, 0], data: new Float32Array(0) }), "E_LIMIT", /^stream input/);
+  rejects(
+    () => seed.stream().step({ shape: [huge, 3], data: new Float32Array(0) }),
+    "E_INPUT_SHAPE",
+    /^stream input "input_layer": shape \[9007199254740991, 3\] needs 27021597764222972 values, data has 0$/,
+  );
+  rejects(() => seed.predict({ shape: [1, 4, -3], data: [] }), "E_INPUT_SHAPE", /is not a shape/);
+  rejects(() => seed.predict({ shape: [1, 4, 2.5], data: [] }), "E_INPUT_SHAPE", /is not a shape/);
+  // Zero samples of the right shape are a valid (empty) batch.
+  assert.deepEqual(seed.predict({ shape: [0, 4, 3], data: new Float32Array(0) })[0].shape, [0, 1]);
+});
+
+test("single-input models name the problem: unknown input name, a typed array without shape, null", () => {
+  rejects(
+    () => seed.predict({ foo: [[[1, 2, 3]]] }),
+    "E_INPUT",
+    /^unknown input name\(s\) foo; the model's input is "input_layer"$/,
+  );
+  rejects(() => seed.predict({}), "E_INPUT", /^got an empty object; the model's input is "input_layer"/);
+  rejects(
+    () => seed.predict(new Float32Array(12) as never),
+    "E_INPUT",
+    /^input "input_layer": a typed array has no shape; pass \{ shape: \[\.\.\.\], data \} \(.* \[None, 4, 3\]\)$/,
+  );
+  rejects(() => seed.predict(null as never), "E_INPUT", /^input "input_layer": got null; pass nested arrays/);
+  rejects(() => seed.predict(7 as never), "E_INPUT", /^input "input_layer": got number;/);
+  rejects(() => multi.predict([null, null] as never), "E_INPUT", /^input "seq": got null;/);
+  rejects(() => multi.predict(new Float32Array(3) as never), "E_INPUT", /pass a list or a record keyed by name$/);
+});

@@ -1,4 +1,5 @@
 /** Command-line parsing: the commands, their options and help texts, and usage errors. */
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 export type CommandName = "predict" | "inspect" | "verify" | "stream";
@@ -249,7 +250,8 @@ function csvArgs(command: CommandName, file: string, str: (name: string) => stri
   const delimiter = Object.hasOwn(DELIMITERS, given.toLowerCase()) ? DELIMITERS[given.toLowerCase()] : given;
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === "\n" || delimiter === "\r") {
     throw new UsageError(
-      `--delimiter must be one character other than a quote or a line break (or tab, semicolon, space, pipe), got '${given}'`,
+      `--delimiter must be one character other than a quote or a line break (or tab, semicolon, space, pipe), got ` +
+        `'${given}'`,
       command,
     );
   }
@@ -290,6 +292,9 @@ function describeParseError(e: unknown): string {
   return message.split("\n")[0];
 }
 
+/** docs/cli.md, which the package ships: two folders up from src/cli/ and from dist/cli/. */
+export const GUIDE = fileURLToPath(new URL("../../docs/cli.md", import.meta.url));
+
 export const MAIN_HELP = `kerasless: run Keras models from the files Keras writes (.keras, .h5, model.json + weights).
 
 Usage:
@@ -313,7 +318,7 @@ Options for every command:
 
   kerasless --version   print the version
 
-Run 'kerasless <command> --help' for the options of a command. Full guide: docs/cli.md.
+Run 'kerasless <command> --help' for the options of a command. Full guide: ${GUIDE}
 `;
 
 const TENSOR_FILES = `Tensor files (--input, --expected):
@@ -411,8 +416,8 @@ Options:
                    [--plot FILE.svg] [--histogram FILE.svg] [--html FILE.html]
 
 Runs the model on the inputs and compares every output value with the expected (reference)
-outputs. Prints the max and mean absolute error; exits with 0 when every value is within
-1e-5 + 1e-4*|expected|, 1 otherwise.
+outputs. Prints the max and mean absolute error. Exit code: 0 when every value is within
+1e-5 + 1e-4*|expected|, 2 when some are not, 1 on an error (a file that cannot be read, ...).
 
 Options:
   --input FILE        an input tensor (.npy, .json, or an io.json: its "inputs" are used)

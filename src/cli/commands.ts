@@ -5,7 +5,9 @@ import { describeSource, readTensors, writeBytes, type FileTensor } from "./file
 import { scatterSvg } from "./plot.js";
 import { histogramSvg, reportHtml, type ReportData } from "./report.js";
 import { openModel as open, predictNaming, shapeText, type CliIO } from "./predict.js";
+import { printable, printableJson, printableNames } from "./safe-text.js";
 import { fits } from "./sources.js";
+import { formatSummary } from "../summary.js";
 
 export type { CliIO } from "./predict.js";
 export type { Output } from "./outputs.js";
@@ -13,12 +15,13 @@ export type { Output } from "./outputs.js";
 /** Reads every --input file and matches the tensors to the model's inputs, in order. */
 async function readInputs(model: Model, files: readonly string[]): Promise<FileTensor[]> {
   const tensors: FileTensor[] = [];
-  for (const file of files) tensors.push(...(await readTensors(file, "inputs")));
+  for (const file of files) for (const t of await readTensors(file, "inputs", model.inputs.length)) tensors.push(t);
   const names = model.inputs.map((i) => i.name).join(", ");
   if (tensors.length !== model.inputs.length) {
     throw new KeraslessError(
       "E_INPUT",
-      `the model has ${model.inputs.length} input${model.inputs.length === 1 ? "" : "s"} (${names}), the --input files hold ${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`,
+      `the model has ${model.inputs.length} input${model.inputs.length === 1 ? "" : "s"} (${names}), the --input ` +
+        `files hold ${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`,
     );
   }
   tensors.forEach((t, i) => {
@@ -26,7 +29,8 @@ async function readInputs(model: Model, files: readonly string[]): Promise<FileT
     if (!fits(t.shape, info.shape)) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `${t.where === undefined ? "" : `${t.where}: `}the model's input "${info.name}" has shape ${shapeText(info.shape)}, this tensor has ${shapeText(t.shape)}`,
+        `${t.where === undefined ? "" : `${t.where}: `}the model's input "${info.name}" ` +
+          `has shape ${shapeText(info.shape)}, this tensor has ${shapeText(t.shape)}`,
         { file: t.file },
       );
     }
@@ -47,8 +51,19 @@ const FORMATS: Record<Model["format"], string> = {
 
 export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {
   const model = await open(args);
-  const summary = model.summary();
   const data = model.summaryData();
+  // The table from printable names: a file's name for a layer must not drive the terminal.
+  const summary = formatSummary({
+    ...data,
+    name: printable(data.name),
+    className: printable(data.className),
+    rows: data.rows.map((r) => ({
+      ...r,
+      name: printable(r.name),
+      className: printable(r.className),
+      connectedTo: r.connectedTo.map(printable),
+    })),
+  });
   const tensorInfo = (t: Model["inputs"][number]) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype });
   if (args.json) {
     const info = {
@@ -75,21 +90,26 @@ export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {
       })),
       summary,
     };
-    io.stdout.write(JSON.stringify(info, null, 2) + "\n");
+    io.stdout.write(printableJson(JSON.stringify(info, null, 2)) + "\n");
     return 0;
   }
   const version = model.kerasVersion === undefined ? "not stated in the file" : model.kerasVersion;
-  const table = (list: Model["inputs"]): string[] => {
-    const width = Math.max(...list.map((t) => t.name.length));
-    const shapeWidth = Math.max(...list.map((t) => shapeText(t.shape).length));
+  const table = (tensors: Model["inputs"]): string[] => {
+    const list = printableNames(tensors);
+    let width = 0;
+    let shapeWidth = 0;
+    for (const t of list) {
+      width = Math.max(width, t.name.length);
+      shapeWidth = Math.max(shapeWidth, shapeText(t.shape).length);
+    }
     return list.map((t) => `  ${t.name.padEnd(width)}  ${shapeText(t.shape).padEnd(shapeWidth)}  ${t.dtype}`);
   };
   const lines = [
     summary,
     "",
     model.format === "onnx"
-      ? `Written by:    ${version}`
-      : `Keras version: ${version} (run with Keras ${model.kerasMajor} semantics)`,
+      ? `Written by:    ${printable(version)}`
+      : `Keras version: ${printable(version)} (run with Keras ${model.kerasMajor} semantics)`,
     `File format:   ${FORMATS[model.format] ?? model.format}`,
     "Inputs:",
     ...table(model.inputs),
@@ -117,6 +137,9 @@ interface Worst {
   excess: number;
 }
 
+/** verify's exit code when it ran but values differ (errors exit with 1, as every command's). */
+export const VALUES_DIFFER = 2;
+
 /** How many of the values furthest from the tolerance the HTML report lists. */
 const REPORT_WORST = 10;
 
@@ -124,12 +147,14 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
   const model = await open(args);
   const inputs = await readInputs(model, args.inputs);
   const expected: FileTensor[] = [];
-  for (const file of args.expected) expected.push(...(await readTensors(file, "outputs")));
-  const names = model.outputs.map((o) => o.name);
+  for (const file of args.expected)
+    for (const t of await readTensors(file, "outputs", model.outputs.length)) expected.push(t);
+  const names = model.outputs.map((o) => printable(o.name));
   if (expected.length !== names.length) {
     throw new KeraslessError(
       "E_INPUT",
-      `the model has ${names.length} output${names.length === 1 ? "" : "s"} (${names.join(", ")}), the --expected files hold ${expected.length} tensor${expected.length === 1 ? "" : "s"}`,
+      `the model has ${names.length} output${names.length === 1 ? "" : "s"} (${names.join(", ")}), the --expected ` +
+        `files hold ${expected.length} tensor${expected.length === 1 ? "" : "s"}`,
     );
   }
   const outputs = run(model, inputs);
@@ -138,7 +163,8 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
     if (t.shape.length !== e.shape.length || t.shape.some((d, k) => d !== e.shape[k])) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `${e.where === undefined ? "" : `${e.where}: `}output "${names[i]}" has shape ${shapeText(t.shape)}, the expected tensor has ${shapeText(e.shape)}`,
+        `${e.where === undefined ? "" : `${e.where}: `}output "${names[i]}" has shape ${shapeText(t.shape)}, ` +
+          `the expected tensor has ${shapeText(e.shape)}`,
         { file: e.file },
       );
     }
@@ -192,7 +218,9 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
     }
     const outMean = formatError(t.data.length === 0 ? 0 : outSum / t.data.length);
     lines.push(
-      `output "${names[i]}" ${shapeText(t.shape)} vs ${describeSource(expected[i])}: max abs error ${formatError(outMax)}, mean abs error ${outMean}, ${t.data.length - outBad}/${t.data.length} within tolerance`,
+      `output "${names[i]}" ${shapeText(t.shape)} vs ${describeSource(expected[i])}: max abs error ` +
+        `${formatError(outMax)}, mean abs error ${outMean}, ${t.data.length - outBad}/${t.data.length} within ` +
+        `tolerance`,
     );
     rows.push({
       name: names[i],
@@ -278,7 +306,8 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
   );
   io.stdout.write(lines.join("\n") + "\n");
   io.stderr.write(
-    `kerasless: verification failed: ${bad} of ${count} values differ from the expected outputs by more than ${TOLERANCE_TEXT} (max abs error ${formatError(max)})\n`,
+    `kerasless: verification failed: ${bad} of ${count} values differ from the expected outputs by more than ` +
+      `${TOLERANCE_TEXT} (max abs error ${formatError(max)})\n`,
   );
-  return 1;
+  return VALUES_DIFFER;
 }

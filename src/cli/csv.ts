@@ -5,177 +5,9 @@
  * the examples use this module too.
  */
 import { KeraslessError } from "../errors.js";
+import { CsvParser, type RecordHandler } from "./csv-parser.js";
 
-const QUOTE = 0x22;
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
-
-const enum State {
-  /** Skipping the lines before the header. */
-  Skip,
-  /** At the start of a field, or after nothing but spaces and tabs (a quote may still open it). */
-  FieldStart,
-  Unquoted,
-  Quoted,
-  /** Just after a quote inside a quoted field: `""` is a literal quote, anything else closes it. */
-  QuoteSeen,
-}
-
-export interface CsvParserOptions {
-  /** The field separator, one character (default ","). */
-  delimiter?: string;
-  /** Physical lines (ended by LF, CR or CRLF) to drop before the first record. */
-  skipLines?: number;
-}
-
-/** One record with the 1-based line number of the file where it starts. */
-export type RecordHandler = (fields: string[], line: number) => void;
-
-/**
- * An incremental RFC 4180 parser: `push()` text as it arrives, `end()` at the end of the input;
- * each complete record goes to `onRecord` at once. Blank lines are skipped. Text after a closing
- * quote is kept (`"a"b` is `ab`), and so are spaces before an opening quote.
- */
-export class CsvParser {
-  private readonly delimiter: number;
-  private readonly onRecord: RecordHandler;
-  private readonly file: string;
-  private state: State;
-  private linesToSkip: number;
-  private fields: string[] = [];
-  /** The current field's text from earlier chunks (and quoted parts). */
-  private field = "";
-  /** A CR ended the last record: an LF right after it belongs to the same line end. */
-  private pendingLf = false;
-  private line = 1;
-  private recordLine = 1;
-
-  constructor(onRecord: RecordHandler, file: string, options: CsvParserOptions = {}) {
-    const delimiter = options.delimiter ?? ",";
-    if (delimiter.length !== 1 || delimiter === '"' || delimiter === "\n" || delimiter === "\r") {
-      throw new KeraslessError(
-        "E_INPUT",
-        `the CSV delimiter must be one character other than a quote or a line break, got ${JSON.stringify(delimiter)}`,
-      );
-    }
-    this.delimiter = delimiter.charCodeAt(0);
-    this.onRecord = onRecord;
-    this.file = file;
-    this.linesToSkip = options.skipLines ?? 0;
-    this.state = this.linesToSkip > 0 ? State.Skip : State.FieldStart;
-  }
-
-  /** The 1-based number of the line being read. */
-  get currentLine(): number {
-    return this.line;
-  }
-
-  push(text: string): void {
-    const n = text.length;
-    const delimiter = this.delimiter;
-    let i = 0;
-    // Start of the part of the current field that lies in this chunk and is not yet in `field`.
-    let start = 0;
-    if (this.pendingLf && n > 0) {
-      this.pendingLf = false;
-      if (text.charCodeAt(0) === LF) i = start = 1;
-    }
-    while (i < n) {
-      const state = this.state;
-      if (state === State.Skip) {
-        const c = text.charCodeAt(i++);
-        if (c !== LF && c !== CR) continue;
-        if (c === CR) {
-          if (i < n) {
-            if (text.charCodeAt(i) === LF) i++;
-          } else {
-            this.pendingLf = true;
-          }
-        }
-        this.line++;
-        this.recordLine = this.line;
-        start = i;
-        if (--this.linesToSkip === 0) this.state = State.FieldStart;
-        continue;
-      }
-      if (state === State.Quoted) {
-        const q = text.indexOf('"', i);
-        const end = q < 0 ? n : q;
-        for (let k = text.indexOf("\n", i); k >= 0 && k < end; k = text.indexOf("\n", k + 1)) this.line++;
-        this.field += text.slice(i, end);
-        if (q < 0) return;
-        i = q + 1;
-        this.state = State.QuoteSeen;
-        continue;
-      }
-      const c = text.charCodeAt(i);
-      if (state === State.QuoteSeen) {
-        if (c === QUOTE) {
-          this.field += '"';
-          i++;
-          this.state = State.Quoted;
-          continue;
-        }
-        this.state = State.Unquoted;
-        start = i;
-      }
-      if (c === delimiter) {
-        this.fields.push(this.field + text.slice(start, i));
-        this.field = "";
-        this.state = State.FieldStart;
-        start = ++i;
-      } else if (c === LF || c === CR) {
-        this.fields.push(this.field + text.slice(start, i));
-        this.field = "";
-        this.endRecord();
-        i++;
-        if (c === CR) {
-          if (i < n) {
-            if (text.charCodeAt(i) === LF) i++;
-          } else {
-            this.pendingLf = true;
-          }
-        }
-        this.line++;
-        this.recordLine = this.line;
-        this.state = State.FieldStart;
-        start = i;
-      } else if (c === QUOTE && this.state === State.FieldStart) {
-        this.field += text.slice(start, i);
-        this.state = State.Quoted;
-        i++;
-      } else {
-        if (c !== SPACE && c !== TAB) this.state = State.Unquoted;
-        i++;
-      }
-    }
-    if (this.state !== State.Skip && this.state !== State.Quoted && this.state !== State.QuoteSeen)
-      this.field += text.slice(start, n);
-  }
-
-  /** Ends the input: the last record may lack its line break; an open quote is an error. */
-  end(): void {
-    if (this.state === State.Quoted) {
-      throw new KeraslessError("E_FORMAT", `line ${this.recordLine}: a quoted field is not closed`, {
-        file: this.file,
-      });
-    }
-    if (this.state !== State.Skip && (this.field !== "" || this.fields.length > 0 || this.state === State.QuoteSeen)) {
-      this.fields.push(this.field);
-      this.field = "";
-      this.endRecord();
-    }
-  }
-
-  private endRecord(): void {
-    const fields = this.fields;
-    this.fields = [];
-    if (fields.length === 1 && fields[0].trim() === "") return;
-    this.onRecord(fields, this.recordLine);
-  }
-}
+export { CsvParser, MAX_RECORD_CHARS, type CsvParserOptions, type RecordHandler } from "./csv-parser.js";
 
 export interface Csv {
   header: string[];
@@ -224,6 +56,16 @@ export class CsvTable {
         const header = this.header;
         if (header === undefined) {
           if (this.hasHeader) {
+            // A file without a header would silently lose its first row.
+            if (fields.every((h) => parseNumber(h) !== undefined)) {
+              throw new KeraslessError(
+                "E_FORMAT",
+                `line ${line}, the header row, holds only numbers ` +
+                  `(${fields.slice(0, 3).join(", ")}${fields.length > 3 ? ", ..." : ""}): for a file without a ` +
+                  `header, give --skip-header 0 and name the columns by 0-based index`,
+                { file },
+              );
+            }
             this.header = fields.map((h) => h.trim());
             return;
           }
@@ -231,7 +73,8 @@ export class CsvTable {
         } else if (fields.length !== header.length) {
           throw new KeraslessError(
             "E_FORMAT",
-            `line ${line} has ${fields.length} field${fields.length === 1 ? "" : "s"}, ${this.hasHeader ? "the header has" : "the first row has"} ${header.length}`,
+            `line ${line} has ${fields.length} field${fields.length === 1 ? "" : "s"}, ` +
+              `${this.hasHeader ? "the header has" : "the first row has"} ${header.length}`,
             { file },
           );
         }
@@ -263,6 +106,23 @@ export class CsvTable {
   }
 }
 
+/** Other separators a one-column header may hide, and the --delimiter name for each. */
+const OTHER_DELIMITERS: [string, string][] = [
+  [";", "semicolon"],
+  ["\t", "tab"],
+  ["|", "pipe"],
+];
+
+/** For a header read as one column that holds another separator: which --delimiter reads it. */
+function delimiterHint(header: readonly string[]): string {
+  if (header.length !== 1) return "";
+  const found = OTHER_DELIMITERS.find(([c]) => header[0].includes(c));
+  return found === undefined
+    ? ""
+    : `: the header is one column; a file separated by "${found[0] === "\t" ? "\\t" : found[0]}" ` +
+        `needs --delimiter ${found[1]}`;
+}
+
 /** Column indices for `--features`: header names first, else 0-based indices. */
 export function resolveColumns(header: readonly string[], features: readonly string[], file: string): number[] {
   return features.map((f) => {
@@ -271,28 +131,31 @@ export function resolveColumns(header: readonly string[], features: readonly str
     if (/^\d+$/.test(f) && Number(f) < header.length) return Number(f);
     throw new KeraslessError(
       "E_INPUT",
-      `no column "${f}" (the columns are ${header.join(", ")}; or give 0-based indices)`,
-      { file },
+      `no column "${f}" (the columns are ${header.join(", ")}; or give 0-based indices)${delimiterHint(header)}`,
+      {
+        file,
+      },
     );
   });
 }
 
-const SPECIAL: Record<string, number> = {
-  nan: Number.NaN,
-  inf: Infinity,
-  "+inf": Infinity,
-  "-inf": -Infinity,
-  infinity: Infinity,
-  "+infinity": Infinity,
-  "-infinity": -Infinity,
-};
+/** NumPy's spellings of the non-finite values (a Map: a cell "constructor" must find nothing). */
+const SPECIAL = new Map<string, number>([
+  ["nan", Number.NaN],
+  ["inf", Infinity],
+  ["+inf", Infinity],
+  ["-inf", -Infinity],
+  ["infinity", Infinity],
+  ["+infinity", Infinity],
+  ["-infinity", -Infinity],
+]);
 
-const RADIX_LITERAL = /[xXbBoO]/;
+const RADIX_LITERAL = /[box]/i;
 
 /** A CSV number as NumPy reads it (decimal, exponent, nan/inf spellings); undefined if it is not one. */
 export function parseNumber(text: string): number | undefined {
   const v = Number(text);
-  if (Number.isNaN(v)) return SPECIAL[text.trim().toLowerCase()];
+  if (Number.isNaN(v)) return SPECIAL.get(text.trim().toLowerCase());
   // Number() also takes "" and blanks (as 0) and hex/octal/binary literals, which are no CSV numbers.
   if (v === 0 && text.trim() === "") return undefined;
   return RADIX_LITERAL.test(text) ? undefined : v;

@@ -38,16 +38,18 @@ export async function readText(file: string): Promise<string> {
 
 /**
  * The tensors a file holds: one for a .npy or a `{shape, dtype, data}` JSON file; for an
- * io.json-style file (`{"inputs": [...], "outputs": [...]}`), its list for `role`.
+ * io.json-style file (`{"inputs": [...], "outputs": [...]}`), its list for `role`, refused
+ * before any tensor is read when it holds more than the `max` the model has.
  */
-export async function readTensors(file: string, role: "inputs" | "outputs"): Promise<FileTensor[]> {
+export async function readTensors(file: string, role: "inputs" | "outputs", max: number): Promise<FileTensor[]> {
   const bytes = await readBytes(file);
   if (isNpy(bytes)) return [{ ...parseNpy(bytes, file), file }];
   const text = new TextDecoder("utf-8").decode(bytes).replace(/^\uFEFF/, "");
   if (!/^\s*[{[]/.test(text)) {
+    const csv = /\.(?:csv|tsv|txt)$/i.test(file) ? "; a CSV file is read with --csv FILE --features A,B,C" : "";
     throw new KeraslessError(
       "E_FORMAT",
-      'not a tensor file (expected a .npy file or JSON {"shape", "dtype", "data"})',
+      `not a tensor file (expected a .npy file or JSON {"shape", "dtype", "data"})${csv}`,
       { file },
     );
   }
@@ -68,6 +70,10 @@ export async function readTensors(file: string, role: "inputs" | "outputs"): Pro
         `has no "${role}" list (it has "${role === "inputs" ? "outputs" : "inputs"}")`,
         { file },
       );
+    }
+    if (list.length > max) {
+      const has = `the model has ${max} ${max === 1 ? role.slice(0, -1) : role}`;
+      throw new KeraslessError("E_INPUT", `holds ${list.length} tensors in "${role}", ${has}`, { file });
     }
     return list.map((item, i) => {
       const where = `${role}[${i}]`;

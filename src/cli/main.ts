@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import { KeraslessError } from "../errors.js";
 import { COMMAND_HELP, COMMANDS, MAIN_HELP, UsageError, isCommand, parseCommand, type CommandArgs } from "./args.js";
 import { inspect, verify, type CliIO } from "./commands.js";
+import { handleSignals } from "./interrupt.js";
+import { printable } from "./safe-text.js";
 import { predict } from "./predict.js";
 import { stream } from "./stream.js";
 
@@ -19,7 +21,7 @@ export function version(): string {
 
 /**
  * Runs the command line `argv` (the arguments after the program name) and returns the exit
- * code: 0 on success, 1 on any error (one line on stderr) or a failed verification.
+ * code: 0 on success, 1 on any error (one line on stderr), 2 when verify finds values that differ.
  */
 export async function main(
   argv: readonly string[],
@@ -56,9 +58,24 @@ export async function main(
     return await runCommand(parseCommand(first, rest), io);
   } catch (e) {
     io.stderr.write(`${errorLine(e)}\n`);
-    if (debug && e instanceof Error && e.stack !== undefined) io.stderr.write(`${e.stack}\n`);
+    if (debug && e instanceof Error && e.stack !== undefined)
+      io.stderr.write(`${e.stack.split("\n").map(printable).join("\n")}\n`);
     return 1;
   }
+}
+
+/**
+ * The command as a process (bin/kerasless.js): this process' arguments and streams, Ctrl-C and
+ * SIGTERM handled (src/cli/interrupt.ts), the exit code set.
+ */
+export async function runProcess(): Promise<void> {
+  handleSignals();
+  // Output piped into a command that stops reading early (e.g. `| head`) is not an error.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  process.exitCode = await main(process.argv.slice(2));
 }
 
 function runCommand(args: CommandArgs, io: CliIO): Promise<number> {
@@ -76,7 +93,17 @@ function runCommand(args: CommandArgs, io: CliIO): Promise<number> {
 
 /** The one line an error is reported with: `kerasless: <file>: <problem>`. */
 export function errorLine(e: unknown): string {
-  const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, " ").trim();
+  return printable(describeError(e));
+}
+
+function describeError(e: unknown): string {
+  // Line breaks (and the blanks around them) become one space; printable() escapes the rest.
+  const oneLine = (text: string): string =>
+    text
+      .split("\n")
+      .map((part) => part.trim())
+      .filter((part) => part !== "")
+      .join(" ");
   if (e instanceof UsageError) return `kerasless: ${oneLine(e.message)}; ${e.hint}`;
   if (e instanceof KeraslessError) {
     return e.file === undefined ? `kerasless: ${oneLine(e.problem)}` : `kerasless: ${e.file}: ${oneLine(e.problem)}`;

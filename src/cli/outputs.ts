@@ -3,21 +3,18 @@
  * .npy, chosen by the file extension. Only a bounded amount of text is buffered; a .npy header is
  * reserved first and rewritten with the final shape at the end.
  */
-import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KeraslessError, describeThrown } from "../errors.js";
+import { KeraslessError } from "../errors.js";
 import { npyData, npyHeader } from "../io/npy.js";
 import type { Tensor } from "../node.js";
+import { onInterrupt } from "./interrupt.js";
+import { FLUSH_AT, TextBuffer, fileTarget, streamTarget, type Output, type Target } from "./output-targets.js";
+import { csvTextCell, printableJson } from "./safe-text.js";
 
-/** Where text goes: stdout, or anything with a write() method. */
-export interface Output {
-  write(text: string): unknown;
-  /** Present on streams: lets the writer wait when the stream's buffer is full. */
-  once?(event: "drain", listener: () => void): unknown;
-  isTTY?: boolean;
-  columns?: number;
-}
+export type { Output } from "./output-targets.js";
 
 export type OutputFormat = "json" | "csv" | "npy";
 
@@ -27,99 +24,6 @@ export function outputFormat(file: string | undefined): OutputFormat {
   if (/\.npy$/i.test(file)) return "npy";
   if (/\.csv$/i.test(file)) return "csv";
   return "json";
-}
-
-/** A byte sink written in order; `writeAt` is only available for files. */
-interface Target {
-  write(chunk: string | Uint8Array): Promise<void>;
-  writeAt?(bytes: Uint8Array, position: number): Promise<void>;
-  close(): Promise<void>;
-  /** Closes and deletes what was written (a file this run created). */
-  discard(): Promise<void>;
-}
-
-async function fileTarget(file: string): Promise<Target> {
-  const fail = (e: unknown): never => {
-    throw new KeraslessError("E_IO", `cannot write the file (${describeThrown(e)})`, { file, cause: e });
-  };
-  let handle: FileHandle;
-  try {
-    handle = await open(file, "w");
-  } catch (e) {
-    return fail(e);
-  }
-  let position = 0;
-  return {
-    async write(chunk) {
-      const bytes = typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk;
-      try {
-        let done = 0;
-        while (done < bytes.length)
-          done += (await handle.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
-      } catch (e) {
-        fail(e);
-      }
-      position += bytes.length;
-    },
-    async writeAt(bytes, at) {
-      try {
-        await handle.write(bytes, 0, bytes.length, at);
-      } catch (e) {
-        fail(e);
-      }
-    },
-    async close() {
-      await handle.close();
-    },
-    async discard() {
-      await handle.close().catch(() => undefined);
-      await rm(file, { force: true });
-    },
-  };
-}
-
-function streamTarget(out: Output): Target {
-  const decoder = new TextDecoder();
-  return {
-    async write(chunk) {
-      const ok = out.write(typeof chunk === "string" ? chunk : decoder.decode(chunk));
-      if (ok === false && typeof out.once === "function")
-        await new Promise<void>((resolve) => out.once?.("drain", resolve));
-    },
-    async close() {},
-    async discard() {},
-  };
-}
-
-/** Text is collected up to this many characters before it is written. */
-const FLUSH_AT = 1 << 20;
-
-class TextBuffer {
-  private parts: string[] = [];
-  private length = 0;
-  constructor(private readonly target: Target) {}
-
-  add(text: string): void {
-    this.parts.push(text);
-    this.length += text.length;
-  }
-
-  get full(): boolean {
-    return this.length >= FLUSH_AT;
-  }
-
-  async flush(): Promise<void> {
-    if (this.length === 0) return;
-    await this.target.write(this.take());
-  }
-
-  /** Empties the buffer and returns its text. */
-  take(): string {
-    const text = this.parts.join("");
-    this.parts = [];
-    this.length = 0;
-    return text;
-  }
 }
 
 /** A float32/int32 value as JSON: its exact value; non-finite values as strings. */
@@ -135,7 +39,10 @@ function csvNumber(v: number): string {
 
 /** Writes the outputs of one run, batch by batch. */
 export interface OutputWriter {
-  /** Adds one batch's outputs (one tensor per model output, batch axis first); `rows` labels each sample (CSV windows). */
+  /**
+   * Adds one batch's outputs (one tensor per model output, batch axis first); `rows` labels
+   * each sample (CSV windows).
+   */
   add(outputs: readonly Tensor[], rows?: ArrayLike<number>): void;
   /** Writes what has been buffered if it is large (always, with `force`). */
   flush(force?: boolean): Promise<void>;
@@ -166,7 +73,8 @@ export async function openWriter(
   if (format === "npy" && options.names.length !== 1) {
     throw new KeraslessError(
       "E_INPUT",
-      `the model has ${options.names.length} outputs (${options.names.join(", ")}) and a .npy file holds one array: write JSON instead (--output OUT.json)`,
+      `the model has ${options.names.length} outputs (${options.names.join(", ")}) and a .npy file holds one array: ` +
+        `write JSON instead (--output OUT.json)`,
       { file },
     );
   }
@@ -210,18 +118,23 @@ class Shapes {
 }
 
 /**
- * `{"outputs": [{"name", "shape", "dtype", "data"}, ...]}`, one output per line. The first output
- * streams straight to the target; further outputs go through temporary files until the end.
+ * `{"outputs": [{"name", "shape", "dtype", "data"}, ...]}`, one output per line, the keys in that
+ * order whatever the input. When the number of samples is known first (tensor inputs), the first
+ * output streams straight to the target; otherwise (CSV windows) its shape is known only at the
+ * end, so it goes through a temporary file like the further outputs always do.
  */
 class JsonWriter implements OutputWriter {
   private readonly buffers: TextBuffer[] = [];
   private readonly shapesSeen: Shapes;
   private readonly written: number[];
   private readonly dtypes: string[];
+  /** Whether output 0 is written to the target as it comes. */
+  private readonly firstStreams: boolean;
   private started = false;
   private spillReady: Promise<void> | undefined;
   private spillTargets: Target[] = [];
   private spillDir: string | undefined;
+  private forgetSpills: (() => void) | undefined;
 
   constructor(
     private readonly target: Target,
@@ -231,26 +144,29 @@ class JsonWriter implements OutputWriter {
     this.shapesSeen = new Shapes(n);
     this.written = new Array<number>(n).fill(0);
     this.dtypes = new Array<string>(n).fill("float32");
-    this.buffers.push(new TextBuffer(target));
+    this.firstStreams = options.total !== undefined;
+    if (this.firstStreams) this.buffers.push(new TextBuffer(target));
   }
 
   get shapes(): number[][] {
     return this.options.names.map((_, i) => this.shapesSeen.full(i));
   }
 
+  /** The start of output i's object, up to the opening bracket of its data. */
+  private head(i: number, shape: readonly number[]): string {
+    const name = printableJson(JSON.stringify(this.options.names[i]));
+    return `{"name": ${name}, "shape": [${shape.join(", ")}], "dtype": "${this.dtypes[i]}", "data": [`;
+  }
+
   add(outputs: readonly Tensor[], _rows?: ArrayLike<number>): void {
     outputs.forEach((t, i) => {
       const rest = this.shapesSeen.take(i, t);
+      this.dtypes[i] = t.dtype;
       if (i === 0 && !this.started) {
         this.started = true;
-        this.dtypes[0] = t.dtype;
-        const shape =
-          this.options.total === undefined ? "" : `"shape": [${[this.options.total, ...rest].join(", ")}], `;
-        this.buffers[0].add(
-          `{"outputs": [\n  {"name": ${JSON.stringify(this.options.names[0])}, ${shape}"dtype": "${t.dtype}", "data": [`,
-        );
+        if (this.firstStreams)
+          this.buffers[0].add(`{"outputs": [\n  ${this.head(0, [this.options.total as number, ...rest])}`);
       }
-      if (i > 0) this.dtypes[i] = t.dtype;
       const data = t.data;
       if (data.length === 0) return;
       const values = new Array<string>(data.length);
@@ -261,7 +177,6 @@ class JsonWriter implements OutputWriter {
   }
 
   private bufferFor(i: number): TextBuffer {
-    if (i === 0) return this.buffers[0];
     if (this.buffers[i] === undefined) {
       // A spill buffer writes to its temporary file once that file is open (see flush).
       this.buffers[i] = new TextBuffer({
@@ -278,9 +193,11 @@ class JsonWriter implements OutputWriter {
 
   private ensureSpills(): Promise<void> {
     this.spillReady ??= (async () => {
-      this.spillDir = await mkdtemp(join(tmpdir(), "kerasless-out-"));
-      for (let i = 1; i < this.options.names.length; i++)
-        this.spillTargets[i] = await fileTarget(join(this.spillDir, `output-${i}.txt`));
+      const dir = await mkdtemp(join(tmpdir(), "kerasless-out-"));
+      this.spillDir = dir;
+      this.forgetSpills = onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
+      for (let i = this.firstStreams ? 1 : 0; i < this.options.names.length; i++)
+        this.spillTargets[i] = await fileTarget(join(dir, `output-${i}.txt`));
     })();
     return this.spillReady;
   }
@@ -291,15 +208,15 @@ class JsonWriter implements OutputWriter {
 
   async finish(): Promise<void> {
     const names = this.options.names;
-    const main = this.buffers[0];
     if (!this.started) throw new KeraslessError("E_INPUT", "no outputs were computed");
-    const tail = this.options.total === undefined ? `], "shape": [${this.shapesSeen.full(0).join(", ")}]}` : "]}";
-    main.add(tail);
-    await main.flush();
-    for (let i = 1; i < names.length; i++) {
-      await this.target.write(
-        `,\n  {"name": ${JSON.stringify(names[i])}, "shape": [${this.shapesSeen.full(i).join(", ")}], "dtype": "${this.dtypes[i]}", "data": [`,
-      );
+    if (this.firstStreams) {
+      this.buffers[0].add("]}");
+      await this.buffers[0].flush();
+    } else {
+      await this.target.write('{"outputs": [\n');
+    }
+    for (let i = this.firstStreams ? 1 : 0; i < names.length; i++) {
+      await this.target.write(`${i === 0 ? "" : ",\n"}  ${this.head(i, this.shapesSeen.full(i))}`);
       const buffer = this.buffers[i];
       if (this.spillDir === undefined) {
         // Never spilled: the whole output is still in memory.
@@ -330,6 +247,7 @@ class JsonWriter implements OutputWriter {
     if (this.spillDir === undefined) return;
     for (const t of this.spillTargets) await t?.close().catch(() => undefined);
     await rm(this.spillDir, { recursive: true, force: true });
+    this.forgetSpills?.();
     this.spillDir = undefined;
   }
 
@@ -353,10 +271,6 @@ function columnNames(name: string, perSample: readonly number[]): string[] {
     }
   }
   return names;
-}
-
-function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** One line per sample: (`row`,) then every output's values, flattened, side by side. */
@@ -383,7 +297,7 @@ class CsvWriter implements OutputWriter {
       this.started = true;
       const header = outputs.flatMap((_, i) => columnNames(this.options.names[i], perSample[i]));
       if (this.options.rowColumn === true) header.unshift("row");
-      this.buffer.add(header.map(csvField).join(",") + "\n");
+      this.buffer.add(header.map(csvTextCell).join(",") + "\n");
     }
     const count = outputs[0]?.shape[0] ?? 0;
     const sizes = outputs.map((t) => (count === 0 ? 0 : t.data.length / count));

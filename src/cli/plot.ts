@@ -29,12 +29,14 @@ export function scatterSvg(xs: ArrayLike<number>, ys: ArrayLike<number>, options
 
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
+      `font-family="Helvetica, Arial, sans-serif" font-size="12">`,
   );
   out.push(`<title>${escapeXml(options.title)}</title>`);
   out.push(`<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`);
   out.push(
-    `<text class="title" x="${f(LEFT + SIZE / 2)}" y="${TOP - 24}" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`,
+    `<text class="title" x="${f(LEFT + SIZE / 2)}" y="${TOP - 24}" text-anchor="middle" ` +
+      `font-size="15">${escapeXml(options.title)}</text>`,
   );
 
   out.push(`<g class="grid" stroke="#e6e6e6" stroke-width="1">`);
@@ -45,11 +47,13 @@ export function scatterSvg(xs: ArrayLike<number>, ys: ArrayLike<number>, options
   out.push(`</g>`);
 
   out.push(
-    `<line id="diagonal" class="diagonal" x1="${f(px(lo))}" y1="${f(py(lo))}" x2="${f(px(hi))}" y2="${f(py(hi))}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"><title>y = x</title></line>`,
+    `<line id="diagonal" class="diagonal" x1="${f(px(lo))}" y1="${f(py(lo))}" x2="${f(px(hi))}" y2="${f(py(hi))}" ` +
+      `stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"><title>y = x</title></line>`,
   );
   // Legend in the bottom-right corner, far from the diagonal.
   out.push(
-    `<line x1="${LEFT + SIZE - 74}" y1="${TOP + SIZE - 16}" x2="${LEFT + SIZE - 50}" y2="${TOP + SIZE - 16}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+    `<line x1="${LEFT + SIZE - 74}" y1="${TOP + SIZE - 16}" x2="${LEFT + SIZE - 50}" y2="${TOP + SIZE - 16}" ` +
+      `stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"/>`,
   );
   out.push(`<text x="${LEFT + SIZE - 12}" y="${TOP + SIZE - 12}" text-anchor="end" fill="#d62728">y = x</text>`);
 
@@ -71,11 +75,13 @@ export function scatterSvg(xs: ArrayLike<number>, ys: ArrayLike<number>, options
   }
   out.push(`</g>`);
   out.push(
-    `<text class="x-label" x="${f(LEFT + SIZE / 2)}" y="${TOP + SIZE + 46}" text-anchor="middle" font-size="14">${escapeXml(options.xLabel)}</text>`,
+    `<text class="x-label" x="${f(LEFT + SIZE / 2)}" y="${TOP + SIZE + 46}" text-anchor="middle" ` +
+      `font-size="14">${escapeXml(options.xLabel)}</text>`,
   );
   const yMid = f(TOP + SIZE / 2);
   out.push(
-    `<text class="y-label" x="22" y="${yMid}" text-anchor="middle" font-size="14" transform="rotate(-90 22 ${yMid})">${escapeXml(options.yLabel)}</text>`,
+    `<text class="y-label" x="22" y="${yMid}" text-anchor="middle" font-size="14" transform="rotate(-90 22 ` +
+      `${yMid})">${escapeXml(options.yLabel)}</text>`,
   );
   out.push(`</svg>`);
   return out.join("\n") + "\n";
@@ -111,14 +117,15 @@ export function niceTicks(lo: number, hi: number): number[] {
 
 function labelFormatter(ticks: number[]): (v: number) => string {
   const step = ticks.length > 1 ? ticks[1] - ticks[0] : 1;
-  const biggest = Math.max(...ticks.map(Math.abs));
+  let biggest = 0;
+  for (const t of ticks) biggest = Math.max(biggest, Math.abs(t));
   if (biggest >= 1e6 || step < 1e-4)
     return (v) =>
       v === 0 ? "0" : v.toExponential(Math.min(15, Math.max(0, Math.round(Math.log10(biggest) - Math.log10(step)))));
   const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
   return (v) => {
     const s = v.toFixed(decimals);
-    return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+    return /^-0(?:\.0*)?$/.test(s) ? s.slice(1) : s;
   };
 }
 

@@ -4,6 +4,7 @@ import type { PredictArgs } from "./args.js";
 import { readText } from "./files.js";
 import { openWriter, type Output } from "./outputs.js";
 import { Progress } from "./progress.js";
+import { printable } from "./safe-text.js";
 import { parseScaler, type Scaler } from "./scaler.js";
 import { csvSource, tensorSource, type BatchTensor } from "./sources.js";
 
@@ -17,7 +18,19 @@ export interface CliIO {
 }
 
 export async function openModel(args: { model: string; weights?: string }): Promise<Model> {
-  return loadModel(args.model, args.weights === undefined ? {} : { weights: args.weights });
+  try {
+    return await loadModel(args.model, args.weights === undefined ? {} : { weights: args.weights });
+  } catch (e) {
+    // The library's message says what is missing; the command line says which option gives it.
+    if (
+      e instanceof KeraslessError &&
+      e.code === "E_FORMAT" &&
+      args.weights === undefined &&
+      /model\.json/.test(e.problem)
+    )
+      throw new KeraslessError("E_FORMAT", `${e.problem} with --weights FILE`, { file: e.file, cause: e });
+    throw e;
+  }
 }
 
 export function shapeText(shape: readonly (number | null)[]): string {
@@ -60,7 +73,8 @@ export function inverseScale(
     if (columns.length !== 1 && columns.length !== last) {
       throw new KeraslessError(
         "E_INPUT",
-        `--inverse-scale names ${columns.length} columns, output "${names[i]}" has ${last} value${last === 1 ? "" : "s"} on its last axis (give one column, or one per value)`,
+        `--inverse-scale names ${columns.length} columns, output "${names[i]}" has ${last} ` +
+          `value${last === 1 ? "" : "s"} on its last axis (give one column, or one per value)`,
       );
     }
     const data = t.data;
@@ -111,7 +125,9 @@ export async function predict(args: PredictArgs, io: CliIO): Promise<number> {
   }
   if (args.output !== undefined) {
     io.stdout.write(
-      `wrote ${args.output}: ${writer.shapes.map((shape, i) => `${names[i]} ${shapeText(shape)}`).join(", ")}\n`,
+      printable(
+        `wrote ${args.output}: ${writer.shapes.map((shape, i) => `${names[i]} ${shapeText(shape)}`).join(", ")}`,
+      ) + "\n",
     );
   }
   return 0;

@@ -90,7 +90,8 @@ export function histogramSvg(sample: ErrorSample, title: string): string {
   const bins = errorBins(sample);
   const plotW = W - LEFT - RIGHT;
   const plotH = H - TOP - BOTTOM;
-  const most = Math.max(1, ...bins.map((b) => b.ok + b.bad));
+  let most = 1;
+  for (const b of bins) most = Math.max(most, b.ok + b.bad);
   const step = niceStep(most);
   const top = Math.ceil(most / step) * step;
   const slot = plotW / bins.length;
@@ -99,22 +100,27 @@ export function histogramSvg(sample: ErrorSample, title: string): string {
   const f = (v: number): string => v.toFixed(2);
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ` +
+      `font-family="Helvetica, Arial, sans-serif" font-size="12">`,
   );
   out.push(`<title>${escapeXml(title)}</title>`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(
-    `<text class="title" x="${f(LEFT + plotW / 2)}" y="24" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
+    `<text class="title" x="${f(LEFT + plotW / 2)}" y="24" text-anchor="middle" ` +
+      `font-size="15">${escapeXml(title)}</text>`,
   );
   const legendX = LEFT + plotW - 330;
   out.push(
-    `<g class="legend"><rect x="${legendX}" y="${TOP - 30}" width="12" height="12" fill="#1f77b4"/><text x="${legendX + 18}" y="${TOP - 20}">within tolerance</text>`,
+    `<g class="legend"><rect x="${legendX}" y="${TOP - 30}" width="12" height="12" fill="#1f77b4"/><text ` +
+      `x="${legendX + 18}" y="${TOP - 20}">within tolerance</text>`,
   );
   out.push(
-    `<rect x="${legendX + 130}" y="${TOP - 30}" width="12" height="12" fill="#d62728"/><text x="${legendX + 148}" y="${TOP - 20}">outside</text>`,
+    `<rect x="${legendX + 130}" y="${TOP - 30}" width="12" height="12" fill="#d62728"/><text x="${legendX + 148}" ` +
+      `y="${TOP - 20}">outside</text>`,
   );
   out.push(
-    `<line x1="${legendX + 215}" y1="${TOP - 24}" x2="${legendX + 239}" y2="${TOP - 24}" stroke="#555" stroke-dasharray="5 3"/><text x="${legendX + 245}" y="${TOP - 20}">1e-5</text></g>`,
+    `<line x1="${legendX + 215}" y1="${TOP - 24}" x2="${legendX + 239}" y2="${TOP - 24}" stroke="#555" ` +
+      `stroke-dasharray="5 3"/><text x="${legendX + 245}" y="${TOP - 20}">1e-5</text></g>`,
   );
   out.push(`<g class="grid" stroke="#e6e6e6">`);
   for (let c = 0; c <= top; c += step)
@@ -132,11 +138,13 @@ export function histogramSvg(sample: ErrorSample, title: string): string {
     const tip = `${range}: ${b.ok} within tolerance, ${b.bad} outside`;
     if (b.ok > 0)
       out.push(
-        `<rect class="ok" x="${f(x)}" y="${f(y(b.ok))}" width="${f(barW)}" height="${f(y(0) - y(b.ok))}" fill="#1f77b4"><title>${escapeXml(tip)}</title></rect>`,
+        `<rect class="ok" x="${f(x)}" y="${f(y(b.ok))}" width="${f(barW)}" height="${f(y(0) - y(b.ok))}" ` +
+          `fill="#1f77b4"><title>${escapeXml(tip)}</title></rect>`,
       );
     if (b.bad > 0)
       out.push(
-        `<rect class="bad" x="${f(x)}" y="${f(y(b.ok + b.bad))}" width="${f(barW)}" height="${f(y(b.ok) - y(b.ok + b.bad))}" fill="#d62728"><title>${escapeXml(tip)}</title></rect>`,
+        `<rect class="bad" x="${f(x)}" y="${f(y(b.ok + b.bad))}" width="${f(barW)}" ` +
+          `height="${f(y(b.ok) - y(b.ok + b.bad))}" fill="#d62728"><title>${escapeXml(tip)}</title></rect>`,
       );
   });
   out.push(`</g>`);
@@ -146,7 +154,8 @@ export function histogramSvg(sample: ErrorSample, title: string): string {
   if (floorBin > 0) {
     const x = LEFT + floorBin * slot;
     out.push(
-      `<line id="tolerance" x1="${f(x)}" y1="${TOP}" x2="${f(x)}" y2="${TOP + plotH}" stroke="#555" stroke-dasharray="5 3"><title>1e-5: the tolerance for expected values near 0</title></line>`,
+      `<line id="tolerance" x1="${f(x)}" y1="${TOP}" x2="${f(x)}" y2="${TOP + plotH}" stroke="#555" ` +
+        `stroke-dasharray="5 3"><title>1e-5: the tolerance for expected values near 0</title></line>`,
     );
   }
   out.push(`<g class="tick-labels" fill="#333">`);
@@ -160,10 +169,12 @@ export function histogramSvg(sample: ErrorSample, title: string): string {
   });
   out.push(`</g>`);
   out.push(
-    `<text class="x-label" x="${f(LEFT + plotW / 2)}" y="${H - 24}" text-anchor="middle" font-size="14">|kerasless − Keras| (${PER_DECADE} bins per power of ten)</text>`,
+    `<text class="x-label" x="${f(LEFT + plotW / 2)}" y="${H - 24}" text-anchor="middle" font-size="14">|kerasless ` +
+      `− Keras| (${PER_DECADE} bins per power of ten)</text>`,
   );
   out.push(
-    `<text class="y-label" x="20" y="${f(TOP + plotH / 2)}" text-anchor="middle" font-size="14" transform="rotate(-90 20 ${f(TOP + plotH / 2)})">values</text>`,
+    `<text class="y-label" x="20" y="${f(TOP + plotH / 2)}" text-anchor="middle" font-size="14" ` +
+      `transform="rotate(-90 20 ${f(TOP + plotH / 2)})">values</text>`,
   );
   out.push(`</svg>`);
   return out.join("\n") + "\n";
@@ -206,6 +217,8 @@ const escapeHtml = escapeXml;
 /** A single HTML file with everything inline (no scripts, no external resources). */
 export function reportHtml(r: ReportData): string {
   const cell = (v: string | number): string => `<td>${escapeHtml(String(v))}</td>`;
+  const row = (values: (string | number)[], tag = "td"): string =>
+    `<tr>${values.map((v) => (tag === "td" ? cell(v) : `<${tag}>${escapeHtml(String(v))}</${tag}>`)).join("")}</tr>`;
   const svg = (text: string): string => text.replace(/^<\?xml[^>]*>\s*/, "");
   return `<!DOCTYPE html>
 <html lang="en">
@@ -232,8 +245,8 @@ th { background: #f3f3f3; }
 <tr><th>tolerance per value</th>${cell(r.tolerance)}</tr>
 </table>
 <table class="outputs">
-<tr><th>output</th><th>shape</th><th>expected from</th><th>max abs error</th><th>mean abs error</th><th>within tolerance</th></tr>
-${r.outputs.map((o) => `<tr>${cell(o.name)}${cell(o.shape)}${cell(o.source)}${cell(o.maxError)}${cell(o.meanError)}${cell(`${o.within}/${o.count}`)}</tr>`).join("\n")}
+${row(["output", "shape", "expected from", "max abs error", "mean abs error", "within tolerance"], "th")}
+${r.outputs.map((o) => row([o.name, o.shape, o.source, o.maxError, o.meanError, `${o.within}/${o.count}`])).join("\n")}
 </table>
 <div class="plots">
 ${svg(r.scatter)}
@@ -241,8 +254,8 @@ ${svg(r.histogram)}
 </div>
 <h2>Largest errors relative to the tolerance</h2>
 <table class="worst">
-<tr><th>output</th><th>flat index</th><th>kerasless</th><th>expected</th><th>abs error</th><th>tolerance</th></tr>
-${r.worst.map((w) => `<tr>${cell(w.output)}${cell(w.index)}${cell(w.got)}${cell(w.expected)}${cell(w.error)}${cell(w.tolerance)}</tr>`).join("\n")}
+${row(["output", "flat index", "kerasless", "expected", "abs error", "tolerance"], "th")}
+${r.worst.map((w) => row([w.output, w.index, w.got, w.expected, w.error, w.tolerance])).join("\n")}
 </table>
 </body>
 </html>

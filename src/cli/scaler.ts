@@ -152,7 +152,9 @@ export function mapCsvColumns(
     return { featureColumns: columns.map((_, k) => k), columnNames: columns.map((c) => header[c]) };
   throw new KeraslessError(
     "E_INPUT",
-    `the scaler has ${scaler.columns} columns and no column names; ${csvFile} has ${header.length} columns and --features picks ${columns.length}: fit the scaler on the file's columns, on the features, or on a DataFrame (so that it stores their names)`,
+    `the scaler has ${scaler.columns} columns and no column names; ${csvFile} has ${header.length} columns and ` +
+      `--features picks ${columns.length}: fit the scaler on the file's columns, on the features, or on a DataFrame ` +
+      `(so that it stores their names)`,
     { file: scaler.file },
   );
 }
@@ -178,7 +180,8 @@ export function resolveInverseColumns(scaler: Scaler, mapping: ScalerMapping, wa
     if (/^\d+$/.test(w) && Number(w) < scaler.columns) return Number(w);
     throw new KeraslessError(
       "E_INPUT",
-      `--inverse-scale: the scaler has no column "${w}" (its columns: ${mapping.columnNames.join(", ")}; or give a 0-based index)`,
+      `--inverse-scale: the scaler has no column "${w}" (its columns: ${mapping.columnNames.join(", ")}; or give a ` +
+        `0-based index)`,
       { file: scaler.file },
     );
   });

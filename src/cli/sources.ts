@@ -6,7 +6,9 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { KeraslessError, describeThrown } from "../errors.js";
 import { decodeNpyData, isNpy, npyArray, npyDataStart, parseNpyHeader, type NpyHeader } from "../io/npy.js";
+import { checkInputShape } from "../inputs.js";
 import type { Model } from "../node.js";
+import { sizeOf } from "../tensor.js";
 import type { CsvWindowArgs } from "./args.js";
 import { CsvTable, RowReader, Windower, resolveColumns } from "./csv.js";
 import { readTensors, type FileTensor } from "./files.js";
@@ -163,13 +165,13 @@ class MemoryColumn implements InputColumn {
   async close(): Promise<void> {}
 }
 
-async function openColumns(file: string): Promise<InputColumn[]> {
+async function openColumns(file: string, max: number): Promise<InputColumn[]> {
   const { handle, size } = await openFile(file);
   let keep = false;
   try {
     const head = new Uint8Array(Math.min(size, 12));
     await readAt(handle, file, head, 0);
-    if (!isNpy(head)) return (await readTensors(file, "inputs")).map((t) => new MemoryColumn(t));
+    if (!isNpy(head)) return (await readTensors(file, "inputs", max)).map((t) => new MemoryColumn(t));
     const headerBytes = new Uint8Array(npyDataStart(head, file, size));
     await readAt(handle, file, headerBytes, 0);
     const header = parseNpyHeader(headerBytes, file, size);
@@ -200,20 +202,27 @@ export async function tensorSource(
 ): Promise<Source> {
   const columns: InputColumn[] = [];
   try {
-    for (const file of files) columns.push(...(await openColumns(file)));
+    for (const file of files) for (const column of await openColumns(file, model.inputs.length)) columns.push(column);
     const names = model.inputs.map((i) => i.name).join(", ");
     if (columns.length !== model.inputs.length) {
       throw new KeraslessError(
         "E_INPUT",
-        `the model has ${model.inputs.length} input${model.inputs.length === 1 ? "" : "s"} (${names}), the --input files hold ${columns.length} tensor${columns.length === 1 ? "" : "s"}`,
+        `the model has ${model.inputs.length} input${model.inputs.length === 1 ? "" : "s"} (${names}), the --input ` +
+          `files hold ${columns.length} tensor${columns.length === 1 ? "" : "s"}`,
       );
     }
     columns.forEach((c, i) => {
       const info = model.inputs[i];
+      try {
+        checkInputShape(c.shape, `${c.where === undefined ? "" : `${c.where}: `}input "${info.name}"`);
+      } catch (e) {
+        throw e instanceof KeraslessError ? e.inFile(c.file) : e;
+      }
       if (!fits(c.shape, info.shape)) {
         throw new KeraslessError(
           "E_INPUT_SHAPE",
-          `${c.where === undefined ? "" : `${c.where}: `}the model's input "${info.name}" has shape ${shapeText(info.shape)}, this tensor has ${shapeText(c.shape)}`,
+          `${c.where === undefined ? "" : `${c.where}: `}the model's input "${info.name}" ` +
+            `has shape ${shapeText(info.shape)}, this tensor has ${shapeText(c.shape)}`,
           { file: c.file },
         );
       }
@@ -223,7 +232,8 @@ export async function tensorSource(
       if (c.shape[0] !== total) {
         throw new KeraslessError(
           "E_INPUT_SHAPE",
-          `input "${model.inputs[i].name}" has batch size ${c.shape[0]}, input "${model.inputs[0].name}" has ${total} (${columns[0].file})`,
+          `input "${model.inputs[i].name}" has batch size ${c.shape[0]}, input "${model.inputs[0].name}" has ` +
+            `${total} (${columns[0].file})`,
           { file: c.file },
         );
       }
@@ -244,9 +254,12 @@ export async function tensorSource(
       mapping = mapTensorColumns(scaler, c.shape[c.shape.length - 1], c.file);
       inverse = resolveInverseColumns(scaler, mapping, inverseScale);
     }
-    const perSample = Math.max(...columns.map((c) => c.shape.slice(1).reduce((a, b) => a * b, 1)));
-    // A model with a fixed batch size (e.g. stateful) gets its whole input in one call.
-    const size = model.inputs.some((i) => i.shape[0] !== null) ? Math.max(1, total) : batchSize(perSample);
+    let perSample = 0;
+    for (const c of columns) perSample = Math.max(perSample, sizeOf(c.shape.slice(1)));
+    // A model with a fixed batch size (e.g. stateful) gets its whole input in one call, and so
+    // does an input without values (checkInputShape bounds its extent): there is nothing to batch.
+    const whole = perSample === 0 || model.inputs.some((i) => i.shape[0] !== null);
+    const size = whole ? Math.max(1, total) : batchSize(perSample);
     const bytesTotal = columns.reduce((sum, c) => sum + c.bytes, 0);
     return {
       total,
@@ -388,7 +401,8 @@ export async function csvSource(
   if (model.inputs.length !== 1) {
     throw new KeraslessError(
       "E_INPUT",
-      `--csv feeds a single input, the model has ${model.inputs.length} (${model.inputs.map((i) => i.name).join(", ")}): use --input files`,
+      `--csv feeds a single input, the model has ${model.inputs.length} ` +
+        `(${model.inputs.map((i) => i.name).join(", ")}): use --input files`,
     );
   }
   const info = model.inputs[0];
@@ -396,7 +410,9 @@ export async function csvSource(
   if (!fits([info.shape[0] ?? 1, csv.lookBack, f], info.shape) || info.dtype !== "float32") {
     throw new KeraslessError(
       "E_INPUT_SHAPE",
-      `the windows have shape [None, ${csv.lookBack}, ${f}] (look-back ${csv.lookBack}, ${f} feature${f === 1 ? "" : "s"}), the model's input "${info.name}" has shape ${shapeText(info.shape)}${info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`}`,
+      `the windows have shape [None, ${csv.lookBack}, ${f}] (look-back ${csv.lookBack}, ` +
+        `${f} feature${f === 1 ? "" : "s"}), the model's input "${info.name}" has shape ${shapeText(info.shape)}` +
+        (info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`),
       { file },
     );
   }

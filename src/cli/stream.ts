@@ -3,12 +3,16 @@
  * recurrent states. `--input` stacks every step's outputs on axis 1; `--csv` prints one
  * prediction per row as soon as the row has arrived.
  */
+import { allocationError } from "../errors.js";
+import { checkInputShape } from "../inputs.js";
 import { KeraslessError, Tensor, type Model } from "../node.js";
+import { sizeOf } from "../tensor.js";
 import type { StreamArgs } from "./args.js";
 import { readTensors, type FileTensor } from "./files.js";
 import { openWriter } from "./outputs.js";
 import { inverseScale, openModel, readScaler, shapeText, type CliIO } from "./predict.js";
 import { mapTensorColumns, resolveInverseColumns, type Scaler } from "./scaler.js";
+import { printable } from "./safe-text.js";
 import { csvName, openBytes, readCsvRows } from "./sources.js";
 
 type ModelStream = ReturnType<Model["stream"]>;
@@ -21,16 +25,22 @@ export async function stream(args: StreamArgs, io: CliIO): Promise<number> {
 
 /** Reads the --input tensors and checks them against the stream's step inputs ([batch, time, ...features]). */
 async function readSequences(s: ModelStream, file: string): Promise<FileTensor[]> {
-  const tensors = await readTensors(file, "inputs");
+  const tensors = await readTensors(file, "inputs", s.inputs.length);
   const names = s.inputs.map((i) => i.name).join(", ");
   if (tensors.length !== s.inputs.length) {
     throw new KeraslessError(
       "E_INPUT",
-      `the model has ${s.inputs.length} input${s.inputs.length === 1 ? "" : "s"} (${names}), the file holds ${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`,
+      `the model has ${s.inputs.length} input${s.inputs.length === 1 ? "" : "s"} (${names}), the file holds ` +
+        `${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`,
       { file },
     );
   }
   tensors.forEach((t, i) => {
+    try {
+      checkInputShape(t.shape, `${t.where === undefined ? "" : `${t.where}: `}input "${s.inputs[i].name}"`);
+    } catch (e) {
+      throw e instanceof KeraslessError ? e.inFile(file) : e;
+    }
     const features = s.inputs[i].shape.slice(1) as number[];
     // Any number of steps: a stream is not bound to the time length the model was built with.
     const expected = [null, null, ...features];
@@ -38,7 +48,8 @@ async function readSequences(s: ModelStream, file: string): Promise<FileTensor[]
     if (!ok) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `${t.where === undefined ? "" : `${t.where}: `}the model's input "${s.inputs[i].name}" is streamed as [batch, time, ...] ${shapeText(expected)}, this tensor has ${shapeText(t.shape)}`,
+        `${t.where === undefined ? "" : `${t.where}: `}the model's input "${s.inputs[i].name}" is streamed as ` +
+          `[batch, time, ...] ${shapeText(expected)}, this tensor has ${shapeText(t.shape)}`,
         { file },
       );
     }
@@ -78,7 +89,10 @@ async function streamTensors(model: Model, args: StreamArgs, scaler: Scaler | un
   });
   const names = model.outputs.map((o) => o.name);
   let stacked: { data: Float32Array; inner: number; rest: number[] }[] = [];
-  for (let t = 0; t < time; t++) {
+  if (time === 0) throw new KeraslessError("E_INPUT_SHAPE", "the input has no time steps", { file });
+  // An empty batch has nothing to compute: one step gives the outputs' shapes.
+  const stepsToRun = batch === 0 ? 1 : time;
+  for (let t = 0; t < stepsToRun; t++) {
     for (const { x, inner, tensor } of steps) {
       for (let b = 0; b < batch; b++)
         tensor.data.set(x.data.subarray((b * time + t) * inner, (b * time + t + 1) * inner), b * inner);
@@ -90,17 +104,20 @@ async function streamTensors(model: Model, args: StreamArgs, scaler: Scaler | un
       throw e instanceof KeraslessError ? e.inFile(file) : e;
     }
     if (t === 0) {
-      stacked = outputs.map((o) => {
-        const inner = o.data.length / batch;
-        return { data: new Float32Array(batch * time * inner), inner, rest: o.shape.slice(1) };
-      });
+      try {
+        stacked = outputs.map((o) => {
+          const inner = sizeOf(o.shape.slice(1));
+          return { data: new Float32Array(batch * time * inner), inner, rest: o.shape.slice(1) };
+        });
+      } catch (e) {
+        throw allocationError(e, `the stacked outputs of ${batch} x ${time} steps need`);
+      }
     }
     outputs.forEach((o, k) => {
       const { data, inner } = stacked[k];
       for (let b = 0; b < batch; b++) data.set(o.data.subarray(b * inner, (b + 1) * inner), (b * time + t) * inner);
     });
   }
-  if (time === 0) throw new KeraslessError("E_INPUT_SHAPE", "the input has no time steps", { file });
   const results = stacked.map((o) => new Tensor([batch, time, ...o.rest], o.data));
   if (scaler !== undefined && args.inverseScale.length > 0) inverseScale(scaler, inverse, results, names);
   const writer = await openWriter(args.output, io.stdout, { names, total: batch });
@@ -112,7 +129,10 @@ async function streamTensors(model: Model, args: StreamArgs, scaler: Scaler | un
     throw e;
   }
   if (args.output !== undefined)
-    io.stdout.write(`wrote ${args.output}: ${results.map((r, i) => `${names[i]} ${shapeText(r.shape)}`).join(", ")}\n`);
+    io.stdout.write(
+      printable(`wrote ${args.output}: ${results.map((r, i) => `${names[i]} ${shapeText(r.shape)}`).join(", ")}`) +
+        "\n",
+    );
   return 0;
 }
 
@@ -124,7 +144,8 @@ async function streamCsv(model: Model, args: StreamArgs, scaler: Scaler | undefi
   if (s.inputs.length !== 1) {
     throw new KeraslessError(
       "E_INPUT",
-      `--csv feeds a single input, the model has ${s.inputs.length} (${s.inputs.map((i) => i.name).join(", ")}): use --input`,
+      `--csv feeds a single input, the model has ${s.inputs.length} (${s.inputs.map((i) => i.name).join(", ")}): ` +
+        `use --input`,
     );
   }
   const info = s.inputs[0];
@@ -132,7 +153,9 @@ async function streamCsv(model: Model, args: StreamArgs, scaler: Scaler | undefi
   if (info.shape.length !== 2 || info.shape[1] !== f || info.dtype !== "float32") {
     throw new KeraslessError(
       "E_INPUT_SHAPE",
-      `each row gives ${f} feature${f === 1 ? "" : "s"}, a step of the model's input "${info.name}" has shape ${shapeText(info.shape)}${info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`}`,
+      `each row gives ${f} feature${f === 1 ? "" : "s"}, a step of the model's input "${info.name}" ` +
+        `has shape ${shapeText(info.shape)}` +
+        (info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`),
       { file },
     );
   }

@@ -122,7 +122,7 @@ describe("outputs by file extension", () => {
     npy.data.forEach((v, k) => assert.ok(parity(v, seedIo().outputs[0].data[k])));
   });
 
-  test("JSON from a CSV (length unknown while writing) has the same fields, shape last", async () => {
+  test("JSON from a CSV (length unknown while writing) has the same fields in the same order", async () => {
     const run = await cli(
       "predict",
       seed("model.keras"),
@@ -136,7 +136,7 @@ describe("outputs by file extension", () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stdout,
-      /^\{"outputs": \[\n {2}\{"name": "dense", "dtype": "float32", "data": \[[^\]]+\], "shape": \[7, 1\]\}\n\]\}\n$/,
+      /^\{"outputs": \[\n {2}\{"name": "dense", "shape": \[7, 1\], "dtype": "float32", "data": \[[^\]]+\]\}\n\]\}\n$/,
     );
     const known = await cli("predict", seed("model.keras"), "--input", seed("input_0.npy"));
     assert.match(
@@ -146,6 +146,7 @@ describe("outputs by file extension", () => {
     const a = (JSON.parse(run.stdout) as { outputs: JsonTensor[] }).outputs[0];
     const b = (JSON.parse(known.stdout) as { outputs: JsonTensor[] }).outputs[0];
     assert.deepEqual(a, b);
+    assert.deepEqual(Object.keys(a), Object.keys(b), "the same key order");
   });
 
   test("a failed run leaves no half-written output (batches before the error were already written)", async () => {

@@ -46,7 +46,7 @@ function runLimited(args: string[]): { status: number | null; stdout: string; st
 }
 
 describe("large inputs are streamed", () => {
-  test(`a CSV of ~26 MB through a child with a ${HEAP_LIMIT_MB} MiB heap limit; every seed window gives Keras' prediction`, () => {
+  test(`a CSV of ~26 MB through a child with a ${HEAP_LIMIT_MB} MiB heap limit; each seed window: Keras' value`, () => {
     // The seed CSV's 10 data rows, repeated: windows starting at rows 0..6 of each repetition are
     // exactly the seed's 7 windows, whose predictions Keras made.
     const lines = readFileSync(seed("LSTM_sample.csv"), "utf8").trim().split("\n");

@@ -43,7 +43,7 @@ describe("kerasless verify", () => {
     assert.equal(run.code, 0, run.stderr);
   });
 
-  test("fails with exit code 1 and one stderr line against a wrong expected file", async () => {
+  test("values that differ: exit code 2 and one stderr line against a wrong expected file", async () => {
     const expected = parseNpy(readFileSync(seed("expected_0.npy")), "expected_0.npy");
     const wrong = Float32Array.from(expected.data);
     wrong[3] += 0.01;
@@ -51,7 +51,7 @@ describe("kerasless verify", () => {
     const file = tmp.path("wrong.npy");
     writeFileSync(file, writeNpy(expected.shape, wrong));
     const run = await cli("verify", seed("model.keras"), "--input", seed("input_0.npy"), "--expected", file);
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 2, "values differ: exit 2 (errors exit 1)");
     assert.match(run.stdout, /max abs error: +5\.000e-1/);
     assert.match(
       run.stdout,
@@ -121,7 +121,7 @@ describe("kerasless verify", () => {
     );
   });
 
-  test("--plot writes the scatter plot: one dot per value, the diagonal, the labels, the error in the title", async () => {
+  test("--plot writes the scatter plot: a dot per value, the diagonal, labels, the error in the title", async () => {
     const svgFile = tmp.path("scatter.svg");
     const run = await cli(
       "verify",
@@ -207,7 +207,7 @@ describe("kerasless verify", () => {
       "--histogram",
       svgFile,
     );
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 2);
     const svg = readFileSync(svgFile, "utf8");
     assert.equal(svg.match(/<rect class="bad"/g)?.length, 2);
     assert.match(svg, /infinite \(NaN or ±Infinity mismatch\): 0 within tolerance, 1 outside/);
