@@ -6,7 +6,7 @@ import { parseModelConfig } from "./graph/config.js";
 import { Graph, ModelLayer } from "./graph/graph.js";
 import type { Problem } from "./layers/layer.js";
 import { Model } from "./model.js";
-import { isOnnx, onnxFrontEnd } from "./onnx/front-end.js";
+import { onnxFrontEnd } from "./onnx/front-end.js";
 import { isHdf5 } from "./io/hdf5.js";
 import { isZip } from "./io/zip.js";
 
@@ -17,10 +17,10 @@ export interface LoadBytesOptions extends ReadOptions {
 
 export function loadModelFromBytes(model: NamedBytes, weights?: NamedBytes, options: LoadBytesOptions = {}): Model {
   const { bytes, name } = model;
-  if (bytes.length > 0 && !isZip(bytes) && !isHdf5(bytes) && isOnnx(bytes, name)) {
+  if (onnxFrontEnd?.accepts(bytes, name) && !isZip(bytes) && !isHdf5(bytes)) {
     if (weights !== undefined)
       throw new KeraslessError("E_INPUT", "an ONNX model takes no weights file", { file: name });
-    return onnxFrontEnd(name).load(bytes, name, options.externalData);
+    return onnxFrontEnd.load(bytes, name, options.externalData);
   }
   const artifact = readArtifact(model, weights, options);
   try {

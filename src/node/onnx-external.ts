@@ -7,15 +7,15 @@ import { readFile, realpath } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { KeraslessError } from "../errors.js";
 import type { NamedBytes } from "../format/artifact.js";
-import { isOnnx, onnxFrontEnd } from "../onnx/front-end.js";
+import { onnxFrontEnd } from "../onnx/front-end.js";
 
 /** The external data files of an ONNX model loaded from a path (none for URLs and other formats). */
 export async function onnxExternalFiles(
   source: string,
   model: NamedBytes,
 ): Promise<Record<string, Uint8Array> | undefined> {
-  if (/^https?:\/\//.test(source) || !isOnnx(model.bytes, model.name)) return undefined;
-  const locations = onnxFrontEnd(model.name).externalLocations(model.bytes, model.name);
+  if (/^https?:\/\//.test(source) || !onnxFrontEnd?.accepts(model.bytes, model.name)) return undefined;
+  const locations = onnxFrontEnd.externalLocations(model.bytes, model.name);
   return locations.length === 0 ? undefined : readOnnxExternal(source, locations);
 }
 

@@ -4,9 +4,9 @@
  * @module kerasless/onnx
  */
 import { registerOnnxFrontEnd } from "./front-end.js";
-import { externalLocations, loadOnnx } from "./load.js";
+import { externalLocations, isOnnx, loadOnnx } from "./load.js";
 
-registerOnnxFrontEnd({ load: loadOnnx, externalLocations });
+registerOnnxFrontEnd({ accepts: isOnnx, load: loadOnnx, externalLocations });
 
 export { onnxOps } from "./ops/registry.js";
 export type { OpDefinition } from "./ops/types.js";

@@ -12,6 +12,15 @@ import { OnnxStream } from "./stream.js";
 import { decodeModel } from "./proto.js";
 import type { ExternalFiles } from "./values.js";
 
+/**
+ * True for what is probably an ONNX file: named .onnx, or starting as a ModelProto does
+ * (ir_version, field 1, a small varint, then a length-delimited field) when no other format matched.
+ */
+export function isOnnx(bytes: Uint8Array, name: string): boolean {
+  if (/\.onnx$/i.test(name)) return true;
+  return bytes.length > 2 && bytes[0] === 0x08 && bytes[1] >= 3 && bytes[1] <= 20 && (bytes[2] & 7) === 2;
+}
+
 /** The external data files an ONNX model names (for a reader that must fetch them first). */
 export function externalLocations(bytes: Uint8Array, name: string): string[] {
   const model = decodeModel(ProtoReader.of(bytes, name));
