@@ -26,7 +26,10 @@ const PYTHON_CONTENDERS: Record<string, string[]> = {
   "numpy-batched": ["numpy", "h5py"],
   keras: ["numpy", "h5py", "keras", "tensorflow"],
 };
-const ORDER = [...Object.keys(JS_CONTENDERS), ...Object.keys(PYTHON_CONTENDERS)];
+const ON_REQUEST = new Set(KERASLESS_CONTENDERS.filter((c) => c.onRequest === true).map((c) => c.id));
+/** Every contender, and those of the default run (without the ones run only when named). */
+const KNOWN = [...Object.keys(JS_CONTENDERS), ...Object.keys(PYTHON_CONTENDERS)];
+const ORDER = KNOWN.filter((id) => !ON_REQUEST.has(id));
 
 function parseArgs(argv: string[]) {
   const value = (name: string) => {
@@ -39,7 +42,7 @@ function parseArgs(argv: string[]) {
   for (const a of argv) if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a}`);
   const contenders = value("--contenders")?.split(",") ?? ORDER;
   for (const c of contenders)
-    if (!ORDER.includes(c)) throw new Error(`unknown contender ${c} (known: ${ORDER.join(", ")})`);
+    if (!KNOWN.includes(c)) throw new Error(`unknown contender ${c} (known: ${KNOWN.join(", ")})`);
   return {
     quick: argv.includes("--quick"),
     json: value("--json"),
@@ -223,7 +226,7 @@ async function main(): Promise<void> {
   process.stderr.write(
     `kerasless bench${args.quick ? " --quick" : ""}: ${args.contenders.length} contenders x ${workloadIds.join(" ")} (load average ${report.machine.loadavg_start})\n`,
   );
-  for (const id of ORDER.filter((c) => args.contenders.includes(c))) {
+  for (const id of KNOWN.filter((c) => args.contenders.includes(c))) {
     outputs[id] = await runContender(id, args, pythonCache, workloadIds);
     report.contenders[id] = outputs[id].describe;
   }

@@ -12,8 +12,12 @@ import * as esbuild from "esbuild";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 export const BUNDLE_PATH = join(root, "dist/browser/kerasless.min.js");
-/** The size budget of the bundle, gzip-compressed (issue 5). */
-export const BUNDLE_BUDGET_GZIP = 60 * 1024;
+/**
+ * The size budget of the whole bundle (every layer family, both WebAssembly builds), gzip-compressed.
+ * 60 KB held the recurrent slice; with convolutions, op layers and pooling it is 100 KB, the
+ * budget issue 14 sets for the bundle with every layer family.
+ */
+export const BUNDLE_BUDGET_GZIP = 100 * 1024;
 
 const common: esbuild.BuildOptions = {
   bundle: true,

@@ -1,12 +1,14 @@
 /**
- * Long fuzzing runs: npm run fuzz -- --iterations N [--seed S] [--start I] [--seconds T]
- *                    npm run fuzz -- --seed S --replay I [--save FILE]
+ * Long fuzzing runs: npm run fuzz -- [--structured] --iterations N [--seed S] [--start I] [--seconds T]
+ *                    npm run fuzz -- [--structured] --seed S --replay I [--save FILE]
+ * --structured runs the structure-aware fuzzer (test/fuzz/structured.ts) instead of the random one.
  * Prints progress every 1000 cases and a JSON report at the end; exits 1 if anything was found.
  * --replay runs one case in this process and prints what it did (and saves the mutated file).
  */
 import { writeFileSync } from "node:fs";
 import { fuzz } from "../test/fuzz/driver.js";
 import { describeCase, loadCorpus, makeCase, runCase } from "../test/fuzz/engine.js";
+import { describeStructuredCase, makeStructuredCase, runStructuredCase } from "../test/fuzz/structured.js";
 
 const args = process.argv.slice(2);
 const option = (name: string): number | undefined => {
@@ -18,8 +20,17 @@ const option = (name: string): number | undefined => {
 };
 const seed = option("seed") ?? 1;
 const replay = option("replay");
+const structured = args.includes("--structured");
 
-if (replay !== undefined) {
+if (replay !== undefined && structured) {
+  const c = makeStructuredCase(seed, replay);
+  console.log(describeStructuredCase(c));
+  const saveAt = args.indexOf("--save");
+  if (saveAt >= 0) writeFileSync(args[saveAt + 1], c.bytes);
+  const outcome = runStructuredCase(c);
+  console.log(JSON.stringify(outcome, null, 2));
+  process.exitCode = outcome.kind === "bug" ? 1 : 0;
+} else if (replay !== undefined) {
   const c = makeCase(seed, replay, loadCorpus());
   console.log(describeCase(c));
   const saveAt = args.indexOf("--save");
@@ -33,6 +44,7 @@ if (replay !== undefined) {
   if (iterations === undefined && seconds === undefined) throw new Error("give --iterations N or --seconds T");
   const report = await fuzz({
     seed,
+    structured,
     start: option("start") ?? 0,
     iterations,
     seconds,

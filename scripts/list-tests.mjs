@@ -5,6 +5,7 @@ const found = [];
 const walk = (dir) => {
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
+    if (name.startsWith(".") || name === "node_modules") continue; // test/server/.venv, installed tools
     if (statSync(path).isDirectory()) walk(path);
     else if (name.endsWith(".test.ts")) found.push(path);
   }

@@ -1,13 +1,11 @@
 /** The loaded model: metadata, predict(), summary() and the weights, as Keras users know them. */
 import type { ModelArtifact } from "./format/artifact.js";
 import type { Graph } from "./graph/graph.js";
-import { ModelLayer } from "./graph/graph.js";
 import { allocationError } from "./errors.js";
+import { RunSizeCheck } from "./graph/run-sizes.js";
 import { normalizeInputs, type PredictInput, type TensorInfo } from "./inputs.js";
 import type { Layer } from "./layers/layer.js";
 import { formatSummary, summarize, type SummaryData } from "./summary.js";
-import { RecurrentLayer } from "./layers/recurrent.js";
-import { Bidirectional } from "./layers/wrappers.js";
 import { ModelStream, type StreamOptions } from "./stream.js";
 import { Tensor } from "./tensor.js";
 
@@ -31,6 +29,7 @@ export interface ModelEngine {
   summaryData(): SummaryData;
   layers(): LayerInfo[];
   getWeights(): Tensor[];
+  kernelPlans(): { layer: string; className: string; backend: string; why: readonly string[] }[];
 }
 
 export class Model {
@@ -45,6 +44,7 @@ export class Model {
   readonly outputs: readonly TensorInfo[];
   private readonly graph: Graph;
   private readonly engine: ModelEngine | null = null;
+  private readonly sizeCheck: RunSizeCheck;
 
   /** @internal Use loadModel(). */
   constructor(
@@ -61,6 +61,7 @@ export class Model {
       this.className = "ONNX";
       this.inputs = graph.inputs;
       this.outputs = graph.outputs;
+      this.sizeCheck = null as unknown as RunSizeCheck;
       return;
     }
     this.graph = graph;
@@ -68,18 +69,17 @@ export class Model {
     this.className = graph.className;
     this.inputs = Object.freeze(
       graph.inputLayers.map((l) =>
-        Object.freeze({ name: l.name, shape: Object.freeze([...l.batchShape]), dtype: l.dtype }),
+        Object.freeze({ name: l.name, shape: Object.freeze(l.batchShape.slice()), dtype: l.dtype }),
       ),
     );
-    const used = new Set<string>();
+    const names = uniqueOutputNames(graph.outputSources.map(({ layer, tensor }) => [layer.name, tensor] as const));
+    const shapes = graph.outputShapes;
     this.outputs = Object.freeze(
-      graph.outputSources.map(({ layer, tensor }, i) => {
-        let name = tensor === 0 ? layer.name : `${layer.name}_${tensor}`;
-        while (used.has(name)) name = `${name}_`;
-        used.add(name);
-        return Object.freeze({ name, shape: Object.freeze([...graph.outputShapes[i]]), dtype: "float32" as const });
-      }),
+      names.map((name, i) =>
+        Object.freeze({ name, shape: Object.freeze(shapes[i].slice()), dtype: "float32" as const }),
+      ),
     );
+    this.sizeCheck = new RunSizeCheck(graph);
   }
 
   /**
@@ -90,6 +90,8 @@ export class Model {
   predict(inputs: PredictInput): Tensor[] {
     if (this.engine !== null) return this.engine.predict(inputs);
     const tensors = normalizeInputs(inputs, this.inputs);
+    // Sizes the config leaves open (None) are known now: refuse before allocating any.
+    this.sizeCheck.check(tensors);
     try {
       return this.graph.run(tensors);
     } catch (e) {
@@ -110,14 +112,27 @@ export class Model {
   /** Clears the states that stateful recurrent layers keep between predict() calls (Keras' reset_states). */
   resetStates(): void {
     if (this.engine !== null) return;
+    for (const layer of this.graph.layers) layer.resetStates();
+  }
+
+  /**
+   * Which implementation runs each layer that has a choice (kernel path, fused WebAssembly steps,
+   * threads), and why: decided at load time (kernels/plan.ts). Nested models' layers are listed
+   * under their own names.
+   */
+  kernelPlans(): { layer: string; className: string; backend: string; why: readonly string[] }[] {
+    if (this.engine !== null) return this.engine.kernelPlans();
+    const plans: { layer: string; className: string; backend: string; why: readonly string[] }[] = [];
     const visit = (layers: readonly Layer[]): void => {
       for (const layer of layers) {
-        if (layer instanceof ModelLayer) visit(layer.graph.layers);
-        else if (layer instanceof Bidirectional) visit(layer.halves);
-        else if (layer instanceof RecurrentLayer) layer.resetStates();
+        const plan = layer.kernelPlan();
+        // A wrapper with a plan of its own (Bidirectional) lists its halves in it.
+        if (plan !== null) plans.push({ layer: layer.name, className: layer.className, ...plan });
+        else visit(layer.sublayers);
       }
     };
     visit(this.graph.layers);
+    return plans;
   }
 
   /** The summary table (Keras 3 style); also printed when `print` is given. */
@@ -135,7 +150,7 @@ export class Model {
   /** All weights, in the order Keras' model.get_weights() returns them. */
   getWeights(): Tensor[] {
     if (this.engine !== null) return this.engine.getWeights();
-    return this.graph.layers.flatMap((layer) => layerWeights(layer));
+    return this.graph.layers.flatMap((layer) => layer.weightTensors());
   }
 
   get layers(): LayerInfo[] {
@@ -157,11 +172,24 @@ function isGraph(source: Graph | ModelEngine): source is Graph {
 }
 
 function layerInfo(layer: Layer): LayerInfo {
-  return { name: layer.name, className: layer.className, getWeights: () => layerWeights(layer) };
+  return { name: layer.name, className: layer.className, getWeights: () => layer.weightTensors() };
 }
 
-function layerWeights(layer: Layer): Tensor[] {
-  if (layer instanceof ModelLayer) return layer.graph.layers.flatMap((l) => layerWeights(l));
-  const values = layer.getWeights();
-  return layer.weightSpecs.map((spec, i) => new Tensor(spec.shape, values[i]));
+/**
+ * Output names: the layer's name (with `_<index>` for a layer's later outputs), made unique as
+ * tf.keras does (`name`, `name_1`, `name_2`, ...). A count per name keeps this linear however
+ * many outputs share one.
+ */
+export function uniqueOutputNames(sources: readonly (readonly [string, number])[]): string[] {
+  const used = new Set<string>();
+  const nextSuffix = new Map<string, number>();
+  return sources.map(([layer, tensor]) => {
+    const base = tensor === 0 ? layer : `${layer}_${tensor}`;
+    let name = base;
+    let suffix = nextSuffix.get(base) ?? 1;
+    while (used.has(name)) name = `${base}_${suffix++}`;
+    nextSuffix.set(base, suffix);
+    used.add(name);
+    return name;
+  });
 }

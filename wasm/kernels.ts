@@ -2,6 +2,17 @@
 // src/kernels/wasm-binary.ts). Pointers are byte addresses in this instance's memory, strides
 // and sizes count float32 values. Address 0 is never data, so a zero pointer means "none".
 
+/**
+ * a·b + c over four lanes. Built with relaxed SIMD (scripts/build-wasm.ts builds both), one fused
+ * multiply-add where the hardware has it (rounded once, so results may differ from the SIMD128
+ * build's in the last bit); otherwise a multiply then an add.
+ */
+// @ts-ignore: decorator
+@inline function madd4(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
 /** c[m, n] = (accumulate ? c[m, n] : 0) + bias[n] + Σ_k a[m, k] · b[k, n], float32 sums. */
 export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32): void {
   const la = <usize>lda << 2;
@@ -40,10 +51,10 @@ export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
         const x1 = v128.load32_splat(ak + la);
         const x2 = v128.load32_splat(ak + 2 * la);
         const x3 = v128.load32_splat(ak + 3 * la);
-        s00 = f32x4.add(s00, f32x4.mul(x0, w0)); s01 = f32x4.add(s01, f32x4.mul(x0, w1));
-        s10 = f32x4.add(s10, f32x4.mul(x1, w0)); s11 = f32x4.add(s11, f32x4.mul(x1, w1));
-        s20 = f32x4.add(s20, f32x4.mul(x2, w0)); s21 = f32x4.add(s21, f32x4.mul(x2, w1));
-        s30 = f32x4.add(s30, f32x4.mul(x3, w0)); s31 = f32x4.add(s31, f32x4.mul(x3, w1));
+        s00 = madd4(x0, w0, s00); s01 = madd4(x0, w1, s01);
+        s10 = madd4(x1, w0, s10); s11 = madd4(x1, w1, s11);
+        s20 = madd4(x2, w0, s20); s21 = madd4(x2, w1, s21);
+        s30 = madd4(x3, w0, s30); s31 = madd4(x3, w1, s31);
         bk += lb;
         ak += 4;
       }
@@ -72,10 +83,10 @@ export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
       let ak = a0;
       for (let k = 0; k < inner; k++) {
         const x = v128.load32_splat(ak);
-        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(bk)));
-        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(bk, 16)));
-        s2 = f32x4.add(s2, f32x4.mul(x, v128.load(bk, 32)));
-        s3 = f32x4.add(s3, f32x4.mul(x, v128.load(bk, 48)));
+        s0 = madd4(x, v128.load(bk), s0);
+        s1 = madd4(x, v128.load(bk, 16), s1);
+        s2 = madd4(x, v128.load(bk, 32), s2);
+        s3 = madd4(x, v128.load(bk, 48), s3);
         bk += lb;
         ak += 4;
       }
@@ -118,7 +129,7 @@ function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: us
       if (bias) s = f32x4.add(s, v128.load(bias + (<usize>n << 2)));
       let bk = b + (<usize>n << 2);
       for (let k = 0; k < inner; k++) {
-        s = f32x4.add(s, f32x4.mul(v128.load32_splat(ar + (<usize>k << 2)), v128.load(bk)));
+        s = madd4(v128.load32_splat(ar + (<usize>k << 2)), v128.load(bk), s);
         bk += lb;
       }
       v128.store(cn, s);
@@ -155,10 +166,10 @@ function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: us
   const r2 = f32x4.mul(r, r);
   const r4 = f32x4.mul(r2, r2);
   const a = f32x4.add(f32x4.splat(1.0), r);
-  const b = f32x4.add(f32x4.splat(0.5), f32x4.mul(r, f32x4.splat(1.0 / 6.0)));
-  const c = f32x4.add(f32x4.splat(1.0 / 24.0), f32x4.mul(r, f32x4.splat(1.0 / 120.0)));
-  const d = f32x4.add(f32x4.splat(1.0 / 720.0), f32x4.mul(r, f32x4.splat(1.0 / 5040.0)));
-  const p = f32x4.add(f32x4.add(a, f32x4.mul(r2, b)), f32x4.mul(r4, f32x4.add(c, f32x4.mul(r2, d))));
+  const b = madd4(r, f32x4.splat(1.0 / 6.0), f32x4.splat(0.5));
+  const c = madd4(r, f32x4.splat(1.0 / 120.0), f32x4.splat(1.0 / 24.0));
+  const d = madd4(r, f32x4.splat(1.0 / 5040.0), f32x4.splat(1.0 / 720.0));
+  const p = madd4(r4, madd4(r2, d, c), madd4(r2, b, a));
   const scale = i32x4.shl(i32x4.add(shifted, i32x4.splat(127)), 23);
   return f32x4.mul(p, scale);
 }
@@ -212,7 +223,10 @@ export const GATE_HARD_SIGMOID_KERAS3: i32 = HARD_SIGMOID_KERAS3;
  * Any units: the last vector of a row may be partial. Its spare lanes read the values that follow
  * (the next gate block or row, or the slack after the workspace) and are never stored.
  */
-export function lstmGates(p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
+export function lstmGates(
+  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize,
+  maskStride: i32
+): void {
   // One copy of the loop per gate activation (constant-folded): a branch on the activation inside
   // the loop cost a quarter of the pass.
   if (gate == SIGMOID) lstmSigmoid(p, pStride, h, c, sStride, batch, units, mask, maskStride);
@@ -223,20 +237,29 @@ export function lstmGates(p: usize, pStride: i32, h: usize, c: usize, sStride: i
 // Separate functions, not inlined into one: the engine compiles each loop on its own, and one
 // function holding all three ran a quarter slower.
 // @ts-ignore: decorator
-@noinline function lstmSigmoid(p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function lstmSigmoid(
+  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
+): void {
   lstmRows(p, pStride, h, c, sStride, batch, units, SIGMOID, mask, maskStride);
 }
 // @ts-ignore: decorator
-@noinline function lstmHardSigmoid2(p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function lstmHardSigmoid2(
+  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
+): void {
   lstmRows(p, pStride, h, c, sStride, batch, units, HARD_SIGMOID_KERAS2, mask, maskStride);
 }
 // @ts-ignore: decorator
-@noinline function lstmHardSigmoid3(p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function lstmHardSigmoid3(
+  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
+): void {
   lstmRows(p, pStride, h, c, sStride, batch, units, HARD_SIGMOID_KERAS3, mask, maskStride);
 }
 
 // @ts-ignore: decorator
-@inline function lstmRows(p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
+@inline function lstmRows(
+  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize,
+  maskStride: i32
+): void {
   const ub = <usize>units << 2;
   for (let b = 0; b < batch; b++) {
     if (mask && load<u8>(mask + <usize>b * <usize>maskStride) == 0) continue;
@@ -248,7 +271,7 @@ export function lstmGates(p: usize, pStride: i32, h: usize, c: usize, sStride: i
       const f = gate4(v128.load(pr + ub + j), gate);
       const g = tanh4(v128.load(pr + 2 * ub + j));
       const o = gate4(v128.load(pr + 3 * ub + j), gate);
-      const cell = f32x4.add(f32x4.mul(f, v128.load(c + sr + j)), f32x4.mul(i, g));
+      const cell = madd4(f, v128.load(c + sr + j), f32x4.mul(i, g));
       storeLanes(c + sr + j, cell, lanes);
       storeLanes(h + sr + j, f32x4.mul(o, tanh4(cell)), lanes);
     }
@@ -261,27 +284,44 @@ export function lstmGates(p: usize, pStride: i32, h: usize, c: usize, sStride: i
  * the previous state is read at hIn and the new one written at hOut (+ b*sStride floats; they
  * may be the same). Masks and any units as in lstmGates.
  */
-export function gruGates(p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
+export function gruGates(
+  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
+  gate: i32, mask: usize, maskStride: i32
+): void {
   if (gate == SIGMOID) gruSigmoid(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
-  else if (gate == HARD_SIGMOID_KERAS2) gruHardSigmoid2(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
+  else if (
+    gate == HARD_SIGMOID_KERAS2
+  ) gruHardSigmoid2(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
   else gruHardSigmoid3(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
 }
 
 // @ts-ignore: decorator
-@noinline function gruSigmoid(p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function gruSigmoid(
+  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
+  mask: usize, maskStride: i32
+): void {
   gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, SIGMOID, mask, maskStride);
 }
 // @ts-ignore: decorator
-@noinline function gruHardSigmoid2(p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function gruHardSigmoid2(
+  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
+  mask: usize, maskStride: i32
+): void {
   gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, HARD_SIGMOID_KERAS2, mask, maskStride);
 }
 // @ts-ignore: decorator
-@noinline function gruHardSigmoid3(p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32): void {
+@noinline function gruHardSigmoid3(
+  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
+  mask: usize, maskStride: i32
+): void {
   gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, HARD_SIGMOID_KERAS3, mask, maskStride);
 }
 
 // @ts-ignore: decorator
-@inline function gruRows(p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize, maskStride: i32): void {
+@inline function gruRows(
+  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
+  gate: i32, mask: usize, maskStride: i32
+): void {
   const ub = <usize>units << 2;
   const one = f32x4.splat(1.0);
   for (let b = 0; b < batch; b++) {
@@ -293,8 +333,10 @@ export function gruGates(p: usize, pStride: i32, rec: usize, recStride: i32, hIn
       const lanes = min<usize>(4, (ub - j) >> 2);
       const z = gate4(f32x4.add(v128.load(pr + j), v128.load(rr + j)), gate);
       const r = gate4(f32x4.add(v128.load(pr + ub + j), v128.load(rr + ub + j)), gate);
-      const cand = tanh4(f32x4.add(v128.load(pr + 2 * ub + j), f32x4.mul(r, v128.load(rr + 2 * ub + j))));
-      storeLanes(hOut + sr + j, f32x4.add(f32x4.mul(z, v128.load(hIn + sr + j)), f32x4.mul(f32x4.sub(one, z), cand)), lanes);
+      const cand = tanh4(madd4(r, v128.load(rr + 2 * ub + j), v128.load(pr + 2 * ub + j)));
+      storeLanes(
+        hOut + sr + j, madd4(z, v128.load(hIn + sr + j), f32x4.mul(f32x4.sub(one, z), cand)), lanes
+      );
     }
   }
 }
@@ -313,12 +355,17 @@ export function copyStep(h: usize, out: usize, batch: i32, sStride: i32, count: 
  * p + (b*chunk + j)*width floats. A sequence computes its projection a chunk of steps at a time,
  * so the buffer holds `chunk` steps, not the whole sequence.
  */
-export function projectChunk(x: usize, features: i32, time: i32, kernel: usize, width: i32, bias: usize, p: usize, chunk: i32, t0: i32, len: i32, batch: i32, col: i32, cols: i32): void {
+export function projectChunk(
+  x: usize, features: i32, time: i32, kernel: usize, width: i32, bias: usize, p: usize, chunk: i32, t0: i32, len: i32,
+  batch: i32, col: i32, cols: i32
+): void {
   const colBytes = <usize>col << 2;
   for (let b = 0; b < batch; b++) {
     const xb = x + ((<usize>b * <usize>time + <usize>t0) * <usize>features << 2);
     const pb = p + (<usize>b * <usize>chunk * <usize>width << 2);
-    gemm(xb, features, kernel + colBytes, width, pb + colBytes, width, len, features, cols, bias ? bias + colBytes : 0, 0);
+    gemm(
+      xb, features, kernel + colBytes, width, pb + colBytes, width, len, features, cols, bias ? bias + colBytes : 0, 0
+    );
   }
 }
 
@@ -334,7 +381,10 @@ export function projectChunk(x: usize, features: i32, time: i32, kernel: usize, 
  * ([batch, chunk, 4u]). With out (not 0), step s's h goes to out[b, s, :]. The recurrent kernel
  * is packed (gemmPacked).
  */
-export function lstmSteps(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, h: usize, c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
+export function lstmSteps(
+  x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, h: usize,
+  c: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize
+): void {
   const width = 4 * units;
   let t0 = 0;
   for (let s = 0; s < time; s++) {
@@ -352,7 +402,10 @@ export function lstmSteps(x: usize, features: i32, kernel: usize, bias: usize, p
 }
 
 /** A whole unmasked GRU (reset_after) sequence, as lstmSteps; `rec` is [batch, 3u] scratch. */
-export function gruSteps(x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize, recurrentBias: usize, rec: usize, h: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize): void {
+export function gruSteps(
+  x: usize, features: i32, kernel: usize, bias: usize, p: usize, chunk: i32, time: i32, packed: usize,
+  recurrentBias: usize, rec: usize, h: usize, batch: i32, units: i32, gate: i32, backwards: i32, out: usize
+): void {
   const width = 3 * units;
   let t0 = 0;
   for (let s = 0; s < time; s++) {

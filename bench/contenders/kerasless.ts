@@ -15,6 +15,7 @@ import {
   setKernelThreads,
   type Model,
 } from "../../src/node.js";
+import { setWasmFeatures, wasmFeatures } from "../../src/kernels/wasm.js";
 import { benchPath, type Workload } from "../lib/spec.js";
 import { stepSlice, type Contender, type Runner } from "./contender.js";
 
@@ -32,6 +33,10 @@ interface KeraslessConfig {
   kernelThreads: boolean;
   /** Which file of the workload's model it loads (default: the .keras file). */
   source?: "keras" | "onnx";
+  /** The WebAssembly build: "auto" (relaxed SIMD where it runs) or "simd128" (never relaxed). */
+  wasm?: "auto" | "simd128";
+  /** Run only when named in --contenders (not part of the default run). */
+  onRequest?: true;
 }
 
 export const KERASLESS_CONTENDERS: readonly KeraslessConfig[] = [
@@ -43,7 +48,10 @@ export const KERASLESS_CONTENDERS: readonly KeraslessConfig[] = [
   // The plain TypeScript kernels (the fallback for runtimes without WebAssembly SIMD), one thread.
   { id: "kerasless-js", select: "js", pool: false, kernelThreads: false },
   // The same kernels on one thread, from the .onnx file of the same weights (the ONNX front end).
-  { id: "kerasless-onnx", select: "auto", pool: false, kernelThreads: false, source: "onnx" },
+  { id: "kerasless-onnx", select: "auto", pool: false, kernelThreads: false, source: "onnx", onRequest: true },
+  // kerasless-1t without relaxed SIMD's fused multiply-add: on Node 22+ the difference between
+  // the two builds (docs/decisions.md); on Node 20 the same as kerasless-1t.
+  { id: "kerasless-simd128", select: "auto", pool: false, kernelThreads: false, wasm: "simd128", onRequest: true },
 ];
 
 const KERNEL_NAMES: Record<ReturnType<typeof kernelPath>, string> = {
@@ -60,6 +68,7 @@ export function kerasless(configId: string): Contender {
   const config = KERASLESS_CONTENDERS.find((p) => p.id === configId);
   if (config === undefined) throw new Error(`no kerasless configuration "${configId}"`);
   // Applies to the models loaded from now on; this process runs only this contender.
+  setWasmFeatures(config.wasm ?? "auto");
   setKernelPath(config.select);
   const threads = availableParallelism();
   const load = (bytes: Uint8Array) => loadModel(bytes);
@@ -103,7 +112,9 @@ export function kerasless(configId: string): Contender {
 
   return {
     describe: () => ({
-      kernels: `${KERNEL_NAMES[kernelPath()]} (setKernelPath("${config.select}"))`,
+      kernels:
+        `${KERNEL_NAMES[kernelPath()]} (setKernelPath("${config.select}"))` +
+        (kernelPath() === "wasm" ? `, ${wasmFeatures()} build` : ""),
       threads: threadsUsed,
       api: config.pool
         ? "W3, W4: loadModelPool(bytes, {threads}), await pool.predict({shape, data}); " +

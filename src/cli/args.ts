@@ -50,7 +50,7 @@ const OPTIONS = {
     stride: { type: "string" },
     horizon: { type: "string" },
   },
-  inspect: { ...shared, json: { type: "boolean" } },
+  inspect: { ...shared, json: { type: "boolean" }, kernels: { type: "boolean" } },
   verify: {
     ...shared,
     input: { type: "string", multiple: true },
@@ -118,6 +118,8 @@ export interface InspectArgs {
   model: string;
   weights?: string;
   json: boolean;
+  /** Also list which kernels each layer runs on, and why. */
+  kernels: boolean;
 }
 
 export interface VerifyArgs {
@@ -196,7 +198,7 @@ export function parseCommand(command: CommandName, args: string[]): CommandArgs 
       return { command, model, weights, input, output: str("output"), csv, ...scalerArgs(command, str) };
     }
     case "inspect":
-      return { command, model, weights, json: values.json === true };
+      return { command, model, weights, json: values.json === true, kernels: values.kernels === true };
     case "verify": {
       const inputs = list("input");
       const expected = list("expected");
@@ -302,7 +304,7 @@ Usage:
   kerasless predict MODEL --csv FILE --look-back N --features A,B,C [--scaler S.json] [--output FILE]
   kerasless stream  MODEL --input FILE [--output OUT.json]
   kerasless stream  MODEL --csv FILE|- --features A,B,C
-  kerasless inspect MODEL [--json]
+  kerasless inspect MODEL [--json] [--kernels]
   kerasless verify  MODEL --input FILE [...] --expected FILE [...] [--plot FILE.svg] [--html FILE.html]
 
 Commands:
@@ -401,13 +403,15 @@ ${CSV_HELP}
 ${OUTPUT_HELP}
 `,
   inspect: `Usage:
-  kerasless inspect MODEL [--weights FILE] [--json]
+  kerasless inspect MODEL [--weights FILE] [--json] [--kernels]
 
 Prints the model summary table, the Keras version that wrote the file, the file format,
 and the model's inputs and outputs (name, shape, dtype).
 
 Options:
   --json            print the same information as JSON
+  --kernels         also list the kernels each recurrent layer runs on (TypeScript, WebAssembly
+                    SIMD, fused steps, threads) and why
   --weights FILE    the weights file (required for a model.json architecture)
   --debug           print the stack trace of an error
 `,

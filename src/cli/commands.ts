@@ -89,6 +89,7 @@ export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {
         connectedTo: r.connectedTo,
       })),
       summary,
+      ...(args.kernels ? { kernels: model.kernelPlans() } : {}),
     };
     io.stdout.write(printableJson(JSON.stringify(info, null, 2)) + "\n");
     return 0;
@@ -115,9 +116,20 @@ export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {
     ...table(model.inputs),
     "Outputs:",
     ...table(model.outputs),
+    ...(args.kernels ? kernelLines(model) : []),
   ];
   io.stdout.write(lines.join("\n") + "\n");
   return 0;
+}
+
+/** `inspect --kernels`: each planned layer's backend, then why, indented. */
+function kernelLines(model: Model): string[] {
+  const plans = model.kernelPlans();
+  if (plans.length === 0) return ["Kernels: no layer with a choice of kernels"];
+  return [
+    "Kernels:",
+    ...plans.flatMap((p) => [`  ${p.layer} (${p.className}): ${p.backend}`, ...p.why.map((w) => `      ${w}`)]),
+  ];
 }
 
 /** Errors in messages: "0" or three decimals in exponent form, e.g. 2.980e-8. */

@@ -9,6 +9,7 @@ import { inspect, verify, type CliIO } from "./commands.js";
 import { handleSignals } from "./interrupt.js";
 import { printable } from "./safe-text.js";
 import { predict } from "./predict.js";
+import { serveCommand } from "../server/cli.js";
 import { stream } from "./stream.js";
 
 export type { CliIO, Output } from "./commands.js";
@@ -46,6 +47,7 @@ export async function main(
       else throw new UsageError(`unknown command '${topic}' (commands: ${COMMANDS.join(", ")})`);
       return 0;
     }
+    if (first === "serve") return await serveCommand(rest, io);
     if (!isCommand(first)) {
       if (first.startsWith("-"))
         throw new UsageError(`unknown option ${first} (a command comes first: ${COMMANDS.join(", ")})`);

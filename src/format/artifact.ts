@@ -7,7 +7,7 @@
  */
 import { KeraslessError } from "../errors.js";
 import { isObject } from "../layers/config.js";
-import { H5Group, isHdf5, openHdf5 } from "../io/hdf5.js";
+import { H5Group, isHdf5, openHdf5 } from "../io/hdf5/index.js";
 import { decodeUtf8, parseJson } from "../io/json.js";
 import { defaultDecompressionCap, isZip, readZip } from "../io/zip.js";
 import type { KerasMajor } from "../kernels/activations.js";
@@ -37,7 +37,8 @@ export interface NamedBytes {
 export interface ReadOptions {
   /**
    * Most bytes that decompression may produce: zip members of a .keras file together, or the
-   * chunks of one HDF5 dataset. Default: 16 MiB or 20x the file's size, whichever is more.
+   * chunks of all datasets of one HDF5 file together. Default: 16 MiB or 20x the file's size,
+   * whichever is more.
    */
   maxDecompressedBytes?: number;
 }
@@ -147,7 +148,8 @@ function readLegacyH5(bytes: Uint8Array, file: string, options: ReadOptions): Mo
     throw new KeraslessError(
       "E_FORMAT",
       isWeightsOnly
-        ? "this HDF5 file holds weights only: load the model's architecture (model.json or .keras) and pass this file as its weights"
+        ? "this HDF5 file holds weights only: load the model's architecture (model.json or .keras) " +
+            "and pass this file as its weights"
         : "this HDF5 file has no model_config attribute, so it is not a saved Keras model",
       { file },
     );

@@ -7,8 +7,9 @@
  *    weights; each layer's datasets are those its `weight_names` attribute lists.
  */
 import { KeraslessError } from "../errors.js";
-import { Graph, ModelLayer } from "../graph/graph.js";
-import type { H5Group } from "../io/hdf5.js";
+import { ModelLayer } from "../graph/model-layer.js";
+import type { GraphView as Graph } from "../graph/types.js";
+import type { H5Group } from "../io/hdf5/index.js";
 import type { Layer } from "../layers/layer.js";
 import type { WeightFile } from "./artifact.js";
 
@@ -39,12 +40,13 @@ function loadObjectPath(graph: Graph, root: H5Group, prefix: string): void {
       if (!root.isGroup(varsPath))
         throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
       groups.push(`"${varsPath}"`);
-      return root.group(varsPath).keys().length;
+      return root.group(varsPath).memberCount();
     });
     if (paths.length !== layer.weightSpecs.length) {
       throw layer.error(
         "E_WEIGHTS_MISSING",
-        `the file has ${paths.length} variable(s) at ${groups.join(", ")}, the config implies ${layer.weightSpecs.length}`,
+        `the file has ${paths.length} variable(s) at ${groups.join(", ")}, ` +
+          `the config implies ${layer.weightSpecs.length}`,
       );
     }
     layer.setWeights(
@@ -60,21 +62,40 @@ function parentOf(path: string): string {
 function loadLegacy(graph: Graph, root: H5Group): void {
   const layerNames = root.stringListAttr("layer_names");
   if (layerNames === undefined) throw new KeraslessError("E_HDF5", 'the weights group has no "layer_names" attribute');
-  const fileLayers: { name: string; group: H5Group; weightNames: string[] }[] = [];
+  const fileLayers: { name: string; group: H5Group; weightNames: readonly string[] }[] = [];
+  // Keras writes each layer and each of its weights once; a file repeating one would have its
+  // datasets read (and inflated) again for every mention.
+  const seenLayers = new Set<string>();
   for (const name of layerNames) {
+    if (seenLayers.has(name)) throw new KeraslessError("E_HDF5", `layer_names lists "${name}" twice`);
+    seenLayers.add(name);
     if (!root.isGroup(name))
       throw new KeraslessError("E_HDF5", `layer_names lists "${name}", but the file has no such group`);
     const group = root.group(name);
     const weightNames = group.stringListAttr("weight_names") ?? [];
+    if (new Set(weightNames).size !== weightNames.length)
+      throw new KeraslessError("E_HDF5", `the weight_names of layer "${name}" list one weight twice`);
     if (weightNames.length > 0) fileLayers.push({ name, group, weightNames });
   }
   const modelLayers: Layer[] = graph.layers.filter((l) => l.weightSpecs.length > 0);
   if (fileLayers.length !== modelLayers.length) {
     throw new KeraslessError(
       "E_WEIGHTS_MISSING",
-      `the file has weights for ${fileLayers.length} layer(s) (${fileLayers.map((l) => l.name).join(", ")}), the model has ${modelLayers.length} layer(s) with weights (${modelLayers.map((l) => l.name).join(", ")})`,
+      `the file has weights for ${fileLayers.length} layer(s) (${fileLayers.map((l) => l.name).join(", ")}), ` +
+        `the model has ${modelLayers.length} layer(s) with weights (${modelLayers.map((l) => l.name).join(", ")})`,
     );
   }
+  // Counts are compared for every layer before any dataset is read.
+  modelLayers.forEach((layer, i) => {
+    const count = fileLayers[i].weightNames.length;
+    if (count !== layer.weightSpecs.length) {
+      const expected = layer.weightSpecs.map((s) => s.name).join(", ");
+      throw layer.error(
+        "E_WEIGHTS_MISSING",
+        `the file has ${count} weight(s) for this layer, the config implies ${layer.weightSpecs.length} (${expected})`,
+      );
+    }
+  });
   modelLayers.forEach((layer, i) => {
     const { group, weightNames } = fileLayers[i];
     layer.setWeights(weightNames.map((w) => readDataset(group, w, layer)));

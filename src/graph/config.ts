@@ -105,7 +105,8 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
   }
   throw new KeraslessError(
     "E_UNSUPPORTED",
-    `the top-level object is a ${describe(className)}, not a Sequential or Functional model (subclassed models cannot be loaded from their config)`,
+    `the top-level object is a ${describe(className)}, not a Sequential or Functional model ` +
+      "(subclassed models cannot be loaded from their config)",
   );
 }
 
@@ -116,18 +117,38 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
  * outputs are only ever used as bool masks are left out.
  */
 function withoutMaskPlumbing(layers: LayerEntry[]): LayerEntry[] {
-  const uses = new Map<string, (string | undefined)[]>();
+  // Per layer: is every use of its outputs a bool tensor (one flag, so that a layer referenced
+  // many times costs one update per reference).
+  const onlyBoolUses = new Map<string, boolean>();
+  const use = (ref: TensorRef | null): void => {
+    if (ref !== null) onlyBoolUses.set(ref.layer, (onlyBoolUses.get(ref.layer) ?? true) && ref.dtype === "bool");
+  };
   for (const entry of layers) {
     for (const node of entry.inboundNodes) {
-      const refs = [...node.inputs, ...Object.values(node.keywords.tensors).flat()];
-      for (const ref of refs) if (ref !== null) uses.set(ref.layer, [...(uses.get(ref.layer) ?? []), ref.dtype]);
+      node.inputs.forEach(use);
+      for (const refs of Object.values(node.keywords.tensors)) refs.forEach(use);
     }
   }
   const isPlumbing = (entry: LayerEntry): boolean =>
-    entry.module !== undefined &&
-    entry.module.startsWith("keras.src.ops") &&
-    (uses.get(entry.name) ?? []).every((dtype) => dtype === "bool");
+    entry.module !== undefined && entry.module.startsWith("keras.src.ops") && onlyBoolUses.get(entry.name) !== false;
   return layers.filter((entry) => !isPlumbing(entry));
+}
+
+/**
+ * Visits the leaves of a JSON value depth-first in document order (a list's items, an object's
+ * values), with an explicit stack so that any nesting depth a file holds is safe. `isLeaf` stops
+ * the descent (Keras tensors are objects).
+ */
+function forEachLeaf(value: unknown, isLeaf: (v: unknown) => boolean, visit: (v: unknown) => void): void {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (isLeaf(v)) visit(v);
+    else if (Array.isArray(v) || isObject(v)) {
+      const children = Array.isArray(v) ? v : Object.values(v);
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+    } else visit(v);
+  }
 }
 
 export function parseLayerEntry(raw: unknown, index: number, functional: boolean): LayerEntry {
@@ -199,23 +220,21 @@ function splitKeywords(
   const put = (target: Record<string, unknown>, key: string, value: unknown): void => {
     Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   };
-  const holdsTensor = (v: unknown): boolean =>
-    isTensor(v) || (Array.isArray(v) && v.some(holdsTensor)) || (isObject(v) && Object.values(v).some(holdsTensor));
   for (const [key, value] of Object.entries(kwargs)) {
     if (key === "initial_state") continue;
-    if (!holdsTensor(value)) {
+    const refs: (TensorRef | null)[] = [];
+    const others: unknown[] = [];
+    forEachLeaf(value, isTensor, (v) => {
+      if (isTensor(v)) refs.push(toRef(v));
+      else if (v === null) refs.push(null);
+      else others.push(v);
+    });
+    if (!refs.some((r) => r !== null)) {
       put(constants, key, value);
       continue;
     }
-    const refs: (TensorRef | null)[] = [];
-    const walk = (v: unknown): void => {
-      if (isTensor(v)) refs.push(toRef(v));
-      else if (Array.isArray(v)) v.forEach(walk);
-      else if (isObject(v)) Object.values(v).forEach(walk);
-      else if (v === null) refs.push(null);
-      else throw configError(`layer "${layer}": call argument "${key}" mixes tensors with ${describe(v)}`);
-    };
-    walk(value);
+    if (others.length > 0)
+      throw configError(`layer "${layer}": call argument "${key}" mixes tensors with ${describe(others[0])}`);
     put(tensors, key, refs);
   }
   return { positional, tensors, constants };
@@ -248,13 +267,9 @@ function kerasTensorRef(value: unknown, layer: string): TensorRef {
 }
 
 function collectKerasTensors(value: unknown, out: TensorRef[], layer: string): void {
-  if (isKerasTensor(value)) {
-    out.push(kerasTensorRef(value, layer));
-  } else if (Array.isArray(value)) {
-    for (const v of value) collectKerasTensors(v, out, layer);
-  } else if (isObject(value)) {
-    for (const v of Object.values(value)) collectKerasTensors(v, out, layer);
-  }
+  forEachLeaf(value, isKerasTensor, (v) => {
+    if (isKerasTensor(v)) out.push(kerasTensorRef(v, layer));
+  });
 }
 
 /** Keras 2 writes a tensor in call kwargs as [layer, node, tensor]. */

@@ -7,11 +7,10 @@
  * Everything is allocated on the first step; later steps only overwrite buffers.
  */
 import { KeraslessError } from "../errors.js";
-import { InputLayer } from "../layers/core.js";
-import { RecurrentLayer } from "../layers/recurrent.js";
 import type { Layer, LayerStream, Mask, Masks } from "../layers/layer.js";
 import { Tensor, formatShape } from "../tensor.js";
-import type { Graph } from "./graph.js";
+import type { Call } from "./call.js";
+import type { GraphView } from "./types.js";
 
 /** What streaming a graph needs, worked out once: which outputs have a time axis, who refuses. */
 export interface StreamAnalysis {
@@ -21,15 +20,18 @@ export interface StreamAnalysis {
   readonly refusals: readonly string[];
 }
 
-export function analyzeStream(graph: Graph): StreamAnalysis {
+export function analyzeStream(graph: GraphView): StreamAnalysis {
   const refusals: string[] = [];
   const hasTime: boolean[][] = [];
-  for (const call of graph.calls) {
+  const calls = graph.calls;
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i];
     const layer = call.layer;
-    if (layer instanceof InputLayer) {
-      const rank = layer.batchShape.length;
-      if (rank < 2 || (rank === 2 && layer.dtype !== "int32")) {
-        refusals.push(`input "${layer.name}" of shape ${formatShape(layer.batchShape)} has no time axis to step along`);
+    if (graph.inputIndex[i] >= 0) {
+      const input = graph.inputLayers[graph.inputIndex[i]];
+      const rank = input.batchShape.length;
+      if (rank < 2 || (rank === 2 && input.dtype !== "int32")) {
+        refusals.push(`input "${input.name}" of shape ${formatShape(input.batchShape)} has no time axis to step along`);
       }
       hasTime.push([true]);
       continue;
@@ -40,11 +42,12 @@ export function analyzeStream(graph: Graph): StreamAnalysis {
       hasTime.push(call.outputShapes.map(() => false));
     } else if (behaviour.kind === "stateful") {
       // Initial states from other tensors (an encoder's, in encoder-decoders) would restart every step.
-      if (layer instanceof RecurrentLayer && call.inputs.length > 1)
+      if (!layer.streamsCall(call.inputs.length))
         refusals.push(
-          `layer "${layer.name}" (${layer.className}) takes initial_state from other tensors, which a stream cannot feed step by step`,
+          `layer "${layer.name}" (${layer.className}) takes initial_state from other tensors, ` +
+            "which a stream cannot feed step by step",
         );
-      hasTime.push([...behaviour.outputsHaveTime]);
+      hasTime.push(behaviour.outputsHaveTime.slice());
     } else {
       const [producer, tensor] = call.inputs[0];
       hasTime.push(call.outputShapes.map(() => hasTime[producer][tensor]));
@@ -71,7 +74,9 @@ interface Opened {
 }
 
 export class GraphStream {
-  private readonly graph: Graph;
+  private readonly graph: GraphView;
+  /** The graph's calls, read once: a step does not go through the graph's getters. */
+  private readonly calls: readonly Call[];
   private readonly hasTime: readonly (readonly boolean[])[];
   private readonly sources: readonly { call: number; tensor: number }[];
   /** Per call: its index among the graph's inputs, or -1. */
@@ -81,7 +86,7 @@ export class GraphStream {
   private readonly outputMaskList: (Mask | null)[];
 
   /** Checks the whole graph; throws one E_UNSUPPORTED naming every layer that cannot stream. */
-  constructor(graph: Graph, analysis: StreamAnalysis = analyzeStream(graph)) {
+  constructor(graph: GraphView, analysis: StreamAnalysis = analyzeStream(graph)) {
     if (analysis.refusals.length > 0) {
       throw new KeraslessError(
         "E_UNSUPPORTED",
@@ -89,11 +94,10 @@ export class GraphStream {
       );
     }
     this.graph = graph;
+    this.calls = graph.calls;
     this.hasTime = analysis.hasTime;
     this.sources = graph.outputSources;
-    this.inputIndex = graph.calls.map((call) =>
-      call.layer instanceof InputLayer ? graph.inputLayers.indexOf(call.layer) : -1,
-    );
+    this.inputIndex = graph.inputIndex;
     this.outputList = new Array(this.sources.length);
     this.outputMaskList = new Array(this.sources.length).fill(null);
   }
@@ -109,7 +113,7 @@ export class GraphStream {
 
   /** Allocates every buffer for `batch` rows. */
   open(batch: number): void {
-    const calls = this.graph.calls;
+    const calls = this.calls;
     const streams = calls.map((call) => {
       const behaviour = call.layer.streamBehaviour();
       return behaviour.kind === "stateful" ? behaviour.open(batch) : null;
@@ -136,7 +140,7 @@ export class GraphStream {
    */
   step(inputs: readonly Tensor[], inputMasks?: Masks): Tensor[] {
     const o = this.opened!;
-    const calls = this.graph.calls;
+    const calls = this.calls;
     for (let i = 0; i < calls.length; i++) {
       const call = calls[i];
       const layer: Layer = call.layer;

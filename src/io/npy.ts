@@ -12,6 +12,12 @@ export interface NpyArray {
   data: Float32Array | Int32Array;
 }
 
+/** Longest header read: NumPy's default max_header_size is 10,000 bytes. */
+const MAX_HEADER_BYTES = 65536;
+
+/** NumPy 2's most dimensions (NPY_MAXDIMS). */
+const MAX_RANK = 64;
+
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
 /** How each supported `descr` is stored and what it becomes. */
@@ -65,6 +71,9 @@ export function npyDataStart(bytes: Uint8Array, file: string, fileSize: number =
   if (dataStart > fileSize) {
     fail(`truncated .npy file: the header claims ${headerLength} bytes, only ${fileSize - headerStart} follow`);
   }
+  // NumPy itself refuses headers over 10,000 bytes unless told otherwise (max_header_size).
+  if (headerLength > MAX_HEADER_BYTES)
+    fail(`the .npy header is ${headerLength} bytes long; kerasless reads headers of up to ${MAX_HEADER_BYTES}`);
   return dataStart;
 }
 
@@ -105,6 +114,9 @@ export function parseNpyHeader(bytes: Uint8Array, file: string, fileSize: number
   if (header.fortran_order !== false) fail("the .npy header's 'fortran_order' is not True or False");
   const shape = header.shape;
   if (!Array.isArray(shape)) return fail("the .npy header's 'shape' is not a tuple");
+  // NumPy's own limit; a header can otherwise claim a million dimensions of size 1 in a few MB.
+  if (shape.length > MAX_RANK)
+    fail(`the .npy header's shape has ${shape.length} dimensions (NumPy allows ${MAX_RANK})`);
 
   // Count the elements without ever exceeding what the file can hold.
   const available = fileSize - dataStart;

@@ -95,12 +95,14 @@ export function readZip(
   }
   if (directoryOffset + directorySize > directoryEnd) {
     fail(
-      `the central directory (${directorySize} bytes at byte ${directoryOffset}) runs past the end-of-directory record at byte ${directoryEnd}`,
+      `the central directory (${directorySize} bytes at byte ${directoryOffset}) runs past the ` +
+        `end-of-directory record at byte ${directoryEnd}`,
     );
   }
   if (count * 46 > directorySize)
     fail(
-      `the archive claims ${count} entries, but its ${directorySize}-byte central directory holds at most ${Math.floor(directorySize / 46)}`,
+      `the archive claims ${count} entries, but its ${directorySize}-byte central directory ` +
+        `holds at most ${Math.floor(directorySize / 46)}`,
     );
 
   const entries = new Map<string, Entry>();
@@ -164,7 +166,8 @@ export function readZip(
     declared += entry.size;
     if (declared > limits.maxDecompressedBytes) {
       fail(
-        `the wanted members decompress to more than ${limits.maxDecompressedBytes} bytes ("${entry.name}" alone declares ${entry.size}); ` +
+        `the wanted members decompress to more than ${limits.maxDecompressedBytes} bytes ` +
+          `("${entry.name}" alone declares ${entry.size}); ` +
           "raise maxDecompressedBytes in the load options if the file is trusted",
         "E_LIMIT",
       );
@@ -190,7 +193,8 @@ export function readZip(
       fail(`${where}: the local header and the central directory disagree on the compression method`);
     if (dataStart + entry.compressedSize > directoryOffset) {
       fail(
-        `${where}: its ${entry.compressedSize} compressed bytes run past the start of the central directory at byte ${directoryOffset}`,
+        `${where}: its ${entry.compressedSize} compressed bytes run past the start of the ` +
+          `central directory at byte ${directoryOffset}`,
       );
     }
     const data = bytes.subarray(dataStart, dataStart + entry.compressedSize);
@@ -240,8 +244,10 @@ export function readZip(
   }
 }
 
+const nameDecoder = new TextDecoder("utf-8");
+
 function decodeName(bytes: Uint8Array): string {
-  return new TextDecoder("utf-8").decode(bytes);
+  return nameDecoder.decode(bytes);
 }
 
 let crcTable: Int32Array | undefined;

@@ -13,6 +13,8 @@ export interface Activation {
   readonly name: string;
   /** True when each output depends on its own input only (usable inside recurrent cells). */
   readonly elementwise: boolean;
+  /** The function of one value, for elementwise activations (references and tests read it). */
+  readonly scalar?: (x: number) => number;
   /** Size of the last axis after the activation (only `glu` halves it). */
   outputDim(lastDim: number): number;
   /**
@@ -23,10 +25,15 @@ export interface Activation {
   apply(src: Buffer, srcOffset: number, dst: Buffer, dstOffset: number, rows: number, lastDim: number): void;
 }
 
-const SELU_ALPHA = 1.6732632423543772848170429916717;
-const SELU_SCALE = 1.0507009873554804934193349852946;
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
 
-const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+/**
+ * The logistic function, the one definition every path shares (activation layers, the recurrent
+ * cells' TypeScript passes and their references). In float64 the plain form needs no guard: for
+ * very negative x, exp(-x) is Infinity and the result 0, as the float32 result would be.
+ */
+export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 const softplus = (x: number): number => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
 const clip01 = (x: number): number => (x <= 0 ? 0 : x >= 1 ? 1 : x);
 const hardSigmoidKeras2 = (x: number): number => clip01(0.2 * x + 0.5);
@@ -59,6 +66,7 @@ function elementwise(name: string, f: (x: number) => number): Activation {
   return {
     name,
     elementwise: true,
+    scalar: f,
     outputDim: (d) => d,
     apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
       const n = rows * lastDim;
@@ -73,6 +81,7 @@ function elementwise(name: string, f: (x: number) => number): Activation {
 const linear: Activation = {
   name: "linear",
   elementwise: true,
+  scalar: (x) => x,
   outputDim: (d) => d,
   apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
     if (src === dst && srcOffset === dstOffset) return;
@@ -84,6 +93,7 @@ const linear: Activation = {
 const tanh: Activation = {
   name: "tanh",
   elementwise: true,
+  scalar: Math.tanh,
   outputDim: (d) => d,
   apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
     const n = rows * lastDim;
@@ -94,19 +104,18 @@ const tanh: Activation = {
 const sigmoidActivation: Activation = {
   name: "sigmoid",
   elementwise: true,
+  scalar: sigmoid,
   outputDim: (d) => d,
   apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
     const n = rows * lastDim;
-    for (let i = 0; i < n; i++) {
-      const x = src[srcOffset + i];
-      dst[dstOffset + i] = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
-    }
+    for (let i = 0; i < n; i++) dst[dstOffset + i] = sigmoid(src[srcOffset + i]);
   },
 };
 
 const relu: Activation = {
   name: "relu",
   elementwise: true,
+  scalar: (x) => (x <= 0 ? 0 : x),
   outputDim: (d) => d,
   apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
     const n = rows * lastDim;

@@ -95,19 +95,23 @@ export class CuDNNGRU extends GRU {
   }
 }
 
+const CUDNN_OPTIONS = "`return_sequences`, `return_state`, `go_backwards`, `initial_state`";
+
 export const cudnnLayers: LayerDefinition[] = [
   {
     className: "CuDNNLSTM",
     family: "cudnn",
     summary:
-      "Keras 2 files; runs as LSTM (tanh, sigmoid) with the weights converted as tf.keras converts them; `return_sequences`, `return_state`, `go_backwards`, `initial_state`",
+      "Keras 2 files; runs as LSTM (tanh, sigmoid) with the weights converted as tf.keras converts them; " +
+      CUDNN_OPTIONS,
     create: (r) => new CuDNNLSTM(r),
   },
   {
     className: "CuDNNGRU",
     family: "cudnn",
     summary:
-      "Keras 2 files; runs as GRU(reset_after=True) with the weights converted as tf.keras converts them; `return_sequences`, `return_state`, `go_backwards`, `initial_state`",
+      "Keras 2 files; runs as GRU(reset_after=True) with the weights converted as tf.keras converts them; " +
+      CUDNN_OPTIONS,
     create: (r) => new CuDNNGRU(r),
   },
 ];

@@ -5,6 +5,7 @@
  */
 import { KeraslessError } from "../errors.js";
 import type { KerasMajor } from "../kernels/activations.js";
+import type { KernelPlan } from "../kernels/plan.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
 
 export type Shape = readonly (number | null)[];
@@ -111,6 +112,11 @@ export abstract class Layer {
     this.trainable = trainable;
   }
 
+  /** Which implementation runs this layer's kernels, and why (kernels/plan.ts); null: nothing to choose. */
+  kernelPlan(): KernelPlan | null {
+    return null;
+  }
+
   /**
    * Checks the input shapes and returns the output shapes. Called once per use of the layer in
    * the graph; the first call declares the weights.
@@ -145,6 +151,14 @@ export abstract class Layer {
   /** Keras' default for layers that are not streamable. */
   streamBehaviour(): StreamBehaviour {
     return { kind: "refused", reason: "needs the whole sequence" };
+  }
+
+  /**
+   * Whether a call with `inputCount` input tensors can run under stream(): a stateful layer whose
+   * extra inputs are initial states (from an encoder) cannot be fed them step by step.
+   */
+  streamsCall(_inputCount: number): boolean {
+    return true;
   }
 
   /**
@@ -183,6 +197,33 @@ export abstract class Layer {
     return [this.variableOwner];
   }
 
+  /**
+   * The layers this one runs inside it (a wrapper's inner layers, a nested model's layers), so
+   * that model-wide operations reach them without knowing the classes.
+   */
+  get sublayers(): readonly Layer[] {
+    return [];
+  }
+
+  /** Keras' reset_states(): clears what stateful layers keep between predict() calls. */
+  resetStates(): void {
+    for (const layer of this.sublayers) layer.resetStates();
+  }
+
+  /**
+   * Output shapes for the concrete input shapes of one predict() (run-time size checks).
+   * Computed as at load time: a built layer's weights fix the rest, so this changes nothing.
+   */
+  outputShapesFor(inputShapes: Shape[], args?: CallArguments): Shape[] {
+    return this.computeOutputShapes(inputShapes, args);
+  }
+
+  /** The weights as tensors, in Keras' get_weights() order. */
+  weightTensors(): Tensor[] {
+    const values = this.getWeights();
+    return this.weightSpecs.map((spec, i) => new Tensor(spec.shape, values[i]));
+  }
+
   /** Weight specs in Keras' order (empty for weightless layers). Known after the first build. */
   get weightSpecs(): readonly WeightSpec[] {
     return this.declared ?? [];
@@ -212,7 +253,8 @@ export abstract class Layer {
     if (values.length !== specs.length) {
       throw this.error(
         "E_WEIGHTS_MISSING",
-        `the file has ${values.length} weight(s) for this layer, the config implies ${specs.length} (${specs.map((s) => s.name).join(", ") || "none"})`,
+        `the file has ${values.length} weight(s) for this layer, the config implies ${specs.length} ` +
+          `(${specs.map((s) => s.name).join(", ") || "none"})`,
       );
     }
     values.forEach((v, i) => {
@@ -220,7 +262,8 @@ export abstract class Layer {
       if (v.shape.length !== want.length || v.shape.some((d, k) => d !== want[k])) {
         throw this.error(
           "E_WEIGHTS_SHAPE",
-          `weight "${specs[i].name}" has shape ${formatShape(v.shape)} in the file, but the config implies ${formatShape(want)}`,
+          `weight "${specs[i].name}" has shape ${formatShape(v.shape)} in the file, ` +
+            `but the config implies ${formatShape(want)}`,
         );
       }
     });
@@ -245,8 +288,32 @@ export abstract class Layer {
     this.loaded = null;
   }
 
+  /**
+   * Declares the weights the input shapes imply. The first call builds the layer; every later
+   * call (a shared layer, or a run-time shape check) must imply the same weights, as Keras builds
+   * a layer once and checks each call's input against it: a shared layer called on inputs of
+   * other widths is refused here, for every layer, rather than computing with the last call's.
+   */
   protected declareWeights(specs: WeightSpec[]): void {
-    if (this.declared === null) this.declared = specs;
+    const declared = this.declared;
+    if (declared === null) {
+      this.declared = specs;
+      return;
+    }
+    const differing =
+      specs.length !== declared.length
+        ? 0
+        : specs.findIndex(
+            (s, i) => s.shape.length !== declared[i].shape.length || s.shape.some((d, k) => d !== declared[i].shape[k]),
+          );
+    if (differing === -1) return;
+    const describe = (list: readonly WeightSpec[]): string =>
+      list.map((w) => `${w.name} ${formatShape(w.shape)}`).join(", ") || "none";
+    throw this.error(
+      "E_CONFIG",
+      `is called on an input that implies the weights ${describe(specs)}, ` +
+        `but an earlier call built it with ${describe(declared)} (Keras builds a layer once: every call must fit it)`,
+    );
   }
 
   protected get built(): boolean {

@@ -1,21 +1,21 @@
 /**
  * Recurrent layers: LSTM, GRU, SimpleRNN. The layer reads the config, declares the weights and
- * wires inputs and outputs; the cell math lives in kernels/recurrent.ts.
+ * wires inputs and outputs, keeps stateful states and opens streams; the RNN driver and the cells
+ * live in kernels/recurrent/ (which implementation runs: kernels/plan.ts).
  *
  * Inputs are [x, ...initialStates]: Keras 3 passes `initial_state` as a call argument, Keras 2
  * as extra inbound tensors; the graph builder gives both in this order.
  */
 import type { Activation } from "../kernels/activations.js";
+import { planRecurrent, type KernelPlan, type RecurrentSpec } from "../kernels/plan.js";
 import {
-  GruCell,
-  LstmCell,
-  SimpleRnnCell,
   allocateSequenceBuffers,
+  createRecurrentKernel,
   runSequence,
-  type RecurrentCell,
+  type RecurrentKernel,
   type SequenceBuffers,
   type SequenceOptions,
-} from "../kernels/recurrent.js";
+} from "../kernels/recurrent/driver.js";
 import { Tensor, formatShape } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
 import { toFloat32 } from "./core.js";
@@ -44,7 +44,7 @@ export abstract class RecurrentLayer extends Layer {
   protected readonly options: RecurrentOptions;
   /** Masked steps output zeros instead of the previous output; Bidirectional sets it. */
   zeroOutputForMask: boolean;
-  protected cell: RecurrentCell | null = null;
+  protected kernel: RecurrentKernel | null = null;
   protected inputDim = 0;
   /**
    * Keras 3 fills a layer's `mask` argument only when the call has a single tensor argument, so
@@ -53,7 +53,7 @@ export abstract class RecurrentLayer extends Layer {
   private readonly maskIgnoredWithInitialState: boolean;
   /** The batch size a stateful layer was built for (Keras needs it fixed), else null. */
   private statefulBatch: number | null = null;
-  /** A stateful layer's states between predict calls ([batch, units] each). */
+  /** A stateful layer's states between predict calls ([batch, ...state shape] each). */
   private carriedStates: Float32Array[] | null = null;
   /**
    * The buffers of the last small call, kept for the next call of the same size: allocating them
@@ -141,24 +141,31 @@ export abstract class RecurrentLayer extends Layer {
 
   protected override weightsLoaded(weights: Float32Array[]): void {
     const [kernel, recurrentKernel, bias] = weights;
-    this.cell = this.createCell(kernel, recurrentKernel, this.options.useBias ? bias : null);
-    // A cell that keeps its weights in WebAssembly memory gives them back from there (getWeights);
-    // converted weights (CuDNN layers) are not the file's, so those layers keep the file's.
-    if (this.cell.weightsInAccelerator && weights[0] === super.getWeights()[0]) this.releaseLoadedWeights();
+    const spec = this.cellSpec();
+    this.kernel = createRecurrentKernel(
+      spec,
+      { kernel, recurrentKernel, bias: this.options.useBias ? bias : null },
+      planRecurrent(spec),
+    );
+    // When only WebAssembly memory holds the weights (a fused step), getWeights reads them from
+    // there; converted weights (CuDNN layers) are not the file's, so those layers keep the file's.
+    if (this.kernel.cell === null && weights[0] === super.getWeights()[0]) this.releaseLoadedWeights();
   }
 
   override getWeights(): Float32Array[] {
     const loaded = super.getWeights();
-    if (loaded.length > 0 || this.cell === null || !this.cell.weightsInAccelerator) return loaded;
-    const { kernel, recurrentKernel, bias } = this.cell.weights();
+    if (loaded.length > 0 || this.kernel === null || this.kernel.cell !== null) return loaded;
+    const { kernel, recurrentKernel, bias } = this.kernel.weights();
     return this.options.useBias ? [kernel, recurrentKernel, bias!] : [kernel, recurrentKernel];
   }
 
-  protected abstract createCell(
-    kernel: Float32Array,
-    recurrentKernel: Float32Array,
-    bias: Float32Array | null,
-  ): RecurrentCell;
+  /** The cell as the plan and the kernels need it. */
+  protected abstract cellSpec(): RecurrentSpec;
+
+  /** Which implementation runs this layer's cell, and why (null before the weights are loaded). */
+  override kernelPlan(): KernelPlan | null {
+    return this.kernel?.plan ?? null;
+  }
 
   call([x, ...initialStates]: Tensor[], masks: Masks): Tensor[] {
     const [batch, time] = x.shape;
@@ -195,14 +202,19 @@ export abstract class RecurrentLayer extends Layer {
       kept.buffers.lastOutput.fill(0);
       return kept.buffers;
     }
-    const buffers = allocateSequenceBuffers(this.cell!, batch, time, this.options.returnSequences);
+    const buffers = allocateSequenceBuffers(this.kernel!, batch, time, this.options.returnSequences);
     const floats = buffers.projection.length + buffers.output.length + buffers.scratch.length;
     this.workspace = floats <= KEPT_WORKSPACE_FLOATS ? { batch, time, buffers } : null;
     return buffers;
   }
 
+  /** Initial states given as inputs cannot be fed step by step under stream(). */
+  override streamsCall(inputCount: number): boolean {
+    return inputCount === 1;
+  }
+
   /** Keras: a stateful layer's states persist across calls until reset. */
-  resetStates(): void {
+  override resetStates(): void {
     this.carriedStates = null;
   }
 
@@ -215,7 +227,8 @@ export abstract class RecurrentLayer extends Layer {
       throw this.error("E_INPUT_SHAPE", `is stateful with batch size ${this.statefulBatch}, got a batch of ${batch}`);
     }
     return (
-      this.carriedStates ?? Array.from({ length: this.stateCount }, () => new Float32Array(batch * this.options.units))
+      this.carriedStates ??
+      Array.from({ length: this.stateCount }, () => new Float32Array(batch * this.kernel!.sizes.stateSize))
     );
   }
 
@@ -233,7 +246,7 @@ export abstract class RecurrentLayer extends Layer {
   private run(x: Tensor, mask: Mask | null, buffers: SequenceBuffers): void {
     const [batch, time, features] = x.shape;
     runSequence(
-      this.cell!,
+      this.kernel!,
       toFloat32(x),
       batch,
       time,
@@ -250,9 +263,11 @@ export abstract class RecurrentLayer extends Layer {
   }
 
   private wrapOutputs(buffers: SequenceBuffers, batch: number, time: number): Tensor[] {
-    const { units, returnSequences, returnState } = this.options;
-    const output = new Tensor(returnSequences ? [batch, time, units] : [batch, units], buffers.output);
-    return returnState ? [output, ...buffers.states.map((s) => new Tensor([batch, units], s))] : [output];
+    const { returnSequences, returnState } = this.options;
+    // The cell's state shape per sample ([units] here; a convolutional cell's has more axes).
+    const state = this.kernel!.sizes.stateShape;
+    const output = new Tensor(returnSequences ? [batch, time, ...state] : [batch, ...state], buffers.output);
+    return returnState ? [output, ...buffers.states.map((s) => new Tensor([batch, ...state], s))] : [output];
   }
 
   override computeMask(_inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[]): (Mask | null)[] {
@@ -272,13 +287,12 @@ export abstract class RecurrentLayer extends Layer {
 
   /** One stream: the states live on between steps; every buffer is allocated here, once. */
   private openStream(batch: number): LayerStream {
-    const buffers = allocateSequenceBuffers(this.cell!, batch, 1, this.options.returnSequences);
+    const buffers = allocateSequenceBuffers(this.kernel!, batch, 1, this.options.returnSequences);
     const outputs = this.wrapOutputs(buffers, batch, 1);
     const options = this.sequenceOptions();
-    const cell = this.cell!;
-    const units = this.options.units;
+    const kernel = this.kernel!;
     // A stream keeps each row's latest output itself (a masked step repeats it).
-    const carriedOutput = new Float32Array(batch * units);
+    const carriedOutput = new Float32Array(batch * kernel.sizes.stateSize);
     return {
       state: [...buffers.states, carriedOutput],
       step: (inputs, masks) => {
@@ -292,7 +306,7 @@ export abstract class RecurrentLayer extends Layer {
         const mask = masks[0] ?? null;
         buffers.lastOutput.set(carriedOutput);
         runSequence(
-          cell,
+          kernel,
           toFloat32(x),
           batch,
           1,
@@ -321,13 +335,9 @@ export class LSTM extends RecurrentLayer {
     super(reader, true);
   }
 
-  protected createCell(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): RecurrentCell {
-    return new LstmCell(
-      this.options.units,
-      { kernel, recurrentKernel, bias },
-      this.options.activation,
-      this.options.recurrentActivation!,
-    );
+  protected cellSpec(): RecurrentSpec {
+    const { units, activation, recurrentActivation } = this.options;
+    return { cell: "lstm", units, activation, recurrentActivation, resetAfter: false };
   }
 }
 
@@ -346,14 +356,9 @@ export class GRU extends RecurrentLayer {
     return this.resetAfter ? [2, 3 * this.options.units] : [3 * this.options.units];
   }
 
-  protected createCell(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): RecurrentCell {
-    return new GruCell(
-      this.options.units,
-      { kernel, recurrentKernel, bias },
-      this.resetAfter,
-      this.options.activation,
-      this.options.recurrentActivation!,
-    );
+  protected cellSpec(): RecurrentSpec {
+    const { units, activation, recurrentActivation } = this.options;
+    return { cell: "gru", units, activation, recurrentActivation, resetAfter: this.resetAfter };
   }
 }
 
@@ -365,13 +370,15 @@ export class SimpleRNN extends RecurrentLayer {
     super(reader, false);
   }
 
-  protected createCell(kernel: Float32Array, recurrentKernel: Float32Array, bias: Float32Array | null): RecurrentCell {
-    return new SimpleRnnCell(this.options.units, { kernel, recurrentKernel, bias }, this.options.activation);
+  protected cellSpec(): RecurrentSpec {
+    const { units, activation } = this.options;
+    return { cell: "simple_rnn", units, activation, recurrentActivation: null, resetAfter: false };
   }
 }
 
 const options =
-  "`activation`, `recurrent_activation`, `use_bias`, `return_sequences`, `return_state`, `go_backwards`, `initial_state`";
+  "`activation`, `recurrent_activation`, `use_bias`, `return_sequences`, `return_state`, " +
+  "`go_backwards`, `initial_state`";
 
 export const recurrentLayers: LayerDefinition[] = [
   { className: "LSTM", family: "recurrent", summary: options, create: (r) => new LSTM(r) },

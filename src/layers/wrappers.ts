@@ -7,6 +7,7 @@ import { Tensor, formatShape, type TensorData } from "../tensor.js";
 import { isObject, type ConfigReader, type JsonObject } from "./config.js";
 import { toFloat32 } from "./core.js";
 import { Layer, POINTWISE, type Mask, type Masks, type Shape, type StreamBehaviour, type WeightSpec } from "./layer.js";
+import type { KernelPlan } from "../kernels/plan.js";
 import { RecurrentLayer } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 
@@ -87,7 +88,8 @@ export class Bidirectional extends Layer {
       if ((key === "go_backwards") === (f === b)) {
         throw this.error(
           "E_CONFIG",
-          `the forward and backward layers have ${key}=${f ? "True" : "False"} and ${b ? "True" : "False"}; Keras requires ${key === "go_backwards" ? "different" : "equal"} values`,
+          `the forward and backward layers have ${key}=${f ? "True" : "False"} and ${b ? "True" : "False"}; ` +
+            `Keras requires ${key === "go_backwards" ? "different" : "equal"} values`,
         );
       }
     }
@@ -126,11 +128,26 @@ export class Bidirectional extends Layer {
     return { ...forward, config: { ...config, go_backwards: goBackwards, name: `backward_${String(config.name)}` } };
   }
 
+  /** Both halves' plans: the forward's and the backward's backends (they may differ, e.g. in units). */
+  override kernelPlan(): KernelPlan | null {
+    const [forward, backward] = this.halves.map((half) => half.kernelPlan());
+    if (forward === null || backward === null) return forward ?? backward;
+    if (forward.backend === backward.backend && forward.why.join() === backward.why.join()) return forward;
+    return {
+      backend: `forward: ${forward.backend}; backward: ${backward.backend}`,
+      why: [...forward.why.map((w) => `forward: ${w}`), ...backward.why.map((w) => `backward: ${w}`)],
+    };
+  }
+
   /** The forward and the backward layer (model.resetStates() reaches stateful ones through it). */
   get halves(): [Layer, Layer] {
     if (this.forward === null || this.backward === null)
       throw this.error("E_UNSUPPORTED", "its wrapped layers are not supported");
     return [this.forward, this.backward];
+  }
+
+  override get sublayers(): readonly Layer[] {
+    return this.halves;
   }
 
   computeOutputShapes(inputShapes: Shape[]): Shape[] {
@@ -159,7 +176,8 @@ export class Bidirectional extends Layer {
       if (forwardOut.length !== backwardOut.length || forwardOut.some((d, i) => d !== backwardOut[i])) {
         throw this.error(
           "E_CONFIG",
-          `merge_mode ${this.mergeMode} needs equal forward and backward outputs, got ${formatShape(forwardOut)} and ${formatShape(backwardOut)}`,
+          `merge_mode ${this.mergeMode} needs equal forward and backward outputs, ` +
+            `got ${formatShape(forwardOut)} and ${formatShape(backwardOut)}`,
         );
       }
       outputs = [forwardOut];
@@ -388,7 +406,9 @@ export const wrapperLayers: LayerDefinition[] = [
     className: "Bidirectional",
     family: "wrappers",
     summary:
-      "wraps `LSTM`, `GRU`, `SimpleRNN` (and `CuDNNLSTM`, `CuDNNGRU`); `merge_mode` concat, sum, mul, ave, None; `return_sequences`, `return_state`, `initial_state` (forward half first); a `backward_layer` that differs; masks",
+      "wraps `LSTM`, `GRU`, `SimpleRNN` (and `CuDNNLSTM`, `CuDNNGRU`); `merge_mode` concat, sum, mul, ave, None; " +
+      "`return_sequences`, `return_state`, `initial_state` (forward half first); " +
+      "a `backward_layer` that differs; masks",
     create: (r) => new Bidirectional(r),
   },
   {

@@ -6,15 +6,13 @@ export const CONTROL = {
   SEQUENCE: 0,
   /** The team's id of the memory the job runs on. */
   MEMORY: 1,
-  /** 0: lstmStepsParts, 1: gruStepsParts. */
-  FN: 2,
-  ARG_COUNT: 3,
-  STOP: 4,
+  /** The address of the job record in that memory (its fields: wasm/threads.ts Job). */
+  JOB: 2,
+  STOP: 3,
   /** Threads taking part, and the address of the barrier counter. */
-  THREADS: 5,
-  COUNTER: 6,
-  ARGS: 8,
-  SIZE: 64,
+  THREADS: 4,
+  COUNTER: 5,
+  SIZE: 16,
 } as const;
 
 export interface WorkerData {

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * A kernel worker thread: keeps an instance of the team's kernels for every shared memory it is
- * given, and runs its part of each job posted in the control block (see kernel-threads.ts).
+ * given, and runs its block of each job posted in the control block (see kernel-threads.ts): the
+ * job's arguments are a record in the shared memory, which only the WebAssembly reads.
  * Plain JavaScript, so that it starts as it is under any loader; the control block's layout
  * comes in workerData.
  */
@@ -21,16 +22,13 @@ const now = () => performance.now();
 
 port.on("message", (message) => {
   if (message.type === "attach") {
-    const instance = new WebAssembly.Instance(module, { env: { memory: message.memory, now } });
+    const instance = new WebAssembly.Instance(module, { env: { memory: message.memory } });
     instances.set(message.id, /** @type {any} */ (instance.exports));
     port.postMessage({ type: "attached", id: message.id });
   } else if (message.type === "detach") {
     instances.delete(message.id);
   }
 });
-
-/** Argument i of the posted job. */
-const a = (/** @type {number} */ i) => control[layout.ARGS + i];
 
 async function serve() {
   let seen = Atomics.load(control, layout.SEQUENCE);
@@ -50,59 +48,8 @@ async function serve() {
     const kernels = instances.get(control[layout.MEMORY]);
     // The calling thread dispatches only to memories every worker has attached.
     if (kernels === undefined) continue;
-    // Arguments read one by one (no array per job: a streamed step may be one job).
-    const threads = control[layout.THREADS];
-    const counter = control[layout.COUNTER];
-    if (control[layout.FN] === 0) {
-      kernels.lstmStepsParts(
-        a(0),
-        a(1),
-        a(2),
-        a(3),
-        a(4),
-        a(5),
-        a(6),
-        a(7),
-        a(8),
-        a(9),
-        a(10),
-        a(11),
-        a(12),
-        a(13),
-        a(14),
-        a(15),
-        a(16),
-        index,
-        index + 1,
-        threads,
-        counter,
-      );
-    } else {
-      kernels.gruStepsParts(
-        a(0),
-        a(1),
-        a(2),
-        a(3),
-        a(4),
-        a(5),
-        a(6),
-        a(7),
-        a(8),
-        a(9),
-        a(10),
-        a(11),
-        a(12),
-        a(13),
-        a(14),
-        a(15),
-        a(16),
-        a(17),
-        index,
-        index + 1,
-        threads,
-        counter,
-      );
-    }
+    // Block `index` of the job (wasm/threads.ts runJob).
+    kernels.runJob(control[layout.JOB], index, index + 1, control[layout.THREADS], control[layout.COUNTER]);
   }
 }
 

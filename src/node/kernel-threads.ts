@@ -1,14 +1,20 @@
 /**
  * Node's kernel team: worker threads that run split recurrent sequences with the calling thread
- * (see KernelTeam in kernels/wasm.ts). The workers wait on a small shared control block; a job is
- * the arguments of one split-sequence call, and the threads meet at barriers in WebAssembly.
+ * (see KernelTeam in kernels/wasm.ts). The workers wait on a small shared control block that names
+ * a job record in a shared WebAssembly memory (wasm/threads.ts Job); the threads meet at barriers
+ * in WebAssembly.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { KeraslessError } from "../errors.js";
 import { WASM_THREADS_KERNELS_BASE64 } from "../kernels/wasm-threads-binary.js";
-import { kernelPath, setKernelTeam, type KernelTeam } from "../kernels/wasm.js";
+import { WASM_THREADS_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-threads-relaxed-binary.js";
+import { WASM_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-relaxed-binary.js";
+import { kernelPath, provideRelaxedBuild, setKernelTeam, wasmFeatures, type KernelTeam } from "../kernels/wasm.js";
 import { CONTROL, type WorkerData, type WorkerMessage } from "./kernel-threads-protocol.js";
+
+// Node 22+ runs relaxed SIMD: the Node entry carries that build (the browser bundle does not).
+provideRelaxedBuild(WASM_RELAXED_KERNELS_BASE64);
 
 class NodeKernelTeam implements KernelTeam {
   private readonly readyCounts = new Map<number, number>();
@@ -27,7 +33,10 @@ class NodeKernelTeam implements KernelTeam {
   }
 
   static async start(size: number): Promise<NodeKernelTeam> {
-    const module = new WebAssembly.Module(Buffer.from(WASM_THREADS_KERNELS_BASE64, "base64"));
+    // The same instruction set as the calling thread's kernels (relaxed SIMD where it runs).
+    const base64 =
+      wasmFeatures() === "relaxed-simd" ? WASM_THREADS_RELAXED_KERNELS_BASE64 : WASM_THREADS_KERNELS_BASE64;
+    const module = new WebAssembly.Module(Buffer.from(base64, "base64"));
     const control = new Int32Array(new SharedArrayBuffer(CONTROL.SIZE * 4));
     const workers: Worker[] = [];
     const team = new NodeKernelTeam(size, module, control, workers);
@@ -81,13 +90,11 @@ class NodeKernelTeam implements KernelTeam {
   /** Jobs dispatched so far (for tests and diagnostics). */
   jobs = 0;
 
-  dispatch(id: number, fn: "lstm" | "gru", args: Int32Array, count: number, threads: number, counter: number): void {
+  dispatch(id: number, job: number, threads: number, counter: number): void {
     this.jobs++;
     const control = this.control;
     control[CONTROL.MEMORY] = id;
-    control[CONTROL.FN] = fn === "lstm" ? 0 : 1;
-    control[CONTROL.ARG_COUNT] = count;
-    for (let i = 0; i < count; i++) control[CONTROL.ARGS + i] = args[i];
+    control[CONTROL.JOB] = job;
     control[CONTROL.THREADS] = threads;
     control[CONTROL.COUNTER] = counter;
     Atomics.add(control, CONTROL.SEQUENCE, 1);

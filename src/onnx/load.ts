@@ -96,4 +96,9 @@ class OnnxEngine implements ModelEngine {
   getWeights(): Tensor[] {
     return [];
   }
+
+  kernelPlans(): { layer: string; className: string; backend: string; why: readonly string[] }[] {
+    // Not reported for ONNX nodes yet (their recurrent kernels are planned at load, in ops/cells.ts).
+    return [];
+  }
 }

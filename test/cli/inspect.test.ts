@@ -28,6 +28,23 @@ describe("kerasless inspect", () => {
     assert.match(json.stdout, /File format: +model\.json/);
   });
 
+  test("--kernels lists the kernels each recurrent layer runs on, and why", async () => {
+    const run = await cli("inspect", seed("model.keras"), "--kernels");
+    assert.equal(run.code, 0, run.stderr);
+    // The seed's LSTM(3): tanh and sigmoid, so the whole step runs in WebAssembly where it can.
+    const expected =
+      process.env.KERASLESS_KERNELS === "js"
+        ? /Kernels:\n {2}lstm \(LSTM\): typescript\n {6}kernel path js/
+        : /Kernels:\n {2}lstm \(LSTM\): wasm-(relaxed-)?simd fused\n {6}the whole step in WebAssembly SIMD/;
+    assert.match(run.stdout, expected);
+    const json = await cli("inspect", seed("model.keras"), "--json", "--kernels");
+    const info = JSON.parse(json.stdout) as { kernels: { layer: string; backend: string; why: string[] }[] };
+    assert.deepEqual(
+      info.kernels.map((k) => k.layer),
+      ["lstm"],
+    );
+  });
+
   test("--json prints the same information as JSON", async () => {
     const run = await cli("inspect", seed("model.keras"), "--json");
     assert.equal(run.code, 0, run.stderr);

@@ -2,15 +2,26 @@
  * Runs fuzz cases [start, end) of a seed in its own process and reports each outcome to the
  * parent (driver.ts), which watches for crashes and hangs.
  */
-import { loadCorpus, makeCase, runCase } from "./engine.js";
+import { loadCorpus, makeCase, runCase, type Outcome } from "./engine.js";
+import { makeStructuredCase, runStructuredCase } from "./structured.js";
 
-const [seed, start, end] = process.argv.slice(2).map(Number);
-const corpus = loadCorpus();
+const [seed, start, end] = process.argv.slice(2, 5).map(Number);
+const structured = process.argv[5] === "structured";
+const corpus = structured ? [] : loadCorpus();
+const baselineRss = process.memoryUsage().rss;
 for (let index = start; index < end; index++) {
-  const c = makeCase(seed, index, corpus);
+  // The file is built before the clock starts: only reading it is timed.
+  let run: () => Outcome;
+  if (structured) {
+    const c = makeStructuredCase(seed, index);
+    run = () => runStructuredCase(c);
+  } else {
+    const c = makeCase(seed, index, corpus);
+    run = () => runCase(c);
+  }
   // CPU time as well as wall time: on a shared machine a case can wait for a core.
   const cpu = process.cpuUsage();
-  const outcome = runCase(c);
+  const outcome = run();
   const used = process.cpuUsage(cpu);
   const rss = process.memoryUsage().rss;
   const cpuMs = (used.user + used.system) / 1000;
@@ -22,6 +33,7 @@ for (let index = start; index < end; index++) {
     ms: outcome.ms,
     cpuMs,
     rss,
+    baselineRss,
   });
 }
 process.disconnect();

@@ -7,9 +7,15 @@
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describeCase, loadCorpus, makeCase } from "./engine.js";
+import { describeStructuredCase, makeStructuredCase } from "./structured.js";
 
 export interface FuzzOptions {
   seed: number;
+  /**
+   * The structure-aware fuzzer (structured.ts) instead of the random one; its children run with a
+   * 256 MiB V8 heap, and a case that grows the process by more than `rssLimitBytes` is a finding.
+   */
+  structured?: boolean;
   /** First case index. */
   start?: number;
   /** Stop after this many cases... */
@@ -50,17 +56,29 @@ interface Message {
   ms: number;
   cpuMs: number;
   rss: number;
+  /** The child's RSS before its first case (structured runs measure growth from it). */
+  baselineRss: number;
 }
 
 const CHILD = fileURLToPath(new URL("./child.ts", import.meta.url));
 
 export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
-  const { seed, stepLimitMs = 2000, hangMs = 15000, rssLimitBytes = 1.5 * 2 ** 30 } = options;
+  const { seed, structured = false, stepLimitMs = 2000, hangMs = 15000 } = options;
+  const rssLimitBytes = options.rssLimitBytes ?? (structured ? 256 * 2 ** 20 : 1.5 * 2 ** 30);
   const start = options.start ?? 0;
   const end = options.iterations === undefined ? Number.MAX_SAFE_INTEGER : start + options.iterations;
   const deadline = options.seconds === undefined ? Infinity : Date.now() + options.seconds * 1000;
   const began = Date.now();
-  const corpus = loadCorpus();
+  const corpus = structured ? [] : loadCorpus();
+  const describe = (index: number): string => {
+    try {
+      return structured
+        ? describeStructuredCase(makeStructuredCase(seed, index))
+        : describeCase(makeCase(seed, index, corpus));
+    } catch (e) {
+      return `#${index} (the case cannot be built here: ${String(e)})`;
+    }
+  };
   const report: FuzzReport = {
     seed,
     iterations: 0,
@@ -72,7 +90,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     elapsedMs: 0,
   };
   const finding = (index: number, problem: string, stack?: string): void => {
-    const found = { index, problem, case: describeCase(makeCase(seed, index, corpus)), stack };
+    const found = { index, problem, case: describe(index), stack };
     report.findings.push(found);
     options.onFinding?.(found);
   };
@@ -83,8 +101,9 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     next = await new Promise<number>((resolve) => {
       let last = next - 1;
       let settled = false;
-      const child = fork(CHILD, [String(seed), String(next), String(batchEnd)], {
-        execArgv: ["--import", "tsx", "--max-old-space-size=2048", "--stack-size=984"],
+      const heap = structured ? 256 : 2048;
+      const child = fork(CHILD, [String(seed), String(next), String(batchEnd), structured ? "structured" : "random"], {
+        execArgv: ["--import", "tsx", `--max-old-space-size=${heap}`, "--stack-size=984"],
         stdio: ["ignore", "ignore", "pipe", "ipc"],
       });
       let stderr = "";
@@ -116,7 +135,13 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
             m.index,
             `took ${Math.round(m.cpuMs)} ms of CPU time, ${Math.round(m.ms)} ms of wall time (limit ${stepLimitMs} ms)`,
           );
-        if (m.rss > rssLimitBytes) finding(m.index, `left the process at ${Math.round(m.rss / 2 ** 20)} MiB RSS`);
+        const rss = structured ? m.rss - m.baselineRss : m.rss;
+        if (rss > rssLimitBytes)
+          finding(
+            m.index,
+            `${structured ? "grew" : "left"} the process ${structured ? "by" : "at"} ` +
+              `${Math.round(rss / 2 ** 20)} MiB RSS`,
+          );
         if (m.ms > report.slowestMs) {
           report.slowestMs = m.ms;
           report.slowest = `#${m.index}`;

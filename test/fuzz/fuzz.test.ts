@@ -13,7 +13,8 @@ const seed = Number(process.env.KERASLESS_FUZZ_SEED ?? 20261127);
 
 test(`fuzzing seed ${seed} for ${seconds} s finds nothing`, { timeout: (seconds + 120) * 1000 }, async (t) => {
   const report = await fuzz({ seed, seconds, stepLimitMs: 2000 });
-  const summary = `${report.iterations} cases in ${Math.round(report.elapsedMs / 1000)} s: ${JSON.stringify(report.outcomes)}`;
+  const took = Math.round(report.elapsedMs / 1000);
+  const summary = `${report.iterations} cases in ${took} s: ${JSON.stringify(report.outcomes)}`;
   t.diagnostic(
     `${summary}; slowest ${Math.round(report.slowestMs)} ms; max RSS ${Math.round(report.maxRssBytes / 2 ** 20)} MiB`,
   );

@@ -30,7 +30,7 @@ function rejects(fn: () => unknown, code: string, pattern: RegExp): KeraslessErr
   assert.fail(`expected ${code}`);
 }
 
-test("bug 1 (fuzz seed 1 #1748): a layer call whose arguments hold no tensor is a config error, not a TypeError", () => {
+test("bug 1 (fuzz seed 1 #1748): a layer call whose arguments hold no tensor is a config error, not TypeError", () => {
   // The fuzzer flipped one bit: "__keras_tensor__" -> "_keras_tensor__" in a Keras 3 Dense's inbound node.
   const dir = `${FIXTURES}keras3/dropout_family/`;
   const json = readFileSync(`${dir}model.json`, "utf8").replace(/"__keras_tensor__"/g, '"_keras_tensor__"');
@@ -47,7 +47,8 @@ test("bug 2 (fuzz seed 2 #13009, #18043): error messages stay on one line when t
   const text = seedJson();
   const broken = `${text.slice(0, 200)}M9]\u0001!8h\n\u001f8${text.slice(200)}`;
   const error = rejects(() => load(broken), "E_CONFIG", /^model\.json: the model JSON is not valid JSON/);
-  assert.doesNotMatch(error.message, /[\n\r\u0000-\u001f\u2028\u2029]/);
+  const controls = [...error.message].filter((c) => c.charCodeAt(0) < 0x20 || c === "\u2028" || c === "\u2029");
+  assert.deepEqual(controls, []);
   // A layer name with a line break, quoted in an unsupported-layer message.
   const json = JSON.parse(text);
   json.config.layers[1].class_name = "NoSuchLayer";

@@ -27,6 +27,16 @@ export class H5Builder {
     return at;
   }
 
+  /** A copy of `n` bytes written at `at`. */
+  bytes(at: number, n: number): number[] {
+    return this.data.slice(at, at + n);
+  }
+
+  /** The little-endian 32-bit value written at `at`. */
+  u32At(at: number): number {
+    return (this.data[at] | (this.data[at + 1] << 8) | (this.data[at + 2] << 16) | (this.data[at + 3] << 24)) >>> 0;
+  }
+
   set(at: number, bytes: ArrayLike<number>): void {
     for (let i = 0; i < bytes.length; i++) this.data[at + i] = bytes[i];
   }
@@ -78,7 +88,10 @@ export class H5Builder {
     return { address, offsets };
   }
 
-  /** A symbol table node; each entry is [name offset, object header address] or a soft link [name offset, "soft", value offset]. */
+  /**
+   * A symbol table node; each entry is [name offset, object header address] or a soft link
+   * [name offset, "soft", value offset].
+   */
   symbolNode(entries: ([number, number] | [number, "soft", number])[]): number {
     const at = this.alloc(8 + 40 * entries.length);
     this.ascii(at, "SNOD");
@@ -207,7 +220,9 @@ export class H5Builder {
   globalHeap(objects: Uint8Array[]): number {
     const body: number[] = [];
     objects.forEach((object, i) => {
-      body.push(...le16(i + 1), 0, 0, 0, 0, 0, 0, ...le64(object.length), ...object);
+      body.push(...le16(i + 1), 0, 0, 0, 0, 0, 0, ...le64(object.length));
+      for (const byte of object) body.push(byte); // objects may be larger than a call's arguments
+
       while (body.length % 8 !== 0) body.push(0);
     });
     body.push(...new Array(16).fill(0)); // free space object (index 0)

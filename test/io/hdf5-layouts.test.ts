@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { KeraslessError } from "../../src/errors.js";
-import { openHdf5 } from "../../src/io/hdf5.js";
+import { openHdf5 } from "../../src/io/hdf5/index.js";
 import { FIXTURES } from "../helpers.js";
 
 interface Expected {

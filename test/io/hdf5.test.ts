@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { zlibSync } from "fflate";
 import { KeraslessError } from "../../src/errors.js";
-import { openHdf5, type H5Group } from "../../src/io/hdf5.js";
+import { openHdf5, type H5Group } from "../../src/io/hdf5/index.js";
 import { FLOAT32, H5Builder, VLEN_STRING, attribute, fixedString, le64, vlenRefs } from "./hdf5-builder.js";
 
 function rejects(fn: () => unknown, code: string, pattern: RegExp, withinMs = 1000): KeraslessError {
@@ -179,7 +179,7 @@ test("group names that overlap in the local heap cannot multiply memory", () => 
   const node = b.symbolNode(entries);
   const group = b.objectHeader([[0x11, [...le64(b.btreeNode(0, 0, [node])), ...le64(heap.address)]]]);
   const file = openHdf5(b.finish(group), "names.h5");
-  rejects(() => file.keys(), "E_HDF5", /link names add up to more bytes than its local heap holds/);
+  rejects(() => file.keys(), "E_HDF5", /link names add up to more bytes than their local heap holds/);
 });
 
 test("sizes a file states are checked before anything is allocated", () => {
@@ -245,7 +245,7 @@ test("chunked data: the decompression cap, a chunk that inflates past its size, 
   rejects(
     () => lyingFile.dataset("d").readFloat32(),
     "E_LIMIT",
-    /a chunk inflates to more than the 64 bytes a chunk holds/,
+    /a chunk inflates to more than the 64 bytes it can hold/,
   );
   assert.ok(process.memoryUsage().arrayBuffers - start < 64 * 1024 * 1024);
 
@@ -350,7 +350,8 @@ test('members named "", "." or with a "/" are errors: they would name the group 
       () => file.keys(),
       "E_HDF5",
       new RegExp(
-        `group "/" has a member with the invalid name ${JSON.stringify(JSON.stringify(name)).slice(1, -1).replace(/[./]/g, "\\$&")}`,
+        `group "/" has a member with the invalid name ` +
+          `${JSON.stringify(JSON.stringify(name)).slice(1, -1).replace(/[./]/g, "\\$&")}`,
       ),
     );
   }

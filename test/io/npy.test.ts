@@ -252,7 +252,8 @@ describe("parseNpy and hostile headers", () => {
       "{'__proto__': {'descr': '<f4', 'fortran_order': False, 'shape': (1,)}, 'fortran_order': False, 'shape': (1,)}";
     assertNpyError(handMade({ header, data }), "E_FORMAT", /'descr' is not a string/);
     const polluting =
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), '__proto__': {'polluted': True}, 'constructor': {'prototype': {'polluted': True}}}";
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), '__proto__': {'polluted': True}, " +
+      "'constructor': {'prototype': {'polluted': True}}}";
     assert.deepEqual([...parseNpy(handMade({ header: polluting, data }), "x").data], [0]);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
@@ -266,5 +267,21 @@ describe("parseNpy and hostile headers", () => {
       "E_FORMAT",
       /nesting too deep/,
     );
+  });
+
+  test("headers over 64 KiB and shapes of over 64 dimensions are refused, in time linear in the file", () => {
+    const ones = (n: number): string => `(${Array.from({ length: n }, () => "1").join(", ")})`;
+    const million = handMade({ version: 2, header: headerFor("<f4", ones(1_000_000)), data: new Uint8Array(4) });
+    const start = performance.now();
+    assertNpyError(
+      million,
+      "E_FORMAT",
+      /the .npy header is 3000\d+ bytes long; kerasless reads headers of up to 65536/,
+    );
+    const many = handMade({ version: 2, header: headerFor("<f4", ones(20_000)), data: new Uint8Array(4) });
+    assertNpyError(many, "E_FORMAT", /shape has 20000 dimensions \(NumPy allows 64\)/);
+    assert.ok(performance.now() - start < 2000);
+    const most = handMade({ header: headerFor("<f4", ones(64)), data: new Uint8Array(4) });
+    assert.equal(parseNpy(most, "x").shape.length, 64);
   });
 });

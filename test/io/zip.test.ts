@@ -175,7 +175,10 @@ test("an honest zip bomb (1 GiB of zeros, declared) is refused before inflating:
   rejects(
     () => readZip(bomb, "bomb.keras", WANT),
     "E_LIMIT",
-    /^bomb\.keras: the wanted members decompress to more than 2\d{7} bytes \("model\.weights\.h5" alone declares 1073741823\)/,
+    new RegExp(
+      /^bomb\.keras: the wanted members decompress to more than 2\d{7} bytes /.source +
+        /\("model\.weights\.h5" alone declares 1073741823\)/.source,
+    ),
   );
   assert.ok(performance.now() - start < 1000, "took too long");
   assert.ok(process.memoryUsage().arrayBuffers - memoryBefore < 16 * 1024 * 1024);

@@ -3,14 +3,14 @@
  * from weights already in Keras' layout and runs it over a [batch, time, features] sequence.
  */
 import {
-  GruCell,
-  LstmCell,
-  SimpleRnnCell,
   allocateSequenceBuffers,
+  createRecurrentKernel,
   runSequence,
-  type RecurrentCell,
+  type RecurrentKernel,
   type SequenceBuffers,
-} from "../../kernels/recurrent.js";
+} from "../../kernels/recurrent/driver.js";
+import type { RecurrentCell } from "../../kernels/recurrent/cell.js";
+import { planRecurrent, type RecurrentPlan } from "../../kernels/plan.js";
 import type { Activation } from "../../kernels/activations.js";
 import { OnnxGruCell, OnnxLstmCell, type OnnxCellOptions } from "./onnx-cells.js";
 
@@ -23,7 +23,7 @@ export interface KerasLayoutWeights {
 }
 
 export interface DirectionCell {
-  readonly cell: RecurrentCell;
+  readonly kernel: RecurrentKernel;
   /** The last call's buffers, reused by the next call of the same size (callers copy results out). */
   workspace?: { batch: number; time: number; sequences: boolean; buffers: SequenceBuffers };
 }
@@ -42,12 +42,41 @@ export function makeCell(
 ): DirectionCell {
   const plain = options.clip === Infinity && !options.inputForget && options.peepholes === null;
   if (kind === "lstm" && (!plain || activations[1] !== activations[2]))
-    return { cell: new OnnxLstmCell(units, weights, activations[0], activations[1], activations[2], options) };
+    return onnxKernel(new OnnxLstmCell(units, weights, activations[0], activations[1], activations[2], options));
   if (kind === "gru" && !plain)
-    return { cell: new OnnxGruCell(units, weights, resetAfter, activations[0], activations[1], options.clip) };
-  if (kind === "lstm") return { cell: new LstmCell(units, weights, activations[1], activations[0]) };
-  if (kind === "gru") return { cell: new GruCell(units, weights, resetAfter, activations[1], activations[0]) };
-  return { cell: new SimpleRnnCell(units, weights, activations[0]) };
+    return onnxKernel(new OnnxGruCell(units, weights, resetAfter, activations[0], activations[1], options.clip));
+  // Keras' own cells, planned as a Keras layer's (fused WebAssembly steps where they apply).
+  const spec = {
+    cell: kind === "rnn" ? ("simple_rnn" as const) : kind,
+    units,
+    activation: kind === "rnn" ? activations[0] : activations[1],
+    recurrentActivation: kind === "rnn" ? null : activations[0],
+    resetAfter,
+  };
+  return { kernel: createRecurrentKernel(spec, weights, planRecurrent(spec)) };
+}
+
+/** An ONNX-only cell as the driver's kernel: the TypeScript step, whatever the kernel path. */
+function onnxKernel(cell: RecurrentCell & { readonly units: number }): DirectionCell {
+  const plan: RecurrentPlan = {
+    path: "js",
+    writtenOutGates: false,
+    fusedGates: null,
+    parts: 1,
+    team: null,
+    backend: "typescript",
+    why: ["ONNX cell (clip, input_forget, peepholes or differing activations): TypeScript step"],
+  };
+  const { stateShape, stateSize, stateCount, projectionWidth } = cell;
+  return {
+    kernel: {
+      plan,
+      sizes: { stateShape, stateSize, stateCount, projectionWidth },
+      cell,
+      wasm: null,
+      weights: () => cell.weights(),
+    },
+  };
 }
 
 export interface CellRun {
@@ -72,14 +101,14 @@ export function runCell(
   returnSequences: boolean,
   initialStates: (Float32Array | null)[],
 ): CellRun {
-  const cell = direction.cell;
+  const kernel = direction.kernel;
   const kept = direction.workspace;
   let buffers: SequenceBuffers;
   if (kept !== undefined && kept.batch === batch && kept.time === time && kept.sequences === returnSequences) {
     buffers = kept.buffers;
     buffers.lastOutput.fill(0);
   } else {
-    buffers = allocateSequenceBuffers(cell, batch, time, returnSequences);
+    buffers = allocateSequenceBuffers(kernel, batch, time, returnSequences);
     // Small workspaces are kept (allocating costs more than a small model's arithmetic); large ones not.
     const floats = buffers.projection.length + buffers.output.length + buffers.scratch.length;
     direction.workspace = floats <= 65536 ? { batch, time, sequences: returnSequences, buffers } : undefined;
@@ -89,7 +118,7 @@ export function runCell(
     else buffers.states[k].fill(0);
   });
   runSequence(
-    cell,
+    kernel,
     x,
     batch,
     time,

@@ -1,11 +1,12 @@
 /**
  * ONNX LSTM and GRU features the Keras cells do not have: `clip` (gate pre-activations bounded
  * to [-clip, clip]), LSTM `input_forget` (f = 1 - i) and peepholes (P). These cells run in the
- * same sequence driver (runSequence) through the RecurrentCell interface, in plain JavaScript;
- * models without those features use the Keras cells and their fast paths.
+ * same driver as the Keras cells (kernels/recurrent/driver.ts) as RecurrentCells sharing their
+ * input projection (MatrixCell), with a plain TypeScript step; models without those features use
+ * the Keras cells and their fast paths.
  */
 import type { Activation } from "../../kernels/activations.js";
-import type { RecurrentCell } from "../../kernels/recurrent.js";
+import { MatrixCell, type KerasCellWeights, type RecurrentCell } from "../../kernels/recurrent/cell.js";
 
 export interface OnnxCellOptions {
   clip: number;
@@ -14,25 +15,19 @@ export interface OnnxCellOptions {
   peepholes: Float32Array | null;
 }
 
-abstract class GeneralCell implements RecurrentCell {
-  readonly accelerator = null;
-  readonly weightsInAccelerator = false;
+abstract class GeneralCell extends MatrixCell implements RecurrentCell {
   abstract readonly stateCount: number;
-  readonly projectionWidth: number;
+  protected readonly recurrentKernel: Float32Array;
 
   constructor(
-    readonly units: number,
+    units: number,
     gates: number,
-    readonly kernel: Float32Array,
-    protected readonly recurrentKernel: Float32Array,
-    readonly inputBias: Float32Array | null,
+    weights: KerasCellWeights,
+    inputBias: Float32Array | null,
     protected readonly clip: number,
   ) {
-    this.projectionWidth = gates * units;
-  }
-
-  weights(): { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null } {
-    return { kernel: this.kernel, recurrentKernel: this.recurrentKernel, bias: this.inputBias };
+    super(units, gates, weights, inputBias);
+    this.recurrentKernel = weights.recurrentKernel;
   }
 
   /** out[0..n) = h[row] · recurrentKernel[:, from..from+n), written to `out` at `at`. */
@@ -51,7 +46,7 @@ abstract class GeneralCell implements RecurrentCell {
     return x < -c ? -c : x > c ? c : x;
   }
 
-  abstract stepBatch(
+  abstract step(
     projection: Float32Array,
     offset: number,
     rowStride: number,
@@ -70,16 +65,16 @@ export class OnnxLstmCell extends GeneralCell {
 
   constructor(
     units: number,
-    weights: { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null },
+    weights: KerasCellWeights,
     private readonly f: Activation,
     private readonly g: Activation,
     private readonly h: Activation,
     private readonly options: OnnxCellOptions,
   ) {
-    super(units, 4, weights.kernel, weights.recurrentKernel, weights.bias, options.clip);
+    super(units, 4, weights, weights.bias, options.clip);
   }
 
-  stepBatch(
+  step(
     p: Float32Array,
     offset: number,
     rowStride: number,
@@ -133,7 +128,7 @@ export class OnnxGruCell extends GeneralCell {
 
   constructor(
     units: number,
-    weights: { kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null },
+    weights: KerasCellWeights,
     private readonly resetAfter: boolean,
     private readonly f: Activation,
     private readonly g: Activation,
@@ -141,13 +136,13 @@ export class OnnxGruCell extends GeneralCell {
   ) {
     const w = 3 * units;
     const inputBias = weights.bias === null ? null : weights.bias.subarray(0, w);
-    super(units, 3, weights.kernel, weights.recurrentKernel, inputBias, clip);
+    super(units, 3, weights, inputBias, clip);
     this.recurrentBias = resetAfter && weights.bias !== null ? weights.bias.subarray(w, 2 * w) : null;
   }
 
   private readonly recurrentBias: Float32Array | null;
 
-  stepBatch(
+  step(
     p: Float32Array,
     offset: number,
     rowStride: number,

@@ -1,0 +1,97 @@
+/** Running a wired graph on tensors, with the masks Keras attaches to them. */
+import type { CallArguments, Layer, Mask, Masks } from "../layers/layer.js";
+import type { Tensor } from "../tensor.js";
+import type { Call } from "./call.js";
+
+/** What running needs of a wired graph, worked out once by Graph.build(). */
+export interface Wiring {
+  readonly calls: readonly Call[];
+  readonly outputs: readonly (readonly [number, number])[];
+  /** Per call: its index among the graph's inputs, or -1. */
+  readonly inputIndex: readonly number[];
+  /** Per call: the last call that reads its outputs (calls.length for model outputs), so they can be dropped early. */
+  readonly lastUse: readonly number[];
+  /** Some call detaches its inputs' masks as it runs (see runGraph). */
+  readonly detaching: boolean;
+}
+
+/** Runs the graph on inputs ordered like its input layers (already validated by the caller). */
+export function runGraph(
+  wiring: Wiring,
+  inputs: Tensor[],
+  inputMasks?: Masks,
+): { outputs: Tensor[]; masks: (Mask | null)[] } {
+  const { calls, outputs, lastUse, detaching, inputIndex } = wiring;
+  // Plain loops: for small models this bookkeeping costs as much as the arithmetic.
+  const count = calls.length;
+  const values: (Tensor[] | null)[] = new Array(count).fill(null);
+  // Masks travel beside the values, as Keras attaches them to tensors.
+  const masks: ((Mask | null)[] | null)[] = new Array(count).fill(null);
+  // When a layer detaches its inputs' masks as it runs (Keras 3 MultiHeadAttention), the masks
+  // still attached at run time (`attached`) part from those Keras traced when it built the
+  // model (`masks`). A call sees the attached ones unless Keras recorded its traced mask.
+  const attached: ((Mask | null)[] | null)[] | null = detaching ? new Array(count).fill(null) : null;
+  for (let i = 0; i < count; i++) {
+    const call = calls[i];
+    const layer = call.layer;
+    const refs = call.inputs;
+    const input = inputIndex[i];
+    if (input >= 0) {
+      values[i] = [inputs[input]];
+      masks[i] = [inputMasks?.[input] ?? null];
+      if (attached !== null) attached[i] = masks[i];
+    } else {
+      const args: Tensor[] = new Array(refs.length);
+      const argMasks: (Mask | null)[] = new Array(refs.length);
+      for (let k = 0; k < refs.length; k++) {
+        const [producer, tensor] = refs[k];
+        args[k] = values[producer]![tensor];
+        argMasks[k] = masks[producer]![tensor];
+      }
+      const seen =
+        attached === null || call.tracedMask ? argMasks : refs.map(([producer, tensor]) => attached[producer]![tensor]);
+      const out = layer.call(args, seen, call.arguments);
+      values[i] = out;
+      masks[i] = outputMasks(layer, args, argMasks, out, call.arguments);
+      if (attached !== null) {
+        attached[i] = seen === argMasks ? masks[i] : outputMasks(layer, args, seen, out, call.arguments);
+        for (const k of layer.detachesInputMasks(call.arguments)) {
+          const [producer, tensor] = refs[k];
+          attached[producer] = attached[producer]!.map((m, j) => (j === tensor ? null : m));
+        }
+      }
+    }
+    for (let k = 0; k < refs.length; k++) {
+      const producer = refs[k][0];
+      if (lastUse[producer] === i) {
+        values[producer] = null;
+        masks[producer] = null;
+        if (attached !== null) attached[producer] = null;
+      }
+    }
+  }
+  const outputValues: Tensor[] = new Array(outputs.length);
+  const outputMaskList: (Mask | null)[] = new Array(outputs.length);
+  for (let k = 0; k < outputs.length; k++) {
+    const [call, tensor] = outputs[k];
+    outputValues[k] = values[call]![tensor];
+    outputMaskList[k] = masks[call]![tensor];
+  }
+  return { outputs: outputValues, masks: outputMaskList };
+}
+
+/** The masks a call's outputs carry: Keras asks compute_mask only of layers that support masking. */
+export function outputMasks(
+  layer: Layer,
+  inputs: Tensor[],
+  inputMasks: Masks,
+  outputs: Tensor[],
+  args?: CallArguments,
+): (Mask | null)[] {
+  if (layer.supportsMasking) {
+    let masked = layer.createsMask;
+    for (let k = 0; k < inputMasks.length && !masked; k++) masked = inputMasks[k] !== null;
+    if (masked) return layer.computeMask(inputs, inputMasks, outputs, args);
+  }
+  return new Array<Mask | null>(outputs.length).fill(null);
+}

@@ -1,0 +1,432 @@
+/**
+ * A recurrent layer's WebAssembly path (wasm/kernels.ts; split between threads: wasm/threads.ts).
+ *
+ * Each layer gets its own instance: its memory holds a copy of the cell's weights followed by a
+ * workspace (input, projection, states, scratch) sized for the last call, so nothing is shared
+ * between models and the memory goes when the model does. prepare() copies the input, states and
+ * mask in and computes the input projection. A fused cell (plan.fusedGates) then runs the whole
+ * sequence (run()) or, with a mask, one step at a time (step()); other cells run their own
+ * TypeScript steps on `projection`, `states` and `scratch` (views of the workspace). finish()
+ * copies the states out.
+ *
+ * With a thread team (plan.parts > 1) the units are split into one block per thread
+ * (wasm-layout.ts splitUnits): weights and workspace live in a memory the team shares, and run()
+ * posts one job record (wasm/threads.ts Job) that every thread runs its block of.
+ */
+import { KeraslessError } from "../../errors.js";
+import { MIN_SPLIT_WORK, type RecurrentPlan } from "../plan.js";
+import { jobCell, jobFields, type JobFields, type KernelExports } from "../wasm-exports.js";
+import type { KernelTeam } from "../wasm.js";
+import type { CellSizes } from "./cell.js";
+import { joinUnits, packParts, splitUnits, unpackParts } from "./wasm-layout.js";
+
+/** The weights handed over (copied into the instance), the bias split in its input and recurrent rows. */
+export interface WasmCellWeights {
+  readonly kernel: Float32Array;
+  readonly inputBias: Float32Array | null;
+  readonly recurrentKernel: Float32Array;
+  /** GRU reset_after: the recurrent bias row, else null. */
+  readonly recurrentBias: Float32Array | null;
+}
+
+/**
+ * A fused sequence computes its input projection this many bytes of steps at a time (at least
+ * four steps, for the product's four-row tiles): the workspace then grows with the batch, not
+ * with the sequence's length.
+ */
+const PROJECTION_CHUNK_BYTES = 1 << 20;
+
+const align = (bytes: number): number => (bytes + 15) & ~15;
+
+/** Addresses below DATA_START: the team's barrier counters, then the job record; 0 means "none". */
+const COUNTERS = [16, 32];
+const JOB_ADDRESS = 64;
+const DATA_START = 256;
+
+export class WasmSequence {
+  readonly fused: boolean;
+  projection = new Float32Array(0);
+  scratch = new Float32Array(0);
+  readonly states: Float32Array[];
+  private readonly kernels: KernelExports;
+  private readonly memory: WebAssembly.Memory;
+  private readonly sizes: { units: number; stateCount: number; projectionWidth: number };
+  private readonly lstm: boolean;
+  private readonly gate: number;
+  /** Unit blocks (threads) the sequence is split into; 1: not split. */
+  private readonly parts: number;
+  private readonly team: KernelTeam | null;
+  private readonly teamId: number;
+  private jobs = 0;
+  /** A split sequence's job record (wasm/threads.ts Job) and the field indices. */
+  private readonly job: Int32Array;
+  private readonly fields: JobFields | null;
+  /** The job's cell as the thread module numbers it. */
+  private readonly cellId: number;
+  private readonly control: Int32Array;
+  private readonly kernelPtr: number;
+  private readonly kernelLength: number;
+  private readonly inputBiasPtr: number;
+  private readonly recurrentPtr: number;
+  private readonly recurrentBiasPtr: number;
+  private readonly workspacePtr: number;
+  private xView = new Float32Array(0);
+  private maskView = new Uint8Array(0);
+  private outputView = new Float32Array(0);
+  private spareStateView = new Float32Array(0);
+  private xPtr = 0;
+  private projectionPtr = 0;
+  private statePtrs: number[];
+  private spareStatePtr = 0;
+  private scratchPtr = 0;
+  private maskPtr = 0;
+  private outputPtr = 0;
+  private buffer: ArrayBuffer | SharedArrayBuffer | null = null;
+  private batch = -1;
+  private time = -1;
+  private features = -1;
+  /** Steps of projection the workspace holds (the whole sequence, except on run()'s path). */
+  private chunk = -1;
+
+  constructor(
+    module: WebAssembly.Module,
+    cell: "lstm" | "gru" | "simple_rnn",
+    sizes: CellSizes,
+    weights: WasmCellWeights,
+    plan: RecurrentPlan,
+  ) {
+    const units = sizes.stateSize;
+    const width = sizes.projectionWidth;
+    this.sizes = { units, stateCount: sizes.stateCount, projectionWidth: width };
+    this.fused = plan.fusedGates !== null;
+    this.lstm = cell === "lstm";
+    this.parts = plan.parts;
+    this.team = plan.parts > 1 ? plan.team : null;
+    if (this.team !== null) {
+      this.memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
+      const instance = new WebAssembly.Instance(this.team.module, { env: { memory: this.memory } });
+      this.kernels = instance.exports as unknown as KernelExports;
+      this.fields = jobFields(instance.exports);
+      this.cellId = jobCell(instance.exports, this.lstm ? "lstm" : "gru");
+    } else {
+      this.kernels = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
+      this.memory = this.kernels.memory;
+      this.fields = null;
+      this.cellId = -1;
+    }
+    let at = DATA_START;
+    const place = (values: Float32Array | null): number => {
+      if (values === null) return 0;
+      const ptr = at;
+      at = align(at + values.length * 4);
+      this.reserve(at);
+      new Float32Array(this.memory.buffer, ptr, values.length).set(values);
+      return ptr;
+    };
+    const parts = this.parts;
+    const gates = width / units;
+    const panel = this.kernels.PANEL.value as number;
+    const split = (matrix: Float32Array, rows: number): Float32Array =>
+      parts === 1 ? matrix : splitUnits(matrix, rows, gates, units, parts);
+    this.kernelLength = weights.kernel.length;
+    this.kernelPtr = place(split(weights.kernel, weights.kernel.length / width));
+    this.inputBiasPtr = place(weights.inputBias === null ? null : split(weights.inputBias, 1));
+    // Every step streams the whole recurrent kernel: it is stored in panels (see gemmPacked).
+    this.recurrentPtr = place(packParts(split(weights.recurrentKernel, units), units, width, parts, panel));
+    this.recurrentBiasPtr = place(weights.recurrentBias === null ? null : split(weights.recurrentBias, 1));
+    this.workspacePtr = at;
+    this.teamId = this.team === null ? -1 : this.team.attach(this.memory);
+    this.control = new Int32Array(this.memory.buffer, 0, DATA_START / 4);
+    this.job = new Int32Array(this.memory.buffer, JOB_ADDRESS, this.fields === null ? 0 : this.fields.FIELDS);
+    const gateIds = {
+      sigmoid: this.kernels.GATE_SIGMOID,
+      hard_sigmoid_keras2: this.kernels.GATE_HARD_SIGMOID_KERAS2,
+      hard_sigmoid_keras3: this.kernels.GATE_HARD_SIGMOID_KERAS3,
+    };
+    this.gate = plan.fusedGates === null ? 0 : (gateIds[plan.fusedGates].value as number);
+    this.states = new Array<Float32Array>(sizes.stateCount).fill(this.projection);
+    this.statePtrs = new Array<number>(sizes.stateCount).fill(0);
+    if (this.team !== null) release.register(this, { team: this.team, id: this.teamId });
+  }
+
+  private reserve(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
+  }
+
+  /** Lays the workspace out for this size (views are made again only when it changes). */
+  private layout(batch: number, time: number, features: number, chunk: number): void {
+    if (
+      batch === this.batch &&
+      time === this.time &&
+      features === this.features &&
+      chunk === this.chunk &&
+      this.buffer === this.memory.buffer
+    )
+      return;
+    const { units, projectionWidth, stateCount } = this.sizes;
+    let at = this.workspacePtr;
+    this.xPtr = at;
+    at = align(at + batch * time * features * 4);
+    this.projectionPtr = at;
+    at = align(at + batch * chunk * projectionWidth * 4);
+    for (let k = 0; k < stateCount; k++) {
+      this.statePtrs[k] = at;
+      at = align(at + batch * units * 4);
+    }
+    // A split sequence writes every other step's h here (double buffering).
+    this.spareStatePtr = at;
+    at = align(at + (this.parts > 1 ? batch * units * 4 : 0));
+    this.scratchPtr = at;
+    at = align(at + batch * projectionWidth * 4);
+    // A fused sequence writes its per-step outputs here (return_sequences).
+    this.outputPtr = at;
+    at = align(at + (this.fused ? batch * time * units * 4 : 0));
+    this.maskPtr = at;
+    at = align(at + batch * time);
+    // The gate passes' partial last vectors may read up to 12 bytes past the workspace.
+    this.reserve(at + 16);
+    const buffer = this.memory.buffer;
+    this.xView = new Float32Array(buffer, this.xPtr, batch * time * features);
+    this.projection = new Float32Array(buffer, this.projectionPtr, batch * chunk * projectionWidth);
+    for (let k = 0; k < stateCount; k++) this.states[k] = new Float32Array(buffer, this.statePtrs[k], batch * units);
+    this.spareStateView = new Float32Array(buffer, this.spareStatePtr, this.parts > 1 ? batch * units : 0);
+    this.scratch = new Float32Array(buffer, this.scratchPtr, batch * projectionWidth);
+    this.outputView = new Float32Array(buffer, this.outputPtr, this.fused ? batch * time * units : 0);
+    this.maskView = new Uint8Array(buffer, this.maskPtr, batch * time);
+    this.buffer = buffer;
+    this.batch = batch;
+    this.time = time;
+    this.features = features;
+    this.chunk = chunk;
+  }
+
+  /**
+   * Copies x, the states and the mask ([batch, time], or null) in. With a mask, or for a cell
+   * that is not fused, also computes x·kernel + bias for every step (`projection`); a fused
+   * unmasked sequence computes it in run(), a chunk of steps at a time.
+   */
+  prepare(
+    x: Float32Array,
+    batch: number,
+    time: number,
+    features: number,
+    states: Float32Array[],
+    mask: Uint8Array | null,
+  ): void {
+    const chunked = this.fused && mask === null;
+    const stepBytes = batch * this.sizes.projectionWidth * 4;
+    const chunk = chunked
+      ? Math.min(time, Math.max(4, Math.floor(PROJECTION_CHUNK_BYTES / Math.max(1, stepBytes))))
+      : time;
+    this.layout(batch, time, features, Math.max(1, chunk));
+    this.xView.set(x);
+    for (let k = 0; k < states.length; k++) this.states[k].set(states[k]);
+    if (mask !== null) this.maskView.set(mask);
+    if (chunked) return;
+    const width = this.sizes.projectionWidth;
+    this.kernels.gemm(
+      this.xPtr,
+      features,
+      this.kernelPtr,
+      width,
+      this.projectionPtr,
+      width,
+      batch * time,
+      features,
+      width,
+      this.inputBiasPtr,
+      0,
+    );
+  }
+
+  /**
+   * A fused cell's whole unmasked sequence. With `sequence`, step s's output of every row goes to
+   * sequence[b, s, :] (processing order, as Keras returns it).
+   */
+  run(batch: number, time: number, backwards: boolean, sequence: Float32Array | null): void {
+    const u = this.sizes.units;
+    const out = sequence === null ? 0 : this.outputPtr;
+    const h = this.statePtrs[0];
+    const lstm = this.lstm;
+    if (this.parts === 1) {
+      const { xPtr, features, kernelPtr, inputBiasPtr, projectionPtr, chunk } = this;
+      if (lstm)
+        this.kernels.lstmSteps(
+          xPtr,
+          features,
+          kernelPtr,
+          inputBiasPtr,
+          projectionPtr,
+          chunk,
+          time,
+          this.recurrentPtr,
+          h,
+          this.statePtrs[1],
+          batch,
+          u,
+          this.gate,
+          backwards ? 1 : 0,
+          out,
+        );
+      else
+        this.kernels.gruSteps(
+          xPtr,
+          features,
+          kernelPtr,
+          inputBiasPtr,
+          projectionPtr,
+          chunk,
+          time,
+          this.recurrentPtr,
+          this.recurrentBiasPtr,
+          this.scratchPtr,
+          h,
+          batch,
+          u,
+          this.gate,
+          backwards ? 1 : 0,
+          out,
+        );
+    } else {
+      this.runSplit(batch, time, backwards, out);
+    }
+    if (sequence !== null) sequence.set(this.outputView);
+  }
+
+  /** run() on a split sequence: every thread of the team takes its block, or this thread all of them. */
+  private runSplit(batch: number, time: number, backwards: boolean, out: number): void {
+    const team = this.team!;
+    const { units, projectionWidth } = this.sizes;
+    const worthIt = time > 0 && batch * units * projectionWidth >= MIN_SPLIT_WORK;
+    const threads = worthIt && team.ready(this.teamId) === team.size - 1 ? team.size : 1;
+    const counter = COUNTERS[this.jobs++ % 2];
+    // Reset before the helpers start: the last job that used this counter ended two jobs ago.
+    // (Views made once: a shared memory's old buffers stay valid when it grows.)
+    this.control[counter >> 2] = 0;
+    // The job record, written in place (a streamed step allocates nothing).
+    const job = this.job;
+    const f = this.fields!;
+    job[f.CELL] = this.cellId;
+    job[f.X] = this.xPtr;
+    job[f.FEATURES] = this.features;
+    job[f.KERNEL] = this.kernelPtr;
+    job[f.BIAS] = this.inputBiasPtr;
+    job[f.P] = this.projectionPtr;
+    job[f.CHUNK] = this.chunk;
+    job[f.TIME] = time;
+    job[f.PACKED] = this.recurrentPtr;
+    job[f.RECURRENT_BIAS] = this.recurrentBiasPtr;
+    job[f.REC] = this.scratchPtr;
+    job[f.H0] = this.statePtrs[0];
+    job[f.H1] = this.spareStatePtr;
+    job[f.C] = this.lstm ? this.statePtrs[1] : 0;
+    job[f.BATCH] = batch;
+    job[f.UNITS] = units;
+    job[f.GATE] = this.gate;
+    job[f.BACKWARDS] = backwards ? 1 : 0;
+    job[f.OUT] = out;
+    job[f.PARTS] = this.parts;
+    if (threads > 1) team.dispatch(this.teamId, JOB_ADDRESS, threads, counter);
+    // This thread takes block 0, or every block when it runs alone.
+    const ok = this.kernels.runJob!(JOB_ADDRESS, 0, threads > 1 ? 1 : this.parts, threads, counter);
+    if (ok === 0) throw new KeraslessError("E_THREADS", "a kernel thread stopped answering (10 s at a step barrier)");
+    // The final h is in the spare buffer after an odd number of steps.
+    if (time % 2 === 1) this.states[0].set(this.spareStateView);
+  }
+
+  /** One step of a fused cell, at time index t; rows masked at t (prepare's mask) keep their states. */
+  step(t: number, time: number, batch: number, masked: boolean): void {
+    const u = this.sizes.units;
+    const width = this.sizes.projectionWidth;
+    const p = this.projectionPtr + t * width * 4;
+    const h = this.statePtrs[0];
+    const mask = masked ? this.maskPtr + t : 0;
+    // Split weights: every part's product first (they read h), then every part's gates.
+    const parts = this.parts;
+    const uk = u / parts;
+    const blockWidth = width / parts;
+    const lstm = this.lstm;
+    for (let k = 0; k < parts; k++) {
+      const packed = this.recurrentPtr + k * u * blockWidth * 4;
+      if (lstm) this.kernels.gemmPacked(h, u, packed, p + k * blockWidth * 4, time * width, batch, u, blockWidth, 0, 1);
+      else
+        this.kernels.gemmPacked(
+          h,
+          u,
+          packed,
+          this.scratchPtr + k * blockWidth * 4,
+          width,
+          batch,
+          u,
+          blockWidth,
+          this.recurrentBiasPtr === 0 ? 0 : this.recurrentBiasPtr + k * blockWidth * 4,
+          0,
+        );
+    }
+    for (let k = 0; k < parts; k++) {
+      const unitOffset = k * uk * 4;
+      if (lstm)
+        this.kernels.lstmGates(
+          p + k * blockWidth * 4,
+          time * width,
+          h + unitOffset,
+          this.statePtrs[1] + unitOffset,
+          u,
+          batch,
+          uk,
+          this.gate,
+          mask,
+          time,
+        );
+      else
+        this.kernels.gruGates(
+          p + k * blockWidth * 4,
+          time * width,
+          this.scratchPtr + k * blockWidth * 4,
+          width,
+          h + unitOffset,
+          h + unitOffset,
+          u,
+          batch,
+          uk,
+          this.gate,
+          mask,
+          time,
+        );
+    }
+  }
+
+  /** The cell's weights as handed over (copies, in their original layout), read back from the memory. */
+  readWeights(): {
+    kernel: Float32Array;
+    inputBias: Float32Array | null;
+    recurrentKernel: Float32Array;
+    recurrentBias: Float32Array | null;
+  } {
+    const { units, projectionWidth: width } = this.sizes;
+    const parts = this.parts;
+    const gates = width / units;
+    const read = (ptr: number, length: number): Float32Array =>
+      new Float32Array(this.memory.buffer, ptr, length).slice();
+    const join = (split: Float32Array, rows: number): Float32Array =>
+      parts === 1 ? split : joinUnits(split, rows, gates, units, parts);
+    const inputDim = this.kernelLength / width;
+    return {
+      kernel: join(read(this.kernelPtr, this.kernelLength), inputDim),
+      inputBias: this.inputBiasPtr === 0 ? null : join(read(this.inputBiasPtr, width), 1),
+      recurrentKernel: join(
+        unpackParts(read(this.recurrentPtr, units * width), units, width, parts, this.kernels.PANEL.value as number),
+        units,
+      ),
+      recurrentBias: this.recurrentBiasPtr === 0 ? null : join(read(this.recurrentBiasPtr, width), 1),
+    };
+  }
+
+  finish(states: Float32Array[]): void {
+    for (let k = 0; k < states.length; k++) states[k].set(this.states[k]);
+  }
+}
+
+/** A split sequence's memory is released by the team once its WasmSequence is collected. */
+const release = new FinalizationRegistry<{ team: KernelTeam; id: number }>(({ team, id }) => team.detach(id));
