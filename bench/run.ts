@@ -98,7 +98,9 @@ function findPython(
     tried.push(`${candidate} (no ${missing.join(", ")})`);
   }
   return {
-    reason: `no Python with ${modules.join(" + ")}: tried ${tried.join("; ") || "nothing"}. Set KERASLESS_BENCH_PYTHON or create bench/.venv from bench/python/requirements.txt`,
+    reason:
+      `no Python with ${modules.join(" + ")}: tried ${tried.join("; ") || "nothing"}. ` +
+      "Set KERASLESS_BENCH_PYTHON or create bench/.venv from bench/python/requirements.txt",
   };
 }
 
@@ -202,7 +204,8 @@ function machine(): Record<string, unknown> {
     peak_note:
       flopsPerCycle === undefined
         ? "unknown SIMD width"
-        : `cores x GHz x ${flopsPerCycle} float32 FLOPs/cycle (${avx512 ? "2 AVX-512 FMA units x 16 lanes x 2" : "2 AVX2 FMA units x 8 lanes x 2"})`,
+        : `cores x GHz x ${flopsPerCycle} float32 FLOPs/cycle ` +
+          `(${avx512 ? "2 AVX-512 FMA units x 16 lanes x 2" : "2 AVX2 FMA units x 8 lanes x 2"})`,
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     loadavg_start: loadavg().map((l) => Number(l.toFixed(2))),
@@ -224,7 +227,8 @@ async function main(): Promise<void> {
   const pythonCache = new Map<string, Set<string> | null>();
   const outputs: Record<string, WorkerOutput> = {};
   process.stderr.write(
-    `kerasless bench${args.quick ? " --quick" : ""}: ${args.contenders.length} contenders x ${workloadIds.join(" ")} (load average ${report.machine.loadavg_start})\n`,
+    `kerasless bench${args.quick ? " --quick" : ""}: ${args.contenders.length} contenders x ` +
+      `${workloadIds.join(" ")} (load average ${report.machine.loadavg_start})\n`,
   );
   for (const id of KNOWN.filter((c) => args.contenders.includes(c))) {
     outputs[id] = await runContender(id, args, pythonCache, workloadIds);

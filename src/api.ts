@@ -13,8 +13,8 @@ export interface LoadOptions {
   /** A name for the model file in error messages (defaults to the path, URL or "<bytes>"). */
   name?: string;
   /**
-   * Most bytes decompression may produce (the zip members of a .keras file together, or the
-   * chunks of one HDF5 dataset); more is an E_LIMIT error. Default: 16 MiB or 20x the file's size.
+   * Most bytes decompression may produce (the zip members of a .keras file together, or all the
+   * chunks of an HDF5 file); more is an E_LIMIT error. Default: 16 MiB or 20x the file's size.
    */
   maxDecompressedBytes?: number;
   /**

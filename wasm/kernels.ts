@@ -14,7 +14,10 @@
 }
 
 /** c[m, n] = (accumulate ? c[m, n] : 0) + bias[n] + Σ_k a[m, k] · b[k, n], float32 sums. */
-export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32): void {
+export function gemm(
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32,
+): void {
   const la = <usize>lda << 2;
   const lb = <usize>ldb << 2;
   const lc = <usize>ldc << 2;
@@ -101,7 +104,10 @@ export function gemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
  * contiguously ([inner, width] with width = min(PANEL, cols - q*PANEL)). Each panel is one
  * sequential stream, which the hardware prefetcher follows better than rows strided by cols.
  */
-export function gemmPacked(a: usize, lda: i32, packed: usize, c: usize, ldc: i32, rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32): void {
+export function gemmPacked(
+  a: usize, lda: i32, packed: usize, c: usize, ldc: i32,
+  rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32,
+): void {
   // Four rows against every panel, so those rows of a stay in L1 while b streams by.
   for (let m = 0; m < rows; m += 4) {
     const am = a + (<usize>m * <usize>lda << 2);
@@ -109,7 +115,9 @@ export function gemmPacked(a: usize, lda: i32, packed: usize, c: usize, ldc: i32
     const count = min(4, rows - m);
     for (let n = 0; n < cols; n += PANEL) {
       const width = min(PANEL, cols - n);
-      gemm(am, lda, packed + (<usize>n * <usize>inner << 2), width, cm + (<usize>n << 2), ldc, count, inner, width, bias ? bias + (<usize>n << 2) : 0, accumulate);
+      const panelBias = bias ? bias + (<usize>n << 2) : 0;
+      gemm(am, lda, packed + (<usize>n * <usize>inner << 2), width, cm + (<usize>n << 2), ldc,
+        count, inner, width, panelBias, accumulate);
     }
   }
 }
@@ -118,7 +126,10 @@ export function gemmPacked(a: usize, lda: i32, packed: usize, c: usize, ldc: i32
 export const PANEL: i32 = 16;
 
 /** Columns n0..cols of `rows` rows: four at a time, then one at a time. */
-function gemmNarrow(a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: usize, rows: i32, inner: i32, n0: i32, cols: i32, bias: usize, accumulate: i32): void {
+function gemmNarrow(
+  a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: usize,
+  rows: i32, inner: i32, n0: i32, cols: i32, bias: usize, accumulate: i32,
+): void {
   for (let r = 0; r < rows; r++) {
     const ar = a0 + <usize>r * la;
     const cr = c0 + <usize>r * lc;

@@ -306,12 +306,14 @@ Usage:
   kerasless stream  MODEL --csv FILE|- --features A,B,C
   kerasless inspect MODEL [--json] [--kernels]
   kerasless verify  MODEL --input FILE [...] --expected FILE [...] [--plot FILE.svg] [--html FILE.html]
+  kerasless serve   MODEL [NAME=MODEL ...] [--port 8501] [--host 127.0.0.1] [--config FILE]
 
 Commands:
   predict   run the model on input tensors (or sliding windows of a CSV file)
   stream    feed the model one time step at a time (a live feed: one prediction per CSV row)
   inspect   print the model summary, the Keras version and format, inputs and outputs
   verify    compare the model's predictions with reference outputs (e.g. from Keras)
+  serve     serve models over HTTP: TensorFlow Serving REST, KServe v2, stream sessions (serve --help)
 
 Options for every command:
   --weights FILE   the weights file (required for a model.json architecture)

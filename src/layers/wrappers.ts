@@ -415,7 +415,8 @@ export const wrapperLayers: LayerDefinition[] = [
     className: "TimeDistributed",
     family: "wrappers",
     summary:
-      "around any supported single-output layer (steps folded into the batch, as Keras reshapes); masks as Keras 3 / tf.keras pass them",
+      "around any supported single-output layer (steps folded into the batch, as Keras reshapes); " +
+      "masks as Keras 3 / tf.keras pass them",
     create: (r) => new TimeDistributed(r),
   },
 ];

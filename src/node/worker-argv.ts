@@ -1,7 +1,7 @@
 /** Node options for worker threads started from a file. */
 
 /** Options that change how a worker loads its modules, which it must share with the calling thread. */
-const LOADING = /^--(import|require|loader|experimental-loader|conditions)(=|$)|^-[rC]$/;
+const LOADING = /^--(?:import|require|loader|experimental-loader|conditions)(?:=|$)|^-[rC]$/;
 
 /**
  * The calling process's module-loading options (--import, --require, --loader, --conditions),
@@ -19,7 +19,9 @@ export function workerExecArgv(drop: (arg: string, value: string | undefined) =>
     // "--import x" takes the next argument as its value; "--import=x" carries it.
     const value = arg.includes("=") ? undefined : given[i + 1];
     if (value !== undefined) i++;
-    if (!drop(arg, value)) kept.push(...(value === undefined ? [arg] : [arg, value]));
+    if (drop(arg, value)) continue;
+    kept.push(arg);
+    if (value !== undefined) kept.push(value);
   }
   return kept;
 }

@@ -77,7 +77,7 @@ test("the bundle is self-contained: no imports, no Node built-ins, fflate the on
   );
   assert.ok(
     !inputs.some((path) => path.includes("/pako/") || path.includes("jsfive")),
-    "no pako or jsfive: kerasless reads HDF5 itself (src/io/hdf5.ts)",
+    "no pako or jsfive: kerasless reads HDF5 itself (src/io/hdf5/)",
   );
   assert.ok(
     inputs.some((path) => path.includes("fflate")),

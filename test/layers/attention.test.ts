@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 import { loadModelFromBytes } from "../../src/load.js";
 import { FIXTURES, matchesKeras, rejects } from "../helpers.js";
 
+// Fixture configs are edited freely here: any key, any depth.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = { [key: string]: any };
 
 function fixture(id: string, weights: string): { json: Json; load: (json: Json) => unknown } {
