@@ -9,7 +9,6 @@ import { inspect, verify, type CliIO } from "./commands.js";
 import { handleSignals } from "./interrupt.js";
 import { printable } from "./safe-text.js";
 import { predict } from "./predict.js";
-import { serveCommand } from "../server/cli.js";
 import { stream } from "./stream.js";
 
 export type { CliIO, Output } from "./commands.js";
@@ -47,7 +46,7 @@ export async function main(
       else throw new UsageError(`unknown command '${topic}' (commands: ${COMMANDS.join(", ")})`);
       return 0;
     }
-    if (first === "serve") return await serveCommand(rest, io);
+    if (first === "serve") return await (await loadServer()).serveCommand(rest, io);
     if (!isCommand(first)) {
       if (first.startsWith("-"))
         throw new UsageError(`unknown option ${first} (a command comes first: ${COMMANDS.join(", ")})`);
@@ -71,7 +70,8 @@ export async function main(
  * SIGTERM handled (src/cli/interrupt.ts), the exit code set.
  */
 export async function runProcess(): Promise<void> {
-  handleSignals();
+  // `serve` shuts down on SIGINT/SIGTERM itself: it stops accepting and answers what it accepted.
+  if (process.argv[2] !== "serve") handleSignals();
   // Output piped into a command that stops reading early (e.g. `| head`) is not an error.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
@@ -112,4 +112,22 @@ function describeError(e: unknown): string {
   }
   const message = e instanceof Error ? e.message : String(e);
   return `kerasless: internal error: ${oneLine(message)} (run again with --debug for the stack trace)`;
+}
+
+/**
+ * The server and its two packages (ws, prom-client) load only for `kerasless serve`: they are
+ * optional peer dependencies, so library users do not install them.
+ */
+async function loadServer(): Promise<typeof import("../server/cli.js")> {
+  try {
+    return await import("../server/cli.js");
+  } catch (error) {
+    const missing = /Cannot find (?:package|module) '(ws|prom-client)'/.exec(String(error));
+    if (missing === null) throw error;
+    throw new KeraslessError(
+      "E_UNSUPPORTED",
+      `kerasless serve needs the optional packages ws and prom-client (${missing[1]} is not installed): ` +
+        "npm install ws@8 prom-client@15",
+    );
+  }
 }

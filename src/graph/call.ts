@@ -50,7 +50,7 @@ export function callSpec(node: NodeSpec, layer: Layer, entry: LayerEntry, contex
   }
   return {
     inputs,
-    arguments: { positional: node.keywords.positional, tensors, constants: node.keywords.constants },
+    arguments: { positional: node.keywords.positional, tensors, constants: node.keywords.constants, op: node.op },
     tracedMask,
   };
 }

@@ -7,6 +7,8 @@
 import { KeraslessError } from "../errors.js";
 import { describe, isObject, type JsonObject } from "../layers/config.js";
 import type { Shape } from "../layers/layer.js";
+import type { OpCall } from "../layers/ops/values.js";
+import { isOpEntry, isTfOpLayer, parseKerasOpNode, parseTfOpNode } from "./op-config.js";
 
 /** Output `tensor` of call `node` of `layer`. */
 export interface TensorRef {
@@ -31,6 +33,8 @@ export interface NodeSpec {
   readonly inputs: TensorRef[];
   /** The other keyword arguments (the graph makes the tensor ones a layer takes extra inputs). */
   readonly keywords: Keywords;
+  /** Op layers only: the call's arguments, tensors indexing into `inputs`. */
+  readonly op?: OpCall;
 }
 
 export interface Keywords {
@@ -94,12 +98,16 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
   if (className === "Functional" || className === "Model") {
     if (!isObject(config) || !Array.isArray(config.layers))
       throw configError(`the ${className} model config has no layer list`);
+    const outputs = parseEndpoints(config.output_layers, "output_layers");
     return {
       className: "Functional",
       name: typeof config.name === "string" ? config.name : "functional",
-      layers: withoutMaskPlumbing(config.layers.map((l, i) => parseLayerEntry(l, i, true))),
+      layers: withoutMaskPlumbing(
+        config.layers.map((l, i) => parseLayerEntry(l, i, true)),
+        outputs,
+      ),
       inputs: parseEndpoints(config.input_layers, "input_layers"),
-      outputs: parseEndpoints(config.output_layers, "output_layers"),
+      outputs,
       buildInputShape: undefined,
     };
   }
@@ -116,7 +124,7 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
  * kerasless propagates masks itself, exactly as those ops compute them, so the ops whose
  * outputs are only ever used as bool masks are left out.
  */
-function withoutMaskPlumbing(layers: LayerEntry[]): LayerEntry[] {
+function withoutMaskPlumbing(layers: LayerEntry[], outputs: readonly TensorRef[]): LayerEntry[] {
   // Per layer: is every use of its outputs a bool tensor (one flag, so that a layer referenced
   // many times costs one update per reference).
   const onlyBoolUses = new Map<string, boolean>();
@@ -129,6 +137,8 @@ function withoutMaskPlumbing(layers: LayerEntry[]): LayerEntry[] {
       for (const refs of Object.values(node.keywords.tensors)) refs.forEach(use);
     }
   }
+  // An op whose output is a model output is computation, whatever else uses it.
+  for (const ref of outputs) onlyBoolUses.set(ref.layer, false);
   const isPlumbing = (entry: LayerEntry): boolean =>
     entry.module !== undefined && entry.module.startsWith("keras.src.ops") && onlyBoolUses.get(entry.name) !== false;
   return layers.filter((entry) => !isPlumbing(entry));
@@ -164,13 +174,19 @@ export function parseLayerEntry(raw: unknown, index: number, functional: boolean
         : `${raw.class_name}_${index}`;
   const nodesRaw = functional ? (raw.inbound_nodes ?? []) : [];
   if (!Array.isArray(nodesRaw)) throw configError(`layer "${name}": inbound_nodes is not a list`);
+  const module = typeof raw.module === "string" ? raw.module : undefined;
+  const parse = !isOpEntry(raw.class_name, module)
+    ? (n: unknown) => parseNode(n, name)
+    : isTfOpLayer(raw.class_name)
+      ? (n: unknown) => parseTfOpNode(n, name)
+      : (n: unknown) => parseKerasOpNode(n, name, config);
   return {
     className: raw.class_name,
     name,
     config,
-    module: typeof raw.module === "string" ? raw.module : undefined,
+    module,
     registeredName: typeof raw.registered_name === "string" ? raw.registered_name : undefined,
-    inboundNodes: nodesRaw.map((n) => parseNode(n, name)),
+    inboundNodes: nodesRaw.map(parse),
     raw,
   };
 }

@@ -16,6 +16,9 @@ import {
 import { Graph } from "./graph.js";
 import { checkGraphLimits } from "./limits.js";
 import { ModelLayer } from "./model-layer.js";
+import { isOpEntry, isTfOpLayer } from "./op-config.js";
+import { findOp } from "../layers/ops/registry.js";
+import { OpLayer } from "../layers/ops/op-layer.js";
 
 const MODEL_CLASS_NAMES: ReadonlySet<string> = new Set(MODEL_CLASSES);
 
@@ -127,6 +130,7 @@ function createLayer(entry: LayerEntry, context: LayerContext, depth: number): L
     if (shape === undefined) throw new KeraslessError("E_CONFIG", `InputLayer "${name}" has no batch_shape`);
     return new InputLayer(name, shape, inputDtype(config.dtype, name, context));
   }
+  if (isOpEntry(className, entry.module)) return createOpLayer(entry, context);
   const definition = findLayerDefinition(className);
   const custom = entry.module !== undefined && !entry.module.startsWith("keras");
   if (definition === undefined || definition.create === null || custom) {
@@ -160,4 +164,22 @@ function inputDtype(value: unknown, layer: string, context: LayerContext): "floa
   if (/^(?:u?int(?:8|16|32|64)|bool)$/.test(name)) return "int32";
   context.report({ layer, className: "InputLayer", problem: `input dtype ${describe(name)} is not supported` });
   return "float32";
+}
+
+/** A tf.keras TFOpLambda / SlicingOpLambda or a Keras 3 op node; an op kerasless lacks is reported by name. */
+function createOpLayer(entry: LayerEntry, context: LayerContext): Layer | null {
+  const tf = isTfOpLayer(entry.className);
+  const fn = entry.config.function;
+  const opName = tf ? (typeof fn === "string" ? fn : "") : entry.className;
+  const label = tf ? `${entry.className} tf.${opName}` : `Keras op ${opName}`;
+  const definition = findOp(tf ? "tf" : "keras", opName);
+  if (definition === undefined) {
+    context.report({
+      layer: entry.name,
+      className: entry.className,
+      problem: `${label} is not supported by kerasless yet`,
+    });
+    return null;
+  }
+  return new OpLayer(entry.name, entry.className, label, definition);
 }

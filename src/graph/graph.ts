@@ -10,6 +10,7 @@ import type { Tensor } from "../tensor.js";
 import { NO_CALL, type Call, type CallSpec } from "./call.js";
 import type { ModelSpec } from "./config.js";
 import { runGraph, type Wiring } from "./run.js";
+import { checkOutputSize } from "./shapes.js";
 import type { GraphView } from "./types.js";
 import { wireFunctional } from "./wiring.js";
 
@@ -119,6 +120,9 @@ export class Graph implements GraphView {
     });
     this.checkRanks(layer, inputShapes);
     const outputShapes = layer.computeOutputShapes(inputShapes, spec.arguments);
+    // Checked here, call by call, before the next layer builds weights or broadcasts constants to
+    // these sizes: an input declared [None, 1e9, 3] must not reach a Normalization's build.
+    for (const shape of outputShapes) checkOutputSize(layer, shape, "");
     return { layer, node, inputs, arguments: spec.arguments, tracedMask: spec.tracedMask, inputShapes, outputShapes };
   }
 

@@ -7,6 +7,7 @@ import { KeraslessError } from "../errors.js";
 import type { KerasMajor } from "../kernels/activations.js";
 import type { KernelPlan } from "../kernels/plan.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
+import type { OpCall } from "./ops/values.js";
 
 export type Shape = readonly (number | null)[];
 
@@ -36,6 +37,8 @@ export interface CallArguments {
   readonly tensors: Readonly<Record<string, readonly (number | null)[]>>;
   /** Every other keyword argument, as written in the config. */
   readonly constants: Readonly<Record<string, unknown>>;
+  /** Op layers only: the op's arguments (see layers/ops). */
+  readonly op?: OpCall;
 }
 
 export const NO_ARGUMENTS: CallArguments = Object.freeze({

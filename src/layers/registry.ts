@@ -5,12 +5,15 @@
 import { activationLayers } from "./activation-layers.js";
 import { attentionLayers } from "./attention.js";
 import { convolutionalLayers } from "./convolutional.js";
+import { convolutionalDepthwiseLayers } from "./convolutional-depthwise.js";
+import { convolutionalNdLayers } from "./convolutional-nd.js";
 import { coreLayers } from "./core.js";
 import { cudnnLayers } from "./cudnn.js";
 import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
 import { normalizationLayers } from "./normalization.js";
 import { poolingLayers } from "./pooling.js";
+import { preprocessingLayers } from "./preprocessing.js";
 import { recurrentLayers } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 import { reshapingLayers } from "./reshaping.js";
@@ -37,7 +40,10 @@ const definitions: readonly LayerDefinition[] = [
   ...mergeLayers,
   ...recurrentLayers,
   ...convolutionalLayers,
+  ...convolutionalNdLayers,
+  ...convolutionalDepthwiseLayers,
   ...poolingLayers,
+  ...preprocessingLayers,
   ...normalizationLayers,
   ...wrapperLayers,
   ...cudnnLayers,

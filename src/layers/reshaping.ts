@@ -1,9 +1,13 @@
-/** Reshaping layers: Flatten, Reshape, Permute, RepeatVector, ZeroPadding1D, Cropping1D, UpSampling1D. */
+/**
+ * Reshaping layers: Flatten, Reshape, Permute, RepeatVector; ZeroPadding, Cropping and UpSampling
+ * 1D/2D/3D (reshaping-nd.ts).
+ */
 import { transpose } from "../kernels/transpose.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
 import { Layer, type Shape, type StreamBehaviour } from "./layer.js";
 import { family, type LayerDefinition } from "./registry-types.js";
+import { Cropping, UpSampling, ZeroPadding } from "./reshaping-nd.js";
 
 function product(dims: readonly (number | null)[]): number | null {
   return dims.some((d) => d === null) ? null : sizeOf(dims as number[]);
@@ -139,137 +143,25 @@ export class RepeatVector extends Layer {
   }
 }
 
-/**
- * Copies, per batch row and channel, a window of steps from x into a new steps axis:
- * out step t = x step (t + shift), zero where that falls outside x. Used by padding and cropping.
- */
-function shiftSteps(x: Tensor, channelsFirst: boolean, outSteps: number, shift: number): Tensor {
-  const [batch, d1, d2] = x.shape;
-  const [steps, channels] = channelsFirst ? [d2, d1] : [d1, d2];
-  const out =
-    x.data instanceof Int32Array
-      ? new Int32Array(batch * outSteps * channels)
-      : new Float32Array(batch * outSteps * channels);
-  const first = Math.max(0, -shift);
-  const last = Math.min(outSteps, steps - shift); // exclusive
-  for (let b = 0; b < batch; b++) {
-    if (channelsFirst) {
-      for (let c = 0; c < channels; c++) {
-        const src = (b * channels + c) * steps + shift;
-        const dst = (b * channels + c) * outSteps;
-        if (last > first) out.set(x.data.subarray(src + first, src + last), dst + first);
-      }
-    } else if (last > first) {
-      out.set(
-        x.data.subarray((b * steps + first + shift) * channels, (b * steps + last + shift) * channels),
-        (b * outSteps + first) * channels,
-      );
-    }
-  }
-  return new Tensor(channelsFirst ? [batch, channels, outSteps] : [batch, outSteps, channels], out);
-}
-
-/**
- * Layers of [batch, steps, channels] (or, channels_first, [batch, channels, steps]) that only
- * change the number of steps.
- */
-abstract class StepsLayer extends Layer {
-  protected channelsFirst = false;
-
-  /** The output's steps for `steps` input steps (a load-time error when there are none). */
-  protected abstract outSteps(steps: number): number;
-
-  computeOutputShapes([input]: Shape[]): Shape[] {
-    this.expectRank(input, 3);
-    this.declareWeights([]);
-    const axis = this.channelsFirst ? 2 : 1;
-    const out = [...input];
-    const steps = input[axis];
-    out[axis] = steps === null ? null : this.outSteps(steps);
-    return [out];
-  }
-}
-
-/** ZeroPadding1D: zeros before and after the steps axis. */
-export class ZeroPadding1D extends StepsLayer {
-  readonly padding: [number, number];
-
-  constructor(reader: ConfigReader) {
-    super(reader.layerName, reader.className, reader.bool("trainable", true));
-    this.padding = reader.sidePair("padding", 1);
-    // data_format: Keras 3 only; Keras 2 has no data_format here.
-    this.channelsFirst = reader.dataFormat() === "channels_first";
-  }
-
-  protected outSteps(steps: number): number {
-    return steps + this.padding[0] + this.padding[1];
-  }
-
-  call([x]: Tensor[]): Tensor[] {
-    const steps = x.shape[this.channelsFirst ? 2 : 1];
-    return [shiftSteps(x, this.channelsFirst, this.outSteps(steps), -this.padding[0])];
-  }
-}
-
-/** Cropping1D: drops steps at the start and end of [batch, steps, channels]. */
-export class Cropping1D extends StepsLayer {
-  readonly cropping: [number, number];
-
-  constructor(reader: ConfigReader) {
-    super(reader.layerName, reader.className, reader.bool("trainable", true));
-    this.cropping = reader.sidePair("cropping", 1);
-  }
-
-  protected outSteps(steps: number): number {
-    const length = steps - this.cropping[0] - this.cropping[1];
-    if (length <= 0) {
-      const why = "Keras requires fewer cropped steps than the input has";
-      throw this.error(
-        "E_INPUT_SHAPE",
-        `cropping ${formatShape(this.cropping)} leaves nothing of ${steps} steps (${why})`,
-      );
-    }
-    return length;
-  }
-
-  call([x]: Tensor[]): Tensor[] {
-    return [shiftSteps(x, false, this.outSteps(x.shape[1]), this.cropping[0])];
-  }
-}
-
-/** UpSampling1D: repeats every step `size` times. */
-export class UpSampling1D extends StepsLayer {
-  readonly size: number;
-
-  constructor(reader: ConfigReader) {
-    super(reader.layerName, reader.className, reader.bool("trainable", true));
-    this.size = reader.positiveInt("size", 2);
-  }
-
-  protected outSteps(steps: number): number {
-    return steps * this.size;
-  }
-
-  call([x]: Tensor[]): Tensor[] {
-    const [batch, steps, channels] = x.shape;
-    const out =
-      x.data instanceof Int32Array ? new Int32Array(x.size * this.size) : new Float32Array(x.size * this.size);
-    for (let row = 0; row < batch * steps; row++) {
-      const src = x.data.subarray(row * channels, (row + 1) * channels);
-      for (let k = 0; k < this.size; k++) out.set(src, (row * this.size + k) * channels);
-    }
-    return [new Tensor([batch, this.outSteps(steps), channels], out)];
-  }
-}
-
 const layer = family("reshaping");
+const layout = "`channels_last`/`channels_first`";
 
 export const reshapingLayers: LayerDefinition[] = [
   layer("Flatten", "`channels_last`", (r) => new Flatten(r)),
   layer("Reshape", "`target_shape` with one `-1`", (r) => new Reshape(r)),
   layer("Permute", "any permutation of the non-batch axes", (r) => new Permute(r)),
   layer("RepeatVector", "`n`", (r) => new RepeatVector(r)),
-  layer("ZeroPadding1D", "`padding` (int or pair), `channels_last`/`channels_first`", (r) => new ZeroPadding1D(r)),
-  layer("Cropping1D", "`cropping` (int or pair)", (r) => new Cropping1D(r)),
-  layer("UpSampling1D", "`size`", (r) => new UpSampling1D(r)),
+  layer("ZeroPadding1D", `\`padding\` (int or pair), ${layout}`, (r) => new ZeroPadding(r, 1)),
+  layer("ZeroPadding2D", `\`padding\` (int, 2 ints or 2 pairs), ${layout}`, (r) => new ZeroPadding(r, 2)),
+  layer("ZeroPadding3D", `\`padding\` (int, 3 ints or 3 pairs), ${layout}`, (r) => new ZeroPadding(r, 3)),
+  layer("Cropping1D", "`cropping` (int or pair)", (r) => new Cropping(r, 1)),
+  layer("Cropping2D", `\`cropping\` (int, 2 ints or 2 pairs), ${layout}`, (r) => new Cropping(r, 2)),
+  layer("Cropping3D", `\`cropping\` (int, 3 ints or 3 pairs), ${layout}`, (r) => new Cropping(r, 3)),
+  layer("UpSampling1D", "`size`", (r) => new UpSampling(r, 1)),
+  layer(
+    "UpSampling2D",
+    `\`size\`, interpolation \`nearest\`/\`bilinear\`/\`bicubic\` (as tf.image.resize), ${layout}`,
+    (r) => new UpSampling(r, 2),
+  ),
+  layer("UpSampling3D", `\`size\`, ${layout}`, (r) => new UpSampling(r, 3)),
 ];

@@ -182,3 +182,18 @@ test("a shared layer called on inputs of different ranks is refused (its axes we
     /layer "ln" \(LayerNormalization\): is shared by calls on inputs of rank 2 and of rank 3/,
   );
 });
+
+test("an input declared [None, 1e9, 3] before a Normalization over axes 1, 2: E_LIMIT before the layer builds", () => {
+  const config = gen.functional(
+    "m",
+    [
+      gen.inputLayer("x", [null, 1e9, 3]),
+      gen.layer("Normalization", "n", { axis: [1, 2], mean: [0.1, 0.2, 0.3], variance: [1, 2, 3] }, [
+        [gen.tensor("x")],
+      ]),
+    ],
+    [["x", 0, 0]],
+    [["n", 0, 0]],
+  );
+  refused("1e9 steps", () => model(config), "E_LIMIT", /layer "x" \(InputLayer\).*3000000000 values per sample/);
+});

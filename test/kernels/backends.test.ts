@@ -1,7 +1,8 @@
 /**
- * Every fixture whose model has a Dense, Conv1D, Conv1DTranspose or MultiHeadAttention layer,
- * loaded with each matrix-product backend and each convolution way forced, matches Keras. (The
- * fixtures' layers are small, so the size-based choice alone would leave some ways unexercised.)
+ * Every fixture whose model has a Dense, convolution (any rank, transposed, depthwise, separable)
+ * or MultiHeadAttention layer, loaded with each matrix-product backend and each convolution way
+ * forced, matches Keras. (The fixtures' layers are small, so the size-based choice alone would
+ * leave some ways unexercised.)
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -62,5 +63,9 @@ for (const backend of gemmBackends()) {
 
 for (const backend of convBackends()) {
   test(`fixtures with convolutions match Keras on ${backend}`, () =>
-    matchesKeras(/"Conv1D(Transpose)?"/, () => forceConvBackend(backend), backend));
+    matchesKeras(
+      /"(Conv[123]D(Transpose)?|DepthwiseConv[12]D|SeparableConv[12]D)"/,
+      () => forceConvBackend(backend),
+      backend,
+    ));
 }

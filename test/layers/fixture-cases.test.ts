@@ -38,8 +38,9 @@ test("every keras3/keras2 fixture case is run by exactly one family's test file"
 });
 
 test("every layer family in src/layers/ (a file exporting registry lines) has test/layers/<family>.test.ts", () => {
-  const families = readdirSync(layersSource).filter((f) =>
-    /^export const \w+: LayerDefinition\[\]/m.test(readFileSync(`${layersSource}${f}`, "utf8")),
+  const families = readdirSync(layersSource).filter(
+    (f) =>
+      f.endsWith(".ts") && /^export const \w+: LayerDefinition\[\]/m.test(readFileSync(`${layersSource}${f}`, "utf8")),
   );
   assert.ok(families.length >= 10, `found only ${families}`);
   const missing = families.filter((f) => !existsSync(`${here}${f.replace(/\.ts$/, ".test.ts")}`));

@@ -13,6 +13,7 @@ import { convIm2col, convShifted, convTransposeShifted, im2colWorkspace, transpo
 import { WasmConvolution } from "./wasm.js";
 
 export { convOutputSize, kerasPads, span, type ConvCall, type ConvShape } from "./geometry.js";
+export { channelsFirst } from "./layout.js";
 
 export type ConvBackend = "wasm-im2col" | "typescript-im2col" | "typescript-shifted";
 

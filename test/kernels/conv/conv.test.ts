@@ -9,6 +9,7 @@ import { getActivation } from "../../../src/kernels/activations.js";
 import { convOutputSize, kerasPads, type ConvCall, type ConvShape } from "../../../src/kernels/conv/geometry.js";
 import { convBackends, planConvolution, planTransposedConvolution } from "../../../src/kernels/conv/index.js";
 import { convReference, convTransposeReference } from "../../../src/kernels/conv/reference.js";
+import { channelsFirst, transposeBatched } from "../../../src/kernels/conv/layout.js";
 
 fc.configureGlobal({ includeErrorInReport: true });
 
@@ -138,4 +139,43 @@ test("Keras paddings as explicit pads: same gives ceil(n / stride) outputs, caus
       }
     }
   }
+});
+
+test("channels_first convolutions = the reference on transposed tensors", () => {
+  fc.assert(
+    fc.property(convolution(false), fc.boolean(), ({ shape, call, withBias, seed }, transposed) => {
+      const kernel = random(size(shape.kernel) * (shape.inChannels / shape.groups) * shape.outChannels, seed);
+      const bias = withBias ? random(shape.outChannels, seed + 1) : null;
+      const inSize = size(call.input);
+      const outSize = size(call.output);
+      const x = random(call.batch * inSize * shape.inChannels, seed + 2);
+      const want = new Float32Array(call.batch * outSize * shape.outChannels);
+      if (transposed) {
+        // The transposed convolution from `output` back to `input` sizes (swap the roles).
+        const swapped = { ...call, input: call.output, output: call.input };
+        const xt = random(call.batch * outSize * shape.inChannels, seed + 3);
+        const wt = new Float32Array(call.batch * inSize * shape.outChannels);
+        convTransposeReference(xt, kernel, bias, null, shape, swapped, wt);
+        const xFirst = new Float32Array(xt.length);
+        transposeBatched(xt, call.batch, outSize, shape.inChannels, xFirst);
+        const got = new Float32Array(wt.length).fill(NaN);
+        channelsFirst(planTransposedConvolution(shape, kernel, bias, null)).run(xFirst, swapped, got);
+        const wantFirst = new Float32Array(wt.length);
+        transposeBatched(wt, call.batch, inSize, shape.outChannels, wantFirst);
+        close(got, wantFirst, size(shape.kernel) * (shape.inChannels / shape.groups), "transposed, channels_first");
+        return;
+      }
+      convReference(x, kernel, bias, null, shape, call, want);
+      const xFirst = new Float32Array(x.length);
+      transposeBatched(x, call.batch, inSize, shape.inChannels, xFirst);
+      const wantFirst = new Float32Array(want.length);
+      transposeBatched(want, call.batch, outSize, shape.outChannels, wantFirst);
+      for (const backend of convBackends()) {
+        const got = new Float32Array(want.length).fill(NaN);
+        channelsFirst(planConvolution(shape, kernel, bias, null, { backend, reason: "test" })).run(xFirst, call, got);
+        close(got, wantFirst, size(shape.kernel) * (shape.inChannels / shape.groups), `${backend}, channels_first`);
+      }
+    }),
+    { numRuns: 200 },
+  );
 });

@@ -1,0 +1,289 @@
+/**
+ * Convolutions over 2 or 3 spatial axes: Conv2D, Conv3D, Conv2DTranspose, Conv3DTranspose
+ * (channels_last and channels_first), on src/kernels/conv. SpatialConvolution holds what every
+ * convolution layer of any rank shares (the options, the input and output layout, the
+ * activation); convolutional-depthwise.ts builds on it too.
+ */
+import { KeraslessError } from "../errors.js";
+import type { Activation } from "../kernels/activations.js";
+import {
+  channelsFirst,
+  convOutputSize,
+  kerasPads,
+  planConvolution,
+  planTransposedConvolution,
+  span,
+  type ConvShape,
+  type Convolution,
+} from "../kernels/conv/index.js";
+import { Tensor } from "../tensor.js";
+import { describe, type ConfigReader } from "./config.js";
+import { applyActivation, toFloat32 } from "./core.js";
+import { Layer, knownDim, type Shape } from "./layer.js";
+import { family, type LayerDefinition } from "./registry-types.js";
+import type { WeightSpec } from "./layer.js";
+
+/** A size per spatial axis from an int (every axis) or a list of `rank` ints, each >= `min`. */
+export function perAxis(reader: ConfigReader, key: string, rank: number, fallback: number, min = 1): number[] {
+  const v = reader.raw(key) ?? fallback;
+  const values = typeof v === "number" ? new Array<number>(rank).fill(v) : v;
+  if (
+    !Array.isArray(values) ||
+    values.length !== rank ||
+    !values.every((d) => typeof d === "number" && Number.isInteger(d) && d >= min)
+  ) {
+    const problem = `config "${key}" should be ${rank} integer(s) >= ${min}, got ${describe(v)}`;
+    throw new KeraslessError("E_CONFIG", `layer "${reader.layerName}" (${reader.className}): ${problem}`, {
+      layer: reader.layerName,
+    });
+  }
+  return values as number[];
+}
+
+/** Per-axis geometry of one call: output sizes and the zero padding before each axis. */
+export interface CallGeometry {
+  output: number[];
+  padsBegin: number[];
+}
+
+const product = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
+
+/**
+ * A convolution layer of any spatial rank: reads kernel_size, strides, dilation_rate, padding,
+ * data_format, activation and use_bias, lays inputs out for the kernel and applies the
+ * activation as Keras does (fused per channels_last row; on the last axis otherwise, which is a
+ * spatial axis for channels_first, as in Keras).
+ */
+export abstract class SpatialConvolution extends Layer {
+  readonly rank: number;
+  readonly kernelSize: number[];
+  readonly strides: number[];
+  readonly dilations: number[];
+  readonly padding: "valid" | "same" | "causal";
+  readonly channelsFirst: boolean;
+  readonly activation: Activation;
+  readonly useBias: boolean;
+  protected inputChannels = 0;
+  private conv: Convolution | null = null;
+
+  constructor(reader: ConfigReader, rank: number, paddings: readonly string[], kernelKey = "kernel_size") {
+    super(reader.layerName, reader.className, reader.bool("trainable", true));
+    this.rank = rank;
+    this.kernelSize = perAxis(reader, kernelKey, rank, 1);
+    this.strides = perAxis(reader, "strides", rank, 1);
+    this.dilations = perAxis(reader, "dilation_rate", rank, 1);
+    const padding = reader.string("padding", "valid").toLowerCase();
+    if (!paddings.includes(padding))
+      reader.unsupported(`padding=${describe(padding)} is not supported (Keras allows ${paddings.join(", ")})`);
+    this.padding = padding === "same" || padding === "causal" ? padding : "valid";
+    this.channelsFirst = reader.dataFormat() === "channels_first";
+    this.activation = reader.activation("activation", "linear");
+    this.useBias = reader.bool("use_bias", true);
+    if (this.strides.some((s) => s > 1) && this.dilations.some((d) => d > 1))
+      reader.unsupported("strides > 1 together with dilation_rate > 1 is not supported (TensorFlow refuses it too)");
+    if (this.channelsFirst && this.activation.outputDim(4) !== 4)
+      reader.unsupported(`activation ${this.activation.name} with channels_first halves a spatial axis`);
+  }
+
+  /** Filters of the output. */
+  protected abstract get outChannels(): number;
+  /** Weight specs for `channels` input channels (after checking them). */
+  protected abstract weightSpecsFor(channels: number): WeightSpec[];
+  /** Output sizes and pads for the input's spatial sizes (throws when Keras would). */
+  protected abstract geometry(input: readonly number[]): CallGeometry;
+  /** The channels_last convolution of the loaded weights, `epilogue` fused. */
+  protected abstract plan(weights: Float32Array[], epilogue: Activation | null): Convolution;
+
+  /** The kernel shape of a plain convolution of this layer's options. */
+  protected convShape(groups: number, inChannels: number, outChannels: number): ConvShape {
+    return {
+      kernel: this.kernelSize,
+      strides: this.strides,
+      dilations: this.dilations,
+      groups,
+      inChannels,
+      outChannels,
+    };
+  }
+
+  /** Keras' paddings as explicit pads, per axis (valid, same, causal). */
+  protected forwardGeometry(input: readonly number[]): CallGeometry {
+    const output: number[] = [];
+    const padsBegin: number[] = [];
+    input.forEach((n, a) => {
+      const [k, s, d] = [this.kernelSize[a], this.strides[a], this.dilations[a]];
+      const pads = kerasPads(this.padding, n, k, s, d);
+      const size = convOutputSize(n, k, s, d, pads.begin, pads.end);
+      if (size <= 0)
+        throw this.error("E_INPUT_SHAPE", `an input of ${n} on spatial axis ${a} is smaller than the kernel's span`);
+      output.push(size);
+      padsBegin.push(pads.begin);
+    });
+    return { output, padsBegin };
+  }
+
+  private get fuses(): boolean {
+    return !this.channelsFirst && this.activation.outputDim(this.outChannels) === this.outChannels;
+  }
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    this.expectRank(input, this.rank + 2);
+    const channels = knownDim(this, input, this.channelsFirst ? 1 : this.rank + 1);
+    this.inputChannels = channels;
+    this.declareWeights(this.weightSpecsFor(channels));
+    const spatial = this.channelsFirst ? input.slice(2) : input.slice(1, this.rank + 1);
+    let output: (number | null)[] = spatial.map(() => null);
+    if (spatial.every((d) => d !== null)) output = this.geometry(spatial as number[]).output;
+    const F = this.outChannels;
+    if (this.channelsFirst) return [[input[0], F, ...output]];
+    return [[input[0], ...output, this.activation.outputDim(F)]];
+  }
+
+  protected override weightsLoaded(weights: Float32Array[]): void {
+    const conv = this.plan(weights, this.fuses ? this.activation : null);
+    this.conv = this.channelsFirst ? channelsFirst(conv) : conv;
+  }
+
+  /** The convolution's way of running, and why (for summaries). */
+  get backend(): string {
+    return this.conv === null ? "not loaded" : `${this.conv.backend} (${this.conv.reason})`;
+  }
+
+  call([x]: Tensor[]): Tensor[] {
+    if (this.conv === null) throw this.error("E_CONFIG", "is called before its weights are loaded");
+    const batch = x.shape[0];
+    const input = this.channelsFirst ? x.shape.slice(2) : x.shape.slice(1, this.rank + 1);
+    const { output, padsBegin } = this.geometry(input);
+    const F = this.outChannels;
+    const out = new Float32Array(batch * product(output) * F);
+    this.conv.run(toFloat32(x), { batch, input, output, padsBegin }, out);
+    const shape = this.channelsFirst ? [batch, F, ...output] : [batch, ...output, F];
+    return [this.fuses ? new Tensor(shape, out) : applyActivation(this.activation, out, shape)];
+  }
+}
+
+/** Conv2D / Conv3D: kernel [...kernel_size, channels / groups, filters]. */
+export class ConvND extends SpatialConvolution {
+  readonly filters: number;
+  readonly groups: number;
+
+  constructor(reader: ConfigReader, rank: number) {
+    super(reader, rank, ["valid", "same"]);
+    this.filters = reader.positiveInt("filters");
+    this.groups = reader.positiveInt("groups", 1);
+    if (this.filters % this.groups !== 0)
+      throw this.error("E_CONFIG", `filters=${this.filters} is not divisible by groups=${this.groups}`);
+  }
+
+  protected get outChannels(): number {
+    return this.filters;
+  }
+
+  protected weightSpecsFor(channels: number): WeightSpec[] {
+    if (channels % this.groups !== 0)
+      throw this.error("E_CONFIG", `${channels} input channels are not divisible by groups=${this.groups}`);
+    return [
+      { name: "kernel", shape: [...this.kernelSize, channels / this.groups, this.filters] },
+      ...(this.useBias ? [{ name: "bias", shape: [this.filters] }] : []),
+    ];
+  }
+
+  protected geometry(input: readonly number[]): CallGeometry {
+    return this.forwardGeometry(input);
+  }
+
+  protected plan([kernel, bias]: Float32Array[], epilogue: Activation | null): Convolution {
+    const shape = this.convShape(this.groups, this.inputChannels, this.filters);
+    return planConvolution(shape, kernel, this.useBias ? bias : null, epilogue);
+  }
+}
+
+/**
+ * Conv2DTranspose / Conv3DTranspose: the adjoint of the convolution whose output has this
+ * layer's input size, as TensorFlow's conv_transpose computes it. Kernel [...kernel_size,
+ * filters, channels].
+ */
+export class ConvNDTranspose extends SpatialConvolution {
+  readonly filters: number;
+  /** null: Keras infers the output sizes. */
+  readonly outputPadding: number[] | null;
+
+  constructor(reader: ConfigReader, rank: number) {
+    super(reader, rank, ["valid", "same"]);
+    this.filters = reader.positiveInt("filters");
+    this.outputPadding = reader.has("output_padding") ? perAxis(reader, "output_padding", rank, 0, 0) : null;
+    reader.allowOnly("groups", [1]); // Keras 2 configs carry the groups option of the convolutions
+    this.outputPadding?.forEach((p, a) => {
+      if (p >= this.strides[a])
+        throw this.error("E_CONFIG", `output_padding=${p} must be smaller than strides=${this.strides[a]}`);
+    });
+  }
+
+  protected get outChannels(): number {
+    return this.filters;
+  }
+
+  protected weightSpecsFor(channels: number): WeightSpec[] {
+    return [
+      { name: "kernel", shape: [...this.kernelSize, this.filters, channels] },
+      ...(this.useBias ? [{ name: "bias", shape: [this.filters] }] : []),
+    ];
+  }
+
+  /**
+   * The output size Keras asks TensorFlow for on each axis, and the begin pad of the forward
+   * convolution it transposes. TensorFlow requires that forward convolution, run on the output
+   * size, to give back the input size; otherwise Keras fails too.
+   */
+  protected geometry(input: readonly number[]): CallGeometry {
+    const output: number[] = [];
+    const padsBegin: number[] = [];
+    input.forEach((n, a) => {
+      const [k, s] = [span(this.kernelSize[a], this.dilations[a]), this.strides[a]];
+      const extra = this.outputPadding?.[a] ?? null;
+      let size: number;
+      if (this.padding === "valid") size = (n - 1) * s + k + (extra ?? Math.max(k, s) - k);
+      else size = extra === null ? n * s : (n - 1) * s + (k % 2) + extra;
+      const forward = this.padding === "valid" ? Math.floor((size - k) / s) + 1 : Math.ceil(size / s);
+      if (forward !== n) {
+        throw this.error(
+          "E_INPUT_SHAPE",
+          `an output of ${size} on spatial axis ${a} does not convolve back to the input's ${n} ` +
+            `(padding "${this.padding}", output_padding ${describe(this.outputPadding)}); TensorFlow refuses this too`,
+        );
+      }
+      output.push(size);
+      padsBegin.push(this.padding === "valid" ? 0 : Math.floor(Math.max((n - 1) * s + k - size, 0) / 2));
+    });
+    return { output, padsBegin };
+  }
+
+  protected plan([kernel, bias]: Float32Array[], epilogue: Activation | null): Convolution {
+    const shape = this.convShape(1, this.inputChannels, this.filters);
+    return planTransposedConvolution(shape, kernel, this.useBias ? bias : null, epilogue);
+  }
+}
+
+const layer = family("convolutional-nd");
+const options = "padding `valid`/`same`, `strides`, `dilation_rate`, `channels_last`/`channels_first`, `use_bias`";
+/**
+ * What every convolution layer here shares. Keras' channels_first convolutions (and Keras 3's
+ * dilated transposed ones) run on TensorFlow's oneDNN CPU kernels only: their references come
+ * from TensorFlow with oneDNN on (tools/fixtures/cases_conv_vision.py).
+ */
+export const CONVOLUTION_NOTES =
+  "; every activation (with channels_first on the last axis, a spatial one, as Keras applies it); " +
+  "not `strides` > 1 together with `dilation_rate` > 1 (TensorFlow refuses it)";
+const transposeOptions = `${options.replace("`use_bias`", "`output_padding`, `use_bias`")}`;
+
+export const convolutionalNdLayers: LayerDefinition[] = [
+  layer("Conv2D", `${options}, \`groups\`${CONVOLUTION_NOTES}`, (r) => new ConvND(r, 2)),
+  layer("Conv3D", `${options}, \`groups\`${CONVOLUTION_NOTES}`, (r) => new ConvND(r, 3)),
+  layer("Conv2DTranspose", `${transposeOptions}${CONVOLUTION_NOTES}`, (r) => new ConvNDTranspose(r, 2)),
+  layer(
+    "Conv3DTranspose",
+    `${transposeOptions} (tf_keras ignores and does not save \`dilation_rate\`; Keras 3 applies it)` +
+      CONVOLUTION_NOTES,
+    (r) => new ConvNDTranspose(r, 3),
+  ),
+];

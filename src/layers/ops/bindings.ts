@@ -1,0 +1,61 @@
+/** The bindings many ops share: elementwise with broadcasting, reductions, element-moving reshapes. */
+import { Tensor } from "../../tensor.js";
+import type { Shape } from "../layer.js";
+import { binary, reduce, unary } from "./kernels.js";
+import { broadcastSymbolic, normalizeAxis, type BoundOp, type OpParams } from "./params.js";
+
+export type Bind = (p: OpParams) => BoundOp;
+
+export function elementwise(f: (a: number, b: number) => number): Bind {
+  return (p) => {
+    const [x, y] = [p.operand("x"), p.operand("y")];
+    p.checkAllRead();
+    const shape = broadcastSymbolic(p.op, x.shape, y.shape);
+    return { shape, run: (inputs) => binary(x.value(inputs), y.value(inputs), f) };
+  };
+}
+
+export function pointwise(param: string, f: (v: number) => number): Bind {
+  return (p) => {
+    const x = p.operand(param);
+    p.checkAllRead();
+    return { shape: x.shape, run: (inputs) => unary(x.value(inputs), f) };
+  };
+}
+
+export function reduction(
+  init: number,
+  step: (acc: number, v: number) => number,
+  finish = (acc: number, _n: number) => acc,
+): Bind {
+  return (p) => {
+    const x = p.operand("input_tensor");
+    const rank = x.shape.length;
+    const axisList = p.ints("axis") ?? x.shape.map((_, i) => i);
+    const axes = [...new Set(axisList.map((a) => normalizeAxis(p.op, a, rank)))].sort((a, b) => a - b);
+    const keepdims = p.bool("keepdims", false);
+    p.checkAllRead();
+    const shape = keepdims
+      ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+      : x.shape.filter((_, i) => !axes.includes(i));
+    return { shape, run: (inputs) => reduce(x.value(inputs), axes, keepdims, init, step, finish) };
+  };
+}
+
+/** Ops that only move or relabel elements: the data is copied unchanged into a new shape. */
+export function reshaped(p: OpParams, param: string, shapeOf: (s: Shape) => Shape): BoundOp {
+  const x = p.tensor(param);
+  const shape = shapeOf(p.shapes[x.index]);
+  return {
+    shape,
+    run: (inputs) => {
+      const t = inputs[x.index];
+      const known = shape.map((d, i) => d ?? (i === 0 ? t.shape[0] : -1));
+      const fixed = known.filter((d) => d >= 0).reduce((a, b) => a * b, 1);
+      return new Tensor(
+        known.map((d) => (d < 0 ? t.size / fixed : d)),
+        t.data,
+      );
+    },
+  };
+}

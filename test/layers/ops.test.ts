@@ -1,0 +1,61 @@
+/** Op layers (src/layers/ops/): tf.keras TFOpLambda / SlicingOpLambda and Keras 3 op nodes against Keras. */
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { loadModelFromBytes } from "../../src/load.js";
+import type { Model } from "../../src/model.js";
+import { FIXTURES, matchesKeras } from "../helpers.js";
+import { layerNamed, loadEdited, rejects, type LayerJson } from "./edited-fixture.js";
+
+// The fixture cases of this family, against Keras (more checks below).
+matchesKeras(["op_elementwise_math", "op_lstm_head", "op_reductions_shapes", "op_slicing_arithmetic"]);
+
+/** keras2/<fixture>'s model.json + weights.h5, after `edit` changed its layer list. */
+function loadEditedKeras2(fixture: string, edit: (layers: LayerJson[]) => void): Model {
+  const dir = `${FIXTURES}keras2/${fixture}/`;
+  const json = JSON.parse(readFileSync(`${dir}model.json`, "utf8"));
+  edit(json.config.layers);
+  const weights = { name: "weights.h5", bytes: new Uint8Array(readFileSync(`${dir}weights.h5`)) };
+  return loadModelFromBytes({ name: "model.json", bytes: new TextEncoder().encode(JSON.stringify(json)) }, weights);
+}
+
+test("ops kerasless lacks are refused by name, with the model's other unsupported parts, in one error", () => {
+  rejects(
+    () =>
+      loadEditedKeras2("op_lstm_head", (layers) => {
+        layerNamed(layers, "tf.math.reduce_mean").config.function = "signal.stft";
+        layerNamed(layers, "head").class_name = "Dense3000";
+      }),
+    "E_UNSUPPORTED",
+    /2 unsupported features: .*\(TFOpLambda\): TFOpLambda tf\.signal\.stft is not supported.*"Dense3000"/,
+  );
+  rejects(
+    () => loadEdited("op_lstm_head", (layers) => void (layerNamed(layers, "mean").class_name = "Fft")),
+    "E_UNSUPPORTED",
+    /layer "mean" \(Fft\): Keras op Fft is not supported/,
+  );
+});
+
+test("op arguments kerasless does not run are refused at load, naming the op and the argument", () => {
+  rejects(
+    () =>
+      loadEditedKeras2("op_lstm_head", (layers) => {
+        const mean = layers.find((l) => l.config.name === "tf.math.reduce_mean") as unknown as {
+          inbound_nodes: unknown;
+        };
+        mean.inbound_nodes = [["lstm", 0, 0, { axis: 1, keepdims: false, out_type: "int32" }]];
+      }),
+    "E_UNSUPPORTED",
+    /TFOpLambda tf\.math\.reduce_mean in layer "tf\.math\.reduce_mean": argument out_type="int32" is not supported/,
+  );
+  rejects(
+    () => loadEdited("op_lstm_head", (layers) => void (layerNamed(layers, "mean").config.axis = 5)),
+    "E_UNSUPPORTED",
+    /Keras op Mean in layer "mean": axis 5 is out of range for rank 3/,
+  );
+});
+
+test("a constant first argument (tf.keras _CONSTANT_VALUE) is read, not taken for a malformed node", () => {
+  // 2.0 - x is saved as subtract("_CONSTANT_VALUE" 2.0, y=x); the fixture's "2.0 - h / ..." covers the numbers.
+  const json = readFileSync(`${FIXTURES}keras2/op_slicing_arithmetic/model.json`, "utf8");
+  if (!json.includes('"_CONSTANT_VALUE"')) throw new Error("the fixture no longer has a constant first argument");
+});
