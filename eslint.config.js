@@ -6,7 +6,15 @@ import globals from "globals";
 
 export default tseslint.config(
   {
-    ignores: ["dist/", "node_modules/", "wasm/", "src/kernels/*-binary.ts", "test/runtimes/", "examples/web/build/"],
+    ignores: [
+      "dist/",
+      "node_modules/",
+      "wasm/",
+      "src/kernels/*-binary.ts",
+      "test/runtimes/",
+      "examples/web/build/",
+      "docs/api/",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -17,7 +17,15 @@ export interface LoadOptions {
    * chunks of an HDF5 file); more is an E_LIMIT error. Default: 16 MiB or 20x the file's size.
    */
   maxDecompressedBytes?: number;
+  /**
+   * An ONNX model's external data files by the `location` the model names. In Node, files next
+   * to a model loaded from a path are read without this (from the model's folder only).
+   */
+  externalData?: Record<string, Uint8Array | ArrayBuffer>;
 }
+
+/** Reads the external data files of an ONNX model loaded from `source` (Node: from its folder). */
+export type ExternalReader = (source: string, model: NamedBytes) => Promise<Record<string, Uint8Array> | undefined>;
 
 export type StringReader = (source: string) => Promise<Uint8Array>;
 
@@ -49,12 +57,27 @@ export async function readSource(source: ModelSource, readString: StringReader, 
 
 export function makeLoadModel(
   readString: StringReader,
+  readExternal?: ExternalReader,
 ): (source: ModelSource, options?: LoadOptions) => Promise<Model> {
   return async (source, options = {}) => {
     const model = await readSource(source, readString, options.name);
     const weights = options.weights === undefined ? undefined : await readSource(options.weights, readString);
-    return loadModelFromBytes(model, weights, { maxDecompressedBytes: options.maxDecompressedBytes });
+    const externalData = await onnxExternalData(source, model, options, readExternal);
+    return loadModelFromBytes(model, weights, { maxDecompressedBytes: options.maxDecompressedBytes, externalData });
   };
+}
+
+async function onnxExternalData(
+  source: ModelSource,
+  model: NamedBytes,
+  options: LoadOptions,
+  readExternal: ExternalReader | undefined,
+): Promise<Record<string, Uint8Array> | undefined> {
+  const given = options.externalData;
+  if (given === undefined) return typeof source === "string" ? readExternal?.(source, model) : undefined;
+  const files: Record<string, Uint8Array> = {};
+  for (const [name, bytes] of Object.entries(given)) files[name] = new Uint8Array(bytes);
+  return files;
 }
 
 /** Reads a URL with fetch (browsers, Deno, Bun, workers). */

@@ -6,7 +6,7 @@ export { ModelStream, type StreamOptions, type StreamState } from "./stream.js";
 export type { TensorInfo, TensorLike, InputValue, PredictInput } from "./inputs.js";
 export type { SummaryData, LayerRow } from "./summary.js";
 export type { ModelSource, LoadOptions } from "./api.js";
-export { loadModelFromBytes } from "./load.js";
+export { loadModelFromBytes, type LoadBytesOptions } from "./load.js";
 export type { ReadOptions } from "./format/artifact.js";
 export { supportedLayers, type LayerDefinition } from "./layers/registry.js";
 export { activationNames } from "./kernels/activations.js";

@@ -4,10 +4,24 @@ import { readArtifact, type NamedBytes, type ReadOptions } from "./format/artifa
 import { loadWeights } from "./format/weights.js";
 import { graphFromConfig } from "./graph/create.js";
 import { Model } from "./model.js";
+import { onnxFrontEnd } from "./onnx/front-end.js";
+import { isHdf5 } from "./io/hdf5/index.js";
+import { isZip } from "./io/zip.js";
 
 export { MAX_VALUES_PER_SAMPLE } from "./graph/limits.js";
 
-export function loadModelFromBytes(model: NamedBytes, weights?: NamedBytes, options: ReadOptions = {}): Model {
+export interface LoadBytesOptions extends ReadOptions {
+  /** An ONNX model's external data files, by the `location` the model gives (bytes only). */
+  externalData?: Record<string, Uint8Array>;
+}
+
+export function loadModelFromBytes(model: NamedBytes, weights?: NamedBytes, options: LoadBytesOptions = {}): Model {
+  const { bytes, name } = model;
+  if (onnxFrontEnd?.accepts(bytes, name) && !isZip(bytes) && !isHdf5(bytes)) {
+    if (weights !== undefined)
+      throw new KeraslessError("E_INPUT", "an ONNX model takes no weights file", { file: name });
+    return onnxFrontEnd.load(bytes, name, options.externalData);
+  }
   const artifact = readArtifact(model, weights, options);
   try {
     const graph = graphFromConfig(artifact.modelConfig, artifact.kerasMajor);

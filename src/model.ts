@@ -16,27 +16,57 @@ export interface LayerInfo {
   getWeights(): Tensor[];
 }
 
+/**
+ * @internal What a Model runs when it is not a Keras graph: another front end's model (ONNX).
+ * predict() inputs arrive unchecked; the engine validates them against its own inputs.
+ */
+export interface ModelEngine {
+  readonly name: string;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  predict(inputs: PredictInput): Tensor[];
+  stream(options?: StreamOptions): ModelStream;
+  summaryData(): SummaryData;
+  layers(): LayerInfo[];
+  getWeights(): Tensor[];
+  kernelPlans(): { layer: string; className: string; backend: string; why: readonly string[] }[];
+}
+
 export class Model {
   readonly name: string;
-  readonly className: "Sequential" | "Functional";
+  readonly className: "Sequential" | "Functional" | "ONNX";
   /** The Keras version that wrote the file, if the file says. */
   readonly kerasVersion: string | undefined;
   /** Which semantics apply (e.g. hard_sigmoid): 2 for Keras 2 / tf.keras files, 3 for Keras 3. */
   readonly kerasMajor: 2 | 3;
-  readonly format: ModelArtifact["format"];
+  readonly format: ModelArtifact["format"] | "onnx";
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
   private readonly graph: Graph;
+  private readonly engine: ModelEngine | null = null;
   private readonly sizeCheck: RunSizeCheck;
 
   /** @internal Use loadModel(). */
-  constructor(graph: Graph, artifact: Pick<ModelArtifact, "kerasVersion" | "kerasMajor" | "format">) {
-    this.graph = graph;
-    this.name = graph.name;
-    this.className = graph.className;
+  constructor(
+    graph: Graph | ModelEngine,
+    artifact: Pick<ModelArtifact, "kerasVersion" | "kerasMajor"> & Pick<Model, "format">,
+  ) {
     this.kerasVersion = artifact.kerasVersion;
     this.kerasMajor = artifact.kerasMajor;
     this.format = artifact.format;
+    if (!isGraph(graph)) {
+      this.engine = graph;
+      this.graph = null as unknown as Graph;
+      this.name = graph.name;
+      this.className = "ONNX";
+      this.inputs = graph.inputs;
+      this.outputs = graph.outputs;
+      this.sizeCheck = null as unknown as RunSizeCheck;
+      return;
+    }
+    this.graph = graph;
+    this.name = graph.name;
+    this.className = graph.className;
     this.inputs = Object.freeze(
       graph.inputLayers.map((l) =>
         Object.freeze({ name: l.name, shape: Object.freeze(l.batchShape.slice()), dtype: l.dtype }),
@@ -58,6 +88,7 @@ export class Model {
    * model output, in the order of `model.outputs`.
    */
   predict(inputs: PredictInput): Tensor[] {
+    if (this.engine !== null) return this.engine.predict(inputs);
     const tensors = normalizeInputs(inputs, this.inputs);
     // Sizes the config leaves open (None) are known now: refuse before allocating any.
     this.sizeCheck.check(tensors);
@@ -74,11 +105,13 @@ export class Model {
    * global pooling, ...).
    */
   stream(options?: StreamOptions): ModelStream {
+    if (this.engine !== null) return this.engine.stream(options);
     return new ModelStream(this.graph, options);
   }
 
   /** Clears the states that stateful recurrent layers keep between predict() calls (Keras' reset_states). */
   resetStates(): void {
+    if (this.engine !== null) return;
     for (const layer of this.graph.layers) layer.resetStates();
   }
 
@@ -88,6 +121,7 @@ export class Model {
    * under their own names.
    */
   kernelPlans(): { layer: string; className: string; backend: string; why: readonly string[] }[] {
+    if (this.engine !== null) return this.engine.kernelPlans();
     const plans: { layer: string; className: string; backend: string; why: readonly string[] }[] = [];
     const visit = (layers: readonly Layer[]): void => {
       for (const layer of layers) {
@@ -109,24 +143,32 @@ export class Model {
   }
 
   summaryData(): SummaryData {
+    if (this.engine !== null) return this.engine.summaryData();
     return summarize(this.graph);
   }
 
   /** All weights, in the order Keras' model.get_weights() returns them. */
   getWeights(): Tensor[] {
+    if (this.engine !== null) return this.engine.getWeights();
     return this.graph.layers.flatMap((layer) => layer.weightTensors());
   }
 
   get layers(): LayerInfo[] {
+    if (this.engine !== null) return this.engine.layers();
     return this.graph.layers.map(layerInfo);
   }
 
   getLayer(name: string): LayerInfo {
-    const layer = this.graph.layers.find((l) => l.name === name);
-    if (layer === undefined)
-      throw new RangeError(`no layer named "${name}" (layers: ${this.graph.layers.map((l) => l.name).join(", ")})`);
-    return layerInfo(layer);
+    const layers = this.layers;
+    const found = layers.find((l) => l.name === name);
+    if (found === undefined)
+      throw new RangeError(`no layer named "${name}" (layers: ${layers.map((l) => l.name).join(", ")})`);
+    return found;
   }
+}
+
+function isGraph(source: Graph | ModelEngine): source is Graph {
+  return "calls" in source;
 }
 
 function layerInfo(layer: Layer): LayerInfo {

@@ -5,10 +5,12 @@
  */
 import { makeLoadModel } from "./api.js";
 import { readPathOrUrl } from "./node/read.js";
+import { onnxExternalFiles } from "./node/onnx-external.js";
+import "./onnx/index.js"; // Node reads .onnx files out of the box
 
 export * from "./exports.js";
 export { loadModelPool, ModelPool, type PoolOptions } from "./node/pool.js";
 export { setKernelThreads } from "./node/kernel-threads.js";
 
-/** Loads a `.keras`, legacy `.h5`, or `model.json` (+ `options.weights`) model from a path or bytes. */
-export const loadModel = makeLoadModel(readPathOrUrl);
+/** Loads a `.keras`, legacy `.h5`, `model.json` (+ `options.weights`) or `.onnx` model from a path or bytes. */
+export const loadModel = makeLoadModel(readPathOrUrl, onnxExternalFiles);

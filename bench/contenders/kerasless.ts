@@ -31,6 +31,8 @@ interface KeraslessConfig {
    * the workers have the new model.)
    */
   kernelThreads: boolean;
+  /** Which file of the workload's model it loads (default: the .keras file). */
+  source?: "keras" | "onnx";
   /** The WebAssembly build: "auto" (relaxed SIMD where it runs) or "simd128" (never relaxed). */
   wasm?: "auto" | "simd128";
   /** Run only when named in --contenders (not part of the default run). */
@@ -45,6 +47,8 @@ export const KERASLESS_CONTENDERS: readonly KeraslessConfig[] = [
   { id: "kerasless-1t", select: "auto", pool: false, kernelThreads: false },
   // The plain TypeScript kernels (the fallback for runtimes without WebAssembly SIMD), one thread.
   { id: "kerasless-js", select: "js", pool: false, kernelThreads: false },
+  // The same kernels on one thread, from the .onnx file of the same weights (the ONNX front end).
+  { id: "kerasless-onnx", select: "auto", pool: false, kernelThreads: false, source: "onnx", onRequest: true },
   // kerasless-1t without relaxed SIMD's fused multiply-add: on Node 22+ the difference between
   // the two builds (docs/decisions.md); on Node 20 the same as kerasless-1t.
   { id: "kerasless-simd128", select: "auto", pool: false, kernelThreads: false, wasm: "simd128", onRequest: true },
@@ -80,7 +84,9 @@ export function kerasless(configId: string): Contender {
     const key = `${w.model.name}@${team}`;
     let model = models.get(key);
     if (model === undefined) {
-      model = await load(new Uint8Array(readFileSync(benchPath(w.model.keras))));
+      model = await load(
+        new Uint8Array(readFileSync(benchPath(config.source === "onnx" ? w.model.onnx : w.model.keras))),
+      );
       models.set(key, model);
       // The workers attach the model's memories asynchronously.
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -120,12 +126,15 @@ export function kerasless(configId: string): Contender {
       const input = { shape: [...w.inputShape], data: w.input };
       await useKernelThreads(config.kernelThreads && !pooled(w) && w.kind !== "coldload");
       if (w.kind === "coldload") {
-        const bytes = new Uint8Array(readFileSync(benchPath(w.model.keras)));
+        const bytes = new Uint8Array(readFileSync(benchPath(config.source === "onnx" ? w.model.onnx : w.model.keras)));
         const coldPredict = async () => firstOutput((await load(bytes)).predict(input));
         return { check: coldPredict, run: coldPredict };
       }
       if (config.pool && pooled(w)) {
-        const pool = await loadModelPool(new Uint8Array(readFileSync(benchPath(w.model.keras))), { threads });
+        const pool = await loadModelPool(
+          new Uint8Array(readFileSync(benchPath(config.source === "onnx" ? w.model.onnx : w.model.keras))),
+          { threads },
+        );
         // Asynchronous: the harness awaits each call (bench/lib/timing.ts).
         const predict = async () => firstOutput(await pool.predict(input));
         return { check: predict, run: predict, dispose: () => pool.close() };

@@ -35,6 +35,7 @@ const FORMAT_NAMES: Record<Model["format"], string> = {
   keras: ".keras file",
   h5: "legacy .h5 file",
   json: "model.json + weights",
+  onnx: ".onnx file",
 };
 
 const state: { model?: Model; csv?: Csv; csvName?: string; chart?: Chart } = {};

@@ -46,6 +46,7 @@ const FORMATS: Record<Model["format"], string> = {
   keras: ".keras (Keras 3 zip archive)",
   h5: ".h5 (legacy HDF5 model file)",
   json: "model.json architecture + weights file",
+  onnx: ".onnx (ONNX protobuf)",
 };
 
 export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {
@@ -107,7 +108,9 @@ export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {
   const lines = [
     summary,
     "",
-    `Keras version: ${printable(version)} (run with Keras ${model.kerasMajor} semantics)`,
+    model.format === "onnx"
+      ? `Written by:    ${printable(version)}`
+      : `Keras version: ${printable(version)} (run with Keras ${model.kerasMajor} semantics)`,
     `File format:   ${FORMATS[model.format] ?? model.format}`,
     "Inputs:",
     ...table(model.inputs),

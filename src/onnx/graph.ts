@@ -1,0 +1,277 @@
+/**
+ * An ONNX graph made runnable: every node checked against the ops registry at load (all problems
+ * in one error), constants folded (initializers and whatever only depends on them, shape
+ * arithmetic included), and the remaining nodes kept as a list of prepared kernels.
+ */
+import { KeraslessError, describeThrown } from "../errors.js";
+import type { TensorInfo } from "../inputs.js";
+import type { Shape } from "../layers/layer.js";
+import { Tensor, type DType } from "../tensor.js";
+import { MAX_OPSET, MIN_OPSET, onnxOp } from "./ops/registry.js";
+import { NodeReader, type OpKernel } from "./ops/types.js";
+import type { OnnxModelProto, OnnxNode, OnnxValueInfo } from "./proto.js";
+import { DATA_TYPES, dataTypeName, decodeTensorProto, type ExternalFiles, type Value } from "./values.js";
+
+export interface PlannedNode {
+  readonly node: OnnxNode;
+  readonly kernel: OpKernel;
+  /** Value slots read and written. */
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+  /** Slots whose last reader this node is: freed after it runs. */
+  readonly frees: readonly number[];
+}
+
+export interface OnnxProblem {
+  readonly node: string;
+  readonly opType: string;
+  readonly problem: string;
+}
+
+export class OnnxGraph {
+  readonly name: string;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  readonly opset: number;
+  readonly nodes: readonly OnnxNode[];
+  /** Initializer (weight) sizes, for parameter counts: by the name of the node that reads it first. */
+  readonly parameters = new Map<string, number>();
+  /** Shapes the file states for intermediate values and outputs (value_info), for summaries. */
+  readonly statedShapes = new Map<string, Shape>();
+  /** @internal The nodes that run per call, in order. */
+  readonly plan: PlannedNode[] = [];
+  /** @internal Values known at load, by slot. */
+  readonly constants: (Value | undefined)[] = [];
+  /** @internal */
+  readonly inputSlots: number[] = [];
+  /** @internal */
+  readonly outputSlots: number[] = [];
+  private readonly slotCount: number;
+
+  constructor(model: OnnxModelProto, external: ExternalFiles | null) {
+    const graph = model.graph;
+    if (graph === null) throw new KeraslessError("E_FORMAT", "the ONNX model has no graph");
+    if (model.irVersion < 3)
+      throw new KeraslessError("E_UNSUPPORTED", `ONNX IR version ${model.irVersion} (kerasless reads 3 and later)`);
+    const opset = model.opsets.get("") ?? 0;
+    if (opset < MIN_OPSET || opset > MAX_OPSET)
+      throw new KeraslessError(
+        "E_UNSUPPORTED",
+        `the model uses ONNX opset ${opset}; kerasless runs opsets ${MIN_OPSET} to ${MAX_OPSET}`,
+      );
+    this.opset = opset;
+    this.name = graph.name || "onnx_graph";
+    this.nodes = graph.nodes;
+    const slots = new Map<string, number>();
+    const slotOf = (name: string): number => {
+      let slot = slots.get(name);
+      if (slot === undefined) {
+        slot = slots.size;
+        slots.set(name, slot);
+      }
+      return slot;
+    };
+    const initializerSizes = new Map<string, number>();
+    for (const t of graph.initializers) {
+      const value = decodeTensorProto(t, external);
+      this.constants[slotOf(t.name)] = value;
+      initializerSizes.set(t.name, value.data.length);
+    }
+    const inputs = graph.inputs.filter((i) => !initializerSizes.has(i.name));
+    this.inputs = inputs.map((info) => tensorInfo(info, "input"));
+    for (const info of inputs) this.inputSlots.push(slotOf(info.name));
+    const defined = new Set<string>([...initializerSizes.keys(), ...inputs.map((i) => i.name)]);
+    const problems: OnnxProblem[] = [];
+    const counted = new Set<string>();
+    for (const node of graph.nodes) {
+      for (const name of node.inputs) {
+        if (name !== "" && !defined.has(name))
+          throw new KeraslessError(
+            "E_FORMAT",
+            `node "${node.name}" (${node.opType}) reads "${name}", which no earlier node, input or initializer defines`,
+          );
+        const size = initializerSizes.get(name);
+        // Parameters are the float initializers (weights), not shapes and indices.
+        if (size !== undefined && !counted.has(name) && this.constants[slotOf(name)]?.type === "float") {
+          counted.add(name);
+          const key = node.name || node.outputs[0];
+          this.parameters.set(key, (this.parameters.get(key) ?? 0) + size);
+        }
+      }
+      for (const name of node.outputs) if (name !== "") defined.add(name);
+      this.prepareNode(node, slotOf, problems);
+    }
+    if (problems.length > 0) throw unsupportedError(problems);
+    const outputInfo = graph.outputs.map((o) => tensorInfo(o, "output"));
+    for (const o of graph.outputs) {
+      if (!defined.has(o.name))
+        throw new KeraslessError("E_FORMAT", `the graph output "${o.name}" is not produced by any node`);
+      this.outputSlots.push(slotOf(o.name));
+    }
+    this.outputs = outputInfo;
+    for (const v of [...graph.valueInfo, ...graph.outputs])
+      if (v.shape !== null)
+        this.statedShapes.set(
+          v.name,
+          v.shape.map((d) => (typeof d === "number" ? d : null)),
+        );
+    this.slotCount = slots.size;
+    this.planFrees();
+    this.findShapeOnly();
+  }
+
+  /**
+   * Steps whose outputs depend on the input shapes only (Shape, Size, and arithmetic on them and
+   * on constants, e.g. the zeros of an initial state sized by the batch): computed once per input
+   * shapes and kept, so that a call runs only the arithmetic on the data.
+   */
+  private readonly shapeOnly: boolean[] = [];
+  private readonly shapeCache = new Map<string, Value[]>();
+
+  private findShapeOnly(): void {
+    const known = new Set<number>();
+    const outputs = new Set(this.outputSlots);
+    for (const step of this.plan) {
+      const op = step.node.opType;
+      const fromShapes =
+        op === "Shape" ||
+        op === "Size" ||
+        step.inputs.every((s) => s === -1 || this.constants[s] !== undefined || known.has(s));
+      const only = fromShapes && onnxOp(op)?.pure === true && !step.outputs.some((s) => outputs.has(s));
+      this.shapeOnly.push(only);
+      if (only) for (const s of step.outputs) known.add(s);
+    }
+  }
+
+  private prepareNode(node: OnnxNode, slotOf: (name: string) => number, problems: OnnxProblem[]): void {
+    const label = node.name || node.outputs[0] || "?";
+    const report = (problem: string): void => {
+      problems.push({ node: label, opType: node.opType, problem });
+    };
+    const definition = node.domain === "" ? onnxOp(node.opType) : undefined;
+    if (definition === undefined) {
+      report(node.domain === "" ? "op not supported" : `op of domain "${node.domain}" not supported`);
+      return;
+    }
+    if (this.opset < definition.since) report(`opset ${this.opset} (supported from ${definition.since})`);
+    for (const a of node.attributes) {
+      if (!definition.attributes.includes(a.name)) report(`attribute "${a.name}" not supported`);
+      if (a.refAttrName !== "") report(`attribute "${a.name}" refers to a function attribute`);
+    }
+    const before = problems.length;
+    const reader = new NodeReader(node, this.opset, (name) => this.constants[slotOf(name)], report);
+    let kernel: OpKernel;
+    try {
+      kernel = definition.prepare(reader);
+    } catch (e) {
+      if (e instanceof KeraslessError) throw e;
+      throw new KeraslessError("E_CONFIG", `${reader.label}: ${describeThrown(e)}`, { cause: e });
+    }
+    if (problems.length > before) return;
+    const inputs = node.inputs.map((n) => (n === "" ? -1 : slotOf(n)));
+    const outputs = node.outputs.map((n) => (n === "" ? -1 : slotOf(n)));
+    const foldable = definition.pure === true && inputs.every((s) => s === -1 || this.constants[s] !== undefined);
+    if (foldable) {
+      const values = runKernel(
+        reader.label,
+        kernel,
+        inputs.map((s) => (s === -1 ? null : this.constants[s]!)),
+      );
+      outputs.forEach((s, i) => {
+        if (s !== -1) this.constants[s] = values[i];
+      });
+      return;
+    }
+    this.plan.push({ node, kernel, inputs, outputs, frees: [] });
+  }
+
+  /** Marks, per node, the runtime values no later node (or output) reads. */
+  private planFrees(): void {
+    const lastUse = new Map<number, number>();
+    this.plan.forEach((step, i) => step.inputs.forEach((s) => lastUse.set(s, i)));
+    for (const s of this.outputSlots) lastUse.delete(s);
+    for (const [slot, i] of lastUse)
+      if (this.constants[slot] === undefined) (this.plan[i].frees as number[]).push(slot);
+  }
+
+  /** Operator nodes left to run per call (after folding). */
+  get runtimeNodes(): readonly OnnxNode[] {
+    return this.plan.map((p) => p.node);
+  }
+
+  run(inputs: Tensor[]): Tensor[] {
+    return this.execute(inputs.map(toValue)).map(toTensor);
+  }
+
+  /**
+   * Runs the plan on input values; `kernels` may replace a node's kernel (streams carry states
+   * through the recurrent ones); `keep` keeps every value (for probing shapes).
+   */
+  execute(inputs: Value[], kernels?: readonly (OpKernel | null)[], keep?: (Value | undefined)[]): Value[] {
+    const values: (Value | undefined)[] = keep ?? [];
+    for (let s = 0; s < this.slotCount; s++) values[s] = this.constants[s];
+    inputs.forEach((v, i) => (values[this.inputSlots[i]] = v));
+    const signature = inputs.map((v) => v.shape.join(",")).join(";");
+    const cached = this.shapeCache.get(signature);
+    const fresh: Value[] | null = cached === undefined ? [] : null;
+    let next = 0;
+    this.plan.forEach((step, index) => {
+      if (cached !== undefined && this.shapeOnly[index]) {
+        for (const s of step.outputs) if (s !== -1) values[s] = cached[next++];
+        if (keep === undefined) for (const s of step.frees) values[s] = undefined;
+        return;
+      }
+      const label = `node "${step.node.name || step.node.outputs[0]}" (${step.node.opType})`;
+      const args = step.inputs.map((s) => (s === -1 ? null : values[s]!));
+      const results = runKernel(label, kernels?.[index] ?? step.kernel, args);
+      step.outputs.forEach((s, i) => {
+        if (s !== -1) values[s] = results[i];
+        if (s !== -1 && fresh !== null && this.shapeOnly[index]) fresh.push(results[i]);
+      });
+      if (keep === undefined) for (const s of step.frees) values[s] = undefined;
+    });
+    // A few input shapes are kept (a stream's step, the usual batch sizes).
+    if (fresh !== null && this.shapeCache.size < 16) this.shapeCache.set(signature, fresh);
+    return this.outputSlots.map((s) => values[s]!);
+  }
+}
+
+function runKernel(label: string, kernel: OpKernel, inputs: (Value | null)[]): Value[] {
+  try {
+    return kernel(inputs);
+  } catch (e) {
+    if (e instanceof KeraslessError) throw e;
+    throw new KeraslessError("E_INPUT_SHAPE", `${label}: ${describeThrown(e)}`, { cause: e });
+  }
+}
+
+export function toValue(t: Tensor): Value {
+  if (t.data instanceof Float32Array) return { type: "float", shape: t.shape, data: t.data };
+  return { type: "int", shape: t.shape, data: Float64Array.from(t.data) };
+}
+
+export function toTensor(v: Value): Tensor {
+  if (v.data instanceof Float32Array) return new Tensor(v.shape, v.data);
+  return new Tensor(v.shape, Int32Array.from(v.data));
+}
+
+function tensorInfo(info: OnnxValueInfo, role: string): TensorInfo {
+  const kind = DATA_TYPES[info.elemType];
+  if (kind === undefined || kind.type === "bool")
+    throw new KeraslessError(
+      "E_UNSUPPORTED",
+      `graph ${role} "${info.name}" has ${info.elemType === 0 ? "no tensor type" : dataTypeName(info.elemType)}`,
+    );
+  const dtype: DType = kind.type === "float" ? "float32" : "int32";
+  const shape: Shape = (info.shape ?? []).map((d) => (typeof d === "number" && d >= 0 ? d : null));
+  return Object.freeze({ name: info.name, shape: Object.freeze(shape), dtype });
+}
+
+function unsupportedError(problems: OnnxProblem[]): KeraslessError {
+  const lines = problems.map((p) => `node "${p.node}" (${p.opType}): ${p.problem}`);
+  const head =
+    problems.length === 1
+      ? "the model uses 1 unsupported feature"
+      : `the model uses ${problems.length} unsupported features`;
+  return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer: problems[0].node });
+}

@@ -1,0 +1,186 @@
+/** Conv (1-D and 2-D, groups, dilations, pads) and pooling, channels first as ONNX lays them out. */
+import { elementCount } from "../values.js";
+import { runtimeError, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
+
+interface Window {
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  /** Begin pads per spatial axis, then end pads. */
+  pads: number[];
+}
+
+/** Window attributes for `spatial` axes; auto_pad SAME_* resolved against the input size at run time. */
+function windowOf(node: NodeReader, spatial: number, kernel: number[], inputSize: number[]): Window {
+  const strides = node.ints("strides") ?? new Array<number>(spatial).fill(1);
+  const dilations = node.ints("dilations") ?? new Array<number>(spatial).fill(1);
+  let pads = node.ints("pads") ?? new Array<number>(2 * spatial).fill(0);
+  const autoPad = node.string("auto_pad", "NOTSET");
+  if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+    pads = new Array<number>(2 * spatial).fill(0);
+    for (let i = 0; i < spatial; i++) {
+      const out = Math.ceil(inputSize[i] / strides[i]);
+      const total = Math.max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - inputSize[i]);
+      const small = Math.floor(total / 2);
+      pads[i] = autoPad === "SAME_UPPER" ? small : total - small;
+      pads[i + spatial] = total - pads[i];
+    }
+  }
+  return { kernel, strides, dilations, pads };
+}
+
+function outputSize(w: Window, inputSize: number[], ceil: boolean): number[] {
+  return inputSize.map((n, i) => {
+    const span = (w.kernel[i] - 1) * w.dilations[i] + 1;
+    const q = (n + w.pads[i] + w.pads[i + inputSize.length] - span) / w.strides[i];
+    return (ceil ? Math.ceil(q) : Math.floor(q)) + 1;
+  });
+}
+
+/** Spatial inputs as 2-D (a 1-D input is height 1). */
+const as2d = (v: number[]): [number, number] => (v.length === 1 ? [1, v[0]] : [v[0], v[1]]);
+const pad2d = (w: Window): [number, number] => (w.kernel.length === 1 ? [0, w.pads[0]] : [w.pads[0], w.pads[1]]);
+
+function conv(node: NodeReader): OpKernel {
+  const group = node.int("group", 1);
+  return ([x, weight, bias]) => {
+    const spatial = x!.shape.length - 2;
+    if (spatial !== 1 && spatial !== 2) throw runtimeError(node.label, `a ${spatial}-D convolution`);
+    const [batch, channels] = x!.shape;
+    const [filters, perGroup] = weight!.shape;
+    const kernelShape = node.ints("kernel_shape") ?? weight!.shape.slice(2);
+    if (perGroup * group !== channels) throw runtimeError(node.label, `${channels} channels for groups of ${perGroup}`);
+    const inSize = x!.shape.slice(2);
+    const w = windowOf(node, spatial, kernelShape, inSize);
+    const outSize = outputSize(w, inSize, false);
+    const [ih, iw] = as2d(inSize);
+    const [oh, ow] = as2d(outSize);
+    const [kh, kw] = as2d(kernelShape);
+    const [sh, sw] = as2d(w.strides);
+    const [dh, dw] = as2d(w.dilations);
+    const [ph, pw] = pad2d(w);
+    const out = new Float32Array(batch * filters * oh * ow);
+    const src = x!.data;
+    const k = weight!.data;
+    const perFilterGroup = filters / group;
+    for (let b = 0; b < batch; b++)
+      for (let f = 0; f < filters; f++) {
+        const g = Math.floor(f / perFilterGroup);
+        const base = (b * filters + f) * oh * ow;
+        for (let y = 0; y < oh; y++)
+          for (let xo = 0; xo < ow; xo++) {
+            let sum = bias == null ? 0 : bias.data[f];
+            for (let c = 0; c < perGroup; c++) {
+              const plane = (b * channels + g * perGroup + c) * ih * iw;
+              const kernelBase = (f * perGroup + c) * kh * kw;
+              for (let i = 0; i < kh; i++) {
+                const yy = y * sh - ph + i * dh;
+                if (yy < 0 || yy >= ih) continue;
+                for (let j = 0; j < kw; j++) {
+                  const xx = xo * sw - pw + j * dw;
+                  if (xx < 0 || xx >= iw) continue;
+                  sum += src[plane + yy * iw + xx] * k[kernelBase + i * kw + j];
+                }
+              }
+            }
+            out[base + y * ow + xo] = sum;
+          }
+      }
+    return [{ type: "float", shape: [batch, filters, ...outSize], data: out }];
+  };
+}
+
+function pool(node: NodeReader, kind: "max" | "average"): OpKernel {
+  const kernelShape = node.ints("kernel_shape") ?? [];
+  const ceil = node.int("ceil_mode", 0) === 1;
+  const countPad = node.int("count_include_pad", 0) === 1;
+  if (node.node.outputs.length > 1 && node.node.outputs[1] !== "") node.unsupported("MaxPool's Indices output");
+  return ([x]) => {
+    const spatial = x!.shape.length - 2;
+    if (spatial !== kernelShape.length || (spatial !== 1 && spatial !== 2))
+      throw runtimeError(node.label, `input of shape [${x!.shape.join(", ")}]`);
+    const [batch, channels] = x!.shape;
+    const inSize = x!.shape.slice(2);
+    const w = windowOf(node, spatial, kernelShape, inSize);
+    const outSize = outputSize(w, inSize, ceil);
+    const [ih, iw] = as2d(inSize);
+    const [oh, ow] = as2d(outSize);
+    const [kh, kw] = as2d(kernelShape);
+    const [sh, sw] = as2d(w.strides);
+    const [dh, dw] = as2d(w.dilations);
+    const [ph, pw] = pad2d(w);
+    const out = new Float32Array(batch * channels * oh * ow);
+    for (let p = 0; p < batch * channels; p++)
+      for (let y = 0; y < oh; y++)
+        for (let xo = 0; xo < ow; xo++) {
+          let acc = kind === "max" ? -Infinity : 0;
+          let count = 0;
+          for (let i = 0; i < kh; i++) {
+            const yy = y * sh - ph + i * dh;
+            for (let j = 0; j < kw; j++) {
+              const xx = xo * sw - pw + j * dw;
+              const inside = yy >= 0 && yy < ih && xx >= 0 && xx < iw;
+              if (inside || (countPad && yy < ih + ph && xx < iw + pw)) count++;
+              if (!inside) continue;
+              const v = x!.data[p * ih * iw + yy * iw + xx];
+              acc = kind === "max" ? (v > acc ? v : acc) : acc + v;
+            }
+          }
+          out[(p * oh + y) * ow + xo] = kind === "max" ? acc : acc / count;
+        }
+    return [{ type: "float", shape: [batch, channels, ...outSize], data: out }];
+  };
+}
+
+const windowAttributes = ["auto_pad", "dilations", "kernel_shape", "pads", "strides"];
+
+export const convOps: OpDefinition[] = [
+  {
+    opType: "Conv",
+    family: "convolution",
+    since: 1,
+    attributes: [...windowAttributes, "group"],
+    summary: "1-D and 2-D; `group`, `dilations`, `pads`, `auto_pad`",
+    pure: true,
+    prepare: conv,
+  },
+  {
+    opType: "MaxPool",
+    family: "convolution",
+    since: 8,
+    attributes: [...windowAttributes, "ceil_mode", "storage_order"],
+    summary: "1-D and 2-D; `ceil_mode`",
+    pure: true,
+    prepare: (n) => pool(n, "max"),
+  },
+  {
+    opType: "AveragePool",
+    family: "convolution",
+    since: 7,
+    attributes: [...windowAttributes, "ceil_mode", "count_include_pad"],
+    summary: "1-D and 2-D; `ceil_mode`, `count_include_pad`",
+    pure: true,
+    prepare: (n) => pool(n, "average"),
+  },
+  {
+    opType: "GlobalAveragePool",
+    family: "convolution",
+    since: 1,
+    attributes: [],
+    summary: "",
+    pure: true,
+    prepare:
+      () =>
+      ([x]) => {
+        const [batch, channels] = x!.shape;
+        const inner = elementCount(x!.shape.slice(2));
+        const out = new Float32Array(batch * channels);
+        for (let p = 0; p < out.length; p++) {
+          let sum = 0;
+          for (let i = 0; i < inner; i++) sum += x!.data[p * inner + i];
+          out[p] = sum / inner;
+        }
+        return [{ type: "float", shape: [batch, channels, ...x!.shape.slice(2).map(() => 1)], data: out }];
+      },
+  },
+];

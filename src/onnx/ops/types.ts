@@ -1,0 +1,122 @@
+/** What an ONNX operator is to kerasless: its checks at load and the kernel it leaves to run. */
+import { KeraslessError } from "../../errors.js";
+import type { OnnxAttribute, OnnxNode } from "../proto.js";
+import { decodeTensorProto, type Value } from "../values.js";
+
+/** Runs one node: inputs in the node's order (null for an omitted optional input). */
+export type OpKernel = (inputs: readonly (Value | null)[]) => Value[];
+
+export interface OpDefinition {
+  readonly opType: string;
+  /** Grouping in the generated docs table. */
+  readonly family: string;
+  /** The earliest opset whose semantics kerasless implements for this op. */
+  readonly since: number;
+  /** The attributes kerasless reads; any other attribute on the node is reported. */
+  readonly attributes: readonly string[];
+  /** What is supported, for the docs table (markdown). */
+  readonly summary: string;
+  /** True when the op's outputs depend only on its inputs (so constants fold at load). */
+  readonly pure?: boolean;
+  /** Reads the node's attributes (and constant inputs), reports problems, returns the kernel. */
+  prepare(node: NodeReader): OpKernel;
+}
+
+/** A node at load: its attributes, its constant inputs, and where to report what is unsupported. */
+export class NodeReader {
+  private readonly attributes = new Map<string, OnnxAttribute>();
+
+  constructor(
+    readonly node: OnnxNode,
+    readonly opset: number,
+    private readonly constants: (name: string) => Value | undefined,
+    private readonly report: (problem: string) => void,
+  ) {
+    for (const a of node.attributes) this.attributes.set(a.name, a);
+  }
+
+  get label(): string {
+    return `node "${this.node.name || this.node.outputs[0] || "?"}" (${this.node.opType})`;
+  }
+
+  has(name: string): boolean {
+    return this.attributes.has(name);
+  }
+
+  int(name: string, fallback: number): number {
+    const a = this.attributes.get(name);
+    return a === undefined ? fallback : a.i;
+  }
+
+  float(name: string, fallback: number): number {
+    const a = this.attributes.get(name);
+    return a === undefined ? fallback : a.f;
+  }
+
+  ints(name: string): number[] | null {
+    const a = this.attributes.get(name);
+    return a === undefined ? null : a.ints;
+  }
+
+  floats(name: string): number[] | null {
+    const a = this.attributes.get(name);
+    return a === undefined ? null : a.floats;
+  }
+
+  string(name: string, fallback: string): string {
+    const a = this.attributes.get(name);
+    return a?.s == null ? fallback : new TextDecoder().decode(a.s);
+  }
+
+  strings(name: string): string[] | null {
+    const a = this.attributes.get(name);
+    return a === undefined ? null : a.strings.map((s) => new TextDecoder().decode(s));
+  }
+
+  tensor(name: string): Value | null {
+    const t = this.attributes.get(name)?.t;
+    return t == null ? null : decodeTensorProto(t, null);
+  }
+
+  /** Input i's name, or "" when omitted. */
+  inputName(i: number): string {
+    return this.node.inputs[i] ?? "";
+  }
+
+  /** Input i's value when it is known at load (an initializer or a folded constant). */
+  constant(i: number): Value | undefined {
+    const name = this.inputName(i);
+    return name === "" ? undefined : this.constants(name);
+  }
+
+  /** Input i, which must be known at load; reported otherwise. */
+  requireConstant(i: number, what: string): Value | undefined {
+    const v = this.constant(i);
+    if (v === undefined && this.inputName(i) !== "") this.unsupported(`${what} must be a constant (an initializer)`);
+    return v;
+  }
+
+  unsupported(problem: string): void {
+    this.report(problem);
+  }
+
+  error(problem: string): KeraslessError {
+    return new KeraslessError("E_CONFIG", `${this.label}: ${problem}`, { layer: this.node.name });
+  }
+}
+
+/** Integer list of a constant int tensor. */
+export function intsOf(v: Value): number[] {
+  return Array.from(v.data, Number);
+}
+
+export function runtimeError(label: string, problem: string): KeraslessError {
+  return new KeraslessError("E_INPUT_SHAPE", `${label}: ${problem}`);
+}
+
+/** Normalizes a possibly negative axis against a rank. */
+export function axisOf(axis: number, rank: number, label: string): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!(a >= 0 && a < rank)) throw runtimeError(label, `axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}
