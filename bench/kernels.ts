@@ -5,12 +5,12 @@
  * round (the machine is shared and noisy); each round times a batch of calls lasting ~20 ms.
  * Every variant's output is checked against the first one's before timing.
  *
- *   node --import tsx bench/kernels.ts [--rounds 9] [--only dense|conv|transpose|attention]
+ *   node --import tsx bench/kernels.ts [--rounds 9] [--only dense|conv|transpose|attention|depthwise]
  */
 import { getActivation, type Activation } from "../src/kernels/activations.js";
 import { gemm } from "../src/kernels/gemm/typescript.js";
 import { chooseGemmBackend, planProduct, type GemmBackend } from "../src/kernels/gemm/index.js";
-import { convBackends, convOutputSize, kerasPads } from "../src/kernels/conv/index.js";
+import { convBackends, convOutputSize, depthwiseBackends, kerasPads } from "../src/kernels/conv/index.js";
 import {
   planConvolution,
   planTransposedConvolution,
@@ -186,6 +186,34 @@ function conv1dTranspose(o: { batch: number; length: number; cin: number; f: num
   ]);
 }
 
+/**
+ * A 3x3 depthwise convolution of MobileNetV2 ("same", stride s, batch 1): the grouped ways
+ * (one group per channel) against the depthwise ones.
+ */
+function depthwise2d(size: number, channels: number, stride: number): void {
+  const shape: ConvShape = {
+    kernel: [3, 3],
+    strides: [stride, stride],
+    dilations: [1, 1],
+    groups: channels,
+    inChannels: channels,
+    outChannels: channels,
+  };
+  const pads = kerasPads("same", size, 3, stride, 1);
+  const out = convOutputSize(size, 3, stride, 1, pads.begin, pads.end);
+  const call: ConvCall = { batch: 1, input: [size, size], output: [out, out], padsBegin: [pads.begin, pads.begin] };
+  const kernel = random(9 * channels, 13);
+  const bias = random(channels, 14);
+  const x = random(size * size * channels, 15);
+  const variants: Variant[] = [...convBackends(), ...depthwiseBackends()].map((backend) => {
+    const output = new Float32Array(out * out * channels);
+    const plan = planConvolution(shape, kernel, bias, null, { backend, reason: "bench" });
+    return { name: backend, output, run: () => plan.run(x, call, output) };
+  });
+  const chosen = planConvolution(shape, kernel, bias, null).backend;
+  compare(`DepthwiseConv2D 3x3 s${stride} same, ${size}x${size}x${channels} (chosen: ${chosen})`, variants);
+}
+
 /** MultiHeadAttention's query/key/value projections: [rows, dim] · [dim, heads·keyDim]. */
 function attentionProjection(batch: number, steps: number, dim: number, heads: number, keyDim: number): void {
   const identity: Activation | null = null;
@@ -238,6 +266,13 @@ if (!ONLY || ONLY === "conv") {
 if (!ONLY || ONLY === "transpose") {
   conv1dTranspose({ batch: 4, length: 64, cin: 32, f: 16, k: 3, s: 2 });
   conv1dTranspose({ batch: 1, length: 100, cin: 8, f: 8, k: 5, s: 1 });
+}
+if (!ONLY || ONLY === "depthwise") {
+  depthwise2d(112, 32, 1); // MobileNetV2's first block
+  depthwise2d(112, 96, 2);
+  depthwise2d(28, 192, 1);
+  depthwise2d(14, 576, 1);
+  depthwise2d(7, 960, 1);
 }
 if (!ONLY || ONLY === "attention") {
   attentionProjection(1, 16, 32, 2, 16);

@@ -256,8 +256,7 @@ async function main(): Promise<void> {
       title: w.title,
       kind: w.kind,
       batch: w.batch,
-      steps: w.model.steps,
-      features: w.model.features,
+      ...(w.model.image ? { image: w.model.image } : { steps: w.model.steps, features: w.model.features }),
       mflop: flops / 1e6,
       results,
     });

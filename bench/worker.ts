@@ -29,6 +29,10 @@ try {
   describe = contender.describe();
   for (const w of loadWorkloads()) {
     if (only !== undefined && !only.includes(w.id)) continue;
+    if (w.unavailable !== undefined) {
+      results[w.id] = { skipped: w.unavailable };
+      continue;
+    }
     try {
       const runner = await contender.prepare(w);
       if (isSkip(runner)) {

@@ -2,6 +2,8 @@
 // src/kernels/wasm-binary.ts). Pointers are byte addresses in this instance's memory, strides
 // and sizes count float32 values. Address 0 is never data, so a zero pointer means "none".
 
+export { depthwise, DepthwiseGeometry } from "./depthwise";
+
 /**
  * a·b + c over four lanes. Built with relaxed SIMD (scripts/build-wasm.ts builds both), one fused
  * multiply-add where the hardware has it (rounded once, so results may differ from the SIMD128

@@ -22,8 +22,12 @@ async function loadTf(backend: "cpu" | "wasm"): Promise<{ tf: Tf; threads: numbe
 }
 
 /** The tfjs-layers form of a benchmark model, or why tfjs cannot express it. */
-function buildModel(tf: Tf, spec: ModelSpec, batchInputShape?: [number, number, number]): LayersModel | string {
-  const input = batchInputShape === undefined ? { inputShape: [spec.steps, spec.features] } : { batchInputShape };
+async function buildModel(tf: Tf, spec: ModelSpec, batchInputShape?: number[]): Promise<LayersModel | string> {
+  // Image models: tfjs-layers reads the Keras 2 architecture JSON the generator wrote.
+  if (spec.tfjs !== undefined)
+    return tf.models.modelFromJSON({ modelTopology: JSON.parse(readFileSync(benchPath(spec.tfjs), "utf8")) });
+  const input =
+    batchInputShape === undefined ? { inputShape: [spec.steps ?? 0, spec.features ?? 0] } : { batchInputShape };
   if (spec.name === "seed" || spec.name === "lstm128") {
     const units = spec.name === "seed" ? 3 : 128;
     return tf.sequential({
@@ -57,9 +61,23 @@ export async function tfjs(backend: "cpu" | "wasm"): Promise<Contender> {
     }
     return weights;
   };
-  const built = async (spec: ModelSpec, batchInputShape?: [number, number, number]): Promise<LayersModel | string> => {
-    const model = buildModel(tf, spec, batchInputShape);
+  const built = async (spec: ModelSpec, batchInputShape?: number[]): Promise<LayersModel | string> => {
+    const model = await buildModel(tf, spec, batchInputShape);
     if (typeof model === "string") return model;
+    if (spec.tfjs !== undefined) {
+      // Layer by layer, by name: tfjs orders a model's weights trainable first, kerasless by layer.
+      const keras = await loadModel(new Uint8Array(readFileSync(benchPath(spec.keras))));
+      for (const layer of model.layers) {
+        if (layer.weights.length === 0) continue;
+        layer.setWeights(
+          keras
+            .getLayer(layer.name)
+            .getWeights()
+            .map((w) => tf.tensor(w.data, [...w.shape])),
+        );
+      }
+      return model;
+    }
     model.setWeights((await weightsFor(spec)).map((w) => tf.tensor(w.data, [...w.shape])));
     return model;
   };

@@ -20,8 +20,9 @@ export interface WorkloadReport {
   title: string;
   kind: string;
   batch: number;
-  steps: number;
-  features: number;
+  steps?: number;
+  features?: number;
+  image?: number[];
   mflop: number;
   results: Record<string, Result>;
 }

@@ -1,5 +1,5 @@
 /** The workloads (bench/workloads.json), their inputs and Keras' reference outputs (bench/references.json). */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const BENCH_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -12,12 +12,24 @@ export interface ModelSpec {
   onnx: string;
   /** One-step ONNX graphs (state in, state out) by form; the stateful contenders use the faster. */
   onnxStep?: Record<string, string>;
-  /** The recurrent layers, in order (a Dense(1) follows them). */
+  /** The recurrent layers, in order (a Dense(1) follows them). Image models have none. */
   recurrent: { cell: "lstm" | "gru"; units: number }[];
   layers: string[];
   what: string;
-  steps: number;
-  features: number;
+  /** Sequence models: the input is [batch, steps, features]. */
+  steps?: number;
+  features?: number;
+  /** Image models: the input is [batch, ...image]. */
+  image?: number[];
+  /** Floating-point operations of one sample, in millions (image models; sequences are counted). */
+  mflopPerSample?: number;
+  /** tfjs-layers' form of the model (a Keras 2 model.to_json()), for the tfjs contenders. */
+  tfjs?: string;
+  /**
+   * Models too large to commit: the script that writes them (and the reference outputs, in the
+   * file `reference` rather than references.json) when they are missing.
+   */
+  generated?: { script: string; reference: string };
 }
 
 export type WorkloadKind = "predict" | "stream" | "coldload";
@@ -29,9 +41,11 @@ export interface Workload {
   model: ModelSpec;
   batch: number;
   seed: number;
-  /** [batch, steps, features], row-major. */
-  inputShape: [number, number, number];
+  /** [batch, steps, features] or [batch, ...image], row-major. */
+  inputShape: number[];
   input: Float32Array;
+  /** Why the workload cannot run here (its generated model is missing), if it cannot. */
+  unavailable?: string;
   /** Keras' model.predict of `input`. */
   expected: Float32Array;
   expectedShape: number[];
@@ -63,15 +77,31 @@ export function loadWorkloads(): Workload[] {
   };
   return spec.workloads.map((w) => {
     const model = { name: w.model, ...spec.models[w.model] };
-    const inputShape: [number, number, number] = [w.batch, model.steps, model.features];
-    const reference = references.outputs[w.id];
+    const inputShape = [w.batch, ...(model.image ?? [model.steps ?? 0, model.features ?? 0])];
+    const count = inputShape.reduce((a, b) => a * b, 1);
+    const generated = model.generated;
+    const files = [model.keras, model.onnx, ...(generated ? [generated.reference] : [])];
+    const missing = files.find((f) => !existsSync(benchPath(f)));
+    if (generated !== undefined && missing !== undefined)
+      return {
+        ...w,
+        model,
+        inputShape,
+        input: new Float32Array(0),
+        expected: new Float32Array(0),
+        expectedShape: [],
+        unavailable: `bench/${missing} is missing (not committed): run ${generated.script}`,
+      };
+    const reference = generated
+      ? (JSON.parse(readFileSync(benchPath(generated.reference), "utf8")) as typeof references).outputs[w.id]
+      : references.outputs[w.id];
     if (reference === undefined)
-      throw new Error(`bench/references.json has no output for ${w.id}: run bench/python/make_models.py`);
+      throw new Error(`no reference output for ${w.id}: run ${generated?.script ?? "bench/python/make_models.py"}`);
     return {
       ...w,
       model,
       inputShape,
-      input: prngFloats(w.seed, inputShape[0] * inputShape[1] * inputShape[2]),
+      input: prngFloats(w.seed, count),
       expected: Float32Array.from(reference.data),
       expectedShape: reference.shape,
     };
@@ -107,8 +137,9 @@ export function compareWithKeras(
  * is one time step.
  */
 export function workloadFlops(w: Workload): number {
-  const steps = w.kind === "stream" ? 1 : w.model.steps;
-  let inputs = w.model.features;
+  if (w.model.mflopPerSample !== undefined) return w.batch * w.model.mflopPerSample * 1e6;
+  const steps = w.kind === "stream" ? 1 : (w.model.steps ?? 0);
+  let inputs = w.model.features ?? 0;
   let perSample = 0;
   for (const { cell, units } of w.model.recurrent) {
     const gates = cell === "lstm" ? 4 : 3;

@@ -336,6 +336,10 @@ def main():
         for w in spec["workloads"]:
             if only is not None and w["id"] not in only:
                 continue
+            if "image" in spec["models"][w["model"]]:
+                results[w["id"]] = {"skipped": "image workloads run in the JavaScript contenders only "
+                                    "(their reference is tf_keras' own predict, from bench/python/make_mobilenet.py)"}
+                continue
             try:
                 check, run, extra = prepare(w, spec["models"])
                 start = time.perf_counter()

@@ -80,7 +80,9 @@ export class SeparableConv extends DepthwiseConv {
     const second = planConvolution(pointShape, pointwise, this.useBias ? bias : null, epilogue);
     const zeros = ones.map(() => 0);
     let workspace = new Float32Array(0);
+    const [firstHeld, secondHeld] = [first.held, second.held];
     return {
+      ...(firstHeld !== undefined && secondHeld !== undefined ? { held: () => [firstHeld()[0], ...secondHeld()] } : {}),
       backend: second.backend,
       reason: `depthwise ${first.backend}, then pointwise ${second.reason}`,
       shape: this.convShape(1, C, this.filters),

@@ -142,6 +142,11 @@ export abstract class SpatialConvolution extends Layer {
   protected override weightsLoaded(weights: Float32Array[]): void {
     const conv = this.plan(weights, this.fuses ? this.activation : null);
     this.conv = this.channelsFirst ? channelsFirst(conv) : conv;
+    if (conv.held !== undefined) this.releaseLoadedWeights();
+  }
+
+  override getWeights(): Float32Array[] {
+    return this.conv?.held?.() ?? super.getWeights();
   }
 
   /** The convolution's way of running, and why (for summaries). */

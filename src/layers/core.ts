@@ -73,6 +73,11 @@ export class Dense extends Layer {
   protected override weightsLoaded([kernel, bias]: Float32Array[]): void {
     const fused = this.keepsWidth() ? this.activation : null;
     this.product = planProduct(kernel, this.useBias ? bias : null, fused, this.inputDim, this.units);
+    if (this.product.held !== undefined) this.releaseLoadedWeights();
+  }
+
+  override getWeights(): Float32Array[] {
+    return this.product?.held?.() ?? super.getWeights();
   }
 
   /** The matrix-product backend this layer runs on, and why (for summaries). */

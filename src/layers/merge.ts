@@ -9,14 +9,90 @@ function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === null || b[i] === null || d === b[i]);
 }
 
-/** An elementwise merge of inputs that all have the same shape. */
+/** `shape` with axes of size 1 after the batch axis, up to `rank` (Keras expands lower-rank inputs at axis 1). */
+function expanded<T extends number | null>(shape: readonly T[], rank: number): (T | 1)[] {
+  return [shape[0], ...new Array<1>(rank - shape.length).fill(1), ...shape.slice(1)];
+}
+
+/** The inputs' shapes broadcast (NumPy's rule after expanded()), or null when they do not broadcast. */
+function broadcastShapes(shapes: readonly Shape[]): Shape | null {
+  const rank = shapes.reduce((r, s) => Math.max(r, s.length), 0);
+  const full = shapes.map((s) => expanded(s, rank));
+  const out: (number | null)[] = [];
+  for (let a = 0; a < rank; a++) {
+    let d: number | null = 1;
+    for (const s of full) {
+      const x = s[a];
+      if (x === 1) continue;
+      if (x === null) d = d === 1 ? null : d;
+      else if (d === 1 || d === null) d = x;
+      else if (x !== d) return null;
+    }
+    out.push(d);
+  }
+  return out;
+}
+
+/** A merge folds its inputs value by value: acc = step(acc, next input's value), then finish(acc, count). */
+type Step = (acc: number, x: number) => number;
+type Finish = (acc: number, n: number) => number;
+
+/**
+ * The fold over inputs broadcast to `outShape` (each input's `shapes` entry already expanded to
+ * its rank): an odometer over the outer axes, one run along the last axis per input.
+ */
+function broadcastFold(
+  values: Float32Array[],
+  shapes: readonly number[][],
+  outShape: readonly number[],
+  out: Float32Array,
+  step: Step,
+): void {
+  const rank = outShape.length;
+  const inner = outShape[rank - 1];
+  if (out.length === 0) return;
+  const strides = shapes.map((s) => {
+    const st = new Array<number>(rank);
+    let size = 1;
+    for (let a = rank - 1; a >= 0; a--) {
+      st[a] = s[a] === 1 ? 0 : size;
+      size *= s[a];
+    }
+    return st;
+  });
+  const index = new Array<number>(rank).fill(0);
+  const offsets = new Array<number>(values.length).fill(0);
+  for (let base = 0; base < out.length; base += inner) {
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k];
+      const at = offsets[k];
+      const s = strides[k][rank - 1];
+      if (k === 0) for (let j = 0; j < inner; j++) out[base + j] = v[at + j * s];
+      else for (let j = 0; j < inner; j++) out[base + j] = step(out[base + j], v[at + j * s]);
+    }
+    for (let a = rank - 2; a >= 0; a--) {
+      index[a]++;
+      for (let k = 0; k < values.length; k++) offsets[k] += strides[k][a];
+      if (index[a] < outShape[a]) break;
+      for (let k = 0; k < values.length; k++) offsets[k] -= strides[k][a] * index[a];
+      index[a] = 0;
+    }
+  }
+}
+
+/**
+ * An elementwise merge: inputs of equal shape, or shapes that broadcast as Keras broadcasts them
+ * (a lower-rank input gains axes after the batch axis; then axes of size 1 repeat), as in
+ * squeeze-and-excitation blocks ([batch, h, w, c] * [batch, 1, 1, c]).
+ */
 class ElementwiseMerge extends Layer {
   override readonly supportsMasking = true;
   private readonly kerasMajor: number;
 
   constructor(
     reader: ConfigReader,
-    private readonly combine: (values: Float32Array[], out: Float32Array) => void,
+    private readonly step: Step,
+    private readonly finish: Finish | null,
     private readonly inputCount: number | [number, number],
   ) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -40,46 +116,48 @@ class ElementwiseMerge extends Layer {
   computeOutputShapes(inputShapes: Shape[]): Shape[] {
     this.expectInputs(inputShapes, this.inputCount);
     this.declareWeights([]);
-    for (const shape of inputShapes.slice(1)) {
-      if (!sameShape(shape, inputShapes[0])) {
-        throw this.error(
-          "E_UNSUPPORTED",
-          `inputs of different shapes (${inputShapes.map(formatShape).join(", ")}) are not supported`,
-        );
-      }
-    }
-    return [inputShapes[0].map((d, i) => d ?? inputShapes.find((s) => s[i] !== null)?.[i] ?? null)];
+    const shape = broadcastShapes(inputShapes);
+    if (shape === null)
+      throw this.error("E_CONFIG", `inputs of shapes ${inputShapes.map(formatShape).join(", ")} do not broadcast`);
+    return [shape];
   }
 
   call(inputs: Tensor[]): Tensor[] {
-    for (const x of inputs) {
-      if (x.size !== inputs[0].size || !sameShape(x.shape, inputs[0].shape)) {
-        throw this.error(
-          "E_INPUT_SHAPE",
-          `inputs have different shapes: ${inputs.map((t) => formatShape(t.shape)).join(", ")}`,
-        );
+    const values = inputs.map(toFloat32);
+    const first = inputs[0];
+    if (inputs.every((x) => x.size === first.size && sameShape(x.shape, first.shape))) {
+      const out = new Float32Array(first.size);
+      for (let i = 0; i < out.length; i++) {
+        let acc = values[0][i];
+        for (let k = 1; k < values.length; k++) acc = this.step(acc, values[k][i]);
+        out[i] = acc;
       }
+      return [new Tensor(first.shape, this.finished(out, values.length))];
     }
-    const out = new Float32Array(inputs[0].size);
-    this.combine(inputs.map(toFloat32), out);
-    return [new Tensor(inputs[0].shape, out)];
+    const outShape = broadcastShapes(inputs.map((x) => x.shape));
+    if (outShape === null)
+      throw this.error(
+        "E_INPUT_SHAPE",
+        `inputs of shapes ${inputs.map((t) => formatShape(t.shape)).join(", ")} do not broadcast`,
+      );
+    const shape = outShape as number[];
+    const out = new Float32Array(sizeOf(shape));
+    const rank = shape.length;
+    broadcastFold(
+      values,
+      inputs.map((x) => expanded(x.shape, rank)),
+      shape,
+      out,
+      this.step,
+    );
+    return [new Tensor(shape, this.finished(out, values.length))];
+  }
+
+  private finished(out: Float32Array, n: number): Float32Array {
+    if (this.finish !== null) for (let i = 0; i < out.length; i++) out[i] = this.finish(out[i], n);
+    return out;
   }
 }
-
-/** Combines the inputs value by value: acc = step(acc, next input's value), then finish(acc, count). */
-const fold =
-  (step: (acc: number, x: number) => number, finish: (acc: number, n: number) => number = (a) => a) =>
-  (values: Float32Array[], out: Float32Array): void => {
-    for (let i = 0; i < out.length; i++) {
-      let acc = values[0][i];
-      for (let k = 1; k < values.length; k++) acc = step(acc, values[k][i]);
-      out[i] = finish(acc, values.length);
-    }
-  };
-
-const subtract = (values: Float32Array[], out: Float32Array): void => {
-  for (let i = 0; i < out.length; i++) out[i] = values[0][i] - values[1][i];
-};
 
 /** Concatenate along `axis` (not the batch axis). */
 export class Concatenate extends Layer {
@@ -190,19 +268,20 @@ export class Concatenate extends Layer {
 
 const layer = family("merge");
 const many: [number, number] = [1, 64];
+const broadcasting = "broadcasting as Keras does (a lower-rank input gains axes after the batch axis)";
 
-/** A merge of inputs of equal shape, value by value. */
-const elementwise = (
-  className: string,
-  step: (acc: number, x: number) => number,
-  finish?: (acc: number, n: number) => number,
-): LayerDefinition =>
-  layer(className, "inputs of equal shape", (r) => new ElementwiseMerge(r, fold(step, finish), many));
+/** A merge of inputs value by value. */
+const elementwise = (className: string, step: Step, finish: Finish | null = null): LayerDefinition =>
+  layer(className, `inputs of equal shape, or ${broadcasting}`, (r) => new ElementwiseMerge(r, step, finish, many));
 
 export const mergeLayers: LayerDefinition[] = [
   layer("Concatenate", "any non-batch `axis`", (r) => new Concatenate(r)),
   elementwise("Add", (a, x) => a + x),
-  layer("Subtract", "two inputs of equal shape", (r) => new ElementwiseMerge(r, subtract, 2)),
+  layer(
+    "Subtract",
+    `two inputs of equal shape, or ${broadcasting}`,
+    (r) => new ElementwiseMerge(r, (a, x) => a - x, null, 2),
+  ),
   elementwise("Multiply", (a, x) => a * x),
   elementwise(
     "Average",

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { convBackends, forceConvBackend } from "../../src/kernels/conv/index.js";
+import { convBackends, depthwiseBackends, forceConvBackend } from "../../src/kernels/conv/index.js";
 import { forceGemmBackend, gemmBackends } from "../../src/kernels/gemm/index.js";
 import { loadModelFromBytes } from "../../src/load.js";
 import { assertClose, listFixtures } from "../helpers.js";
@@ -68,4 +68,9 @@ for (const backend of convBackends()) {
       () => forceConvBackend(backend),
       backend,
     ));
+}
+
+for (const backend of depthwiseBackends()) {
+  test(`fixtures with depthwise convolutions match Keras on ${backend}`, () =>
+    matchesKeras(/"(DepthwiseConv[12]D|SeparableConv[12]D)"/, () => forceConvBackend(backend), backend));
 }

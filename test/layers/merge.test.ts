@@ -1,4 +1,4 @@
 /** Merge layers (src/layers/merge.ts): the fixture cases, against Keras. */
 import { matchesKeras } from "../helpers.js";
 
-matchesKeras(["masking_merge", "merge_layers"]);
+matchesKeras(["masking_merge", "merge_broadcast", "merge_layers"]);

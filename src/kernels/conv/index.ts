@@ -9,19 +9,30 @@
 import type { Activation } from "../activations.js";
 import { kernelPath, kernelModule } from "../wasm.js";
 import type { ConvCall, ConvShape } from "./geometry.js";
+import { depthwiseConv, isDepthwise } from "./depthwise.js";
 import { convIm2col, convShifted, convTransposeShifted, im2colWorkspace, transposeTaps } from "./typescript.js";
 import { WasmConvolution } from "./wasm.js";
+import { WasmDepthwise } from "./wasm-depthwise.js";
 
 export { convOutputSize, kerasPads, span, type ConvCall, type ConvShape } from "./geometry.js";
 export { channelsFirst } from "./layout.js";
 
-export type ConvBackend = "wasm-im2col" | "typescript-im2col" | "typescript-shifted";
+export type ConvBackend = "wasm-im2col" | "typescript-im2col" | "typescript-shifted" | DepthwiseBackend;
+/** The ways that run depthwise shapes only (one input channel per group: isDepthwise()). */
+export type DepthwiseBackend = "wasm-depthwise" | "typescript-depthwise";
 
-/** The ways this runtime can run now (the tests run every one against the reference). */
+/** The ways this runtime can run now for any shape (the tests run every one against the reference). */
 export function convBackends(): ConvBackend[] {
   const typescript: ConvBackend[] = ["typescript-im2col", "typescript-shifted"];
   return kernelPath() === "wasm" ? ["wasm-im2col", ...typescript] : typescript;
 }
+
+/** The ways this runtime can run now for depthwise shapes only. */
+export function depthwiseBackends(): DepthwiseBackend[] {
+  return kernelPath() === "wasm" ? ["wasm-depthwise", "typescript-depthwise"] : ["typescript-depthwise"];
+}
+
+const DEPTHWISE_WAYS: readonly ConvBackend[] = ["wasm-depthwise", "typescript-depthwise"];
 
 export interface ConvChoice {
   readonly backend: ConvBackend;
@@ -33,6 +44,12 @@ export interface ConvChoice {
 export interface Convolution extends ConvChoice {
   readonly shape: ConvShape;
   run(x: Float32Array, call: ConvCall, y: Float32Array): void;
+  /**
+   * Present when the convolution keeps its own copy of the weights (WebAssembly memory): the
+   * kernel in the layout it was given and the bias (if any), read back. The layer then drops its
+   * arrays, so the weights are held once.
+   */
+  held?(): Float32Array[];
 }
 
 let forced: ConvBackend | null = null;
@@ -53,7 +70,12 @@ export function forceConvBackend(backend: ConvBackend | null): void {
  * many short ones; shifted products otherwise (as fast within noise, and no gather).
  */
 export function chooseConvBackend(shape: ConvShape): ConvChoice {
-  if (forced !== null) return { backend: forced, reason: "forced" };
+  const depthwise = isDepthwise(shape);
+  if (forced !== null && (depthwise || !DEPTHWISE_WAYS.includes(forced))) return { backend: forced, reason: "forced" };
+  if (depthwise)
+    return kernelPath() === "wasm"
+      ? { backend: "wasm-depthwise", reason: "one input channel per group: SIMD over the channels" }
+      : { backend: "typescript-depthwise", reason: "one input channel per group: taps added channel-wise" };
   const channels = shape.inChannels / shape.groups;
   const filters = shape.outChannels / shape.groups;
   if (kernelPath() === "wasm" && filters >= WASM_MIN_FILTERS)
@@ -76,13 +98,22 @@ export function planConvolution(
   epilogue: Activation | null,
   choice: ConvChoice = chooseConvBackend(shape),
 ): Convolution {
-  const module = choice.backend === "wasm-im2col" ? kernelModule() : null;
+  const module = choice.backend === "wasm-im2col" || choice.backend === "wasm-depthwise" ? kernelModule() : null;
+  if (module !== null && choice.backend === "wasm-depthwise") {
+    const conv = new WasmDepthwise(module, shape, kernel, bias, epilogue);
+    return { ...choice, shape, run: (x, call, y) => conv.run(x, call, y), held: () => conv.held() };
+  }
   if (module !== null) {
     const conv = new WasmConvolution(module, shape, kernel, bias, epilogue);
-    return { ...choice, shape, run: (x, call, y) => conv.run(x, call, y) };
+    return { ...choice, shape, run: (x, call, y) => conv.run(x, call, y), held: () => conv.held() };
   }
   if (choice.backend === "wasm-im2col" && module === null)
     choice = { backend: "typescript-im2col", reason: "WebAssembly not ready" };
+  if (choice.backend === "wasm-depthwise" && module === null)
+    choice = { backend: "typescript-depthwise", reason: "WebAssembly not ready" };
+  if (choice.backend === "typescript-depthwise") {
+    return { ...choice, shape, run: (x, call, y) => depthwiseConv(x, kernel, bias, epilogue, shape, call, y) };
+  }
   if (choice.backend === "typescript-shifted") {
     return { ...choice, shape, run: (x, call, y) => convShifted(x, kernel, bias, epilogue, shape, call, y) };
   }

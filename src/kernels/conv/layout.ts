@@ -28,10 +28,12 @@ export function channelsFirst(conv: Convolution): Convolution {
   let input = new Float32Array(0);
   let output = new Float32Array(0);
   const { inChannels: C, outChannels: F } = conv.shape;
+  const held = conv.held;
   return {
     backend: conv.backend,
     reason: conv.reason,
     shape: conv.shape,
+    ...(held !== undefined ? { held } : {}),
     run: (x: Float32Array, call: ConvCall, y: Float32Array) => {
       const inSize = positions(call.input);
       const outSize = positions(call.output);

@@ -32,6 +32,22 @@ export class WasmConvolution {
     });
   }
 
+  /** The kernel [taps · Cg, F] and bias (if any) as given, put back together from the groups' products. */
+  held(): Float32Array[] {
+    const { groups, outChannels: F } = this.shape;
+    const Fg = F / groups;
+    const parts = this.products.map((p) => p.held());
+    const width = parts[0][0].length / Fg;
+    const kernel = new Float32Array(width * F);
+    parts.forEach(([weights], g) => {
+      for (let r = 0; r < width; r++) kernel.set(weights.subarray(r * Fg, (r + 1) * Fg), r * F + g * Fg);
+    });
+    if (parts[0].length === 1) return [kernel];
+    const bias = new Float32Array(F);
+    parts.forEach(([, groupBias], g) => bias.set(groupBias, g * Fg));
+    return [kernel, bias];
+  }
+
   run(x: Float32Array, call: ConvCall, y: Float32Array): void {
     const { groups, outChannels: F } = this.shape;
     const Fg = F / groups;

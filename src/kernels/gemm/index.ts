@@ -30,6 +30,11 @@ export interface MatrixProduct extends BackendChoice {
    * m < rows. Allocates nothing once it has run on as many rows.
    */
   run(a: Float32Array, aOffset: number, rows: number, c: Float32Array, cOffset: number): void;
+  /**
+   * Present when the product keeps its own copy of the weights (WebAssembly memory): the weights
+   * and the bias (if any), read back. The layer then drops its arrays, so the weights are held once.
+   */
+  held?(): Float32Array[];
 }
 
 /**
@@ -74,7 +79,13 @@ export function planProduct(
   const module = choice.backend === "wasm" ? kernelModule() : null;
   if (module !== null) {
     const product = new WasmProduct(module, weights, bias, epilogue, inner, cols);
-    return { ...choice, inner, cols, run: (a, aOffset, rows, c, cOffset) => product.run(a, aOffset, rows, c, cOffset) };
+    return {
+      ...choice,
+      inner,
+      cols,
+      run: (a, aOffset, rows, c, cOffset) => product.run(a, aOffset, rows, c, cOffset),
+      held: () => product.held(),
+    };
   }
   const backend =
     choice.backend === "wasm" ? { backend: "typescript" as const, reason: "WebAssembly not ready" } : choice;

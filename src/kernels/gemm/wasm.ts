@@ -82,6 +82,13 @@ export class WasmProduct {
     this.capacity = capacity;
   }
 
+  /** Copies of the weights [inner, cols] and the bias (if any), read back from this instance's memory. */
+  held(): Float32Array[] {
+    const read = (ptr: number, length: number) => new Float32Array(this.memory.buffer, ptr, length).slice();
+    const weights = read(this.weightsPtr, this.inner * this.cols);
+    return this.biasPtr === 0 ? [weights] : [weights, read(this.biasPtr, this.cols)];
+  }
+
   run(a: Float32Array, aOffset: number, rows: number, c: Float32Array, cOffset: number): void {
     const aView = this.input(rows);
     // Element loops, not subarray().set(): a call allocates nothing (streaming runs it every step).

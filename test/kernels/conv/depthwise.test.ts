@@ -1,0 +1,119 @@
+/**
+ * Property tests: the depthwise ways (one input channel per group) against ./reference.ts's
+ * grouped convolution on random rank-1 and rank-2 shapes (depth multipliers, strides, dilations,
+ * uneven pads, zero-sized outputs, epilogues), and the plan choosing them.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { getActivation } from "../../../src/kernels/activations.js";
+import { convOutputSize, type ConvCall, type ConvShape } from "../../../src/kernels/conv/geometry.js";
+import {
+  chooseConvBackend,
+  depthwiseBackends,
+  forceConvBackend,
+  planConvolution,
+} from "../../../src/kernels/conv/index.js";
+import { convReference } from "../../../src/kernels/conv/reference.js";
+
+const depthwise = fc
+  .record({
+    rank: fc.integer({ min: 1, max: 2 }),
+    channels: fc.integer({ min: 1, max: 11 }),
+    multiplier: fc.integer({ min: 1, max: 3 }),
+    batch: fc.integer({ min: 1, max: 2 }),
+    withBias: fc.boolean(),
+    epilogue: fc.constantFrom(null, ...["relu", "tanh", "softmax"].map((n) => getActivation(n, 3)!)),
+    seed: fc.integer(),
+  })
+  .chain((r) =>
+    fc.record({
+      r: fc.constant(r),
+      axes: fc.array(
+        fc.record({
+          size: fc.integer({ min: 1, max: 9 }),
+          kernel: fc.integer({ min: 1, max: 4 }),
+          stride: fc.integer({ min: 1, max: 3 }),
+          dilation: fc.integer({ min: 1, max: 3 }),
+          padBegin: fc.integer({ min: 0, max: 3 }),
+          padEnd: fc.integer({ min: 0, max: 3 }),
+        }),
+        { minLength: r.rank, maxLength: r.rank },
+      ),
+    }),
+  )
+  .map(({ r, axes }) => {
+    const shape: ConvShape = {
+      kernel: axes.map((a) => a.kernel),
+      strides: axes.map((a) => a.stride),
+      dilations: axes.map((a) => a.dilation),
+      groups: r.channels,
+      inChannels: r.channels,
+      outChannels: r.channels * r.multiplier,
+    };
+    const call: ConvCall = {
+      batch: r.batch,
+      input: axes.map((a) => a.size),
+      output: axes.map((a) => convOutputSize(a.size, a.kernel, a.stride, a.dilation, a.padBegin, a.padEnd)),
+      padsBegin: axes.map((a) => a.padBegin),
+    };
+    return { ...r, shape, call };
+  });
+
+/** Values in [-1, 1) from a 32-bit LCG. */
+const random = (n: number, seed: number): Float32Array => {
+  let state = seed | 0 || 1;
+  return Float32Array.from({ length: n }, () => {
+    state = (Math.imul(state, 1103515245) + 12345) | 0;
+    return ((state >>> 8) / 2 ** 24) * 2 - 1;
+  });
+};
+const size = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
+
+for (const backend of depthwiseBackends()) {
+  test(`depthwise convolution, ${backend} = reference on random rank-1..2 shapes`, () => {
+    fc.assert(
+      fc.property(depthwise, ({ shape, call, withBias, epilogue, seed }) => {
+        const kernel = random(size(shape.kernel) * shape.outChannels, seed);
+        const bias = withBias ? random(shape.outChannels, seed + 1) : null;
+        const x = random(call.batch * size(call.input) * shape.inChannels, seed + 2);
+        const want = new Float32Array(call.batch * size(call.output) * shape.outChannels);
+        const got = want.slice().fill(NaN);
+        convReference(x, kernel, bias, epilogue, shape, call, want);
+        const plan = planConvolution(shape, kernel, bias, epilogue, { backend, reason: "test" });
+        assert.equal(plan.backend, backend);
+        plan.run(x, call, got);
+        // Each output sums at most 16 products of values in [-1, 1] and a bias, in float32.
+        const terms = size(shape.kernel) + 1;
+        const allowed = 2 ** -24 * terms * (terms + 1) + 1e-6;
+        want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) <= allowed, `[${i}] ${got[i]}, reference ${w}`));
+      }),
+      { numRuns: 400 },
+    );
+  });
+}
+
+test("the plan runs depthwise shapes on a depthwise way, and others (or a forced generic way) elsewhere", () => {
+  const shape = (groups: number, rank: number): ConvShape => ({
+    kernel: new Array<number>(rank).fill(3),
+    strides: new Array<number>(rank).fill(1),
+    dilations: new Array<number>(rank).fill(1),
+    groups,
+    inChannels: 8,
+    outChannels: 16,
+  });
+  const ways: readonly string[] = depthwiseBackends();
+  assert.ok(ways.includes(chooseConvBackend(shape(8, 2)).backend));
+  assert.ok(ways.includes(chooseConvBackend(shape(8, 1)).backend));
+  assert.ok(!ways.includes(chooseConvBackend(shape(4, 2)).backend));
+  assert.ok(!ways.includes(chooseConvBackend(shape(8, 3)).backend));
+  try {
+    forceConvBackend("typescript-im2col");
+    assert.equal(chooseConvBackend(shape(8, 2)).backend, "typescript-im2col");
+    forceConvBackend(depthwiseBackends()[0]);
+    assert.equal(chooseConvBackend(shape(8, 2)).backend, depthwiseBackends()[0]);
+    assert.ok(!ways.includes(chooseConvBackend(shape(4, 2)).backend), "a depthwise way forced on a grouped shape");
+  } finally {
+    forceConvBackend(null);
+  }
+});
