@@ -50,7 +50,10 @@ export function runGraph(
       }
       const seen =
         attached === null || call.tracedMask ? argMasks : refs.map(([producer, tensor]) => attached[producer]![tensor]);
-      const out = layer.call(args, seen, call.arguments);
+      const out =
+        layer.inPlace && inPlaceInput(wiring, values, i, inputs) && layer.callInto(args, seen, args)
+          ? args
+          : layer.call(args, seen, call.arguments);
       values[i] = out;
       masks[i] = outputMasks(layer, args, argMasks, out, call.arguments);
       if (attached !== null) {
@@ -78,6 +81,32 @@ export function runGraph(
     outputMaskList[k] = masks[call]![tensor];
   }
   return { outputs: outputValues, masks: outputMaskList };
+}
+
+/**
+ * Whether call i may overwrite its one input: a float32 tensor that a `freshOutputs` layer made,
+ * that no later call reads, that is not a model input, and whose array no other live value shares
+ * (a layer that passes its input through, such as Dropout, returns the same array).
+ */
+function inPlaceInput(
+  wiring: Wiring,
+  values: readonly (Tensor[] | null)[],
+  i: number,
+  inputs: readonly Tensor[],
+): boolean {
+  const refs = wiring.calls[i].inputs;
+  if (refs.length !== 1) return false;
+  const [producer, tensor] = refs[0];
+  if (wiring.lastUse[producer] !== i || wiring.inputIndex[producer] >= 0) return false;
+  if (!wiring.calls[producer].layer.freshOutputs) return false;
+  const data = values[producer]![tensor].data;
+  if (!(data instanceof Float32Array) || inputs.some((x) => x.data === data)) return false;
+  for (let k = 0; k < values.length; k++) {
+    const live = values[k];
+    if (live === null) continue;
+    for (let t = 0; t < live.length; t++) if ((k !== producer || t !== tensor) && live[t].data === data) return false;
+  }
+  return true;
 }
 
 /** The masks a call's outputs carry: Keras asks compute_mask only of layers that support masking. */

@@ -12,6 +12,7 @@ function relu(reader: ConfigReader): Layer {
   const slope = reader.number("negative_slope", 0);
   const threshold = reader.number("threshold", 0);
   const keras2 = reader.context.kerasMajor === 2;
+  if (threshold === 0 && slope === 0) return new ClippedRelu(reader, maxValue);
   return new ElementwiseLayer(reader, (x) => {
     // NaN propagates through relu; above a non-zero threshold Keras 2 multiplies x by (x > t), so
     // -Inf gives NaN there.
@@ -19,6 +20,30 @@ function relu(reader: ConfigReader): Layer {
     const positive = Math.min(above, maxValue);
     return slope === 0 ? positive : positive - slope * Math.max(threshold - x, 0);
   });
+}
+
+/**
+ * ReLU with only `max_value` (ReLU(6.) in MobileNets): min(max(x, 0), max_value), its loop written
+ * out (the shared elementwise loop calls a function per value). NaN goes through, as in Keras.
+ */
+class ClippedRelu extends ElementwiseLayer {
+  constructor(
+    reader: ConfigReader,
+    private readonly maxValue: number,
+  ) {
+    super(reader, (x) => (x <= 0 ? 0 : x > maxValue ? maxValue : x));
+  }
+
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0].data;
+    const y = outputs[0].data;
+    const top = this.maxValue;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      y[i] = v <= 0 ? 0 : v > top ? top : v;
+    }
+    return true;
+  }
 }
 
 function leakyRelu(reader: ConfigReader): Layer {

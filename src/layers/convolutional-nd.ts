@@ -65,6 +65,7 @@ export abstract class SpatialConvolution extends Layer {
   readonly useBias: boolean;
   protected inputChannels = 0;
   private conv: Convolution | null = null;
+  override readonly freshOutputs = true;
 
   constructor(reader: ConfigReader, rank: number, paddings: readonly string[], kernelKey = "kernel_size") {
     super(reader.layerName, reader.className, reader.bool("trainable", true));

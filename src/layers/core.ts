@@ -41,6 +41,7 @@ export class Dense extends Layer {
   readonly activation: Activation;
   readonly useBias: boolean;
   override readonly supportsMasking = true;
+  override readonly freshOutputs = true;
   private inputDim = 0;
   /** x · kernel + bias, with the activation fused in when it keeps the width. */
   private product: MatrixProduct | null = null;
@@ -118,6 +119,8 @@ export class Dense extends Layer {
 /** Activation: applies a named activation on the last axis. */
 export class ActivationLayer extends Layer {
   override readonly supportsMasking = true;
+  override readonly freshOutputs = true;
+  override readonly inPlace = true;
   readonly activation: Activation;
 
   constructor(reader: ConfigReader) {

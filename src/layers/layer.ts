@@ -151,6 +151,19 @@ export abstract class Layer {
   /** True for layers that create a mask from unmasked input (Masking, Embedding with mask_zero). */
   readonly createsMask: boolean = false;
 
+  /**
+   * True when every call() returns new arrays that nothing else holds (not an input, a weight or
+   * a cached value), so the graph may let the next layer overwrite them (see `inPlace`).
+   */
+  readonly freshOutputs: boolean = false;
+
+  /**
+   * True when callInto() is right with its outputs being its inputs (each value computed from the
+   * same position's input alone): the graph then runs it in place on an input that no other call
+   * reads and that a `freshOutputs` layer made, saving an allocation and a pass over new memory.
+   */
+  readonly inPlace: boolean = false;
+
   /** Keras' default for layers that are not streamable. */
   streamBehaviour(): StreamBehaviour {
     return { kind: "refused", reason: "needs the whole sequence" };

@@ -87,6 +87,7 @@ function broadcastFold(
  */
 class ElementwiseMerge extends Layer {
   override readonly supportsMasking = true;
+  override readonly freshOutputs = true;
   private readonly kerasMajor: number;
 
   constructor(

@@ -14,6 +14,8 @@ import { AxesLayer, SameShapeLayer } from "./pointwise.js";
 /** BatchNormalization at inference: y = (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta. */
 export class BatchNormalization extends AxesLayer {
   protected readonly timeAxisReason = "normalizes with statistics per time step";
+  override readonly freshOutputs = true;
+  override readonly inPlace = true;
   readonly options: ScaleOptions;
   readonly renorm: boolean;
   /** y = x * multiplier[p] + offset[p], p the element's position along the normalized axes. */
@@ -71,10 +73,9 @@ export class BatchNormalization extends AxesLayer {
     const last = x.shape.length - 1;
     if (this.axes.length === 1 && this.axes[0] === last) {
       const n = x.shape[last];
-      for (let i = 0; i < out.length; i++) {
-        const p = i % n;
-        out[i] = data[i] * this.multiplier[p] + this.offset[p];
-      }
+      const { multiplier, offset } = this;
+      for (let row = 0; row < out.length; row += n)
+        for (let p = 0; p < n; p++) out[row + p] = data[row + p] * multiplier[p] + offset[p];
     } else {
       const index = this.index.get(this, x.shape);
       for (let i = 0; i < out.length; i++) out[i] = data[i] * this.multiplier[index[i]] + this.offset[index[i]];

@@ -52,6 +52,7 @@ abstract class SpatialSizeLayer extends Layer {
 /** ZeroPadding1D/2D/3D: zeros before and after each spatial axis. */
 export class ZeroPadding extends SpatialSizeLayer {
   readonly padding: [number, number][];
+  override readonly freshOutputs = true;
 
   constructor(reader: ConfigReader, rank: number) {
     super(reader, rank);

@@ -79,6 +79,11 @@ export function gatherAxes(x: Tensor, maps: readonly (AxisMap | null)[], fill = 
   const lastMap = maps[last];
   const rowLength = outShape[last];
   const index = new Array<number>(last).fill(0);
+  // Rows copied whole are gathered into runs (consecutive in both x and out) copied at once.
+  let run = { src: 0, dst: 0, length: 0 };
+  const flush = () => {
+    if (run.length > 0) out.set(x.data.subarray(run.src, run.src + run.length), run.dst);
+  };
   for (let dst = 0; dst < size; dst += rowLength) {
     // the input offset of this output row; -1 when any axis maps outside the input
     let src = 0;
@@ -88,8 +93,13 @@ export function gatherAxes(x: Tensor, maps: readonly (AxisMap | null)[], fill = 
       src = i < 0 ? -1 : src + i * inStrides[a];
     }
     if (src >= 0) {
-      if (lastMap === null) out.set(x.data.subarray(src, src + rowLength), dst);
-      else
+      if (lastMap === null) {
+        if (src === run.src + run.length && dst === run.dst + run.length) run.length += rowLength;
+        else {
+          flush();
+          run = { src, dst, length: rowLength };
+        }
+      } else
         for (let j = 0; j < rowLength; j++) {
           const i = lastMap[j];
           if (i >= 0) out[dst + j] = x.data[src + i];
@@ -100,6 +110,7 @@ export function gatherAxes(x: Tensor, maps: readonly (AxisMap | null)[], fill = 
       index[a] = 0;
     }
   }
+  flush();
   return new Tensor(outShape, out);
 }
 

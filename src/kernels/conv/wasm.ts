@@ -12,6 +12,8 @@ export class WasmConvolution {
   private readonly products: WasmProduct[];
   /** The epilogue left for after the groups (null when fused into the single group's product). */
   private readonly after: Activation | null;
+  /** A 1x1 convolution with stride 1 and one group: its im2col rows are the input's rows as they are. */
+  private readonly pointwise: boolean;
 
   constructor(
     module: WebAssembly.Module,
@@ -24,6 +26,7 @@ export class WasmConvolution {
     const Fg = F / groups;
     const width = kernel.length / F;
     this.after = groups === 1 ? null : epilogue;
+    this.pointwise = groups === 1 && shape.kernel.every((k, a) => k === 1 && shape.strides[a] === 1);
     this.products = Array.from({ length: groups }, (_, g) => {
       const weights = new Float32Array(width * Fg);
       for (let r = 0; r < width; r++) weights.set(kernel.subarray(r * F + g * Fg, r * F + (g + 1) * Fg), r * Fg);
@@ -57,6 +60,15 @@ export class WasmConvolution {
       const yBatch = b * outSize * F;
       for (let start = 0; start < outSize; start += IM2COL_BLOCK_ROWS) {
         const rows = Math.min(IM2COL_BLOCK_ROWS, outSize - start);
+        if (this.pointwise && call.padsBegin.every((p) => p === 0)) {
+          const product = this.products[0];
+          const input = product.input(rows);
+          const from = (b * outSize + start) * this.shape.inChannels;
+          const count = rows * this.shape.inChannels;
+          for (let i = 0; i < count; i++) input[i] = x[from + i];
+          product.runInput(rows, y, yBatch + start * F, F);
+          continue;
+        }
         for (let g = 0; g < groups; g++) {
           const product = this.products[g];
           gatherBlock(x, b, g, this.shape, call, start, rows, product.input(rows));
