@@ -99,13 +99,10 @@ export function planConvolution(
   choice: ConvChoice = chooseConvBackend(shape),
 ): Convolution {
   const module = choice.backend === "wasm-im2col" || choice.backend === "wasm-depthwise" ? kernelModule() : null;
-  if (module !== null && choice.backend === "wasm-depthwise") {
-    const conv = new WasmDepthwise(module, shape, kernel, bias, epilogue);
-    return { ...choice, shape, run: (x, call, y) => conv.run(x, call, y), held: () => conv.held() };
-  }
+  if (module !== null && choice.backend === "wasm-depthwise")
+    return holding(choice, shape, new WasmDepthwise(module, shape, kernel, bias, epilogue));
   if (module !== null) {
-    const conv = new WasmConvolution(module, shape, kernel, bias, epilogue);
-    return { ...choice, shape, run: (x, call, y) => conv.run(x, call, y), held: () => conv.held() };
+    return holding(choice, shape, new WasmConvolution(module, shape, kernel, bias, epilogue));
   }
   if (choice.backend === "wasm-im2col" && module === null)
     choice = { backend: "typescript-im2col", reason: "WebAssembly not ready" };
@@ -127,6 +124,18 @@ export function planConvolution(
     shape,
     run: (x, call, y) => convIm2col(x, kernel, biasPerGroup, epilogue, shape, call, y, workspace),
   };
+}
+
+/**
+ * A convolution that keeps its own copy of the weights. (Made outside planConvolution: closures
+ * made there would keep its scope, and with it the arrays the layer drops, alive.)
+ */
+function holding(
+  choice: ConvChoice,
+  shape: ConvShape,
+  conv: { run(x: Float32Array, call: ConvCall, y: Float32Array): void; held(): Float32Array[] },
+): Convolution {
+  return { ...choice, shape, run: (x, call, y) => conv.run(x, call, y), held: () => conv.held() };
 }
 
 /** Kernel [...kernel, outChannels, inChannels / groups] (Keras' transposed layout). */

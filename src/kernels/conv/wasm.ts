@@ -56,11 +56,13 @@ export class WasmConvolution {
     const Fg = F / groups;
     let outSize = 1;
     for (let a = 0; a < call.output.length; a++) outSize *= call.output[a];
+    // A 1x1 convolution without padding reads each output position's input row as it is.
+    const rowsAsThey = this.pointwise && call.padsBegin.every((p, a) => p === 0 && call.input[a] === call.output[a]);
     for (let b = 0; b < call.batch; b++) {
       const yBatch = b * outSize * F;
       for (let start = 0; start < outSize; start += IM2COL_BLOCK_ROWS) {
         const rows = Math.min(IM2COL_BLOCK_ROWS, outSize - start);
-        if (this.pointwise && call.padsBegin.every((p) => p === 0)) {
+        if (rowsAsThey) {
           const product = this.products[0];
           const input = product.input(rows);
           const from = (b * outSize + start) * this.shape.inChannels;

@@ -68,6 +68,21 @@ export function chooseGemmBackend(inner: number, cols: number): BackendChoice {
   return { backend: "wasm", reason: `${inner}x${cols} weights: SIMD tiles` };
 }
 
+/**
+ * A product that keeps its own copy of the weights. (Made outside planProduct: closures made
+ * there would keep its scope, and with it the arrays the layer drops, alive.)
+ */
+function holding(choice: BackendChoice, product: WasmProduct): MatrixProduct {
+  const { inner, cols } = product;
+  return {
+    ...choice,
+    inner,
+    cols,
+    run: (a, aOffset, rows, c, cOffset) => product.run(a, aOffset, rows, c, cOffset),
+    held: () => product.held(),
+  };
+}
+
 export function planProduct(
   weights: Float32Array,
   bias: Float32Array | null,
@@ -77,16 +92,7 @@ export function planProduct(
   choice: BackendChoice = chooseGemmBackend(inner, cols),
 ): MatrixProduct {
   const module = choice.backend === "wasm" ? kernelModule() : null;
-  if (module !== null) {
-    const product = new WasmProduct(module, weights, bias, epilogue, inner, cols);
-    return {
-      ...choice,
-      inner,
-      cols,
-      run: (a, aOffset, rows, c, cOffset) => product.run(a, aOffset, rows, c, cOffset),
-      held: () => product.held(),
-    };
-  }
+  if (module !== null) return holding(choice, new WasmProduct(module, weights, bias, epilogue, inner, cols));
   const backend =
     choice.backend === "wasm" ? { backend: "typescript" as const, reason: "WebAssembly not ready" } : choice;
   return {
