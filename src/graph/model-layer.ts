@@ -11,6 +11,8 @@ export class ModelLayer extends Layer {
   readonly graph: GraphView;
   /** Inner weights in the order legacy files store a nested model's (fixed at the first build). */
   private order: WeightRef[] | null = null;
+  /** How many of `order`, from the first, are trainable. */
+  private trainableRefs = 0;
   /** Streaming analysis of the inner graph, worked out once however often the model is called. */
   private stream: { analysis: StreamAnalysis; outputsHaveTime: readonly boolean[] } | null = null;
 
@@ -57,16 +59,27 @@ export class ModelLayer extends Layer {
     });
   }
 
-  /** Inner weights in the order legacy files store a nested model's: trainable first, then the rest. */
+  /**
+   * Inner weights in the order legacy files store a nested model's: the trainable ones first
+   * (every layer's, BatchNormalization's gamma and beta among them), then the rest (its moving
+   * statistics, and every weight of a layer that is not trainable).
+   */
   private legacyOrder(): WeightRef[] {
     if (this.order !== null) return this.order;
     const trainable: WeightRef[] = [];
     const rest: WeightRef[] = [];
     for (const layer of this.graph.layers) {
-      const list = this.trainable && layer.trainable ? trainable : rest;
-      for (let index = 0; index < layer.weightSpecs.length; index++) list.push({ layer, index });
+      const count = this.trainable && layer.trainable ? layer.trainableWeightCount() : 0;
+      for (let index = 0; index < layer.weightSpecs.length; index++)
+        (index < count ? trainable : rest).push({ layer, index });
     }
+    this.trainableRefs = trainable.length;
     return trainable.concat(rest);
+  }
+
+  override trainableWeightCount(): number {
+    this.legacyOrder();
+    return this.trainableRefs;
   }
 
   /** Object paths of the inner weights, in this layer's (legacy) weight order (for wrappers). */

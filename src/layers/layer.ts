@@ -257,6 +257,15 @@ export abstract class Layer {
     });
   }
 
+  /**
+   * How many of weightSpecs, from the first, Keras counts as trainable (the rest, e.g.
+   * BatchNormalization's moving statistics, are not): legacy files store a nested model's
+   * trainable weights first.
+   */
+  trainableWeightCount(): number {
+    return this.weightSpecs.length;
+  }
+
   /** Parameter counts split as Keras' summary splits them. */
   paramCounts(): { trainable: number; nonTrainable: number } {
     const total = this.weightSpecs.reduce((n, w) => n + sizeOf(w.shape), 0);

@@ -22,6 +22,10 @@ export abstract class SameShapeLayer extends Layer {
 
   abstract override callInto(inputs: readonly Tensor[], masks: Masks, outputs: readonly Tensor[]): boolean;
 
+  override trainableWeightCount(): number {
+    return Math.min(this.trainableSpecCount, this.weightSpecs.length);
+  }
+
   override paramCounts(): { trainable: number; nonTrainable: number } {
     const sizes = this.weightSpecs.map((w) => sizeOf(w.shape));
     const trainable = sizes.slice(0, this.trainableSpecCount).reduce((a, b) => a + b, 0);
