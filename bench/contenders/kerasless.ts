@@ -55,7 +55,7 @@ export const KERASLESS_CONTENDERS: readonly KeraslessConfig[] = [
 ];
 
 const KERNEL_NAMES: Record<ReturnType<typeof kernelPath>, string> = {
-  wasm: "WebAssembly SIMD (wasm/kernels.ts) for the recurrent cells",
+  wasm: "WebAssembly SIMD (wasm/kernels.ts) for the recurrent cells, products and convolutions",
   js: "plain TypeScript (Float32Array loops)",
 };
 
@@ -105,6 +105,7 @@ export function kerasless(configId: string): Contender {
               "(the seed's LSTM(3) is too small to split and runs on one)"
             : null,
           "W6: 1",
+          "W7: 1 (the convolutions run on the calling thread)",
         ]
           .filter((x) => x !== null)
           .join("; ")
