@@ -1,6 +1,6 @@
 /** From a parsed model config to a Graph: creates every layer, reporting what is unsupported. */
 import { KeraslessError } from "../errors.js";
-import { ConfigReader, describe, type JsonObject } from "../layers/config.js";
+import { ConfigReader, describe, isObject, type JsonObject } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
 import type { Layer, LayerContext, Problem } from "../layers/layer.js";
 import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
@@ -131,6 +131,20 @@ function createLayer(entry: LayerEntry, context: LayerContext, depth: number): L
     return new InputLayer(name, shape, inputDtype(config.dtype, name, context));
   }
   if (isOpEntry(className, entry.module)) return createOpLayer(entry, context);
+  const constant = constantArgument(entry.raw.inbound_nodes);
+  if (constant !== undefined) {
+    // Keras 3 writes an operation on a tensor (x + 3.0) to a legacy .h5 without its module, so it
+    // reads as the layer of the same name (Add) with a constant among its inputs, which Keras
+    // cannot load either. Running the layer on the tensors alone would give other numbers.
+    context.report({
+      layer: name,
+      className,
+      problem:
+        `is called with the constant ${describe(constant)} among its inputs: a Keras 3 operation saved to ` +
+        ".h5 without its module, which Keras 3 cannot reload either (the .keras file of the model has it)",
+    });
+    return null;
+  }
   const definition = findLayerDefinition(className);
   const custom = entry.module !== undefined && !entry.module.startsWith("keras");
   if (definition === undefined || definition.create === null || custom) {
@@ -147,6 +161,17 @@ function createLayer(entry: LayerEntry, context: LayerContext, depth: number): L
     return null;
   }
   return definition.create(new ConfigReader(name, className, config, context));
+}
+
+/** The first number among the positional arguments of a Keras 3 inbound node, if any. */
+function constantArgument(nodes: unknown): number | undefined {
+  if (!Array.isArray(nodes)) return undefined;
+  for (const node of nodes) {
+    const args = isObject(node) && Array.isArray(node.args) ? node.args : [];
+    const found = args.flat(2).find((v): v is number => typeof v === "number");
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** A layer serialized inside another layer's config (wrappers); never an InputLayer. */
