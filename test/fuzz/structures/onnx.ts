@@ -35,7 +35,12 @@ const parameters = (b: Uint8Array, externalData?: Record<string, Uint8Array>) =>
 
 /** A float initializer of `dims` with `dataBytes` bytes of raw data. */
 export function claimedDims(dims: number[], dataBytes: number): OnnxAttack {
-  const t = [...dims.flatMap((d) => int(1, d)), ...int(2, 1), ...str(8, "w"), ...bytes(9, new Array(dataBytes).fill(0))];
+  const t = [
+    ...dims.flatMap((d) => int(1, d)),
+    ...int(2, 1),
+    ...str(8, "w"),
+    ...bytes(9, new Array(dataBytes).fill(0)),
+  ];
   const b = addModel(t);
   return { bytes: b, run: parameters(b) };
 }
