@@ -1,6 +1,7 @@
 /** Ops that move or describe data without arithmetic: shapes, reshapes, slicing, gathering. */
 import { KeraslessError } from "../../errors.js";
 import { allocate, checkedCount, elementCount, type Value } from "../values.js";
+import { gatherOffsets, stridesOf } from "../../layers/ops/kernels.js";
 import { broadcastShape, sourceIndex } from "./broadcast.js";
 import {
   axisOf,
@@ -37,16 +38,6 @@ function axesFrom(node: NodeReader, inputs: readonly (Value | null)[], index: nu
   return v == null ? null : intsOf(v);
 }
 
-function strides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    out[i] = s;
-    s *= shape[i];
-  }
-  return out;
-}
-
 export function transposeValue(x: Value, perm: readonly number[]): Value {
   const bound = bindTranspose(x, perm);
   bound.run();
@@ -54,26 +45,22 @@ export function transposeValue(x: Value, perm: readonly number[]): Value {
 }
 
 export function bindTranspose(x: Value, perm: readonly number[]): BoundNode {
-  const rank = x.shape.length;
-  const shape = perm.map((p) => x.shape[p]);
-  const inStrides = strides(x.shape);
-  const permStrides = perm.map((p) => inStrides[p]);
-  const out = allocate(x.type, x.data.length);
-  const counter = new Array<number>(rank).fill(0);
+  const inStrides = stridesOf(x.shape);
+  // Output element k reads source element offsets[k].
+  const offsets = gatherOffsets(
+    perm.map((p) => x.shape[p]),
+    perm.map((p) => inStrides[p]),
+    0,
+  );
+  return bindOffsets(x, perm.map((p) => x.shape[p]), offsets);
+}
+
+/** Output element k is x's element offsets[k]: the offsets are made once, each run only copies. */
+export function bindOffsets(x: Value, shape: readonly number[], offsets: Int32Array): BoundNode {
+  const out = allocate(x.type, offsets.length);
   const src = x.data;
   const run = (): void => {
-    let offset = 0;
-    counter.fill(0);
-    for (let i = 0; i < out.length; i++) {
-      out[i] = src[offset];
-      for (let axis = rank - 1; axis >= 0; axis--) {
-        counter[axis]++;
-        offset += permStrides[axis];
-        if (counter[axis] < shape[axis]) break;
-        offset -= permStrides[axis] * counter[axis];
-        counter[axis] = 0;
-      }
-    }
+    for (let k = 0; k < offsets.length; k++) out[k] = src[offsets[k]];
   };
   return { outputs: [{ type: x.type, shape, data: out }], run };
 }
@@ -200,9 +187,9 @@ function expand(x: Value, target: number[], label: string): Value {
   checkedCount(shape, `${label}'s output`);
   const index = sourceIndex(shape, x.shape);
   if (index === null) return x;
-  const out = allocate(x.type, index.length);
-  for (let i = 0; i < out.length; i++) out[i] = x.data[index[i]];
-  return { type: x.type, shape, data: out };
+  const expanded = bindOffsets(x, shape, index);
+  expanded.run();
+  return expanded.outputs[0];
 }
 
 function splitSizes(node: NodeReader, inputs: readonly (Value | null)[], dim: number): number[] {
