@@ -52,7 +52,11 @@ export function bindTranspose(x: Value, perm: readonly number[]): BoundNode {
     perm.map((p) => inStrides[p]),
     0,
   );
-  return bindOffsets(x, perm.map((p) => x.shape[p]), offsets);
+  return bindOffsets(
+    x,
+    perm.map((p) => x.shape[p]),
+    offsets,
+  );
 }
 
 /** Output element k is x's element offsets[k]: the offsets are made once, each run only copies. */
