@@ -1,6 +1,7 @@
 /** Products, normalizations, softmax and reductions. */
 import { gemm, planProduct, type MatrixProduct } from "../../kernels/gemm/index.js";
 import type { KernelPlan } from "../../kernels/plan.js";
+import { softmaxAlong } from "../../kernels/softmax.js";
 import { allocate, elementCount, type Value } from "../values.js";
 import { broadcastShape } from "./broadcast.js";
 import { bindTranspose, transposeValue } from "./shape.js";
@@ -134,19 +135,7 @@ function softmax(node: NodeReader, log: boolean): OpKernel {
     const outer = src.length / (n * inner || 1);
     const run = (): void => {
       refresh(src, x!);
-      for (let o = 0; o < outer; o++) {
-        for (let j = 0; j < inner; j++) {
-          const base = o * n * inner + j;
-          let max = -Infinity;
-          for (let i = 0; i < n; i++) max = Math.max(max, src[base + i * inner]);
-          let sum = 0;
-          for (let i = 0; i < n; i++) sum += Math.exp(src[base + i * inner] - max);
-          for (let i = 0; i < n; i++) {
-            const shifted = src[base + i * inner] - max;
-            out[base + i * inner] = log ? shifted - Math.log(sum) : Math.exp(shifted) / sum;
-          }
-        }
-      }
+      softmaxAlong(src, out, outer, n, inner, log);
     };
     return { outputs: [{ type: "float", shape: x!.shape, data: out }], run };
   });
