@@ -3,7 +3,7 @@
  * in one error), constants folded (initializers and whatever only depends on them, shape
  * arithmetic included), and the remaining nodes kept as a list of prepared kernels.
  */
-import { KeraslessError, describeThrown } from "../errors.js";
+import { KeraslessError, describeThrown, unsupportedFeatures } from "../errors.js";
 import type { TensorInfo } from "../inputs.js";
 import type { Shape } from "../layers/layer.js";
 import { Tensor, type DType } from "../tensor.js";
@@ -263,9 +263,5 @@ function tensorInfo(info: OnnxValueInfo, role: string): TensorInfo {
 
 function unsupportedError(problems: OnnxProblem[]): KeraslessError {
   const lines = problems.map((p) => `node "${p.node}" (${p.opType}): ${p.problem}`);
-  const head =
-    problems.length === 1
-      ? "the model uses 1 unsupported feature"
-      : `the model uses ${problems.length} unsupported features`;
-  return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer: problems[0].node });
+  return unsupportedFeatures(lines, problems[0].node);
 }
