@@ -80,9 +80,10 @@ describe("examples/cloudflare in workerd", { timeout: 300_000 }, () => {
 
   /** `wrangler dev` on the uploaded files; resolves once workerd serves them. */
   const start = async (): Promise<void> => {
-    const port = await freePort();
-    const args = [WRANGLER, "dev", "--config", join(bundle, "wrangler.json"), "--ip", "127.0.0.1", "--port"];
-    const child = spawn(process.execPath, [...args, String(port), "--persist-to", join(work, "storage")], {
+    const [port, inspector] = [await freePort(), await freePort()];
+    const args = [WRANGLER, "dev", "--config", join(bundle, "wrangler.json"), "--persist-to", join(work, "storage")];
+    const where = ["--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector)];
+    const child = spawn(process.execPath, [...args, ...where, "--show-interactive-dev-session=false"], {
       cwd: EXAMPLE,
       env: { ...process.env, ...QUIET },
       stdio: ["ignore", "pipe", "pipe"],
