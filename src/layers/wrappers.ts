@@ -7,7 +7,7 @@ import { Tensor, formatShape, type TensorData } from "../tensor.js";
 import { isObject, type ConfigReader, type JsonObject } from "./config.js";
 import { toFloat32 } from "./core.js";
 import { Layer, POINTWISE, type Mask, type Masks, type Shape, type StreamBehaviour, type WeightSpec } from "./layer.js";
-import type { KernelPlan } from "../kernels/plan.js";
+import { bidirectionalPlan, type KernelPlan } from "../kernels/plan.js";
 import { RecurrentLayer } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 
@@ -132,11 +132,7 @@ export class Bidirectional extends Layer {
   override kernelPlan(): KernelPlan | null {
     const [forward, backward] = this.halves.map((half) => half.kernelPlan());
     if (forward === null || backward === null) return forward ?? backward;
-    if (forward.backend === backward.backend && forward.why.join() === backward.why.join()) return forward;
-    return {
-      backend: `forward: ${forward.backend}; backward: ${backward.backend}`,
-      why: [...forward.why.map((w) => `forward: ${w}`), ...backward.why.map((w) => `backward: ${w}`)],
-    };
+    return bidirectionalPlan(forward, backward);
   }
 
   /** The forward and the backward layer (model.resetStates() reaches stateful ones through it). */
