@@ -86,6 +86,8 @@ test("the streamable fixtures include the recurrent families and masks", () => {
     "keras3/masking_lstm",
     "keras2/embedding_mask_zero",
     "keras3/stateful_lstm",
+    "keras3/convlstm_masking",
+    "keras2/convlstm_stateful",
     "real-world/tfkeras2.4-conv1d-causal-stacked-lstm",
   ]) {
     assert.ok(

@@ -42,6 +42,29 @@ function buildModel(tf: Tf, spec: ModelSpec, batchInputShape?: [number, number, 
       ],
     });
   }
+  if (spec.name === "convlstm2d") {
+    const convLstm = (returnSequences: boolean, first: boolean) =>
+      tf.layers.convLstm2d({
+        filters: 32,
+        kernelSize: 3,
+        padding: "same",
+        returnSequences,
+        activation: "tanh",
+        recurrentActivation: "sigmoid",
+        kernelInitializer: "zeros",
+        recurrentInitializer: "zeros",
+        ...(first ? { inputShape: [spec.steps, ...spec.stepShape!] } : {}),
+      });
+    return tf.sequential({
+      layers: [
+        convLstm(true, true),
+        convLstm(false, false),
+        tf.layers.conv2d({ filters: 1, kernelSize: 1, activation: "sigmoid", kernelInitializer: "zeros" }),
+        tf.layers.averagePooling2d({ poolSize: 8 }),
+        tf.layers.flatten(),
+      ],
+    });
+  }
   return "tfjs-layers has no GRU with reset_after=True (GRUCell throws on resetAfter), which Keras 3 uses by default";
 }
 
@@ -80,7 +103,7 @@ export async function tfjs(backend: "cpu" | "wasm"): Promise<Contender> {
     }),
 
     async prepare(w): Promise<Runner | Skip> {
-      const shape = [...w.inputShape];
+      const shape = w.tensorShape;
       if (w.kind === "coldload") {
         const model = await built(w.model);
         if (typeof model === "string") return { skipped: model };

@@ -104,7 +104,8 @@ export class Bidirectional extends Layer {
     ] as const) {
       if (layer !== null && !(layer instanceof RecurrentLayer))
         reader.unsupported(
-          `${which} is a ${layer.className}; only LSTM, GRU and SimpleRNN (and CuDNNLSTM, CuDNNGRU) can be wrapped`,
+          `${which} is a ${layer.className}; only LSTM, GRU, SimpleRNN, ConvLSTM1D/2D/3D ` +
+            "(and CuDNNLSTM, CuDNNGRU) can be wrapped",
         );
     }
   }
@@ -406,7 +407,8 @@ export const wrapperLayers: LayerDefinition[] = [
     className: "Bidirectional",
     family: "wrappers",
     summary:
-      "wraps `LSTM`, `GRU`, `SimpleRNN` (and `CuDNNLSTM`, `CuDNNGRU`); `merge_mode` concat, sum, mul, ave, None; " +
+      "wraps `LSTM`, `GRU`, `SimpleRNN`, `ConvLSTM1D/2D/3D` (and `CuDNNLSTM`, `CuDNNGRU`); " +
+      "`merge_mode` concat, sum, mul, ave, None; " +
       "`return_sequences`, `return_state`, `initial_state` (forward half first); " +
       "a `backward_layer` that differs; masks",
     create: (r) => new Bidirectional(r),

@@ -1,0 +1,212 @@
+/**
+ * ConvLSTM, the fast path (the equations, readable: conv-lstm.reference.ts): Keras' ConvLSTMCell
+ * is an LSTM whose input projection and recurrent product are convolutions (src/kernels/conv).
+ * The input convolution (the layer's padding, strides and dilation, the bias) runs over every
+ * step at once; each step then adds the recurrent convolution of h ("same" padding, stride 1,
+ * no dilation) and runs the LSTM gates (lstm.ts) position by position. A state is one sample's
+ * [...spatial, filters] (channels_first: [filters, ...spatial]) as a flat row.
+ */
+import type { Activation } from "../activations.js";
+import {
+  channelsFirst,
+  convOutputSize,
+  kerasPads,
+  planConvolution,
+  type ConvCall,
+  type ConvShape,
+  type Convolution,
+} from "../conv/index.js";
+import { kernelPath } from "../wasm.js";
+import type { RecurrentPlan } from "../plan.js";
+import type { KerasCellWeights, RecurrentCell } from "./cell.js";
+import type { RecurrentKernel } from "./driver.js";
+import { lstmGates } from "./lstm.js";
+
+/** A ConvLSTM cell: its options and the spatial sizes of one step's input (fixed, as in Keras). */
+export interface ConvLstmSpec {
+  readonly filters: number;
+  readonly inChannels: number;
+  /** Spatial sizes of one step's input. */
+  readonly input: readonly number[];
+  readonly kernel: readonly number[];
+  readonly strides: readonly number[];
+  readonly dilations: readonly number[];
+  readonly padding: "valid" | "same";
+  readonly channelsFirst: boolean;
+  readonly activation: Activation;
+  readonly recurrentActivation: Activation;
+}
+
+/** The input convolution's and the recurrent convolution's geometry (spatial sizes, pads, kernels). */
+export interface ConvLstmGeometry {
+  /** Spatial sizes of the states (the input convolution's output). */
+  readonly output: number[];
+  readonly inputShape: ConvShape;
+  readonly inputPads: number[];
+  readonly recurrentShape: ConvShape;
+  readonly recurrentPads: number[];
+}
+
+/** The convolutions of `spec`, or the first spatial axis whose output would be empty (Keras fails there). */
+export function convLstmGeometry(spec: ConvLstmSpec): ConvLstmGeometry | { emptyAxis: number } {
+  const output: number[] = [];
+  const inputPads: number[] = [];
+  for (let a = 0; a < spec.input.length; a++) {
+    const [n, k, s, d] = [spec.input[a], spec.kernel[a], spec.strides[a], spec.dilations[a]];
+    const pads = kerasPads(spec.padding, n, k, s, d);
+    const size = convOutputSize(n, k, s, d, pads.begin, pads.end);
+    if (size <= 0) return { emptyAxis: a };
+    output.push(size);
+    inputPads.push(pads.begin);
+  }
+  const F = spec.filters;
+  const ones = spec.kernel.map(() => 1);
+  return {
+    output,
+    inputShape: {
+      kernel: spec.kernel,
+      strides: spec.strides,
+      dilations: spec.dilations,
+      groups: 1,
+      inChannels: spec.inChannels,
+      outChannels: 4 * F,
+    },
+    inputPads,
+    recurrentShape: {
+      kernel: spec.kernel,
+      strides: ones,
+      dilations: ones,
+      groups: 1,
+      inChannels: F,
+      outChannels: 4 * F,
+    },
+    recurrentPads: spec.kernel.map((k, a) => kerasPads("same", output[a], k, 1, 1).begin),
+  };
+}
+
+/** A convolution call of `batch` rows, kept for the next call of the same batch (a step allocates nothing). */
+class CallCache {
+  private last: ConvCall;
+
+  constructor(input: readonly number[], output: readonly number[], padsBegin: readonly number[]) {
+    this.last = { batch: 0, input, output, padsBegin };
+  }
+
+  of(batch: number): ConvCall {
+    if (this.last.batch !== batch) this.last = { ...this.last, batch };
+    return this.last;
+  }
+}
+
+export class ConvLstmCell implements RecurrentCell {
+  readonly stateCount = 2;
+  readonly stateShape: readonly number[];
+  readonly stateSize: number;
+  readonly projectionWidth: number;
+  readonly inputConv: Convolution;
+  readonly recurrentConv: Convolution;
+  private readonly inputCalls: CallCache;
+  private readonly recurrentCalls: CallCache;
+  private readonly positions: number;
+
+  /** `writtenOut`: the activation is tanh and the gates' sigmoid. */
+  constructor(
+    private readonly spec: ConvLstmSpec,
+    geometry: ConvLstmGeometry,
+    private readonly kernelWeights: KerasCellWeights,
+    private readonly writtenOut: boolean,
+  ) {
+    const F = spec.filters;
+    const { output } = geometry;
+    this.positions = output.reduce((p, d) => p * d, 1);
+    this.stateShape = spec.channelsFirst ? [F, ...output] : [...output, F];
+    this.stateSize = this.positions * F;
+    this.projectionWidth = 4 * this.stateSize;
+    const layout = (conv: Convolution): Convolution => (spec.channelsFirst ? channelsFirst(conv) : conv);
+    const { kernel, recurrentKernel, bias } = kernelWeights;
+    this.inputConv = layout(planConvolution(geometry.inputShape, kernel, bias, null));
+    this.recurrentConv = layout(planConvolution(geometry.recurrentShape, recurrentKernel, null, null));
+    this.inputCalls = new CallCache(spec.input, output, geometry.inputPads);
+    this.recurrentCalls = new CallCache(output, output, geometry.recurrentPads);
+  }
+
+  weights(): KerasCellWeights {
+    return this.kernelWeights;
+  }
+
+  /** The input convolution of `rows` step inputs (every step of every sample) into out. */
+  inputProjection(x: Float32Array, rows: number, _features: number, out: Float32Array): void {
+    this.inputConv.run(x, this.inputCalls.of(rows), out);
+  }
+
+  step(
+    p: Float32Array,
+    offset: number,
+    rowStride: number,
+    states: Float32Array[],
+    batch: number,
+    mask: Uint8Array | null,
+    maskOffset: number,
+    maskStride: number,
+    scratch: Float32Array,
+  ): void {
+    const [h, c] = states;
+    const width = this.projectionWidth;
+    // The recurrent convolution of every row's h into scratch, added to the step's projection.
+    this.recurrentConv.run(h, this.recurrentCalls.of(batch), scratch);
+    for (let b = 0; b < batch; b++) {
+      if (mask !== null && mask[maskOffset + b * maskStride] === 0) continue;
+      const o = offset + b * rowStride;
+      for (let k = 0; k < width; k++) p[o + k] += scratch[b * width + k];
+    }
+    const F = this.spec.filters;
+    const { activation, recurrentActivation } = this.spec;
+    const written = this.writtenOut;
+    for (let b = 0; b < batch; b++) {
+      if (mask !== null && mask[maskOffset + b * maskStride] === 0) continue;
+      const o = offset + b * rowStride;
+      const s = b * this.stateSize;
+      // channels_last: each position holds [i | f | g | o] of F filters; channels_first: each gate
+      // is one block of filters x positions, as an LSTM of that many units.
+      if (this.spec.channelsFirst)
+        lstmGates(p, o, c, h, s, this.stateSize, written, activation, recurrentActivation, scratch);
+      else
+        for (let q = 0; q < this.positions; q++)
+          lstmGates(p, o + 4 * F * q, c, h, s + F * q, F, written, activation, recurrentActivation, scratch);
+    }
+  }
+}
+
+/** The ConvLSTM's cell and plan: its two convolutions (src/kernels/conv chooses their way) and TypeScript gates. */
+export function createConvLstmKernel(
+  spec: ConvLstmSpec,
+  geometry: ConvLstmGeometry,
+  weights: KerasCellWeights,
+): RecurrentKernel {
+  const writtenOutGates = spec.activation.name === "tanh" && spec.recurrentActivation.name === "sigmoid";
+  const cell = new ConvLstmCell(spec, geometry, weights, writtenOutGates);
+  const plan: RecurrentPlan = {
+    path: kernelPath(),
+    writtenOutGates,
+    fusedGates: null,
+    parts: 1,
+    team: null,
+    backend: convLstmBackend(cell),
+    why: [
+      `input convolution: ${cell.inputConv.backend} (${cell.inputConv.reason})`,
+      `recurrent convolution: ${cell.recurrentConv.backend} (${cell.recurrentConv.reason})`,
+      writtenOutGates
+        ? "TypeScript gates written out (tanh, sigmoid)"
+        : "TypeScript gates through the activation functions",
+    ],
+  };
+  return { plan, sizes: cell, cell, wasm: null, weights: () => cell.weights() };
+}
+
+/** "<way> (<reason>)" when both convolutions run the same way for the same reason, else each one's way. */
+function convLstmBackend(cell: ConvLstmCell): string {
+  const [input, recurrent] = [cell.inputConv, cell.recurrentConv];
+  if (input.backend === recurrent.backend && input.reason === recurrent.reason)
+    return `${input.backend} (${input.reason})`;
+  return `input ${input.backend}, recurrent ${recurrent.backend}`;
+}
