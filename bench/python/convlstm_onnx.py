@@ -34,10 +34,12 @@ OPSET = 17
 
 def build(spec):
     layers = tf_keras.layers
+    # tf_keras' ConvLSTM2D defaults to hard_sigmoid gates; Keras 3's (and the model's) are sigmoid.
+    gates = dict(padding="same", recurrent_activation="sigmoid")
     return tf_keras.Sequential([
         tf_keras.Input((spec["steps"], *spec["stepShape"]), name="x"),
-        layers.ConvLSTM2D(32, 3, padding="same", return_sequences=True, name="convlstm_1"),
-        layers.ConvLSTM2D(32, 3, padding="same", name="convlstm_2"),
+        layers.ConvLSTM2D(32, 3, return_sequences=True, name="convlstm_1", **gates),
+        layers.ConvLSTM2D(32, 3, name="convlstm_2", **gates),
         layers.Conv2D(1, 1, activation="sigmoid", name="conv_head"),
         layers.AveragePooling2D(8, name="pool"),
         layers.Flatten(name="flatten"),

@@ -8,6 +8,7 @@
 import {
   convLstmGeometry,
   createConvLstmKernel,
+  statePositions,
   type ConvLstmGeometry,
   type ConvLstmSpec,
 } from "../kernels/recurrent/conv-lstm.js";
@@ -16,7 +17,7 @@ import type { RecurrentKernel } from "../kernels/recurrent/driver.js";
 import { formatShape } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
 import { readConvOptions, type ConvOptions } from "./convolutional-nd.js";
-import { knownDim, type Shape } from "./layer.js";
+import { knownDim, type Mask, type Shape } from "./layer.js";
 import { RecurrentLayer } from "./recurrent.js";
 import { family, type LayerDefinition } from "./registry-types.js";
 
@@ -27,6 +28,8 @@ export class ConvLSTM extends RecurrentLayer {
   readonly conv: ConvOptions;
   /** The cell as the first call built it (Keras fixes the spatial sizes then too). */
   private cell: { spec: ConvLstmSpec; geometry: ConvLstmGeometry } | null = null;
+  /** The spatial position of each state value, for masks per position. */
+  private positionOf: Int32Array = new Int32Array(0);
 
   constructor(reader: ConfigReader, rank: number) {
     super(reader, true, reader.positiveInt("filters"));
@@ -89,7 +92,28 @@ export class ConvLSTM extends RecurrentLayer {
 
   protected createKernel(weights: KerasCellWeights): RecurrentKernel {
     const { spec, geometry } = this.cell!;
+    const positions = geometry.output.reduce((p, d) => p * d, 1);
+    this.positionOf = statePositions(spec.filters, positions, spec.channelsFirst);
     return createConvLstmKernel(spec, geometry, weights);
+  }
+
+  /**
+   * Keras applies a mask of [batch, time, ...spatial] (Masking on frames) position by position,
+   * where its spatial sizes are the output's (otherwise TensorFlow fails); channels_first masks
+   * (Masking then reduces a spatial axis) are refused.
+   */
+  protected override maskPositions(mask: Mask): Int32Array | null {
+    if (mask.shape.length === 2) return null;
+    const { output } = this.cell!.geometry;
+    const spatial = mask.shape.slice(2);
+    if (this.conv.channelsFirst || spatial.length !== output.length || spatial.some((d, a) => d !== output[a])) {
+      throw this.error(
+        "E_UNSUPPORTED",
+        `gets a mask of shape ${formatShape(mask.shape)}; masks are per step ([batch, time]) or, with ` +
+          `channels_last, per position of the output ${formatShape([null, null, ...output])}, as Keras applies them`,
+      );
+    }
+    return this.positionOf;
   }
 
   /** The convolutions' way of running, and why (for summaries). */

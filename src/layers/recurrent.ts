@@ -270,7 +270,16 @@ export abstract class RecurrentLayer extends Layer {
       mask === null ? null : mask.data,
       this.sequenceOptions(),
       buffers,
+      mask === null ? null : this.maskPositions(mask),
     );
+  }
+
+  /**
+   * Masks are [batch, time]; a convolutional cell also takes masks per spatial position
+   * ([batch, time, ...spatial]) and gives each state value's position here (null: per step).
+   */
+  protected maskPositions(_mask: Mask): Int32Array | null {
+    return null;
   }
 
   private sequenceOptions(): SequenceOptions {
@@ -321,7 +330,9 @@ export abstract class RecurrentLayer extends Layer {
         }
         const mask = masks[0] ?? null;
         buffers.lastOutput.set(carriedOutput);
-        runSequence(kernel, toFloat32(x), batch, 1, stepSize(x), mask === null ? null : mask.data, options, buffers);
+        const data = mask === null ? null : mask.data;
+        const positions = mask === null ? null : this.maskPositions(mask);
+        runSequence(kernel, toFloat32(x), batch, 1, stepSize(x), data, options, buffers, positions);
         if (mask !== null) carriedOutput.set(buffers.lastOutput);
         else carriedOutput.set(buffers.states[0]);
         return outputs;

@@ -20,6 +20,7 @@ matchesKeras([
   "convlstm_channels_first",
   "convlstm_initial_state",
   "convlstm_masking",
+  "convlstm_masking_frames",
   "convlstm_stateful",
   "convlstm_bidirectional",
   "lrcn_time_distributed",
@@ -66,7 +67,12 @@ function stepOf(x: FixtureTensor, t: number): Tensor {
 }
 
 test("streaming ConvLSTM models step by step gives predict's sequence (masks and stateful chunks too)", () => {
-  for (const fixture of ["convlstm_masking", "convlstm_stateful", "lrcn_time_distributed"].flatMap(fixtures)) {
+  for (const fixture of [
+    "convlstm_masking",
+    "convlstm_masking_frames",
+    "convlstm_stateful",
+    "lrcn_time_distributed",
+  ].flatMap(fixtures)) {
     const model = load(fixture);
     const stream = model.stream();
     fixture.chunks.forEach((chunk, c) => {

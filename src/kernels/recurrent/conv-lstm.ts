@@ -108,6 +108,10 @@ export class ConvLstmCell implements RecurrentCell {
   private readonly inputCalls: CallCache;
   private readonly recurrentCalls: CallCache;
   private readonly positions: number;
+  /** The spatial position of each state value (for masks per position). */
+  readonly positionOf: Int32Array;
+  /** A row's states before its gates ran, while masks per position are applied; allocated on first use. */
+  private kept: Float32Array | null = null;
 
   /** `writtenOut`: the activation is tanh and the gates' sigmoid. */
   constructor(
@@ -126,6 +130,7 @@ export class ConvLstmCell implements RecurrentCell {
     const { kernel, recurrentKernel, bias } = kernelWeights;
     this.inputConv = layout(planConvolution(geometry.inputShape, kernel, bias, null));
     this.recurrentConv = layout(planConvolution(geometry.recurrentShape, recurrentKernel, null, null));
+    this.positionOf = statePositions(F, this.positions, spec.channelsFirst);
     this.inputCalls = new CallCache(spec.input, output, geometry.inputPads);
     this.recurrentCalls = new CallCache(output, output, geometry.recurrentPads);
   }
@@ -149,13 +154,17 @@ export class ConvLstmCell implements RecurrentCell {
     maskOffset: number,
     maskStride: number,
     scratch: Float32Array,
+    positions = 1,
   ): void {
     const [h, c] = states;
     const width = this.projectionWidth;
+    const size = this.stateSize;
+    // Masks per row skip whole rows; masks per position are applied after the gates.
+    const rowMask = positions > 1 ? null : mask;
     // The recurrent convolution of every row's h into scratch, added to the step's projection.
     this.recurrentConv.run(h, this.recurrentCalls.of(batch), scratch);
     for (let b = 0; b < batch; b++) {
-      if (mask !== null && mask[maskOffset + b * maskStride] === 0) continue;
+      if (rowMask !== null && rowMask[maskOffset + b * maskStride] === 0) continue;
       const o = offset + b * rowStride;
       for (let k = 0; k < width; k++) p[o + k] += scratch[b * width + k];
     }
@@ -163,18 +172,36 @@ export class ConvLstmCell implements RecurrentCell {
     const { activation, recurrentActivation } = this.spec;
     const written = this.writtenOut;
     for (let b = 0; b < batch; b++) {
-      if (mask !== null && mask[maskOffset + b * maskStride] === 0) continue;
+      if (rowMask !== null && rowMask[maskOffset + b * maskStride] === 0) continue;
       const o = offset + b * rowStride;
-      const s = b * this.stateSize;
+      const s = b * size;
+      const kept = positions > 1 ? (this.kept ??= new Float32Array(2 * size)) : null;
+      if (kept !== null) {
+        kept.set(h.subarray(s, s + size));
+        kept.set(c.subarray(s, s + size), size);
+      }
       // channels_last: each position holds [i | f | g | o] of F filters; channels_first: each gate
       // is one block of filters x positions, as an LSTM of that many units.
-      if (this.spec.channelsFirst)
-        lstmGates(p, o, c, h, s, this.stateSize, written, activation, recurrentActivation, scratch);
+      if (this.spec.channelsFirst) lstmGates(p, o, c, h, s, size, written, activation, recurrentActivation, scratch);
       else
         for (let q = 0; q < this.positions; q++)
           lstmGates(p, o + 4 * F * q, c, h, s + F * q, F, written, activation, recurrentActivation, scratch);
+      if (kept === null) continue;
+      const at = maskOffset + b * maskStride;
+      for (let j = 0; j < size; j++) {
+        if (mask![at + this.positionOf[j]] !== 0) continue;
+        h[s + j] = kept[j];
+        c[s + j] = kept[size + j];
+      }
     }
   }
+}
+
+/** The spatial position of each value of a state ([positions, filters], or channels_first [filters, positions]). */
+export function statePositions(filters: number, positions: number, channelsFirst: boolean): Int32Array {
+  return Int32Array.from({ length: filters * positions }, (_, j) =>
+    channelsFirst ? j % positions : Math.floor(j / filters),
+  );
 }
 
 /** The ConvLSTM's cell and plan: its two convolutions (src/kernels/conv chooses their way) and TypeScript gates. */

@@ -3,7 +3,8 @@
  * every way its convolutions run, against the readable reference (conv-lstm.reference.ts, float64
  * sums rounded where Keras holds float32 tensors). Random spatial rank (1 to 3), sizes, kernels,
  * strides or dilations, padding, data format, filters, activations, go_backwards,
- * return_sequences, initial states and masks.
+ * return_sequences, initial states and masks (per step, and per spatial position as Keras applies a
+ * mask of frames).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,6 +14,7 @@ import { convBackends, forceConvBackend } from "../../../src/kernels/conv/index.
 import {
   convLstmGeometry,
   createConvLstmKernel,
+  statePositions,
   type ConvLstmGeometry,
   type ConvLstmSpec,
 } from "../../../src/kernels/recurrent/conv-lstm.js";
@@ -55,6 +57,9 @@ const setup = fc
     withBias: fc.boolean(),
     withInitialState: fc.boolean(),
     keep: fc.constantFrom(null, null, 0.6),
+    // Masks per step, or per spatial position (Masking on frames).
+    perPosition: fc.boolean(),
+    zeroOutputForMask: fc.boolean(),
     axes: fc.array(fc.record({ size: fc.integer({ min: 1, max: 5 }), kernel: fc.integer({ min: 1, max: 3 }) }), {
       minLength: 3,
       maxLength: 3,
@@ -105,15 +110,21 @@ for (const backend of convBackends()) {
         const stateSize = kernel.sizes.stateSize;
         const x = values(s.batch * s.time * features, 1, next);
         const init = s.withInitialState ? [0, 1].map(() => values(s.batch * stateSize, 1, next)) : null;
-        const mask =
-          s.keep === null ? null : Uint8Array.from({ length: s.batch * s.time }, () => (next() < s.keep! ? 1 : 0));
-        const options = { goBackwards: s.goBackwards, returnSequences: s.returnSequences, zeroOutputForMask: false };
+        const positions = geometry.output.reduce((p, d) => p * d, 1);
+        const maskPositions = s.perPosition ? statePositions(F, positions, spec.channelsFirst) : null;
+        const maskLength = s.batch * s.time * (s.perPosition ? positions : 1);
+        const mask = s.keep === null ? null : Uint8Array.from({ length: maskLength }, () => (next() < s.keep! ? 1 : 0));
+        const options = {
+          goBackwards: s.goBackwards,
+          returnSequences: s.returnSequences,
+          zeroOutputForMask: s.zeroOutputForMask,
+        };
         const buffers = allocateSequenceBuffers(kernel, s.batch, s.time, s.returnSequences);
         if (init !== null) init.forEach((state, k) => buffers.states[k].set(state));
-        runSequence(kernel, x, s.batch, s.time, features, mask, options, buffers);
+        runSequence(kernel, x, s.batch, s.time, features, mask, options, buffers, maskPositions);
         const scalar = (name: string) => getActivation(name, 3)!.scalar!;
         const cell = convLstmReference(spec, geometry, weights, scalar(s.activation), scalar(s.recurrentActivation));
-        const want = referenceSequence(cell, x, s.batch, s.time, features, init, mask, options);
+        const want = referenceSequence(cell, x, s.batch, s.time, features, init, mask, options, maskPositions);
         const label = `${JSON.stringify({ ...s, spec: undefined })} on ${kernel.plan.backend}`;
         const close = (got: Float32Array, expected: number[], what: string) => {
           assert.equal(got.length, expected.length, `${label} ${what}: length`);
