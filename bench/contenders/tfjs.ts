@@ -2,7 +2,7 @@
  * TensorFlow.js (@tensorflow/tfjs) with its CPU or WASM backend. The models are built with
  * tfjs-layers and given the Keras weights with setWeights (the weights are read with kerasless'
  * loader; a wrong read would fail the parity check). recurrentActivation is set to "sigmoid":
- * tfjs' default is hardSigmoid, which is not what Keras 3 used.
+ * tfjs' default is hardSigmoid, which is not what Keras 3 used. W8 uses tfjs-layers' convLstm2d.
  */
 import { readFileSync } from "node:fs";
 import { loadModel } from "../../src/index.js";

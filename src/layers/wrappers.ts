@@ -226,7 +226,9 @@ export class Bidirectional extends Layer {
     const y = forwardResult[0];
     let yRev = backwardResult[0];
     if (this.returnSequences) {
-      const [batch, time, width] = yRev.shape;
+      const [batch, time] = yRev.shape;
+      // A step's values: units, or a ConvLSTM's [...spatial, filters].
+      const width = yRev.shape.slice(2).reduce((p, d) => p * d, 1);
       yRev = new Tensor(yRev.shape, reverseTime(toFloat32(yRev), batch, time, width));
     }
     return [...this.merge(y, yRev), ...forwardResult.slice(1), ...backwardResult.slice(1)];

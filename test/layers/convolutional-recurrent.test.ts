@@ -80,7 +80,8 @@ test("streaming ConvLSTM models step by step gives predict's sequence (masks and
       for (let t = 0; t < time; t++) {
         const outputs = stream.step(chunk.inputs.map((x) => stepOf(x, t)));
         chunk.outputs.forEach((want, k) => {
-          const sequence = model.outputs[k].shape.length === want.shape.length && want.shape[1] === time;
+          // A sequence output streams one step: Keras' output without its time axis.
+          const sequence = outputs[k].rank === want.shape.length - 1;
           const what = `${fixture.id} chunk ${c} step ${t} output ${k}`;
           if (sequence) {
             const step = stepOf(want, t);
@@ -126,7 +127,7 @@ test("ConvLSTM options Keras refuses, and shapes that do not fit, are named at l
         input.batch_shape = [null, 3, 3, 3];
       }),
     "E_CONFIG",
-    /layer "convlstm" \(ConvLSTM2D\): initial state of shape \[None, 3, 3, 3\] does not match the state shape \[None, 3, 2, 3\]/,
+    /\(ConvLSTM2D\): initial state of shape \[None, 3, 3, 3\] does not match the state shape \[None, 3, 2, 3\]/,
   );
 });
 
@@ -138,4 +139,17 @@ test("the ConvLSTM weights are Keras' (kernel, recurrent_kernel, bias) and the p
   const plan = model.kernelPlans().find((p) => p.layer === "convlstm_1");
   assert.ok(plan !== undefined);
   assert.match(plan.why.join("; "), /input convolution: .+; recurrent convolution: /);
+});
+
+test("a mask per position that does not fit the states is refused, naming the layer (Keras fails too)", () => {
+  const [fixture] = listFixtures("keras3/convlstm_masking_frames");
+  const model = loadEdited(
+    "convlstm_masking_frames",
+    (layers) => void (layerNamed(layers, "convlstm_1").config.padding = "valid"),
+  );
+  rejects(
+    () => model.predict(fixture.inputs.map((t) => ({ shape: t.shape, data: t.data }))),
+    "E_UNSUPPORTED",
+    /layer "convlstm_1" \(ConvLSTM2D\): gets a mask of shape \[4, 5, 4, 3\]; masks are per step/,
+  );
 });
