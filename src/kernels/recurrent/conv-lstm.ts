@@ -16,7 +16,8 @@ import {
   type ConvShape,
   type Convolution,
 } from "../conv/index.js";
-import { kernelPath } from "../wasm.js";
+import { kernelModule, kernelPath, type KernelPath } from "../wasm.js";
+import type { KernelExports } from "../wasm-exports.js";
 import type { RecurrentPlan } from "../plan.js";
 import type { KerasCellWeights, RecurrentCell } from "./cell.js";
 import type { RecurrentKernel } from "./driver.js";
@@ -112,6 +113,8 @@ export class ConvLstmCell implements RecurrentCell {
   readonly positionOf: Int32Array;
   /** A row's states before its gates ran, while masks per position are applied; allocated on first use. */
   private kept: Float32Array | null = null;
+  /** The WebAssembly gate pass (tanh and sigmoid gates on the wasm path), or null. */
+  private readonly wasmGates: WasmGates | null;
 
   /** `writtenOut`: the activation is tanh and the gates' sigmoid. */
   constructor(
@@ -119,6 +122,7 @@ export class ConvLstmCell implements RecurrentCell {
     geometry: ConvLstmGeometry,
     private readonly kernelWeights: KerasCellWeights,
     private readonly writtenOut: boolean,
+    wasm: WebAssembly.Module | null = null,
   ) {
     const F = spec.filters;
     const { output } = geometry;
@@ -131,6 +135,7 @@ export class ConvLstmCell implements RecurrentCell {
     this.inputConv = layout(planConvolution(geometry.inputShape, kernel, bias, null));
     this.recurrentConv = layout(planConvolution(geometry.recurrentShape, recurrentKernel, null, null));
     this.positionOf = statePositions(F, this.positions, spec.channelsFirst);
+    this.wasmGates = wasm === null ? null : new WasmGates(wasm);
     this.inputCalls = new CallCache(spec.input, output, geometry.inputPads);
     this.recurrentCalls = new CallCache(output, output, geometry.recurrentPads);
   }
@@ -175,6 +180,10 @@ export class ConvLstmCell implements RecurrentCell {
       if (rowMask !== null && rowMask[maskOffset + b * maskStride] === 0) continue;
       const o = offset + b * rowStride;
       const s = b * size;
+      if (this.wasmGates !== null && positions === 1) {
+        this.wasmGates.run(p, o, h, c, s, size, this.spec.channelsFirst ? 1 : this.positions);
+        continue;
+      }
       const kept = positions > 1 ? (this.kept ??= new Float32Array(2 * size)) : null;
       if (kept !== null) {
         kept.set(h.subarray(s, s + size));
@@ -209,11 +218,13 @@ export function createConvLstmKernel(
   spec: ConvLstmSpec,
   geometry: ConvLstmGeometry,
   weights: KerasCellWeights,
+  path: KernelPath = kernelPath(),
 ): RecurrentKernel {
   const writtenOutGates = spec.activation.name === "tanh" && spec.recurrentActivation.name === "sigmoid";
-  const cell = new ConvLstmCell(spec, geometry, weights, writtenOutGates);
+  const module = path === "wasm" && writtenOutGates ? kernelModule() : null;
+  const cell = new ConvLstmCell(spec, geometry, weights, writtenOutGates, module);
   const plan: RecurrentPlan = {
-    path: kernelPath(),
+    path,
     writtenOutGates,
     fusedGates: null,
     parts: 1,
@@ -222,9 +233,11 @@ export function createConvLstmKernel(
     why: [
       `input convolution: ${cell.inputConv.backend} (${cell.inputConv.reason})`,
       `recurrent convolution: ${cell.recurrentConv.backend} (${cell.recurrentConv.reason})`,
-      writtenOutGates
-        ? "TypeScript gates written out (tanh, sigmoid)"
-        : "TypeScript gates through the activation functions",
+      module !== null
+        ? "gates: the WebAssembly SIMD LSTM gate pass (tanh, sigmoid; TypeScript for masks per position)"
+        : writtenOutGates
+          ? "TypeScript gates written out (tanh, sigmoid)"
+          : "TypeScript gates through the activation functions",
     ],
   };
   return { plan, sizes: cell, cell, wasm: null, weights: () => cell.weights() };
@@ -236,4 +249,49 @@ function convLstmBackend(cell: ConvLstmCell): string {
   if (input.backend === recurrent.backend && input.reason === recurrent.reason)
     return `${input.backend} (${input.reason})`;
   return `input ${input.backend}, recurrent ${recurrent.backend}`;
+}
+
+/**
+ * wasm/kernels.ts' LSTM gate pass (tanh, sigmoid) for one batch row: its pre-activations and
+ * states are copied into the instance's memory, the pass runs over the row's positions (each an
+ * LSTM row of `filters` units; channels_first: one row of every unit), and the states are copied
+ * back. The copies cost a fraction of the transcendental functions the pass computes in SIMD.
+ */
+class WasmGates {
+  private readonly kernels: KernelExports;
+  private readonly gate: number;
+  private size = -1;
+  private p = new Float32Array(0);
+  private h = new Float32Array(0);
+  private c = new Float32Array(0);
+
+  constructor(module: WebAssembly.Module) {
+    this.kernels = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
+    this.gate = this.kernels.GATE_SIGMOID.value as number;
+  }
+
+  /** Views of p [4·size], h and c [size] from byte 16 (the pass may read 12 bytes past a row). */
+  private layout(size: number): void {
+    if (size === this.size) return;
+    const memory = this.kernels.memory;
+    const bytes = 16 + 4 * 6 * size + 16;
+    if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+    this.p = new Float32Array(memory.buffer, 16, 4 * size);
+    this.h = new Float32Array(memory.buffer, 16 + 16 * size, size);
+    this.c = new Float32Array(memory.buffer, 16 + 20 * size, size);
+    this.size = size;
+  }
+
+  /** Row p[o .. o + 4·size) of pre-activations; states h, c at s (size values each) updated. */
+  run(p: Float32Array, o: number, h: Float32Array, c: Float32Array, s: number, size: number, rows: number): void {
+    this.layout(size);
+    this.p.set(p.subarray(o, o + 4 * size));
+    this.h.set(h.subarray(s, s + size));
+    this.c.set(c.subarray(s, s + size));
+    const units = size / rows;
+    const [pPtr, hPtr, cPtr] = [this.p.byteOffset, this.h.byteOffset, this.c.byteOffset];
+    this.kernels.lstmGates(pPtr, 4 * units, hPtr, cPtr, units, rows, units, this.gate, 0, 0);
+    h.set(this.h, s);
+    c.set(this.c, s);
+  }
 }

@@ -84,65 +84,68 @@ const setup = fc
   })
   .filter((s) => !("emptyAxis" in convLstmGeometry(s.spec)));
 
-for (const backend of convBackends()) {
-  test(`ConvLSTM with ${backend} convolutions computes what the reference computes`, () => {
-    fc.assert(
-      fc.property(setup, (s) => {
-        const next = rng(s.seed);
-        const { spec } = s;
-        const geometry = convLstmGeometry(spec) as ConvLstmGeometry;
-        const taps = spec.kernel.reduce((p, k) => p * k, 1);
-        const F = spec.filters;
-        const weights = {
-          kernel: values(taps * spec.inChannels * 4 * F, 0.5, next),
-          recurrentKernel: values(taps * F * 4 * F, 0.5, next),
-          bias: s.withBias ? values(4 * F, 0.5, next) : null,
-        };
-        forceConvBackend(backend);
-        const kernel = (() => {
-          try {
-            return createConvLstmKernel(spec, geometry, weights);
-          } finally {
-            forceConvBackend(null);
-          }
-        })();
-        const features = spec.input.reduce((p, d) => p * d, 1) * spec.inChannels;
-        const stateSize = kernel.sizes.stateSize;
-        const x = values(s.batch * s.time * features, 1, next);
-        const init = s.withInitialState ? [0, 1].map(() => values(s.batch * stateSize, 1, next)) : null;
-        const positions = geometry.output.reduce((p, d) => p * d, 1);
-        const maskPositions = s.perPosition ? statePositions(F, positions, spec.channelsFirst) : null;
-        const maskLength = s.batch * s.time * (s.perPosition ? positions : 1);
-        const mask = s.keep === null ? null : Uint8Array.from({ length: maskLength }, () => (next() < s.keep! ? 1 : 0));
-        const options = {
-          goBackwards: s.goBackwards,
-          returnSequences: s.returnSequences,
-          zeroOutputForMask: s.zeroOutputForMask,
-        };
-        const buffers = allocateSequenceBuffers(kernel, s.batch, s.time, s.returnSequences);
-        if (init !== null) init.forEach((state, k) => buffers.states[k].set(state));
-        runSequence(kernel, x, s.batch, s.time, features, mask, options, buffers, maskPositions);
-        const scalar = (name: string) => getActivation(name, 3)!.scalar!;
-        const cell = convLstmReference(spec, geometry, weights, scalar(s.activation), scalar(s.recurrentActivation));
-        const want = referenceSequence(cell, x, s.batch, s.time, features, init, mask, options, maskPositions);
-        const label = `${JSON.stringify({ ...s, spec: undefined })} on ${kernel.plan.backend}`;
-        const close = (got: Float32Array, expected: number[], what: string) => {
-          assert.equal(got.length, expected.length, `${label} ${what}: length`);
-          expected.forEach((w, i) =>
-            assert.ok(
-              Math.abs(got[i] - w) <= 1e-5 + 1e-4 * Math.abs(w),
-              `${label} ${what}[${i}] = ${got[i]}, want ${w}`,
-            ),
-          );
-        };
-        close(buffers.output, want.output, "output");
-        buffers.states.forEach((state, k) => close(state, want.states[k], `state ${k}`));
-        assert.deepEqual(kernel.plan.backend, `${backend} (forced)`);
-      }),
-      { numRuns: 150 },
-    );
-  });
-}
+// Gates: TypeScript on the js path; on the wasm path, WebAssembly's gate pass for tanh and sigmoid.
+for (const backend of convBackends())
+  for (const path of ["js", "wasm"] as const) {
+    test(`ConvLSTM with ${backend} convolutions, ${path} gates, computes what the reference computes`, () => {
+      fc.assert(
+        fc.property(setup, (s) => {
+          const next = rng(s.seed);
+          const { spec } = s;
+          const geometry = convLstmGeometry(spec) as ConvLstmGeometry;
+          const taps = spec.kernel.reduce((p, k) => p * k, 1);
+          const F = spec.filters;
+          const weights = {
+            kernel: values(taps * spec.inChannels * 4 * F, 0.5, next),
+            recurrentKernel: values(taps * F * 4 * F, 0.5, next),
+            bias: s.withBias ? values(4 * F, 0.5, next) : null,
+          };
+          forceConvBackend(backend);
+          const kernel = (() => {
+            try {
+              return createConvLstmKernel(spec, geometry, weights, path);
+            } finally {
+              forceConvBackend(null);
+            }
+          })();
+          const features = spec.input.reduce((p, d) => p * d, 1) * spec.inChannels;
+          const stateSize = kernel.sizes.stateSize;
+          const x = values(s.batch * s.time * features, 1, next);
+          const init = s.withInitialState ? [0, 1].map(() => values(s.batch * stateSize, 1, next)) : null;
+          const positions = geometry.output.reduce((p, d) => p * d, 1);
+          const maskPositions = s.perPosition ? statePositions(F, positions, spec.channelsFirst) : null;
+          const maskLength = s.batch * s.time * (s.perPosition ? positions : 1);
+          const mask =
+            s.keep === null ? null : Uint8Array.from({ length: maskLength }, () => (next() < s.keep! ? 1 : 0));
+          const options = {
+            goBackwards: s.goBackwards,
+            returnSequences: s.returnSequences,
+            zeroOutputForMask: s.zeroOutputForMask,
+          };
+          const buffers = allocateSequenceBuffers(kernel, s.batch, s.time, s.returnSequences);
+          if (init !== null) init.forEach((state, k) => buffers.states[k].set(state));
+          runSequence(kernel, x, s.batch, s.time, features, mask, options, buffers, maskPositions);
+          const scalar = (name: string) => getActivation(name, 3)!.scalar!;
+          const cell = convLstmReference(spec, geometry, weights, scalar(s.activation), scalar(s.recurrentActivation));
+          const want = referenceSequence(cell, x, s.batch, s.time, features, init, mask, options, maskPositions);
+          const label = `${JSON.stringify({ ...s, spec: undefined })} on ${kernel.plan.backend}`;
+          const close = (got: Float32Array, expected: number[], what: string) => {
+            assert.equal(got.length, expected.length, `${label} ${what}: length`);
+            expected.forEach((w, i) =>
+              assert.ok(
+                Math.abs(got[i] - w) <= 1e-5 + 1e-4 * Math.abs(w),
+                `${label} ${what}[${i}] = ${got[i]}, want ${w}`,
+              ),
+            );
+          };
+          close(buffers.output, want.output, "output");
+          buffers.states.forEach((state, k) => close(state, want.states[k], `state ${k}`));
+          assert.deepEqual(kernel.plan.backend, `${backend} (forced)`);
+        }),
+        { numRuns: 150 },
+      );
+    });
+  }
 
 test("the ConvLSTM plan names both convolutions' ways and the gates", () => {
   const spec: ConvLstmSpec = {
