@@ -12,14 +12,20 @@ export interface ModelSpec {
   onnx: string;
   /** One-step ONNX graphs (state in, state out) by form; the stateful contenders use the faster. */
   onnxStep?: Record<string, string>;
-  /** The recurrent layers, in order (a Dense(1) follows them). Image models have none. */
-  recurrent: { cell: "lstm" | "gru"; units: number }[];
+  /**
+   * The recurrent layers, in order (a Dense(1) follows them; after ConvLSTM2D layers, whose
+   * kernel is given, the head of `what`).
+   */
+  recurrent: { cell: "lstm" | "gru" | "convlstm2d"; units: number; kernel?: number[] }[];
   layers: string[];
   what: string;
-  /** Sequence models: the input is [batch, steps, features]. */
-  steps?: number;
-  features?: number;
-  /** Image models: the input is [batch, ...image]. */
+  /** Sequence models (image models: 1). */
+  steps: number;
+  /** Values of one step (the product of stepShape when given; image models: of the image). */
+  features: number;
+  /** One step's shape when it is not [features] (a video frame: [rows, cols, channels]). */
+  stepShape?: number[];
+  /** Image models: the input is [batch, ...image] (no steps). */
   image?: number[];
   /** Floating-point operations of one sample, in millions (image models; sequences are counted). */
   mflopPerSample?: number;
@@ -41,8 +47,10 @@ export interface Workload {
   model: ModelSpec;
   batch: number;
   seed: number;
-  /** [batch, steps, features] or [batch, ...image], row-major. */
-  inputShape: number[];
+  /** [batch, steps, features], row-major. */
+  inputShape: [number, number, number];
+  /** The input tensor's shape: [batch, steps, ...stepShape] ([batch, steps, features] without one). */
+  tensorShape: number[];
   input: Float32Array;
   /** Why the workload cannot run here (its generated model is missing), if it cannot. */
   unavailable?: string;
@@ -52,7 +60,7 @@ export interface Workload {
 }
 
 interface WorkloadsFile {
-  models: Record<string, Omit<ModelSpec, "name">>;
+  models: Record<string, Omit<ModelSpec, "name" | "steps" | "features"> & { steps?: number; features?: number }>;
   workloads: { id: string; kind: WorkloadKind; model: string; batch: number; seed: number; title: string }[];
 }
 
@@ -76,9 +84,18 @@ export function loadWorkloads(): Workload[] {
     outputs: Record<string, { shape: number[]; data: number[] }>;
   };
   return spec.workloads.map((w) => {
-    const model = { name: w.model, ...spec.models[w.model] };
-    const inputShape = [w.batch, ...(model.image ?? [model.steps ?? 0, model.features ?? 0])];
-    const count = inputShape.reduce((a, b) => a * b, 1);
+    const raw = spec.models[w.model];
+    const imageSize = raw.image?.reduce((p, d) => p * d, 1);
+    const model = {
+      name: w.model,
+      ...raw,
+      steps: raw.steps ?? 1,
+      features: raw.features ?? imageSize ?? 0,
+    };
+    const inputShape: [number, number, number] = [w.batch, model.steps, model.features];
+    const tensorShape = model.image
+      ? [w.batch, ...model.image]
+      : [w.batch, model.steps, ...(model.stepShape ?? [model.features])];
     const generated = model.generated;
     const files = [model.keras, model.onnx, ...(generated ? [generated.reference] : [])];
     const missing = files.find((f) => !existsSync(benchPath(f)));
@@ -87,6 +104,7 @@ export function loadWorkloads(): Workload[] {
         ...w,
         model,
         inputShape,
+        tensorShape,
         input: new Float32Array(0),
         expected: new Float32Array(0),
         expectedShape: [],
@@ -101,7 +119,8 @@ export function loadWorkloads(): Workload[] {
       ...w,
       model,
       inputShape,
-      input: prngFloats(w.seed, count),
+      tensorShape,
+      input: prngFloats(w.seed, inputShape[0] * inputShape[1] * inputShape[2]),
       expected: Float32Array.from(reference.data),
       expectedShape: reference.shape,
     };
@@ -133,19 +152,23 @@ export function compareWithKeras(
 
 /**
  * Floating-point operations of one call: 2 per multiply-add of the matrix products (x·W, h·U and
- * the Dense head); gate nonlinearities and elementwise products are not counted. A streaming call
- * is one time step.
+ * the Dense head) or, for ConvLSTM2D ("same" padding, stride 1), of both convolutions at every
+ * position (and a 1x1 convolution head); gate nonlinearities, elementwise products and pooling are
+ * not counted. A streaming call is one time step.
  */
 export function workloadFlops(w: Workload): number {
   if (w.model.mflopPerSample !== undefined) return w.batch * w.model.mflopPerSample * 1e6;
-  const steps = w.kind === "stream" ? 1 : (w.model.steps ?? 0);
-  let inputs = w.model.features ?? 0;
+  const steps = w.kind === "stream" ? 1 : w.model.steps;
+  const frame = w.model.stepShape;
+  const positions = frame === undefined ? 1 : frame.slice(0, -1).reduce((p, d) => p * d, 1);
+  let inputs = frame === undefined ? w.model.features : frame[frame.length - 1];
   let perSample = 0;
-  for (const { cell, units } of w.model.recurrent) {
-    const gates = cell === "lstm" ? 4 : 3;
-    perSample += steps * 2 * (inputs + units) * gates * units;
+  for (const { cell, units, kernel } of w.model.recurrent) {
+    const gates = cell === "gru" ? 3 : 4;
+    const taps = kernel === undefined ? 1 : kernel.reduce((p, k) => p * k, 1);
+    perSample += steps * 2 * positions * taps * (inputs + units) * gates * units;
     inputs = units;
   }
-  perSample += 2 * inputs;
+  perSample += 2 * positions * inputs;
   return w.batch * perSample;
 }

@@ -238,7 +238,8 @@ def main():
     import onnxruntime as ort
 
     spec = load_workloads()
-    models = spec["models"]
+    # Models too large to commit have their own generator (bench/python/make_mobilenet.py).
+    models = {name: m for name, m in spec["models"].items() if "generated" not in m}
     os.makedirs(bench_path("models"), exist_ok=True)
     shutil.copyfile(os.path.join(REPO, "examples", "seed", "model.keras"), bench_path(models["seed"]["keras"]))
     build_lstm128().save(bench_path(models["lstm128"]["keras"]))
@@ -261,7 +262,7 @@ def main():
 
     references = {"note": f"model.predict of Keras {keras.__version__} ({keras.backend.backend()} backend) on each workload's input", "outputs": {}}
     print("checking the ONNX graphs against Keras:")
-    for w in spec["workloads"]:
+    for w in (w for w in spec["workloads"] if w["model"] in models):
         x = workload_input(w, models)
         m = models[w["model"]]
         expected = keras_models[w["model"]].predict(x, batch_size=len(x), verbose=0)

@@ -35,7 +35,9 @@ export interface RecurrentCell extends CellSizes {
    * `projection[offset + b*rowStride ..]` (the cell may overwrite it); `states[k]` are
    * [batch, stateSize] and are updated in place, except for rows whose
    * `mask[maskOffset + b*maskStride]` is 0 (mask null: every row runs). `scratch` holds
-   * batch * projectionWidth values.
+   * batch * projectionWidth values. `positions` > 1 (convolutional cells only): the mask holds
+   * one value per spatial position, `mask[maskOffset + b*maskStride + position]`, and masked
+   * positions keep their states.
    */
   step(
     projection: Float32Array,
@@ -47,6 +49,7 @@ export interface RecurrentCell extends CellSizes {
     maskOffset: number,
     maskStride: number,
     scratch: Float32Array,
+    positions?: number,
   ): void;
   weights(): KerasCellWeights;
 }
