@@ -159,3 +159,31 @@ export function softmax(x: Tensor, axis: number): Tensor {
   }
   return new Tensor(x.shape, out);
 }
+
+/** out[o, j, i] = x[o, index[j], i] along `axis`: the selections split, unstack, tile and repeat make. */
+export function gatherAlong(x: Tensor, axis: number, index: readonly number[]): Tensor {
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  const n = x.shape[axis];
+  const shape = x.shape.slice();
+  shape[axis] = index.length;
+  const data: TensorData =
+    x.data instanceof Int32Array ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
+  let o = 0;
+  for (let i = 0; i < outer; i++) {
+    for (const j of index) {
+      const from = (i * n + j) * inner;
+      for (let k = 0; k < inner; k++) data[o++] = x.data[from + k];
+    }
+  }
+  return new Tensor(shape, data);
+}
+
+/** NumPy's where(condition, x, y), all three broadcast. */
+export function select(condition: Tensor, x: Tensor, y: Tensor): Tensor {
+  const shape = broadcastShapes(broadcastShapes(condition.shape, x.shape), y.shape);
+  const [oc, ox, oy] = [condition, x, y].map((t) => broadcastOffsets(t.shape, shape));
+  const out = new Float32Array(oc.length);
+  for (let k = 0; k < out.length; k++) out[k] = condition.data[oc[k]] !== 0 ? x.data[ox[k]] : y.data[oy[k]];
+  return new Tensor(shape, out);
+}
