@@ -20,6 +20,15 @@ const reduce = (fn: string): [string, Translate] => [
   (ins, attr) => ({ args: [ins[0]], kwargs: { axis: ins[1], keepdims: attr("keep_dims") ?? false } }),
 ];
 
+/** MatMul's transpose_a/b and BatchMatMulV2's adj_x/y (real numbers: adjoint is transpose). */
+const matmul = (a: string, b: string): [string, Translate] => [
+  "linalg.matmul",
+  (ins, attr) => ({
+    args: [ins[0]],
+    kwargs: { b: ins[1], transpose_a: attr(a) ?? false, transpose_b: attr(b) ?? false },
+  }),
+];
+
 /** Bits of a StridedSlice mask. */
 const bit = (mask: OpValue | undefined, i: number): boolean => typeof mask === "number" && ((mask >> i) & 1) === 1;
 
@@ -37,29 +46,27 @@ function sliceSpec(ins: OpValue[], attr: Attr): OpValue[] {
   });
 }
 
+/** "Op:function" pairs, e.g. "Sub:math.subtract", as map entries made by `make`. */
+function table(pairs: string, make: (fn: string) => [string, Translate]): [string, [string, Translate]][] {
+  return pairs.split(/\s+/).map((pair) => [pair.split(":")[0], make(pair.split(":")[1])]);
+}
+
 /** NodeDef op → the TensorFlow function (as TFOpLambda names it) and its arguments. */
 const NODE_OPS = new Map<string, [string, Translate]>([
-  ...(["Add", "AddV2"].map((op) => [op, binary("math.add")]) as [string, [string, Translate]][]),
-  ["Sub", binary("math.subtract")],
-  ["Mul", binary("math.multiply")],
-  ["RealDiv", binary("math.truediv")],
-  ["Maximum", binary("math.maximum")],
-  ["Minimum", binary("math.minimum")],
-  ["Pow", binary("math.pow")],
-  ["Mean", reduce("math.reduce_mean")],
-  ["Sum", reduce("math.reduce_sum")],
-  ["Max", reduce("math.reduce_max")],
-  ["Min", reduce("math.reduce_min")],
-  ["Prod", reduce("math.reduce_prod")],
-  ["Neg", unary("math.negative")],
-  ...(["Exp", "Log", "Sqrt", "Rsqrt", "Square", "Abs", "Sigmoid", "Tanh", "Softplus"].map((op) => [
-    op,
-    unary(`math.${op.toLowerCase()}`),
-  ]) as [string, [string, Translate]][]),
-  ...(["Relu", "Relu6", "Elu", "Selu"].map((op) => [op, unary(`nn.${op.toLowerCase()}`)]) as [
-    string,
-    [string, Translate],
-  ][]),
+  ...table(
+    "Add:math.add AddV2:math.add Sub:math.subtract Mul:math.multiply RealDiv:math.truediv Maximum:math.maximum " +
+      "Minimum:math.minimum Pow:math.pow",
+    binary,
+  ),
+  ...table(
+    "Mean:math.reduce_mean Sum:math.reduce_sum Max:math.reduce_max Min:math.reduce_min Prod:math.reduce_prod",
+    reduce,
+  ),
+  ...table(
+    "Neg:math.negative Exp:math.exp Log:math.log Sqrt:math.sqrt Rsqrt:math.rsqrt Square:math.square Abs:math.abs " +
+      "Sigmoid:math.sigmoid Tanh:math.tanh Softplus:math.softplus Relu:nn.relu Relu6:nn.relu6 Elu:nn.elu Selu:nn.selu",
+    unary,
+  ),
   ["Softmax", unary("nn.softmax")],
   ["ConcatV2", ["concat", (ins) => ({ args: [ins.slice(0, -1)], kwargs: { axis: ins[ins.length - 1] } })]],
   ["Pack", ["stack", (ins, attr) => ({ args: [ins], kwargs: { axis: attr("axis") ?? 0 } })]],
@@ -75,26 +82,8 @@ const NODE_OPS = new Map<string, [string, Translate]>([
       (ins, attr) => ({ args: [ins[0]], kwargs: { bias: ins[1], data_format: attr("data_format") ?? "NHWC" } }),
     ],
   ],
-  [
-    "MatMul",
-    [
-      "linalg.matmul",
-      (ins, attr) => ({
-        args: [ins[0]],
-        kwargs: { b: ins[1], transpose_a: attr("transpose_a") ?? false, transpose_b: attr("transpose_b") ?? false },
-      }),
-    ],
-  ],
-  [
-    "BatchMatMulV2",
-    [
-      "linalg.matmul",
-      (ins, attr) => ({
-        args: [ins[0]],
-        kwargs: { b: ins[1], transpose_a: attr("adj_x") ?? false, transpose_b: attr("adj_y") ?? false },
-      }),
-    ],
-  ],
+  ["MatMul", matmul("transpose_a", "transpose_b")],
+  ["BatchMatMulV2", matmul("adj_x", "adj_y")],
   [
     "StridedSlice",
     ["__operators__.getitem", (ins, attr) => ({ args: [ins[0]], kwargs: { slice_spec: sliceSpec(ins, attr) } })],

@@ -5,14 +5,9 @@
  */
 import { Tensor, sizeOf, type TensorData } from "../../tensor.js";
 
+/** Row-major strides: the element count of the axes after each axis. */
 export function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
+  return shape.map((_, axis) => sizeOf(shape.slice(axis + 1)));
 }
 
 /** NumPy's broadcast of two known shapes (checked at load by the symbolic version). */
@@ -36,22 +31,19 @@ function broadcastOffsets(shape: readonly number[], out: readonly number[]): Int
   return gatherOffsets(out, s, 0);
 }
 
-/** Offsets base + sum(index[i] * strides[i]) over every index of `shape`, row-major. */
+/**
+ * Offsets base + sum(index[i] * strides[i]) over every index of `shape`, row-major: built axis by
+ * axis, each offset so far followed by its steps along the next axis.
+ */
 export function gatherOffsets(shape: readonly number[], strides: readonly number[], base: number): Int32Array {
-  const n = sizeOf(shape);
-  const offsets = new Int32Array(n);
-  const index = new Array<number>(shape.length).fill(0);
-  let offset = base;
-  for (let k = 0; k < n; k++) {
-    offsets[k] = offset;
-    for (let axis = shape.length - 1; axis >= 0; axis--) {
-      index[axis]++;
-      offset += strides[axis];
-      if (index[axis] < shape[axis]) break;
-      offset -= strides[axis] * index[axis];
-      index[axis] = 0;
+  let offsets = Int32Array.of(base);
+  shape.forEach((n, axis) => {
+    const next = new Int32Array(offsets.length * n);
+    for (let k = 0; k < offsets.length; k++) {
+      for (let i = 0; i < n; i++) next[k * n + i] = offsets[k] + i * strides[axis];
     }
-  }
+    offsets = next;
+  });
   return offsets;
 }
 
