@@ -1,6 +1,7 @@
 /** The bindings many ops share: elementwise with broadcasting, reductions, element-moving reshapes. */
 import { Tensor } from "../../tensor.js";
 import type { Shape } from "../layer.js";
+import type { TensorArg } from "./values.js";
 import { binary, reduce, unary } from "./kernels.js";
 import { broadcastSymbolic, normalizeAxis, single, type BoundOp, type OpParams } from "./params.js";
 
@@ -30,11 +31,24 @@ export interface OpNames {
   /** Defaults to `params`. */
   readonly kerasParams?: readonly string[];
   readonly kerasNames?: Readonly<Record<string, string>>;
-  readonly summary?: string;
 }
 
-export function define(name: string, names: OpNames, bind: Bind): OpDefinition {
-  return { ...names, name, kerasParams: names.kerasParams ?? names.params, summary: names.summary ?? "", bind };
+/** An op whose first parameter is a Keras tensor: `bind` gets it and its shape. */
+export function tensorOp(
+  name: string,
+  summary: string,
+  names: OpNames,
+  bind: (p: OpParams, x: TensorArg, shape: Shape) => BoundOp,
+): OpDefinition {
+  return define(name, summary, names, (p) => {
+    const x = p.tensor(names.params[0]);
+    return bind(p, x, p.shapes[x.index]);
+  });
+}
+
+/** An op: its name, what the docs say is supported, the names that call it, its binding. */
+export function define(name: string, summary: string, names: OpNames, bind: Bind): OpDefinition {
+  return { ...names, name, kerasParams: names.kerasParams ?? names.params, summary, bind };
 }
 
 export function elementwise(f: (a: number, b: number) => number): Bind {

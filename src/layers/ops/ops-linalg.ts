@@ -126,12 +126,8 @@ function runMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
 export const LINALG_OPS: readonly OpDefinition[] = [
   define(
     "matmul",
-    {
-      tf: ["linalg.matmul"],
-      params: ["a", "b", "transpose_a", "transpose_b"],
-      keras: ["Matmul"],
-      summary: "rank 2 or more, broadcast batch axes, `transpose_a`/`transpose_b`",
-    },
+    "rank 2 or more, broadcast batch axes, `transpose_a`/`transpose_b`",
+    { tf: ["linalg.matmul"], params: ["a", "b", "transpose_a", "transpose_b"], keras: ["Matmul"] },
     (p) => {
       const [a, b] = [p.operand("a"), p.operand("b")];
       const [ta, tb] = [p.bool("transpose_a", false), p.bool("transpose_b", false)];
@@ -141,16 +137,16 @@ export const LINALG_OPS: readonly OpDefinition[] = [
       );
     },
   ),
+  // Not tf.einsum: tf.keras saves its TFOpLambda without the operands (and cannot reload it).
   define(
     "einsum",
+    "any number of operands, explicit or implicit output, letters (no ellipsis)",
     {
-      // Not tf.einsum: tf.keras saves its TFOpLambda without the operands (and cannot reload it).
       tf: [],
       params: ["equation", "inputs"],
       keras: ["Einsum"],
       kerasParams: ["*inputs"],
       kerasNames: { subscripts: "equation" },
-      summary: "any number of operands, explicit or implicit output, letters (no ellipsis)",
     },
     (p) => {
       const equation = p.string("equation");

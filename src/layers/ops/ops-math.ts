@@ -8,11 +8,11 @@ import { broadcastSymbolic, normalizeAxis, opError, single } from "./params.js";
 type Scalar = (v: number) => number;
 
 function binaryOp(name: string, tf: string[], keras: string[], f: (a: number, b: number) => number): OpDefinition {
-  return define(name, { tf, params: ["x", "y"], keras, summary: "broadcasting" }, elementwise(f));
+  return define(name, "broadcasting", { tf, params: ["x", "y"], keras }, elementwise(f));
 }
 
 function unaryOp(name: string, tf: string[], keras: string[], f: Scalar, param = "x"): OpDefinition {
-  return define(name, { tf, params: [param], keras }, pointwise(param, f));
+  return define(name, "", { tf, params: [param], keras }, pointwise(param, f));
 }
 
 /** The elementwise activation Keras 3 defines under `name` (the same function TensorFlow's op computes). */
@@ -35,7 +35,7 @@ function parametric(
   f: (a: number) => Scalar,
   kerasNames?: Record<string, string>,
 ): OpDefinition {
-  return define(name, { tf, params: ["features", param], keras, kerasNames, summary: `\`${param}\`` }, (p) => {
+  return define(name, `\`${param}\``, { tf, params: ["features", param], keras, kerasNames }, (p) => {
     const x = p.operand("features");
     const g = f(p.number(param, fallback));
     p.checkAllRead();
@@ -45,7 +45,7 @@ function parametric(
 
 /** The axis ops that take a whole axis: softmax, log_softmax. */
 function axisOp(name: string, tf: string[], keras: string[], apply: (x: Tensor, axis: number) => Tensor): OpDefinition {
-  return define(name, { tf, params: ["logits", "axis"], keras, summary: "any axis" }, (p) => {
+  return define(name, "any axis", { tf, params: ["logits", "axis"], keras }, (p) => {
     const x = p.tensor("logits");
     const rank = p.shapes[x.index].length;
     const axis = normalizeAxis(p.op, p.int("axis", -1), rank);
@@ -96,7 +96,8 @@ export const MATH_OPS: readonly OpDefinition[] = [
   unaryOp("logical_not", ["math.logical_not"], ["LogicalNot"], (v) => (v === 0 ? 1 : 0)),
   define(
     "where",
-    { tf: ["where"], params: ["condition", "x", "y"], keras: ["Where"], summary: "condition, x and y broadcast" },
+    "condition, x and y broadcast",
+    { tf: ["where"], params: ["condition", "x", "y"], keras: ["Where"] },
     (p) => {
       if (!p.has("x") || !p.has("y")) throw opError(p.op, "where with a condition only (indices) is not supported");
       const [c, x, y] = [p.operand("condition"), p.operand("x"), p.operand("y")];
@@ -132,27 +133,23 @@ export const MATH_OPS: readonly OpDefinition[] = [
     negative_slope: "alpha",
   }),
   parametric("silu", ["nn.silu", "nn.swish"], ["Silu"], "beta", 1, (beta) => (v) => v * sigmoid(beta * v)),
-  define(
-    "gelu",
-    { tf: ["nn.gelu"], params: ["features", "approximate"], keras: ["Gelu"], summary: "`approximate` true/false" },
-    (p) => {
-      const x = p.operand("features");
-      const approximate = p.bool("approximate", false);
-      p.checkAllRead();
-      const f: Scalar = approximate
-        ? (v) => 0.5 * v * (1 + Math.tanh(GELU_TANH * (v + 0.044715 * v * v * v)))
-        : (v) => 0.5 * v * (1 + erf(v / Math.SQRT2));
-      return single(x.shape, (inputs) => unary(x.value(inputs), f));
-    },
-  ),
+  define("gelu", "`approximate`", { tf: ["nn.gelu"], params: ["features", "approximate"], keras: ["Gelu"] }, (p) => {
+    const x = p.operand("features");
+    const approximate = p.bool("approximate", false);
+    p.checkAllRead();
+    const f: Scalar = approximate
+      ? (v) => 0.5 * v * (1 + Math.tanh(GELU_TANH * (v + 0.044715 * v * v * v)))
+      : (v) => 0.5 * v * (1 + erf(v / Math.SQRT2));
+    return single(x.shape, (inputs) => unary(x.value(inputs), f));
+  }),
   define(
     "clip",
+    "scalar bounds",
     {
       tf: ["clip_by_value"],
       params: ["t", "clip_value_min", "clip_value_max"],
       keras: ["Clip"],
       kerasNames: { x_min: "clip_value_min", x_max: "clip_value_max" },
-      summary: "scalar bounds",
     },
     (p) => {
       const x = p.operand("t");
@@ -165,7 +162,8 @@ export const MATH_OPS: readonly OpDefinition[] = [
   axisOp("log_softmax", ["nn.log_softmax", "math.log_softmax"], ["LogSoftmax"], logSoftmax),
   define(
     "cast",
-    { tf: ["cast"], params: ["x", "dtype"], keras: ["Cast"], summary: `to ${Object.keys(CAST).join(", ")}` },
+    `to ${Object.keys(CAST).join(", ")}`,
+    { tf: ["cast"], params: ["x", "dtype"], keras: ["Cast"] },
     (p) => {
       const x = p.operand("x");
       const dtype = p.string("dtype");
@@ -181,7 +179,8 @@ export const MATH_OPS: readonly OpDefinition[] = [
   ),
   define(
     "bias_add",
-    { tf: ["nn.bias_add"], params: ["value", "bias", "data_format"], keras: [], summary: "NHWC and NCHW layouts" },
+    "NHWC and NCHW layouts",
+    { tf: ["nn.bias_add"], params: ["value", "bias", "data_format"], keras: [] },
     (p) => {
       const x = p.operand("value");
       const bias = p.operand("bias");

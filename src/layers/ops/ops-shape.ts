@@ -1,7 +1,7 @@
 /** Ops that select, move or reduce elements: indexing, reductions, reshapes, joins and splits, tile, repeat. */
 import { Tensor } from "../../tensor.js";
 import type { Shape } from "../layer.js";
-import { define, reduction, reshaped, type OpDefinition } from "./bindings.js";
+import { define, reduction, reshaped, tensorOp, type OpDefinition } from "./bindings.js";
 import { concat, gatherAlong, transpose } from "./kernels.js";
 import { normalizeAxis, opError, single, type OpParams } from "./params.js";
 import { bindGetItem } from "./slicing.js";
@@ -11,7 +11,7 @@ const range = (start: number, count: number): number[] => Array.from({ length: c
 function reductionOp(name: string, tf: string, keras: string[], bind: ReturnType<typeof reduction>): OpDefinition {
   // tf.compat.v1's reductions are saved under the same names, with reduction_indices and keep_dims.
   const params = ["input_tensor", "axis", "keepdims"];
-  return define(name, { tf: [tf], params, keras, summary: "axis (int, list, None), keepdims (or keep_dims)" }, bind);
+  return define(name, "axis (int, list, None), keepdims (or keep_dims)", { tf: [tf], params, keras }, bind);
 }
 
 /** A known axis size (splits need one). */
@@ -44,19 +44,14 @@ function splitSizes(p: OpParams, n: number): number[] {
 }
 
 export const SHAPE_OPS: readonly OpDefinition[] = [
-  define(
+  tensorOp(
     "getitem",
-    {
-      tf: ["__operators__.getitem"],
-      params: ["tensor", "slice_spec"],
-      keras: ["GetItem"],
-      summary: "integers, slices with any step, `...`, `None`",
-    },
-    (p) => {
-      const x = p.tensor("tensor");
+    "integers, slices with any step, `...`, `None`",
+    { tf: ["__operators__.getitem"], params: ["tensor", "slice_spec"], keras: ["GetItem"] },
+    (p, x, s) => {
       const spec = p.raw("slice_spec") ?? [];
       p.checkAllRead({ var: null });
-      return bindGetItem(p.op, spec, x, p.shapes[x.index]);
+      return bindGetItem(p.op, spec, x, s);
     },
   ),
   reductionOp(
@@ -85,12 +80,8 @@ export const SHAPE_OPS: readonly OpDefinition[] = [
   ),
   define(
     "expand_dims",
-    {
-      tf: ["expand_dims", "compat.v1.expand_dims"],
-      params: ["input", "axis"],
-      keras: ["ExpandDims"],
-      summary: "one axis",
-    },
+    "one axis",
+    { tf: ["expand_dims", "compat.v1.expand_dims"], params: ["input", "axis"], keras: ["ExpandDims"] },
     (p) => {
       const axis = p.has("dim") ? p.int("dim") : p.int("axis");
       const bound = reshaped(p, "input", (s) => {
@@ -103,12 +94,8 @@ export const SHAPE_OPS: readonly OpDefinition[] = [
   ),
   define(
     "squeeze",
-    {
-      tf: ["compat.v1.squeeze", "squeeze"],
-      params: ["input", "axis"],
-      keras: ["Squeeze"],
-      summary: "axis or axes of size 1",
-    },
+    "axis or axes of size 1",
+    { tf: ["compat.v1.squeeze", "squeeze"], params: ["input", "axis"], keras: ["Squeeze"] },
     (p) => {
       const axes = p.ints("axis") ?? p.ints("squeeze_dims");
       const bound = reshaped(p, "input", (s) => {
@@ -123,13 +110,8 @@ export const SHAPE_OPS: readonly OpDefinition[] = [
   ),
   define(
     "reshape",
-    {
-      tf: ["reshape"],
-      params: ["tensor", "shape"],
-      keras: ["Reshape"],
-      kerasNames: { newshape: "shape" },
-      summary: "batch axis included, one -1",
-    },
+    "batch axis included, one -1",
+    { tf: ["reshape"], params: ["tensor", "shape"], keras: ["Reshape"], kerasNames: { newshape: "shape" } },
     (p) => {
       const target = p.ints("shape") ?? [];
       const bound = reshaped(p, "tensor", (s) => {
@@ -150,18 +132,16 @@ export const SHAPE_OPS: readonly OpDefinition[] = [
       return bound;
     },
   ),
-  define(
+  tensorOp(
     "transpose",
+    "any permutation",
     {
       tf: ["compat.v1.transpose", "transpose", "linalg.matrix_transpose"],
       params: ["a", "perm"],
       keras: ["Transpose"],
       kerasNames: { axes: "perm" },
-      summary: "any permutation",
     },
-    (p) => {
-      const x = p.tensor("a");
-      const s = p.shapes[x.index];
+    (p, x, s) => {
       const perm = (p.ints("perm") ?? s.map((_, i) => s.length - 1 - i)).map((a) => normalizeAxis(p.op, a, s.length));
       if (perm.length !== s.length || new Set(perm).size !== perm.length)
         throw opError(p.op, `perm is not a permutation`);
@@ -174,7 +154,8 @@ export const SHAPE_OPS: readonly OpDefinition[] = [
   ),
   define(
     "concat",
-    { tf: ["concat"], params: ["values", "axis"], keras: ["Concatenate"], summary: "tensors of equal rank" },
+    "tensors of equal rank",
+    { tf: ["concat"], params: ["values", "axis"], keras: ["Concatenate"] },
     (p) => {
       const xs = p.tensors("values");
       const shapes = xs.map((t) => p.shapes[t.index]);
@@ -191,38 +172,32 @@ export const SHAPE_OPS: readonly OpDefinition[] = [
       );
     },
   ),
-  define(
-    "stack",
-    { tf: ["stack"], params: ["values", "axis"], keras: ["Stack"], summary: "tensors of equal shape" },
-    (p) => {
-      const xs = p.tensors("values");
-      const s = p.shapes[xs[0].index];
-      const axis = normalizeAxis(p.op, p.int("axis", 0), s.length + 1);
-      p.checkAllRead();
-      const expanded = [...s.slice(0, axis), 1, ...s.slice(axis)];
-      const stack = (inputs: readonly Tensor[]): Tensor =>
-        concat(
-          xs.map((t) => {
-            const x = inputs[t.index];
-            return new Tensor(expanded.map((d, i) => d ?? x.shape[i]) as number[], x.data);
-          }),
-          axis,
-        );
-      return single([...s.slice(0, axis), xs.length, ...s.slice(axis)], stack);
-    },
-  ),
-  define(
+  define("stack", "tensors of equal shape", { tf: ["stack"], params: ["values", "axis"], keras: ["Stack"] }, (p) => {
+    const xs = p.tensors("values");
+    const s = p.shapes[xs[0].index];
+    const axis = normalizeAxis(p.op, p.int("axis", 0), s.length + 1);
+    p.checkAllRead();
+    const expanded = [...s.slice(0, axis), 1, ...s.slice(axis)];
+    const stack = (inputs: readonly Tensor[]): Tensor =>
+      concat(
+        xs.map((t) => {
+          const x = inputs[t.index];
+          return new Tensor(expanded.map((d, i) => d ?? x.shape[i]) as number[], x.data);
+        }),
+        axis,
+      );
+    return single([...s.slice(0, axis), xs.length, ...s.slice(axis)], stack);
+  }),
+  tensorOp(
     "split",
+    "equal parts or sizes (tf) / split indices (Keras 3) along an axis of known size",
     {
       tf: ["split"],
       params: ["value", "num_or_size_splits", "axis", "num"],
       keras: ["Split"],
       kerasParams: ["value", "indices_or_sections", "axis"],
-      summary: "equal parts or sizes (tf) / split indices (Keras 3) along an axis of known size",
     },
-    (p) => {
-      const x = p.tensor("value");
-      const s = p.shapes[x.index];
+    (p, x, s) => {
       const axis = normalizeAxis(p.op, p.int("axis", 0), s.length);
       const sizes = splitSizes(p, knownAxis(p, s, axis));
       p.checkAllRead();
@@ -233,12 +208,11 @@ export const SHAPE_OPS: readonly OpDefinition[] = [
       };
     },
   ),
-  define(
+  tensorOp(
     "unstack",
-    { tf: ["unstack"], params: ["value", "num", "axis"], keras: ["Unstack"], summary: "along an axis of known size" },
-    (p) => {
-      const x = p.tensor("value");
-      const s = p.shapes[x.index];
+    "along an axis of known size",
+    { tf: ["unstack"], params: ["value", "num", "axis"], keras: ["Unstack"] },
+    (p, x, s) => {
       const axis = normalizeAxis(p.op, p.int("axis", 0), s.length);
       const n = knownAxis(p, s, axis);
       if (p.has("num") && p.int("num") !== n) throw opError(p.op, `num does not match the axis size ${n}`);
@@ -257,18 +231,11 @@ export const SHAPE_OPS: readonly OpDefinition[] = [
       };
     },
   ),
-  define(
+  tensorOp(
     "tile",
-    {
-      tf: ["tile"],
-      params: ["input", "multiples"],
-      keras: ["Tile"],
-      kerasNames: { repeats: "multiples" },
-      summary: "constant multiples",
-    },
-    (p) => {
-      const x = p.tensor("input");
-      const s = p.shapes[x.index];
+    "constant multiples",
+    { tf: ["tile"], params: ["input", "multiples"], keras: ["Tile"], kerasNames: { repeats: "multiples" } },
+    (p, x, s) => {
       const given = p.ints("multiples") ?? [];
       p.checkAllRead();
       // Keras 3 (NumPy) pads short multiples with leading 1s.
@@ -293,17 +260,11 @@ export const SHAPE_OPS: readonly OpDefinition[] = [
       );
     },
   ),
-  define(
+  tensorOp(
     "repeat",
-    {
-      tf: ["repeat"],
-      params: ["input", "repeats", "axis"],
-      keras: ["Repeat"],
-      summary: "repeats per element or one count; axis or flattened",
-    },
-    (p) => {
-      const x = p.tensor("input");
-      const s = p.shapes[x.index];
+    "repeats per element or one count; axis or flattened",
+    { tf: ["repeat"], params: ["input", "repeats", "axis"], keras: ["Repeat"] },
+    (p, x, s) => {
       const repeats = p.ints("repeats");
       const axisArg = p.raw("axis");
       const axis = axisArg === undefined || axisArg === null ? null : normalizeAxis(p.op, p.int("axis"), s.length);
