@@ -12,6 +12,7 @@ matchesKeras([
   "op_elementwise_math",
   "op_linalg_split",
   "op_lstm_head",
+  "op_one_hot_normalize",
   "op_reductions_shapes",
   "op_slicing_arithmetic",
   "op_tensorflow_op_layer",

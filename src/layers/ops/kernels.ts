@@ -179,3 +179,19 @@ export function select(condition: Tensor, x: Tensor, y: Tensor): Tensor {
   for (let k = 0; k < out.length; k++) out[k] = condition.data[oc[k]] !== 0 ? x.data[ox[k]] : y.data[oy[k]];
   return new Tensor(shape, out);
 }
+
+/** tf.one_hot: a new axis of `depth` at `axis`, on_value at each index (none for indices outside [0, depth)). */
+export function oneHot(x: Tensor, depth: number, axis: number, on: number, off: number, int: boolean): Tensor {
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const inner = sizeOf(x.shape.slice(axis));
+  const shape = [...x.shape.slice(0, axis), depth, ...x.shape.slice(axis)];
+  const data: TensorData = int ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
+  data.fill(off);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const k = x.data[o * inner + i];
+      if (Number.isInteger(k) && k >= 0 && k < depth) data[(o * depth + k) * inner + i] = on;
+    }
+  }
+  return new Tensor(shape, data);
+}

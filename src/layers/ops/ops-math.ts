@@ -2,10 +2,13 @@
 import { erf, getActivation } from "../../kernels/activations.js";
 import { Tensor } from "../../tensor.js";
 import { define, elementwise, pointwise, type OpDefinition } from "./bindings.js";
-import { binary, select, softmax, unary } from "./kernels.js";
+import { binary, oneHot, reduce, select, softmax, unary } from "./kernels.js";
+import { describe } from "../config.js";
 import { broadcastSymbolic, normalizeAxis, opError, single } from "./params.js";
 
 type Scalar = (v: number) => number;
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 function binaryOp(name: string, tf: string[], keras: string[], f: (a: number, b: number) => number): OpDefinition {
   return define(name, "broadcasting", { tf, params: ["x", "y"], keras }, elementwise(f));
@@ -175,6 +178,62 @@ export const MATH_OPS: readonly OpDefinition[] = [
         if (to !== "int") return unary(t, to);
         return new Tensor(t.shape, t.data instanceof Int32Array ? t.data.slice() : Int32Array.from(t.data, Math.trunc));
       });
+    },
+  ),
+  define(
+    "l2_normalize",
+    "any axes, `epsilon` (order 2)",
+    {
+      tf: ["math.l2_normalize"],
+      params: ["x", "axis", "epsilon"],
+      keras: ["Normalize"],
+      kerasNames: { epsilon: "keras_epsilon" },
+    },
+    (p) => {
+      const x = p.tensor("x");
+      const rank = p.shapes[x.index].length;
+      const axes = (p.ints("axis") ?? p.ints("dim") ?? range(rank)).map((a) => normalizeAxis(p.op, a, rank));
+      // Keras 3's epsilon defaults to its backend epsilon (1e-7), TensorFlow's to 1e-12.
+      const keras = p.raw("keras_epsilon");
+      const epsilon = keras === undefined ? p.number("epsilon", 1e-12) : p.number("keras_epsilon", 1e-7);
+      if (p.number("order", 2) !== 2) throw opError(p.op, "only order 2 is supported");
+      p.checkAllRead();
+      return single(p.shapes[x.index], (inputs) => {
+        const t = inputs[x.index];
+        const sums = reduce(
+          t,
+          [...new Set(axes)].sort((a, b) => a - b),
+          true,
+          0,
+          (a, v) => a + v * v,
+          (a) => a,
+        );
+        return binary(t, sums, (v, sum) => v / Math.sqrt(Math.max(sum, epsilon)));
+      });
+    },
+  ),
+  define(
+    "one_hot",
+    "`depth`, `on_value`, `off_value`, `axis`; indices outside [0, depth) give off_value",
+    {
+      tf: ["one_hot"],
+      params: ["indices", "depth", "on_value", "off_value", "axis", "dtype"],
+      keras: ["OneHot"],
+      kerasNames: { num_classes: "depth" },
+    },
+    (p) => {
+      const x = p.tensor("indices");
+      const s = p.shapes[x.index];
+      const depth = p.int("depth");
+      const [on, off] = [p.number("on_value", 1), p.number("off_value", 0)];
+      const axis = normalizeAxis(p.op, p.int("axis", -1), s.length + 1);
+      const dtype = p.raw("dtype") ?? "float32";
+      p.checkAllRead({ sparse: false });
+      if (depth < 0 || (dtype !== "float32" && dtype !== "int32"))
+        throw opError(p.op, `depth ${depth} or dtype ${describe(dtype)} is not supported`);
+      return single([...s.slice(0, axis), depth, ...s.slice(axis)], (inputs) =>
+        oneHot(inputs[x.index], depth, axis, on, off, dtype === "int32"),
+      );
     },
   ),
   define(
