@@ -33,7 +33,9 @@ export type ExecutorJob =
   | { kind: "reset"; id: number; sid: string }
   | { kind: "close"; id: number; sid: string }
   /** Tests only: makes the worker thread die as a crash would. */
-  | { kind: "crash"; id: number };
+  | { kind: "crash"; id: number }
+  /** Tests only: the thread's heap and array buffers in use after a full garbage collection. */
+  | { kind: "memory"; id: number };
 
 export interface SentError {
   message: string;
@@ -49,9 +51,15 @@ export type ExecutorReply =
       outputs: WireTensorInfo[];
       streamable: boolean;
       kernelPath: KernelPath;
+      /**
+       * Milliseconds one row takes to predict on this thread (the median of a few zero rows), when
+       * every input size but the batch is fixed and the batch size is free; else undefined.
+       */
+      rowMs: number | undefined;
     }
   | { kind: "load-failed"; error: SentError }
   | { kind: "done"; id: number; outputs: WireTensor[] }
   | { kind: "state"; id: number; batch: number; state: Float32Array[] }
   | { kind: "ok"; id: number }
+  | { kind: "memory"; id: number; bytes: number }
   | { kind: "failed"; id: number; error: SentError };

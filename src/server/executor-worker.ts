@@ -10,6 +10,7 @@ import { Tensor, sizeOf } from "../tensor.js";
 import { kernelPath, setKernelPath } from "../kernels/wasm.js";
 import { loadModelPool, type ModelPool } from "../node/pool.js";
 import type { ExecutorJob, ExecutorReply, ExecutorSetup, SentError, WireTensor } from "./executor-protocol.js";
+import { memoryInUse } from "./memory.js";
 
 const port = parentPort;
 if (port === null) throw new Error("executor-worker runs only as a worker thread of kerasless serve");
@@ -52,7 +53,35 @@ async function load(setup: ExecutorSetup): Promise<void> {
     outputs: model.outputs.map(info),
     streamable,
     kernelPath: kernelPath(),
+    rowMs: rowMs(pool.model),
   });
+}
+
+/**
+ * The median time of a one-row predict of zeros, after a warm-up: the server runs batches of a
+ * model this cheap on its event loop (served-model.ts). Undefined when an input size other than
+ * the batch is free (the cost depends on the request) or the batch size is fixed (stateful).
+ */
+function rowMs(model: ModelPool["model"]): number | undefined {
+  const shapes = model.inputs.map((t) => t.shape);
+  if (shapes.some((s) => s[0] !== null || s.slice(1).some((d) => d === null))) return undefined;
+  const inputs = model.inputs.map((t) => {
+    const shape = [1, ...(t.shape.slice(1) as number[])];
+    return new Tensor(shape, t.dtype === "int32" ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape)));
+  });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 3; i++) model.predict(inputs);
+    for (let i = 0; i < 7; i++) {
+      const start = performance.now();
+      model.predict(inputs);
+      times.push(performance.now() - start);
+    }
+  } catch {
+    return undefined;
+  }
+  times.sort((a, b) => a - b);
+  return times[3];
 }
 
 function buffersOf(tensors: readonly WireTensor[]): ArrayBuffer[] {
@@ -149,6 +178,9 @@ async function run(job: ExecutorJob): Promise<void> {
       case "close":
         streams.delete(job.sid);
         send({ kind: "ok", id: job.id });
+        return;
+      case "memory":
+        send({ kind: "memory", id: job.id, bytes: memoryInUse() });
         return;
       case "crash":
         process.exit(70);

@@ -2,8 +2,11 @@
 import { KeraslessError } from "../errors.js";
 import { kernelPath } from "../kernels/wasm.js";
 import { normalizeInputs, type PredictInput, type TensorInfo } from "../inputs.js";
-import type { Tensor } from "../tensor.js";
-import { Batcher, type BatchingOptions } from "./batcher.js";
+import type { Model } from "../model.js";
+import { loadModelPool } from "../node/pool.js";
+import { Tensor } from "../tensor.js";
+import { Batcher, type BatchRunner, type BatchingOptions } from "./batcher.js";
+import type { WireTensor } from "./executor-protocol.js";
 import { Executor } from "./executor.js";
 import { HttpError } from "./http-error.js";
 import type { Logger } from "./log.js";
@@ -30,13 +33,17 @@ export class ServedModel {
   readonly streamable: boolean;
   readonly modelName: string;
   readonly kernelPath: string;
+  /** Batches estimated cheap run on the event loop (a copy of the model there), the others in the thread. */
+  readonly runsInline: boolean;
 
   private constructor(
     readonly name: string,
     readonly executor: Executor,
     readonly batcher: Batcher,
     description: Awaited<ReturnType<Executor["start"]>>,
+    runsInline: boolean,
   ) {
+    this.runsInline = runsInline;
     this.inputs = description.inputs.map((t) => Object.freeze({ ...t, shape: Object.freeze(t.shape) }));
     this.outputs = description.outputs.map((t) => Object.freeze({ ...t, shape: Object.freeze(t.shape) }));
     this.streamable = description.streamable;
@@ -47,7 +54,7 @@ export class ServedModel {
   static async load(
     spec: ServedModelSpec,
     threads: number,
-    batching: BatchingOptions,
+    batching: BatchingOptions & { inlineBelowMs: number },
     hooks: ModelHooks,
     log: Logger,
   ): Promise<ServedModel> {
@@ -57,20 +64,25 @@ export class ServedModel {
       (msg, fields) => log("error", msg, { model: spec.name, ...fields }),
     );
     let description;
+    let inline: InlineModel | undefined;
     try {
       description = await executor.start();
+      const { rowMs } = description;
+      if (rowMs !== undefined && rowMs < batching.inlineBelowMs)
+        inline = new InlineModel((await loadModelPool(spec.path, { threads: 1 })).model, rowMs, batching);
     } catch (e) {
       await executor.close();
       throw new KeraslessError("E_IO", `serve: model ${spec.name} (${spec.path}): ${(e as Error).message}`);
     }
     const batchable = description.inputs.every((t) => t.shape[0] === null);
-    const batcher = new Batcher(
-      (inputs) => executor.predict(inputs),
-      batching,
-      batchable,
-      (rows, requests) => hooks.onBatch(spec.name, rows, requests),
+    const runner: BatchRunner = {
+      inline: (inputs, rows) => inline?.predict(inputs, rows),
+      thread: (inputs) => executor.predict(inputs),
+    };
+    const batcher = new Batcher(runner, batching, batchable, (rows, requests) =>
+      hooks.onBatch(spec.name, rows, requests),
     );
-    return new ServedModel(spec.name, executor, batcher, description);
+    return new ServedModel(spec.name, executor, batcher, description, inline !== undefined);
   }
 
   get ready(): boolean {
@@ -87,5 +99,37 @@ export class ServedModel {
     }
     if (tensors[0].shape[0] === 0) throw new HttpError(400, "the batch is empty (0 rows)");
     return this.batcher.submit(tensors, signal);
+  }
+}
+
+/**
+ * A copy of a cheap model on the event loop: a batch whose estimated time is below `inlineBelowMs`
+ * runs here, saving the hand-off to the model's thread and back, which costs the event loop more
+ * than such a model's arithmetic (measured: docs/decisions.md, "kerasless serve: batching"). The
+ * estimate starts from the thread's measured one-row time and follows the batches computed here.
+ */
+class InlineModel {
+  private msPerRow: number;
+
+  constructor(
+    private readonly model: Model,
+    rowMs: number,
+    private readonly options: { inlineBelowMs: number },
+  ) {
+    this.msPerRow = rowMs;
+  }
+
+  predict(inputs: readonly WireTensor[], rows: number): WireTensor[] | undefined {
+    if (rows * this.msPerRow >= this.options.inlineBelowMs) return undefined;
+    const start = performance.now();
+    let outputs: Tensor[];
+    try {
+      outputs = this.model.predict(inputs.map((t) => (t instanceof Tensor ? t : new Tensor(t.shape, t.data))));
+    } catch (e) {
+      if (e instanceof KeraslessError && e.code.startsWith("E_INPUT")) throw new HttpError(400, e.problem);
+      throw new HttpError(500, `internal error: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.msPerRow = 0.8 * this.msPerRow + (0.2 * (performance.now() - start)) / rows;
+    return outputs;
   }
 }

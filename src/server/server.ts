@@ -95,12 +95,18 @@ export async function startServer(
     maxRows: options.maxBatchRows,
     maxQueue: options.maxQueue,
     waitWhenIdle: options.batchWaitWhenIdle,
+    inlineBelowMs: options.inlineBelowMs,
   };
   try {
     for (const spec of options.models) {
       const loaded = await ServedModel.load(spec, options.threads, batching, hooks, log);
       models.set(spec.name, loaded);
-      log("info", "model loaded", { model: spec.name, path: spec.path, kernels: loaded.kernelPath });
+      log("info", "model loaded", {
+        model: spec.name,
+        path: spec.path,
+        kernels: loaded.kernelPath,
+        runs: loaded.runsInline ? "inline when cheap" : "worker thread",
+      });
     }
   } catch (e) {
     sessions.close();
@@ -109,6 +115,8 @@ export async function startServer(
   }
   const state = { version: packageVersion(), live: true, ready: true };
   const token = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
+  // Building a log record costs more than some predictions: only when it is written.
+  const logRequests = options.logLevel === "debug";
   let active = 0;
   let drained: (() => void) | undefined;
 
@@ -152,11 +160,13 @@ export async function startServer(
     const model = named !== undefined && models.has(named) ? named : "";
     const abort = new AbortController();
     res.on("close", () => {
-      if (!res.writableFinished) abort.abort();
+      const finished = res.writableFinished;
+      if (!finished) abort.abort();
       const seconds = (performance.now() - start) / 1000;
       metrics.requests.inc({ protocol, model, code: String(res.statusCode) });
       metrics.latency.observe({ protocol, model }, seconds);
-      log("debug", "request", { method: req.method, path, status: res.statusCode, ms: +(seconds * 1000).toFixed(3) });
+      if (logRequests)
+        log("debug", "request", { method: req.method, path, status: res.statusCode, finished, ms: seconds * 1000 });
     });
     if (!state.ready) res.setHeader("Connection", "close");
     if (options.corsOrigin !== undefined && (options.corsOrigin === "*" || req.headers.origin === options.corsOrigin)) {
