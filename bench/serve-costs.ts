@@ -64,7 +64,7 @@ const seedRow = rows(seedW, 1);
 const inline = await time(() => seed.predict(seedRow), 2000);
 const inline64 = await time(() => seed.predict(rows(seedW, 64)), 200);
 const executor = new Executor(
-  { path: benchPath(seedW.model.keras), threads: 1, kernelPath: kernelPath() },
+  { path: benchPath(seedW.model.keras), threads: 1, kernelPath: kernelPath(), inlineBelowMs: 0, probeRows: 1 },
   () => undefined,
   () => undefined,
 );

@@ -25,6 +25,11 @@ export interface BatchingOptions {
   waitWhenIdle: boolean;
 }
 
+/** Whether a request's client has gone (an AbortSignal is one; the server uses a plain object, cheaper). */
+export interface Departure {
+  readonly aborted: boolean;
+}
+
 /** Where a batch is computed. */
 export interface BatchRunner {
   /**
@@ -43,7 +48,7 @@ interface Entry {
   key: string;
   resolve(outputs: Tensor[]): void;
   reject(error: Error): void;
-  signal: AbortSignal | undefined;
+  signal: Departure | undefined;
   arrived: number;
 }
 
@@ -71,7 +76,7 @@ export class Batcher {
   }
 
   /** Predicts `inputs` (validated tensors, in model input order) as part of a batch. */
-  submit(inputs: readonly Tensor[], signal?: AbortSignal): Promise<Tensor[]> {
+  submit(inputs: readonly Tensor[], signal?: Departure): Promise<Tensor[]> {
     if (this.queue.length >= this.options.maxQueue)
       return Promise.reject(
         new HttpError(503, `the model's queue is full (${this.options.maxQueue} requests); retry later`, {

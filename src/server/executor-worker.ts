@@ -9,7 +9,14 @@ import type { ModelStream } from "../stream.js";
 import { Tensor, sizeOf } from "../tensor.js";
 import { kernelPath, setKernelPath } from "../kernels/wasm.js";
 import { loadModelPool, type ModelPool } from "../node/pool.js";
-import type { ExecutorJob, ExecutorReply, ExecutorSetup, SentError, WireTensor } from "./executor-protocol.js";
+import type {
+  ExecutorJob,
+  ExecutorReply,
+  ExecutorSetup,
+  PredictCost,
+  SentError,
+  WireTensor,
+} from "./executor-protocol.js";
 import { memoryInUse } from "./memory.js";
 
 const port = parentPort;
@@ -53,35 +60,42 @@ async function load(setup: ExecutorSetup): Promise<void> {
     outputs: model.outputs.map(info),
     streamable,
     kernelPath: kernelPath(),
-    rowMs: rowMs(pool.model),
+    cost: predictCost(pool.model, setup),
   });
 }
 
 /**
- * The median time of a one-row predict of zeros, after a warm-up: the server runs batches of a
- * model this cheap on its event loop (served-model.ts). Undefined when an input size other than
- * the batch is free (the cost depends on the request) or the batch size is fixed (stateful).
+ * The least time of a few predicts of zeros, after a warm-up, for one row and (when one row is
+ * cheaper than the threshold) for `probeRows` rows: the server runs batches of a model this cheap
+ * on its event loop (served-model.ts). The least, not the median: on a busy machine most runs are
+ * interrupted, and the model's own cost is what the server needs. Undefined when an input size
+ * other than the batch is free (the cost depends on the request) or the batch is fixed (stateful).
  */
-function rowMs(model: ModelPool["model"]): number | undefined {
-  const shapes = model.inputs.map((t) => t.shape);
-  if (shapes.some((s) => s[0] !== null || s.slice(1).some((d) => d === null))) return undefined;
-  const inputs = model.inputs.map((t) => {
-    const shape = [1, ...(t.shape.slice(1) as number[])];
-    return new Tensor(shape, t.dtype === "int32" ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape)));
-  });
-  const times: number[] = [];
-  try {
-    for (let i = 0; i < 3; i++) model.predict(inputs);
-    for (let i = 0; i < 7; i++) {
+function predictCost(model: ModelPool["model"], setup: ExecutorSetup): PredictCost | undefined {
+  if (model.inputs.some((t) => t.shape[0] !== null || t.shape.slice(1).some((d) => d === null))) return undefined;
+  const zeros = (rows: number): Tensor[] =>
+    model.inputs.map((t) => {
+      const shape = [rows, ...(t.shape.slice(1) as number[])];
+      const size = sizeOf(shape);
+      return new Tensor(shape, t.dtype === "int32" ? new Int32Array(size) : new Float32Array(size));
+    });
+  const least = (rows: number): number => {
+    const inputs = zeros(rows);
+    let best = Infinity;
+    for (let i = 0; i < 12; i++) {
       const start = performance.now();
       model.predict(inputs);
-      times.push(performance.now() - start);
+      if (i >= 3) best = Math.min(best, performance.now() - start);
     }
+    return best;
+  };
+  try {
+    const oneRowMs = least(1);
+    const manyRows = Math.max(2, Math.min(setup.probeRows, 256));
+    return { oneRowMs, manyRows, manyRowsMs: oneRowMs < setup.inlineBelowMs ? least(manyRows) : undefined };
   } catch {
     return undefined;
   }
-  times.sort((a, b) => a - b);
-  return times[3];
 }
 
 function buffersOf(tensors: readonly WireTensor[]): ArrayBuffer[] {

@@ -9,6 +9,7 @@ import type {
   ExecutorJob,
   ExecutorReply,
   ExecutorSetup,
+  PredictCost,
   SentError,
   WireTensor,
   WireTensorInfo,
@@ -35,8 +36,8 @@ export interface ModelDescription {
   streamable: boolean;
   /** The kernels the model runs on in its thread: "wasm" (WebAssembly SIMD) or "js". */
   kernelPath: KernelPath;
-  /** Milliseconds one row took to predict in the thread, when its cost does not depend on the request. */
-  rowMs: number | undefined;
+  /** What a predict cost in the thread, when that does not depend on the request. */
+  cost: PredictCost | undefined;
 }
 
 type JobWithoutId = ExecutorJob extends infer J ? (J extends { id: number } ? Omit<J, "id"> : never) : never;
@@ -85,7 +86,7 @@ export class Executor {
             outputs: reply.outputs,
             streamable: reply.streamable,
             kernelPath: reply.kernelPath,
-            rowMs: reply.rowMs,
+            cost: reply.cost,
           };
           resolve(this.description);
         } else if (reply.kind === "load-failed") {

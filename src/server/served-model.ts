@@ -5,8 +5,8 @@ import { normalizeInputs, type PredictInput, type TensorInfo } from "../inputs.j
 import type { Model } from "../model.js";
 import { loadModelPool } from "../node/pool.js";
 import { Tensor } from "../tensor.js";
-import { Batcher, type BatchRunner, type BatchingOptions } from "./batcher.js";
-import type { WireTensor } from "./executor-protocol.js";
+import { Batcher, type BatchRunner, type BatchingOptions, type Departure } from "./batcher.js";
+import type { PredictCost, WireTensor } from "./executor-protocol.js";
 import { Executor } from "./executor.js";
 import { HttpError } from "./http-error.js";
 import type { Logger } from "./log.js";
@@ -33,17 +33,17 @@ export class ServedModel {
   readonly streamable: boolean;
   readonly modelName: string;
   readonly kernelPath: string;
-  /** Batches estimated cheap run on the event loop (a copy of the model there), the others in the thread. */
-  readonly runsInline: boolean;
+  /** Batches of at most this many rows run on the event loop (a copy of the model there); 0: none. */
+  readonly inlineRows: number;
 
   private constructor(
     readonly name: string,
     readonly executor: Executor,
     readonly batcher: Batcher,
     description: Awaited<ReturnType<Executor["start"]>>,
-    runsInline: boolean,
+    inlineRows: number,
   ) {
-    this.runsInline = runsInline;
+    this.inlineRows = inlineRows;
     this.inputs = description.inputs.map((t) => Object.freeze({ ...t, shape: Object.freeze(t.shape) }));
     this.outputs = description.outputs.map((t) => Object.freeze({ ...t, shape: Object.freeze(t.shape) }));
     this.streamable = description.streamable;
@@ -59,7 +59,13 @@ export class ServedModel {
     log: Logger,
   ): Promise<ServedModel> {
     const executor = new Executor(
-      { path: spec.path, threads, kernelPath: kernelPath() },
+      {
+        path: spec.path,
+        threads,
+        kernelPath: kernelPath(),
+        inlineBelowMs: batching.inlineBelowMs,
+        probeRows: batching.maxRows,
+      },
       () => hooks.onRestart(spec.name),
       (msg, fields) => log("error", msg, { model: spec.name, ...fields }),
     );
@@ -67,9 +73,9 @@ export class ServedModel {
     let inline: InlineModel | undefined;
     try {
       description = await executor.start();
-      const { rowMs } = description;
-      if (rowMs !== undefined && rowMs < batching.inlineBelowMs)
-        inline = new InlineModel((await loadModelPool(spec.path, { threads: 1 })).model, rowMs, batching);
+      const { cost } = description;
+      if (cost !== undefined && cost.oneRowMs < batching.inlineBelowMs)
+        inline = new InlineModel((await loadModelPool(spec.path, { threads: 1 })).model, cost, batching.inlineBelowMs);
     } catch (e) {
       await executor.close();
       throw new KeraslessError("E_IO", `serve: model ${spec.name} (${spec.path}): ${(e as Error).message}`);
@@ -82,7 +88,7 @@ export class ServedModel {
     const batcher = new Batcher(runner, batching, batchable, (rows, requests) =>
       hooks.onBatch(spec.name, rows, requests),
     );
-    return new ServedModel(spec.name, executor, batcher, description, inline !== undefined);
+    return new ServedModel(spec.name, executor, batcher, description, inline?.maxRows ?? 0);
   }
 
   get ready(): boolean {
@@ -90,7 +96,7 @@ export class ServedModel {
   }
 
   /** Validates `given` against the model's inputs (400 when it does not fit) and predicts it in a batch. */
-  predict(given: PredictInput, signal?: AbortSignal): Promise<Tensor[]> {
+  predict(given: PredictInput, signal?: Departure): Promise<Tensor[]> {
     let tensors: Tensor[];
     try {
       tensors = normalizeInputs(given, this.inputs);
@@ -106,30 +112,30 @@ export class ServedModel {
  * A copy of a cheap model on the event loop: a batch whose estimated time is below `inlineBelowMs`
  * runs here, saving the hand-off to the model's thread and back, which costs the event loop more
  * than such a model's arithmetic (measured: docs/decisions.md, "kerasless serve: batching"). The
- * estimate starts from the thread's measured one-row time and follows the batches computed here.
+ * estimate is a straight line through the two costs the model's thread measured at load: a small
+ * model's predict is mostly a fixed cost per call, not per row.
  */
 class InlineModel {
-  private msPerRow: number;
+  /** The most rows a batch may have to run here. */
+  readonly maxRows: number;
 
   constructor(
     private readonly model: Model,
-    rowMs: number,
-    private readonly options: { inlineBelowMs: number },
+    cost: PredictCost,
+    inlineBelowMs: number,
   ) {
-    this.msPerRow = rowMs;
+    const { oneRowMs, manyRows, manyRowsMs } = cost;
+    const perRow = manyRowsMs === undefined ? oneRowMs : Math.max(0, manyRowsMs - oneRowMs) / (manyRows - 1);
+    this.maxRows = perRow === 0 ? Number.MAX_SAFE_INTEGER : Math.floor((inlineBelowMs - oneRowMs) / perRow) + 1;
   }
 
   predict(inputs: readonly WireTensor[], rows: number): WireTensor[] | undefined {
-    if (rows * this.msPerRow >= this.options.inlineBelowMs) return undefined;
-    const start = performance.now();
-    let outputs: Tensor[];
+    if (rows > this.maxRows) return undefined;
     try {
-      outputs = this.model.predict(inputs.map((t) => (t instanceof Tensor ? t : new Tensor(t.shape, t.data))));
+      return this.model.predict(inputs.map((t) => (t instanceof Tensor ? t : new Tensor(t.shape, t.data))));
     } catch (e) {
       if (e instanceof KeraslessError && e.code.startsWith("E_INPUT")) throw new HttpError(400, e.problem);
       throw new HttpError(500, `internal error: ${e instanceof Error ? e.message : String(e)}`);
     }
-    this.msPerRow = 0.8 * this.msPerRow + (0.2 * (performance.now() - start)) / rows;
-    return outputs;
   }
 }

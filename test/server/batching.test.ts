@@ -38,7 +38,7 @@ describe("serve: dynamic batching and metrics", () => {
     it(`7 concurrent one-row requests within the window, ${where}: fewer predicts, every row right`, async () => {
       const server = await serve({ batchWindowMs: 50, batchWaitWhenIdle: true, inlineBelowMs });
       try {
-        assert.equal(server.models.get("seed")!.runsInline, inlineBelowMs > 0);
+        assert.equal(server.models.get("seed")!.inlineRows > 0, inlineBelowMs > 0);
         await sevenRequests(server);
         const text = await (await fetch(`${server.url}/metrics`)).text();
         assert.equal(metric(text, 'kerasless_batch_rows_sum{model="seed"}'), 7);
@@ -57,7 +57,7 @@ describe("serve: dynamic batching and metrics", () => {
         inlineBelowMs,
       });
       try {
-        assert.equal(server.models.get("embedding")!.runsInline, inlineBelowMs > 0);
+        assert.equal(server.models.get("embedding")!.inlineRows > 0, inlineBelowMs > 0);
         const ids = rows(EMBEDDING.inputs[0], 0, 1) as number[][];
         const bad = [ids[0].map((v, i) => (i === 0 ? 999_999 : v))];
         const replies = await Promise.all(
