@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     "cpu-prof": { type: "string" },
     /** More options for every `kerasless serve`, space-separated (e.g. "--threads 1"). */
     "server-args": { type: "string", default: "" },
+    /** Also runs each server from this other build's bin/kerasless.js (labelled MODEL@baseline), side by side. */
+    "baseline-cli": { type: "string" },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -46,8 +48,8 @@ const REPEATS = Number(args.repeats);
 const CONCURRENCY = args.concurrency.split(",").map(Number);
 /**
  * The servers run the built package (bin/kerasless.js, dist/), as users run it: from the sources,
- * tsx's helpers add a call to every closure created per request (measured: about 3% of the event
- * loop's time on the seed model).
+ * tsx's helpers add a call to every closure created per request (measured: about 2% of the event
+ * loop's busy time on the seed model).
  */
 const CLI = new URL("../bin/kerasless.js", import.meta.url).pathname;
 
@@ -97,15 +99,21 @@ async function startFloor(request: LoadRequest): Promise<Server> {
   return { label: FLOOR, model: FLOOR, batching: false, child, url: `http://127.0.0.1:${port}`, request };
 }
 
-async function startServer(label: string, path: string, batching: boolean): Promise<Omit<Server, "request">> {
+async function startServer(
+  label: string,
+  model: string,
+  path: string,
+  batching: boolean,
+  cli = CLI,
+): Promise<Omit<Server, "request">> {
   const profile = args["cpu-prof"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", args["cpu-prof"]];
   const child = spawn(
     process.execPath,
     [
       ...profile,
-      CLI,
+      cli,
       "serve",
-      `${label}=${path}`,
+      `${model}=${path}`,
       "--port",
       "0",
       "--max-queue",
@@ -124,7 +132,7 @@ async function startServer(label: string, path: string, batching: boolean): Prom
       if (record.msg === "listening") resolve(String(record.url));
     });
   });
-  return { label, model: label, batching, child, url };
+  return { label, model, batching, child, url };
 }
 
 /** CPU time (user + system, all threads) the process has used, in ms, from /proc/PID/stat. */
@@ -253,14 +261,20 @@ try {
     for (const batching of [false, true]) {
       const [, steps, features] = workload.inputShape;
       const request = requestFor(model, workload.input.subarray(0, steps * features), [1, steps, features]);
-      const server = { ...(await startServer(model, benchPath(workload.model.keras), batching)), request };
+      const path = benchPath(workload.model.keras);
+      const server = { ...(await startServer(model, model, path, batching)), request };
       servers.push(server);
       await checkAndWarm(server, workload.expected);
+      const baseline = args["baseline-cli"];
+      if (baseline === undefined) continue;
+      const other = { ...(await startServer(`${model}@baseline`, model, path, batching, baseline)), request };
+      servers.push(other);
+      await checkAndWarm(other, workload.expected);
     }
   // The floor's body is the seed model's row (HTTP's cost, not the JSON's, is what it shows).
   if (args.protocol === "v1" && cases[0]?.model === "seed") servers.push(await startFloor(servers[0].request));
   const results = new Map<string, RunResult[]>();
-  const keyOf = (s: Server, c: number): string => `${s.model} ${s.batching} ${c}`;
+  const keyOf = (s: Server, c: number): string => `${s.label} ${s.batching} ${c}`;
   for (let r = 0; r < REPEATS; r++)
     for (const connections of CONCURRENCY)
       for (const server of servers) {
@@ -268,7 +282,7 @@ try {
         const key = keyOf(server, connections);
         results.set(key, [...(results.get(key) ?? []), result]);
         process.stdout.write(
-          `[${r + 1}/${REPEATS}] ${server.model.padEnd(8)} batching=${String(server.batching).padEnd(5)} ` +
+          `[${r + 1}/${REPEATS}] ${server.label.padEnd(8)} batching=${String(server.batching).padEnd(5)} ` +
             `c=${String(connections).padEnd(4)} ${result.requestsPerSecond.toFixed(0)} req/s  ` +
             `p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  rows/batch ${result.rowsPerBatch.toFixed(1)}  ` +
             `errors ${result.errors}\n`,
@@ -280,7 +294,7 @@ try {
       const runs = results.get(keyOf(server, connections))!;
       const pick = (key: keyof RunResult) => spread(runs.map((x) => x[key]));
       rows.push({
-        model: server.model,
+        model: server.label,
         batching: server.batching,
         connections,
         requestsPerSecond: pick("requestsPerSecond"),
