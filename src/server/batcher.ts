@@ -89,10 +89,14 @@ export class Batcher {
       this.queue.push({ inputs, rows, key, resolve, reject, signal, arrived: performance.now() });
       this.rowsQueued += rows;
       // The batch closes at the end of this event-loop turn: requests parsed in the same turn join it.
-      this.turnEnd ??= setImmediate(() => {
-        this.turnEnd = undefined;
-        this.pump();
-      });
+      this.pumpAtTurnEnd();
+    });
+  }
+
+  private pumpAtTurnEnd(): void {
+    this.turnEnd ??= setImmediate(() => {
+      this.turnEnd = undefined;
+      this.pump();
     });
   }
 
@@ -120,7 +124,12 @@ export class Batcher {
         this.timer = undefined;
       }
       const batch = this.take();
-      if (batch.length > 0) this.run(batch);
+      if (batch.length > 0 && this.run(batch) && this.queue.length > 0) {
+        // It ran on the event loop: the next one waits for the next turn, so that health checks and
+        // new requests are read in between (and join it).
+        this.pumpAtTurnEnd();
+        return;
+      }
     }
   }
 
@@ -144,7 +153,8 @@ export class Batcher {
     return batch;
   }
 
-  private run(batch: Entry[]): void {
+  /** Runs the batch; true when it ran on the event loop (it is answered already). */
+  private run(batch: Entry[]): boolean {
     const rows = batch.reduce((n, e) => n + e.rows, 0);
     this.onBatch(rows, batch.length);
     const inputs = batch[0].inputs.map((_, i) =>
@@ -160,11 +170,11 @@ export class Batcher {
       outputs = this.runner.inline(inputs, rows);
     } catch (e) {
       this.failed(batch, e as Error);
-      return;
+      return true;
     }
     if (outputs !== undefined) {
       split(batch, outputs);
-      return;
+      return true;
     }
     this.inFlight++;
     // A request's own tensors may be views into a larger buffer: the thread gets a copy it can own.
@@ -179,6 +189,7 @@ export class Batcher {
         this.inFlight--;
         this.pump();
       });
+    return false;
   }
 
   /**

@@ -69,9 +69,11 @@ async function load(setup: ExecutorSetup): Promise<void> {
  * cheaper than the threshold) for `probeRows` rows: the server runs batches of a model this cheap
  * on its event loop (served-model.ts). The least, not the median: on a busy machine most runs are
  * interrupted, and the model's own cost is what the server needs. Undefined when an input size
- * other than the batch is free (the cost depends on the request) or the batch is fixed (stateful).
+ * other than the batch is free (the cost depends on the request) or the batch is fixed (stateful),
+ * and with --inline-below-ms 0.
  */
 function predictCost(model: ModelPool["model"], setup: ExecutorSetup): PredictCost | undefined {
+  if (setup.inlineBelowMs === 0) return undefined;
   if (model.inputs.some((t) => t.shape[0] !== null || t.shape.slice(1).some((d) => d === null))) return undefined;
   const zeros = (rows: number): Tensor[] =>
     model.inputs.map((t) => {
@@ -86,6 +88,8 @@ function predictCost(model: ModelPool["model"], setup: ExecutorSetup): PredictCo
       const start = performance.now();
       model.predict(inputs);
       if (i >= 3) best = Math.min(best, performance.now() - start);
+      // A model far too slow for the event loop needs no precise figure (nor the load time it would take).
+      if (best >= 10 * setup.inlineBelowMs) break;
     }
     return best;
   };
