@@ -261,15 +261,24 @@ describe("serve: memory returns to its baseline after each fault", () => {
   });
 
   it("a full queue: 503 with Retry-After", async () => {
-    // The window holds the first requests (however many rows they have) while the others arrive.
-    const busy = await serve({ maxQueue: 2, batchWindowMs: 100, batchWaitWhenIdle: true, maxBatchRows: 100_000 });
+    // The window holds the first requests (however many rows they have) while the others arrive:
+    // long enough for five 192 KB bodies on a busy machine (100 ms was not, once).
+    const busy = await serve({ maxQueue: 2, batchWindowMs: 1000, batchWaitWhenIdle: true, maxBatchRows: 100_000 });
     try {
-      await returnsToBaseline(busy, async () => {
-        const replies = await Promise.all(
-          Array.from({ length: 5 }, () => request(busy, "POST", "/v1/models/seed:predict", ROWS)),
-        );
-        assert.deepEqual(replies.map((r) => r.status).sort(), [200, 200, 503, 503, 503]);
-      });
+      await returnsToBaseline(
+        busy,
+        async () => {
+          const replies = await Promise.all(
+            Array.from({ length: 5 }, () => request(busy, "POST", "/v1/models/seed:predict", ROWS)),
+          );
+          assert.deepEqual(replies.map((r) => r.status).sort(), [200, 200, 503, 503, 503]);
+          for (const r of replies.filter((r) => r.status === 503)) {
+            assert.equal(r.headers.get("retry-after"), "1");
+            assert.deepEqual(r.body, { error: "the model's queue is full (2 requests); retry later" });
+          }
+        },
+        6,
+      );
     } finally {
       await busy.close();
     }
