@@ -17,6 +17,7 @@ import { KeraslessError } from "../../errors.js";
 import { MIN_SPLIT_WORK, type RecurrentPlan } from "../plan.js";
 import { jobCell, jobFields, type JobFields, type KernelExports } from "../wasm-exports.js";
 import type { KernelTeam } from "../wasm.js";
+import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
 import type { CellSizes } from "./cell.js";
 import { joinUnits, packParts, splitUnits, unpackParts } from "./wasm-layout.js";
 
@@ -35,8 +36,6 @@ export interface WasmCellWeights {
  * with the sequence's length.
  */
 const PROJECTION_CHUNK_BYTES = 1 << 20;
-
-const align = (bytes: number): number => (bytes + 15) & ~15;
 
 /** Addresses below DATA_START: the team's barrier counters, then the job record; 0 means "none". */
 const COUNTERS = [16, 32];
@@ -114,27 +113,19 @@ export class WasmSequence {
       this.fields = null;
       this.cellId = -1;
     }
-    let at = DATA_START;
-    const place = (values: Float32Array | null): number => {
-      if (values === null) return 0;
-      const ptr = at;
-      at = align(at + values.length * 4);
-      this.reserve(at);
-      new Float32Array(this.memory.buffer, ptr, values.length).set(values);
-      return ptr;
-    };
+    const placer = new MemoryPlacer(this.memory, DATA_START);
     const parts = this.parts;
     const gates = width / units;
     const panel = this.kernels.PANEL.value as number;
     const split = (matrix: Float32Array, rows: number): Float32Array =>
       parts === 1 ? matrix : splitUnits(matrix, rows, gates, units, parts);
     this.kernelLength = weights.kernel.length;
-    this.kernelPtr = place(split(weights.kernel, weights.kernel.length / width));
-    this.inputBiasPtr = place(weights.inputBias === null ? null : split(weights.inputBias, 1));
+    this.kernelPtr = placer.place(split(weights.kernel, weights.kernel.length / width));
+    this.inputBiasPtr = placer.place(weights.inputBias === null ? null : split(weights.inputBias, 1));
     // Every step streams the whole recurrent kernel: it is stored in panels (see gemmPacked).
-    this.recurrentPtr = place(packParts(split(weights.recurrentKernel, units), units, width, parts, panel));
-    this.recurrentBiasPtr = place(weights.recurrentBias === null ? null : split(weights.recurrentBias, 1));
-    this.workspacePtr = at;
+    this.recurrentPtr = placer.place(packParts(split(weights.recurrentKernel, units), units, width, parts, panel));
+    this.recurrentBiasPtr = placer.place(weights.recurrentBias === null ? null : split(weights.recurrentBias, 1));
+    this.workspacePtr = placer.end;
     this.teamId = this.team === null ? -1 : this.team.attach(this.memory);
     this.control = new Int32Array(this.memory.buffer, 0, DATA_START / 4);
     this.job = new Int32Array(this.memory.buffer, JOB_ADDRESS, this.fields === null ? 0 : this.fields.FIELDS);
@@ -147,11 +138,6 @@ export class WasmSequence {
     this.states = new Array<Float32Array>(sizes.stateCount).fill(this.projection);
     this.statePtrs = new Array<number>(sizes.stateCount).fill(0);
     if (this.team !== null) release.register(this, { team: this.team, id: this.teamId });
-  }
-
-  private reserve(bytes: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
   }
 
   /** Lays the workspace out for this size (views are made again only when it changes). */
@@ -185,7 +171,7 @@ export class WasmSequence {
     this.maskPtr = at;
     at = align(at + batch * time);
     // The gate passes' partial last vectors may read up to 12 bytes past the workspace.
-    this.reserve(at + 16);
+    reserve(this.memory, at + 16);
     const buffer = this.memory.buffer;
     this.xView = new Float32Array(buffer, this.xPtr, batch * time * features);
     this.projection = new Float32Array(buffer, this.projectionPtr, batch * chunk * projectionWidth);
