@@ -38,11 +38,11 @@ function run(tree: string): Map<string, number> {
   const figures = new Map<string, number>();
   const json = join(tree, "ab-report.json");
   const isRun = script.endsWith("run.ts");
-  const result = spawnSync(
-    process.execPath,
-    ["--import", "tsx", script, ...args, ...(isRun ? ["--json", json] : [])],
-    { cwd: tree, encoding: "utf8", maxBuffer: 1 << 26 },
-  );
+  const result = spawnSync(process.execPath, ["--import", "tsx", script, ...args, ...(isRun ? ["--json", json] : [])], {
+    cwd: tree,
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
   if (result.status !== 0) throw new Error(`${script} failed in ${tree}:\n${result.stderr}`);
   if (isRun) {
     const report = JSON.parse(readFileSync(json, "utf8")) as BenchReport;

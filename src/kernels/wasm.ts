@@ -105,20 +105,20 @@ export function kernelPath(): KernelPath {
 
 /**
  * Threads that run recurrent sequences together with the calling thread, on WebAssembly memories
- * they share (wasm/threads.ts). The Node entry provides one (setKernelThreads); the core only
+ * they share (wasm/kernels.ts built with threads). The Node entry provides one (setKernelThreads); the core only
  * uses it. The calling thread blocks until its helpers are done, so predict() stays synchronous.
  */
 export interface KernelTeam {
   /** Threads including the calling one. */
   readonly size: number;
-  /** wasm/threads.ts compiled: its memory is imported ("env", "memory") and shared. */
+  /** wasm/kernels.ts compiled with threads: its memory is imported ("env", "memory") and shared. */
   readonly module: WebAssembly.Module;
   /** Hands a shared memory (and an instance of `module` on it) to the helpers; returns its id. */
   attach(memory: WebAssembly.Memory): number;
   /** How many helpers have their instance for `id` (the team is used once all have). */
   ready(id: number): number;
   /**
-   * Starts helpers 1..threads-1 on the job record at address `job` of memory `id` (wasm/threads.ts
+   * Starts helpers 1..threads-1 on the job record at address `job` of memory `id` (wasm/recurrent.ts
    * runJob: helper i runs block i), meeting at the barrier `counter`. Allocates nothing (it runs
    * every step).
    */

@@ -48,7 +48,7 @@ async function serve() {
     const kernels = instances.get(control[layout.MEMORY]);
     // The calling thread dispatches only to memories every worker has attached.
     if (kernels === undefined) continue;
-    // Block `index` of the job (wasm/threads.ts runJob).
+    // Block `index` of the job (wasm/recurrent.ts runJob).
     kernels.runJob(control[layout.JOB], index, index + 1, control[layout.THREADS], control[layout.COUNTER]);
   }
 }

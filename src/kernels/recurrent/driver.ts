@@ -174,7 +174,7 @@ export function runSequence(
   const h = states[0];
   for (let s = 0; s < time; s++) {
     const t = goBackwards ? time - 1 - s : s;
-    if (cell === null) wasm!.step(t, time, batch, true);
+    if (cell === null) wasm!.step(t);
     else cell.step(projection, t * width, time * width, states, batch, mask, t, time, scratch);
     for (let b = 0; b < batch; b++) {
       const row = b * u;

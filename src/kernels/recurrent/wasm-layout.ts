@@ -1,7 +1,7 @@
 /**
  * How the WebAssembly recurrent kernels lay weights out. The recurrent kernel is stored in panels
- * (wasm/kernels.ts gemmPacked); a sequence split between threads has its gate columns reordered
- * into blocks of units, one per thread (wasm/threads.ts). Each layout comes with its inverse,
+ * (wasm/gemm.ts gemmPacked); a sequence split between threads has its gate columns reordered
+ * into blocks of units, one per thread (wasm/recurrent.ts). Each layout comes with its inverse,
  * which reads the weights back (getWeights).
  */
 
@@ -66,7 +66,7 @@ function permuteUnits(
 
 /**
  * The columns of a [rows, gates*units] matrix (gate blocks side by side) reordered into `parts`
- * blocks, block k holding units k*uk.. of every gate: wasm/threads.ts' layout. parts 1: a copy.
+ * blocks, block k holding units k*uk.. of every gate: wasm/recurrent.ts' layout. parts 1: a copy.
  */
 export function splitUnits(
   matrix: Float32Array,
