@@ -52,9 +52,12 @@ function run(tree: string): Map<string, number> {
   } else {
     let title = "";
     for (const line of result.stdout.split("\n")) {
-      const figure = /^ {2}(\S.*?)\s+([\d.]+) µs/.exec(line);
-      if (figure !== null) figures.set(`${title} | ${figure[1]}`, Number(figure[2]));
-      else if (line.trim() !== "") title = line.trim();
+      const unit = line.indexOf(" µs");
+      if (line.startsWith("  ") && unit > 0) {
+        const head = line.slice(0, unit).trim();
+        const cut = head.lastIndexOf(" ");
+        figures.set(`${title} | ${head.slice(0, cut).trim()}`, Number(head.slice(cut + 1)));
+      } else if (line.trim() !== "") title = line.trim();
     }
   }
   return figures;

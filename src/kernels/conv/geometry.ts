@@ -71,6 +71,9 @@ export type ConvFunction = (
   y: Float32Array,
 ) => void;
 
+/** Both directions in one function: transposed = true computes the transposed convolution. */
+export type EitherConvFunction = (...args: [...Parameters<ConvFunction>, transposed: boolean]) => void;
+
 /** Positions of a grid of `dims` (the product of its sizes). */
 export function positions(dims: readonly number[]): number {
   let p = 1;

@@ -10,8 +10,7 @@
  * with o, p, i, t multi-indices over the spatial axes, g = f's group, Cg = inChannels / groups;
  * positions outside the input read zeros. Then y = epilogue(y) on each row of outChannels.
  */
-import type { Activation } from "../activations.js";
-import type { ConvCall, ConvFunction, ConvShape } from "./geometry.js";
+import type { ConvFunction, EitherConvFunction } from "./geometry.js";
 
 /** The multi-index of flat row-major position `flat` in `shape`. */
 function unflatten(flat: number, shape: readonly number[]): number[] {
@@ -40,16 +39,7 @@ const product = (shape: readonly number[]): number => shape.reduce((p, d) => p *
  * inside the other grid adds x[input] · W[tap] to y[output], where (output, input) is (from, at)
  * for a convolution and (at, from) for a transposed one.
  */
-function convolve(
-  x: Float32Array,
-  kernel: Float32Array,
-  bias: Float32Array | null,
-  epilogue: Activation | null,
-  shape: ConvShape,
-  call: ConvCall,
-  y: Float32Array,
-  transposed: boolean,
-): void {
+const convolve: EitherConvFunction = (x, kernel, bias, epilogue, shape, call, y, transposed) => {
   const { inChannels: C, outChannels: F, groups } = shape;
   const Cg = C / groups;
   const Fg = F / groups;
@@ -80,7 +70,7 @@ function convolve(
     y.set(sums, b * outSize * F);
     if (epilogue !== null) epilogue.apply(y, b * outSize * F, y, b * outSize * F, outSize, F);
   }
-}
+};
 
 export const convReference: ConvFunction = (x, kernel, bias, epilogue, shape, call, y) =>
   convolve(x, kernel, bias, epilogue, shape, call, y, false);

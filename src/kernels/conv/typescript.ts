@@ -10,7 +10,14 @@
  */
 import type { Activation } from "../activations.js";
 import { gemm } from "../gemm/typescript.js";
-import { positions, throughTap, type ConvCall, type ConvFunction, type ConvShape } from "./geometry.js";
+import {
+  positions,
+  throughTap,
+  type ConvCall,
+  type ConvFunction,
+  type EitherConvFunction,
+  type ConvShape,
+} from "./geometry.js";
 
 /** Sets every output row to the bias (or zero). */
 function fillBias(y: Float32Array, offset: number, rows: number, bias: Float32Array | null, F: number): void {
@@ -24,16 +31,7 @@ function fillBias(y: Float32Array, offset: number, rows: number, bias: Float32Ar
  * line of the other grid `to`; along the last axis, tap k links from-positions t to
  * to-positions t·s + k·d - pad, a run of rows stride apart: one product per tap and group.
  */
-function shiftedProducts(
-  x: Float32Array,
-  weights: Float32Array,
-  bias: Float32Array | null,
-  epilogue: Activation | null,
-  shape: ConvShape,
-  call: ConvCall,
-  y: Float32Array,
-  transposed: boolean,
-): void {
+const shiftedProducts: EitherConvFunction = (x, kernel, bias, epilogue, shape, call, y, transposed) => {
   const { inChannels: C, outChannels: F, groups } = shape;
   const Cg = C / groups;
   const Fg = F / groups;
@@ -67,14 +65,14 @@ function shiftedProducts(
           const ldc = transposed ? s * F : F;
           const w = (outer * K + k) * Cg * F;
           for (let g = 0; g < groups; g++) {
-            gemm(x, xRow + g * Cg, lda, weights, w + g * Fg, F, y, yRow + g * Fg, ldc, end - first, Cg, Fg, null, true);
+            gemm(x, xRow + g * Cg, lda, kernel, w + g * Fg, F, y, yRow + g * Fg, ldc, end - first, Cg, Fg, null, true);
           }
         }
       }
     }
     if (epilogue !== null) epilogue.apply(y, yBatch, y, yBatch, outSize, F);
   }
-}
+};
 
 export const convShifted: ConvFunction = (x, kernel, bias, epilogue, shape, call, y) =>
   shiftedProducts(x, kernel, bias, epilogue, shape, call, y, false);
