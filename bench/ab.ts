@@ -1,12 +1,12 @@
 /**
- * Before and after a change, interleaved: runs a benchmark script in this tree and in a copy of
- * git revision --base (exported to a temporary folder, sharing node_modules), one after the other,
+ * Before and after a change, interleaved: runs a benchmark script in a copy of git revision --base
+ * and in this tree (or a copy of revision --after; copies share node_modules), one after the other,
  * --runs times, and prints each figure's median per side with the spread and the ratio
  * after/before (below 1: the change is faster). Figures are read from the script's output:
  * bench/kernels.ts' lines ("  after typescript-shifted   3972.52 µs  [...]", under their title),
  * or, for bench/run.ts, its --json report (each contender's median per workload).
  *
- *   node --import tsx bench/ab.ts --base main [--runs 5] -- bench/kernels.ts --only conv
+ *   node --import tsx bench/ab.ts --base main [--after HEAD] [--runs 5] -- bench/kernels.ts --only conv
  *   node --import tsx bench/ab.ts --base main -- bench/run.ts --quick --contenders kerasless-js --workloads W2
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -26,6 +26,7 @@ const option = (name: string): string | undefined => {
   return i < 0 ? undefined : own[i + 1];
 };
 const base = option("--base") ?? "main";
+const afterRev = option("--after");
 const runs = Number(option("--runs") ?? 5);
 
 const median = (v: number[]): number => {
@@ -63,11 +64,18 @@ function run(tree: string): Map<string, number> {
   return figures;
 }
 
-const copy = mkdtempSync(join(tmpdir(), "kerasless-ab-"));
-try {
-  const archive = execFileSync("git", ["archive", base], { cwd: REPO, maxBuffer: 1 << 30 });
+/** A copy of revision `rev` in a temporary folder, with this tree's node_modules. */
+function exportRevision(rev: string): string {
+  const copy = mkdtempSync(join(tmpdir(), "kerasless-ab-"));
+  const archive = execFileSync("git", ["archive", rev], { cwd: REPO, maxBuffer: 1 << 30 });
   execFileSync("tar", ["-x", "-C", copy], { input: archive });
   symlinkSync(resolve(REPO, "node_modules"), join(copy, "node_modules"));
+  return copy;
+}
+
+const copy = exportRevision(base);
+const head = afterRev === undefined ? REPO : exportRevision(afterRev);
+try {
   const before = new Map<string, number[]>();
   const after = new Map<string, number[]>();
   const add = (into: Map<string, number[]>, figures: Map<string, number>) => {
@@ -75,10 +83,11 @@ try {
   };
   for (let i = 0; i < runs; i++) {
     add(before, run(copy));
-    add(after, run(REPO));
+    add(after, run(head));
     process.stderr.write(`run ${i + 1}/${runs} done\n`);
   }
-  console.log(`${script} ${args.join(" ")}: ${base} (before) and this tree (after), ${runs} interleaved runs`);
+  const what = afterRev ?? "this tree";
+  console.log(`${script} ${args.join(" ")}: ${base} (before) and ${what} (after), ${runs} interleaved runs`);
   console.log("median before [min .. max of the runs], median after [min .. max], after/before");
   for (const [name, values] of after) {
     const old = before.get(name);
@@ -88,5 +97,5 @@ try {
     console.log(`${name}\n  ${b.toFixed(2)} ${spread(old)}  ${a.toFixed(2)} ${spread(values)}  x${(a / b).toFixed(3)}`);
   }
 } finally {
-  rmSync(copy, { recursive: true, force: true });
+  for (const dir of head === REPO ? [copy] : [copy, head]) rmSync(dir, { recursive: true, force: true });
 }
