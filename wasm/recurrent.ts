@@ -281,10 +281,17 @@ function projectChunk(
 
 /** Spins before a waiting thread sleeps: a step's partner is usually microseconds away. */
 const SPINS_BEFORE_SLEEP = 20000;
-/** The longest sleep (ns) between looks at the counter. */
-const SLEEP_NS: i64 = 1000000;
 /**
- * Whole sleeps (each SLEEP_NS long) with no arrival before a thread gives up: its partner is gone.
+ * Sleeps on the i32 at `address` while it holds `expected`, for at most a millisecond (the host's
+ * Atomics.wait: WebAssembly's own atomic.wait allocates its timeout on the JavaScript heap, a BigInt
+ * per call, which a stream on a busy machine would pile up step after step). 1 when it timed out.
+ */
+// @ts-ignore: decorator
+@external("env", "sleep")
+declare function sleep(address: usize, expected: i32): i32;
+
+/**
+ * Whole sleeps (each a millisecond long) with no arrival before a thread gives up: its partner is gone.
  * Counting sleeps that ran their full length bounds the wait below by 10 s without a clock; a call
  * out to the host's clock would allocate on a busy machine, where waits are long.
  */
@@ -309,7 +316,7 @@ function arrive(counter: usize, target: i32): bool {
     let seen = atomic.load<i32>(counter);
     let fullSleeps = 0;
     while (seen < target) {
-      const timedOut = atomic.wait<i32>(counter, seen, SLEEP_NS) == AtomicWaitResult.TIMED_OUT;
+      const timedOut = sleep(counter, seen) != 0;
       const arrived = atomic.load<i32>(counter);
       if (arrived != seen) fullSleeps = 0;
       else if (timedOut && ++fullSleeps >= SLEEPS_BEFORE_GIVING_UP) return false;

@@ -75,3 +75,15 @@ export function jobCell(exports: object, cell: "lstm" | "gru"): number {
   const global = (exports as Record<string, WebAssembly.Global>)[cell === "lstm" ? "JOB_LSTM" : "JOB_GRU"];
   return global.value as number;
 }
+
+/**
+ * The imports of the module built with threads, on shared `memory`: the memory, and the sleep its
+ * barriers wait in (wasm/recurrent.ts sleep; kernel-threads-worker.js gives its workers the same).
+ * A millisecond at most, as a whole number: Atomics.wait then allocates nothing.
+ */
+export function teamImports(memory: WebAssembly.Memory): WebAssembly.Imports {
+  const view = new Int32Array(memory.buffer);
+  const sleep = (address: number, expected: number): number =>
+    Atomics.wait(view, address >> 2, expected, 1) === "timed-out" ? 1 : 0;
+  return { env: { memory, sleep } };
+}

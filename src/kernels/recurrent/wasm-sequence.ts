@@ -16,7 +16,7 @@
  */
 import { KeraslessError } from "../../errors.js";
 import { MIN_SPLIT_WORK, type RecurrentPlan } from "../plan.js";
-import { jobCell, jobFields, type JobFields, type KernelExports } from "../wasm-exports.js";
+import { jobCell, jobFields, teamImports, type JobFields, type KernelExports } from "../wasm-exports.js";
 import type { KernelTeam } from "../wasm.js";
 import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
 import type { CellSizes } from "./cell.js";
@@ -104,7 +104,7 @@ export class WasmSequence {
     this.team = plan.parts > 1 ? plan.team : null;
     if (this.team !== null) {
       this.memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
-      const instance = new WebAssembly.Instance(this.team.module, { env: { memory: this.memory } });
+      const instance = new WebAssembly.Instance(this.team.module, teamImports(this.memory));
       this.kernels = instance.exports as unknown as KernelExports;
     } else {
       this.kernels = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
