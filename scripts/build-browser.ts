@@ -1,6 +1,6 @@
 /**
  * Builds dist/browser/kerasless.min.js (the core, src/index.ts, as one minified ESM file with
- * fflate inside) and the web demo's script (examples/web/build/).
+ * fflate inside), the kernels' `.wasm` files (dist/wasm/) and the web demo's script (examples/web/build/).
  *
  *   node --import tsx scripts/build-browser.ts      (part of `npm run build`)
  */
@@ -9,6 +9,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
+import { WASM_KERNELS_BASE64 } from "../src/kernels/wasm-binary.js";
+import { WASM_RELAXED_KERNELS_BASE64 } from "../src/kernels/wasm-relaxed-binary.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 export const BUNDLE_PATH = join(root, "dist/browser/kerasless.min.js");
@@ -43,6 +45,17 @@ export async function buildCoreBundle(): Promise<{ code: Uint8Array; metafile: e
   return { code: output.contents, metafile: result.metafile };
 }
 
+/**
+ * The kernels as `.wasm` files in `dist/wasm/`, for runtimes that take a compiled module instead of
+ * compiling bytes at run time: `dist/workers.js` (the Cloudflare Workers entry) imports the SIMD128
+ * one, and `useKernelModule()` takes either.
+ */
+export function writeKernelFiles(dist: string): void {
+  mkdirSync(join(dist, "wasm"), { recursive: true });
+  writeFileSync(join(dist, "wasm/kernels-simd128.wasm"), Buffer.from(WASM_KERNELS_BASE64, "base64"));
+  writeFileSync(join(dist, "wasm/kernels-relaxed-simd.wasm"), Buffer.from(WASM_RELAXED_KERNELS_BASE64, "base64"));
+}
+
 export const gzipSize = (code: Uint8Array): number => gzipSync(code, { level: 9 }).length;
 
 /**
@@ -75,6 +88,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { code } = await buildCoreBundle();
   mkdirSync(dirname(BUNDLE_PATH), { recursive: true });
   writeFileSync(BUNDLE_PATH, code);
+  writeKernelFiles(join(root, "dist"));
   await buildDemo(code);
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
   const budget = `budget ${BUNDLE_BUDGET_GZIP / 1024} KB`;

@@ -10,4 +10,11 @@ export { loadModelFromBytes, type LoadBytesOptions } from "./load.js";
 export type { ReadOptions } from "./format/artifact.js";
 export { supportedLayers, type LayerDefinition } from "./layers/registry.js";
 export { activationNames } from "./kernels/activations.js";
-export { setKernelPath, kernelPath, kernelThreads, type KernelPath } from "./kernels/wasm.js";
+export {
+  setKernelPath,
+  kernelPath,
+  kernelThreads,
+  useKernelModule,
+  type KernelPath,
+  type WasmFeatures,
+} from "./kernels/wasm.js";
