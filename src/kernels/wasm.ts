@@ -60,7 +60,7 @@ let given: { module: WebAssembly.Module; features: WasmFeatures } | null = null;
 export function useKernelModule(module: WebAssembly.Module, features: WasmFeatures = "simd128"): void {
   const exported = typeof WebAssembly === "object" && module instanceof WebAssembly.Module ? module : null;
   const names = exported === null ? [] : WebAssembly.Module.exports(exported).map((e) => `${e.kind} ${e.name}`);
-  if (!["memory memory", "function gemm", "function lstmSteps"].every((name) => names.includes(name)))
+  if (!["memory memory", "function gemm", "function runJob"].every((name) => names.includes(name)))
     throw new KeraslessError("E_UNSUPPORTED", "useKernelModule() needs kerasless' kernel module (kernels-*.wasm)");
   if (features !== "simd128" && features !== "relaxed-simd")
     throw new KeraslessError("E_UNSUPPORTED", `unknown WebAssembly features "${String(features)}"`);
