@@ -37,7 +37,7 @@ for (const w of workloads) {
     return model;
   };
   const models = { relaxed: await load("auto"), simd128: await load("simd128") };
-  const input = { shape: [...w.inputShape], data: w.input };
+  const input = { shape: w.tensorShape, data: w.input };
   for (const model of Object.values(models)) {
     const check = compareWithKeras(model.predict(input)[0].data as Float32Array, w.expected);
     if (!check.ok) throw new Error(`${w.id}: ${check.problem ?? "differs from Keras"}`);

@@ -27,7 +27,7 @@ if (replay !== undefined && structured) {
   console.log(describeStructuredCase(c));
   const saveAt = args.indexOf("--save");
   if (saveAt >= 0) writeFileSync(args[saveAt + 1], c.bytes);
-  const outcome = runStructuredCase(c);
+  const outcome = await runStructuredCase(c);
   console.log(JSON.stringify(outcome, null, 2));
   process.exitCode = outcome.kind === "bug" ? 1 : 0;
 } else if (replay !== undefined) {

@@ -100,3 +100,10 @@ export function rethrowAs(code: ErrorCode, context: string, thrown: unknown, fil
   if (thrown instanceof KeraslessError) throw thrown.inFile(file);
   throw new KeraslessError(code, `${context}: ${describeThrown(thrown)}`, { file, cause: thrown });
 }
+
+/** One E_UNSUPPORTED error listing every unsupported part of a model, one `lines` entry each. */
+export function unsupportedFeatures(lines: readonly string[], layer: string): KeraslessError {
+  const head =
+    lines.length === 1 ? "the model uses 1 unsupported feature" : `the model uses ${lines.length} unsupported features`;
+  return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer });
+}

@@ -20,10 +20,30 @@ export interface StreamState {
   readonly buffers: readonly Float32Array[];
 }
 
+/**
+ * @internal What a ModelStream steps: a Keras graph's GraphStream, or another front end's graph
+ * (ONNX) with the same contract: open() allocates, step() allocates nothing and reuses its outputs.
+ */
+export interface StepGraph {
+  readonly batch: number | null;
+  readonly stateBuffers: readonly Float32Array[];
+  /** Per model output: whether step() gives it with a (length-1) time axis at position 1. */
+  outputsHaveTime(): boolean[];
+  open(batch: number): void;
+  /** Per model input, [batch, 1, ...features]. */
+  step(inputs: readonly Tensor[]): Tensor[];
+  reset(): void;
+}
+
+/** @internal A StepGraph with its inputs for one step ([null, ...features], all known). */
+export interface StepSource extends StepGraph {
+  readonly inputs: readonly TensorInfo[];
+}
+
 export class ModelStream {
   /** The model inputs for one step: the model's input shapes without the time axis. */
   readonly inputs: readonly TensorInfo[];
-  private readonly graph: GraphStream;
+  private readonly graph: StepGraph;
   private readonly outputsHaveTime: readonly boolean[];
   /** Per model input: the [batch, 1, ...] tensor a step fills. */
   private stepInputs: Tensor[] = [];
@@ -32,18 +52,10 @@ export class ModelStream {
   private readonly results: Tensor[];
 
   /** @internal Use model.stream(). */
-  constructor(graph: Graph, options: StreamOptions = {}) {
-    this.graph = new GraphStream(graph);
+  constructor(graph: Graph | StepSource, options: StreamOptions = {}) {
+    this.graph = "inputLayers" in graph ? new GraphStream(graph) : graph;
     this.outputsHaveTime = this.graph.outputsHaveTime();
-    this.inputs = graph.inputLayers.map((layer) => {
-      const [, , ...features] = layer.batchShape;
-      if (features.some((d) => d === null)) {
-        const shape = formatShape(layer.batchShape);
-        const problem = `input "${layer.name}" has shape ${shape}; a stream needs every size after the time axis known`;
-        throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${problem}`);
-      }
-      return Object.freeze({ name: layer.name, shape: Object.freeze([null, ...features]), dtype: layer.dtype });
-    });
+    this.inputs = "inputLayers" in graph ? kerasStepInputs(graph) : graph.inputs;
     this.views = this.outputsHaveTime.map(() => null);
     this.results = new Array(this.outputsHaveTime.length);
     if (options.batch !== undefined) {
@@ -175,4 +187,17 @@ export class ModelStream {
       );
     return this.graph.stateBuffers;
   }
+}
+
+/** A Keras graph's inputs for one step: the batch, then every size after the time axis. */
+function kerasStepInputs(graph: Graph): TensorInfo[] {
+  return graph.inputLayers.map((layer) => {
+    const [, , ...features] = layer.batchShape;
+    if (features.some((d) => d === null)) {
+      const shape = formatShape(layer.batchShape);
+      const problem = `input "${layer.name}" has shape ${shape}; a stream needs every size after the time axis known`;
+      throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${problem}`);
+    }
+    return Object.freeze({ name: layer.name, shape: Object.freeze([null, ...features]), dtype: layer.dtype });
+  });
 }

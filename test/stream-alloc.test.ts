@@ -1,7 +1,8 @@
 /**
  * A streaming step allocates nothing after the first call: 100,000 steps through the seed LSTM
- * and 20,000 through a causal Conv1D + stacked LSTM forecaster run without a single scavenge
- * and leave the heap where it was (any object per step would add 16 bytes a step).
+ * (and ONNX LSTM and GRU graphs) and 40,000 through a causal Conv1D + stacked LSTM forecaster run
+ * without a single scavenge and leave the heap where it was (any object per step would add 16
+ * bytes a step).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,6 +21,10 @@ const cases: [model: string, steps: number, threads?: number][] = [
   ["keras3/td_dense/model.keras", 100_000],
   // LSTM(128): with kernel threads every step is a job for the worker too.
   ["../../bench/models/lstm128.keras", 20_000, 2],
+  // ONNX graphs: a torch LSTM (time first, its last step by Gather, states from ConstantOfShape)
+  // and a tf2onnx Keras GRU; every node is bound once, when the stream opens.
+  ["onnx/lstm_last_ts/model.onnx", 100_000],
+  ["onnx/keras_gru_reset_after/model.onnx", 100_000],
 ];
 for (const [model, count, threads] of cases) {
   test(

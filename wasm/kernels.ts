@@ -6,5 +6,5 @@
 // count float32 values. Address 0 is never data, so a zero pointer means "none".
 export { gemm, PANEL } from "./gemm";
 export {
-  GATE_HARD_SIGMOID_KERAS2, GATE_HARD_SIGMOID_KERAS3, GATE_SIGMOID, JOB_GRU, JOB_LSTM, Job, runJob, stepJob,
+  GATE_HARD_SIGMOID_KERAS2, GATE_HARD_SIGMOID_KERAS3, GATE_SIGMOID, JOB_GRU, JOB_LSTM, Job, lstmGates, runJob, stepJob,
 } from "./recurrent";

@@ -86,7 +86,7 @@ export const GATE_HARD_SIGMOID_KERAS3: i32 = HARD_SIGMOID_KERAS3;
  * Any units: the last vector of a row may be partial. Its spare lanes read the values that follow
  * (the next gate block or row, or the slack after the workspace) and are never stored.
  */
-function lstmGates(
+export function lstmGates(
   p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize,
   maskStride: i32
 ): void {

@@ -97,7 +97,7 @@ export function kerasless(configId: string): Contender {
     config.pool || config.kernelThreads
       ? [
           config.pool
-            ? `W3, W4: ${threads} (os.availableParallelism()) through loadModelPool, ` +
+            ? `W3, W4, W8: ${threads} (os.availableParallelism()) through loadModelPool, ` +
               `the calling thread and ${threads - 1} worker(s)`
             : null,
           config.kernelThreads
@@ -117,13 +117,13 @@ export function kerasless(configId: string): Contender {
         (kernelPath() === "wasm" ? `, ${wasmFeatures()} build` : ""),
       threads: threadsUsed,
       api: config.pool
-        ? "W3, W4: loadModelPool(bytes, {threads}), await pool.predict({shape, data}); " +
+        ? "W3, W4, W8: loadModelPool(bytes, {threads}), await pool.predict({shape, data}); " +
           "others: loadModel(bytes), model.predict({shape, data}); W5: model.stream({batch}).step({shape, data})"
         : "loadModel(bytes), model.predict({shape, data}); W5: model.stream({batch}).step({shape, data})",
     }),
 
     async prepare(w): Promise<Runner> {
-      const input = { shape: [...w.inputShape], data: w.input };
+      const input = { shape: w.tensorShape, data: w.input };
       await useKernelThreads(config.kernelThreads && !pooled(w) && w.kind !== "coldload");
       if (w.kind === "coldload") {
         const bytes = new Uint8Array(readFileSync(benchPath(config.source === "onnx" ? w.model.onnx : w.model.keras)));

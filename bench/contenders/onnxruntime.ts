@@ -57,11 +57,12 @@ export async function onnxruntime(flavor: "node" | "web", stateful: boolean): Pr
           : `WASM backend (SIMD, env.wasm.numThreads=${ort.env.wasm.numThreads}), graph optimization "all"`,
       graphs: stateful
         ? "one LSTM step, (h, c) in and out: the faster of a MatMul/Sigmoid/Tanh cell and the LSTM operator over 1 step"
-        : "LSTM/GRU operators",
+        : "LSTM/GRU operators; W8 (ONNX has no ConvLSTM): tf2onnx's graph of the tf.keras model, " +
+          "a Loop of Conv operators",
     }),
 
     async prepare(w): Promise<Runner | Skip> {
-      const shape = [...w.inputShape];
+      const shape = w.tensorShape;
       if (stateful) {
         if (w.kind !== "stream" || w.model.onnxStep === undefined) return { skipped: STREAMING_ONLY };
         // A careful user would pick the faster form of the step graph: time each briefly, keep the best.

@@ -2,7 +2,7 @@
  * TensorFlow.js (@tensorflow/tfjs) with its CPU or WASM backend. The models are built with
  * tfjs-layers and given the Keras weights with setWeights (the weights are read with kerasless'
  * loader; a wrong read would fail the parity check). recurrentActivation is set to "sigmoid":
- * tfjs' default is hardSigmoid, which is not what Keras 3 used.
+ * tfjs' default is hardSigmoid, which is not what Keras 3 used. W8 uses tfjs-layers' convLstm2d.
  */
 import { readFileSync } from "node:fs";
 import { loadModel } from "../../src/index.js";
@@ -39,6 +39,29 @@ function buildModel(tf: Tf, spec: ModelSpec, batchInputShape?: [number, number, 
           ...input,
         }),
         tf.layers.dense({ units: 1, kernelInitializer: "zeros" }),
+      ],
+    });
+  }
+  if (spec.name === "convlstm2d") {
+    const convLstm = (returnSequences: boolean, first: boolean) =>
+      tf.layers.convLstm2d({
+        filters: 32,
+        kernelSize: 3,
+        padding: "same",
+        returnSequences,
+        activation: "tanh",
+        recurrentActivation: "sigmoid",
+        kernelInitializer: "zeros",
+        recurrentInitializer: "zeros",
+        ...(first ? { inputShape: [spec.steps, ...spec.stepShape!] } : {}),
+      });
+    return tf.sequential({
+      layers: [
+        convLstm(true, true),
+        convLstm(false, false),
+        tf.layers.conv2d({ filters: 1, kernelSize: 1, activation: "sigmoid", kernelInitializer: "zeros" }),
+        tf.layers.averagePooling2d({ poolSize: 8 }),
+        tf.layers.flatten(),
       ],
     });
   }
@@ -80,7 +103,7 @@ export async function tfjs(backend: "cpu" | "wasm"): Promise<Contender> {
     }),
 
     async prepare(w): Promise<Runner | Skip> {
-      const shape = [...w.inputShape];
+      const shape = w.tensorShape;
       if (w.kind === "coldload") {
         const model = await built(w.model);
         if (typeof model === "string") return { skipped: model };

@@ -12,12 +12,18 @@ export interface ModelSpec {
   onnx: string;
   /** One-step ONNX graphs (state in, state out) by form; the stateful contenders use the faster. */
   onnxStep?: Record<string, string>;
-  /** The recurrent layers, in order (a Dense(1) follows them). */
-  recurrent: { cell: "lstm" | "gru"; units: number }[];
+  /**
+   * The recurrent layers, in order (a Dense(1) follows them; after ConvLSTM2D layers, whose
+   * kernel is given, the head of `what`).
+   */
+  recurrent: { cell: "lstm" | "gru" | "convlstm2d"; units: number; kernel?: number[] }[];
   layers: string[];
   what: string;
   steps: number;
+  /** Values of one step (the product of stepShape when given). */
   features: number;
+  /** One step's shape when it is not [features] (a video frame: [rows, cols, channels]). */
+  stepShape?: number[];
 }
 
 export type WorkloadKind = "predict" | "stream" | "coldload";
@@ -31,6 +37,8 @@ export interface Workload {
   seed: number;
   /** [batch, steps, features], row-major. */
   inputShape: [number, number, number];
+  /** The input tensor's shape: [batch, steps, ...stepShape] ([batch, steps, features] without one). */
+  tensorShape: number[];
   input: Float32Array;
   /** Keras' model.predict of `input`. */
   expected: Float32Array;
@@ -64,6 +72,7 @@ export function loadWorkloads(): Workload[] {
   return spec.workloads.map((w) => {
     const model = { name: w.model, ...spec.models[w.model] };
     const inputShape: [number, number, number] = [w.batch, model.steps, model.features];
+    const tensorShape = [w.batch, model.steps, ...(model.stepShape ?? [model.features])];
     const reference = references.outputs[w.id];
     if (reference === undefined)
       throw new Error(`bench/references.json has no output for ${w.id}: run bench/python/make_models.py`);
@@ -71,6 +80,7 @@ export function loadWorkloads(): Workload[] {
       ...w,
       model,
       inputShape,
+      tensorShape,
       input: prngFloats(w.seed, inputShape[0] * inputShape[1] * inputShape[2]),
       expected: Float32Array.from(reference.data),
       expectedShape: reference.shape,
@@ -103,18 +113,22 @@ export function compareWithKeras(
 
 /**
  * Floating-point operations of one call: 2 per multiply-add of the matrix products (x·W, h·U and
- * the Dense head); gate nonlinearities and elementwise products are not counted. A streaming call
- * is one time step.
+ * the Dense head) or, for ConvLSTM2D ("same" padding, stride 1), of both convolutions at every
+ * position (and a 1x1 convolution head); gate nonlinearities, elementwise products and pooling are
+ * not counted. A streaming call is one time step.
  */
 export function workloadFlops(w: Workload): number {
   const steps = w.kind === "stream" ? 1 : w.model.steps;
-  let inputs = w.model.features;
+  const frame = w.model.stepShape;
+  const positions = frame === undefined ? 1 : frame.slice(0, -1).reduce((p, d) => p * d, 1);
+  let inputs = frame === undefined ? w.model.features : frame[frame.length - 1];
   let perSample = 0;
-  for (const { cell, units } of w.model.recurrent) {
-    const gates = cell === "lstm" ? 4 : 3;
-    perSample += steps * 2 * (inputs + units) * gates * units;
+  for (const { cell, units, kernel } of w.model.recurrent) {
+    const gates = cell === "gru" ? 3 : 4;
+    const taps = kernel === undefined ? 1 : kernel.reduce((p, k) => p * k, 1);
+    perSample += steps * 2 * positions * taps * (inputs + units) * gates * units;
     inputs = units;
   }
-  perSample += 2 * inputs;
+  perSample += 2 * positions * inputs;
   return w.batch * perSample;
 }

@@ -36,7 +36,8 @@ def prng_floats(seed, count):
 
 def workload_input(workload, models):
     model = models[workload["model"]]
-    shape = (workload["batch"], model["steps"], model["features"])
+    step = tuple(model.get("stepShape", [model["features"]]))
+    shape = (workload["batch"], model["steps"]) + step
     return prng_floats(workload["seed"], int(np.prod(shape))).reshape(shape)
 
 

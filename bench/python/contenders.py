@@ -214,6 +214,8 @@ def numpy_contender(cls):
 
     def prepare(w, models):
         spec = models[w["model"]]
+        if any(layer["cell"] not in ("lstm", "gru") for layer in spec["recurrent"]):
+            return {"skipped": "the NumPy loops implement LSTM and GRU cells only"}
         x = workload_input(w, models)
         file_bytes = read_bytes(bench_path(spec["keras"]))
         if w["kind"] == "coldload":
@@ -337,7 +339,11 @@ def main():
             if only is not None and w["id"] not in only:
                 continue
             try:
-                check, run, extra = prepare(w, spec["models"])
+                prepared = prepare(w, spec["models"])
+                if isinstance(prepared, dict):
+                    results[w["id"]] = prepared
+                    continue
+                check, run, extra = prepared
                 start = time.perf_counter()
                 got = check()
                 first_ms = (time.perf_counter() - start) * 1e3

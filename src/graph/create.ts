@@ -1,5 +1,5 @@
 /** From a parsed model config to a Graph: creates every layer, reporting what is unsupported. */
-import { KeraslessError } from "../errors.js";
+import { KeraslessError, unsupportedFeatures } from "../errors.js";
 import { ConfigReader, describe, type JsonObject } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
 import type { Layer, LayerContext, Problem } from "../layers/layer.js";
@@ -38,11 +38,7 @@ export function graphFromConfig(modelConfig: unknown, kerasMajor: 2 | 3): Graph 
 /** One error listing every unsupported part of the model. */
 function unsupportedError(problems: Problem[]): KeraslessError {
   const lines = problems.map((p) => `layer "${p.layer}" (${p.className}): ${p.problem}`);
-  const head =
-    problems.length === 1
-      ? "the model uses 1 unsupported feature"
-      : `the model uses ${problems.length} unsupported features`;
-  return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer: problems[0].layer });
+  return unsupportedFeatures(lines, problems[0].layer);
 }
 
 /**

@@ -122,3 +122,12 @@ export function planRecurrent(spec: RecurrentSpec, env: KernelEnvironment = curr
     team,
   };
 }
+
+/** One plan for a bidirectional pair: the forward one when both agree, else both, labelled. */
+export function bidirectionalPlan(forward: KernelPlan, backward: KernelPlan): KernelPlan {
+  if (forward.backend === backward.backend && forward.why.join() === backward.why.join()) return forward;
+  return {
+    backend: `forward: ${forward.backend}; backward: ${backward.backend}`,
+    why: [...forward.why.map((w) => `forward: ${w}`), ...backward.why.map((w) => `backward: ${w}`)],
+  };
+}

@@ -18,6 +18,19 @@ export interface KernelExports {
     bias: number,
     accumulate: number,
   ): void;
+  /** LSTM gates (tanh, `gate`) of `batch` rows in place (wasm/recurrent.ts; the ConvLSTM's positions). */
+  lstmGates(
+    p: number,
+    pStride: number,
+    h: number,
+    c: number,
+    sStride: number,
+    batch: number,
+    units: number,
+    gate: number,
+    mask: number,
+    maskStride: number,
+  ): void;
   /** Runs blocks from..to of the sequence in the job record at `job` (wasm/recurrent.ts); 0: a barrier timed out. */
   runJob(job: number, from: number, to: number, threads: number, counter: number): number;
   /** Step t of the job's sequence, every block, rows masked by the bytes at mask + b*time (0: none). */

@@ -1,4 +1,5 @@
 /** Activation layers with parameters: ReLU, LeakyReLU, ELU, PReLU, Softmax. */
+import { softmaxAlong } from "../kernels/softmax.js";
 import { Tensor, formatShape, toFloat32 } from "../tensor.js";
 import { BroadcastIndexCache, resolveAxis } from "./axes.js";
 import type { ConfigReader } from "./config.js";
@@ -116,16 +117,7 @@ export class SoftmaxLayer extends Layer {
     const outer = x.size / (n * inner || 1);
     const data = toFloat32(x);
     const out = new Float32Array(data.length);
-    for (let o = 0; o < outer; o++) {
-      for (let i = 0; i < inner; i++) {
-        const base = o * n * inner + i;
-        let max = -Infinity;
-        for (let k = 0; k < n; k++) max = Math.max(max, data[base + k * inner]);
-        let sum = 0;
-        for (let k = 0; k < n; k++) sum += Math.exp(data[base + k * inner] - max);
-        for (let k = 0; k < n; k++) out[base + k * inner] = Math.exp(data[base + k * inner] - max) / sum;
-      }
-    }
+    softmaxAlong(data, out, outer, n, inner, false);
     return [new Tensor(x.shape, out)];
   }
 }

@@ -40,6 +40,39 @@ export function perAxis(reader: ConfigReader, key: string, rank: number, fallbac
   return values as number[];
 }
 
+/** The options of a convolution over `rank` spatial axes, as every convolution layer reads them. */
+export interface ConvOptions {
+  readonly kernelSize: number[];
+  readonly strides: number[];
+  readonly dilations: number[];
+  readonly padding: "valid" | "same" | "causal";
+  readonly channelsFirst: boolean;
+}
+
+/** kernel_size, strides, dilation_rate, padding (one of `paddings`) and data_format. */
+export function readConvOptions(
+  reader: ConfigReader,
+  rank: number,
+  paddings: readonly string[],
+  kernelKey = "kernel_size",
+): ConvOptions {
+  const kernelSize = perAxis(reader, kernelKey, rank, 1);
+  const strides = perAxis(reader, "strides", rank, 1);
+  const dilations = perAxis(reader, "dilation_rate", rank, 1);
+  const padding = reader.string("padding", "valid").toLowerCase();
+  if (!paddings.includes(padding))
+    reader.unsupported(`padding=${describe(padding)} is not supported (Keras allows ${paddings.join(", ")})`);
+  if (strides.some((s) => s > 1) && dilations.some((d) => d > 1))
+    reader.unsupported("strides > 1 together with dilation_rate > 1 is not supported (TensorFlow refuses it too)");
+  return {
+    kernelSize,
+    strides,
+    dilations,
+    padding: padding === "same" || padding === "causal" ? padding : "valid",
+    channelsFirst: reader.dataFormat() === "channels_first",
+  };
+}
+
 /** Per-axis geometry of one call: output sizes and the zero padding before each axis. */
 export interface CallGeometry {
   output: number[];
@@ -69,18 +102,14 @@ export abstract class SpatialConvolution extends Layer {
   constructor(reader: ConfigReader, rank: number, paddings: readonly string[], kernelKey = "kernel_size") {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
     this.rank = rank;
-    this.kernelSize = perAxis(reader, kernelKey, rank, 1);
-    this.strides = perAxis(reader, "strides", rank, 1);
-    this.dilations = perAxis(reader, "dilation_rate", rank, 1);
-    const padding = reader.string("padding", "valid").toLowerCase();
-    if (!paddings.includes(padding))
-      reader.unsupported(`padding=${describe(padding)} is not supported (Keras allows ${paddings.join(", ")})`);
-    this.padding = padding === "same" || padding === "causal" ? padding : "valid";
-    this.channelsFirst = reader.dataFormat() === "channels_first";
+    const options = readConvOptions(reader, rank, paddings, kernelKey);
+    this.kernelSize = options.kernelSize;
+    this.strides = options.strides;
+    this.dilations = options.dilations;
+    this.padding = options.padding;
+    this.channelsFirst = options.channelsFirst;
     this.activation = reader.activation("activation", "linear");
     this.useBias = reader.bool("use_bias", true);
-    if (this.strides.some((s) => s > 1) && this.dilations.some((d) => d > 1))
-      reader.unsupported("strides > 1 together with dilation_rate > 1 is not supported (TensorFlow refuses it too)");
     if (this.channelsFirst && this.activation.outputDim(4) !== 4)
       reader.unsupported(`activation ${this.activation.name} with channels_first halves a spatial axis`);
   }

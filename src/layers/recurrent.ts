@@ -1,12 +1,14 @@
 /**
- * Recurrent layers: LSTM, GRU, SimpleRNN. The layer reads the config, declares the weights and
- * wires inputs and outputs, keeps stateful states and opens streams; the RNN driver and the cells
- * live in kernels/recurrent/ (which implementation runs: kernels/plan.ts).
+ * Recurrent layers: LSTM, GRU, SimpleRNN, and RecurrentLayer, which the ConvLSTMs extend too
+ * (convolutional-recurrent.ts). The layer reads the config, declares the weights and wires inputs
+ * and outputs, keeps stateful states and opens streams; the RNN driver and the cells live in
+ * kernels/recurrent/ (which implementation runs: kernels/plan.ts).
  *
  * Inputs are [x, ...initialStates]: Keras 3 passes `initial_state` as a call argument, Keras 2
  * as extra inbound tensors; the graph builder gives both in this order.
  */
 import type { Activation } from "../kernels/activations.js";
+import type { KerasCellWeights } from "../kernels/recurrent/cell.js";
 import { planRecurrent, type KernelPlan, type RecurrentSpec } from "../kernels/plan.js";
 import {
   allocateSequenceBuffers,
@@ -65,10 +67,11 @@ export abstract class RecurrentLayer extends Layer {
   /** Gate blocks in the kernels (LSTM 4, GRU 3, SimpleRNN 1). */
   protected abstract readonly gateCount: number;
 
-  constructor(reader: ConfigReader, gated: boolean) {
+  /** `units`: the state's channels when the config names them otherwise (ConvLSTM's filters). */
+  constructor(reader: ConfigReader, gated: boolean, units?: number) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
     this.options = {
-      units: reader.positiveInt("units"),
+      units: units ?? reader.positiveInt("units"),
       activation: reader.activation("activation", "tanh"),
       recurrentActivation: gated ? reader.activation("recurrent_activation", "sigmoid") : null,
       useBias: reader.bool("use_bias", true),
@@ -102,24 +105,48 @@ export abstract class RecurrentLayer extends Layer {
     return [this.gateCount * this.options.units];
   }
 
-  computeOutputShapes(inputShapes: Shape[]): Shape[] {
-    const { units, returnSequences, returnState, stateful } = this.options;
-    this.expectInputs(inputShapes, [1, 1 + this.stateCount]);
-    const [x, ...states] = inputShapes;
+  /**
+   * Checks the sequence x ([batch, time, ...]) and declares the weights it implies; returns one
+   * sample's state shape. LSTM, GRU and SimpleRNN: x is [batch, time, features], the state [units].
+   */
+  protected buildCell(x: Shape): number[] {
+    const { units } = this.options;
     this.expectRank(x, 3);
-    if (states.length !== 0 && states.length !== this.stateCount) {
-      throw this.error("E_CONFIG", `initial_state needs ${this.stateCount} tensor(s), got ${states.length}`);
-    }
-    for (const s of states) {
-      if (s.length !== 2 || (s[1] !== null && s[1] !== units)) {
-        throw this.error("E_CONFIG", `initial state of shape ${formatShape(s)} does not match units=${units}`);
-      }
-    }
     const inputDim = knownDim(this, x, 2);
     if (this.built && inputDim !== this.inputDim) {
       throw this.error("E_CONFIG", `was built for ${this.inputDim} input features, now called with ${inputDim}`);
     }
     this.inputDim = inputDim;
+    const width = this.gateCount * units;
+    this.declareWeights([
+      { name: "kernel", shape: [inputDim, width] },
+      { name: "recurrent_kernel", shape: [units, width] },
+      ...(this.options.useBias ? [{ name: "bias", shape: this.biasShape() }] : []),
+    ]);
+    return [units];
+  }
+
+  /** What an initial state must match, for its error message. */
+  protected describeState(state: readonly number[]): string {
+    return state.length === 1 ? `units=${state[0]}` : `the state shape ${formatShape([null, ...state])}`;
+  }
+
+  computeOutputShapes(inputShapes: Shape[]): Shape[] {
+    const { returnSequences, returnState, stateful } = this.options;
+    this.expectInputs(inputShapes, [1, 1 + this.stateCount]);
+    const [x, ...states] = inputShapes;
+    const state = this.buildCell(x);
+    if (states.length !== 0 && states.length !== this.stateCount) {
+      throw this.error("E_CONFIG", `initial_state needs ${this.stateCount} tensor(s), got ${states.length}`);
+    }
+    for (const s of states) {
+      if (s.length !== state.length + 1 || state.some((d, i) => s[i + 1] !== null && s[i + 1] !== d)) {
+        throw this.error(
+          "E_CONFIG",
+          `initial state of shape ${formatShape(s)} does not match ${this.describeState(state)}`,
+        );
+      }
+    }
     if (stateful) {
       if (x[0] === null)
         throw this.error(
@@ -128,25 +155,14 @@ export abstract class RecurrentLayer extends Layer {
         );
       this.statefulBatch = x[0];
     }
-    const width = this.gateCount * units;
-    this.declareWeights([
-      { name: "kernel", shape: [inputDim, width] },
-      { name: "recurrent_kernel", shape: [units, width] },
-      ...(this.options.useBias ? [{ name: "bias", shape: this.biasShape() }] : []),
-    ]);
-    const output: Shape = returnSequences ? [x[0], x[1], units] : [x[0], units];
-    const stateShapes: Shape[] = returnState ? Array.from({ length: this.stateCount }, () => [x[0], units]) : [];
+    const output: Shape = returnSequences ? [x[0], x[1], ...state] : [x[0], ...state];
+    const stateShapes: Shape[] = returnState ? Array.from({ length: this.stateCount }, () => [x[0], ...state]) : [];
     return [output, ...stateShapes];
   }
 
   protected override weightsLoaded(weights: Float32Array[]): void {
     const [kernel, recurrentKernel, bias] = weights;
-    const spec = this.cellSpec();
-    this.kernel = createRecurrentKernel(
-      spec,
-      { kernel, recurrentKernel, bias: this.options.useBias ? bias : null },
-      planRecurrent(spec),
-    );
+    this.kernel = this.createKernel({ kernel, recurrentKernel, bias: this.options.useBias ? bias : null });
     // When only WebAssembly memory holds the weights (a fused step), getWeights reads them from
     // there; converted weights (CuDNN layers) are not the file's, so those layers keep the file's.
     if (this.kernel.cell === null && weights[0] === super.getWeights()[0]) this.releaseLoadedWeights();
@@ -159,8 +175,8 @@ export abstract class RecurrentLayer extends Layer {
     return this.options.useBias ? [kernel, recurrentKernel, bias!] : [kernel, recurrentKernel];
   }
 
-  /** The cell as the plan and the kernels need it. */
-  protected abstract cellSpec(): RecurrentSpec;
+  /** The cell's kernels for its weights. */
+  protected abstract createKernel(weights: KerasCellWeights): RecurrentKernel;
 
   /** Which implementation runs this layer's cell, and why (null before the weights are loaded). */
   override kernelPlan(): KernelPlan | null {
@@ -244,17 +260,26 @@ export abstract class RecurrentLayer extends Layer {
   }
 
   private run(x: Tensor, mask: Mask | null, buffers: SequenceBuffers): void {
-    const [batch, time, features] = x.shape;
+    const [batch, time] = x.shape;
     runSequence(
       this.kernel!,
       toFloat32(x),
       batch,
       time,
-      features,
+      stepSize(x),
       mask === null ? null : mask.data,
       this.sequenceOptions(),
       buffers,
+      mask === null ? null : this.maskPositions(mask),
     );
+  }
+
+  /**
+   * Masks are [batch, time]; a convolutional cell also takes masks per spatial position
+   * ([batch, time, ...spatial]) and gives each state value's position here (null: per step).
+   */
+  protected maskPositions(_mask: Mask): Int32Array | null {
+    return null;
   }
 
   private sequenceOptions(): SequenceOptions {
@@ -305,16 +330,9 @@ export abstract class RecurrentLayer extends Layer {
         }
         const mask = masks[0] ?? null;
         buffers.lastOutput.set(carriedOutput);
-        runSequence(
-          kernel,
-          toFloat32(x),
-          batch,
-          1,
-          x.shape[x.shape.length - 1],
-          mask === null ? null : mask.data,
-          options,
-          buffers,
-        );
+        const data = mask === null ? null : mask.data;
+        const positions = mask === null ? null : this.maskPositions(mask);
+        runSequence(kernel, toFloat32(x), batch, 1, stepSize(x), data, options, buffers, positions);
         if (mask !== null) carriedOutput.set(buffers.lastOutput);
         else carriedOutput.set(buffers.states[0]);
         return outputs;
@@ -327,7 +345,25 @@ export abstract class RecurrentLayer extends Layer {
   }
 }
 
-export class LSTM extends RecurrentLayer {
+/** Values of one step of one sample of a sequence [batch, time, ...]. */
+function stepSize(x: Tensor): number {
+  let size = 1;
+  for (let a = 2; a < x.shape.length; a++) size *= x.shape[a];
+  return size;
+}
+
+/** LSTM, GRU and SimpleRNN: cells of matrices, whose way of running kernels/plan.ts chooses. */
+abstract class MatrixRecurrentLayer extends RecurrentLayer {
+  /** The cell as the plan and the kernels need it. */
+  protected abstract cellSpec(): RecurrentSpec;
+
+  protected createKernel(weights: KerasCellWeights): RecurrentKernel {
+    const spec = this.cellSpec();
+    return createRecurrentKernel(spec, weights, planRecurrent(spec));
+  }
+}
+
+export class LSTM extends MatrixRecurrentLayer {
   protected readonly stateCount = 2;
   protected readonly gateCount = 4;
 
@@ -341,7 +377,7 @@ export class LSTM extends RecurrentLayer {
   }
 }
 
-export class GRU extends RecurrentLayer {
+export class GRU extends MatrixRecurrentLayer {
   protected readonly stateCount = 1;
   protected readonly gateCount = 3;
   readonly resetAfter: boolean;
@@ -362,7 +398,7 @@ export class GRU extends RecurrentLayer {
   }
 }
 
-export class SimpleRNN extends RecurrentLayer {
+export class SimpleRNN extends MatrixRecurrentLayer {
   protected readonly stateCount = 1;
   protected readonly gateCount = 1;
 

@@ -7,6 +7,7 @@ import { attentionLayers } from "./attention.js";
 import { convolutionalLayers } from "./convolutional.js";
 import { convolutionalDepthwiseLayers } from "./convolutional-depthwise.js";
 import { convolutionalNdLayers } from "./convolutional-nd.js";
+import { convolutionalRecurrentLayers } from "./convolutional-recurrent.js";
 import { coreLayers } from "./core.js";
 import { cudnnLayers } from "./cudnn.js";
 import { embeddingLayers } from "./embedding.js";
@@ -42,6 +43,7 @@ const definitions: readonly LayerDefinition[] = [
   ...convolutionalLayers,
   ...convolutionalNdLayers,
   ...convolutionalDepthwiseLayers,
+  ...convolutionalRecurrentLayers,
   ...poolingLayers,
   ...preprocessingLayers,
   ...normalizationLayers,

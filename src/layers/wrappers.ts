@@ -7,7 +7,7 @@ import { Tensor, formatShape, type TensorData } from "../tensor.js";
 import { isObject, type ConfigReader, type JsonObject } from "./config.js";
 import { toFloat32 } from "./core.js";
 import { Layer, POINTWISE, type Mask, type Masks, type Shape, type StreamBehaviour, type WeightSpec } from "./layer.js";
-import type { KernelPlan } from "../kernels/plan.js";
+import { bidirectionalPlan, type KernelPlan } from "../kernels/plan.js";
 import { RecurrentLayer } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 
@@ -104,7 +104,8 @@ export class Bidirectional extends Layer {
     ] as const) {
       if (layer !== null && !(layer instanceof RecurrentLayer))
         reader.unsupported(
-          `${which} is a ${layer.className}; only LSTM, GRU and SimpleRNN (and CuDNNLSTM, CuDNNGRU) can be wrapped`,
+          `${which} is a ${layer.className}; only LSTM, GRU, SimpleRNN, ConvLSTM1D/2D/3D ` +
+            "(and CuDNNLSTM, CuDNNGRU) can be wrapped",
         );
     }
   }
@@ -132,11 +133,7 @@ export class Bidirectional extends Layer {
   override kernelPlan(): KernelPlan | null {
     const [forward, backward] = this.halves.map((half) => half.kernelPlan());
     if (forward === null || backward === null) return forward ?? backward;
-    if (forward.backend === backward.backend && forward.why.join() === backward.why.join()) return forward;
-    return {
-      backend: `forward: ${forward.backend}; backward: ${backward.backend}`,
-      why: [...forward.why.map((w) => `forward: ${w}`), ...backward.why.map((w) => `backward: ${w}`)],
-    };
+    return bidirectionalPlan(forward, backward);
   }
 
   /** The forward and the backward layer (model.resetStates() reaches stateful ones through it). */
@@ -225,7 +222,9 @@ export class Bidirectional extends Layer {
     const y = forwardResult[0];
     let yRev = backwardResult[0];
     if (this.returnSequences) {
-      const [batch, time, width] = yRev.shape;
+      const [batch, time] = yRev.shape;
+      // A step's values: units, or a ConvLSTM's [...spatial, filters].
+      const width = yRev.shape.slice(2).reduce((p, d) => p * d, 1);
       yRev = new Tensor(yRev.shape, reverseTime(toFloat32(yRev), batch, time, width));
     }
     return [...this.merge(y, yRev), ...forwardResult.slice(1), ...backwardResult.slice(1)];
@@ -406,7 +405,8 @@ export const wrapperLayers: LayerDefinition[] = [
     className: "Bidirectional",
     family: "wrappers",
     summary:
-      "wraps `LSTM`, `GRU`, `SimpleRNN` (and `CuDNNLSTM`, `CuDNNGRU`); `merge_mode` concat, sum, mul, ave, None; " +
+      "wraps `LSTM`, `GRU`, `SimpleRNN`, `ConvLSTM1D/2D/3D` (and `CuDNNLSTM`, `CuDNNGRU`); " +
+      "`merge_mode` concat, sum, mul, ave, None; " +
       "`return_sequences`, `return_state`, `initial_state` (forward half first); " +
       "a `backward_layer` that differs; masks",
     create: (r) => new Bidirectional(r),

@@ -7,7 +7,7 @@
 import { KeraslessError } from "../errors.js";
 import type { PlannedNode } from "./graph.js";
 import { onnxOp } from "./ops/registry.js";
-import type { OnnxNode } from "./proto.js";
+import { nodeLabel, type OnnxNode } from "./proto.js";
 import type { Value } from "./values.js";
 
 export interface CausalPlan {
@@ -74,7 +74,7 @@ function propagate(view: GraphView, inputAxis: number): CausalPlan {
   let sawRecurrent = false;
   view.plan.forEach((step, index) => {
     const { node } = step;
-    const label = `node "${node.name || node.outputs[0]}" (${node.opType})`;
+    const label = nodeLabel(node);
     const refuse = (why: string): never => {
       throw new NotCausal(`${label} ${why}`, index);
     };

@@ -1,6 +1,6 @@
 /**
  * The ONNX front end is registered rather than imported, so that a browser bundle of the core
- * leaves it out (about 18 KB gzip): the Node entry registers it, browsers import "kerasless/onnx".
+ * leaves it out (about 19 KB gzip): the Node entry registers it, browsers import "kerasless/onnx".
  * Without it, a .onnx file is not recognised (E_FORMAT, as any unknown file).
  */
 import type { Model } from "../model.js";

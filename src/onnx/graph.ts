@@ -3,13 +3,13 @@
  * in one error), constants folded (initializers and whatever only depends on them, shape
  * arithmetic included), and the remaining nodes kept as a list of prepared kernels.
  */
-import { KeraslessError, describeThrown } from "../errors.js";
+import { KeraslessError, describeThrown, unsupportedFeatures } from "../errors.js";
 import type { TensorInfo } from "../inputs.js";
 import type { Shape } from "../layers/layer.js";
 import { Tensor, type DType } from "../tensor.js";
 import { MAX_OPSET, MIN_OPSET, onnxOp } from "./ops/registry.js";
 import { NodeReader, type OpKernel } from "./ops/types.js";
-import type { OnnxModelProto, OnnxNode, OnnxValueInfo } from "./proto.js";
+import { nodeLabel, type OnnxModelProto, type OnnxNode, type OnnxValueInfo } from "./proto.js";
 import { DATA_TYPES, dataTypeName, decodeTensorProto, type ExternalFiles, type Value } from "./values.js";
 
 export interface PlannedNode {
@@ -172,11 +172,8 @@ export class OnnxGraph {
     const outputs = node.outputs.map((n) => (n === "" ? -1 : slotOf(n)));
     const foldable = definition.pure === true && inputs.every((s) => s === -1 || this.constants[s] !== undefined);
     if (foldable) {
-      const values = runKernel(
-        reader.label,
-        kernel,
-        inputs.map((s) => (s === -1 ? null : this.constants[s]!)),
-      );
+      const args = inputs.map((s) => (s === -1 ? null : this.constants[s]!));
+      const values = guarded(node, () => kernel(args));
       outputs.forEach((s, i) => {
         if (s !== -1) this.constants[s] = values[i];
       });
@@ -203,11 +200,8 @@ export class OnnxGraph {
     return this.execute(inputs.map(toValue)).map(toTensor);
   }
 
-  /**
-   * Runs the plan on input values; `kernels` may replace a node's kernel (streams carry states
-   * through the recurrent ones); `keep` keeps every value (for probing shapes).
-   */
-  execute(inputs: Value[], kernels?: readonly (OpKernel | null)[], keep?: (Value | undefined)[]): Value[] {
+  /** Runs the plan on input values; `keep` keeps every value (for probing shapes). */
+  execute(inputs: Value[], keep?: (Value | undefined)[]): Value[] {
     const values: (Value | undefined)[] = keep ?? [];
     for (let s = 0; s < this.slotCount; s++) values[s] = this.constants[s];
     inputs.forEach((v, i) => (values[this.inputSlots[i]] = v));
@@ -221,9 +215,8 @@ export class OnnxGraph {
         if (keep === undefined) for (const s of step.frees) values[s] = undefined;
         return;
       }
-      const label = `node "${step.node.name || step.node.outputs[0]}" (${step.node.opType})`;
       const args = step.inputs.map((s) => (s === -1 ? null : values[s]!));
-      const results = runKernel(label, kernels?.[index] ?? step.kernel, args);
+      const results = guarded(step.node, () => step.kernel(args));
       step.outputs.forEach((s, i) => {
         if (s !== -1) values[s] = results[i];
         if (s !== -1 && fresh !== null && this.shapeOnly[index]) fresh.push(results[i]);
@@ -236,12 +229,13 @@ export class OnnxGraph {
   }
 }
 
-function runKernel(label: string, kernel: OpKernel, inputs: (Value | null)[]): Value[] {
+/** f() on behalf of `node`: unexpected errors (a kernel's) become E_INPUT_SHAPE errors naming it. */
+export function guarded<T>(node: OnnxNode, f: () => T): T {
   try {
-    return kernel(inputs);
+    return f();
   } catch (e) {
     if (e instanceof KeraslessError) throw e;
-    throw new KeraslessError("E_INPUT_SHAPE", `${label}: ${describeThrown(e)}`, { cause: e });
+    throw new KeraslessError("E_INPUT_SHAPE", `${nodeLabel(node)}: ${describeThrown(e)}`, { cause: e });
   }
 }
 
@@ -269,9 +263,5 @@ function tensorInfo(info: OnnxValueInfo, role: string): TensorInfo {
 
 function unsupportedError(problems: OnnxProblem[]): KeraslessError {
   const lines = problems.map((p) => `node "${p.node}" (${p.opType}): ${p.problem}`);
-  const head =
-    problems.length === 1
-      ? "the model uses 1 unsupported feature"
-      : `the model uses ${problems.length} unsupported features`;
-  return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer: problems[0].node });
+  return unsupportedFeatures(lines, problems[0].node);
 }

@@ -3,12 +3,12 @@ import { KeraslessError } from "../errors.js";
 import { ProtoReader } from "../io/protobuf.js";
 import type { PredictInput, TensorInfo } from "../inputs.js";
 import { Model, type LayerInfo, type ModelEngine } from "../model.js";
-import type { ModelStream, StreamOptions } from "../stream.js";
+import { ModelStream, type StreamOptions } from "../stream.js";
 import type { SummaryData } from "../summary.js";
 import { Tensor } from "../tensor.js";
 import { OnnxGraph } from "./graph.js";
 import { onnxInputs } from "./inputs.js";
-import { OnnxStream } from "./stream.js";
+import { OnnxStepGraph } from "./stream.js";
 import { decodeModel } from "./proto.js";
 import type { ExternalFiles } from "./values.js";
 
@@ -68,8 +68,7 @@ class OnnxEngine implements ModelEngine {
   }
 
   stream(options?: StreamOptions): ModelStream {
-    // OnnxStream has ModelStream's public methods; ModelStream itself is built on a Keras graph.
-    return new OnnxStream(this.graph, options) as unknown as ModelStream;
+    return new ModelStream(new OnnxStepGraph(this.graph), options);
   }
 
   summaryData(): SummaryData {
@@ -97,8 +96,19 @@ class OnnxEngine implements ModelEngine {
     return [];
   }
 
+  /** The nodes that run per call with a planned kernel (recurrent ops, products, convolutions). */
   kernelPlans(): { layer: string; className: string; backend: string; why: readonly string[] }[] {
-    // Not reported for ONNX nodes yet (their recurrent kernels are planned at load, in ops/cells.ts).
-    return [];
+    return this.graph.plan.flatMap(({ node, kernel }) =>
+      kernel.plan === undefined
+        ? []
+        : [
+            {
+              layer: node.name || node.outputs[0],
+              className: node.opType,
+              backend: kernel.plan.backend,
+              why: kernel.plan.why,
+            },
+          ],
+    );
   }
 }

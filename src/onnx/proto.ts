@@ -41,6 +41,11 @@ export interface OnnxNode {
   attributes: OnnxAttribute[];
 }
 
+/** How errors name a node: `node "name" (OpType)` (its first output when it has no name). */
+export function nodeLabel(node: OnnxNode): string {
+  return `node "${node.name || node.outputs[0] || "?"}" (${node.opType})`;
+}
+
 /** A dim: a size, a symbolic name (dim_param), or unknown. */
 export type OnnxDim = number | string | null;
 

@@ -1,120 +1,148 @@
 /**
  * model.stream() on an ONNX graph: each step runs the graph on a sequence of length 1 while the
- * recurrent nodes carry their final states into the next step as initial states, which gives
- * what predict() gives on the sequence so far. Only causal graphs stream (see causal.ts).
- * Unlike the Keras streams, a step allocates its intermediate values (the ONNX kernels allocate).
+ * recurrent nodes carry their final states into the next step, which gives what predict() gives
+ * on the sequence so far. Only causal graphs stream (see causal.ts). When the batch size is known
+ * every node is bound once (ops/types.ts BoundNode): what depends only on shapes is computed then,
+ * the rest is run into buffers allocated then, so a step allocates nothing.
  */
 import { KeraslessError } from "../errors.js";
-import type { TensorInfo, PredictInput } from "../inputs.js";
-import type { StreamOptions, StreamState } from "../stream.js";
-import { Tensor, formatShape } from "../tensor.js";
+import type { TensorInfo } from "../inputs.js";
+import type { StepGraph } from "../stream.js";
+import { Tensor } from "../tensor.js";
 import { causalPlan, type CausalPlan } from "./causal.js";
-import { toTensor, toValue, type OnnxGraph } from "./graph.js";
-import { onnxInputs } from "./inputs.js";
-import type { OpKernel } from "./ops/types.js";
-import type { OnnxNode } from "./proto.js";
+import { guarded, type OnnxGraph } from "./graph.js";
+import type { BoundNode, CarriedStates } from "./ops/types.js";
+import { nodeLabel, type OnnxNode } from "./proto.js";
 import { allocate, type Value } from "./values.js";
 
-export class OnnxStream {
+interface Opened {
+  readonly batch: number;
+  /** Per graph input: the value a step fills (its time axis of length 1 in place). */
+  readonly inputs: Value[];
+  /** The nodes that run per step, in order. */
+  readonly nodes: BoundNode[];
+  readonly carried: CarriedStates[];
+  readonly stateBuffers: Float32Array[];
+  /** Per graph output: the step's tensor (without a time axis) and, for integers, its source. */
+  readonly results: Tensor[];
+  readonly intSources: (Value | null)[];
+}
+
+export class OnnxStepGraph implements StepGraph {
   readonly inputs: readonly TensorInfo[];
   private readonly plan: CausalPlan;
-  private readonly kernels: (OpKernel | null)[];
-  /** Per recurrent node, its final states after the last step (null before the first). */
-  private carried: (Value[] | null)[];
-  private batchSize: number | null = null;
+  private opened: Opened | null = null;
 
-  constructor(
-    private readonly graph: OnnxGraph,
-    options: StreamOptions = {},
-  ) {
+  constructor(private readonly graph: OnnxGraph) {
     this.plan = causalPlan(graphView(graph));
     this.inputs = graph.inputs.map((info, i) => {
       // A fixed time length in the file does not bind a stream: nodes that would depend on it
       // (a Reshape, a Slice of the time axis) are refused by the causality check.
       const axis = this.plan.inputTimeAxes[i];
-      return Object.freeze({ ...info, shape: Object.freeze(info.shape.filter((_, k) => k !== axis)) });
+      const shape = info.shape.filter((_, k) => k !== axis);
+      if (shape.slice(1).some((d) => d === null))
+        throw new KeraslessError(
+          "E_UNSUPPORTED",
+          `cannot stream: input "${info.name}" has a size other than batch and time that the file leaves open`,
+        );
+      return Object.freeze({ ...info, shape: Object.freeze(shape) });
     });
-    this.carried = this.plan.recurrent.map(() => null);
-    this.kernels = graph.plan.map(() => null);
-    this.plan.recurrent.forEach((index, k) => {
-      const kernel = graph.plan[index].kernel;
-      this.kernels[index] = (inputs) => {
-        const args = inputs.slice();
-        const states = this.carried[k];
-        if (states !== null) states.forEach((s, j) => (args[5 + j] = s));
-        const outputs = kernel(args);
-        this.carried[k] = outputs.slice(1);
-        return outputs;
-      };
-    });
-    if (options.batch !== undefined) {
-      if (!Number.isInteger(options.batch) || options.batch < 1)
-        throw new KeraslessError("E_INPUT", `stream batch must be a positive integer, got ${options.batch}`);
-      this.batchSize = options.batch;
-    }
   }
 
   get batch(): number | null {
-    return this.batchSize;
+    return this.opened?.batch ?? null;
   }
 
-  /** One time step per input ([batch, ...features]); the outputs for this step, without a time axis. */
-  step(x: PredictInput): Tensor[] {
-    const tensors = onnxInputs(x, this.inputs);
-    const batch = tensors[0].shape[0];
-    if (this.batchSize === null) this.batchSize = batch;
-    if (batch !== this.batchSize)
-      throw new KeraslessError(
-        "E_INPUT_SHAPE",
-        `stream input "${this.inputs[0].name}" expects a batch of ${this.batchSize}, ` +
-          `got ${formatShape(tensors[0].shape)}`,
-      );
-    const values = tensors.map((t, i) => {
-      const v = toValue(t);
-      const shape = v.shape.slice();
+  get stateBuffers(): readonly Float32Array[] {
+    return this.opened!.stateBuffers;
+  }
+
+  /** The step's outputs come without their time axis already. */
+  outputsHaveTime(): boolean[] {
+    return this.graph.outputs.map(() => false);
+  }
+
+  /** Binds every node for `batch` rows: the buffers of every step are allocated here. */
+  open(batch: number): void {
+    const graph = this.graph;
+    const inputs = this.inputs.map((info, i): Value => {
+      const shape = [batch, ...(info.shape.slice(1) as number[])];
       shape.splice(this.plan.inputTimeAxes[i], 0, 1);
-      return { ...v, shape };
+      const type = info.dtype === "float32" ? "float" : "int";
+      return {
+        type,
+        shape,
+        data: allocate(
+          type,
+          shape.reduce((n, d) => n * d, 1),
+        ),
+      };
     });
-    const outputs = this.graph.execute(values, this.kernels);
-    return outputs.map((v, k) => {
+    const values = graph.constants.slice();
+    const live = new Set(graph.inputSlots);
+    graph.inputSlots.forEach((slot, i) => (values[slot] = inputs[i]));
+    const nodes: BoundNode[] = [];
+    const carried: CarriedStates[] = [];
+    const recurrent = new Set(this.plan.recurrent);
+    graph.plan.forEach((step, index) => {
+      const args = step.inputs.map((s) => (s === -1 ? null : values[s]!));
+      const shapeOf = step.node.opType === "Shape" || step.node.opType === "Size";
+      let outputs: readonly Value[];
+      if (shapeOf || !step.inputs.some((s) => live.has(s))) {
+        // Depends on the step's shapes only: computed once.
+        outputs = guarded(step.node, () => step.kernel(args));
+      } else {
+        const bind = step.kernel.bind;
+        if (bind === undefined)
+          throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${nodeLabel(step.node)} has no step form`);
+        const bound = guarded(step.node, () => bind(args, recurrent.has(index)));
+        nodes.push(bound);
+        if (bound.carried !== undefined) carried.push(bound.carried);
+        outputs = bound.outputs;
+        for (const s of step.outputs) live.add(s);
+      }
+      step.outputs.forEach((s, k) => {
+        if (s !== -1) values[s] = outputs[k];
+      });
+    });
+    const outputs = graph.outputSlots.map((s) => values[s]!);
+    const results = outputs.map((v, k) => {
       const axis = this.plan.outputTimeAxes[k];
-      return toTensor(axis < 0 ? v : { ...v, shape: v.shape.filter((_, d) => d !== axis) });
+      const shape = axis < 0 ? v.shape : v.shape.filter((_, d) => d !== axis);
+      return new Tensor(shape, v.data instanceof Float32Array ? v.data : new Int32Array(v.data.length));
     });
+    this.opened = {
+      batch,
+      inputs,
+      nodes,
+      carried,
+      stateBuffers: carried.flatMap((c) => c.buffers),
+      results,
+      intSources: outputs.map((v) => (v.data instanceof Float32Array ? null : v)),
+    };
+  }
+
+  step(inputs: readonly Tensor[]): Tensor[] {
+    const o = this.opened!;
+    for (let i = 0; i < inputs.length; i++) {
+      const from = inputs[i].data;
+      const to = o.inputs[i].data;
+      if (to instanceof Float32Array && from instanceof Float32Array) to.set(from);
+      else for (let j = 0; j < to.length; j++) to[j] = from[j];
+    }
+    for (let i = 0; i < o.nodes.length; i++) o.nodes[i].run();
+    for (let k = 0; k < o.results.length; k++) {
+      const source = o.intSources[k];
+      if (source === null) continue;
+      const out = o.results[k].data;
+      for (let j = 0; j < out.length; j++) out[j] = source.data[j];
+    }
+    return o.results;
   }
 
   /** Back to the start of a sequence: the recurrent nodes start again from their initial states. */
   reset(): void {
-    this.carried = this.carried.map(() => null);
-  }
-
-  getState(): StreamState {
-    const buffers = this.states("getState").map((v) => (v.data as Float32Array).slice());
-    return Object.freeze({ batch: this.batchSize!, buffers: Object.freeze(buffers) });
-  }
-
-  setState(state: StreamState): void {
-    const own = this.states("setState");
-    const given = state?.buffers;
-    const fits =
-      state?.batch === this.batchSize &&
-      Array.isArray(given) &&
-      given.length === own.length &&
-      given.every((b, i) => b instanceof Float32Array && b.length === own[i].data.length);
-    if (!fits)
-      throw new KeraslessError(
-        "E_INPUT",
-        "setState() needs a state from getState() of a stream of the same model and batch size",
-      );
-    let i = 0;
-    this.carried = this.carried.map((states) =>
-      states!.map((v) => ({ ...v, data: Float32Array.from(given[i++]) as Value["data"] })),
-    );
-  }
-
-  private states(what: string): Value[] {
-    if (this.carried.some((c) => c === null))
-      throw new KeraslessError("E_INPUT", `${what}() before the first step of an ONNX stream: call step() first`);
-    return this.carried.flatMap((c) => c!);
+    for (const c of this.opened?.carried ?? []) c.restart();
   }
 }
 
@@ -132,7 +160,7 @@ function graphView(graph: OnnxGraph): Parameters<typeof causalPlan>[0] {
   });
   const values: (Value | undefined)[] = [];
   try {
-    graph.execute(probe, undefined, values);
+    graph.execute(probe, values);
   } catch (e) {
     throw new KeraslessError(
       "E_UNSUPPORTED",

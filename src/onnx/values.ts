@@ -4,6 +4,7 @@
  * decoding of TensorProtos (initializers, Constant values) into them.
  */
 import { KeraslessError } from "../errors.js";
+import { decodeNumbers, type NumberType } from "../io/hdf5/datatypes.js";
 import type { OnnxTensorProto } from "./proto.js";
 
 export type ValueType = "float" | "int" | "bool";
@@ -96,54 +97,32 @@ export function decodeTensorProto(t: OnnxTensorProto, external: ExternalFiles | 
       "E_FORMAT",
       `${what} of shape [${t.dims.join(", ")}] needs ${count} values, the file gives ${list.length}`,
     );
-  if (t.dataType === 10) for (let i = 0; i < count; i++) out[i] = halfToFloat(list[i]);
+  // float16 values come as their bits in int32_data: decoded from those bits, as raw data is.
+  if (t.dataType === 10) readRaw(new Uint8Array(Uint16Array.from(list).buffer), 10, out);
   else for (let i = 0; i < count; i++) out[i] = list[i];
   return { type: kind.type, shape: t.dims, data: out };
 }
 
-function readRaw(raw: Uint8Array, dataType: number, out: ValueData): void {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const n = out.length;
-  switch (dataType) {
-    case 1:
-      for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
-      return;
-    case 11:
-      for (let i = 0; i < n; i++) out[i] = view.getFloat64(8 * i, true);
-      return;
-    case 10:
-      for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
-      return;
-    case 7:
-      for (let i = 0; i < n; i++) out[i] = view.getUint32(8 * i, true) + view.getInt32(8 * i + 4, true) * 2 ** 32;
-      return;
-    case 6:
-      for (let i = 0; i < n; i++) out[i] = view.getInt32(4 * i, true);
-      return;
-    case 12:
-      for (let i = 0; i < n; i++) out[i] = view.getUint32(4 * i, true);
-      return;
-    case 5:
-      for (let i = 0; i < n; i++) out[i] = view.getInt16(2 * i, true);
-      return;
-    case 4:
-      for (let i = 0; i < n; i++) out[i] = view.getUint16(2 * i, true);
-      return;
-    case 3:
-      for (let i = 0; i < n; i++) out[i] = view.getInt8(i);
-      return;
-    default: // uint8, bool
-      for (let i = 0; i < n; i++) out[i] = dataType === 9 ? (raw[i] === 0 ? 0 : 1) : raw[i];
-  }
-}
+/** How raw_data stores each data type (little-endian); bool and uint8 are read as bytes. */
+const RAW_TYPES: Record<number, NumberType | undefined> = {
+  1: { kind: "number", format: "float", size: 4, bigEndian: false },
+  3: { kind: "number", format: "int", size: 1, bigEndian: false },
+  4: { kind: "number", format: "uint", size: 2, bigEndian: false },
+  5: { kind: "number", format: "int", size: 2, bigEndian: false },
+  6: { kind: "number", format: "int", size: 4, bigEndian: false },
+  7: { kind: "number", format: "int", size: 8, bigEndian: false },
+  10: { kind: "number", format: "float", size: 2, bigEndian: false },
+  11: { kind: "number", format: "float", size: 8, bigEndian: false },
+  12: { kind: "number", format: "uint", size: 4, bigEndian: false },
+};
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction === 0 ? sign * Infinity : NaN;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+function readRaw(raw: Uint8Array, dataType: number, out: ValueData): void {
+  const type = RAW_TYPES[dataType];
+  if (type !== undefined && !(out instanceof Uint8Array)) {
+    decodeNumbers(new DataView(raw.buffer, raw.byteOffset, raw.byteLength), 0, out.length, type, out);
+    return;
+  }
+  for (let i = 0; i < out.length; i++) out[i] = dataType === 9 ? (raw[i] === 0 ? 0 : 1) : raw[i];
 }
 
 function externalBytes(t: OnnxTensorProto, external: ExternalFiles | null, needed: number): Uint8Array {

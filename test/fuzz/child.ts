@@ -11,7 +11,7 @@ const corpus = structured ? [] : loadCorpus();
 const baselineRss = process.memoryUsage().rss;
 for (let index = start; index < end; index++) {
   // The file is built before the clock starts: only reading it is timed.
-  let run: () => Outcome;
+  let run: () => Outcome | Promise<Outcome>;
   if (structured) {
     const c = makeStructuredCase(seed, index);
     run = () => runStructuredCase(c);
@@ -21,7 +21,7 @@ for (let index = start; index < end; index++) {
   }
   // CPU time as well as wall time: on a shared machine a case can wait for a core.
   const cpu = process.cpuUsage();
-  const outcome = run();
+  const outcome = await run();
   const used = process.cpuUsage(cpu);
   const rss = process.memoryUsage().rss;
   const cpuMs = (used.user + used.system) / 1000;

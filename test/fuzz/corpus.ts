@@ -1,9 +1,9 @@
-/** The random fuzzer's corpus: every fixture in every format, .npy inputs, and h5py layout files. */
+/** The random fuzzer's corpus: every fixture in every format, .onnx files, .npy inputs, h5py layout files. */
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES, listFixtures } from "../helpers.js";
 
-export type FileKind = "keras" | "h5" | "json" | "npy" | "hdf5";
+export type FileKind = "keras" | "h5" | "json" | "npy" | "hdf5" | "onnx";
 
 export interface CorpusEntry {
   id: string;
@@ -33,6 +33,14 @@ export function loadCorpus(): CorpusEntry[] {
         corpus.push({ id: `${fixture.id}/${format.model}`, kind, main, mainName: format.model, weights, inputs });
       }
     }
+  }
+  // ONNX models (torch and tf2onnx exports, single nodes), with the inputs their references use.
+  const onnx = join(FIXTURES, "onnx");
+  for (const name of readdirSync(onnx).sort()) {
+    const io = JSON.parse(readFileSync(join(onnx, name, "io.json"), "utf8")) as Pick<CorpusEntry, "inputs">;
+    const main = new Uint8Array(readFileSync(join(onnx, name, "model.onnx")));
+    const inputs = io.inputs.map((t) => ({ shape: t.shape, data: t.data }));
+    corpus.push({ id: `onnx/${name}/model.onnx`, kind: "onnx", main, mainName: "model.onnx", inputs });
   }
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir).sort()) {

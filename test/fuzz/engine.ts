@@ -2,18 +2,19 @@
  * A seeded mutation fuzzer over the real fixture files. Case `index` of seed `seed` is always the
  * same input, so any failure can be replayed (`npm run fuzz -- --seed S --replay I`).
  *
- * Each case takes one model from the corpus (every fixture in every format, .npy inputs too),
+ * Each case takes one model from the corpus (every fixture in every format, .onnx and .npy too),
  * mutates one of its files with 1-3 of: truncation, bit flips, interesting bytes, chunk
  * duplication/deletion/overwrite, size-field corruption (zip headers, HDF5 superblock, object
- * headers, B-tree/heap/symbol-table fields, .npy header), same-length text edits, JSON-aware
- * edits of the model config (numbers, types, class names, deep nesting, `__proto__` keys), and
- * splicing with another corpus file; then loads it, runs summary() and predict(), and classifies
- * the outcome. Anything but a result or a KeraslessError is a finding.
+ * headers, B-tree/heap/symbol-table fields, .npy header, protobuf varints), same-length text
+ * edits, JSON-aware edits of the model config (numbers, types, class names, deep nesting,
+ * `__proto__` keys), and splicing with another corpus file; then loads it, runs summary() and
+ * predict(), and classifies the outcome. Anything but a result or a KeraslessError is a finding.
  */
 import { KeraslessError } from "../../src/errors.js";
 import { openHdf5, type H5Group } from "../../src/io/hdf5/index.js";
 import { parseNpy } from "../../src/io/npy.js";
 import { loadModelFromBytes } from "../../src/load.js";
+import "../../src/onnx/index.js";
 import type { CorpusEntry } from "./corpus.js";
 import { applyOne } from "./mutations.js";
 import { Rng } from "./rng.js";

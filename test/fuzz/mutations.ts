@@ -1,13 +1,14 @@
 /**
  * The random fuzzer's mutations: truncation, bit flips, interesting bytes, chunk duplication,
  * deletion and overwrite, splicing, same-length text edits, and the format-aware edits of
- * fields.ts and json-edits.ts.
+ * fields.ts, json-edits.ts and protobuf.ts.
  */
 import { unzipSync, zipSync } from "fflate";
 import type { CorpusEntry, FileKind } from "./corpus.js";
 import { deleteChunk, duplicateChunk, flipBits, interestingBytes, overwriteChunk, truncate, u8 } from "./bytes.js";
 import { corruptField, hdf5Fields, npyFields, zipFields } from "./fields.js";
 import { mutateJsonText, mutateKerasConfig } from "./json-edits.js";
+import { corruptVarint } from "./protobuf.js";
 import type { Rng } from "./rng.js";
 
 /** Same-length text edits: digits and letters swapped in place (reaches configs inside HDF5 attributes). */
@@ -83,6 +84,7 @@ export function applyOne(
         return corruptField(rng, bytes, zipFields(bytes));
       }
       if (isH5) return corruptField(rng, bytes, hdf5Fields(bytes));
+      if (kind === "onnx") return corruptVarint(rng, bytes);
       if (rng.chance(0.5)) return corruptField(rng, bytes, npyFields(bytes));
       return textEdit(rng, bytes);
     }

@@ -16,6 +16,7 @@ import type { Outcome } from "./engine.js";
 import { Rng } from "./rng.js";
 import * as archives from "./structures/archives.js";
 import * as h5 from "./structures/hdf5.js";
+import * as onnx from "./structures/onnx.js";
 import { sharedKernelFile } from "./structures/weights.js";
 
 export interface StructuredCase {
@@ -136,6 +137,51 @@ const GENERATORS: Generator[] = [
       { bytes: attack.bytes, run: attack.run, expected: count },
     ];
   },
+  (rng) => {
+    const dims = Array.from({ length: 1 + rng.int(4) }, () => rng.pick([0, 1, 3, 2 ** 31, 2 ** 53 - 1]));
+    const count = dims.reduce((a, b) => a * b, 1);
+    const dataBytes = rng.chance(0.5) && count <= 2 ** 16 ? 4 * count : rng.int(64);
+    const attack = onnx.claimedDims(dims, dataBytes);
+    return [`ONNX initializer [${dims.join(", ")}] over ${dataBytes} bytes`, { ...attack, expected: count }];
+  },
+  (rng) => {
+    const claim = rng.pick([1, 2 ** 31 - 1, 2 ** 32, 2 ** 53, size(rng, 30)]);
+    return [`ONNX packed dims claiming ${claim} bytes`, onnx.packedClaim(claim)];
+  },
+  (rng) => {
+    const depth = size(rng, 10);
+    return [`ONNX subgraphs nested ${depth} deep`, onnx.nestedGraphs(depth)];
+  },
+  (rng) => {
+    const count = size(rng, 10);
+    const fileBytes = rng.chance(0.5) ? 4 * count : size(rng, 16);
+    const offset = rng.pick(["0", "4", String(fileBytes), "4294967296", "9007199254740991", "-1", "1e3", ""]);
+    const length = rng.pick([String(4 * count), "0", String(fileBytes), "9007199254740991", "0x10"]);
+    const attack = onnx.externalSpan(count, offset, length, fileBytes);
+    return [
+      `ONNX external data of ${count} floats at offset "${offset}", length "${length}" of ${fileBytes} bytes`,
+      { ...attack, expected: count },
+    ];
+  },
+  (rng) => {
+    const location = rng.pick([
+      "w.bin",
+      "./w.bin",
+      "../secret.bin",
+      "sub/../../secret.bin",
+      "/etc/passwd",
+      "C:\\secret.bin",
+      "link.bin",
+      ".",
+      "..",
+      "w.bin\0x",
+      "missing.bin",
+    ]);
+    return [
+      `ONNX external data at location ${JSON.stringify(location)}`,
+      { ...onnx.externalLocation(location), expected: 2 },
+    ];
+  },
 ];
 
 export function makeStructuredCase(seed: number, index: number): StructuredCase {
@@ -148,7 +194,7 @@ export function describeStructuredCase(c: StructuredCase): string {
   return `#${c.index} ${c.description} (${c.bytes.length} bytes)`;
 }
 
-export function runStructuredCase(c: StructuredCase): Outcome {
+export async function runStructuredCase(c: StructuredCase): Promise<Outcome> {
   const start = performance.now();
   const finish = (kind: Outcome["kind"], detail: string, stack?: string): Outcome => ({
     kind,
@@ -157,7 +203,7 @@ export function runStructuredCase(c: StructuredCase): Outcome {
     ms: performance.now() - start,
   });
   try {
-    const result = c.run();
+    const result = await c.run();
     if (c.expected !== undefined && !isDeepStrictEqual(result, c.expected))
       return finish(
         "bug",

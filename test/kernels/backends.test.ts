@@ -1,6 +1,6 @@
 /**
- * Every fixture whose model has a Dense, convolution (any rank, transposed, depthwise, separable)
- * or MultiHeadAttention layer, loaded with each matrix-product backend and each convolution way
+ * Every fixture whose model has a Dense, convolution (any rank, transposed, depthwise, separable,
+ * ConvLSTM) or MultiHeadAttention layer, loaded with each matrix-product backend and each convolution way
  * forced, matches Keras. (The fixtures' layers are small, so the size-based choice alone would
  * leave some ways unexercised.)
  */
@@ -64,7 +64,7 @@ for (const backend of gemmBackends()) {
 for (const backend of convBackends()) {
   test(`fixtures with convolutions match Keras on ${backend}`, () =>
     matchesKeras(
-      /"(Conv[123]D(Transpose)?|DepthwiseConv[12]D|SeparableConv[12]D)"/,
+      /"(Conv[123]D(Transpose)?|ConvLSTM[123]D|DepthwiseConv[12]D|SeparableConv[12]D)"/,
       () => forceConvBackend(backend),
       backend,
     ));

@@ -91,7 +91,7 @@ test("Bidirectional around a layer that is not recurrent is reported with the ot
         (bi.config.backward_layer as { class_name: string }).class_name = "Dropout";
       }),
     "E_UNSUPPORTED",
-    /layer is a Dense; only LSTM, GRU and SimpleRNN.*backward_layer is a Dropout/,
+    /layer is a Dense; only LSTM, GRU, SimpleRNN, ConvLSTM1D\/2D\/3D .*backward_layer is a Dropout/,
   );
 });
 

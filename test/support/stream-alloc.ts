@@ -8,6 +8,7 @@ import { PerformanceObserver, constants } from "node:perf_hooks";
 import { loadModelFromBytes } from "../../src/load.js";
 import { Tensor } from "../../src/tensor.js";
 import { setKernelThreads } from "../../src/node/kernel-threads.js";
+import "../../src/onnx/index.js";
 import "./kernel-path.js";
 
 const [path, stepsArg, threadsArg] = process.argv.slice(2);
@@ -15,8 +16,9 @@ const [path, stepsArg, threadsArg] = process.argv.slice(2);
 if (threadsArg !== undefined) await setKernelThreads(Number(threadsArg));
 const model = loadModelFromBytes({ name: path, bytes: new Uint8Array(readFileSync(path)) });
 if (threadsArg !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
-const features = model.inputs[0].shape[2] as number;
 const stream = model.stream({ batch: 1 });
+// One step's input: [batch, features] (an ONNX model's time axis may come first).
+const features = stream.inputs[0].shape[1] as number;
 const x = new Tensor([1, features], new Float32Array(features));
 const step = (i: number): void => {
   for (let j = 0; j < features; j++) x.data[j] = Math.sin(i + j);

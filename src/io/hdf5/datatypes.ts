@@ -111,8 +111,14 @@ export function readNumbers(r: Hdf5Reader, at: number, count: number, type: Numb
   return decodeNumbers(r.view, at, count, type);
 }
 
-export function decodeNumbers(view: DataView, at: number, count: number, type: NumberType): Float32Array {
-  const out = new Float32Array(count);
+/** Into `out` when given (a Float64Array keeps 64-bit integers exact up to 2^53; the ONNX reader's). */
+export function decodeNumbers<T extends Float32Array | Float64Array = Float32Array>(
+  view: DataView,
+  at: number,
+  count: number,
+  type: NumberType,
+  out: T = new Float32Array(count) as T,
+): T {
   const little = !type.bigEndian;
   const { format, size } = type;
   for (let i = 0, p = at; i < count; i++, p += size) {

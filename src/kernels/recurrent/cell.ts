@@ -32,7 +32,9 @@ export interface CellSizes {
  * `projection[offset + b*rowStride ..]` (the cell may overwrite it); `states[k]` are
  * [batch, stateSize] and are updated in place, except for rows whose
  * `mask[maskOffset + b*maskStride]` is 0 (mask null: every row runs). `scratch` holds
- * batch * projectionWidth values.
+ * batch * projectionWidth values. `positions` > 1 (convolutional cells only): the mask holds
+ * one value per spatial position, `mask[maskOffset + b*maskStride + position]`, and masked
+ * positions keep their states.
  */
 export type CellStep = (
   projection: Float32Array,
@@ -44,6 +46,7 @@ export type CellStep = (
   maskOffset: number,
   maskStride: number,
   scratch: Float32Array,
+  positions?: number,
 ) => void;
 
 export interface RecurrentCell extends CellSizes {

@@ -6,6 +6,8 @@
  * - a masked step (mask 0) leaves the states as they were and outputs the previous output (zeros
  *   before the first kept step), or zeros with zero_output_for_mask;
  * - the output is every step's h (return_sequences) or the last step's output.
+ * With masks per spatial position (a convolutional cell's, [batch, time, positions], each state
+ * value's position in `maskPositions`), these rules hold value by value.
  */
 import type { SequenceOptions } from "./driver.js";
 import type { ReferenceCell } from "./reference.js";
@@ -19,6 +21,7 @@ export function referenceSequence(
   initialStates: Float32Array[] | null,
   mask: Uint8Array | null,
   options: SequenceOptions,
+  maskPositions: Int32Array | null = null,
 ): { output: number[]; states: number[][] } {
   const u = cell.units;
   const output: number[] = [];
@@ -31,14 +34,13 @@ export function referenceSequence(
     const sequence: number[][] = [];
     for (let s = 0; s < time; s++) {
       const t = options.goBackwards ? time - 1 - s : s;
-      if (mask !== null && mask[b * time + t] === 0) {
-        if (options.zeroOutputForMask) previous = new Array<number>(u).fill(0);
-        sequence.push(previous);
-        continue;
-      }
+      const positions = mask === null || maskPositions === null ? 1 : mask.length / (batch * time);
+      const kept = (j: number): boolean =>
+        mask === null || mask[(b * time + t) * positions + (maskPositions === null ? 0 : maskPositions[j])] !== 0;
       const xt = Array.from(x.subarray((b * time + t) * features, (b * time + t + 1) * features));
-      states = cell.step(xt, states);
-      previous = states[0];
+      const next = cell.step(xt, states);
+      states = states.map((state, k) => state.map((old, j) => (kept(j) ? next[k][j] : old)));
+      previous = previous.map((old, j) => (kept(j) ? states[0][j] : options.zeroOutputForMask ? 0 : old));
       sequence.push(previous);
     }
     const append = (to: number[], values: readonly number[]): void => {

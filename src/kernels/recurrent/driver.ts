@@ -136,6 +136,9 @@ export function allocateSequenceBuffers(
  * outputs the row's previous output (zeros before its first kept step), or zeros with
  * zeroOutputForMask: Keras' rnn loop on CPU. `buffers.lastOutput` holds each row's previous
  * output on entry (zeros for a new sequence).
+ *
+ * `maskPositions` (a convolutional cell's masks per spatial position, [batch, time, positions]):
+ * the position of each state value; the rule above then holds per position.
  */
 export function runSequence(
   kernel: RecurrentKernel,
@@ -146,6 +149,7 @@ export function runSequence(
   mask: Uint8Array | null,
   options: SequenceOptions,
   buffers: SequenceBuffers,
+  maskPositions: Int32Array | null = null,
 ): void {
   const u = kernel.sizes.stateSize;
   const width = kernel.sizes.projectionWidth;
@@ -172,10 +176,27 @@ export function runSequence(
     cell!.inputProjection(x, batch * time, features, projection);
   }
   const h = states[0];
+  const positions = mask === null || maskPositions === null ? 1 : mask.length / (batch * time);
   for (let s = 0; s < time; s++) {
     const t = goBackwards ? time - 1 - s : s;
     if (cell === null) wasm!.step(t);
-    else cell.step(projection, t * width, time * width, states, batch, mask, t, time, scratch);
+    else
+      cell.step(
+        projection,
+        t * width,
+        time * width,
+        states,
+        batch,
+        mask,
+        t * positions,
+        time * positions,
+        scratch,
+        positions,
+      );
+    if (positions > 1) {
+      positionalOutputs(h, mask!, maskPositions!, positions, batch, time, s, t, options, buffers);
+      continue;
+    }
     for (let b = 0; b < batch; b++) {
       const row = b * u;
       // The step's output row: h when the step ran, else what the mask rule says.
@@ -194,4 +215,30 @@ export function runSequence(
   }
   if (!returnSequences) output.set(mask === null ? h : lastOutput);
   if (wasm !== null) wasm.finish(buffers.states);
+}
+
+/** runSequence's outputs of step s (at time t) with masks per position: the mask rule, value by value. */
+function positionalOutputs(
+  h: Float32Array,
+  mask: Uint8Array,
+  maskPositions: Int32Array,
+  positions: number,
+  batch: number,
+  time: number,
+  s: number,
+  t: number,
+  { returnSequences, zeroOutputForMask }: SequenceOptions,
+  { output, lastOutput }: SequenceBuffers,
+): void {
+  const u = maskPositions.length;
+  for (let b = 0; b < batch; b++) {
+    const row = b * u;
+    const at = (b * time + t) * positions;
+    const to = (b * time + s) * u;
+    for (let j = 0; j < u; j++) {
+      if (mask[at + maskPositions[j]] !== 0) lastOutput[row + j] = h[row + j];
+      else if (zeroOutputForMask) lastOutput[row + j] = 0;
+      if (returnSequences) output[to + j] = lastOutput[row + j];
+    }
+  }
 }

@@ -28,7 +28,7 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
 }
 
 /** For each element of `out`, the offset of the element of `shape` broadcast to it. */
-function broadcastOffsets(shape: readonly number[], out: readonly number[]): Int32Array {
+export function broadcastOffsets(shape: readonly number[], out: readonly number[]): Int32Array {
   const strides = stridesOf(shape);
   const lead = out.length - shape.length;
   // Stride 0 on broadcast axes.

@@ -16,6 +16,27 @@ function elementwise(name: string, f: (x: number) => number): Activation {
 }
 
 /**
+ * ONNX `clip`: the activation of its argument bounded to [-clip, clip] (the usual function when
+ * clip is infinite). Its own name keeps the cells off the written-out and fused gate paths.
+ */
+export function clippedActivation(activation: Activation, clip: number): Activation {
+  if (clip === Infinity) return activation;
+  return {
+    name: `${activation.name} of its input clipped to ${clip}`,
+    elementwise: true,
+    outputDim: (d) => d,
+    apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
+      const n = rows * lastDim;
+      for (let i = 0; i < n; i++) {
+        const x = src[srcOffset + i];
+        dst[dstOffset + i] = x < -clip ? -clip : x > clip ? clip : x;
+      }
+      activation.apply(dst, dstOffset, dst, dstOffset, rows, lastDim);
+    },
+  };
+}
+
+/**
  * The activation `name` (case-insensitive, as onnxruntime reads it) with its alpha/beta taken
  * from the node's lists in order, only by the functions that have them; null when unknown.
  * The usual ones are Keras' own objects, so the cells' written-out and WebAssembly paths apply.

@@ -1,18 +1,18 @@
 /**
  * The one place the ONNX front end touches kerasless' recurrent kernels: it builds a Keras cell
- * from weights already in Keras' layout and runs it over a [batch, time, features] sequence.
+ * from weights already in Keras' layout, and the driver's buffers to run it over a sequence.
  */
 import {
   allocateSequenceBuffers,
   createRecurrentKernel,
-  runSequence,
   type RecurrentKernel,
   type SequenceBuffers,
 } from "../../kernels/recurrent/driver.js";
 import type { RecurrentCell } from "../../kernels/recurrent/cell.js";
 import { planRecurrent, type RecurrentPlan } from "../../kernels/plan.js";
 import type { Activation } from "../../kernels/activations.js";
-import { OnnxGruCell, OnnxLstmCell, type OnnxCellOptions } from "./onnx-cells.js";
+import { clippedActivation } from "./activations.js";
+import { OnnxLstmCell, type OnnxCellOptions } from "./onnx-cells.js";
 
 export type CellKind = "lstm" | "gru" | "rnn";
 
@@ -29,8 +29,8 @@ export interface DirectionCell {
 }
 
 /**
- * activations: LSTM [f, g, h], GRU [f, g], RNN [f]. The Keras cells (and their fast paths) when
- * the node needs nothing they lack; else the ONNX-only cells of onnx-cells.ts.
+ * activations: LSTM [f, g, h], GRU [f, g], RNN [f]. The Keras cells (and their fast paths), with
+ * `clip` in the activations, unless an LSTM needs what the Keras cell lacks (onnx-cells.ts).
  */
 export function makeCell(
   kind: CellKind,
@@ -40,17 +40,16 @@ export function makeCell(
   resetAfter: boolean,
   options: OnnxCellOptions,
 ): DirectionCell {
-  const plain = options.clip === Infinity && !options.inputForget && options.peepholes === null;
-  if (kind === "lstm" && (!plain || activations[1] !== activations[2]))
-    return onnxKernel(new OnnxLstmCell(units, weights, activations[0], activations[1], activations[2], options));
-  if (kind === "gru" && !plain)
-    return onnxKernel(new OnnxGruCell(units, weights, resetAfter, activations[0], activations[1], options.clip));
+  const clipped = activations.map((a) => clippedActivation(a, options.clip));
+  const [f, g] = kind === "rnn" ? [null, clipped[0]] : clipped;
+  if (kind === "lstm" && (options.inputForget || options.peepholes !== null || g !== activations[2]))
+    return onnxKernel(new OnnxLstmCell(units, weights, f!, g, activations[2], options.inputForget, options.peepholes));
   // Keras' own cells, planned as a Keras layer's (fused WebAssembly steps where they apply).
   const spec = {
     cell: kind === "rnn" ? ("simple_rnn" as const) : kind,
     units,
-    activation: kind === "rnn" ? activations[0] : activations[1],
-    recurrentActivation: kind === "rnn" ? null : activations[0],
+    activation: g,
+    recurrentActivation: f,
     resetAfter,
   };
   return { kernel: createRecurrentKernel(spec, weights, planRecurrent(spec)) };
@@ -65,7 +64,7 @@ function onnxKernel(cell: RecurrentCell & { readonly units: number }): Direction
     parts: 1,
     team: null,
     backend: "typescript",
-    why: ["ONNX cell (clip, input_forget, peepholes or differing activations): TypeScript step"],
+    why: ["ONNX LSTM cell (input_forget, peepholes, or an output activation other than the candidate's)"],
   };
   const { stateShape, stateSize, stateCount, projectionWidth } = cell;
   return {
@@ -79,53 +78,23 @@ function onnxKernel(cell: RecurrentCell & { readonly units: number }): Direction
   };
 }
 
-export interface CellRun {
-  /** [batch, time, units] in processing order (reversed when backwards), or null. */
-  sequence: Float32Array | null;
-  /** The final states, [batch, units] each (LSTM: h, c). */
-  states: Float32Array[];
-}
-
 /**
- * Runs one direction. Steps whose mask is 0 keep the states and output zeros (ONNX
- * sequence_lens: padding after each row's length, which a backwards run meets first).
+ * Buffers for one direction's run over [batch, time]: new ones, or (`shared`, for one call) the
+ * direction's kept workspace when it has that size, with the previous call's contents.
  */
-export function runCell(
+export function sequenceBuffers(
   direction: DirectionCell,
-  x: Float32Array,
   batch: number,
   time: number,
-  features: number,
-  mask: Uint8Array | null,
-  backwards: boolean,
-  returnSequences: boolean,
-  initialStates: (Float32Array | null)[],
-): CellRun {
-  const kernel = direction.kernel;
+  sequences: boolean,
+  shared: boolean,
+): SequenceBuffers {
   const kept = direction.workspace;
-  let buffers: SequenceBuffers;
-  if (kept !== undefined && kept.batch === batch && kept.time === time && kept.sequences === returnSequences) {
-    buffers = kept.buffers;
-    buffers.lastOutput.fill(0);
-  } else {
-    buffers = allocateSequenceBuffers(kernel, batch, time, returnSequences);
-    // Small workspaces are kept (allocating costs more than a small model's arithmetic); large ones not.
-    const floats = buffers.projection.length + buffers.output.length + buffers.scratch.length;
-    direction.workspace = floats <= 65536 ? { batch, time, sequences: returnSequences, buffers } : undefined;
-  }
-  initialStates.forEach((s, k) => {
-    if (s !== null) buffers.states[k].set(s);
-    else buffers.states[k].fill(0);
-  });
-  runSequence(
-    kernel,
-    x,
-    batch,
-    time,
-    features,
-    mask,
-    { goBackwards: backwards, returnSequences, zeroOutputForMask: true },
-    buffers,
-  );
-  return { sequence: returnSequences ? buffers.output : null, states: buffers.states };
+  if (shared && kept !== undefined && kept.batch === batch && kept.time === time && kept.sequences === sequences)
+    return kept.buffers;
+  const buffers = allocateSequenceBuffers(direction.kernel, batch, time, sequences);
+  // Small workspaces are kept (allocating costs more than a small model's arithmetic); large ones not.
+  const floats = buffers.projection.length + buffers.output.length + buffers.scratch.length;
+  if (shared) direction.workspace = floats <= 65536 ? { batch, time, sequences, buffers } : undefined;
+  return buffers;
 }

@@ -1,6 +1,7 @@
-/** Conv (1-D and 2-D, groups, dilations, pads) and pooling, channels first as ONNX lays them out. */
+/** Conv (any rank, groups, dilations, pads) and pooling, channels first as ONNX lays them out. */
+import { channelsFirst, planConvolution, type ConvCall, type ConvShape } from "../../kernels/conv/index.js";
 import { elementCount } from "../values.js";
-import { runtimeError, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
+import { bindable, runtimeError, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
 
 interface Window {
   kernel: number[];
@@ -41,53 +42,54 @@ function outputSize(w: Window, inputSize: number[], ceil: boolean): number[] {
 const as2d = (v: number[]): [number, number] => (v.length === 1 ? [1, v[0]] : [v[0], v[1]]);
 const pad2d = (w: Window): [number, number] => (w.kernel.length === 1 ? [0, w.pads[0]] : [w.pads[0], w.pads[1]]);
 
+/** W [filters, channels/group, ...kernel] -> Keras' [...kernel, channels/group, filters]. */
+function kerasKernel(w: Float32Array, filters: number, perGroup: number, taps: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let f = 0; f < filters; f++)
+    for (let c = 0; c < perGroup; c++)
+      for (let t = 0; t < taps; t++) out[(t * perGroup + c) * filters + f] = w[(f * perGroup + c) * taps + t];
+  return out;
+}
+
+/** Conv on the shared convolution kernel (channels_first around it), its weights mapped at load. */
 function conv(node: NodeReader): OpKernel {
   const group = node.int("group", 1);
-  return ([x, weight, bias]) => {
-    const spatial = x!.shape.length - 2;
-    if (spatial !== 1 && spatial !== 2) throw runtimeError(node.label, `a ${spatial}-D convolution`);
-    const [batch, channels] = x!.shape;
-    const [filters, perGroup] = weight!.shape;
-    const kernelShape = node.ints("kernel_shape") ?? weight!.shape.slice(2);
-    if (perGroup * group !== channels) throw runtimeError(node.label, `${channels} channels for groups of ${perGroup}`);
-    const inSize = x!.shape.slice(2);
-    const w = windowOf(node, spatial, kernelShape, inSize);
-    const outSize = outputSize(w, inSize, false);
-    const [ih, iw] = as2d(inSize);
-    const [oh, ow] = as2d(outSize);
-    const [kh, kw] = as2d(kernelShape);
-    const [sh, sw] = as2d(w.strides);
-    const [dh, dw] = as2d(w.dilations);
-    const [ph, pw] = pad2d(w);
-    const out = new Float32Array(batch * filters * oh * ow);
-    const src = x!.data;
-    const k = weight!.data;
-    const perFilterGroup = filters / group;
-    for (let b = 0; b < batch; b++)
-      for (let f = 0; f < filters; f++) {
-        const g = Math.floor(f / perFilterGroup);
-        const base = (b * filters + f) * oh * ow;
-        for (let y = 0; y < oh; y++)
-          for (let xo = 0; xo < ow; xo++) {
-            let sum = bias == null ? 0 : bias.data[f];
-            for (let c = 0; c < perGroup; c++) {
-              const plane = (b * channels + g * perGroup + c) * ih * iw;
-              const kernelBase = (f * perGroup + c) * kh * kw;
-              for (let i = 0; i < kh; i++) {
-                const yy = y * sh - ph + i * dh;
-                if (yy < 0 || yy >= ih) continue;
-                for (let j = 0; j < kw; j++) {
-                  const xx = xo * sw - pw + j * dw;
-                  if (xx < 0 || xx >= iw) continue;
-                  sum += src[plane + yy * iw + xx] * k[kernelBase + i * kw + j];
-                }
-              }
-            }
-            out[base + y * ow + xo] = sum;
-          }
-      }
-    return [{ type: "float", shape: [batch, filters, ...outSize], data: out }];
+  const weight = node.requireConstant(1, "W");
+  const bias = node.inputName(2) === "" ? null : node.requireConstant(2, "B");
+  if (weight === undefined || bias === undefined || !(weight.data instanceof Float32Array))
+    return () => {
+      throw node.error("not runnable");
+    };
+  const [filters, perGroup, ...kernel] = weight.shape;
+  const spatial = kernel.length;
+  if (spatial < 1 || filters % group !== 0) throw node.error(`W has shape [${weight.shape.join(", ")}]`);
+  const shape: ConvShape = {
+    kernel,
+    strides: node.ints("strides") ?? kernel.map(() => 1),
+    dilations: node.ints("dilations") ?? kernel.map(() => 1),
+    groups: group,
+    inChannels: perGroup * group,
+    outChannels: filters,
   };
+  const weights = kerasKernel(weight.data, filters, perGroup, elementCount(kernel));
+  const biasData = bias === null ? null : Float32Array.from(bias.data);
+  const convolution = channelsFirst(planConvolution(shape, weights, biasData, null));
+  const plan = { backend: convolution.backend, why: [convolution.reason] };
+  return bindable(([x]) => {
+    if (x!.shape.length !== spatial + 2 || x!.shape[1] !== shape.inChannels || !(x!.data instanceof Float32Array))
+      throw runtimeError(node.label, `input of shape [${x!.shape.join(", ")}] for W [${weight.shape.join(", ")}]`);
+    const batch = x!.shape[0];
+    const input = x!.shape.slice(2);
+    const w = windowOf(node, spatial, kernel, input);
+    const output = outputSize(w, input, false);
+    const call: ConvCall = { batch, input, output, padsBegin: w.pads.slice(0, spatial) };
+    const out = new Float32Array(batch * filters * elementCount(output));
+    const data = x!.data;
+    return {
+      outputs: [{ type: "float", shape: [batch, filters, ...output], data: out }],
+      run: () => convolution.run(data, call, out),
+    };
+  }, plan);
 }
 
 function pool(node: NodeReader, kind: "max" | "average"): OpKernel {
@@ -140,7 +142,7 @@ export const convOps: OpDefinition[] = [
     family: "convolution",
     since: 1,
     attributes: [...windowAttributes, "group"],
-    summary: "1-D and 2-D; `group`, `dilations`, `pads`, `auto_pad`",
+    summary: "1-D, 2-D and 3-D (constant weights); `group`, `dilations`, `pads`, `auto_pad`",
     pure: true,
     prepare: conv,
   },

@@ -2,7 +2,7 @@
 import { erf } from "../../kernels/activations.js";
 import { allocate, elementCount, type Value, type ValueType } from "../values.js";
 import { broadcastShape, sourceIndex } from "./broadcast.js";
-import { runtimeError, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
+import { bindable, runtimeError, type BoundNode, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
 
 type Binary = (a: number, b: number) => number;
 
@@ -10,10 +10,8 @@ type Binary = (a: number, b: number) => number;
 function reader(v: Value, outShape: readonly number[]): (i: number) => number {
   const data = v.data;
   const n = data.length;
-  if (n === 1) {
-    const x = data[0];
-    return () => x;
-  }
+  // Read when called, not when bound: a stream's values change from step to step.
+  if (n === 1) return () => data[0];
   const out = elementCount(outShape);
   if (n === out) return (i) => data[i];
   // A trailing block (a bias along the last axes) repeats: index modulo its size.
@@ -39,16 +37,20 @@ function binary(
     pure: true,
     prepare: (node) => {
       const label = node.label;
-      return ([a, b]) => {
+      return bindable(([a, b]) => {
         const shape = broadcastShape([a!.shape, b!.shape], label);
         const type = result(a!.type);
         const out = allocate(type, elementCount(shape));
         const fa = reader(a!, shape);
         const fb = reader(b!, shape);
         const op = a!.type === "float" ? f : intF;
-        for (let i = 0; i < out.length; i++) out[i] = op(fa(i), fb(i));
-        return [{ type, shape, data: out }];
-      };
+        return {
+          outputs: [{ type, shape, data: out }],
+          run() {
+            for (let i = 0; i < out.length; i++) out[i] = op(fa(i), fb(i));
+          },
+        };
+      });
     },
   };
 }
@@ -66,11 +68,17 @@ function unary(opType: string, f: (x: number) => number, attributes: string[] = 
 }
 
 function unaryKernel(f: (x: number) => number): OpKernel {
-  return ([x]) => {
-    const out = allocate(x!.type, x!.data.length);
-    const src = x!.data;
-    for (let i = 0; i < out.length; i++) out[i] = f(src[i]);
-    return [{ type: x!.type, shape: x!.shape, data: out }];
+  return bindable(([x]) => unaryNode(x!, f));
+}
+
+function unaryNode(x: Value, f: (x: number) => number): BoundNode {
+  const out = allocate(x.type, x.data.length);
+  const src = x.data;
+  return {
+    outputs: [{ type: x.type, shape: x.shape, data: out }],
+    run() {
+      for (let i = 0; i < out.length; i++) out[i] = f(src[i]);
+    },
   };
 }
 
@@ -167,11 +175,13 @@ export const elementwiseOps: OpDefinition[] = [
     attributes: [],
     summary: "`min`/`max` inputs",
     pure: true,
-    prepare: () => (inputs) => {
-      const lo = inputs[1] == null ? -Infinity : inputs[1].data[0];
-      const hi = inputs[2] == null ? Infinity : inputs[2].data[0];
-      return unaryKernel((x) => (x < lo ? lo : x > hi ? hi : x))([inputs[0]]);
-    },
+    prepare: () =>
+      bindable(([x, min, max]) => {
+        // Read per run (bounds are usually constants, but need not be).
+        const lo = (): number => (min == null ? -Infinity : min.data[0]);
+        const hi = (): number => (max == null ? Infinity : max.data[0]);
+        return unaryNode(x!, (v) => (v < lo() ? lo() : v > hi() ? hi() : v));
+      }),
   },
   {
     opType: "Cast",
@@ -190,14 +200,19 @@ export const elementwiseOps: OpDefinition[] = [
             ? "bool"
             : null;
       if (type === null) node.unsupported(`Cast to data type ${to} is not supported`);
-      return ([x]) => {
+      return bindable(([x]) => {
         const out = allocate(type!, x!.data.length);
         const src = x!.data;
-        if (type === "int" && x!.type === "float") for (let i = 0; i < out.length; i++) out[i] = Math.trunc(src[i]);
-        else if (type === "bool") for (let i = 0; i < out.length; i++) out[i] = src[i] !== 0 ? 1 : 0;
-        else out.set(src);
-        return [{ type: type!, shape: x!.shape, data: out }];
-      };
+        const truncate = type === "int" && x!.type === "float";
+        return {
+          outputs: [{ type: type!, shape: x!.shape, data: out }],
+          run() {
+            if (truncate) for (let i = 0; i < out.length; i++) out[i] = Math.trunc(src[i]);
+            else if (type === "bool") for (let i = 0; i < out.length; i++) out[i] = src[i] !== 0 ? 1 : 0;
+            else out.set(src);
+          },
+        };
+      });
     },
   },
   {
@@ -207,17 +222,20 @@ export const elementwiseOps: OpDefinition[] = [
     attributes: [],
     summary: "numpy broadcasting",
     pure: true,
-    prepare:
-      (node) =>
-      ([c, a, b]) => {
+    prepare: (node) =>
+      bindable(([c, a, b]) => {
         const shape = broadcastShape([c!.shape, a!.shape, b!.shape], node.label);
         const out = allocate(a!.type, elementCount(shape));
         const fc = reader(c!, shape);
         const fa = reader(a!, shape);
         const fb = reader(b!, shape);
-        for (let i = 0; i < out.length; i++) out[i] = fc(i) !== 0 ? fa(i) : fb(i);
-        return [{ type: a!.type, shape, data: out }];
-      },
+        return {
+          outputs: [{ type: a!.type, shape, data: out }],
+          run() {
+            for (let i = 0; i < out.length; i++) out[i] = fc(i) !== 0 ? fa(i) : fb(i);
+          },
+        };
+      }),
   },
 ];
 

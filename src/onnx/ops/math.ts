@@ -1,16 +1,38 @@
 /** Products, normalizations, softmax and reductions. */
-import { gemm } from "../../kernels/matmul.js";
+import { gemm, planProduct, type MatrixProduct } from "../../kernels/gemm/index.js";
+import type { KernelPlan } from "../../kernels/plan.js";
+import { softmaxAlong } from "../../kernels/softmax.js";
 import { allocate, elementCount, type Value } from "../values.js";
 import { broadcastShape } from "./broadcast.js";
-import { transposeValue } from "./shape.js";
-import { axisOf, intsOf, runtimeError, type NodeReader, type OpDefinition } from "./types.js";
+import { bindTranspose, transposeValue } from "./shape.js";
+import {
+  axisOf,
+  bindable,
+  intsOf,
+  runtimeError,
+  type BoundNode,
+  type NodeReader,
+  type OpDefinition,
+  type OpKernel,
+} from "./types.js";
 
+/** v's data as float32: its own array, or a copy that run() refreshes (refresh()). */
 function float32(v: Value): Float32Array {
-  return v.data instanceof Float32Array ? v.data : Float32Array.from(v.data);
+  return v.data instanceof Float32Array ? v.data : new Float32Array(v.data.length);
 }
 
-/** numpy matmul: 1-D operands promoted, leading (batch) axes broadcast. */
-function matmul(a: Value, b: Value, label: string): Value {
+function refresh(copy: Float32Array, v: Value): void {
+  if (copy !== v.data) copy.set(v.data);
+}
+
+/** A constant 2-D float B through the shared product kernel, planned once at load (else null). */
+function plannedProduct(b: Value | null | undefined, bias: Float32Array | null): MatrixProduct | null {
+  if (b == null || b.shape.length !== 2 || !(b.data instanceof Float32Array)) return null;
+  return planProduct(b.data, bias, null, b.shape[0], b.shape[1]);
+}
+
+/** numpy matmul: 1-D operands promoted, leading (batch) axes broadcast. `product`: b's, planned. */
+function bindMatmul(a: Value, b: Value, label: string, product: MatrixProduct | null): BoundNode {
   const aShape = a.shape.length === 1 ? [1, a.shape[0]] : a.shape;
   const bShape = b.shape.length === 1 ? [b.shape[0], 1] : b.shape;
   const [m, k] = aShape.slice(-2);
@@ -20,54 +42,90 @@ function matmul(a: Value, b: Value, label: string): Value {
   const batches = elementCount(batchShape);
   const aBatches = elementCount(aShape.slice(0, -2));
   const bBatches = elementCount(bShape.slice(0, -2));
+  if (bBatches !== 1 && ((aBatches !== 1 && aBatches !== batches) || bBatches !== batches))
+    throw runtimeError(label, `batch axes of [${a.shape.join(", ")}] and [${b.shape.join(", ")}] are not supported`);
   const out = new Float32Array(batches * m * n);
   const ad = float32(a);
   const bd = float32(b);
-  if (bBatches === 1) {
-    // The usual Linear layer: every leading row of a times one weight matrix, in one product.
-    gemm(ad, 0, k, bd, 0, n, out, 0, n, batches * m, k, n, null, false);
-  } else {
-    if ((aBatches !== 1 && aBatches !== batches) || bBatches !== batches)
-      throw runtimeError(label, `batch axes of [${a.shape.join(", ")}] and [${b.shape.join(", ")}] are not supported`);
-    for (let i = 0; i < batches; i++) {
-      const aOffset = aBatches === 1 ? 0 : i * m * k;
-      gemm(ad, aOffset, k, bd, i * k * n, n, out, i * m * n, n, m, k, n, null, false);
-    }
-  }
   const shape = [...batchShape, ...(a.shape.length === 1 ? [] : [m]), ...(b.shape.length === 1 ? [] : [n])];
-  return { type: "float", shape, data: out };
+  const run = (): void => {
+    refresh(ad, a);
+    refresh(bd, b);
+    // The usual Linear layer: every leading row of a times one weight matrix, in one product.
+    if (product !== null) product.run(ad, 0, batches * m, out, 0);
+    else if (bBatches === 1) gemm(ad, 0, k, bd, 0, n, out, 0, n, batches * m, k, n, null, false);
+    else
+      for (let i = 0; i < batches; i++) {
+        const aOffset = aBatches === 1 ? 0 : i * m * k;
+        gemm(ad, aOffset, k, bd, i * k * n, n, out, i * m * n, n, m, k, n, null, false);
+      }
+  };
+  return { outputs: [{ type: "float", shape, data: out }], run };
 }
 
-function gemmOp(node: NodeReader): (inputs: readonly (Value | null)[]) => Value[] {
+/** The plan of a node's product: the shared kernel's choice, or a TypeScript product per call. */
+function productPlan(product: MatrixProduct | null): KernelPlan {
+  if (product !== null) return { backend: product.backend, why: [product.reason] };
+  return { backend: "typescript", why: ["B is not a constant 2-D float matrix: a TypeScript product per call"] };
+}
+
+function matmulOp(node: NodeReader): OpKernel {
+  const product = plannedProduct(node.constant(1), null);
+  return bindable(
+    ([a, b]) => bindMatmul(a!, b!, node.label, b === node.constant(1) ? product : null),
+    productPlan(product),
+  );
+}
+
+function gemmOp(node: NodeReader): OpKernel {
   const alpha = node.float("alpha", 1);
   const beta = node.float("beta", 1);
   const transA = node.int("transA", 0) === 1;
   const transB = node.int("transB", 0) === 1;
-  // A constant B is transposed once, at load.
+  // A constant B is transposed once, at load, and planned with a constant C of one row as its bias.
   const constantB = node.constant(1);
   const fixedB = constantB === undefined ? null : transB ? transposeValue(constantB, [1, 0]) : constantB;
-  return ([a, b, c]) => {
-    const A = transA ? transposeValue(a!, [1, 0]) : a!;
-    const B = fixedB ?? (transB ? transposeValue(b!, [1, 0]) : b!);
-    const out = matmul(A, B, node.label);
+  const constantC = node.constant(2);
+  const rowBias =
+    fixedB !== null &&
+    alpha === 1 &&
+    beta === 1 &&
+    constantC?.data instanceof Float32Array &&
+    constantC.data.length === fixedB.shape[1] &&
+    (constantC.shape.length < 2 || constantC.shape[0] === 1);
+  const product = plannedProduct(fixedB, rowBias ? (constantC!.data as Float32Array) : null);
+  return bindable(([a, b, c]) => {
+    const steps: BoundNode[] = [];
+    const transposed = (v: Value): Value => {
+      steps.push(bindTranspose(v, [1, 0]));
+      return steps[steps.length - 1].outputs[0];
+    };
+    const A = transA ? transposed(a!) : a!;
+    const B = fixedB ?? (transB ? transposed(b!) : b!);
+    const multiply = bindMatmul(A, B, node.label, fixedB === null ? null : product);
+    steps.push(multiply);
+    const out = multiply.outputs[0];
     const data = out.data as Float32Array;
-    if (alpha !== 1) for (let i = 0; i < data.length; i++) data[i] *= alpha;
-    if (c != null) {
-      const [m, n] = out.shape;
-      const cd = c.data;
-      const rows = c.shape.length === 2 ? c.shape[0] : 1;
-      const cols = c.shape.length === 0 ? 1 : c.shape[c.shape.length - 1];
+    const [m, n] = out.shape;
+    const addC = c != null && !rowBias;
+    const rows = c == null || c.shape.length < 2 ? 1 : c.shape[0];
+    const cols = c == null || c.shape.length === 0 ? 1 : c.shape[c.shape.length - 1];
+    const run = (): void => {
+      for (let i = 0; i < steps.length; i++) steps[i].run();
+      if (alpha !== 1) for (let i = 0; i < data.length; i++) data[i] *= alpha;
+      if (!addC) return;
+      const cd = c!.data;
       for (let i = 0; i < m; i++)
         for (let j = 0; j < n; j++) data[i * n + j] += beta * cd[(rows === 1 ? 0 : i) * cols + (cols === 1 ? 0 : j)];
-    }
-    return [out];
-  };
+    };
+    return { outputs: [out], run };
+  }, productPlan(product));
 }
 
 /** Softmax / LogSoftmax over one axis (opset 13) or the flattened trailing axes (before). */
-function softmax(node: NodeReader, log: boolean): (inputs: readonly (Value | null)[]) => Value[] {
+function softmax(node: NodeReader, log: boolean): OpKernel {
   const flattens = node.opset < 13;
-  return ([x]) => {
+  return bindable(([x]) => {
     const rank = x!.shape.length;
     const axis = axisOf(node.int("axis", flattens ? 1 : -1), rank, node.label);
     const src = float32(x!);
@@ -75,21 +133,12 @@ function softmax(node: NodeReader, log: boolean): (inputs: readonly (Value | nul
     const n = flattens ? elementCount(x!.shape.slice(axis)) : x!.shape[axis];
     const inner = flattens ? 1 : elementCount(x!.shape.slice(axis + 1));
     const outer = src.length / (n * inner || 1);
-    for (let o = 0; o < outer; o++) {
-      for (let j = 0; j < inner; j++) {
-        const base = o * n * inner + j;
-        let max = -Infinity;
-        for (let i = 0; i < n; i++) max = Math.max(max, src[base + i * inner]);
-        let sum = 0;
-        for (let i = 0; i < n; i++) sum += Math.exp(src[base + i * inner] - max);
-        for (let i = 0; i < n; i++) {
-          const shifted = src[base + i * inner] - max;
-          out[base + i * inner] = log ? shifted - Math.log(sum) : Math.exp(shifted) / sum;
-        }
-      }
-    }
-    return [{ type: "float", shape: x!.shape, data: out }];
-  };
+    const run = (): void => {
+      refresh(src, x!);
+      softmaxAlong(src, out, outer, n, inner, log);
+    };
+    return { outputs: [{ type: "float", shape: x!.shape, data: out }], run };
+  });
 }
 
 type Reducer = { init: number; add: (acc: number, x: number) => number; finish: (acc: number, n: number) => number };
@@ -102,19 +151,19 @@ const reducers: Record<string, Reducer> = {
   ReduceMin: { init: Infinity, add: (a, x) => (x < a || Number.isNaN(x) ? x : a), finish: (a) => a },
 };
 
-function reduce(opType: string, node: NodeReader): (inputs: readonly (Value | null)[]) => Value[] {
+function reduce(opType: string, node: NodeReader): OpKernel {
   const r = reducers[opType];
   const keepDims = node.int("keepdims", 1) === 1;
   const noopWithEmpty = node.int("noop_with_empty_axes", 0) === 1;
-  return (inputs) => {
+  return bindable((inputs) => {
     const x = inputs[0]!;
     const rank = x.shape.length;
     const given = node.ints("axes") ?? (inputs[1] == null ? [] : intsOf(inputs[1]));
-    if (given.length === 0 && noopWithEmpty) return [x];
+    if (given.length === 0 && noopWithEmpty) return { outputs: [x], run: () => {} };
     const axes = given.length === 0 ? x.shape.map((_, i) => i) : given.map((a) => axisOf(a, rank, node.label));
     const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     const out = allocate(x.type, elementCount(outShape));
-    const acc = new Float64Array(out.length).fill(r.init);
+    const acc = new Float64Array(out.length);
     const counter = new Array<number>(rank).fill(0);
     const outStrides = new Array<number>(rank);
     let s = 1;
@@ -122,28 +171,33 @@ function reduce(opType: string, node: NodeReader): (inputs: readonly (Value | nu
       outStrides[i] = axes.includes(i) ? 0 : s;
       s *= outShape[i];
     }
-    let o = 0;
-    for (let i = 0; i < x.data.length; i++) {
-      acc[o] = r.add(acc[o], x.data[i]);
-      for (let axis = rank - 1; axis >= 0; axis--) {
-        counter[axis]++;
-        o += outStrides[axis];
-        if (counter[axis] < x.shape[axis]) break;
-        o -= outStrides[axis] * counter[axis];
-        counter[axis] = 0;
-      }
-    }
     const n = x.data.length / (out.length || 1);
-    for (let i = 0; i < out.length; i++) out[i] = r.finish(acc[i], n);
-    return [{ type: x.type, shape: keepDims ? outShape : x.shape.filter((_, i) => !axes.includes(i)), data: out }];
-  };
+    const run = (): void => {
+      acc.fill(r.init);
+      counter.fill(0);
+      let o = 0;
+      for (let i = 0; i < x.data.length; i++) {
+        acc[o] = r.add(acc[o], x.data[i]);
+        for (let axis = rank - 1; axis >= 0; axis--) {
+          counter[axis]++;
+          o += outStrides[axis];
+          if (counter[axis] < x.shape[axis]) break;
+          o -= outStrides[axis] * counter[axis];
+          counter[axis] = 0;
+        }
+      }
+      for (let i = 0; i < out.length; i++) out[i] = r.finish(acc[i], n);
+    };
+    const shape = keepDims ? outShape : x.shape.filter((_, i) => !axes.includes(i));
+    return { outputs: [{ type: x.type, shape, data: out }], run };
+  });
 }
 
-function layerNorm(node: NodeReader): (inputs: readonly (Value | null)[]) => Value[] {
+function layerNorm(node: NodeReader): OpKernel {
   const epsilon = node.float("epsilon", 1e-5);
   if (node.node.outputs.length > 1 && node.node.outputs.slice(1).some((o) => o !== ""))
     node.unsupported("only the normalized output (Mean and InvStdDev outputs are for training)");
-  return ([x, scale, bias]) => {
+  return bindable(([x, scale, bias]) => {
     const rank = x!.shape.length;
     const axis = axisOf(node.int("axis", -1), rank, node.label);
     const n = elementCount(x!.shape.slice(axis));
@@ -151,42 +205,50 @@ function layerNorm(node: NodeReader): (inputs: readonly (Value | null)[]) => Val
     const g = float32(scale!);
     const b = bias == null ? null : float32(bias);
     const out = new Float32Array(src.length);
-    for (let o = 0; o < src.length; o += n) {
-      let mean = 0;
-      for (let i = 0; i < n; i++) mean += src[o + i];
-      mean /= n;
-      let variance = 0;
-      for (let i = 0; i < n; i++) variance += (src[o + i] - mean) ** 2;
-      variance /= n;
-      const inv = 1 / Math.sqrt(variance + epsilon);
-      for (let i = 0; i < n; i++) {
-        const gi = g.length === 1 ? g[0] : g[i];
-        const bi = b === null ? 0 : b.length === 1 ? b[0] : b[i];
-        out[o + i] = (src[o + i] - mean) * inv * gi + bi;
+    const run = (): void => {
+      refresh(src, x!);
+      refresh(g, scale!);
+      if (b !== null) refresh(b, bias!);
+      for (let o = 0; o < src.length; o += n) {
+        let mean = 0;
+        for (let i = 0; i < n; i++) mean += src[o + i];
+        mean /= n;
+        let variance = 0;
+        for (let i = 0; i < n; i++) variance += (src[o + i] - mean) ** 2;
+        variance /= n;
+        const inv = 1 / Math.sqrt(variance + epsilon);
+        for (let i = 0; i < n; i++) {
+          const gi = g.length === 1 ? g[0] : g[i];
+          const bi = b === null ? 0 : b.length === 1 ? b[0] : b[i];
+          out[o + i] = (src[o + i] - mean) * inv * gi + bi;
+        }
       }
-    }
-    return [{ type: "float", shape: x!.shape, data: out }];
-  };
+    };
+    return { outputs: [{ type: "float", shape: x!.shape, data: out }], run };
+  });
 }
 
-function batchNorm(node: NodeReader): (inputs: readonly (Value | null)[]) => Value[] {
+function batchNorm(node: NodeReader): OpKernel {
   const epsilon = node.float("epsilon", 1e-5);
   if (node.int("training_mode", 0) !== 0) node.unsupported("training_mode=1");
-  return ([x, scale, bias, mean, variance]) => {
+  return bindable(([x, scale, bias, mean, variance]) => {
     const channels = x!.shape[1];
     const inner = elementCount(x!.shape.slice(2));
     const src = float32(x!);
     const out = new Float32Array(src.length);
-    for (let c = 0; c < channels; c++) {
-      const k = scale!.data[c] / Math.sqrt(variance!.data[c] + epsilon);
-      const shift = bias!.data[c] - mean!.data[c] * k;
-      for (let b = 0; b < x!.shape[0]; b++) {
-        const base = (b * channels + c) * inner;
-        for (let i = 0; i < inner; i++) out[base + i] = src[base + i] * k + shift;
+    const run = (): void => {
+      refresh(src, x!);
+      for (let c = 0; c < channels; c++) {
+        const k = scale!.data[c] / Math.sqrt(variance!.data[c] + epsilon);
+        const shift = bias!.data[c] - mean!.data[c] * k;
+        for (let b = 0; b < x!.shape[0]; b++) {
+          const base = (b * channels + c) * inner;
+          for (let i = 0; i < inner; i++) out[base + i] = src[base + i] * k + shift;
+        }
       }
-    }
-    return [{ type: "float", shape: x!.shape, data: out }];
-  };
+    };
+    return { outputs: [{ type: "float", shape: x!.shape, data: out }], run };
+  });
 }
 
 const def = (
@@ -198,7 +260,7 @@ const def = (
 ): OpDefinition => ({ opType, family: "math", since, attributes, summary, pure: true, prepare });
 
 export const mathOps: OpDefinition[] = [
-  def("MatMul", 1, [], "numpy semantics (batched)", (node) => ([a, b]) => [matmul(a!, b!, node.label)]),
+  def("MatMul", 1, [], "numpy semantics (batched)", matmulOp),
   def("Gemm", 7, ["alpha", "beta", "transA", "transB"], "`alpha`, `beta`, `transA`, `transB`", gemmOp),
   def("Softmax", 1, ["axis"], "`axis` (opset < 13: flattened trailing axes)", (n) => softmax(n, false)),
   def("LogSoftmax", 1, ["axis"], "`axis` (opset < 13: flattened trailing axes)", (n) => softmax(n, true)),

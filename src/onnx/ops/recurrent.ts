@@ -4,11 +4,12 @@
  * order; W [gates*u, in] -> kernel [in, gates*u]); each direction is one cell run by the same
  * sequence driver as the Keras layers. The only coupling to that code is ./cells.ts.
  */
-import { runtimeError, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
-import { transposeValue } from "./shape.js";
-import { elementCount, type Value } from "../values.js";
+import { bidirectionalPlan } from "../../kernels/plan.js";
+import { runSequence, type SequenceOptions } from "../../kernels/recurrent/driver.js";
+import { bindable, runtimeError, type BoundNode, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
+import { elementCount, type Value, type ValueData } from "../values.js";
 import { onnxActivation, type CellActivation } from "./activations.js";
-import { makeCell, runCell, type CellKind, type DirectionCell } from "./cells.js";
+import { makeCell, sequenceBuffers, type CellKind, type DirectionCell } from "./cells.js";
 
 /** Keras gate block k comes from ONNX gate block GATE_ORDER[kind][k]. */
 const GATE_ORDER: Record<CellKind, number[]> = { lstm: [0, 2, 3, 1], gru: [0, 1, 2], rnn: [0] };
@@ -141,70 +142,129 @@ function recurrentKernel(
   const wantSequence = (outputs[0] ?? "") !== "";
   const stateCount = kind === "lstm" ? 2 : 1;
   const directions = cells.length;
-  return (inputs) => {
+  const plans = cells.map((c) => c.kernel.plan);
+  const plan = plans.length === 2 ? bidirectionalPlan(plans[0], plans[1]) : plans[0];
+  return bindable((inputs, carry = false): BoundNode => {
     const x = inputs[0]!;
-    if (x.shape.length !== 3) throw runtimeError(label, `X has shape [${x.shape.join(", ")}]`);
-    const xb = layout === 0 ? transposeValue(x, [1, 0, 2]) : x;
-    const [batch, time, features] = xb.shape;
+    if (x.shape.length !== 3 || !(x.data instanceof Float32Array))
+      throw runtimeError(label, `X has shape [${x.shape.join(", ")}]`);
+    const [batch, time, features] = layout === 0 ? [x.shape[1], x.shape[0], x.shape[2]] : x.shape;
+    // [time, batch] order is [batch, time] order when either is 1.
+    const timeFirst = layout === 0 && time > 1 && batch > 1;
+    const xb = timeFirst ? new Float32Array(x.data.length) : x.data;
     const lengths = inputs[4] ?? null;
-    let mask: Uint8Array | null = null;
-    if (lengths !== null && Array.from(lengths.data).some((l) => l !== time)) {
-      mask = new Uint8Array(batch * time);
-      for (let b = 0; b < batch; b++) for (let t = 0; t < time && t < lengths.data[b]; t++) mask[b * time + t] = 1;
-    }
+    const mask = lengths === null ? null : new Uint8Array(batch * time);
     const initial = [inputs[5] ?? null, kind === "lstm" ? (inputs[6] ?? null) : null].slice(0, stateCount);
-    const y = wantSequence ? new Float32Array(batch * time * directions * units) : null;
-    const finals = Array.from({ length: stateCount }, () => new Float32Array(directions * batch * units));
-    for (let d = 0; d < directions; d++) {
-      const backwards = direction === "reverse" || d === 1;
-      const start = initial.map((s) => (s === null ? null : stateRows(s, d, batch, units, layout, directions)));
-      const result = runCell(
-        cells[d],
-        xb.data as Float32Array,
-        batch,
-        time,
-        features,
-        mask,
-        backwards,
-        wantSequence,
-        start,
-      );
-      if (y !== null) {
-        // result.sequence is [batch, step, units] in processing order.
-        for (let b = 0; b < batch; b++)
-          for (let s = 0; s < time; s++) {
-            const t = backwards ? time - 1 - s : s;
-            const to =
-              layout === 0 ? ((t * directions + d) * batch + b) * units : ((b * time + t) * directions + d) * units;
-            y.set(result.sequence!.subarray((b * time + s) * units, (b * time + s + 1) * units), to);
-          }
-      }
-      result.states.forEach((state, k) => {
-        for (let b = 0; b < batch; b++) {
-          const to = layout === 0 ? (d * batch + b) * units : (b * directions + d) * units;
-          finals[k].set(state.subarray(b * units, (b + 1) * units), to);
-        }
-      });
-    }
+    for (const s of initial)
+      if (s !== null && elementCount(s.shape) !== directions * batch * units)
+        throw runtimeError(label, `initial state of shape [${s.shape.join(", ")}] for ${batch} x ${units}`);
+    // Streams own their buffers; calls share a small workspace per direction.
+    const runs = cells.map((cell) => sequenceBuffers(cell, batch, time, wantSequence, !carry));
+    const backwards = (d: number): boolean => direction === "reverse" || d === 1;
+    // One forward direction writes Y and the final states where the driver leaves them.
+    const direct = carry && directions === 1 && (time === 1 || (!backwards(0) && (layout === 1 || batch === 1)));
     const yShape = layout === 0 ? [time, directions, batch, units] : [batch, time, directions, units];
     const stateShape = layout === 0 ? [directions, batch, units] : [batch, directions, units];
-    return [
-      { type: "float", shape: yShape, data: y ?? new Float32Array(0) },
-      ...finals.map((data): Value => ({ type: "float", shape: stateShape, data })),
-    ];
-  };
+    const y =
+      direct && wantSequence ? runs[0].output : new Float32Array(wantSequence ? batch * time * directions * units : 0);
+    const finals = direct ? runs[0].states : runs[0].states.map(() => new Float32Array(directions * batch * units));
+    let restart = true;
+    const run = (): void => {
+      if (timeFirst) transpose01(x.data as Float32Array, time, batch, features, xb);
+      let masked = false;
+      if (mask !== null)
+        for (let b = 0; b < batch; b++)
+          for (let t = 0; t < time; t++) {
+            mask[b * time + t] = t < lengths!.data[b] ? 1 : 0;
+            if (mask[b * time + t] === 0) masked = true;
+          }
+      for (let d = 0; d < directions; d++) {
+        const buffers = runs[d];
+        if (restart || !carry) {
+          buffers.lastOutput.fill(0);
+          for (let k = 0; k < stateCount; k++) {
+            const s = initial[k];
+            if (s === null) buffers.states[k].fill(0);
+            else stateRows(s.data, d, batch, units, layout, directions, buffers.states[k], false);
+          }
+        }
+        const options = SEQUENCE_OPTIONS[Number(backwards(d))][Number(wantSequence)];
+        runSequence(cells[d].kernel, xb, batch, time, features, masked ? mask : null, options, buffers);
+        if (direct) continue;
+        if (wantSequence) sequenceRows(buffers.output, d, batch, time, units, layout, directions, backwards(d), y);
+        for (let k = 0; k < stateCount; k++)
+          stateRows(finals[k], d, batch, units, layout, directions, buffers.states[k], true);
+      }
+      restart = false;
+    };
+    const carried = carry
+      ? { buffers: runs.flatMap((r) => r.states), restart: () => void (restart = true) }
+      : undefined;
+    return {
+      outputs: [
+        { type: "float", shape: yShape, data: y },
+        ...finals.map((data): Value => ({ type: "float", shape: stateShape, data })),
+      ],
+      run,
+      carried,
+    };
+  }, plan);
 }
 
-/** Direction d's rows of an initial state, as [batch, units]. */
-function stateRows(s: Value, d: number, batch: number, units: number, layout: number, dirs: number): Float32Array {
-  if (elementCount(s.shape) !== dirs * batch * units)
-    throw runtimeError("initial state", `shape [${s.shape.join(", ")}] does not hold ${dirs} x ${batch} x ${units}`);
-  const out = new Float32Array(batch * units);
+/** By [backwards][returnSequences]; ONNX sequence_lens: steps past a row's length output zeros. */
+const SEQUENCE_OPTIONS: SequenceOptions[][] = [false, true].map((goBackwards) =>
+  [false, true].map((returnSequences) => ({ goBackwards, returnSequences, zeroOutputForMask: true })),
+);
+
+/** [time, batch, features] to [batch, time, features]. */
+function transpose01(x: Float32Array, time: number, batch: number, features: number, out: Float32Array): void {
+  for (let t = 0; t < time; t++)
+    for (let b = 0; b < batch; b++)
+      for (let f = 0; f < features; f++) out[(b * time + t) * features + f] = x[(t * batch + b) * features + f];
+}
+
+/**
+ * Direction d's rows of a state in ONNX layout ([dirs, batch, units] or [batch, dirs, units])
+ * against `rows` ([batch, units]): read into `rows`, or written from them (`write`).
+ */
+function stateRows(
+  onnx: ValueData,
+  d: number,
+  batch: number,
+  units: number,
+  layout: number,
+  dirs: number,
+  rows: Float32Array,
+  write: boolean,
+): void {
   for (let b = 0; b < batch; b++) {
-    const from = layout === 0 ? (d * batch + b) * units : (b * dirs + d) * units;
-    out.set(s.data.subarray(from, from + units), b * units);
+    const at = layout === 0 ? (d * batch + b) * units : (b * dirs + d) * units;
+    for (let j = 0; j < units; j++) {
+      if (write) onnx[at + j] = rows[b * units + j];
+      else rows[b * units + j] = onnx[at + j];
+    }
   }
-  return out;
+}
+
+/** The driver's [batch, step, units] (in processing order) into direction d of Y. */
+function sequenceRows(
+  sequence: Float32Array,
+  d: number,
+  batch: number,
+  time: number,
+  units: number,
+  layout: number,
+  dirs: number,
+  backwards: boolean,
+  y: Float32Array,
+): void {
+  for (let b = 0; b < batch; b++)
+    for (let s = 0; s < time; s++) {
+      const t = backwards ? time - 1 - s : s;
+      const to = layout === 0 ? ((t * dirs + d) * batch + b) * units : ((b * time + t) * dirs + d) * units;
+      const from = (b * time + s) * units;
+      for (let j = 0; j < units; j++) y[to + j] = sequence[from + j];
+    }
 }
 
 const common = ["activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size", "layout"];

@@ -1,11 +1,24 @@
 /** Ops that move or describe data without arithmetic: shapes, reshapes, slicing, gathering. */
 import { KeraslessError } from "../../errors.js";
 import { allocate, checkedCount, elementCount, type Value } from "../values.js";
+import { gatherOffsets, stridesOf } from "../../layers/ops/kernels.js";
 import { broadcastShape, sourceIndex } from "./broadcast.js";
-import { axisOf, intsOf, runtimeError, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
+import {
+  axisOf,
+  bindable,
+  intsOf,
+  runtimeError,
+  type BoundNode,
+  type NodeReader,
+  type OpDefinition,
+  type OpKernel,
+} from "./types.js";
 
 const ints = (values: number[]): Value => ({ type: "int", shape: [values.length], data: Float64Array.from(values) });
 const view = (v: Value, shape: readonly number[]): Value => ({ type: v.type, shape, data: v.data });
+/** Ops whose outputs share their input's data (or are fixed once bound): nothing to run. */
+const views = (outputs: (inputs: readonly (Value | null)[]) => Value[]): OpKernel =>
+  bindable((inputs) => ({ outputs: outputs(inputs), run: () => {} }));
 
 function op(
   opType: string,
@@ -25,40 +38,39 @@ function axesFrom(node: NodeReader, inputs: readonly (Value | null)[], index: nu
   return v == null ? null : intsOf(v);
 }
 
-function strides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    out[i] = s;
-    s *= shape[i];
-  }
-  return out;
-}
-
 export function transposeValue(x: Value, perm: readonly number[]): Value {
-  const rank = x.shape.length;
-  const shape = perm.map((p) => x.shape[p]);
-  const inStrides = strides(x.shape);
-  const permStrides = perm.map((p) => inStrides[p]);
-  const out = allocate(x.type, x.data.length);
-  const counter = new Array<number>(rank).fill(0);
-  let offset = 0;
-  const src = x.data;
-  for (let i = 0; i < out.length; i++) {
-    out[i] = src[offset];
-    for (let axis = rank - 1; axis >= 0; axis--) {
-      counter[axis]++;
-      offset += permStrides[axis];
-      if (counter[axis] < shape[axis]) break;
-      offset -= permStrides[axis] * counter[axis];
-      counter[axis] = 0;
-    }
-  }
-  return { type: x.type, shape, data: out };
+  const bound = bindTranspose(x, perm);
+  bound.run();
+  return bound.outputs[0];
 }
 
-/** Copies a strided block: for each of `outer` blocks, `count` values from `src` to `dst`. */
-function sliceAxis(x: Value, axis: number, start: number, step: number, count: number): Value {
+export function bindTranspose(x: Value, perm: readonly number[]): BoundNode {
+  const inStrides = stridesOf(x.shape);
+  // Output element k reads source element offsets[k].
+  const offsets = gatherOffsets(
+    perm.map((p) => x.shape[p]),
+    perm.map((p) => inStrides[p]),
+    0,
+  );
+  return bindOffsets(
+    x,
+    perm.map((p) => x.shape[p]),
+    offsets,
+  );
+}
+
+/** Output element k is x's element offsets[k]: the offsets are made once, each run only copies. */
+export function bindOffsets(x: Value, shape: readonly number[], offsets: Int32Array): BoundNode {
+  const out = allocate(x.type, offsets.length);
+  const src = x.data;
+  const run = (): void => {
+    for (let k = 0; k < offsets.length; k++) out[k] = src[offsets[k]];
+  };
+  return { outputs: [{ type: x.type, shape, data: out }], run };
+}
+
+/** `count` entries of `axis` from `start` by `step`: the output, and the copy into it. */
+function bindSliceAxis(x: Value, axis: number, start: number, step: number, count: number): BoundNode {
   const shape = x.shape.slice();
   shape[axis] = count;
   const inner = elementCount(x.shape.slice(axis + 1));
@@ -66,17 +78,29 @@ function sliceAxis(x: Value, axis: number, start: number, step: number, count: n
   const dim = x.shape[axis];
   const out = allocate(x.type, outer * count * inner);
   const src = x.data;
-  let o = 0;
-  for (let b = 0; b < outer; b++) {
-    for (let k = 0; k < count; k++) {
-      const from = (b * dim + start + k * step) * inner;
-      for (let j = 0; j < inner; j++) out[o++] = src[from + j];
+  const run = (): void => {
+    let o = 0;
+    for (let b = 0; b < outer; b++) {
+      for (let k = 0; k < count; k++) {
+        const from = (b * dim + start + k * step) * inner;
+        for (let j = 0; j < inner; j++) out[o++] = src[from + j];
+      }
     }
-  }
-  return { type: x.type, shape, data: out };
+  };
+  return { outputs: [{ type: x.type, shape, data: out }], run };
 }
 
-function concat(values: Value[], axis: number, label: string): Value {
+/** Nodes run one after the other, the last one's outputs being theirs (none: the input as it is). */
+function chain(input: Value, nodes: BoundNode[]): BoundNode {
+  return {
+    outputs: nodes.length === 0 ? [input] : nodes[nodes.length - 1].outputs,
+    run() {
+      for (let i = 0; i < nodes.length; i++) nodes[i].run();
+    },
+  };
+}
+
+function bindConcat(values: Value[], axis: number, label: string): BoundNode {
   const first = values[0];
   const rank = first.shape.length;
   const a = axisOf(axis, rank, label);
@@ -90,15 +114,17 @@ function concat(values: Value[], axis: number, label: string): Value {
   const outer = elementCount(shape.slice(0, a));
   const inner = elementCount(shape.slice(a + 1));
   const out = allocate(first.type, elementCount(shape));
-  let o = 0;
-  for (let b = 0; b < outer; b++) {
-    for (const v of values) {
-      const block = v.shape[a] * inner;
-      out.set(v.data.subarray(b * block, (b + 1) * block), o);
-      o += block;
+  const run = (): void => {
+    let o = 0;
+    for (let b = 0; b < outer; b++) {
+      for (let k = 0; k < values.length; k++) {
+        const data = values[k].data;
+        const block = values[k].shape[a] * inner;
+        for (let j = 0; j < block; j++) out[o++] = data[b * block + j];
+      }
     }
-  }
-  return { type: first.type, shape, data: out };
+  };
+  return { outputs: [{ type: first.type, shape, data: out }], run };
 }
 
 function reshape(x: Value, spec: number[], allowZero: boolean, label: string): Value {
@@ -111,7 +137,7 @@ function reshape(x: Value, spec: number[], allowZero: boolean, label: string): V
   return view(x, shape);
 }
 
-function gather(x: Value, indices: Value, axis: number, label: string): Value {
+function bindGather(x: Value, indices: Value, axis: number, label: string): BoundNode {
   const a = axisOf(axis, x.shape.length, label);
   const dim = x.shape[a];
   const outer = elementCount(x.shape.slice(0, a));
@@ -119,22 +145,26 @@ function gather(x: Value, indices: Value, axis: number, label: string): Value {
   const shape = [...x.shape.slice(0, a), ...indices.shape, ...x.shape.slice(a + 1)];
   const count = indices.data.length;
   const out = allocate(x.type, outer * count * inner);
-  let o = 0;
-  for (let b = 0; b < outer; b++) {
-    for (let k = 0; k < count; k++) {
-      let index = indices.data[k];
-      if (index < 0) index += dim;
-      if (!(index >= 0 && index < dim))
-        throw runtimeError(label, `index ${indices.data[k]} is out of range for ${dim}`);
-      const from = (b * dim + index) * inner;
-      for (let j = 0; j < inner; j++) out[o++] = x.data[from + j];
+  const run = (): void => {
+    let o = 0;
+    for (let b = 0; b < outer; b++) {
+      for (let k = 0; k < count; k++) {
+        let index = indices.data[k];
+        if (index < 0) index += dim;
+        if (!(index >= 0 && index < dim))
+          throw runtimeError(label, `index ${indices.data[k]} is out of range for ${dim}`);
+        const from = (b * dim + index) * inner;
+        for (let j = 0; j < inner; j++) out[o++] = x.data[from + j];
+      }
     }
-  }
-  return { type: x.type, shape, data: out };
+  };
+  return { outputs: [{ type: x.type, shape, data: out }], run };
 }
 
-function slice(node: NodeReader, inputs: readonly (Value | null)[]): Value {
-  let x = inputs[0]!;
+function bindSlice(node: NodeReader, inputs: readonly (Value | null)[]): BoundNode {
+  const input = inputs[0]!;
+  let x = input;
+  const copies: BoundNode[] = [];
   const starts = intsOf(inputs[1]!);
   const ends = intsOf(inputs[2]!);
   const rank = x.shape.length;
@@ -150,9 +180,10 @@ function slice(node: NodeReader, inputs: readonly (Value | null)[]): Value {
     const end = step > 0 ? clamp(ends[k], 0, dim) : clamp(ends[k], -1, dim - 1);
     const count = Math.max(0, Math.ceil((end - start) / step));
     if (count === dim && step === 1) continue;
-    x = sliceAxis(x, axis, start, step, count);
+    copies.push(bindSliceAxis(x, axis, start, step, count));
+    x = copies[copies.length - 1].outputs[0];
   }
-  return x;
+  return chain(input, copies);
 }
 
 function expand(x: Value, target: number[], label: string): Value {
@@ -160,9 +191,9 @@ function expand(x: Value, target: number[], label: string): Value {
   checkedCount(shape, `${label}'s output`);
   const index = sourceIndex(shape, x.shape);
   if (index === null) return x;
-  const out = allocate(x.type, index.length);
-  for (let i = 0; i < out.length; i++) out[i] = x.data[index[i]];
-  return { type: x.type, shape, data: out };
+  const expanded = bindOffsets(x, shape, index);
+  expanded.run();
+  return expanded.outputs[0];
 }
 
 function splitSizes(node: NodeReader, inputs: readonly (Value | null)[], dim: number): number[] {
@@ -174,11 +205,13 @@ function splitSizes(node: NodeReader, inputs: readonly (Value | null)[], dim: nu
 }
 
 export const shapeOps: OpDefinition[] = [
-  op("Identity", 1, [], "", () => (inputs) => [inputs[0]!]),
-  op("Dropout", 7, ["seed", "ratio"], "inference: the input unchanged", () => (inputs) => [
-    inputs[0]!,
-    { type: "bool", shape: inputs[0]!.shape, data: new Uint8Array(inputs[0]!.data.length).fill(1) },
-  ]),
+  op("Identity", 1, [], "", () => views((inputs) => [inputs[0]!])),
+  op("Dropout", 7, ["seed", "ratio"], "inference: the input unchanged", () =>
+    views((inputs) => [
+      inputs[0]!,
+      { type: "bool", shape: inputs[0]!.shape, data: new Uint8Array(inputs[0]!.data.length).fill(1) },
+    ]),
+  ),
   op("Shape", 1, ["start", "end"], "`start`, `end`", (node) => ([x]) => {
     const rank = x!.shape.length;
     const norm = (v: number): number => Math.min(Math.max(v < 0 ? v + rank : v, 0), rank);
@@ -217,67 +250,76 @@ export const shapeOps: OpDefinition[] = [
       return [{ type: fill.type, shape: dims, data: out }];
     };
   }),
-  op("Reshape", 5, ["allowzero"], "`allowzero`", (node) => ([x, shape]) => [
-    reshape(x!, intsOf(shape!), node.int("allowzero", 0) === 1, node.label),
-  ]),
-  op("Flatten", 1, ["axis"], "`axis`", (node) => ([x]) => {
-    const axis = node.int("axis", 1);
-    const a = axis < 0 ? axis + x!.shape.length : axis;
-    return [view(x!, [elementCount(x!.shape.slice(0, a)), elementCount(x!.shape.slice(a))])];
-  }),
-  op("Squeeze", 1, ["axes"], "axes as attribute or input", (node) => (inputs) => {
-    const x = inputs[0]!;
-    const axes = axesFrom(node, inputs, 1)?.map((a) => axisOf(a, x.shape.length, node.label));
-    const shape = x.shape.filter((d, i) => (axes === undefined ? d !== 1 : !axes.includes(i)));
-    if (axes?.some((a) => x.shape[a] !== 1)) throw runtimeError(node.label, `cannot squeeze [${x.shape.join(", ")}]`);
-    return [view(x, shape)];
-  }),
-  op("Unsqueeze", 1, ["axes"], "axes as attribute or input", (node) => (inputs) => {
-    const x = inputs[0]!;
-    const axes = axesFrom(node, inputs, 1) ?? [];
-    const rank = x.shape.length + axes.length;
-    const normalized = axes.map((a) => axisOf(a, rank, node.label));
-    const shape: number[] = [];
-    let k = 0;
-    for (let i = 0; i < rank; i++) shape.push(normalized.includes(i) ? 1 : x.shape[k++]);
-    return [view(x, shape)];
-  }),
-  op("Transpose", 1, ["perm"], "`perm`", (node) => ([x]) => {
-    const perm = node.ints("perm") ?? x!.shape.map((_, i) => x!.shape.length - 1 - i);
-    if (perm.length !== x!.shape.length)
-      throw runtimeError(node.label, `perm ${perm.join(",")} for rank ${x!.shape.length}`);
-    return [transposeValue(x!, perm)];
-  }),
-  op("Concat", 4, ["axis"], "`axis`", (node) => (inputs) => [
-    concat(
-      inputs.filter((v): v is Value => v !== null),
-      node.int("axis", 0),
-      node.label,
+  op("Reshape", 5, ["allowzero"], "`allowzero`", (node) =>
+    views(([x, shape]) => [reshape(x!, intsOf(shape!), node.int("allowzero", 0) === 1, node.label)]),
+  ),
+  op("Flatten", 1, ["axis"], "`axis`", (node) =>
+    views(([x]) => {
+      const axis = node.int("axis", 1);
+      const a = axis < 0 ? axis + x!.shape.length : axis;
+      return [view(x!, [elementCount(x!.shape.slice(0, a)), elementCount(x!.shape.slice(a))])];
+    }),
+  ),
+  op("Squeeze", 1, ["axes"], "axes as attribute or input", (node) =>
+    views((inputs) => {
+      const x = inputs[0]!;
+      const axes = axesFrom(node, inputs, 1)?.map((a) => axisOf(a, x.shape.length, node.label));
+      const shape = x.shape.filter((d, i) => (axes === undefined ? d !== 1 : !axes.includes(i)));
+      if (axes?.some((a) => x.shape[a] !== 1)) throw runtimeError(node.label, `cannot squeeze [${x.shape.join(", ")}]`);
+      return [view(x, shape)];
+    }),
+  ),
+  op("Unsqueeze", 1, ["axes"], "axes as attribute or input", (node) =>
+    views((inputs) => {
+      const x = inputs[0]!;
+      const axes = axesFrom(node, inputs, 1) ?? [];
+      const rank = x.shape.length + axes.length;
+      const normalized = axes.map((a) => axisOf(a, rank, node.label));
+      const shape: number[] = [];
+      let k = 0;
+      for (let i = 0; i < rank; i++) shape.push(normalized.includes(i) ? 1 : x.shape[k++]);
+      return [view(x, shape)];
+    }),
+  ),
+  op("Transpose", 1, ["perm"], "`perm`", (node) =>
+    bindable(([x]) => {
+      const perm = node.ints("perm") ?? x!.shape.map((_, i) => x!.shape.length - 1 - i);
+      if (perm.length !== x!.shape.length)
+        throw runtimeError(node.label, `perm ${perm.join(",")} for rank ${x!.shape.length}`);
+      return bindTranspose(x!, perm);
+    }),
+  ),
+  op("Concat", 4, ["axis"], "`axis`", (node) =>
+    bindable((inputs) =>
+      bindConcat(
+        inputs.filter((v): v is Value => v !== null),
+        node.int("axis", 0),
+        node.label,
+      ),
     ),
-  ]),
-  op(
-    "Split",
-    2,
-    ["axis", "split", "num_outputs"],
-    "`split` as attribute or input, `num_outputs`",
-    (node) => (inputs) => {
+  ),
+  op("Split", 2, ["axis", "split", "num_outputs"], "`split` as attribute or input, `num_outputs`", (node) =>
+    bindable((inputs) => {
       const x = inputs[0]!;
       const axis = axisOf(node.int("axis", 0), x.shape.length, node.label);
       const sizes = splitSizes(node, inputs, x.shape[axis]);
       if (sizes.reduce((a, b) => a + b, 0) !== x.shape[axis])
         throw runtimeError(node.label, `split ${sizes.join(",")} of ${x.shape[axis]}`);
       let start = 0;
-      return sizes.map((size) => {
-        const part = sliceAxis(x, axis, start, 1, size);
+      const parts = sizes.map((size) => {
+        const part = bindSliceAxis(x, axis, start, 1, size);
         start += size;
         return part;
       });
-    },
+      return { outputs: parts.map((p) => p.outputs[0]), run: chain(x, parts).run };
+    }),
   ),
-  op("Slice", 10, [], "`starts`, `ends`, `axes`, `steps` inputs", (node) => (inputs) => [slice(node, inputs)]),
-  op("Gather", 1, ["axis"], "`axis`", (node) => ([x, indices]) => [
-    gather(x!, indices!, node.int("axis", 0), node.label),
-  ]),
+  op("Slice", 10, [], "`starts`, `ends`, `axes`, `steps` inputs", (node) =>
+    bindable((inputs) => bindSlice(node, inputs)),
+  ),
+  op("Gather", 1, ["axis"], "`axis`", (node) =>
+    bindable(([x, indices]) => bindGather(x!, indices!, node.int("axis", 0), node.label)),
+  ),
   op("Expand", 8, [], "", (node) => ([x, shape]) => [expand(x!, intsOf(shape!), node.label)]),
   op("Range", 11, [], "", (node) => ([start, limit, delta]) => {
     const [s, l, d] = [start!.data[0], limit!.data[0], delta!.data[0]];

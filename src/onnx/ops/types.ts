@@ -1,10 +1,49 @@
 /** What an ONNX operator is to kerasless: its checks at load and the kernel it leaves to run. */
 import { KeraslessError } from "../../errors.js";
-import type { OnnxAttribute, OnnxNode } from "../proto.js";
+import type { KernelPlan } from "../../kernels/plan.js";
+import { nodeLabel, type OnnxAttribute, type OnnxNode } from "../proto.js";
 import { decodeTensorProto, type Value } from "../values.js";
 
 /** Runs one node: inputs in the node's order (null for an omitted optional input). */
-export type OpKernel = (inputs: readonly (Value | null)[]) => Value[];
+export interface OpKernel {
+  (inputs: readonly (Value | null)[]): Value[];
+  /** Ops a stream steps through have this form too (see BoundNode). */
+  readonly bind?: NodeBinder;
+  /** Which backend runs the node and why (recurrent ops, products, convolutions). */
+  readonly plan?: KernelPlan;
+}
+
+/**
+ * A node bound to inputs whose shapes stay fixed (a stream's steps): its outputs are allocated
+ * once, when it is bound, and run() recomputes them from the inputs' current data, allocating
+ * nothing. Values whose data is only read here (axes, starts, shapes) are read when binding.
+ */
+export interface BoundNode {
+  readonly outputs: readonly Value[];
+  run(): void;
+  /** Recurrent nodes bound with `carry`: the states carried from run to run. */
+  readonly carried?: CarriedStates;
+}
+
+export interface CarriedStates {
+  /** Live state buffers (each direction's h, then c), [batch, units] each. */
+  readonly buffers: readonly Float32Array[];
+  /** The next run starts again from the node's initial states. */
+  restart(): void;
+}
+
+/** `carry`: recurrent nodes start each run from the states the previous run ended with. */
+export type NodeBinder = (inputs: readonly (Value | null)[], carry?: boolean) => BoundNode;
+
+/** The kernel of an op written in bound form: bind and run once per call. */
+export function bindable(bind: NodeBinder, plan?: KernelPlan): OpKernel {
+  const kernel = (inputs: readonly (Value | null)[]): Value[] => {
+    const bound = bind(inputs);
+    bound.run();
+    return bound.outputs as Value[];
+  };
+  return Object.assign(kernel, { bind, plan });
+}
 
 export interface OpDefinition {
   readonly opType: string;
@@ -36,7 +75,7 @@ export class NodeReader {
   }
 
   get label(): string {
-    return `node "${this.node.name || this.node.outputs[0] || "?"}" (${this.node.opType})`;
+    return nodeLabel(this.node);
   }
 
   has(name: string): boolean {
