@@ -8,6 +8,7 @@ import { KeraslessError } from "../errors.js";
 import { describe, isObject, type JsonObject } from "../layers/config.js";
 import type { Shape } from "../layers/layer.js";
 import type { OpCall } from "../layers/ops/values.js";
+import { nodeDefCall } from "./node-def.js";
 import { isOpEntry, isTfOpLayer, parseKerasOpNode, parseTfOpNode } from "./op-config.js";
 
 /** Output `tensor` of call `node` of `layer`. */
@@ -121,26 +122,26 @@ export function parseModelConfig(serialized: unknown): ModelSpec {
 /**
  * Keras 3 records the ops of each compute_mask it traced while building a functional model
  * (NotEqual, Any, LogicalOr, ... on bool tensors) and passes their result as `mask=` arguments.
- * kerasless propagates masks itself, exactly as those ops compute them, so the ops whose
- * outputs are only ever used as bool masks are left out.
+ * kerasless propagates masks itself, exactly as those ops compute them, so the ops that no model
+ * output depends on except through such a traced (bool) `mask=` argument are left out. (A bool tensor that feeds
+ * computation, such as a comparison feeding `where`, stays.)
  */
 function withoutMaskPlumbing(layers: LayerEntry[], outputs: readonly TensorRef[]): LayerEntry[] {
-  // Per layer: is every use of its outputs a bool tensor (one flag, so that a layer referenced
-  // many times costs one update per reference).
-  const onlyBoolUses = new Map<string, boolean>();
-  const use = (ref: TensorRef | null): void => {
-    if (ref !== null) onlyBoolUses.set(ref.layer, (onlyBoolUses.get(ref.layer) ?? true) && ref.dtype === "bool");
-  };
-  for (const entry of layers) {
+  const byName = new Map(layers.map((entry) => [entry.name, entry]));
+  const needed = new Set<string>();
+  const pending = outputs.map((ref) => ref.layer);
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    const entry = byName.get(name);
+    if (needed.has(name) || entry === undefined) continue;
+    needed.add(name);
     for (const node of entry.inboundNodes) {
-      node.inputs.forEach(use);
-      for (const refs of Object.values(node.keywords.tensors)) refs.forEach(use);
+      for (const ref of node.inputs) pending.push(ref.layer);
+      for (const [key, refs] of Object.entries(node.keywords.tensors))
+        if (key !== "mask" || !isMaskTrace(refs)) for (const ref of refs) if (ref !== null) pending.push(ref.layer);
     }
   }
-  // An op whose output is a model output is computation, whatever else uses it.
-  for (const ref of outputs) onlyBoolUses.set(ref.layer, false);
   const isPlumbing = (entry: LayerEntry): boolean =>
-    entry.module !== undefined && entry.module.startsWith("keras.src.ops") && onlyBoolUses.get(entry.name) !== false;
+    entry.module !== undefined && entry.module.startsWith("keras.src.ops") && !needed.has(entry.name);
   return layers.filter((entry) => !isPlumbing(entry));
 }
 
@@ -175,11 +176,17 @@ export function parseLayerEntry(raw: unknown, index: number, functional: boolean
   const nodesRaw = functional ? (raw.inbound_nodes ?? []) : [];
   if (!Array.isArray(nodesRaw)) throw configError(`layer "${name}": inbound_nodes is not a list`);
   const module = typeof raw.module === "string" ? raw.module : undefined;
-  const parse = !isOpEntry(raw.class_name, module)
-    ? (n: unknown) => parseNode(n, name)
-    : isTfOpLayer(raw.class_name)
-      ? (n: unknown) => parseTfOpNode(n, name)
-      : (n: unknown) => parseKerasOpNode(n, name, config);
+  const parse =
+    raw.class_name === "TensorFlowOpLayer"
+      ? (n: unknown) => {
+          const spec = parseNode(n, name);
+          return { ...spec, op: nodeDefCall(config, spec.inputs.length, name) };
+        }
+      : !isOpEntry(raw.class_name, module)
+        ? (n: unknown) => parseNode(n, name)
+        : isTfOpLayer(raw.class_name)
+          ? (n: unknown) => parseTfOpNode(n, name)
+          : (n: unknown) => parseKerasOpNode(n, name, config);
   return {
     className: raw.class_name,
     name,

@@ -16,6 +16,7 @@ import {
 import { Graph } from "./graph.js";
 import { checkGraphLimits } from "./limits.js";
 import { ModelLayer } from "./model-layer.js";
+import { nodeDefFunction } from "./node-def.js";
 import { isOpEntry, isTfOpLayer } from "./op-config.js";
 import { findOp } from "../layers/ops/registry.js";
 import { OpLayer } from "../layers/ops/op-layer.js";
@@ -166,9 +167,20 @@ function inputDtype(value: unknown, layer: string, context: LayerContext): "floa
 function createOpLayer(entry: LayerEntry, context: LayerContext): Layer | null {
   const tf = isTfOpLayer(entry.className);
   const fn = entry.config.function;
-  const opName = tf ? (typeof fn === "string" ? fn : "") : entry.className;
-  const label = tf ? `${entry.className} tf.${opName}` : `Keras op ${opName}`;
-  const definition = findOp(tf ? "tf" : "keras", opName);
+  const nodeDef = entry.className === "TensorFlowOpLayer" ? nodeDefFunction(entry.config) : undefined;
+  const opName = nodeDef !== undefined ? nodeDef.op : tf ? (typeof fn === "string" ? fn : "") : entry.className;
+  const label =
+    nodeDef !== undefined
+      ? `TensorFlowOpLayer ${opName}`
+      : tf
+        ? `${entry.className} tf.${opName}`
+        : `Keras op ${opName}`;
+  const definition =
+    nodeDef !== undefined
+      ? nodeDef.fn === undefined
+        ? undefined
+        : findOp("tf", nodeDef.fn)
+      : findOp(tf ? "tf" : "keras", opName);
   if (definition === undefined) {
     context.report({
       layer: entry.name,

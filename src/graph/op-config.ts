@@ -2,7 +2,7 @@
  * Reads the inbound nodes of op layers: tf.keras writes `[layer, node, tensor, kwargs]` entries
  * (a nested structure of them for the first argument, `["_CONSTANT_VALUE", -1, value, kwargs]`
  * when it is a constant; tensors in kwargs as `[layer, node, tensor]`), Keras 3 writes
- * `{"args", "kwargs"}` with `__keras_tensor__`, `__slice__` and `__ellipsis__` objects.
+ * `{"args", "kwargs"}` with `__keras_tensor__`, `__slice__`, `__ellipsis__` and `__numpy__` objects.
  */
 import { describe, isObject, type JsonObject } from "../layers/config.js";
 import { ELLIPSIS, SliceArg, TensorArg, type OpCall, type OpValue } from "../layers/ops/values.js";
@@ -10,7 +10,11 @@ import { configError, type NodeSpec, type TensorRef } from "./config.js";
 
 /** tf.keras op layers and Keras 3 operation nodes (which may share class names with layers). */
 export function isOpEntry(className: string, module: string | undefined): boolean {
-  return isTfOpLayer(className) || (module !== undefined && module.startsWith("keras.src.ops"));
+  return (
+    isTfOpLayer(className) ||
+    className === "TensorFlowOpLayer" ||
+    (module !== undefined && module.startsWith("keras.src.ops"))
+  );
 }
 
 export function isTfOpLayer(className: string): boolean {
@@ -54,6 +58,9 @@ function convert(
     if (value.class_name === "__slice__" && isObject(value.config)) return toSlice(value.config, layer);
     if (value.class_name === "__tuple__" && Array.isArray(value.items))
       return value.items.map((v) => convert(v, layer, tensor, refs, depth + 1));
+    // Keras 3 constants: NumPy arrays and eager tensors, as nested lists.
+    if ((value.class_name === "__numpy__" || value.class_name === "__tensor__") && isObject(value.config))
+      return convert(value.config.value, layer, tensor, refs, depth + 1);
     const keys = Object.keys(value);
     if (keys.length === 3 && "start" in value && "stop" in value && "step" in value) return toSlice(value, layer);
     const out: Record<string, OpValue> = {};

@@ -7,7 +7,16 @@ import { FIXTURES, matchesKeras } from "../helpers.js";
 import { layerNamed, loadEdited, rejects, type LayerJson } from "./edited-fixture.js";
 
 // The fixture cases of this family, against Keras (more checks below).
-matchesKeras(["op_elementwise_math", "op_lstm_head", "op_reductions_shapes", "op_slicing_arithmetic"]);
+matchesKeras([
+  "op_activations_cast",
+  "op_elementwise_math",
+  "op_linalg_split",
+  "op_lstm_head",
+  "op_one_hot_normalize",
+  "op_reductions_shapes",
+  "op_slicing_arithmetic",
+  "op_tensorflow_op_layer",
+]);
 
 /** keras2/<fixture>'s model.json + weights.h5, after `edit` changed its layer list. */
 function loadEditedKeras2(fixture: string, edit: (layers: LayerJson[]) => void): Model {
@@ -58,4 +67,42 @@ test("a constant first argument (tf.keras _CONSTANT_VALUE) is read, not taken fo
   // 2.0 - x is saved as subtract("_CONSTANT_VALUE" 2.0, y=x); the fixture's "2.0 - h / ..." covers the numbers.
   const json = readFileSync(`${FIXTURES}keras2/op_slicing_arithmetic/model.json`, "utf8");
   if (!json.includes('"_CONSTANT_VALUE"')) throw new Error("the fixture no longer has a constant first argument");
+});
+
+test("TensorFlowOpLayer (tf.keras 2.2–2.3): NodeDef ops kerasless lacks and binary NodeDefs are refused", () => {
+  rejects(
+    () =>
+      loadEditedKeras2("op_tensorflow_op_layer", (layers) => {
+        (layerNamed(layers, "Softmax").config.node_def as { op: string }).op = "Fft";
+        layerNamed(layers, "Relu").config.node_def = "\n\u0004Relu\u0012\u0001h";
+      }),
+    "E_UNSUPPORTED",
+    /TensorFlowOpLayer Fft is not supported.*TensorFlowOpLayer with a binary NodeDef \(TF 2\.0–2\.1\) is not supported/,
+  );
+});
+
+test("einsum and split arguments kerasless does not run are refused at load, naming the op", () => {
+  rejects(
+    () =>
+      loadEdited(
+        "op_linalg_split",
+        (layers) => void (layerNamed(layers, "einsum").config.subscripts = "...ij,...kj->...ik"),
+      ),
+    "E_UNSUPPORTED",
+    /Keras op Einsum in layer "einsum": equation "\.\.\.ij,\.\.\.kj->\.\.\.ik" is not supported/,
+  );
+  rejects(
+    () => loadEdited("op_linalg_split", (layers) => void (layerNamed(layers, "split").config.indices_or_sections = 3)),
+    "E_UNSUPPORTED",
+    /Keras op Split in layer "split": axis of size 4 does not split into 3 equal parts/,
+  );
+  rejects(
+    () =>
+      loadEditedKeras2("op_linalg_split", (layers) => {
+        const split = layers.find((l) => l.config.name === "tf.split") as unknown as { inbound_nodes: unknown[][] };
+        split.inbound_nodes[0][3] = { num_or_size_splits: [1, 1], axis: 2 };
+      }),
+    "E_UNSUPPORTED",
+    /TFOpLambda tf\.split in layer "tf\.split": sizes \[1, 1\] do not split an axis of size 4/,
+  );
 });

@@ -5,14 +5,9 @@
  */
 import { Tensor, sizeOf, type TensorData } from "../../tensor.js";
 
+/** Row-major strides: the element count of the axes after each axis. */
 export function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
+  return shape.map((_, axis) => sizeOf(shape.slice(axis + 1)));
 }
 
 /** NumPy's broadcast of two known shapes (checked at load by the symbolic version). */
@@ -36,22 +31,19 @@ export function broadcastOffsets(shape: readonly number[], out: readonly number[
   return gatherOffsets(out, s, 0);
 }
 
-/** Offsets base + sum(index[i] * strides[i]) over every index of `shape`, row-major. */
+/**
+ * Offsets base + sum(index[i] * strides[i]) over every index of `shape`, row-major: built axis by
+ * axis, each offset so far followed by its steps along the next axis.
+ */
 export function gatherOffsets(shape: readonly number[], strides: readonly number[], base: number): Int32Array {
-  const n = sizeOf(shape);
-  const offsets = new Int32Array(n);
-  const index = new Array<number>(shape.length).fill(0);
-  let offset = base;
-  for (let k = 0; k < n; k++) {
-    offsets[k] = offset;
-    for (let axis = shape.length - 1; axis >= 0; axis--) {
-      index[axis]++;
-      offset += strides[axis];
-      if (index[axis] < shape[axis]) break;
-      offset -= strides[axis] * index[axis];
-      index[axis] = 0;
+  let offsets = Int32Array.of(base);
+  shape.forEach((n, axis) => {
+    const next = new Int32Array(offsets.length * n);
+    for (let k = 0; k < offsets.length; k++) {
+      for (let i = 0; i < n; i++) next[k * n + i] = offsets[k] + i * strides[axis];
     }
-  }
+    offsets = next;
+  });
   return offsets;
 }
 
@@ -158,4 +150,48 @@ export function softmax(x: Tensor, axis: number): Tensor {
     }
   }
   return new Tensor(x.shape, out);
+}
+
+/** out[o, j, i] = x[o, index[j], i] along `axis`: the selections split, unstack, tile and repeat make. */
+export function gatherAlong(x: Tensor, axis: number, index: readonly number[]): Tensor {
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  const n = x.shape[axis];
+  const shape = x.shape.slice();
+  shape[axis] = index.length;
+  const data: TensorData =
+    x.data instanceof Int32Array ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
+  let o = 0;
+  for (let i = 0; i < outer; i++) {
+    for (const j of index) {
+      const from = (i * n + j) * inner;
+      for (let k = 0; k < inner; k++) data[o++] = x.data[from + k];
+    }
+  }
+  return new Tensor(shape, data);
+}
+
+/** NumPy's where(condition, x, y), all three broadcast. */
+export function select(condition: Tensor, x: Tensor, y: Tensor): Tensor {
+  const shape = broadcastShapes(broadcastShapes(condition.shape, x.shape), y.shape);
+  const [oc, ox, oy] = [condition, x, y].map((t) => broadcastOffsets(t.shape, shape));
+  const out = new Float32Array(oc.length);
+  for (let k = 0; k < out.length; k++) out[k] = condition.data[oc[k]] !== 0 ? x.data[ox[k]] : y.data[oy[k]];
+  return new Tensor(shape, out);
+}
+
+/** tf.one_hot: a new axis of `depth` at `axis`, on_value at each index (none for indices outside [0, depth)). */
+export function oneHot(x: Tensor, depth: number, axis: number, on: number, off: number, int: boolean): Tensor {
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const inner = sizeOf(x.shape.slice(axis));
+  const shape = [...x.shape.slice(0, axis), depth, ...x.shape.slice(axis)];
+  const data: TensorData = int ? new Int32Array(sizeOf(shape)) : new Float32Array(sizeOf(shape));
+  data.fill(off);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const k = x.data[o * inner + i];
+      if (Number.isInteger(k) && k >= 0 && k < depth) data[(o * depth + k) * inner + i] = on;
+    }
+  }
+  return new Tensor(shape, data);
 }

@@ -24,13 +24,13 @@ export class OpLayer extends Layer {
       throw new KeraslessError("E_CONFIG", `layer "${this.name}" (${this.label}) has no call arguments`);
     const bound = bindOp(this.definition, `${this.label} in layer "${this.name}"`, args.op, inputShapes);
     this.bound.set(args, bound);
-    return [bound.shape];
+    return bound.shapes.slice();
   }
 
   override call(inputs: Tensor[], _masks: Masks, args?: CallArguments): Tensor[] {
     const bound = args === undefined ? undefined : this.bound.get(args);
     if (bound === undefined) throw new KeraslessError("E_CONFIG", `op layer "${this.name}" was not built`);
-    return [bound.run(inputs)];
+    return bound.run(inputs);
   }
 
   override streamBehaviour(): StreamBehaviour {

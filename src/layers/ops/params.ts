@@ -5,10 +5,15 @@ import type { Shape } from "../layer.js";
 import { Tensor } from "../../tensor.js";
 import { ELLIPSIS, SliceArg, TensorArg, type OpCall, type OpValue } from "./values.js";
 
-/** An op bound to its call at load: the output shape and how to compute it. */
+/** An op bound to its call at load: its output shapes and how to compute them. */
 export interface BoundOp {
-  readonly shape: Shape;
-  run(inputs: readonly Tensor[]): Tensor;
+  readonly shapes: readonly Shape[];
+  run(inputs: readonly Tensor[]): Tensor[];
+}
+
+/** A one-output op. */
+export function single(shape: Shape, run: (inputs: readonly Tensor[]) => Tensor): BoundOp {
+  return { shapes: [shape], run: (inputs) => [run(inputs)] };
 }
 
 export function opError(op: string, problem: string): KeraslessError {
@@ -22,15 +27,22 @@ export class OpParams {
   private readonly values = new Map<string, OpValue>();
   private readonly used = new Set<string>();
 
-  /** `names`: the Python parameters in positional order (tf function or Keras op call). */
+  /**
+   * `names`: the Python parameters in positional order (tf function or Keras op call); a last
+   * name `*name` collects the remaining positional arguments as a list (Python's `*args`).
+   */
   constructor(
     readonly op: string,
     call: OpCall,
     names: readonly string[],
     readonly shapes: readonly Shape[],
   ) {
-    if (call.args.length > names.length) throw opError(op, `takes ${names.length} positional arguments`);
-    call.args.forEach((v, i) => this.values.set(names[i], v));
+    const rest = names.length > 0 && names[names.length - 1].startsWith("*") ? names.length - 1 : -1;
+    if (rest >= 0) this.values.set(names[rest].slice(1), call.args.slice(rest));
+    else if (call.args.length > names.length) throw opError(op, `takes ${names.length} positional arguments`);
+    call.args.forEach((v, i) => {
+      if (rest < 0 || i < rest) this.values.set(names[i], v);
+    });
     for (const [k, v] of Object.entries(call.kwargs)) this.values.set(k, v);
   }
 
@@ -69,6 +81,12 @@ export class OpParams {
     return v;
   }
 
+  string(name: string, fallback?: string): string {
+    const v = this.raw(name) ?? fallback;
+    if (typeof v !== "string") throw opError(this.op, `${name} must be a string`);
+    return v;
+  }
+
   /** An integer, a list of integers, or null (undefined). */
   ints(name: string): number[] | undefined {
     const v = this.raw(name);
@@ -93,7 +111,17 @@ export class OpParams {
   }
 
   operand(name: string): Operand {
+    return this.toOperand(name, this.raw(name));
+  }
+
+  /** A list of operands (tensors or constants), e.g. einsum's inputs. */
+  operandList(name: string): Operand[] {
     const v = this.raw(name);
+    if (!Array.isArray(v) || v.length === 0) throw opError(this.op, `${name} must be a list of tensors`);
+    return v.map((item: OpValue) => this.toOperand(name, item));
+  }
+
+  private toOperand(name: string, v: OpValue | undefined): Operand {
     if (v instanceof TensorArg) return { shape: this.shapes[v.index], value: (inputs) => inputs[v.index] };
     const constant = constantTensor(v);
     if (constant === undefined) throw opError(this.op, `${name} ${describe(v)} is neither a tensor nor a number`);

@@ -2,7 +2,7 @@
 import { sizeOf, type Tensor } from "../../tensor.js";
 import type { Shape } from "../layer.js";
 import { gather, gatherOffsets, stridesOf } from "./kernels.js";
-import { isSlicePart, opError, type BoundOp } from "./params.js";
+import { isSlicePart, opError, single, type BoundOp } from "./params.js";
 import { ELLIPSIS, SliceArg, TensorArg, type OpValue } from "./values.js";
 
 /** Per output axis: an input axis read from `start` by `step` (count from the input size), or a new axis. */
@@ -56,30 +56,27 @@ export function bindGetItem(op: string, spec: OpValue, x: TensorArg, shape: Shap
       parts.push({ kind: "slice", axis: axis++, slice });
     }
   }
-  return {
-    shape: outShape,
-    run(inputs: readonly Tensor[]): Tensor {
-      const input = inputs[x.index];
-      const strides = stridesOf(input.shape);
-      let base = 0;
-      const dims: number[] = [];
-      const steps: number[] = [];
-      for (const p of parts) {
-        if (p.kind === "new") {
-          dims.push(1);
-          steps.push(0);
-        } else if (p.kind === "index") {
-          const n = input.shape[p.axis];
-          base += (p.index < 0 ? p.index + n : p.index) * strides[p.axis];
-        } else {
-          const [start, step, count] = sliceRange(p.slice, input.shape[p.axis]);
-          base += start * strides[p.axis];
-          dims.push(count);
-          steps.push(step * strides[p.axis]);
-        }
+  return single(outShape, (inputs: readonly Tensor[]): Tensor => {
+    const input = inputs[x.index];
+    const strides = stridesOf(input.shape);
+    let base = 0;
+    const dims: number[] = [];
+    const steps: number[] = [];
+    for (const p of parts) {
+      if (p.kind === "new") {
+        dims.push(1);
+        steps.push(0);
+      } else if (p.kind === "index") {
+        const n = input.shape[p.axis];
+        base += (p.index < 0 ? p.index + n : p.index) * strides[p.axis];
+      } else {
+        const [start, step, count] = sliceRange(p.slice, input.shape[p.axis]);
+        base += start * strides[p.axis];
+        dims.push(count);
+        steps.push(step * strides[p.axis]);
       }
-      if (sizeOf(dims) === 0) return gather(input, dims, new Int32Array(0));
-      return gather(input, dims, gatherOffsets(dims, steps, base));
-    },
-  };
+    }
+    if (sizeOf(dims) === 0) return gather(input, dims, new Int32Array(0));
+    return gather(input, dims, gatherOffsets(dims, steps, base));
+  });
 }
