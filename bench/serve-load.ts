@@ -1,46 +1,126 @@
 /**
  * Load test of `kerasless serve` on loopback with autocannon: requests/s and p50/p99 latency for
  * the seed model (W1's input) and the LSTM(128) model (W2's input), one row per request, at
- * concurrency 1, 16, 64 and 256, with dynamic batching (1 ms window, 64 rows) and without.
- * Each server runs in its own process; /v2/health/live is probed during every run, and the server
- * process' CPU time per request (all its threads, from /proc) is recorded: on a shared machine it
- * varies less than requests/s.
+ * concurrency 1, 16, 64 and 256, with dynamic batching (the defaults) and without (--no-batching).
  *
- *   node --import tsx bench/serve-load.ts [--protocol v1|v2-binary] [--seconds 5] [--repeats 3] [--out FILE]
+ * The four servers (two models, batching on and off) run at once, each in a process of its own,
+ * and the runs go round them in turn (every concurrency, then the next repeat), so a change in the
+ * machine's load touches all four alike. Each server's output is checked against Keras' first.
+ * During every run /v2/health/live is probed every 50 ms, and the server process' CPU time per
+ * request (all its threads, from /proc) and the mean rows per batch (from /metrics) are recorded.
+ * The table for docs/serving.md and the issue's targets (met or not) are printed and written to
+ * bench/results/serve.md (JSON: bench/results/serve.json).
+ *
+ * The servers run the built package: `npm run build` first.
+ *
+ *   npm run bench:serve -- [--protocol v1|v2-binary] [--seconds 3] [--repeats 3] [--concurrency 1,16,64,256]
+ *                          [--models seed,lstm128] [--cpu-prof DIR] [--server-args="--threads 1"]
  */
 import autocannon from "autocannon";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { FLOOR, markdownTable, targets, type Row } from "./lib/serve-report.js";
 import { benchPath, compareWithKeras, loadWorkloads } from "./lib/spec.js";
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "3" },
     repeats: { type: "string", default: "3" },
     out: { type: "string", default: benchPath("results/serve.json") },
     concurrency: { type: "string", default: "1,16,64,256" },
+    models: { type: "string", default: "seed,lstm128" },
     /** v1: TF Serving JSON rows; v2-binary: Open Inference Protocol with the tensor as raw FP32 bytes. */
     protocol: { type: "string", default: "v1" },
+    /** Writes each server's CPU profile (node --cpu-prof) into this directory when it exits. */
+    "cpu-prof": { type: "string" },
+    /** More options for every `kerasless serve`, space-separated (e.g. "--threads 1"). */
+    "server-args": { type: "string", default: "" },
+    /** Also runs each server from this other build's bin/kerasless.js (labelled MODEL@baseline), side by side. */
+    "baseline-cli": { type: "string" },
   },
 });
 const SECONDS = Number(args.seconds);
 const REPEATS = Number(args.repeats);
 const CONCURRENCY = args.concurrency.split(",").map(Number);
-const CLI = new URL("../src/cli/run.ts", import.meta.url).pathname;
+/**
+ * The servers run the built package (bin/kerasless.js, dist/), as users run it: from the sources,
+ * tsx's helpers add a call to every closure created per request (measured: about 2% of the event
+ * loop's busy time on the seed model).
+ */
+const CLI = new URL("../bin/kerasless.js", import.meta.url).pathname;
 
-interface Started {
-  child: ChildProcess;
-  url: string;
+/** dist/ must be built from the current sources. */
+function checkBuilt(): void {
+  const built = new URL("../dist/server/server.js", import.meta.url);
+  const sources = new URL("../src/server/", import.meta.url);
+  const newest = Math.max(...readdirSync(sources).map((f) => statSync(new URL(f, sources)).mtimeMs));
+  if (!existsSync(built) || statSync(built).mtimeMs < newest)
+    throw new Error("dist/ is older than src/server/: run npm run build first");
 }
 
-async function startServer(model: string, batching: boolean): Promise<Started> {
-  const flags = batching ? ["--batch-window-ms", "1", "--max-batch-rows", "64"] : ["--no-batching"];
+interface Server {
+  label: string;
+  model: string;
+  batching: boolean;
+  child: ChildProcess;
+  url: string;
+  request: LoadRequest;
+}
+
+interface LoadRequest {
+  path: string;
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+/**
+ * The floor: a node:http server that reads and parses the same JSON body and answers a constant,
+ * no model, no batching (bench/serve-http-stack.ts' own): what HTTP alone costs on this machine.
+ */
+async function startFloor(request: LoadRequest): Promise<Server> {
+  const script = new URL("serve-http-stack.ts", import.meta.url).pathname;
+  const child = spawn(process.execPath, ["--import", "tsx", script, "--serve", "node"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<string>((resolve) => child.stdout!.once("data", (d) => resolve(String(d).trim())));
+  const { path, body, headers } = request;
+  await autocannon({
+    url: `http://127.0.0.1:${port}${path}`,
+    method: "POST",
+    headers,
+    body,
+    connections: 16,
+    duration: 1,
+  });
+  return { label: FLOOR, model: FLOOR, batching: false, child, url: `http://127.0.0.1:${port}`, request };
+}
+
+async function startServer(
+  label: string,
+  model: string,
+  path: string,
+  batching: boolean,
+  cli = CLI,
+): Promise<Omit<Server, "request">> {
+  const profile = args["cpu-prof"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", args["cpu-prof"]];
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", CLI, "serve", model, "--port", "0", "--max-queue", "4096", ...flags],
+    [
+      ...profile,
+      cli,
+      "serve",
+      `${model}=${path}`,
+      "--port",
+      "0",
+      "--max-queue",
+      "4096",
+      ...(batching ? [] : ["--no-batching"]),
+      ...args["server-args"].split(" ").filter((a) => a !== ""),
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   // Info-level logs are startup and shutdown only (requests are logged at debug).
@@ -52,7 +132,7 @@ async function startServer(model: string, batching: boolean): Promise<Started> {
       if (record.msg === "listening") resolve(String(record.url));
     });
   });
-  return { child, url };
+  return { label, model, batching, child, url };
 }
 
 /** CPU time (user + system, all threads) the process has used, in ms, from /proc/PID/stat. */
@@ -62,38 +142,42 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** The sum and count of the server's rows-per-batch histogram. */
+async function batchRows(server: Server): Promise<[number, number]> {
+  if (server.model === FLOOR) return [0, 0];
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const value = (name: string): number =>
+    Number(new RegExp(`^kerasless_batch_rows_${name}\\{model="${server.model}"\\} (\\S+)`, "m").exec(text)?.[1] ?? 0);
+  return [value("sum"), value("count")];
+}
+
 interface RunResult {
-  cpuMsPerRequest: number;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
-  non2xx: number;
   healthP99Ms: number;
+  cpuMsPerRequest: number;
+  rowsPerBatch: number;
 }
 
 /** One autocannon run, with /v2/health/live probed every 50 ms on its own connection meanwhile. */
-interface LoadRequest {
-  path: string;
-  body: Buffer;
-  headers: Record<string, string>;
-}
-
-async function run(server: Started, { path, body, headers }: LoadRequest, connections: number): Promise<RunResult> {
-  const url = server.url;
+async function run(server: Server, connections: number): Promise<RunResult> {
+  const { path, body, headers } = server.request;
   const cpuBefore = cpuMs(server.child.pid!);
+  const [rowsBefore, batchesBefore] = await batchRows(server);
   const health: number[] = [];
   let probing = true;
   const probe = (async () => {
     while (probing) {
       const start = performance.now();
-      await fetch(`${url}/v2/health/live`).then((r) => r.arrayBuffer());
+      await fetch(`${server.url}/v2/health/live`).then((r) => r.arrayBuffer());
       health.push(performance.now() - start);
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
   const result = await autocannon({
-    url: `${url}${path}`,
+    url: `${server.url}${path}`,
     method: "POST",
     headers,
     body,
@@ -103,30 +187,29 @@ async function run(server: Started, { path, body, headers }: LoadRequest, connec
   probing = false;
   await probe;
   const cpu = cpuMs(server.child.pid!) - cpuBefore;
+  const [rowsAfter, batchesAfter] = await batchRows(server);
   health.sort((a, b) => a - b);
   return {
-    cpuMsPerRequest: cpu / Math.max(1, result.requests.total),
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts + result.non2xx,
     healthP99Ms: health[Math.min(health.length - 1, Math.floor(health.length * 0.99))] ?? NaN,
+    cpuMsPerRequest: cpu / Math.max(1, result.requests.total),
+    rowsPerBatch: batchesAfter === batchesBefore ? 0 : (rowsAfter - rowsBefore) / (batchesAfter - batchesBefore),
   };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-const workloads = loadWorkloads();
-const cases = [
-  { label: "seed", workload: workloads.find((w) => w.id === "W1")! },
-  { label: "lstm128", workload: workloads.find((w) => w.id === "W2")! },
-];
-const rows: Record<string, unknown>[] = [];
+/** The benchmark models' input names (bench/models/*.keras). */
+const inputName = (model: string): string => (model === "seed" ? "input_layer" : "x");
 
 /** One row as the protocol sends it. */
-function requestFor(model: string, instance: number[][], values: Float32Array, shape: number[]): LoadRequest {
+function requestFor(model: string, values: Float32Array, shape: number[]): LoadRequest {
   if (args.protocol === "v1") {
+    const [, steps, features] = shape;
+    const instance = Array.from({ length: steps }, (_, t) =>
+      Array.from(values.subarray(t * features, (t + 1) * features)),
+    );
     return {
       path: `/v1/models/${model}:predict`,
       body: Buffer.from(JSON.stringify({ instances: [instance] })),
@@ -144,68 +227,114 @@ function requestFor(model: string, instance: number[][], values: Float32Array, s
   };
 }
 
-/** The benchmark models' input names (bench/models/*.keras). */
-const inputName = (model: string): string => (model === "seed" ? "input_layer" : "x");
-for (const { label, workload } of cases) {
-  const [, steps, features] = workload.inputShape;
-  const instance = Array.from({ length: steps }, (_, t) =>
-    Array.from(workload.input.subarray(t * features, (t + 1) * features)),
-  );
-  const req = requestFor(label, instance, workload.input.subarray(0, steps * features), [1, steps, features]);
-  for (const batching of [false, true]) {
-    const server = await startServer(`${label}=${benchPath(workload.model.keras)}`, batching);
-    try {
-      // Parity first: the served numbers are Keras' (bench/references.json).
-      const res = await fetch(`${server.url}${req.path}`, {
-        method: "POST",
-        body: new Uint8Array(req.body),
-        headers: req.headers,
-      });
-      const reply = (await res.json()) as { predictions?: number[][]; outputs?: { data: number[] }[] };
-      const served = reply.predictions?.flat() ?? reply.outputs![0].data;
-      const check = compareWithKeras(served, workload.expected);
-      if (!check.ok) throw new Error(`${label}: the served output is not Keras' (${check.problem})`);
-      await run(server, req, 16); // warm-up, not recorded
-      for (const connections of CONCURRENCY) {
-        const runs: RunResult[] = [];
-        for (let r = 0; r < REPEATS; r++) runs.push(await run(server, req, connections));
-        const pick = (key: keyof RunResult) => ({
-          median: median(runs.map((x) => x[key])),
-          min: Math.min(...runs.map((x) => x[key])),
-          max: Math.max(...runs.map((x) => x[key])),
-        });
-        const row = {
-          protocol: args.protocol,
-          model: label,
-          batching,
-          connections,
-          requestsPerSecond: pick("requestsPerSecond"),
-          p50Ms: pick("p50Ms"),
-          p99Ms: pick("p99Ms"),
-          healthP99Ms: pick("healthP99Ms"),
-          cpuMsPerRequest: pick("cpuMsPerRequest"),
-          errors: runs.reduce((n, x) => n + x.errors + x.non2xx, 0),
-        };
-        rows.push(row);
+/** Checks that the served output is Keras' (bench/references.json), then warms the server up. */
+async function checkAndWarm(server: Server, expected: Float32Array): Promise<void> {
+  const { path, body, headers } = server.request;
+  const res = await fetch(`${server.url}${path}`, { method: "POST", body: new Uint8Array(body), headers });
+  const reply = (await res.json()) as { predictions?: number[][]; outputs?: { data: number[] }[] };
+  const served = reply.predictions?.flat() ?? reply.outputs![0].data;
+  const check = compareWithKeras(served, expected);
+  if (!check.ok) throw new Error(`${server.label}: the served output is not Keras' (${check.problem})`);
+  await autocannon({ url: `${server.url}${path}`, method: "POST", headers, body, connections: 16, duration: 1 });
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const spread = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(", ");
+
+const workloads = loadWorkloads();
+const cases = [
+  { model: "seed", workload: workloads.find((w) => w.id === "W1")! },
+  { model: "lstm128", workload: workloads.find((w) => w.id === "W2")! },
+].filter((c) => args.models.split(",").includes(c.model));
+
+checkBuilt();
+const started = new Date();
+const loadAtStart = load();
+process.stdout.write(`load average at start (1, 5, 15 min): ${loadAtStart}\n`);
+const servers: Server[] = [];
+try {
+  for (const { model, workload } of cases)
+    for (const batching of [false, true]) {
+      const [, steps, features] = workload.inputShape;
+      const request = requestFor(model, workload.input.subarray(0, steps * features), [1, steps, features]);
+      const path = benchPath(workload.model.keras);
+      const server = { ...(await startServer(model, model, path, batching)), request };
+      servers.push(server);
+      await checkAndWarm(server, workload.expected);
+      const baseline = args["baseline-cli"];
+      if (baseline === undefined) continue;
+      const other = { ...(await startServer(`${model}@baseline`, model, path, batching, baseline)), request };
+      servers.push(other);
+      await checkAndWarm(other, workload.expected);
+    }
+  // The floor's body is the seed model's row (HTTP's cost, not the JSON's, is what it shows).
+  if (args.protocol === "v1" && cases[0]?.model === "seed") servers.push(await startFloor(servers[0].request));
+  const results = new Map<string, RunResult[]>();
+  const keyOf = (s: Server, c: number): string => `${s.label} ${s.batching} ${c}`;
+  for (let r = 0; r < REPEATS; r++)
+    for (const connections of CONCURRENCY)
+      for (const server of servers) {
+        const result = await run(server, connections);
+        const key = keyOf(server, connections);
+        results.set(key, [...(results.get(key) ?? []), result]);
         process.stdout.write(
-          `${args.protocol} ${label.padEnd(8)} batching=${String(batching).padEnd(5)} ` +
-            `c=${String(connections).padEnd(4)} ` +
-            `${row.requestsPerSecond.median.toFixed(0)} req/s (${row.requestsPerSecond.min.toFixed(0)}-` +
-            `${row.requestsPerSecond.max.toFixed(0)})  p50 ${row.p50Ms.median} ms  p99 ${row.p99Ms.median} ms  ` +
-            `health p99 ${row.healthP99Ms.median.toFixed(2)} ms  ` +
-            `cpu ${row.cpuMsPerRequest.median.toFixed(3)} ms/req  ` +
-            `errors ${row.errors}\n`,
+          `[${r + 1}/${REPEATS}] ${server.label.padEnd(8)} batching=${String(server.batching).padEnd(5)} ` +
+            `c=${String(connections).padEnd(4)} ${result.requestsPerSecond.toFixed(0)} req/s  ` +
+            `p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  rows/batch ${result.rowsPerBatch.toFixed(1)}  ` +
+            `errors ${result.errors}\n`,
         );
       }
-    } finally {
-      server.child.kill("SIGTERM");
-      await new Promise((r) => server.child.once("exit", r));
+  const rows: Row[] = [];
+  for (const server of servers)
+    for (const connections of CONCURRENCY) {
+      const runs = results.get(keyOf(server, connections))!;
+      const pick = (key: keyof RunResult) => spread(runs.map((x) => x[key]));
+      rows.push({
+        model: server.label,
+        batching: server.batching,
+        connections,
+        requestsPerSecond: pick("requestsPerSecond"),
+        p50Ms: pick("p50Ms"),
+        p99Ms: pick("p99Ms"),
+        healthP99Ms: pick("healthP99Ms"),
+        cpuMsPerRequest: pick("cpuMsPerRequest"),
+        rowsPerBatch: pick("rowsPerBatch"),
+        errors: runs.reduce((n, x) => n + x.errors, 0),
+      });
     }
+  const loadAtEnd = load();
+  const heading =
+    `Run of ${started.toISOString().slice(0, 16).replace("T", " ")} UTC, protocol ${args.protocol}, ` +
+    `${SECONDS} s per run, ${REPEATS} runs per line (median, min-max of requests/s; latency medians); ` +
+    `load average (1, 5, 15 min) ${loadAtStart} at the start, ${loadAtEnd} at the end.`;
+  const report = `${heading}\n\n${markdownTable(rows)}\n${targets(rows)}`;
+  process.stdout.write(`\n${report}`);
+  mkdirSync(dirname(args.out), { recursive: true });
+  writeFileSync(
+    args.out,
+    JSON.stringify(
+      {
+        date: started.toISOString(),
+        protocol: args.protocol,
+        seconds: SECONDS,
+        repeats: REPEATS,
+        loadAtStart,
+        loadAtEnd,
+        rows,
+      },
+      null,
+      1,
+    ),
+  );
+  writeFileSync(args.out.replace(/\.json$/, ".md"), report);
+  process.stdout.write(`results in ${args.out} and ${args.out.replace(/\.json$/, ".md")}\n`);
+} finally {
+  for (const server of servers) {
+    server.child.kill("SIGTERM");
+    await new Promise((r) => server.child.once("exit", r));
   }
 }
-mkdirSync(dirname(args.out), { recursive: true });
-writeFileSync(
-  args.out,
-  JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, repeats: REPEATS, rows }, null, 1),
-);
-process.stdout.write(`results in ${args.out}\n`);

@@ -14,10 +14,24 @@ export interface WireTensorInfo {
   dtype: DType;
 }
 
+/**
+ * A predict's measured time: `oneRowMs` for one row and `manyRowsMs` for `manyRows` rows (the
+ * least of a few runs of zeros, after a warm-up). Measured when every input size but the batch is
+ * fixed and the batch size is free; the rows only when one row is cheaper than `inlineBelowMs`.
+ */
+export interface PredictCost {
+  oneRowMs: number;
+  manyRows: number;
+  manyRowsMs: number | undefined;
+}
+
 /** The first message: what to load and how many threads its ModelPool may use. */
 export interface ExecutorSetup {
   path: string;
   threads: number;
+  /** The cost probe's thresholds: one row cheaper than this is measured again at `probeRows` rows. */
+  inlineBelowMs: number;
+  probeRows: number;
   /** The calling thread's kernel path (setKernelPath there applies to the served models too). */
   kernelPath: KernelPath;
 }
@@ -33,7 +47,9 @@ export type ExecutorJob =
   | { kind: "reset"; id: number; sid: string }
   | { kind: "close"; id: number; sid: string }
   /** Tests only: makes the worker thread die as a crash would. */
-  | { kind: "crash"; id: number };
+  | { kind: "crash"; id: number }
+  /** Tests only: the thread's heap and array buffers in use after a full garbage collection. */
+  | { kind: "memory"; id: number };
 
 export interface SentError {
   message: string;
@@ -49,9 +65,12 @@ export type ExecutorReply =
       outputs: WireTensorInfo[];
       streamable: boolean;
       kernelPath: KernelPath;
+      /** What a predict costs on this thread, when that does not depend on the request (see PredictCost). */
+      cost: PredictCost | undefined;
     }
   | { kind: "load-failed"; error: SentError }
   | { kind: "done"; id: number; outputs: WireTensor[] }
   | { kind: "state"; id: number; batch: number; state: Float32Array[] }
   | { kind: "ok"; id: number }
+  | { kind: "memory"; id: number; bytes: number }
   | { kind: "failed"; id: number; error: SentError };

@@ -9,6 +9,7 @@ import type {
   ExecutorJob,
   ExecutorReply,
   ExecutorSetup,
+  PredictCost,
   SentError,
   WireTensor,
   WireTensorInfo,
@@ -35,6 +36,8 @@ export interface ModelDescription {
   streamable: boolean;
   /** The kernels the model runs on in its thread: "wasm" (WebAssembly SIMD) or "js". */
   kernelPath: KernelPath;
+  /** What a predict cost in the thread, when that does not depend on the request. */
+  cost: PredictCost | undefined;
 }
 
 type JobWithoutId = ExecutorJob extends infer J ? (J extends { id: number } ? Omit<J, "id"> : never) : never;
@@ -83,6 +86,7 @@ export class Executor {
             outputs: reply.outputs,
             streamable: reply.streamable,
             kernelPath: reply.kernelPath,
+            cost: reply.cost,
           };
           resolve(this.description);
         } else if (reply.kind === "load-failed") {
@@ -132,6 +136,13 @@ export class Executor {
     const reply = await this.request({ kind: "predict", inputs }, transfer);
     if (reply.kind !== "done") throw new Error(`kerasless bug: a predict job got a ${reply.kind} reply`);
     return reply.outputs;
+  }
+
+  /** Tests only: the thread's memory in use (heap and array buffers) after a full garbage collection. */
+  async memoryInUse(): Promise<number> {
+    const reply = await this.request({ kind: "memory" });
+    if (reply.kind !== "memory") throw new Error(`kerasless bug: a memory job got a ${reply.kind} reply`);
+    return reply.bytes;
   }
 
   private receive(reply: ExecutorReply): void {

@@ -5,6 +5,7 @@
  */
 import type { DType } from "../tensor.js";
 import type { TensorInfo, TensorLike } from "../inputs.js";
+import type { Departure } from "./batcher.js";
 import { HttpError, badRequest, notFound } from "./http-error.js";
 import { MODEL_VERSION, type ServedModel } from "./served-model.js";
 
@@ -13,7 +14,7 @@ export interface V2Request {
   path: string;
   /** The JSON header, and the binary tensor data that followed it (empty when none). */
   body(): Promise<{ json: unknown; binary: Uint8Array }>;
-  signal: AbortSignal;
+  signal: Departure;
 }
 
 /** A reply; `binary` (outputs sent as raw bytes) goes after the JSON. */
@@ -104,7 +105,7 @@ interface RequestedOutput {
 async function infer(
   model: ServedModel,
   { json, binary }: { json: unknown; binary: Uint8Array },
-  signal: AbortSignal,
+  signal: Departure,
 ): Promise<V2Reply> {
   if (!model.ready) throw new HttpError(503, `model ${model.name} is not ready (its worker thread is restarting)`);
   if (!isObject(json)) throw badRequest("the request body must be a JSON object");

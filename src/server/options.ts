@@ -24,6 +24,11 @@ export interface ServeOptions {
   batchWaitWhenIdle: boolean;
   /** Most requests waiting per model; more get 503 + Retry-After. */
   maxQueue: number;
+  /**
+   * A batch whose estimated time is below this runs on the event loop instead of the model's
+   * thread (only models whose one-row time was measured below it at load); 0: never.
+   */
+  inlineBelowMs: number;
   bodyLimitBytes: number;
   /** Time to receive a request's headers, then its whole body (408 after). */
   headersTimeoutMs: number;
@@ -48,6 +53,7 @@ export const DEFAULTS: Omit<ServeOptions, "models"> = {
   maxBatchRows: 64,
   batchWaitWhenIdle: false,
   maxQueue: 1024,
+  inlineBelowMs: 0.1,
   bodyLimitBytes: 16 * 1024 * 1024,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
@@ -70,11 +76,13 @@ A MODEL is a .keras/.h5 path, served under its file stem, or NAME=PATH.
   --host HOST              address to bind (default 127.0.0.1: this machine only)
   --config FILE            JSON: {"models": {"name": "path", ...}, "port": 8501, ...any option below in camelCase}
   --threads N              threads per model (default: cores, at most 4)
-  --batch-window-ms MS     how long a batch waits for more requests (default 1)
+  --batch-window-ms MS     with --batch-wait-when-idle: how long an idle model waits for more requests (default 1)
   --max-batch-rows N       most rows per batch; 1 turns batching off (default 64)
   --no-batching            same as --max-batch-rows 1
   --batch-wait-when-idle   wait the window even when the model is idle (default: an idle model starts at once)
   --max-queue N            most waiting requests per model before 503 (default 1024)
+  --inline-below-ms MS     run batches estimated below MS on the event loop, not the model's thread;
+                           0: never (default 0.1)
   --body-limit BYTES       largest request body (default 16777216)
   --headers-timeout-ms MS  (default 10000)   --request-timeout-ms MS (default 30000)
   --keep-alive-timeout-ms MS (default 5000)
@@ -105,6 +113,7 @@ const NUMERIC: Record<string, keyof ServeOptions> = {
   "--batch-window-ms": "batchWindowMs",
   "--max-batch-rows": "maxBatchRows",
   "--max-queue": "maxQueue",
+  "--inline-below-ms": "inlineBelowMs",
   "--body-limit": "bodyLimitBytes",
   "--headers-timeout-ms": "headersTimeoutMs",
   "--request-timeout-ms": "requestTimeoutMs",
@@ -202,6 +211,8 @@ function validate(o: ServeOptions): ServeOptions {
   integer("shutdownTimeoutMs", 0);
   if (typeof o.batchWindowMs !== "number" || !(o.batchWindowMs >= 0 && o.batchWindowMs <= 1000))
     throw invalid(`batchWindowMs must be from 0 to 1000, got ${String(o.batchWindowMs)}`);
+  if (typeof o.inlineBelowMs !== "number" || !(o.inlineBelowMs >= 0 && o.inlineBelowMs <= 1000))
+    throw invalid(`inlineBelowMs must be from 0 to 1000, got ${String(o.inlineBelowMs)}`);
   if (typeof o.batchWaitWhenIdle !== "boolean") throw invalid("batchWaitWhenIdle must be true or false");
   if (typeof o.host !== "string" || o.host === "") throw invalid("host must be a non-empty string");
   if (!["debug", "info", "warn", "error", "silent"].includes(o.logLevel))

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
+import type { Departure } from "./batcher.js";
 import { parseJson, readBody, splitBinaryBody } from "./body.js";
 import { HttpError, notFound } from "./http-error.js";
 import { handleV2 } from "./kserve.js";
@@ -95,12 +96,19 @@ export async function startServer(
     maxRows: options.maxBatchRows,
     maxQueue: options.maxQueue,
     waitWhenIdle: options.batchWaitWhenIdle,
+    inlineBelowMs: options.inlineBelowMs,
   };
   try {
     for (const spec of options.models) {
       const loaded = await ServedModel.load(spec, options.threads, batching, hooks, log);
       models.set(spec.name, loaded);
-      log("info", "model loaded", { model: spec.name, path: spec.path, kernels: loaded.kernelPath });
+      log("info", "model loaded", {
+        model: spec.name,
+        path: spec.path,
+        kernels: loaded.kernelPath,
+        // Batches of up to this many rows run on the event loop, larger ones in the model's thread.
+        inlineRows: loaded.inlineRows,
+      });
     }
   } catch (e) {
     sessions.close();
@@ -109,6 +117,8 @@ export async function startServer(
   }
   const state = { version: packageVersion(), live: true, ready: true };
   const token = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
+  // Building a log record costs more than some predictions: only when it is written.
+  const logRequests = options.logLevel === "debug";
   let active = 0;
   let drained: (() => void) | undefined;
 
@@ -118,7 +128,7 @@ export async function startServer(
     return given.length === token.length && timingSafeEqual(given, token);
   };
 
-  async function route(req: IncomingMessage, path: string, signal: AbortSignal): Promise<Reply> {
+  async function route(req: IncomingMessage, path: string, signal: Departure): Promise<Reply> {
     const method = req.method ?? "GET";
     const raw = (): Promise<Buffer> => readBody(req, options.bodyLimitBytes, options.requestTimeoutMs);
     const json = async (): Promise<unknown> => parseJson(await raw());
@@ -150,13 +160,16 @@ export async function startServer(
     const protocol = protocolOf(path);
     const named = MODEL_IN_PATH.exec(path)?.[1];
     const model = named !== undefined && models.has(named) ? named : "";
-    const abort = new AbortController();
+    // Set when the client leaves before its answer: a queued prediction of it is dropped.
+    const departure = { aborted: false };
     res.on("close", () => {
-      if (!res.writableFinished) abort.abort();
+      const finished = res.writableFinished;
+      if (!finished) departure.aborted = true;
       const seconds = (performance.now() - start) / 1000;
       metrics.requests.inc({ protocol, model, code: String(res.statusCode) });
       metrics.latency.observe({ protocol, model }, seconds);
-      log("debug", "request", { method: req.method, path, status: res.statusCode, ms: +(seconds * 1000).toFixed(3) });
+      if (logRequests)
+        log("debug", "request", { method: req.method, path, status: res.statusCode, finished, ms: seconds * 1000 });
     });
     if (!state.ready) res.setHeader("Connection", "close");
     if (options.corsOrigin !== undefined && (options.corsOrigin === "*" || req.headers.origin === options.corsOrigin)) {
@@ -175,7 +188,7 @@ export async function startServer(
     try {
       if (!path.startsWith("/v2/health/") && !authorized(req))
         throw new HttpError(401, "missing or wrong bearer token", { "WWW-Authenticate": "Bearer" });
-      const reply = await route(req, path, abort.signal);
+      const reply = await route(req, path, departure);
       if (protocol === "metrics") {
         res.writeHead(200, { "Content-Type": metrics.registry.contentType });
         res.end(reply.body as string);

@@ -5,6 +5,7 @@
  */
 import type { InputValue, TensorInfo } from "../inputs.js";
 import type { NestedArray, Tensor } from "../tensor.js";
+import type { Departure } from "./batcher.js";
 import { HttpError, badRequest, notFound } from "./http-error.js";
 import { MODEL_VERSION, type ServedModel } from "./served-model.js";
 
@@ -13,7 +14,7 @@ export interface V1Request {
   /** The path without the query string. */
   path: string;
   body(): Promise<unknown>;
-  signal: AbortSignal;
+  signal: Departure;
 }
 
 export interface V1Reply {
@@ -94,7 +95,7 @@ function metadata(model: ServedModel): unknown {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-async function predict(model: ServedModel, body: unknown, signal: AbortSignal): Promise<unknown> {
+async function predict(model: ServedModel, body: unknown, signal: Departure): Promise<unknown> {
   if (!isObject(body)) throw badRequest("the request body must be a JSON object");
   const signature = body.signature_name;
   if (signature !== undefined && signature !== "" && signature !== SIGNATURE)
