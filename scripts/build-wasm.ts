@@ -1,7 +1,8 @@
 /**
  * Compiles wasm/kernels.ts (AssemblyScript, SIMD) and writes it into src/kernels/wasm-binary.ts
- * as base64, so that every runtime and the browser bundle get it without a file to fetch; the
- * thread team's module (wasm/threads.ts) likewise. Each is built twice: with SIMD128, which every
+ * as base64, so that every runtime and the browser bundle get it without a file to fetch; and
+ * again with threads on an imported shared memory for the thread team (wasm-threads-binary.ts:
+ * the same kernels, whose sequences then meet at barriers). Each is built twice: with SIMD128, which every
  * runtime with WebAssembly SIMD runs (Node 20), and with relaxed SIMD, whose fused multiply-add
  * Node 22+ and Chrome 114+ run (src/kernels/wasm.ts picks the relaxed build where it validates).
  *
@@ -20,7 +21,7 @@ export const THREADS_BINARY_MODULE = join(root, "src/kernels/wasm-threads-binary
 export const RELAXED_BINARY_MODULE = join(root, "src/kernels/wasm-relaxed-binary.ts");
 export const THREADS_RELAXED_BINARY_MODULE = join(root, "src/kernels/wasm-threads-relaxed-binary.ts");
 
-// For thread teams (Node entry only): the same kernels plus the split sequences, on an imported
+// For thread teams (Node entry only): the same kernels, their barriers compiled in, on an imported
 // shared memory (a shared memory needs a maximum: 1 GiB, reserved, not committed).
 const SHARED_MEMORY = ["--importMemory", "--sharedMemory", "--initialMemory", "1", "--maximumMemory", "16384"];
 
@@ -29,7 +30,7 @@ const BUILDS = [
   { module: BINARY_MODULE, source: "wasm/kernels.ts", constant: "WASM_KERNELS_BASE64", flags: ["--enable", "simd"] },
   {
     module: THREADS_BINARY_MODULE,
-    source: "wasm/threads.ts",
+    source: "wasm/kernels.ts",
     constant: "WASM_THREADS_KERNELS_BASE64",
     flags: ["--enable", "simd,threads", ...SHARED_MEMORY],
   },
@@ -41,7 +42,7 @@ const BUILDS = [
   },
   {
     module: THREADS_RELAXED_BINARY_MODULE,
-    source: "wasm/threads.ts",
+    source: "wasm/kernels.ts",
     constant: "WASM_THREADS_RELAXED_KERNELS_BASE64",
     flags: ["--enable", "simd,threads,relaxed-simd", ...SHARED_MEMORY],
   },

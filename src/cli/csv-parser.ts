@@ -74,6 +74,23 @@ export class CsvParser {
     this.state = this.linesToSkip > 0 ? State.Skip : State.FieldStart;
   }
 
+  /**
+   * A line ended with c (CR or LF), read just before i: skips the LF of a CR LF (or, at the end of
+   * the chunk, remembers to) and counts the line. Returns where the next line starts.
+   */
+  private lineEnd(text: string, i: number, c: number): number {
+    if (c === CR) {
+      if (i < text.length) {
+        if (text.charCodeAt(i) === LF) i++;
+      } else {
+        this.pendingLf = true;
+      }
+    }
+    this.line++;
+    this.recordLine = this.line;
+    return i;
+  }
+
   /** The 1-based number of the line being read. */
   get currentLine(): number {
     return this.line;
@@ -94,15 +111,7 @@ export class CsvParser {
       if (state === State.Skip) {
         const c = text.charCodeAt(i++);
         if (c !== LF && c !== CR) continue;
-        if (c === CR) {
-          if (i < n) {
-            if (text.charCodeAt(i) === LF) i++;
-          } else {
-            this.pendingLf = true;
-          }
-        }
-        this.line++;
-        this.recordLine = this.line;
+        i = this.lineEnd(text, i, c);
         start = i;
         if (--this.linesToSkip === 0) this.state = State.FieldStart;
         continue;
@@ -141,16 +150,7 @@ export class CsvParser {
         this.fields.push(this.field + text.slice(start, i));
         this.field = "";
         this.endRecord();
-        i++;
-        if (c === CR) {
-          if (i < n) {
-            if (text.charCodeAt(i) === LF) i++;
-          } else {
-            this.pendingLf = true;
-          }
-        }
-        this.line++;
-        this.recordLine = this.line;
+        i = this.lineEnd(text, i + 1, c);
         this.state = State.FieldStart;
         start = i;
       } else if (c === QUOTE && this.state === State.FieldStart) {

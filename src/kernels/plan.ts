@@ -89,44 +89,18 @@ export function planRecurrent(spec: RecurrentSpec, env: KernelEnvironment = curr
   const tsGates = writtenOutGates
     ? "TypeScript gates written out (tanh, sigmoid)"
     : "TypeScript gates through the activation functions";
-  if (env.path === "js") {
-    return {
-      path: "js",
-      writtenOutGates,
-      fusedGates: null,
-      parts: 1,
-      team: null,
-      backend: "typescript",
-      why: ["kernel path js (setKernelPath, or no WebAssembly SIMD here)", tsGates],
-    };
-  }
+  // Unsplit unless said otherwise: one thread.
+  const plan = (path: KernelPath, fusedGates: GateActivation | null, backend: string, why: string[]) =>
+    ({ path, writtenOutGates, fusedGates, parts: 1, team: null, backend, why }) satisfies RecurrentPlan;
+  if (env.path === "js")
+    return plan("js", null, "typescript", ["kernel path js (setKernelPath, or no WebAssembly SIMD here)", tsGates]);
   const notFused = whyNotFused(spec);
-  if (notFused !== null) {
-    return {
-      path: "wasm",
-      writtenOutGates,
-      fusedGates: null,
-      parts: 1,
-      team: null,
-      backend: `${wasmName(env)} projection, typescript step`,
-      why: [notFused, tsGates],
-    };
-  }
+  if (notFused !== null) return plan("wasm", null, `${wasmName(env)} projection, typescript step`, [notFused, tsGates]);
   const fusedGates = gateActivation(spec.recurrentActivation!)!;
   const fused = "the whole step in WebAssembly SIMD (unmasked: one call per sequence; masked: one per step)";
   const team = env.team;
   const name = `${wasmName(env)} fused`;
-  if (team === null) {
-    return {
-      path: "wasm",
-      writtenOutGates,
-      fusedGates,
-      parts: 1,
-      team: null,
-      backend: name,
-      why: [fused],
-    };
-  }
+  if (team === null) return plan("wasm", fusedGates, name, [fused]);
   const { units } = spec;
   const size = team.size;
   // Each part needs a few vectors of units.
@@ -136,30 +110,16 @@ export function planRecurrent(spec: RecurrentSpec, env: KernelEnvironment = curr
       : units / size < 4
         ? `units ${units} give fewer than 4 per thread of ${size}`
         : null;
-  if (notSplit !== null) {
-    return {
-      path: "wasm",
-      writtenOutGates,
-      fusedGates,
-      parts: 1,
-      team: null,
-      backend: name,
-      why: [fused, `one thread: ${notSplit}`],
-    };
-  }
+  if (notSplit !== null) return plan("wasm", fusedGates, name, [fused, `one thread: ${notSplit}`]);
   return {
-    path: "wasm",
-    writtenOutGates,
-    fusedGates,
-    parts: size,
-    team,
-    backend: `${name}, ${size} threads`,
-    why: [
+    ...plan("wasm", fusedGates, `${name}, ${size} threads`, [
       fused,
       `units split in ${size} blocks of ${units / size}, one per thread, for calls of at least ` +
         `${MIN_SPLIT_WORK} multiply-adds per step (batch x units x ${spec.cell === "lstm" ? 4 : 3}·units); ` +
         "smaller calls run every block on the calling thread",
-    ],
+    ]),
+    parts: size,
+    team,
   };
 }
 

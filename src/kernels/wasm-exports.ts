@@ -1,9 +1,10 @@
 /**
- * The exports of the WebAssembly kernel modules (wasm/kernels.ts; wasm/threads.ts adds the thread
- * team's job runner). Pointers are byte addresses in the instance's memory; sizes count floats.
+ * The exports of the WebAssembly kernel module (wasm/kernels.ts, built with and without threads).
+ * Pointers are byte addresses in the instance's memory; sizes count floats.
  */
 export interface KernelExports {
   readonly memory: WebAssembly.Memory;
+  /** c = (accumulate ? c : 0) + bias + a·b (wasm/gemm.ts). */
   gemm(
     a: number,
     lda: number,
@@ -17,18 +18,7 @@ export interface KernelExports {
     bias: number,
     accumulate: number,
   ): void;
-  gemmPacked(
-    a: number,
-    lda: number,
-    packed: number,
-    c: number,
-    ldc: number,
-    rows: number,
-    inner: number,
-    cols: number,
-    bias: number,
-    accumulate: number,
-  ): void;
+  /** LSTM gates (tanh, `gate`) of `batch` rows in place (wasm/recurrent.ts; the ConvLSTM's positions). */
   lstmGates(
     p: number,
     pStride: number,
@@ -41,64 +31,17 @@ export interface KernelExports {
     mask: number,
     maskStride: number,
   ): void;
-  gruGates(
-    p: number,
-    pStride: number,
-    rec: number,
-    recStride: number,
-    hIn: number,
-    hOut: number,
-    sStride: number,
-    batch: number,
-    units: number,
-    gate: number,
-    mask: number,
-    maskStride: number,
-  ): void;
-  lstmSteps(
-    x: number,
-    features: number,
-    kernel: number,
-    bias: number,
-    p: number,
-    chunk: number,
-    time: number,
-    packed: number,
-    h: number,
-    c: number,
-    batch: number,
-    units: number,
-    gate: number,
-    backwards: number,
-    out: number,
-  ): void;
-  gruSteps(
-    x: number,
-    features: number,
-    kernel: number,
-    bias: number,
-    p: number,
-    chunk: number,
-    time: number,
-    packed: number,
-    recurrentBias: number,
-    rec: number,
-    h: number,
-    batch: number,
-    units: number,
-    gate: number,
-    backwards: number,
-    out: number,
-  ): void;
-  /** Only in the thread team's module: runs blocks from..to of the job record at `job`. */
-  runJob?(job: number, from: number, to: number, threads: number, counter: number): number;
+  /** Runs blocks from..to of the sequence in the job record at `job` (wasm/recurrent.ts); 0: a barrier timed out. */
+  runJob(job: number, from: number, to: number, threads: number, counter: number): number;
+  /** Step t of the job's sequence, every block, rows masked by the bytes at mask + b*time (0: none). */
+  stepJob(job: number, t: number, mask: number): void;
   readonly PANEL: WebAssembly.Global;
   readonly GATE_SIGMOID: WebAssembly.Global;
   readonly GATE_HARD_SIGMOID_KERAS2: WebAssembly.Global;
   readonly GATE_HARD_SIGMOID_KERAS3: WebAssembly.Global;
 }
 
-/** The job record's fields (wasm/threads.ts, enum Job) that the host writes. */
+/** The job record's fields (wasm/recurrent.ts, enum Job) that the host writes. */
 const JOB_FIELDS = [
   "CELL",
   "X",
@@ -140,8 +83,20 @@ export function jobFields(exports: object): JobFields {
   return Object.fromEntries(JOB_FIELDS.map((name) => [name, globals[`Job.${name}`]!.value as number])) as JobFields;
 }
 
-/** The job's cell, as the thread module numbers it. */
+/** The job's cell, as the module numbers it. */
 export function jobCell(exports: object, cell: "lstm" | "gru"): number {
   const global = (exports as Record<string, WebAssembly.Global>)[cell === "lstm" ? "JOB_LSTM" : "JOB_GRU"];
   return global.value as number;
+}
+
+/**
+ * The imports of the module built with threads, on shared `memory`: the memory, and the sleep its
+ * barriers wait in (wasm/recurrent.ts sleep; kernel-threads-worker.js gives its workers the same).
+ * A millisecond at most, as a whole number: Atomics.wait then allocates nothing.
+ */
+export function teamImports(memory: WebAssembly.Memory): WebAssembly.Imports {
+  const view = new Int32Array(memory.buffer);
+  const sleep = (address: number, expected: number): number =>
+    Atomics.wait(view, address >> 2, expected, 1) === "timed-out" ? 1 : 0;
+  return { env: { memory, sleep } };
 }

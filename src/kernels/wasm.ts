@@ -60,7 +60,7 @@ let given: { module: WebAssembly.Module; features: WasmFeatures } | null = null;
 export function useKernelModule(module: WebAssembly.Module, features: WasmFeatures = "simd128"): void {
   const exported = typeof WebAssembly === "object" && module instanceof WebAssembly.Module ? module : null;
   const names = exported === null ? [] : WebAssembly.Module.exports(exported).map((e) => `${e.kind} ${e.name}`);
-  if (!["memory memory", "function gemm", "function lstmSteps"].every((name) => names.includes(name)))
+  if (!["memory memory", "function gemm", "function runJob"].every((name) => names.includes(name)))
     throw new KeraslessError("E_UNSUPPORTED", "useKernelModule() needs kerasless' kernel module (kernels-*.wasm)");
   if (features !== "simd128" && features !== "relaxed-simd")
     throw new KeraslessError("E_UNSUPPORTED", `unknown WebAssembly features "${String(features)}"`);
@@ -127,20 +127,20 @@ export function kernelPath(): KernelPath {
 
 /**
  * Threads that run recurrent sequences together with the calling thread, on WebAssembly memories
- * they share (wasm/threads.ts). The Node entry provides one (setKernelThreads); the core only
+ * they share (wasm/kernels.ts built with threads). The Node entry provides one (setKernelThreads); the core only
  * uses it. The calling thread blocks until its helpers are done, so predict() stays synchronous.
  */
 export interface KernelTeam {
   /** Threads including the calling one. */
   readonly size: number;
-  /** wasm/threads.ts compiled: its memory is imported ("env", "memory") and shared. */
+  /** wasm/kernels.ts compiled with threads: its memory is imported ("env", "memory") and shared. */
   readonly module: WebAssembly.Module;
   /** Hands a shared memory (and an instance of `module` on it) to the helpers; returns its id. */
   attach(memory: WebAssembly.Memory): number;
   /** How many helpers have their instance for `id` (the team is used once all have). */
   ready(id: number): number;
   /**
-   * Starts helpers 1..threads-1 on the job record at address `job` of memory `id` (wasm/threads.ts
+   * Starts helpers 1..threads-1 on the job record at address `job` of memory `id` (wasm/recurrent.ts
    * runJob: helper i runs block i), meeting at the barrier `counter`. Allocates nothing (it runs
    * every step).
    */

@@ -6,20 +6,8 @@ import type { ConfigReader } from "./config.js";
 import { Layer, POINTWISE, knownDim, type Mask, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
-/** A model input. The graph feeds it; it is never called. */
-export class InputLayer extends Layer {
-  constructor(
-    name: string,
-    readonly batchShape: Shape,
-    readonly dtype: "float32" | "int32",
-  ) {
-    super(name, "InputLayer");
-  }
-
-  computeOutputShapes(): Shape[] {
-    return [this.batchShape];
-  }
-
+/** A layer that hands its input on unchanged (and streams as the identity). */
+export abstract class IdentityLayer extends Layer {
   call(inputs: Tensor[]): Tensor[] {
     return inputs;
   }
@@ -32,6 +20,21 @@ export class InputLayer extends Layer {
     // call() handed its input on, so the outputs are normally the inputs themselves.
     if (outputs[0] !== inputs[0]) (outputs[0].data as Float32Array).set(inputs[0].data);
     return true;
+  }
+}
+
+/** A model input. The graph feeds it; it is never called. */
+export class InputLayer extends IdentityLayer {
+  constructor(
+    name: string,
+    readonly batchShape: Shape,
+    readonly dtype: "float32" | "int32",
+  ) {
+    super(name, "InputLayer");
+  }
+
+  computeOutputShapes(): Shape[] {
+    return [this.batchShape];
   }
 }
 
@@ -156,8 +159,8 @@ export class ActivationLayer extends Layer {
 }
 
 /** Layers that only act during training (dropout and noise): the identity at inference. */
-export class InferenceIdentity extends Layer {
-  override readonly supportsMasking = true;
+export class InferenceIdentity extends IdentityLayer {
+  override readonly supportsMasking: boolean = true;
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
@@ -167,20 +170,6 @@ export class InferenceIdentity extends Layer {
     this.expectInputs(inputShapes, 1);
     this.declareWeights([]);
     return inputShapes;
-  }
-
-  call(inputs: Tensor[]): Tensor[] {
-    return inputs;
-  }
-
-  override streamBehaviour(): StreamBehaviour {
-    return POINTWISE;
-  }
-
-  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
-    // call() handed its input on, so the outputs are normally the inputs themselves.
-    if (outputs[0] !== inputs[0]) (outputs[0].data as Float32Array).set(inputs[0].data);
-    return true;
   }
 }
 

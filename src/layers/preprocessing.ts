@@ -6,7 +6,8 @@
  */
 import { Tensor } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
-import { Layer, type Shape } from "./layer.js";
+import { InferenceIdentity } from "./core.js";
+import { Layer, type Shape, type StreamBehaviour } from "./layer.js";
 import { family, type LayerDefinition } from "./registry-types.js";
 import {
   aspectCrop,
@@ -143,19 +144,12 @@ export class RandomCrop extends ImageLayer {
 }
 
 /** A random augmentation layer, which Keras applies only in training: the identity at inference. */
-export class RandomIdentity extends Layer {
-  constructor(reader: ConfigReader) {
-    super(reader.layerName, reader.className, reader.bool("trainable", true));
-  }
+export class RandomIdentity extends InferenceIdentity {
+  override readonly supportsMasking = false;
 
-  computeOutputShapes(inputShapes: Shape[]): Shape[] {
-    this.expectInputs(inputShapes, 1);
-    this.declareWeights([]);
-    return inputShapes;
-  }
-
-  call(inputs: Tensor[]): Tensor[] {
-    return inputs;
+  /** Not streamed (images, not sequences): Layer's default. */
+  override streamBehaviour(): StreamBehaviour {
+    return Layer.prototype.streamBehaviour.call(this);
   }
 }
 

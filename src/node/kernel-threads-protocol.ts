@@ -6,7 +6,7 @@ export const CONTROL = {
   SEQUENCE: 0,
   /** The team's id of the memory the job runs on. */
   MEMORY: 1,
-  /** The address of the job record in that memory (its fields: wasm/threads.ts Job). */
+  /** The address of the job record in that memory (its fields: wasm/recurrent.ts Job). */
   JOB: 2,
   STOP: 3,
   /** Threads taking part, and the address of the barrier counter. */

@@ -22,7 +22,11 @@ const now = () => performance.now();
 
 port.on("message", (message) => {
   if (message.type === "attach") {
-    const instance = new WebAssembly.Instance(module, { env: { memory: message.memory } });
+    const view = new Int32Array(message.memory.buffer);
+    // The barriers' sleep: teamImports() of src/kernels/wasm-exports.ts (this file imports no project code).
+    const sleep = (/** @type {number} */ address, /** @type {number} */ expected) =>
+      Atomics.wait(view, address >> 2, expected, 1) === "timed-out" ? 1 : 0;
+    const instance = new WebAssembly.Instance(module, { env: { memory: message.memory, sleep } });
     instances.set(message.id, /** @type {any} */ (instance.exports));
     port.postMessage({ type: "attached", id: message.id });
   } else if (message.type === "detach") {
@@ -48,7 +52,7 @@ async function serve() {
     const kernels = instances.get(control[layout.MEMORY]);
     // The calling thread dispatches only to memories every worker has attached.
     if (kernels === undefined) continue;
-    // Block `index` of the job (wasm/threads.ts runJob).
+    // Block `index` of the job (wasm/recurrent.ts runJob).
     kernels.runJob(control[layout.JOB], index, index + 1, control[layout.THREADS], control[layout.COUNTER]);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Node's kernel team: worker threads that run split recurrent sequences with the calling thread
  * (see KernelTeam in kernels/wasm.ts). The workers wait on a small shared control block that names
- * a job record in a shared WebAssembly memory (wasm/threads.ts Job); the threads meet at barriers
+ * a job record in a shared WebAssembly memory (wasm/recurrent.ts Job); the threads meet at barriers
  * in WebAssembly.
  */
 import { availableParallelism } from "node:os";

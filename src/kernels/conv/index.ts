@@ -8,7 +8,7 @@
  */
 import type { Activation } from "../activations.js";
 import { kernelPath, kernelModule } from "../wasm.js";
-import type { ConvCall, ConvShape } from "./geometry.js";
+import { positions, type ConvCall, type ConvShape } from "./geometry.js";
 import { depthwiseConv, isDepthwise } from "./depthwise.js";
 import { convIm2col, convShifted, convTransposeShifted, im2colWorkspace, transposeTaps } from "./typescript.js";
 import { WasmConvolution } from "./wasm.js";
@@ -145,8 +145,7 @@ export function planTransposedConvolution(
   bias: Float32Array | null,
   epilogue: Activation | null,
 ): Convolution {
-  const taps = shape.kernel.reduce((p, k) => p * k, 1);
-  const tapsCF = transposeTaps(kernel, taps, shape.outChannels, shape.inChannels / shape.groups);
+  const tapsCF = transposeTaps(kernel, positions(shape.kernel), shape.outChannels, shape.inChannels / shape.groups);
   return {
     backend: "typescript-shifted",
     reason: "one product per tap, scattered stride apart",

@@ -3,7 +3,7 @@
  * Convolution. The input is transposed into a workspace, the convolution runs, and its output
  * is transposed back; the workspaces grow to the largest call seen and are then reused.
  */
-import type { ConvCall } from "./geometry.js";
+import { positions, type ConvCall } from "./geometry.js";
 import type { Convolution } from "./index.js";
 
 /** out[b, j, i] = x[b, i, j] for x of shape [batch, rows, cols]. */
@@ -16,12 +16,6 @@ export function transposeBatched(x: Float32Array, batch: number, rows: number, c
     }
   }
 }
-
-const positions = (dims: readonly number[]): number => {
-  let p = 1;
-  for (let i = 0; i < dims.length; i++) p *= dims[i];
-  return p;
-};
 
 /** `conv` taking and giving channels_first tensors. */
 export function channelsFirst(conv: Convolution): Convolution {

@@ -10,8 +10,7 @@
  * with o, p, i, t multi-indices over the spatial axes, g = f's group, Cg = inChannels / groups;
  * positions outside the input read zeros. Then y = epilogue(y) on each row of outChannels.
  */
-import type { Activation } from "../activations.js";
-import type { ConvCall, ConvShape } from "./geometry.js";
+import type { ConvFunction, EitherConvFunction } from "./geometry.js";
 
 /** The multi-index of flat row-major position `flat` in `shape`. */
 function unflatten(flat: number, shape: readonly number[]): number[] {
@@ -35,75 +34,46 @@ function flatten(index: readonly number[], shape: readonly number[]): number {
 
 const product = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
 
-export function convReference(
-  x: Float32Array,
-  kernel: Float32Array,
-  bias: Float32Array | null,
-  epilogue: Activation | null,
-  shape: ConvShape,
-  call: ConvCall,
-  y: Float32Array,
-): void {
+/**
+ * Both definitions at once: every pair (from, tap) with at = from·stride + tap·dilation - padBegin
+ * inside the other grid adds x[input] · W[tap] to y[output], where (output, input) is (from, at)
+ * for a convolution and (at, from) for a transposed one.
+ */
+const convolve: EitherConvFunction = (x, kernel, bias, epilogue, shape, call, y, transposed) => {
   const { inChannels: C, outChannels: F, groups } = shape;
   const Cg = C / groups;
   const Fg = F / groups;
   const inSize = product(call.input);
   const outSize = product(call.output);
   const taps = product(shape.kernel);
-  for (let b = 0; b < call.batch; b++) {
-    for (let o = 0; o < outSize; o++) {
-      const out = unflatten(o, call.output);
-      for (let f = 0; f < F; f++) {
-        const g = Math.floor(f / Fg);
-        let sum = bias === null ? 0 : bias[f];
-        for (let t = 0; t < taps; t++) {
-          const tap = unflatten(t, shape.kernel);
-          const at = out.map((o, a) => o * shape.strides[a] + tap[a] * shape.dilations[a] - call.padsBegin[a]);
-          const i = flatten(at, call.input);
-          if (i < 0) continue; // zero padding
-          for (let c = 0; c < Cg; c++) sum += x[(b * inSize + i) * C + g * Cg + c] * kernel[(t * Cg + c) * F + f];
-        }
-        y[(b * outSize + o) * F + f] = sum;
-      }
-      if (epilogue !== null) epilogue.apply(y, (b * outSize + o) * F, y, (b * outSize + o) * F, 1, F);
-    }
-  }
-}
-
-export function convTransposeReference(
-  x: Float32Array,
-  kernel: Float32Array,
-  bias: Float32Array | null,
-  epilogue: Activation | null,
-  shape: ConvShape,
-  call: ConvCall,
-  y: Float32Array,
-): void {
-  const { inChannels: C, outChannels: F, groups } = shape;
-  const Cg = C / groups;
-  const Fg = F / groups;
-  const inSize = product(call.input);
-  const outSize = product(call.output);
-  const taps = product(shape.kernel);
+  const [fromDims, toDims] = transposed ? [call.input, call.output] : [call.output, call.input];
+  // W[t, c, f] in Keras' convolution layout [...kernel, Cg, F]; W[t, f, c] in the transposed one.
+  const weight = (t: number, c: number, f: number): number =>
+    transposed ? kernel[(t * F + f) * Cg + c] : kernel[(t * Cg + c) * F + f];
   const sums = new Float64Array(outSize * F);
   for (let b = 0; b < call.batch; b++) {
     for (let p = 0; p < outSize * F; p++) sums[p] = bias === null ? 0 : bias[p % F];
-    for (let i = 0; i < inSize; i++) {
-      const from = unflatten(i, call.input);
+    for (let from = 0; from < product(fromDims); from++) {
+      const position = unflatten(from, fromDims);
       for (let t = 0; t < taps; t++) {
         const tap = unflatten(t, shape.kernel);
-        const at = from.map((v, a) => v * shape.strides[a] + tap[a] * shape.dilations[a] - call.padsBegin[a]);
-        const p = flatten(at, call.output);
-        if (p < 0) continue; // cropped by the padding
+        const at = position.map((v, a) => v * shape.strides[a] + tap[a] * shape.dilations[a] - call.padsBegin[a]);
+        const to = flatten(at, toDims);
+        if (to < 0) continue; // zero padding (transposed: cropped by the padding)
+        const [o, i] = transposed ? [to, from] : [from, to];
         for (let f = 0; f < F; f++) {
           const g = Math.floor(f / Fg);
-          for (let c = 0; c < Cg; c++) {
-            sums[p * F + f] += x[(b * inSize + i) * C + g * Cg + c] * kernel[(t * F + f) * Cg + c];
-          }
+          for (let c = 0; c < Cg; c++) sums[o * F + f] += x[(b * inSize + i) * C + g * Cg + c] * weight(t, c, f);
         }
       }
     }
     y.set(sums, b * outSize * F);
     if (epilogue !== null) epilogue.apply(y, b * outSize * F, y, b * outSize * F, outSize, F);
   }
-}
+};
+
+export const convReference: ConvFunction = (x, kernel, bias, epilogue, shape, call, y) =>
+  convolve(x, kernel, bias, epilogue, shape, call, y, false);
+
+export const convTransposeReference: ConvFunction = (x, kernel, bias, epilogue, shape, call, y) =>
+  convolve(x, kernel, bias, epilogue, shape, call, y, true);

@@ -10,33 +10,14 @@
  */
 import type { Activation } from "../activations.js";
 import { gemm } from "../gemm/typescript.js";
-import type { ConvCall, ConvShape } from "./geometry.js";
-
-const product = (shape: readonly number[]): number => {
-  let p = 1;
-  for (let i = 0; i < shape.length; i++) p *= shape[i];
-  return p;
-};
-
-/**
- * The flat index of the input line (all spatial axes but the last) that outer output line
- * `outLine` reads through outer tap `tap`, or -1 when that line is padding.
- */
-function sourceLine(shape: ConvShape, call: ConvCall, outLine: number, tap: number): number {
-  let line = 0;
-  let scale = 1;
-  for (let a = shape.kernel.length - 2; a >= 0; a--) {
-    const o = outLine % call.output[a];
-    const t = tap % shape.kernel[a];
-    outLine = (outLine - o) / call.output[a];
-    tap = (tap - t) / shape.kernel[a];
-    const i = o * shape.strides[a] + t * shape.dilations[a] - call.padsBegin[a];
-    if (i < 0 || i >= call.input[a]) return -1;
-    line += i * scale;
-    scale *= call.input[a];
-  }
-  return line;
-}
+import {
+  positions,
+  throughTap,
+  type ConvCall,
+  type ConvFunction,
+  type EitherConvFunction,
+  type ConvShape,
+} from "./geometry.js";
 
 /** Sets every output row to the bias (or zero). */
 function fillBias(y: Float32Array, offset: number, rows: number, bias: Float32Array | null, F: number): void {
@@ -44,72 +25,68 @@ function fillBias(y: Float32Array, offset: number, rows: number, bias: Float32Ar
   else for (let r = 0; r < rows; r++) y.set(bias, offset + r * F);
 }
 
-export function convShifted(
-  x: Float32Array,
-  kernel: Float32Array,
-  bias: Float32Array | null,
-  epilogue: Activation | null,
-  shape: ConvShape,
-  call: ConvCall,
-  y: Float32Array,
-): void {
+/**
+ * Shifted products, both ways. The spatial axes but the last form lines: each line of the grid
+ * `from` (a convolution's output, a transposed one's input) meets, through each outer tap, one
+ * line of the other grid `to`; along the last axis, tap k links from-positions t to
+ * to-positions t·s + k·d - pad, a run of rows stride apart: one product per tap and group.
+ */
+const shiftedProducts: EitherConvFunction = (x, kernel, bias, epilogue, shape, call, y, transposed) => {
   const { inChannels: C, outChannels: F, groups } = shape;
   const Cg = C / groups;
   const Fg = F / groups;
   const last = shape.kernel.length - 1;
-  const [L, outL, K] = [call.input[last], call.output[last], shape.kernel[last]];
+  const [fromDims, toDims] = transposed ? [call.input, call.output] : [call.output, call.input];
+  const [fromL, toL, K] = [fromDims[last], toDims[last], shape.kernel[last]];
   const [s, d, pad] = [shape.strides[last], shape.dilations[last], call.padsBegin[last]];
-  const inSize = product(call.input);
-  const outSize = product(call.output);
-  const outLines = outSize / outL;
-  const outerTaps = product(shape.kernel) / K;
+  const inSize = positions(call.input);
+  const outSize = positions(call.output);
+  const fromLines = positions(fromDims) / fromL;
+  const outerTaps = positions(shape.kernel) / K;
   for (let b = 0; b < call.batch; b++) {
+    const xBatch = b * inSize * C;
     const yBatch = b * outSize * F;
     fillBias(y, yBatch, outSize, bias, F);
-    for (let line = 0; line < outLines; line++) {
-      const yLine = yBatch + line * outL * F;
+    for (let line = 0; line < fromLines; line++) {
       for (let outer = 0; outer < outerTaps; outer++) {
-        const source = sourceLine(shape, call, line, outer);
-        if (source < 0) continue;
-        const xLine = (b * inSize + source * L) * C;
+        const toLine = throughTap(shape, call.padsBegin, fromDims, toDims, last, line, outer);
+        if (toLine < 0) continue;
         for (let k = 0; k < K; k++) {
-          // Output positions t whose input t*s + k*d - pad lies inside [0, L).
+          // From-positions t whose to-position t*s + k*d - pad lies inside [0, toL).
           const first = Math.max(0, Math.ceil((pad - k * d) / s));
-          const end = Math.min(outL, Math.floor((L - 1 + pad - k * d) / s) + 1);
+          const end = Math.min(fromL, Math.floor((toL - 1 + pad - k * d) / s) + 1);
           if (end <= first) continue;
-          const xRow = xLine + (first * s + k * d - pad) * C;
+          const fromRow = line * fromL + first;
+          const toRow = toLine * toL + first * s + k * d - pad;
+          // A convolution reads input rows stride apart; a transposed one writes output rows so.
+          const xRow = xBatch + (transposed ? fromRow : toRow) * C;
+          const yRow = yBatch + (transposed ? toRow : fromRow) * F;
+          const lda = transposed ? C : s * C;
+          const ldc = transposed ? s * F : F;
           const w = (outer * K + k) * Cg * F;
           for (let g = 0; g < groups; g++) {
-            gemm(
-              x,
-              xRow + g * Cg,
-              s * C,
-              kernel,
-              w + g * Fg,
-              F,
-              y,
-              yLine + first * F + g * Fg,
-              F,
-              end - first,
-              Cg,
-              Fg,
-              null,
-              true,
-            );
+            gemm(x, xRow + g * Cg, lda, kernel, w + g * Fg, F, y, yRow + g * Fg, ldc, end - first, Cg, Fg, null, true);
           }
         }
       }
     }
     if (epilogue !== null) epilogue.apply(y, yBatch, y, yBatch, outSize, F);
   }
-}
+};
+
+export const convShifted: ConvFunction = (x, kernel, bias, epilogue, shape, call, y) =>
+  shiftedProducts(x, kernel, bias, epilogue, shape, call, y, false);
+
+/** Transposed convolution with `tapsCF` from transposeTaps() as its kernel. */
+export const convTransposeShifted: ConvFunction = (x, tapsCF, bias, epilogue, shape, call, y) =>
+  shiftedProducts(x, tapsCF, bias, epilogue, shape, call, y, true);
 
 /** Output positions an im2col block holds: its rows stay in cache while the kernel streams by. */
 export const IM2COL_BLOCK_ROWS = 64;
 
 /** Floats of workspace convIm2col needs. */
 export function im2colWorkspace(shape: ConvShape): number {
-  return IM2COL_BLOCK_ROWS * product(shape.kernel) * (shape.inChannels / shape.groups);
+  return IM2COL_BLOCK_ROWS * positions(shape.kernel) * (shape.inChannels / shape.groups);
 }
 
 /**
@@ -130,26 +107,13 @@ export function gatherBlock(
   const Cg = shape.inChannels / shape.groups;
   const C = shape.inChannels;
   const rank = shape.kernel.length;
-  const taps = product(shape.kernel);
+  const taps = positions(shape.kernel);
   const width = taps * Cg;
-  const xBatch = b * product(call.input) * C;
+  const xBatch = b * positions(call.input) * C;
   for (let r = 0; r < rows; r++) {
     const row = r * width;
     for (let t = 0; t < taps; t++) {
-      // Input position of output position start + r through tap t (axes last to first).
-      let o = start + r;
-      let tap = t;
-      let at = 0;
-      let scale = 1;
-      for (let a = rank - 1; a >= 0 && at >= 0; a--) {
-        const oa = o % call.output[a];
-        const ta = tap % shape.kernel[a];
-        o = (o - oa) / call.output[a];
-        tap = (tap - ta) / shape.kernel[a];
-        const i = oa * shape.strides[a] + ta * shape.dilations[a] - call.padsBegin[a];
-        at = i < 0 || i >= call.input[a] ? -1 : at + i * scale;
-        scale *= call.input[a];
-      }
+      const at = throughTap(shape, call.padsBegin, call.output, call.input, rank, start + r, t);
       const to = row + t * Cg;
       if (at < 0) dest.fill(0, to, to + Cg);
       else {
@@ -172,8 +136,8 @@ export function convIm2col(
 ): void {
   const { outChannels: F, groups } = shape;
   const Fg = F / groups;
-  const width = product(shape.kernel) * (shape.inChannels / groups);
-  const outSize = product(call.output);
+  const width = positions(shape.kernel) * (shape.inChannels / groups);
+  const outSize = positions(call.output);
   // A fused epilogue must see whole rows: with groups, it runs after the last group.
   const fused = groups === 1 ? epilogue : null;
   for (let b = 0; b < call.batch; b++) {
@@ -197,71 +161,4 @@ export function transposeTaps(kernel: Float32Array, taps: number, F: number, Cg:
     for (let f = 0; f < F; f++) for (let c = 0; c < Cg; c++) out[(t * Cg + c) * F + f] = kernel[(t * F + f) * Cg + c];
   }
   return out;
-}
-
-/**
- * The outer output line that input line `inLine` reaches through outer tap `tap` (all spatial
- * axes but the last), or -1 when it falls in the cropped padding.
- */
-function targetLine(shape: ConvShape, call: ConvCall, inLine: number, tap: number): number {
-  let line = 0;
-  let scale = 1;
-  for (let a = shape.kernel.length - 2; a >= 0; a--) {
-    const i = inLine % call.input[a];
-    const t = tap % shape.kernel[a];
-    inLine = (inLine - i) / call.input[a];
-    tap = (tap - t) / shape.kernel[a];
-    const p = i * shape.strides[a] + t * shape.dilations[a] - call.padsBegin[a];
-    if (p < 0 || p >= call.output[a]) return -1;
-    line += p * scale;
-    scale *= call.output[a];
-  }
-  return line;
-}
-
-/** Transposed convolution with `tapsCF` from transposeTaps(). */
-export function convTransposeShifted(
-  x: Float32Array,
-  tapsCF: Float32Array,
-  bias: Float32Array | null,
-  epilogue: Activation | null,
-  shape: ConvShape,
-  call: ConvCall,
-  y: Float32Array,
-): void {
-  const { inChannels: C, outChannels: F, groups } = shape;
-  const Cg = C / groups;
-  const Fg = F / groups;
-  const last = shape.kernel.length - 1;
-  const [L, outL, K] = [call.input[last], call.output[last], shape.kernel[last]];
-  const [s, d, pad] = [shape.strides[last], shape.dilations[last], call.padsBegin[last]];
-  const inSize = product(call.input);
-  const outSize = product(call.output);
-  const inLines = inSize / L;
-  const outerTaps = product(shape.kernel) / K;
-  for (let b = 0; b < call.batch; b++) {
-    const yBatch = b * outSize * F;
-    fillBias(y, yBatch, outSize, bias, F);
-    for (let line = 0; line < inLines; line++) {
-      const xLine = (b * inSize + line * L) * C;
-      for (let outer = 0; outer < outerTaps; outer++) {
-        const target = targetLine(shape, call, line, outer);
-        if (target < 0) continue;
-        const yLine = yBatch + target * outL * F;
-        for (let k = 0; k < K; k++) {
-          // Input positions i whose output i*s + k*d - pad lies inside [0, outL).
-          const first = Math.max(0, Math.ceil((pad - k * d) / s));
-          const end = Math.min(L, Math.floor((outL - 1 + pad - k * d) / s) + 1);
-          if (end <= first) continue;
-          const yRow = yLine + (first * s + k * d - pad) * F;
-          const w = (outer * K + k) * Cg * F;
-          for (let g = 0; g < groups; g++) {
-            const xRow = xLine + first * C + g * Cg;
-            gemm(x, xRow, C, tapsCF, w + g * Fg, F, y, yRow + g * Fg, s * F, end - first, Cg, Fg, null, true);
-          }
-        }
-      }
-    }
-    if (epilogue !== null) epilogue.apply(y, yBatch, y, yBatch, outSize, F);
-  }
 }

@@ -5,7 +5,7 @@
  */
 import type { Activation } from "../activations.js";
 import { WasmProduct } from "../gemm/wasm.js";
-import type { ConvCall, ConvShape } from "./geometry.js";
+import { positions, type ConvCall, type ConvShape } from "./geometry.js";
 import { IM2COL_BLOCK_ROWS, gatherBlock } from "./typescript.js";
 
 export class WasmConvolution {
@@ -54,8 +54,7 @@ export class WasmConvolution {
   run(x: Float32Array, call: ConvCall, y: Float32Array): void {
     const { groups, outChannels: F } = this.shape;
     const Fg = F / groups;
-    let outSize = 1;
-    for (let a = 0; a < call.output.length; a++) outSize *= call.output[a];
+    const outSize = positions(call.output);
     // A 1x1 convolution without padding reads each output position's input row as it is.
     const rowsAsThey = this.pointwise && call.padsBegin.every((p, a) => p === 0 && call.input[a] === call.output[a]);
     for (let b = 0; b < call.batch; b++) {

@@ -41,3 +41,6 @@ export function gemmReference(
     if (epilogue !== null) epilogue.apply(c, cOffset + i * ldc, c, cOffset + i * ldc, 1, cols);
   }
 }
+
+/** The calling convention every backend's product has (gemm of ./typescript.ts, the tests' WebAssembly adapter). */
+export type Gemm = typeof gemmReference;

@@ -5,6 +5,7 @@
  * epilogue runs on the finished output before the call returns.
  */
 import type { Activation } from "../activations.js";
+import type { Gemm } from "./reference.js";
 
 /**
  * c[m, n] = epilogue((accumulate ? c[m, n] : 0) + bias[n] + Σ_k a[m, k] · b[k, n]) for m < rows,
@@ -12,23 +13,23 @@ import type { Activation } from "../activations.js";
  * cOffset + m*ldc + n; bias (or null) is [cols]; the epilogue (or null) keeps the row width.
  * `c` must not overlap `a` or `b`. Allocates nothing.
  */
-export function gemm(
-  a: Float32Array,
-  aOffset: number,
-  lda: number,
-  b: Float32Array,
-  bOffset: number,
-  ldb: number,
-  c: Float32Array,
-  cOffset: number,
-  ldc: number,
-  rows: number,
-  inner: number,
-  cols: number,
-  bias: Float32Array | null,
-  accumulate: boolean,
-  epilogue: Activation | null = null,
-): void {
+export const gemm: Gemm = (
+  a,
+  aOffset,
+  lda,
+  b,
+  bOffset,
+  ldb,
+  c,
+  cOffset,
+  ldc,
+  rows,
+  inner,
+  cols,
+  bias,
+  accumulate,
+  epilogue = null,
+) => {
   let m = 0;
   for (; m + 1 < rows; m += 2) {
     const a0 = aOffset + m * lda;
@@ -155,7 +156,7 @@ export function gemm(
     }
   }
   if (epilogue !== null) applyEpilogue(epilogue, c, cOffset, ldc, rows, cols);
-}
+};
 
 /**
  * The epilogue over the finished output, in one call when its rows are contiguous. (Applying it

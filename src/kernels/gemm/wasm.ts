@@ -1,32 +1,18 @@
 /**
- * The matrix product on WebAssembly SIMD: `gemm` of wasm/kernels.ts (4×8 `f32x4` tiles, float32
+ * The matrix product on WebAssembly SIMD: `gemm` of wasm/gemm.ts (4×8 `f32x4` tiles, float32
  * sums; the recurrent kernels use the same one). Each planned product has its own instance: its
  * memory holds the weights and bias (copied once, at load) followed by the rows of a and c for the
  * largest call so far. A call copies a in, runs the product, copies c out and applies the epilogue
  * to the copied rows.
  */
 import type { Activation } from "../activations.js";
+import type { KernelExports } from "../wasm-exports.js";
+import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
 
-interface GemmExports {
-  readonly memory: WebAssembly.Memory;
-  gemm(
-    a: number,
-    lda: number,
-    b: number,
-    ldb: number,
-    c: number,
-    ldc: number,
-    rows: number,
-    inner: number,
-    cols: number,
-    bias: number,
-    accumulate: number,
-  ): void;
-}
+type GemmExports = Pick<KernelExports, "memory" | "gemm">;
 
 /** Bytes below this address are left to the module (address 0 means "none"). */
 const DATA_START = 64;
-const align = (bytes: number): number => (bytes + 15) & ~15;
 
 export class WasmProduct {
   private readonly exports: GemmExports;
@@ -52,23 +38,10 @@ export class WasmProduct {
     this.exports = new WebAssembly.Instance(module, {}).exports as unknown as GemmExports;
     this.memory = this.exports.memory;
     this.epilogue = epilogue === null || epilogue.name === "linear" ? null : epilogue;
-    let at = DATA_START;
-    const place = (values: Float32Array | null): number => {
-      if (values === null) return 0;
-      const ptr = at;
-      at = align(at + values.length * 4);
-      this.reserve(at);
-      new Float32Array(this.memory.buffer, ptr, values.length).set(values);
-      return ptr;
-    };
-    this.weightsPtr = place(weights);
-    this.biasPtr = place(bias);
-    this.aPtr = at;
-  }
-
-  private reserve(bytes: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
+    const placer = new MemoryPlacer(this.memory, DATA_START);
+    this.weightsPtr = placer.place(weights);
+    this.biasPtr = placer.place(bias);
+    this.aPtr = placer.end;
   }
 
   /** Room for `rows` rows (views are made again only when it grows). */
@@ -76,7 +49,7 @@ export class WasmProduct {
     if (rows <= this.capacity && this.aView.buffer === this.memory.buffer) return;
     const capacity = Math.max(rows, this.capacity);
     this.cPtr = align(this.aPtr + capacity * this.inner * 4);
-    this.reserve(this.cPtr + capacity * this.cols * 4);
+    reserve(this.memory, this.cPtr + capacity * this.cols * 4);
     this.aView = new Float32Array(this.memory.buffer, this.aPtr, capacity * this.inner);
     this.cView = new Float32Array(this.memory.buffer, this.cPtr, capacity * this.cols);
     this.capacity = capacity;

@@ -27,30 +27,32 @@ export interface CellSizes {
   readonly projectionWidth: number;
 }
 
+/**
+ * Advances every batch row by one step. Row b's input projection for this step is at
+ * `projection[offset + b*rowStride ..]` (the cell may overwrite it); `states[k]` are
+ * [batch, stateSize] and are updated in place, except for rows whose
+ * `mask[maskOffset + b*maskStride]` is 0 (mask null: every row runs). `scratch` holds
+ * batch * projectionWidth values. `positions` > 1 (convolutional cells only): the mask holds
+ * one value per spatial position, `mask[maskOffset + b*maskStride + position]`, and masked
+ * positions keep their states.
+ */
+export type CellStep = (
+  projection: Float32Array,
+  offset: number,
+  rowStride: number,
+  states: Float32Array[],
+  batch: number,
+  mask: Uint8Array | null,
+  maskOffset: number,
+  maskStride: number,
+  scratch: Float32Array,
+  positions?: number,
+) => void;
+
 export interface RecurrentCell extends CellSizes {
   /** x·kernel + input bias for `rows` rows of `features` values into out ([rows, projectionWidth]). */
   inputProjection(x: Float32Array, rows: number, features: number, out: Float32Array): void;
-  /**
-   * Advances every batch row by one step. Row b's input projection for this step is at
-   * `projection[offset + b*rowStride ..]` (the cell may overwrite it); `states[k]` are
-   * [batch, stateSize] and are updated in place, except for rows whose
-   * `mask[maskOffset + b*maskStride]` is 0 (mask null: every row runs). `scratch` holds
-   * batch * projectionWidth values. `positions` > 1 (convolutional cells only): the mask holds
-   * one value per spatial position, `mask[maskOffset + b*maskStride + position]`, and masked
-   * positions keep their states.
-   */
-  step(
-    projection: Float32Array,
-    offset: number,
-    rowStride: number,
-    states: Float32Array[],
-    batch: number,
-    mask: Uint8Array | null,
-    maskOffset: number,
-    maskStride: number,
-    scratch: Float32Array,
-    positions?: number,
-  ): void;
+  readonly step: CellStep;
   weights(): KerasCellWeights;
 }
 

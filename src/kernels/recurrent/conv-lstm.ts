@@ -19,7 +19,7 @@ import {
 import { kernelModule, kernelPath, type KernelPath } from "../wasm.js";
 import type { KernelExports } from "../wasm-exports.js";
 import type { RecurrentPlan } from "../plan.js";
-import type { KerasCellWeights, RecurrentCell } from "./cell.js";
+import type { CellStep, KerasCellWeights, RecurrentCell } from "./cell.js";
 import type { RecurrentKernel } from "./driver.js";
 import { lstmGates } from "./lstm.js";
 
@@ -149,18 +149,18 @@ export class ConvLstmCell implements RecurrentCell {
     this.inputConv.run(x, this.inputCalls.of(rows), out);
   }
 
-  step(
-    p: Float32Array,
-    offset: number,
-    rowStride: number,
-    states: Float32Array[],
-    batch: number,
-    mask: Uint8Array | null,
-    maskOffset: number,
-    maskStride: number,
-    scratch: Float32Array,
+  readonly step: CellStep = (
+    p,
+    offset,
+    rowStride,
+    states,
+    batch,
+    mask,
+    maskOffset,
+    maskStride,
+    scratch,
     positions = 1,
-  ): void {
+  ) => {
     const [h, c] = states;
     const width = this.projectionWidth;
     const size = this.stateSize;
@@ -203,7 +203,7 @@ export class ConvLstmCell implements RecurrentCell {
         c[s + j] = kept[size + j];
       }
     }
-  }
+  };
 }
 
 /** The spatial position of each value of a state ([positions, filters], or channels_first [filters, positions]). */
@@ -252,7 +252,7 @@ function convLstmBackend(cell: ConvLstmCell): string {
 }
 
 /**
- * wasm/kernels.ts' LSTM gate pass (tanh, sigmoid) for one batch row: its pre-activations and
+ * wasm/recurrent.ts' LSTM gate pass (tanh, sigmoid) for one batch row: its pre-activations and
  * states are copied into the instance's memory, the pass runs over the row's positions (each an
  * LSTM row of `filters` units; channels_first: one row of every unit), and the states are copied
  * back. The copies cost a fraction of the transcendental functions the pass computes in SIMD.

@@ -179,7 +179,7 @@ export function runSequence(
   const positions = mask === null || maskPositions === null ? 1 : mask.length / (batch * time);
   for (let s = 0; s < time; s++) {
     const t = goBackwards ? time - 1 - s : s;
-    if (cell === null) wasm!.step(t, time, batch, true);
+    if (cell === null) wasm!.step(t);
     else
       cell.step(
         projection,

@@ -5,7 +5,7 @@
  */
 import type { Activation } from "../activations.js";
 import { gemm } from "../matmul.js";
-import { MatrixCell, type KerasCellWeights, type RecurrentCell } from "./cell.js";
+import { MatrixCell, type CellStep, type KerasCellWeights, type RecurrentCell } from "./cell.js";
 
 /** reset_after's bias [2, 3u]: the input row (added to the projection) and the recurrent row. */
 function biasRows(
@@ -18,6 +18,8 @@ function biasRows(
 
 export class GruCell extends MatrixCell implements RecurrentCell {
   readonly stateCount = 1;
+  /** reset_after's step or reset_before's, chosen once. */
+  readonly step: CellStep;
   private readonly recurrentBias: Float32Array | null;
 
   /** `writtenOut`: the activation is tanh and the gates' sigmoid (the plan decides). */
@@ -31,36 +33,12 @@ export class GruCell extends MatrixCell implements RecurrentCell {
   ) {
     super(units, 3, weights, biasRows(weights.bias, resetAfter, 3 * units)[0]);
     this.recurrentBias = biasRows(weights.bias, resetAfter, 3 * units)[1];
+    this.step = resetAfter ? this.stepResetAfter : this.stepResetBefore;
   }
 
-  step(
-    p: Float32Array,
-    offset: number,
-    rowStride: number,
-    states: Float32Array[],
-    batch: number,
-    mask: Uint8Array | null,
-    maskOffset: number,
-    maskStride: number,
-    scratch: Float32Array,
-  ): void {
-    if (this.resetAfter)
-      this.stepResetAfter(p, offset, rowStride, states[0], batch, mask, maskOffset, maskStride, scratch);
-    else this.stepResetBefore(p, offset, rowStride, states[0], batch, mask, maskOffset, maskStride, scratch);
-  }
-
-  private stepResetAfter(
-    p: Float32Array,
-    offset: number,
-    rowStride: number,
-    h: Float32Array,
-    batch: number,
-    mask: Uint8Array | null,
-    maskOffset: number,
-    maskStride: number,
-    scratch: Float32Array,
-  ): void {
+  private stepResetAfter: CellStep = (p, offset, rowStride, states, batch, mask, maskOffset, maskStride, scratch) => {
     const u = this.units;
+    const h = states[0];
     const w = 3 * u;
     // scratch = h·U + recurrent bias; the reset gate scales its candidate part.
     gemm(h, 0, u, this.kernelWeights.recurrentKernel, 0, w, scratch, 0, w, batch, u, w, this.recurrentBias, false);
@@ -86,20 +64,11 @@ export class GruCell extends MatrixCell implements RecurrentCell {
         for (let j = 0; j < u; j++) h[s + j] = p[o + j] * h[s + j] + (1 - p[o + j]) * p[o + 2 * u + j];
       }
     }
-  }
+  };
 
-  private stepResetBefore(
-    p: Float32Array,
-    offset: number,
-    rowStride: number,
-    h: Float32Array,
-    batch: number,
-    mask: Uint8Array | null,
-    maskOffset: number,
-    maskStride: number,
-    scratch: Float32Array,
-  ): void {
+  private stepResetBefore: CellStep = (p, offset, rowStride, states, batch, mask, maskOffset, maskStride, scratch) => {
     const u = this.units;
+    const h = states[0];
     const w = 3 * u;
     const U = this.kernelWeights.recurrentKernel;
     // The reset gate scales the previous state before it meets the candidate's recurrent kernel.
@@ -119,5 +88,5 @@ export class GruCell extends MatrixCell implements RecurrentCell {
       this.activation.apply(p, o + 2 * u, p, o + 2 * u, 1, u);
       for (let j = 0; j < u; j++) h[s + j] = p[o + j] * h[s + j] + (1 - p[o + j]) * p[o + 2 * u + j];
     }
-  }
+  };
 }

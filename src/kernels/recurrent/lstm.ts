@@ -5,7 +5,7 @@
  */
 import type { Activation } from "../activations.js";
 import { gemm } from "../matmul.js";
-import { MatrixCell, type KerasCellWeights, type RecurrentCell } from "./cell.js";
+import { MatrixCell, type CellStep, type KerasCellWeights, type RecurrentCell } from "./cell.js";
 
 export class LstmCell extends MatrixCell implements RecurrentCell {
   readonly stateCount = 2;
@@ -21,17 +21,7 @@ export class LstmCell extends MatrixCell implements RecurrentCell {
     super(units, 4, weights, weights.bias);
   }
 
-  step(
-    p: Float32Array,
-    offset: number,
-    rowStride: number,
-    states: Float32Array[],
-    batch: number,
-    mask: Uint8Array | null,
-    maskOffset: number,
-    maskStride: number,
-    scratch: Float32Array,
-  ): void {
+  readonly step: CellStep = (p, offset, rowStride, states, batch, mask, maskOffset, maskStride, scratch) => {
     const u = this.units;
     const h = states[0];
     const c = states[1];
@@ -52,7 +42,7 @@ export class LstmCell extends MatrixCell implements RecurrentCell {
         scratch,
       );
     }
-  }
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 /** SimpleRNN, the fast TypeScript path (the equation, readable: simple-rnn.reference.ts). */
 import type { Activation } from "../activations.js";
 import { gemm } from "../matmul.js";
-import { MatrixCell, type KerasCellWeights, type RecurrentCell } from "./cell.js";
+import { MatrixCell, type CellStep, type KerasCellWeights, type RecurrentCell } from "./cell.js";
 
 export class SimpleRnnCell extends MatrixCell implements RecurrentCell {
   readonly stateCount = 1;
@@ -14,16 +14,7 @@ export class SimpleRnnCell extends MatrixCell implements RecurrentCell {
     super(units, 1, weights, weights.bias);
   }
 
-  step(
-    p: Float32Array,
-    offset: number,
-    rowStride: number,
-    states: Float32Array[],
-    batch: number,
-    mask: Uint8Array | null,
-    maskOffset: number,
-    maskStride: number,
-  ): void {
+  readonly step: CellStep = (p, offset, rowStride, states, batch, mask, maskOffset, maskStride) => {
     const u = this.units;
     const h = states[0];
     gemm(h, 0, u, this.kernelWeights.recurrentKernel, 0, u, p, offset, rowStride, batch, u, u, null, true);
@@ -31,5 +22,5 @@ export class SimpleRnnCell extends MatrixCell implements RecurrentCell {
       if (mask !== null && mask[maskOffset + b * maskStride] === 0) continue;
       this.activation.apply(p, offset + b * rowStride, h, b * u, 1, u);
     }
-  }
+  };
 }

@@ -1,21 +1,38 @@
 /**
  * How the WebAssembly recurrent kernels lay weights out. The recurrent kernel is stored in panels
- * (wasm/kernels.ts gemmPacked); a sequence split between threads has its gate columns reordered
- * into blocks of units, one per thread (wasm/threads.ts). Each layout comes with its inverse,
+ * (wasm/gemm.ts gemmPacked); a sequence split between threads has its gate columns reordered
+ * into blocks of units, one per thread (wasm/recurrent.ts). Each layout comes with its inverse,
  * which reads the weights back (getWeights).
  */
 
-/** [rows, cols] row-major → panels of `panel` columns, each [rows, width] row-major (gemmPacked's layout). */
-function packPanels(matrix: Float32Array, rows: number, cols: number, panel: number): Float32Array {
-  const packed = new Float32Array(rows * cols);
-  let at = 0;
-  for (let n = 0; n < cols; n += panel) {
-    const width = Math.min(panel, cols - n);
-    for (let k = 0; k < rows; k++) {
-      for (let j = 0; j < width; j++) packed[at++] = matrix[k * cols + n + j];
+/**
+ * Moves runs of columns between a split [rows, width] matrix and its packed form (toPacked false
+ * undoes it): each part's [rows, width/parts] block in panels of `panel` columns, each panel
+ * [rows, its width] row-major (gemmPacked's layout), part after part.
+ */
+function movePanels(
+  matrix: Float32Array,
+  rows: number,
+  width: number,
+  parts: number,
+  panel: number,
+  toPacked: boolean,
+): Float32Array {
+  const blockWidth = width / parts;
+  const out = new Float32Array(matrix.length);
+  let packed = 0;
+  for (let k = 0; k < parts; k++) {
+    for (let n = 0; n < blockWidth; n += panel) {
+      const w = Math.min(panel, blockWidth - n);
+      for (let r = 0; r < rows; r++) {
+        const split = r * width + k * blockWidth + n;
+        const [from, to] = toPacked ? [split, packed] : [packed, split];
+        out.set(matrix.subarray(from, from + w), to);
+        packed += w;
+      }
     }
   }
-  return packed;
+  return out;
 }
 
 /**
@@ -49,7 +66,7 @@ function permuteUnits(
 
 /**
  * The columns of a [rows, gates*units] matrix (gate blocks side by side) reordered into `parts`
- * blocks, block k holding units k*uk.. of every gate: wasm/threads.ts' layout. parts 1: a copy.
+ * blocks, block k holding units k*uk.. of every gate: wasm/recurrent.ts' layout. parts 1: a copy.
  */
 export function splitUnits(
   matrix: Float32Array,
@@ -69,15 +86,7 @@ export function packParts(
   parts: number,
   panel: number,
 ): Float32Array {
-  const blockWidth = width / parts;
-  const out = new Float32Array(split.length);
-  for (let k = 0; k < parts; k++) {
-    const block = new Float32Array(rows * blockWidth);
-    for (let r = 0; r < rows; r++)
-      block.set(split.subarray(r * width + k * blockWidth, r * width + (k + 1) * blockWidth), r * blockWidth);
-    out.set(packPanels(block, rows, blockWidth, panel), k * rows * blockWidth);
-  }
-  return out;
+  return movePanels(split, rows, width, parts, panel, true);
 }
 
 /** splitUnits() undone. */
@@ -99,17 +108,5 @@ export function unpackParts(
   parts: number,
   panel: number,
 ): Float32Array {
-  const blockWidth = width / parts;
-  const out = new Float32Array(packed.length);
-  for (let k = 0; k < parts; k++) {
-    let at = k * rows * blockWidth;
-    for (let n = 0; n < blockWidth; n += panel) {
-      const w = Math.min(panel, blockWidth - n);
-      for (let r = 0; r < rows; r++) {
-        out.set(packed.subarray(at, at + w), r * width + k * blockWidth + n);
-        at += w;
-      }
-    }
-  }
-  return out;
+  return movePanels(packed, rows, width, parts, panel, false);
 }

@@ -1,22 +1,24 @@
 /**
- * A recurrent layer's WebAssembly path (wasm/kernels.ts; split between threads: wasm/threads.ts).
+ * A recurrent layer's WebAssembly path (wasm/recurrent.ts; the module with threads for a team).
  *
  * Each layer gets its own instance: its memory holds a copy of the cell's weights followed by a
  * workspace (input, projection, states, scratch) sized for the last call, so nothing is shared
  * between models and the memory goes when the model does. prepare() copies the input, states and
- * mask in and computes the input projection. A fused cell (plan.fusedGates) then runs the whole
- * sequence (run()) or, with a mask, one step at a time (step()); other cells run their own
+ * mask in, writes the job record (wasm/recurrent.ts Job: the sequence's addresses and sizes) and
+ * computes the input projection. A fused cell (plan.fusedGates) then runs the whole sequence
+ * (run(): runJob) or, with a mask, one step at a time (step(): stepJob); other cells run their own
  * TypeScript steps on `projection`, `states` and `scratch` (views of the workspace). finish()
  * copies the states out.
  *
  * With a thread team (plan.parts > 1) the units are split into one block per thread
  * (wasm-layout.ts splitUnits): weights and workspace live in a memory the team shares, and run()
- * posts one job record (wasm/threads.ts Job) that every thread runs its block of.
+ * posts the job record to the team, every thread running its block of it.
  */
 import { KeraslessError } from "../../errors.js";
 import { MIN_SPLIT_WORK, type RecurrentPlan } from "../plan.js";
-import { jobCell, jobFields, type JobFields, type KernelExports } from "../wasm-exports.js";
+import { jobCell, jobFields, teamImports, type JobFields, type KernelExports } from "../wasm-exports.js";
 import type { KernelTeam } from "../wasm.js";
+import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
 import type { CellSizes } from "./cell.js";
 import { joinUnits, packParts, splitUnits, unpackParts } from "./wasm-layout.js";
 
@@ -35,8 +37,6 @@ export interface WasmCellWeights {
  * with the sequence's length.
  */
 const PROJECTION_CHUNK_BYTES = 1 << 20;
-
-const align = (bytes: number): number => (bytes + 15) & ~15;
 
 /** Addresses below DATA_START: the team's barrier counters, then the job record; 0 means "none". */
 const COUNTERS = [16, 32];
@@ -58,10 +58,10 @@ export class WasmSequence {
   private readonly team: KernelTeam | null;
   private readonly teamId: number;
   private jobs = 0;
-  /** A split sequence's job record (wasm/threads.ts Job) and the field indices. */
-  private readonly job: Int32Array;
-  private readonly fields: JobFields | null;
-  /** The job's cell as the thread module numbers it. */
+  /** The job record (wasm/recurrent.ts Job; a view made again when the memory grows) and its field indices. */
+  private job = new Int32Array(0);
+  private readonly fields: JobFields;
+  /** The job's cell as the module numbers it. */
   private readonly cellId: number;
   private readonly control: Int32Array;
   private readonly kernelPtr: number;
@@ -104,40 +104,29 @@ export class WasmSequence {
     this.team = plan.parts > 1 ? plan.team : null;
     if (this.team !== null) {
       this.memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
-      const instance = new WebAssembly.Instance(this.team.module, { env: { memory: this.memory } });
+      const instance = new WebAssembly.Instance(this.team.module, teamImports(this.memory));
       this.kernels = instance.exports as unknown as KernelExports;
-      this.fields = jobFields(instance.exports);
-      this.cellId = jobCell(instance.exports, this.lstm ? "lstm" : "gru");
     } else {
       this.kernels = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
       this.memory = this.kernels.memory;
-      this.fields = null;
-      this.cellId = -1;
     }
-    let at = DATA_START;
-    const place = (values: Float32Array | null): number => {
-      if (values === null) return 0;
-      const ptr = at;
-      at = align(at + values.length * 4);
-      this.reserve(at);
-      new Float32Array(this.memory.buffer, ptr, values.length).set(values);
-      return ptr;
-    };
+    this.fields = jobFields(this.kernels);
+    this.cellId = jobCell(this.kernels, this.lstm ? "lstm" : "gru");
+    const placer = new MemoryPlacer(this.memory, DATA_START);
     const parts = this.parts;
     const gates = width / units;
     const panel = this.kernels.PANEL.value as number;
     const split = (matrix: Float32Array, rows: number): Float32Array =>
       parts === 1 ? matrix : splitUnits(matrix, rows, gates, units, parts);
     this.kernelLength = weights.kernel.length;
-    this.kernelPtr = place(split(weights.kernel, weights.kernel.length / width));
-    this.inputBiasPtr = place(weights.inputBias === null ? null : split(weights.inputBias, 1));
+    this.kernelPtr = placer.place(split(weights.kernel, weights.kernel.length / width));
+    this.inputBiasPtr = placer.place(weights.inputBias === null ? null : split(weights.inputBias, 1));
     // Every step streams the whole recurrent kernel: it is stored in panels (see gemmPacked).
-    this.recurrentPtr = place(packParts(split(weights.recurrentKernel, units), units, width, parts, panel));
-    this.recurrentBiasPtr = place(weights.recurrentBias === null ? null : split(weights.recurrentBias, 1));
-    this.workspacePtr = at;
+    this.recurrentPtr = placer.place(packParts(split(weights.recurrentKernel, units), units, width, parts, panel));
+    this.recurrentBiasPtr = placer.place(weights.recurrentBias === null ? null : split(weights.recurrentBias, 1));
+    this.workspacePtr = placer.end;
     this.teamId = this.team === null ? -1 : this.team.attach(this.memory);
     this.control = new Int32Array(this.memory.buffer, 0, DATA_START / 4);
-    this.job = new Int32Array(this.memory.buffer, JOB_ADDRESS, this.fields === null ? 0 : this.fields.FIELDS);
     const gateIds = {
       sigmoid: this.kernels.GATE_SIGMOID,
       hard_sigmoid_keras2: this.kernels.GATE_HARD_SIGMOID_KERAS2,
@@ -147,11 +136,6 @@ export class WasmSequence {
     this.states = new Array<Float32Array>(sizes.stateCount).fill(this.projection);
     this.statePtrs = new Array<number>(sizes.stateCount).fill(0);
     if (this.team !== null) release.register(this, { team: this.team, id: this.teamId });
-  }
-
-  private reserve(bytes: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / 65536));
   }
 
   /** Lays the workspace out for this size (views are made again only when it changes). */
@@ -185,7 +169,7 @@ export class WasmSequence {
     this.maskPtr = at;
     at = align(at + batch * time);
     // The gate passes' partial last vectors may read up to 12 bytes past the workspace.
-    this.reserve(at + 16);
+    reserve(this.memory, at + 16);
     const buffer = this.memory.buffer;
     this.xView = new Float32Array(buffer, this.xPtr, batch * time * features);
     this.projection = new Float32Array(buffer, this.projectionPtr, batch * chunk * projectionWidth);
@@ -199,6 +183,33 @@ export class WasmSequence {
     this.time = time;
     this.features = features;
     this.chunk = chunk;
+    this.job = new Int32Array(buffer, JOB_ADDRESS, this.fields.FIELDS);
+    this.writeJob();
+  }
+
+  /** The job record for this layout; run() adds the direction and where the outputs go. */
+  private writeJob(): void {
+    const job = this.job;
+    const f = this.fields;
+    job[f.CELL] = this.cellId;
+    job[f.X] = this.xPtr;
+    job[f.FEATURES] = this.features;
+    job[f.KERNEL] = this.kernelPtr;
+    job[f.BIAS] = this.inputBiasPtr;
+    job[f.P] = this.projectionPtr;
+    job[f.CHUNK] = this.chunk;
+    job[f.TIME] = this.time;
+    job[f.PACKED] = this.recurrentPtr;
+    job[f.RECURRENT_BIAS] = this.recurrentBiasPtr;
+    job[f.REC] = this.scratchPtr;
+    job[f.H0] = this.statePtrs[0];
+    // Split, h is double-buffered (the blocks' products read the whole h); else updated in place.
+    job[f.H1] = this.parts > 1 ? this.spareStatePtr : this.statePtrs[0];
+    job[f.C] = this.lstm ? this.statePtrs[1] : 0;
+    job[f.BATCH] = this.batch;
+    job[f.UNITS] = this.sizes.units;
+    job[f.GATE] = this.gate;
+    job[f.PARTS] = this.parts;
   }
 
   /**
@@ -245,57 +256,15 @@ export class WasmSequence {
    * sequence[b, s, :] (processing order, as Keras returns it).
    */
   run(batch: number, time: number, backwards: boolean, sequence: Float32Array | null): void {
-    const u = this.sizes.units;
-    const out = sequence === null ? 0 : this.outputPtr;
-    const h = this.statePtrs[0];
-    const lstm = this.lstm;
-    if (this.parts === 1) {
-      const { xPtr, features, kernelPtr, inputBiasPtr, projectionPtr, chunk } = this;
-      if (lstm)
-        this.kernels.lstmSteps(
-          xPtr,
-          features,
-          kernelPtr,
-          inputBiasPtr,
-          projectionPtr,
-          chunk,
-          time,
-          this.recurrentPtr,
-          h,
-          this.statePtrs[1],
-          batch,
-          u,
-          this.gate,
-          backwards ? 1 : 0,
-          out,
-        );
-      else
-        this.kernels.gruSteps(
-          xPtr,
-          features,
-          kernelPtr,
-          inputBiasPtr,
-          projectionPtr,
-          chunk,
-          time,
-          this.recurrentPtr,
-          this.recurrentBiasPtr,
-          this.scratchPtr,
-          h,
-          batch,
-          u,
-          this.gate,
-          backwards ? 1 : 0,
-          out,
-        );
-    } else {
-      this.runSplit(batch, time, backwards, out);
-    }
+    this.job[this.fields.BACKWARDS] = backwards ? 1 : 0;
+    this.job[this.fields.OUT] = sequence === null ? 0 : this.outputPtr;
+    if (this.parts === 1) this.kernels.runJob(JOB_ADDRESS, 0, 1, 1, 0);
+    else this.runSplit(batch, time);
     if (sequence !== null) sequence.set(this.outputView);
   }
 
   /** run() on a split sequence: every thread of the team takes its block, or this thread all of them. */
-  private runSplit(batch: number, time: number, backwards: boolean, out: number): void {
+  private runSplit(batch: number, time: number): void {
     const team = this.team!;
     const { units, projectionWidth } = this.sizes;
     const worthIt = time > 0 && batch * units * projectionWidth >= MIN_SPLIT_WORK;
@@ -304,97 +273,17 @@ export class WasmSequence {
     // Reset before the helpers start: the last job that used this counter ended two jobs ago.
     // (Views made once: a shared memory's old buffers stay valid when it grows.)
     this.control[counter >> 2] = 0;
-    // The job record, written in place (a streamed step allocates nothing).
-    const job = this.job;
-    const f = this.fields!;
-    job[f.CELL] = this.cellId;
-    job[f.X] = this.xPtr;
-    job[f.FEATURES] = this.features;
-    job[f.KERNEL] = this.kernelPtr;
-    job[f.BIAS] = this.inputBiasPtr;
-    job[f.P] = this.projectionPtr;
-    job[f.CHUNK] = this.chunk;
-    job[f.TIME] = time;
-    job[f.PACKED] = this.recurrentPtr;
-    job[f.RECURRENT_BIAS] = this.recurrentBiasPtr;
-    job[f.REC] = this.scratchPtr;
-    job[f.H0] = this.statePtrs[0];
-    job[f.H1] = this.spareStatePtr;
-    job[f.C] = this.lstm ? this.statePtrs[1] : 0;
-    job[f.BATCH] = batch;
-    job[f.UNITS] = units;
-    job[f.GATE] = this.gate;
-    job[f.BACKWARDS] = backwards ? 1 : 0;
-    job[f.OUT] = out;
-    job[f.PARTS] = this.parts;
     if (threads > 1) team.dispatch(this.teamId, JOB_ADDRESS, threads, counter);
     // This thread takes block 0, or every block when it runs alone.
-    const ok = this.kernels.runJob!(JOB_ADDRESS, 0, threads > 1 ? 1 : this.parts, threads, counter);
+    const ok = this.kernels.runJob(JOB_ADDRESS, 0, threads > 1 ? 1 : this.parts, threads, counter);
     if (ok === 0) throw new KeraslessError("E_THREADS", "a kernel thread stopped answering (10 s at a step barrier)");
     // The final h is in the spare buffer after an odd number of steps.
     if (time % 2 === 1) this.states[0].set(this.spareStateView);
   }
 
   /** One step of a fused cell, at time index t; rows masked at t (prepare's mask) keep their states. */
-  step(t: number, time: number, batch: number, masked: boolean): void {
-    const u = this.sizes.units;
-    const width = this.sizes.projectionWidth;
-    const p = this.projectionPtr + t * width * 4;
-    const h = this.statePtrs[0];
-    const mask = masked ? this.maskPtr + t : 0;
-    // Split weights: every part's product first (they read h), then every part's gates.
-    const parts = this.parts;
-    const uk = u / parts;
-    const blockWidth = width / parts;
-    const lstm = this.lstm;
-    for (let k = 0; k < parts; k++) {
-      const packed = this.recurrentPtr + k * u * blockWidth * 4;
-      if (lstm) this.kernels.gemmPacked(h, u, packed, p + k * blockWidth * 4, time * width, batch, u, blockWidth, 0, 1);
-      else
-        this.kernels.gemmPacked(
-          h,
-          u,
-          packed,
-          this.scratchPtr + k * blockWidth * 4,
-          width,
-          batch,
-          u,
-          blockWidth,
-          this.recurrentBiasPtr === 0 ? 0 : this.recurrentBiasPtr + k * blockWidth * 4,
-          0,
-        );
-    }
-    for (let k = 0; k < parts; k++) {
-      const unitOffset = k * uk * 4;
-      if (lstm)
-        this.kernels.lstmGates(
-          p + k * blockWidth * 4,
-          time * width,
-          h + unitOffset,
-          this.statePtrs[1] + unitOffset,
-          u,
-          batch,
-          uk,
-          this.gate,
-          mask,
-          time,
-        );
-      else
-        this.kernels.gruGates(
-          p + k * blockWidth * 4,
-          time * width,
-          this.scratchPtr + k * blockWidth * 4,
-          width,
-          h + unitOffset,
-          h + unitOffset,
-          u,
-          batch,
-          uk,
-          this.gate,
-          mask,
-          time,
-        );
-    }
+  step(t: number): void {
+    this.kernels.stepJob(JOB_ADDRESS, t, this.maskPtr + t);
   }
 
   /** The cell's weights as handed over (copies, in their original layout), read back from the memory. */

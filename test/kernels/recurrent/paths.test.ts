@@ -151,7 +151,7 @@ function spec(s: Setup): RecurrentSpec {
 
 /**
  * A thread team whose helpers never get ready: a split sequence then runs every block of its job
- * record on the calling thread, which tests the split layout and wasm/threads.ts' runJob here
+ * record on the calling thread, which tests the split layout and wasm/recurrent.ts' runJob here
  * (test/node/kernel-threads.test.ts runs real threads).
  */
 function loneTeam(size: number): KernelTeam {

@@ -1,0 +1,160 @@
+// The matrix product of kerasless' WebAssembly SIMD kernels (AssemblyScript; part of the module
+// wasm/kernels.ts lists): the layers' products (src/kernels/gemm/wasm.ts) and the recurrent steps'
+// (wasm/recurrent.ts). Pointers are byte addresses, strides and sizes count float32 values.
+
+/**
+ * a·b + c over four lanes. Built with relaxed SIMD (scripts/build-wasm.ts builds both), one fused
+ * multiply-add where the hardware has it (rounded once, so results may differ from the SIMD128
+ * build's in the last bit); otherwise a multiply then an add.
+ */
+// @ts-ignore: decorator
+@inline export function madd4(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** c[m, n] = (accumulate ? c[m, n] : 0) + bias[n] + Σ_k a[m, k] · b[k, n], float32 sums. */
+export function gemm(
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32,
+): void {
+  const la = <usize>lda << 2;
+  const lb = <usize>ldb << 2;
+  const lc = <usize>ldc << 2;
+  let m = 0;
+  // Four rows by eight columns: eight accumulators, two loads of b and four broadcasts of a per k.
+  for (; m + 3 < rows; m += 4) {
+    const a0 = a + <usize>m * la;
+    const c0 = c + <usize>m * lc;
+    let n = 0;
+    for (; n + 7 < cols; n += 8) {
+      const cn = c0 + (<usize>n << 2);
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+      let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+      if (accumulate) {
+        s00 = v128.load(cn); s01 = v128.load(cn, 16);
+        s10 = v128.load(cn + lc); s11 = v128.load(cn + lc, 16);
+        s20 = v128.load(cn + 2 * lc); s21 = v128.load(cn + 2 * lc, 16);
+        s30 = v128.load(cn + 3 * lc); s31 = v128.load(cn + 3 * lc, 16);
+      }
+      if (bias) {
+        const b0 = v128.load(bias + (<usize>n << 2));
+        const b1 = v128.load(bias + (<usize>n << 2), 16);
+        s00 = f32x4.add(s00, b0); s01 = f32x4.add(s01, b1);
+        s10 = f32x4.add(s10, b0); s11 = f32x4.add(s11, b1);
+        s20 = f32x4.add(s20, b0); s21 = f32x4.add(s21, b1);
+        s30 = f32x4.add(s30, b0); s31 = f32x4.add(s31, b1);
+      }
+      let bk = b + (<usize>n << 2);
+      let ak = a0;
+      for (let k = 0; k < inner; k++) {
+        const w0 = v128.load(bk);
+        const w1 = v128.load(bk, 16);
+        const x0 = v128.load32_splat(ak);
+        const x1 = v128.load32_splat(ak + la);
+        const x2 = v128.load32_splat(ak + 2 * la);
+        const x3 = v128.load32_splat(ak + 3 * la);
+        s00 = madd4(x0, w0, s00); s01 = madd4(x0, w1, s01);
+        s10 = madd4(x1, w0, s10); s11 = madd4(x1, w1, s11);
+        s20 = madd4(x2, w0, s20); s21 = madd4(x2, w1, s21);
+        s30 = madd4(x3, w0, s30); s31 = madd4(x3, w1, s31);
+        bk += lb;
+        ak += 4;
+      }
+      v128.store(cn, s00); v128.store(cn, s01, 16);
+      v128.store(cn + lc, s10); v128.store(cn + lc, s11, 16);
+      v128.store(cn + 2 * lc, s20); v128.store(cn + 2 * lc, s21, 16);
+      v128.store(cn + 3 * lc, s30); v128.store(cn + 3 * lc, s31, 16);
+    }
+    if (n < cols) gemmNarrow(a0, la, b, lb, c0, lc, 4, inner, n, cols, bias, accumulate);
+  }
+  // Remaining rows one at a time: sixteen columns (four accumulators) per pass.
+  for (; m < rows; m++) {
+    const a0 = a + <usize>m * la;
+    const c0 = c + <usize>m * lc;
+    let n = 0;
+    for (; n + 15 < cols; n += 16) {
+      const cn = c0 + (<usize>n << 2);
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      if (accumulate) { s0 = v128.load(cn); s1 = v128.load(cn, 16); s2 = v128.load(cn, 32); s3 = v128.load(cn, 48); }
+      if (bias) {
+        const bn = bias + (<usize>n << 2);
+        s0 = f32x4.add(s0, v128.load(bn)); s1 = f32x4.add(s1, v128.load(bn, 16));
+        s2 = f32x4.add(s2, v128.load(bn, 32)); s3 = f32x4.add(s3, v128.load(bn, 48));
+      }
+      let bk = b + (<usize>n << 2);
+      let ak = a0;
+      for (let k = 0; k < inner; k++) {
+        const x = v128.load32_splat(ak);
+        s0 = madd4(x, v128.load(bk), s0);
+        s1 = madd4(x, v128.load(bk, 16), s1);
+        s2 = madd4(x, v128.load(bk, 32), s2);
+        s3 = madd4(x, v128.load(bk, 48), s3);
+        bk += lb;
+        ak += 4;
+      }
+      v128.store(cn, s0); v128.store(cn, s1, 16); v128.store(cn, s2, 32); v128.store(cn, s3, 48);
+    }
+    if (n < cols) gemmNarrow(a0, la, b, lb, c0, lc, 1, inner, n, cols, bias, accumulate);
+  }
+}
+
+/**
+ * gemm() with b packed in panels of PANEL columns: panel q holds columns q*PANEL.. of every row k,
+ * contiguously ([inner, width] with width = min(PANEL, cols - q*PANEL)). Each panel is one
+ * sequential stream, which the hardware prefetcher follows better than rows strided by cols.
+ */
+export function gemmPacked(
+  a: usize, lda: i32, packed: usize, c: usize, ldc: i32,
+  rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32,
+): void {
+  // Four rows against every panel, so those rows of a stay in L1 while b streams by.
+  for (let m = 0; m < rows; m += 4) {
+    const am = a + (<usize>m * <usize>lda << 2);
+    const cm = c + (<usize>m * <usize>ldc << 2);
+    const count = min(4, rows - m);
+    for (let n = 0; n < cols; n += PANEL) {
+      const width = min(PANEL, cols - n);
+      const panelBias = bias ? bias + (<usize>n << 2) : 0;
+      gemm(am, lda, packed + (<usize>n * <usize>inner << 2), width, cm + (<usize>n << 2), ldc,
+        count, inner, width, panelBias, accumulate);
+    }
+  }
+}
+
+/** Columns per panel of a packed matrix (see gemmPacked). */
+export const PANEL: i32 = 16;
+
+/** Columns n0..cols of `rows` rows: four at a time, then one at a time. */
+function gemmNarrow(
+  a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: usize,
+  rows: i32, inner: i32, n0: i32, cols: i32, bias: usize, accumulate: i32,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const ar = a0 + <usize>r * la;
+    const cr = c0 + <usize>r * lc;
+    let n = n0;
+    for (; n + 3 < cols; n += 4) {
+      const cn = cr + (<usize>n << 2);
+      let s = accumulate ? v128.load(cn) : f32x4.splat(0);
+      if (bias) s = f32x4.add(s, v128.load(bias + (<usize>n << 2)));
+      let bk = b + (<usize>n << 2);
+      for (let k = 0; k < inner; k++) {
+        s = madd4(v128.load32_splat(ar + (<usize>k << 2)), v128.load(bk), s);
+        bk += lb;
+      }
+      v128.store(cn, s);
+    }
+    for (; n < cols; n++) {
+      const cn = cr + (<usize>n << 2);
+      let s: f32 = accumulate ? load<f32>(cn) : 0;
+      if (bias) s += load<f32>(bias + (<usize>n << 2));
+      let bk = b + (<usize>n << 2);
+      for (let k = 0; k < inner; k++) {
+        s += load<f32>(ar + (<usize>k << 2)) * load<f32>(bk);
+        bk += lb;
+      }
+      store<f32>(cn, s);
+    }
+  }
+}
