@@ -1,9 +1,9 @@
 /** From a parsed model config to a Graph: creates every layer, reporting what is unsupported. */
-import { KeraslessError } from "../errors.js";
+import { KeraslessError, unsupportedError } from "../errors.js";
 import { ConfigReader, describe, type JsonObject } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
 import type { Layer, LayerContext, Problem } from "../layers/layer.js";
-import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
+import { MODEL_CLASSES, type LayerRegistry } from "../layers/registry-types.js";
 import { callSpec, type CallSpec } from "./call.js";
 import {
   dtypeName,
@@ -17,8 +17,6 @@ import { Graph } from "./graph.js";
 import { checkGraphLimits } from "./limits.js";
 import { ModelLayer } from "./model-layer.js";
 import { isOpEntry, isTfOpLayer } from "./op-config.js";
-import { findOp } from "../layers/ops/registry.js";
-import { OpLayer } from "../layers/ops/op-layer.js";
 
 const MODEL_CLASS_NAMES: ReadonlySet<string> = new Set(MODEL_CLASSES);
 
@@ -26,23 +24,21 @@ const MODEL_CLASS_NAMES: ReadonlySet<string> = new Set(MODEL_CLASSES);
  * A model config (`{"class_name", "config"}`) as a wired graph whose limits are checked; every
  * unsupported part is reported in one E_UNSUPPORTED error. Weights are not loaded yet.
  */
-export function graphFromConfig(modelConfig: unknown, kerasMajor: 2 | 3): Graph {
+export function graphFromConfig(modelConfig: unknown, kerasMajor: 2 | 3, registry: LayerRegistry): Graph {
   const problems: Problem[] = [];
-  const graph = createGraph(parseModelConfig(modelConfig), { kerasMajor, report: (p) => problems.push(p) });
-  if (problems.length > 0) throw unsupportedError(problems);
+  const graph = createGraph(parseModelConfig(modelConfig), {
+    kerasMajor,
+    registry,
+    report: (p) => problems.push(p),
+  });
+  if (problems.length > 0)
+    throw unsupportedError(
+      problems.map((p) => ({ name: p.layer, kind: p.className, problem: p.problem })),
+      "layer",
+    );
   graph.build();
   checkGraphLimits(graph);
   return graph;
-}
-
-/** One error listing every unsupported part of the model. */
-function unsupportedError(problems: Problem[]): KeraslessError {
-  const lines = problems.map((p) => `layer "${p.layer}" (${p.className}): ${p.problem}`);
-  const head =
-    problems.length === 1
-      ? "the model uses 1 unsupported feature"
-      : `the model uses ${problems.length} unsupported features`;
-  return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer: problems[0].layer });
 }
 
 /**
@@ -51,8 +47,14 @@ function unsupportedError(problems: Problem[]): KeraslessError {
  */
 export const MAX_NESTING = 200;
 
+/** What creating a graph's layers needs: the Keras version, where problems go, the classes it runs. */
+type GraphContext = Omit<LayerContext, "createLayer"> & { readonly registry: LayerRegistry };
+
+/** The context of the layers one graph creates: they create the layers they wrap the same way. */
+type CreateContext = LayerContext & { readonly registry: LayerRegistry };
+
 /** Creates the layers of a model config (problems go to `context.report`); build() wires them. */
-export function createGraph(spec: ModelSpec, context: Omit<LayerContext, "createLayer">, depth = 0): Graph {
+export function createGraph(spec: ModelSpec, context: GraphContext, depth = 0): Graph {
   const layerContext = nestedContext(context, depth);
   const byName = new Map<string, Layer>();
   const callSpecs = new Map<string, CallSpec[]>();
@@ -83,7 +85,7 @@ export function createGraph(spec: ModelSpec, context: Omit<LayerContext, "create
 }
 
 /** A Sequential without an InputLayer takes its input shape from its first layer or build_input_shape. */
-function sequentialInputLayer(spec: ModelSpec, byName: Map<string, Layer>, context: LayerContext): InputLayer {
+function sequentialInputLayer(spec: ModelSpec, byName: Map<string, Layer>, context: CreateContext): InputLayer {
   const first = spec.layers[0];
   if (first === undefined) throw new KeraslessError("E_CONFIG", `the Sequential model "${spec.name}" has no layers`);
   const existing = byName.get(first.name);
@@ -102,16 +104,17 @@ function sequentialInputLayer(spec: ModelSpec, byName: Map<string, Layer>, conte
 }
 
 /** The context of layers `depth` levels down: the layers it creates are one level deeper. */
-function nestedContext(context: Omit<LayerContext, "createLayer">, depth: number): LayerContext {
-  const nested: LayerContext = {
+function nestedContext(context: GraphContext, depth: number): CreateContext {
+  const nested: CreateContext = {
     kerasMajor: context.kerasMajor,
+    registry: context.registry,
     report: (problem) => context.report(problem),
     createLayer: (serialized) => createInnerLayer(serialized, nested, depth + 1),
   };
   return nested;
 }
 
-function createLayer(entry: LayerEntry, context: LayerContext, depth: number): Layer | null {
+function createLayer(entry: LayerEntry, context: CreateContext, depth: number): Layer | null {
   const { className, name, config } = entry;
   if (depth > MAX_NESTING) {
     throw new KeraslessError(
@@ -131,7 +134,7 @@ function createLayer(entry: LayerEntry, context: LayerContext, depth: number): L
     return new InputLayer(name, shape, inputDtype(config.dtype, name, context));
   }
   if (isOpEntry(className, entry.module)) return createOpLayer(entry, context);
-  const definition = findLayerDefinition(className);
+  const definition = context.registry.find(className);
   const custom = entry.module !== undefined && !entry.module.startsWith("keras");
   if (definition === undefined || definition.create === null || custom) {
     const why =
@@ -141,16 +144,35 @@ function createLayer(entry: LayerEntry, context: LayerContext, depth: number): L
           ? custom
             ? `custom layer class ${describe(entry.registeredName ?? className)} is not supported ` +
               "(custom objects are never executed)"
-            : `layer class ${describe(className)} is not supported by kerasless yet`
+            : notSupported(`layer class ${describe(className)}`, context.registry)
           : "cannot be used here";
     context.report({ layer: name, className, problem: why });
     return null;
   }
-  return definition.create(new ConfigReader(name, className, config, context));
+  const reader = new ConfigReader(name, className, config, context);
+  const layer = definition.create(reader);
+  const unknown = reader.unknownKeys();
+  if (unknown.length > 0)
+    context.report({ layer: name, className, problem: unknownKeysProblem(unknown, entry, context) });
+  return layer;
+}
+
+/**
+ * Keras refuses a keyword argument a layer does not take; a config that has one was written by
+ * another class of the same name (an author's own `ReLU` with an `alpha`), which kerasless must
+ * not run as the built-in.
+ */
+function unknownKeysProblem(keys: readonly string[], entry: LayerEntry, context: LayerContext): string {
+  const quoted = keys.map((k) => describe(k)).join(", ");
+  const what = keys.length === 1 ? "config key" : "config keys";
+  return (
+    `${what} ${quoted} ${keys.length === 1 ? "is not an option" : "are not options"} of Keras ` +
+    `${context.kerasMajor}'s ${entry.className} (a custom layer with the built-in's name?)`
+  );
 }
 
 /** A layer serialized inside another layer's config (wrappers); never an InputLayer. */
-function createInnerLayer(serialized: JsonObject, context: LayerContext, depth: number): Layer | null {
+function createInnerLayer(serialized: JsonObject, context: CreateContext, depth: number): Layer | null {
   const entry = parseLayerEntry(serialized, 0, false);
   if (entry.className === "InputLayer")
     throw new KeraslessError("E_CONFIG", `InputLayer "${entry.name}" cannot be wrapped in another layer`);
@@ -166,20 +188,26 @@ function inputDtype(value: unknown, layer: string, context: LayerContext): "floa
   return "float32";
 }
 
+/** "<what> is not supported by kerasless yet", or by the subset entry point that was imported. */
+function notSupported(what: string, registry: LayerRegistry): string {
+  if (registry.entry === "kerasless") return `${what} is not supported by kerasless yet`;
+  return `${what} is not supported by ${registry.entry} (the main entry point "kerasless" runs every supported layer)`;
+}
+
 /** A tf.keras TFOpLambda / SlicingOpLambda or a Keras 3 op node; an op kerasless lacks is reported by name. */
-function createOpLayer(entry: LayerEntry, context: LayerContext): Layer | null {
+function createOpLayer(entry: LayerEntry, context: CreateContext): Layer | null {
   const tf = isTfOpLayer(entry.className);
   const fn = entry.config.function;
   const opName = tf ? (typeof fn === "string" ? fn : "") : entry.className;
   const label = tf ? `${entry.className} tf.${opName}` : `Keras op ${opName}`;
-  const definition = findOp(tf ? "tf" : "keras", opName);
-  if (definition === undefined) {
+  const layer = context.registry.opLayer?.(tf ? "tf" : "keras", opName, entry.name, entry.className, label);
+  if (layer === undefined) {
     context.report({
       layer: entry.name,
       className: entry.className,
-      problem: `${label} is not supported by kerasless yet`,
+      problem: notSupported(label, context.registry),
     });
     return null;
   }
-  return new OpLayer(entry.name, entry.className, label, definition);
+  return layer;
 }

@@ -47,6 +47,7 @@ export class DenseAttention extends Layer {
       reader.unsupported(`score_mode=${describe(mode)} is not supported (supported: "dot", "concat")`);
     this.mode = mode === "concat" || mode === "additive" ? mode : "dot";
     reader.number("dropout", 0); // dropout acts in training only
+    reader.ignore("seed"); // the dropout's
   }
 
   computeOutputShapes(inputShapes: Shape[], args: CallArguments = NO_ARGUMENTS): Shape[] {

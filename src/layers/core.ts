@@ -37,6 +37,7 @@ export class InputLayer extends Layer {
 
 /** Dense: y = activation(x · kernel + bias) on the last axis. */
 export class Dense extends Layer {
+  override readonly anyRank = true;
   readonly units: number;
   readonly activation: Activation;
   readonly useBias: boolean;
@@ -51,6 +52,7 @@ export class Dense extends Layer {
     this.activation = reader.activation("activation", "linear");
     this.useBias = reader.bool("use_bias", true);
     if (reader.has("lora_rank")) reader.unsupported("LoRA-adapted Dense layers (lora_rank) are not supported");
+    reader.ignore("lora_alpha"); // scales the LoRA update, which lora_rank reports
     if (reader.has("quantization_config")) reader.unsupported("quantized Dense layers are not supported");
     if (!Number.isInteger(this.activation.outputDim(this.units))) {
       reader.unsupported(`activation ${this.activation.name} needs an even number of units`);
@@ -113,6 +115,7 @@ export class Dense extends Layer {
 /** Activation: applies a named activation on the last axis. */
 export class ActivationLayer extends Layer {
   override readonly supportsMasking = true;
+  override readonly anyRank = true;
   readonly activation: Activation;
 
   constructor(reader: ConfigReader) {
@@ -150,9 +153,11 @@ export class ActivationLayer extends Layer {
 /** Layers that only act during training (dropout and noise): the identity at inference. */
 export class InferenceIdentity extends Layer {
   override readonly supportsMasking = true;
+  override readonly anyRank = true;
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
+    reader.ignoreEveryOption(); // rates, noise shapes, seeds: they act only in training
   }
 
   computeOutputShapes(inputShapes: Shape[]): Shape[] {

@@ -67,6 +67,8 @@ export abstract class AxesLayer extends SameShapeLayer {
 
 /** An elementwise layer y = f(x) whose f is fixed by the config (ReLU, LeakyReLU, ELU). */
 export class ElementwiseLayer extends SameShapeLayer {
+  override readonly anyRank = true;
+
   constructor(
     reader: ConfigReader,
     private readonly f: (x: number) => number,

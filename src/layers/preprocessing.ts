@@ -130,6 +130,7 @@ export class RandomCrop extends ImageLayer {
   constructor(reader: ConfigReader) {
     super(reader);
     this.resizes = reader.context.kerasMajor === 2;
+    reader.ignore("seed", "rng_type"); // the crop's randomness acts in training only
   }
 
   override computeOutputShapes(inputShapes: Shape[]): Shape[] {
@@ -146,6 +147,7 @@ export class RandomCrop extends ImageLayer {
 export class RandomIdentity extends Layer {
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
+    reader.ignoreEveryOption(); // they act only in training
   }
 
   computeOutputShapes(inputShapes: Shape[]): Shape[] {

@@ -12,50 +12,43 @@ import { cudnnLayers } from "./cudnn.js";
 import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
 import { normalizationLayers } from "./normalization.js";
+import { opLayers } from "./op-layers.js";
 import { poolingLayers } from "./pooling.js";
 import { preprocessingLayers } from "./preprocessing.js";
 import { recurrentLayers } from "./recurrent.js";
-import type { LayerDefinition } from "./registry-types.js";
+import { layerRegistry, type LayerDefinition, type LayerRegistry } from "./registry-types.js";
 import { reshapingLayers } from "./reshaping.js";
 import { wrapperLayers } from "./wrappers.js";
 
-export type { LayerDefinition } from "./registry-types.js";
+export { MODEL_CLASSES, type LayerDefinition, type LayerRegistry } from "./registry-types.js";
 
-/** Model classes that can appear as layers (nested models); the graph builder runs them. */
-export const MODEL_CLASSES = ["Sequential", "Functional", "Model"] as const;
-
-const modelDefinitions: LayerDefinition[] = MODEL_CLASSES.map((className) => ({
-  className,
-  family: "models",
-  summary: "top-level or nested inside another model",
-  create: null,
-}));
-
-const definitions: readonly LayerDefinition[] = [
-  ...modelDefinitions,
-  ...coreLayers,
-  ...activationLayers,
-  ...reshapingLayers,
-  ...embeddingLayers,
-  ...mergeLayers,
-  ...recurrentLayers,
-  ...convolutionalLayers,
-  ...convolutionalNdLayers,
-  ...convolutionalDepthwiseLayers,
-  ...poolingLayers,
-  ...preprocessingLayers,
-  ...normalizationLayers,
-  ...wrapperLayers,
-  ...cudnnLayers,
-  ...attentionLayers,
-];
-
-const byClassName = new Map(definitions.map((d) => [d.className, d]));
+/** Every layer family and the op layers: what the main entry points run. */
+export const fullRegistry: LayerRegistry = layerRegistry(
+  "kerasless",
+  [
+    coreLayers,
+    activationLayers,
+    reshapingLayers,
+    embeddingLayers,
+    mergeLayers,
+    recurrentLayers,
+    convolutionalLayers,
+    convolutionalNdLayers,
+    convolutionalDepthwiseLayers,
+    poolingLayers,
+    preprocessingLayers,
+    normalizationLayers,
+    wrapperLayers,
+    cudnnLayers,
+    attentionLayers,
+  ],
+  opLayers,
+);
 
 export function findLayerDefinition(className: string): LayerDefinition | undefined {
-  return byClassName.get(className);
+  return fullRegistry.find(className);
 }
 
 export function supportedLayers(): readonly LayerDefinition[] {
-  return definitions;
+  return fullRegistry.layers;
 }
