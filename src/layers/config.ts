@@ -53,6 +53,16 @@ export class ConfigReader {
     for (const key of keys) this.known.add(key);
   }
 
+  /**
+   * Keras 3's LoRA adapters (`lora_rank`, scaled by `lora_alpha`) and quantized layers
+   * (`quantization_config`), which kerasless does not run.
+   */
+  refuseAdapters(): void {
+    if (this.has("lora_rank")) this.unsupported(`LoRA-adapted ${this.className} layers (lora_rank) are not supported`);
+    if (this.has("quantization_config")) this.unsupported(`quantized ${this.className} layers are not supported`);
+    this.ignore("lora_alpha");
+  }
+
   /** For layers that are the identity at inference whatever their options (dropout, augmentation). */
   ignoreEveryOption(): void {
     this.anyKey = true;

@@ -72,6 +72,8 @@ export abstract class SpatialConvolution extends Layer {
     this.kernelSize = perAxis(reader, kernelKey, rank, 1);
     this.strides = perAxis(reader, "strides", rank, 1);
     this.dilations = perAxis(reader, "dilation_rate", rank, 1);
+    reader.refuseAdapters();
+    reader.ignore("conv_op"); // tf_keras: how TensorFlow's op is called
     const padding = reader.string("padding", "valid").toLowerCase();
     if (!paddings.includes(padding))
       reader.unsupported(`padding=${describe(padding)} is not supported (Keras allows ${paddings.join(", ")})`);

@@ -51,9 +51,7 @@ export class Dense extends Layer {
     this.units = reader.positiveInt("units");
     this.activation = reader.activation("activation", "linear");
     this.useBias = reader.bool("use_bias", true);
-    if (reader.has("lora_rank")) reader.unsupported("LoRA-adapted Dense layers (lora_rank) are not supported");
-    reader.ignore("lora_alpha"); // scales the LoRA update, which lora_rank reports
-    if (reader.has("quantization_config")) reader.unsupported("quantized Dense layers are not supported");
+    reader.refuseAdapters();
     if (!Number.isInteger(this.activation.outputDim(this.units))) {
       reader.unsupported(`activation ${this.activation.name} needs an even number of units`);
     }

@@ -67,6 +67,8 @@ abstract class ImageLayer extends Layer {
     this.height = reader.positiveInt("height");
     this.width = reader.positiveInt("width");
     this.channelsFirst = reader.dataFormat() === "channels_first";
+    // Keras 3's image-layer base: the random layers' factor, and the format of bounding boxes.
+    reader.ignore("factor", "bounding_box_format");
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {

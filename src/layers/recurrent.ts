@@ -88,7 +88,7 @@ export abstract class RecurrentLayer extends Layer {
         reader.unsupported(`${key} ${activation.name} cannot be used inside a recurrent cell`);
     }
     // Options of training or of how TensorFlow runs the loop: they do not change inference results.
-    reader.ignore("dropout", "recurrent_dropout", "unroll", "seed", "use_cudnn");
+    reader.ignore("dropout", "recurrent_dropout", "unroll", "seed", "use_cudnn", "force_generator", "rng_type");
   }
 
   get units(): number {
