@@ -72,8 +72,6 @@ export abstract class SpatialConvolution extends Layer {
     this.kernelSize = perAxis(reader, kernelKey, rank, 1);
     this.strides = perAxis(reader, "strides", rank, 1);
     this.dilations = perAxis(reader, "dilation_rate", rank, 1);
-    reader.refuseAdapters();
-    reader.ignore("conv_op"); // tf_keras: how TensorFlow's op is called
     const padding = reader.string("padding", "valid").toLowerCase();
     if (!paddings.includes(padding))
       reader.unsupported(`padding=${describe(padding)} is not supported (Keras allows ${paddings.join(", ")})`);
@@ -85,6 +83,8 @@ export abstract class SpatialConvolution extends Layer {
       reader.unsupported("strides > 1 together with dilation_rate > 1 is not supported (TensorFlow refuses it too)");
     if (this.channelsFirst && this.activation.outputDim(4) !== 4)
       reader.unsupported(`activation ${this.activation.name} with channels_first halves a spatial axis`);
+    reader.refuseAdapters();
+    reader.ignore("conv_op"); // tf_keras: how TensorFlow's op is called
   }
 
   /** Filters of the output. */

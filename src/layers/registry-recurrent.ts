@@ -13,20 +13,21 @@ import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
 import { normalizationLayers } from "./normalization.js";
 import { recurrentLayers } from "./recurrent.js";
-import { layerRegistry, type LayerRegistry } from "./registry-types.js";
+import { layerRegistry, modelDefinitions, type LayerRegistry } from "./registry-types.js";
 import { wrapperLayers } from "./wrappers.js";
 
 export const recurrentRegistry: LayerRegistry = layerRegistry(
   "kerasless/recurrent",
   [
-    coreLayers,
-    activationLayers,
-    embeddingLayers,
-    mergeLayers,
-    recurrentLayers,
-    normalizationLayers,
-    wrapperLayers,
-    cudnnLayers,
+    ...modelDefinitions,
+    ...coreLayers,
+    ...activationLayers,
+    ...embeddingLayers,
+    ...mergeLayers,
+    ...recurrentLayers,
+    ...normalizationLayers,
+    ...wrapperLayers,
+    ...cudnnLayers,
   ],
   null,
 );

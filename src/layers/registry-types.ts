@@ -33,7 +33,7 @@ export const MODEL_CLASSES = ["Sequential", "Functional", "Model"] as const;
 export interface LayerRegistry {
   /** The entry point that uses it ("kerasless", "kerasless/recurrent"), for messages. */
   readonly entry: string;
-  /** Every class, models first, in the order of the families given. */
+  /** Every class, models first. */
   readonly layers: readonly LayerDefinition[];
   find(className: string): LayerDefinition | undefined;
   /** Creates op layers (TFOpLambda, Keras 3 op nodes); null: this registry leaves them out. */
@@ -52,19 +52,20 @@ export type OpLayerFactory = (
   label: string,
 ) => Layer | undefined;
 
-/** A registry of the given families (the model classes are always in). */
+/** The model classes' registry lines (every registry starts with them). */
+export const modelDefinitions: readonly LayerDefinition[] = MODEL_CLASSES.map((className) => ({
+  className,
+  family: "models",
+  summary: "top-level or nested inside another model",
+  create: null,
+}));
+
+/** A registry of `layers` (models first) for the entry point named `entry`. */
 export function layerRegistry(
   entry: string,
-  families: readonly (readonly LayerDefinition[])[],
+  layers: readonly LayerDefinition[],
   opLayer: OpLayerFactory | null,
 ): LayerRegistry {
-  const models: LayerDefinition[] = MODEL_CLASSES.map((className) => ({
-    className,
-    family: "models",
-    summary: "top-level or nested inside another model",
-    create: null,
-  }));
-  const layers = [...models, ...families.flat()];
   const byClassName = new Map(layers.map((d) => [d.className, d]));
   return { entry, layers, find: (className) => byClassName.get(className), opLayer };
 }

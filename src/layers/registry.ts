@@ -16,39 +16,38 @@ import { opLayers } from "./op-layers.js";
 import { poolingLayers } from "./pooling.js";
 import { preprocessingLayers } from "./preprocessing.js";
 import { recurrentLayers } from "./recurrent.js";
-import { layerRegistry, type LayerDefinition, type LayerRegistry } from "./registry-types.js";
+import { layerRegistry, modelDefinitions, type LayerDefinition, type LayerRegistry } from "./registry-types.js";
 import { reshapingLayers } from "./reshaping.js";
 import { wrapperLayers } from "./wrappers.js";
 
 export { MODEL_CLASSES, type LayerDefinition, type LayerRegistry } from "./registry-types.js";
 
+const definitions: readonly LayerDefinition[] = [
+  ...modelDefinitions,
+  ...coreLayers,
+  ...activationLayers,
+  ...reshapingLayers,
+  ...embeddingLayers,
+  ...mergeLayers,
+  ...recurrentLayers,
+  ...convolutionalLayers,
+  ...convolutionalNdLayers,
+  ...convolutionalDepthwiseLayers,
+  ...poolingLayers,
+  ...preprocessingLayers,
+  ...normalizationLayers,
+  ...wrapperLayers,
+  ...cudnnLayers,
+  ...attentionLayers,
+];
+
 /** Every layer family and the op layers: what the main entry points run. */
-export const fullRegistry: LayerRegistry = layerRegistry(
-  "kerasless",
-  [
-    coreLayers,
-    activationLayers,
-    reshapingLayers,
-    embeddingLayers,
-    mergeLayers,
-    recurrentLayers,
-    convolutionalLayers,
-    convolutionalNdLayers,
-    convolutionalDepthwiseLayers,
-    poolingLayers,
-    preprocessingLayers,
-    normalizationLayers,
-    wrapperLayers,
-    cudnnLayers,
-    attentionLayers,
-  ],
-  opLayers,
-);
+export const fullRegistry: LayerRegistry = layerRegistry("kerasless", definitions, opLayers);
 
 export function findLayerDefinition(className: string): LayerDefinition | undefined {
   return fullRegistry.find(className);
 }
 
 export function supportedLayers(): readonly LayerDefinition[] {
-  return fullRegistry.layers;
+  return definitions;
 }
