@@ -269,10 +269,10 @@ const BASE_LAYER_KEYS: Record<KerasMajor, ReadonlySet<string>> = {
 
 /**
  * How a weight is initialized, penalized or constrained while training (`kernel_initializer`,
- * `gamma_regularizer`, `depthwise_constraint`, ...): Keras keeps these in every config of a layer
- * with weights, and they never change inference.
+ * `gamma_regularizer`, `depthwise_constraint`, the LSTM family's `unit_forget_bias`, ...): Keras
+ * keeps these in every config of a layer with weights, and they never change inference.
  */
-const TRAINING_ONLY = /_(?:initializer|regularizer|constraint)$/;
+const TRAINING_ONLY = /_(?:initializer|regularizer|constraint)$|^unit_forget_bias$/;
 
 export function describe(value: unknown): string {
   if (value === undefined) return "nothing";

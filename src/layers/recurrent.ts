@@ -334,7 +334,6 @@ export class LSTM extends RecurrentLayer {
 
   constructor(reader: ConfigReader) {
     super(reader, true);
-    reader.ignore("unit_forget_bias"); // how the bias is initialized
   }
 
   protected cellSpec(): RecurrentSpec {
