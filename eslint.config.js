@@ -13,6 +13,8 @@ export default tseslint.config(
       "src/kernels/*-binary.ts",
       "test/runtimes/",
       "examples/web/build/",
+      "examples/cloudflare/.wrangler/",
+      "examples/cloudflare/build/",
       "docs/api/",
     ],
   },

@@ -1,7 +1,8 @@
 /**
  * Builds dist/browser/kerasless.min.js (the core, src/index.ts, as one minified ESM file with
  * fflate inside), dist/browser/kerasless-recurrent.min.js (the same for src/recurrent.ts, the
- * layer families of sequence models only) and the web demo's script (examples/web/build/).
+ * layer families of sequence models only), the kernels' `.wasm` files (dist/wasm/) and the web
+ * demo's script (examples/web/build/).
  *
  *   node --import tsx scripts/build-browser.ts      (part of `npm run build`)
  */
@@ -10,6 +11,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
+import { WASM_KERNELS_BASE64 } from "../src/kernels/wasm-binary.js";
+import { WASM_RELAXED_KERNELS_BASE64 } from "../src/kernels/wasm-relaxed-binary.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 export const BUNDLE_PATH = join(root, "dist/browser/kerasless.min.js");
@@ -56,6 +59,17 @@ export const buildCoreBundle = (): Promise<Bundle> => buildBundle("src/index.ts"
 /** The recurrent-only bundle (kerasless/recurrent). */
 export const buildRecurrentBundle = (): Promise<Bundle> => buildBundle("src/recurrent.ts", RECURRENT_BUNDLE_PATH);
 
+/**
+ * The kernels as `.wasm` files in `dist/wasm/`, for runtimes that take a compiled module instead of
+ * compiling bytes at run time: `dist/workers.js` (the Cloudflare Workers entry) imports the SIMD128
+ * one, and `useKernelModule()` takes either.
+ */
+export function writeKernelFiles(dist: string): void {
+  mkdirSync(join(dist, "wasm"), { recursive: true });
+  writeFileSync(join(dist, "wasm/kernels-simd128.wasm"), Buffer.from(WASM_KERNELS_BASE64, "base64"));
+  writeFileSync(join(dist, "wasm/kernels-relaxed-simd.wasm"), Buffer.from(WASM_RELAXED_KERNELS_BASE64, "base64"));
+}
+
 export const gzipSize = (code: Uint8Array): number => gzipSync(code, { level: 9 }).length;
 
 /**
@@ -90,6 +104,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   mkdirSync(dirname(BUNDLE_PATH), { recursive: true });
   writeFileSync(BUNDLE_PATH, code);
   writeFileSync(RECURRENT_BUNDLE_PATH, recurrent);
+  writeKernelFiles(join(root, "dist"));
   await buildDemo(code);
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
   for (const [path, bytes, budget] of [

@@ -11,7 +11,7 @@ const roots =
     ? process.argv.slice(2)
     : ["src", "wasm", "test", "scripts", "bench", "bin", "examples"];
 const sourceFile = /\.(?:ts|js|mjs|cjs)$/;
-const skipped = new Set(["node_modules", "fixtures", "build"]);
+const skipped = new Set(["node_modules", "fixtures", "build", ".wrangler"]);
 const problems = [];
 
 const walk = (dir) => {

@@ -1,7 +1,7 @@
 /**
  * Builds the npm package as users receive it, in a temporary staging folder (dist/ is not touched):
- * a fresh build of src/ (no source maps), the browser bundle, bin/, LICENSE, README.md, docs/*.md,
- * and a package.json without the development scripts and dependencies: npm 11 would otherwise
+ * a fresh build of src/ (no source maps), the browser bundle, the kernels' .wasm files, bin/, LICENSE,
+ * README.md, docs/*.md, and a package.json without the development scripts and dependencies: npm 11 would otherwise
  * list our `prepare` (a build step for this repository) among the install scripts a user must
  * approve. The root package.json refuses `npm publish` for that reason.
  *
@@ -13,7 +13,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildCoreBundle, buildRecurrentBundle } from "./build-browser.js";
+import { buildCoreBundle, buildRecurrentBundle, writeKernelFiles } from "./build-browser.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 
@@ -73,6 +73,7 @@ export async function pack(outDir: string): Promise<Packed> {
     mkdirSync(join(stage, "dist/browser"), { recursive: true });
     writeFileSync(join(stage, "dist/browser/kerasless.min.js"), (await buildCoreBundle()).code);
     writeFileSync(join(stage, "dist/browser/kerasless-recurrent.min.js"), (await buildRecurrentBundle()).code);
+    writeKernelFiles(join(stage, "dist"));
     cpSync(join(root, "bin"), join(stage, "bin"), { recursive: true });
     for (const file of ["LICENSE", "README.md"]) cpSync(join(root, file), join(stage, file));
     mkdirSync(join(stage, "docs"));

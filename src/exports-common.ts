@@ -11,4 +11,11 @@ export type { LoadBytesOptions } from "./load-with.js";
 export type { ReadOptions } from "./format/artifact.js";
 export type { LayerDefinition } from "./layers/registry-types.js";
 export { activationNames } from "./kernels/activations.js";
-export { setKernelPath, kernelPath, kernelThreads, type KernelPath } from "./kernels/wasm.js";
+export {
+  setKernelPath,
+  kernelPath,
+  kernelThreads,
+  useKernelModule,
+  type KernelPath,
+  type WasmFeatures,
+} from "./kernels/wasm.js";

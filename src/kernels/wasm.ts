@@ -46,7 +46,29 @@ function supportedBuild(): { bytes: Uint8Array<ArrayBuffer>; features: WasmFeatu
   return WebAssembly.validate(simd) ? { bytes: simd, features: "simd128" } : null;
 }
 
+/** The module the application gave (useKernelModule): used instead of compiling the embedded bytes. */
+let given: { module: WebAssembly.Module; features: WasmFeatures } | null = null;
+
+/**
+ * Runs the WebAssembly kernels of models loaded from now on from a module the runtime compiled,
+ * for runtimes that refuse to compile WebAssembly from bytes at run time but take a `.wasm` module
+ * import: Cloudflare Workers ("Wasm code generation disallowed by embedder"). The package ships
+ * the modules as `kerasless/wasm/kernels-simd128.wasm` and `kerasless/wasm/kernels-relaxed-simd.wasm`
+ * (`features` says which one it is); `kerasless/workers`, which Wrangler picks for `kerasless`,
+ * imports the SIMD128 one and calls this.
+ */
+export function useKernelModule(module: WebAssembly.Module, features: WasmFeatures = "simd128"): void {
+  const exported = typeof WebAssembly === "object" && module instanceof WebAssembly.Module ? module : null;
+  const names = exported === null ? [] : WebAssembly.Module.exports(exported).map((e) => `${e.kind} ${e.name}`);
+  if (!["memory memory", "function gemm", "function lstmSteps"].every((name) => names.includes(name)))
+    throw new KeraslessError("E_UNSUPPORTED", "useKernelModule() needs kerasless' kernel module (kernels-*.wasm)");
+  if (features !== "simd128" && features !== "relaxed-simd")
+    throw new KeraslessError("E_UNSUPPORTED", `unknown WebAssembly features "${String(features)}"`);
+  given = { module, features };
+}
+
 function compiledKernels(): { module: WebAssembly.Module; features: WasmFeatures } | null {
+  if (given !== null) return given;
   if (compiled !== undefined) return compiled;
   compiled = null;
   if (typeof WebAssembly !== "object" || typeof atob !== "function") return null;

@@ -1,0 +1,66 @@
+/**
+ * useKernelModule(): the kernels from a module the runtime compiled, for runtimes that refuse to
+ * compile WebAssembly from bytes (workerd: "Wasm code generation disallowed by embedder"). Here
+ * Node plays such a runtime: WebAssembly.Module and WebAssembly.compile refuse bytes, as workerd's
+ * do. examples/cloudflare/test/worker.e2e.ts runs the real thing in workerd.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { KeraslessError } from "../../src/errors.js";
+import { loadModelFromBytes } from "../../src/load.js";
+import { WASM_KERNELS_BASE64 } from "../../src/kernels/wasm-binary.js";
+import { kernelPath, useKernelModule, wasmFeatures } from "../../src/kernels/wasm.js";
+import { Tensor } from "../../src/tensor.js";
+import { FIXTURES, assertClose, type FixtureTensor } from "../helpers.js";
+
+// Compiled before the runtime starts refusing, as workerd compiles a Worker's .wasm modules when it loads it.
+const kernels = new WebAssembly.Module(Buffer.from(WASM_KERNELS_BASE64, "base64"));
+const empty = new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+const refused = () => new Error("WebAssembly.Module(): Wasm code generation disallowed by embedder");
+const realModule = WebAssembly.Module;
+const realCompile = WebAssembly.compile;
+Object.assign(WebAssembly, {
+  Module: new Proxy(realModule, {
+    construct: () => {
+      throw refused();
+    },
+  }),
+  compile: () => Promise.reject(refused()),
+});
+test.after(() => Object.assign(WebAssembly, { Module: realModule, compile: realCompile }));
+
+test("where WebAssembly cannot be compiled from bytes, the kernels fall back to TypeScript", () => {
+  assert.equal(kernelPath(), "js");
+  assert.equal(wasmFeatures(), null);
+});
+
+test("useKernelModule refuses what is not kerasless' kernel module", () => {
+  for (const wrong of [empty, new Uint8Array(8), null])
+    assert.throws(
+      () => useKernelModule(wrong as WebAssembly.Module),
+      (e: unknown) => e instanceof KeraslessError && e.code === "E_UNSUPPORTED" && /kernels-\*\.wasm/.test(e.message),
+    );
+  assert.throws(() => useKernelModule(kernels, "sse" as never), /unknown WebAssembly features "sse"/);
+  assert.equal(kernelPath(), "js");
+});
+
+test("with the module given, models run on the WebAssembly kernels and give Keras' numbers", () => {
+  useKernelModule(kernels);
+  assert.equal(kernelPath(), "wasm");
+  assert.equal(wasmFeatures(), "simd128");
+  const dir = join(FIXTURES, "seed");
+  const model = loadModelFromBytes({
+    name: "model.keras",
+    bytes: new Uint8Array(readFileSync(join(dir, "model.keras"))),
+  });
+  assert.equal(model.kernelPlans().find((p) => p.layer === "lstm")?.backend, "wasm-simd fused");
+  const io = JSON.parse(readFileSync(join(dir, "io.json"), "utf8")) as {
+    inputs: FixtureTensor[];
+    outputs: FixtureTensor[];
+  };
+  const [x] = io.inputs;
+  const [y] = model.predict(new Tensor(x.shape, Float32Array.from(x.data)));
+  assertClose(y, io.outputs[0], "seed");
+});
