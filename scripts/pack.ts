@@ -13,7 +13,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildCoreBundle, writeKernelFiles } from "./build-browser.js";
+import { buildCoreBundle, buildRecurrentBundle, writeKernelFiles } from "./build-browser.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 
@@ -72,6 +72,7 @@ export async function pack(outDir: string): Promise<Packed> {
     run(process.execPath, [tsc, ...build, "--sourceMap", "false", "--declarationMap", "false"], root);
     mkdirSync(join(stage, "dist/browser"), { recursive: true });
     writeFileSync(join(stage, "dist/browser/kerasless.min.js"), (await buildCoreBundle()).code);
+    writeFileSync(join(stage, "dist/browser/kerasless-recurrent.min.js"), (await buildRecurrentBundle()).code);
     writeKernelFiles(join(stage, "dist"));
     cpSync(join(root, "bin"), join(stage, "bin"), { recursive: true });
     for (const file of ["LICENSE", "README.md"]) cpSync(join(root, file), join(stage, file));

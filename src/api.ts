@@ -1,7 +1,7 @@
 /** The public loading API, parameterized by how a string source is read (URL or path). */
 import { KeraslessError, describeThrown } from "./errors.js";
 import type { NamedBytes } from "./format/artifact.js";
-import { loadModelFromBytes } from "./load.js";
+import type { LoadFromBytes } from "./load-with.js";
 import type { Model } from "./model.js";
 
 /** File bytes, or a string: a path in Node, a URL elsewhere. */
@@ -55,8 +55,10 @@ export async function readSource(source: ModelSource, readString: StringReader, 
   throw new KeraslessError("E_INPUT", "loadModel() takes a Uint8Array, an ArrayBuffer, a Blob or a string");
 }
 
+/** loadModel for an entry point: how it reads a string source, and which layers it runs. */
 export function makeLoadModel(
   readString: StringReader,
+  loadModelFromBytes: LoadFromBytes,
   readExternal?: ExternalReader,
 ): (source: ModelSource, options?: LoadOptions) => Promise<Model> {
   return async (source, options = {}) => {

@@ -101,9 +101,37 @@ export function rethrowAs(code: ErrorCode, context: string, thrown: unknown, fil
   throw new KeraslessError(code, `${context}: ${describeThrown(thrown)}`, { file, cause: thrown });
 }
 
-/** One E_UNSUPPORTED error listing every unsupported part of a model, one `lines` entry each. */
-export function unsupportedFeatures(lines: readonly string[], layer: string): KeraslessError {
+/** One unsupported part of a model: a layer (or ONNX node) `name` of class `kind`, and what it uses. */
+export interface UnsupportedPart {
+  readonly name: string;
+  readonly kind: string;
+  readonly problem: string;
+}
+
+/** How many layer names a summary line quotes before "and N more". */
+const NAMES_QUOTED = 3;
+
+/**
+ * The one E_UNSUPPORTED error listing every unsupported part of a model, summarised: parts with
+ * the same class and problem are written once, with their count and the first names, so that a
+ * model with 58 unsupported convolutions still names, within the message's 2,000 characters,
+ * the pooling layer it also lacks. `noun` is "layer" or "node".
+ */
+export function unsupportedError(parts: readonly UnsupportedPart[], noun: string): KeraslessError {
+  const groups = new Map<string, { kind: string; problem: string; names: string[] }>();
+  for (const part of parts) {
+    const key = JSON.stringify([part.kind, part.problem]);
+    const group = groups.get(key) ?? { kind: part.kind, problem: part.problem, names: [] };
+    group.names.push(part.name);
+    groups.set(key, group);
+  }
+  const lines = [...groups.values()].map(({ kind, problem, names }) => {
+    if (names.length === 1) return `${noun} "${names[0]}" (${kind}): ${problem}`;
+    const quoted = names.slice(0, NAMES_QUOTED).map((n) => `"${n}"`);
+    if (names.length > NAMES_QUOTED) quoted.push(`and ${names.length - NAMES_QUOTED} more`);
+    return `${names.length} ${noun}s (${kind}) ${quoted.join(", ")}: ${problem}`;
+  });
   const head =
-    lines.length === 1 ? "the model uses 1 unsupported feature" : `the model uses ${lines.length} unsupported features`;
-  return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer });
+    parts.length === 1 ? "the model uses 1 unsupported feature" : `the model uses ${parts.length} unsupported features`;
+  return new KeraslessError("E_UNSUPPORTED", `${head}: ${lines.join("; ")}`, { layer: parts[0]?.name });
 }

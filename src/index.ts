@@ -4,8 +4,9 @@
  * @module kerasless
  */
 import { fetchBytes, makeLoadModel } from "./api.js";
+import { loadModelFromBytes } from "./load.js";
 
 export * from "./exports.js";
 
 /** Loads a `.keras`, legacy `.h5`, or `model.json` (+ `options.weights`) model. */
-export const loadModel = makeLoadModel(fetchBytes);
+export const loadModel = makeLoadModel(fetchBytes, loadModelFromBytes);

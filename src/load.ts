@@ -1,34 +1,14 @@
-/** From file bytes to a runnable, fully validated Model (runtime-independent). */
-import { KeraslessError } from "./errors.js";
-import { readArtifact, type NamedBytes, type ReadOptions } from "./format/artifact.js";
-import { loadWeights } from "./format/weights.js";
-import { graphFromConfig } from "./graph/create.js";
-import { Model } from "./model.js";
-import { onnxFrontEnd } from "./onnx/front-end.js";
-import { isHdf5 } from "./io/hdf5/index.js";
-import { isZip } from "./io/zip.js";
+/** From file bytes to a runnable, fully validated Model (runtime-independent), with every layer family. */
+import type { NamedBytes } from "./format/artifact.js";
+import { fullRegistry } from "./layers/registry.js";
+import { loadFromBytesWith, type LoadBytesOptions } from "./load-with.js";
+import type { Model } from "./model.js";
 
 export { MAX_VALUES_PER_SAMPLE } from "./graph/limits.js";
+export type { LoadBytesOptions } from "./load-with.js";
 
-export interface LoadBytesOptions extends ReadOptions {
-  /** An ONNX model's external data files, by the `location` the model gives (bytes only). */
-  externalData?: Record<string, Uint8Array>;
-}
+const load = loadFromBytesWith(fullRegistry);
 
 export function loadModelFromBytes(model: NamedBytes, weights?: NamedBytes, options: LoadBytesOptions = {}): Model {
-  const { bytes, name } = model;
-  if (onnxFrontEnd?.accepts(bytes, name) && !isZip(bytes) && !isHdf5(bytes)) {
-    if (weights !== undefined)
-      throw new KeraslessError("E_INPUT", "an ONNX model takes no weights file", { file: name });
-    return onnxFrontEnd.load(bytes, name, options.externalData);
-  }
-  const artifact = readArtifact(model, weights, options);
-  try {
-    const graph = graphFromConfig(artifact.modelConfig, artifact.kerasMajor);
-    loadWeights(graph, artifact.weights);
-    return new Model(graph, artifact);
-  } catch (e) {
-    if (e instanceof KeraslessError) throw e.inFile(artifact.file);
-    throw e;
-  }
+  return load(model, weights, options);
 }

@@ -4,6 +4,7 @@
  * @module kerasless in Node
  */
 import { makeLoadModel } from "./api.js";
+import { loadModelFromBytes } from "./load.js";
 import { readPathOrUrl } from "./node/read.js";
 import { onnxExternalFiles } from "./node/onnx-external.js";
 import "./onnx/index.js"; // Node reads .onnx files out of the box
@@ -13,4 +14,4 @@ export { loadModelPool, ModelPool, type PoolOptions } from "./node/pool.js";
 export { setKernelThreads } from "./node/kernel-threads.js";
 
 /** Loads a `.keras`, legacy `.h5`, `model.json` (+ `options.weights`) or `.onnx` model from a path or bytes. */
-export const loadModel = makeLoadModel(readPathOrUrl, onnxExternalFiles);
+export const loadModel = makeLoadModel(readPathOrUrl, loadModelFromBytes, onnxExternalFiles);

@@ -206,3 +206,23 @@ test("the engine's allocation failures become E_LIMIT; other errors pass through
   const typeError = new TypeError("Invalid array length");
   assert.equal(allocationError(typeError, "x"), typeError);
 });
+
+test("many unsupported layers are summarised by class, so that every missing class fits in the message", () => {
+  const json = seedJson();
+  const layers = json.config.layers;
+  const dense = layers[2];
+  // 58 layers of one class kerasless lacks (as a MobileNet's), then one of another class.
+  const fake = (className: string, name: string) => ({ ...dense, class_name: className, config: { name } });
+  layers.splice(2, 0, ...Array.from({ length: 58 }, (_, i) => fake("SpectralConv2D", `spectral_conv_${i}`)));
+  layers.splice(60, 0, fake("HolographicPooling2D", "holographic_pool"));
+  const error = rejects(() => fromJson(json), "E_UNSUPPORTED", /the model uses 59 unsupported features/);
+  assert.match(
+    error.message,
+    new RegExp(
+      '58 layers \\(SpectralConv2D\\) "spectral_conv_0", "spectral_conv_1", "spectral_conv_2", and 55 more: ' +
+        'layer class "SpectralConv2D" is not supported',
+    ),
+  );
+  assert.match(error.message, /layer "holographic_pool" \(HolographicPooling2D\): layer class "HolographicPooling2D"/);
+  assert.ok(error.message.length < 600, `${error.message.length} characters`);
+});

@@ -35,12 +35,14 @@ function loadObjectPath(graph: Graph, root: H5Group, prefix: string): void {
     // Wrappers keep their weights in several groups (forward_layer/cell/vars, backward_layer/...),
     // MultiHeadAttention in one per projection; each group's vars are numbered from 0.
     const groups: string[] = [];
+    const found = new Map<string, H5Group>();
     const paths = layer.weightPaths((group) => {
       const varsPath = `${path}/${group}`;
-      if (!root.isGroup(varsPath))
-        throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
+      const vars = varsGroup(root, varsPath);
+      if (vars === null) throw layer.error("E_WEIGHTS_MISSING", `no weights at "${varsPath}" in the weights file`);
       groups.push(`"${varsPath}"`);
-      return root.group(varsPath).memberCount();
+      found.set(group, vars);
+      return vars.memberCount();
     });
     if (paths.length !== layer.weightSpecs.length) {
       throw layer.error(
@@ -49,14 +51,25 @@ function loadObjectPath(graph: Graph, root: H5Group, prefix: string): void {
           `the config implies ${layer.weightSpecs.length}`,
       );
     }
-    layer.setWeights(
-      paths.map((p) => readDataset(root.group(`${path}/${parentOf(p)}`), p.slice(p.lastIndexOf("/") + 1), layer)),
-    );
+    layer.setWeights(paths.map((p) => readDataset(found.get(parentOf(p))!, p.slice(p.lastIndexOf("/") + 1), layer)));
   }
 }
 
 function parentOf(path: string): string {
   return path.slice(0, path.lastIndexOf("/"));
+}
+
+/**
+ * The group of variables at `varsPath` ("layers/lstm/cell/vars"), or null. tf.keras 2.13+ and
+ * tf_keras join an object's path with os.path.join, so on Windows they write it as one group
+ * named "layers\\lstm\\cell" at the root of the file, holding "vars" (Keras 3 writes "/" there).
+ */
+function varsGroup(root: H5Group, varsPath: string): H5Group | null {
+  if (root.isGroup(varsPath)) return root.group(varsPath);
+  const owner = parentOf(varsPath);
+  if (owner === "" || varsPath.slice(owner.length) !== "/vars") return null;
+  const windows = `${owner.replaceAll("/", "\\")}/vars`;
+  return root.isGroup(windows) ? root.group(windows) : null;
 }
 
 function loadLegacy(graph: Graph, root: H5Group): void {

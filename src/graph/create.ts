@@ -1,9 +1,9 @@
 /** From a parsed model config to a Graph: creates every layer, reporting what is unsupported. */
-import { KeraslessError, unsupportedFeatures } from "../errors.js";
+import { KeraslessError, unsupportedError } from "../errors.js";
 import { ConfigReader, describe, isObject, type JsonObject } from "../layers/config.js";
 import { InputLayer } from "../layers/core.js";
 import type { Layer, LayerContext, Problem } from "../layers/layer.js";
-import { MODEL_CLASSES, findLayerDefinition } from "../layers/registry.js";
+import { MODEL_CLASSES, type LayerRegistry } from "../layers/registry-types.js";
 import { callSpec, type CallSpec } from "./call.js";
 import {
   dtypeName,
@@ -18,8 +18,6 @@ import { checkGraphLimits } from "./limits.js";
 import { ModelLayer } from "./model-layer.js";
 import { nodeDefFunction } from "./node-def.js";
 import { isOpEntry, isTfOpLayer } from "./op-config.js";
-import { findOp } from "../layers/ops/registry.js";
-import { OpLayer } from "../layers/ops/op-layer.js";
 
 const MODEL_CLASS_NAMES: ReadonlySet<string> = new Set(MODEL_CLASSES);
 
@@ -27,19 +25,21 @@ const MODEL_CLASS_NAMES: ReadonlySet<string> = new Set(MODEL_CLASSES);
  * A model config (`{"class_name", "config"}`) as a wired graph whose limits are checked; every
  * unsupported part is reported in one E_UNSUPPORTED error. Weights are not loaded yet.
  */
-export function graphFromConfig(modelConfig: unknown, kerasMajor: 2 | 3): Graph {
+export function graphFromConfig(modelConfig: unknown, kerasMajor: 2 | 3, registry: LayerRegistry): Graph {
   const problems: Problem[] = [];
-  const graph = createGraph(parseModelConfig(modelConfig), { kerasMajor, report: (p) => problems.push(p) });
-  if (problems.length > 0) throw unsupportedError(problems);
+  const graph = createGraph(parseModelConfig(modelConfig), {
+    kerasMajor,
+    registry,
+    report: (p) => problems.push(p),
+  });
+  if (problems.length > 0)
+    throw unsupportedError(
+      problems.map((p) => ({ name: p.layer, kind: p.className, problem: p.problem })),
+      "layer",
+    );
   graph.build();
   checkGraphLimits(graph);
   return graph;
-}
-
-/** One error listing every unsupported part of the model. */
-function unsupportedError(problems: Problem[]): KeraslessError {
-  const lines = problems.map((p) => `layer "${p.layer}" (${p.className}): ${p.problem}`);
-  return unsupportedFeatures(lines, problems[0].layer);
 }
 
 /**
@@ -48,8 +48,14 @@ function unsupportedError(problems: Problem[]): KeraslessError {
  */
 export const MAX_NESTING = 200;
 
+/** What creating a graph's layers needs: the Keras version, where problems go, the classes it runs. */
+type GraphContext = Omit<LayerContext, "createLayer"> & { readonly registry: LayerRegistry };
+
+/** The context of the layers one graph creates: they create the layers they wrap the same way. */
+type CreateContext = LayerContext & { readonly registry: LayerRegistry };
+
 /** Creates the layers of a model config (problems go to `context.report`); build() wires them. */
-export function createGraph(spec: ModelSpec, context: Omit<LayerContext, "createLayer">, depth = 0): Graph {
+export function createGraph(spec: ModelSpec, context: GraphContext, depth = 0): Graph {
   const layerContext = nestedContext(context, depth);
   const byName = new Map<string, Layer>();
   const callSpecs = new Map<string, CallSpec[]>();
@@ -80,7 +86,7 @@ export function createGraph(spec: ModelSpec, context: Omit<LayerContext, "create
 }
 
 /** A Sequential without an InputLayer takes its input shape from its first layer or build_input_shape. */
-function sequentialInputLayer(spec: ModelSpec, byName: Map<string, Layer>, context: LayerContext): InputLayer {
+function sequentialInputLayer(spec: ModelSpec, byName: Map<string, Layer>, context: CreateContext): InputLayer {
   const first = spec.layers[0];
   if (first === undefined) throw new KeraslessError("E_CONFIG", `the Sequential model "${spec.name}" has no layers`);
   const existing = byName.get(first.name);
@@ -99,16 +105,17 @@ function sequentialInputLayer(spec: ModelSpec, byName: Map<string, Layer>, conte
 }
 
 /** The context of layers `depth` levels down: the layers it creates are one level deeper. */
-function nestedContext(context: Omit<LayerContext, "createLayer">, depth: number): LayerContext {
-  const nested: LayerContext = {
+function nestedContext(context: GraphContext, depth: number): CreateContext {
+  const nested: CreateContext = {
     kerasMajor: context.kerasMajor,
+    registry: context.registry,
     report: (problem) => context.report(problem),
     createLayer: (serialized) => createInnerLayer(serialized, nested, depth + 1),
   };
   return nested;
 }
 
-function createLayer(entry: LayerEntry, context: LayerContext, depth: number): Layer | null {
+function createLayer(entry: LayerEntry, context: CreateContext, depth: number): Layer | null {
   const { className, name, config } = entry;
   if (depth > MAX_NESTING) {
     throw new KeraslessError(
@@ -142,7 +149,7 @@ function createLayer(entry: LayerEntry, context: LayerContext, depth: number): L
     });
     return null;
   }
-  const definition = findLayerDefinition(className);
+  const definition = context.registry.find(className);
   const custom = entry.module !== undefined && !entry.module.startsWith("keras");
   if (definition === undefined || definition.create === null || custom) {
     const why =
@@ -152,12 +159,31 @@ function createLayer(entry: LayerEntry, context: LayerContext, depth: number): L
           ? custom
             ? `custom layer class ${describe(entry.registeredName ?? className)} is not supported ` +
               "(custom objects are never executed)"
-            : `layer class ${describe(className)} is not supported by kerasless yet`
+            : notSupported(`layer class ${describe(className)}`, context.registry)
           : "cannot be used here";
     context.report({ layer: name, className, problem: why });
     return null;
   }
-  return definition.create(new ConfigReader(name, className, config, context));
+  const reader = new ConfigReader(name, className, config, context);
+  const layer = definition.create(reader);
+  const unknown = reader.unknownKeys();
+  if (unknown.length > 0)
+    context.report({ layer: name, className, problem: unknownKeysProblem(unknown, entry, context) });
+  return layer;
+}
+
+/**
+ * Keras refuses a keyword argument a layer does not take; a config that has one was written by
+ * another class of the same name (an author's own `ReLU` with an `alpha`), which kerasless must
+ * not run as the built-in.
+ */
+function unknownKeysProblem(keys: readonly string[], entry: LayerEntry, context: LayerContext): string {
+  const quoted = keys.map((k) => describe(k)).join(", ");
+  const what = keys.length === 1 ? "config key" : "config keys";
+  return (
+    `${what} ${quoted} ${keys.length === 1 ? "is not an option" : "are not options"} of Keras ` +
+    `${context.kerasMajor}'s ${entry.className} (a custom layer with the built-in's name?)`
+  );
 }
 
 /** The first number among the positional arguments of a Keras 3 inbound node, if any. */
@@ -172,7 +198,7 @@ function constantArgument(nodes: unknown): number | undefined {
 }
 
 /** A layer serialized inside another layer's config (wrappers); never an InputLayer. */
-function createInnerLayer(serialized: JsonObject, context: LayerContext, depth: number): Layer | null {
+function createInnerLayer(serialized: JsonObject, context: CreateContext, depth: number): Layer | null {
   const entry = parseLayerEntry(serialized, 0, false);
   if (entry.className === "InputLayer")
     throw new KeraslessError("E_CONFIG", `InputLayer "${entry.name}" cannot be wrapped in another layer`);
@@ -188,8 +214,14 @@ function inputDtype(value: unknown, layer: string, context: LayerContext): "floa
   return "float32";
 }
 
+/** "<what> is not supported by kerasless yet", or by the subset entry point that was imported. */
+function notSupported(what: string, registry: LayerRegistry): string {
+  if (registry.entry === "kerasless") return `${what} is not supported by kerasless yet`;
+  return `${what} is not supported by ${registry.entry} (the main entry point "kerasless" runs every supported layer)`;
+}
+
 /** A tf.keras TFOpLambda / SlicingOpLambda or a Keras 3 op node; an op kerasless lacks is reported by name. */
-function createOpLayer(entry: LayerEntry, context: LayerContext): Layer | null {
+function createOpLayer(entry: LayerEntry, context: CreateContext): Layer | null {
   const tf = isTfOpLayer(entry.className);
   const fn = entry.config.function;
   const nodeDef = entry.className === "TensorFlowOpLayer" ? nodeDefFunction(entry.config) : undefined;
@@ -200,19 +232,16 @@ function createOpLayer(entry: LayerEntry, context: LayerContext): Layer | null {
       : tf
         ? `${entry.className} tf.${opName}`
         : `Keras op ${opName}`;
-  const definition =
-    nodeDef !== undefined
-      ? nodeDef.fn === undefined
-        ? undefined
-        : findOp("tf", nodeDef.fn)
-      : findOp(tf ? "tf" : "keras", opName);
-  if (definition === undefined) {
+  const format = nodeDef !== undefined || tf ? "tf" : "keras";
+  const op = nodeDef !== undefined ? nodeDef.fn : opName;
+  const layer = op === undefined ? undefined : context.registry.opLayer?.(format, op, entry.name, entry.className, label);
+  if (layer === undefined) {
     context.report({
       layer: entry.name,
       className: entry.className,
-      problem: `${label} is not supported by kerasless yet`,
+      problem: notSupported(label, context.registry),
     });
     return null;
   }
-  return new OpLayer(entry.name, entry.className, label, definition);
+  return layer;
 }

@@ -129,10 +129,12 @@ export class Graph implements GraphView {
   /**
    * Layers resolve axes and keep state for the ranks of the inputs they are built on (a shared
    * LayerNormalization built on [batch, time, features] would normalize a [batch, features] call
-   * over an axis it lacks), so a shared layer's calls must all have the same input ranks.
+   * over an axis it lacks), so a shared layer's calls must all have the same input ranks, unless
+   * the layer says it computes the same way at any rank (Layer.anyRank).
    * Weight shapes are checked by every layer itself (Layer.declareWeights).
    */
   private checkRanks(layer: Layer, inputShapes: Shape[]): void {
+    if (layer.anyRank) return;
     const ranks = inputShapes.map((s) => s.length);
     const first = this.firstRanks.get(layer);
     if (first === undefined) {

@@ -5,7 +5,7 @@
  */
 import { KeraslessError } from "../errors.js";
 import type { Layer } from "../layers/layer.js";
-import { MODEL_CLASSES } from "../layers/registry.js";
+import { MODEL_CLASSES } from "../layers/registry-types.js";
 import { NO_CALL, type Call, type CallSpec } from "./call.js";
 import type { LayerEntry, ModelSpec, TensorRef } from "./config.js";
 

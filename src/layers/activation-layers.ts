@@ -117,6 +117,8 @@ export class SoftmaxLayer extends Layer {
       if (axis.length !== 1) reader.unsupported(`softmax over several axes ${formatShape(axis)} is not supported`);
       this.configuredAxis = typeof axis[0] === "number" ? axis[0] : -1;
     } else this.configuredAxis = reader.int("axis", -1);
+    // tf_keras: how a mask is applied; an incoming mask is refused anyway (see call).
+    reader.ignore("robust_masking");
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {

@@ -72,6 +72,9 @@ export class MultiHeadAttention extends Layer {
     this.useGate = reader.bool("use_gate", false);
     this.slidingWindow = reader.has("sliding_window") ? reader.positiveInt("sliding_window") : null;
     this.robustMasking = reader.bool("softmax_robust_masking", false);
+    // The dropout's seed, and tf_keras' record of the shapes it was built for (the weights say them).
+    // flash_attention chooses how Keras 3 computes the same softmax.
+    reader.ignore("seed", "query_shape", "key_shape", "value_shape", "flash_attention");
     this.configuredShape = this.intOrList(reader, "output_shape");
     this.configuredAxes = this.intOrList(reader, "attention_axes");
     if (this.configuredShape !== null && this.configuredShape.some((d) => !(d > 0)))

@@ -42,11 +42,13 @@ export class DenseAttention extends Layer {
     this.kerasMajor = reader.context.kerasMajor;
     this.useScale = reader.bool("use_scale", additive);
     this.causalConfig = reader.bool("causal", false);
-    const mode = additive ? "additive" : reader.string("score_mode", "dot");
+    // AdditiveAttention takes score_mode through its base class and ignores it.
+    const mode = additive ? (reader.ignore("score_mode"), "additive") : reader.string("score_mode", "dot");
     if (mode !== "dot" && mode !== "concat" && mode !== "additive")
       reader.unsupported(`score_mode=${describe(mode)} is not supported (supported: "dot", "concat")`);
     this.mode = mode === "concat" || mode === "additive" ? mode : "dot";
     reader.number("dropout", 0); // dropout acts in training only
+    reader.ignore("seed", "force_generator", "rng_type"); // the dropout's random numbers
   }
 
   computeOutputShapes(inputShapes: Shape[], args: CallArguments = NO_ARGUMENTS): Shape[] {

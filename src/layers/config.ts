@@ -3,7 +3,7 @@
  * well-formed but not supported are reported as problems so that loading can list them all.
  */
 import { KeraslessError } from "../errors.js";
-import { getActivation, type Activation } from "../kernels/activations.js";
+import { getActivation, type Activation, type KerasMajor } from "../kernels/activations.js";
 import type { Layer, LayerContext } from "./layer.js";
 
 export type JsonObject = { [key: string]: unknown };
@@ -13,19 +13,70 @@ export function isObject(value: unknown): value is JsonObject {
 }
 
 export class ConfigReader {
+  /**
+   * The keys the layer looked at (read, tested or declared irrelevant): any other key of its
+   * config is one the layer does not know (see unknownKeys). Shared with derived readers.
+   */
+  private readonly known: Set<string>;
+  private anyKey = false;
+
   constructor(
     readonly layerName: string,
     readonly className: string,
     readonly config: JsonObject,
     readonly context: LayerContext,
-  ) {}
+    known?: Set<string>,
+  ) {
+    this.known = known ?? new Set();
+  }
+
+  /** A reader of this config with some keys overridden, recording what it reads here too. */
+  withOverrides(overrides: JsonObject): ConfigReader {
+    return new ConfigReader(this.layerName, this.className, { ...this.config, ...overrides }, this.context, this.known);
+  }
 
   has(key: string): boolean {
+    this.known.add(key);
     return Object.prototype.hasOwnProperty.call(this.config, key) && this.config[key] !== null;
   }
 
   raw(key: string): unknown {
+    this.known.add(key);
     return Object.prototype.hasOwnProperty.call(this.config, key) ? this.config[key] : undefined;
+  }
+
+  /**
+   * Options Keras accepts for this class that change nothing at inference (dropout rates, seeds,
+   * `unroll`, ...): the layer knows them without reading them.
+   */
+  ignore(...keys: string[]): void {
+    for (const key of keys) this.known.add(key);
+  }
+
+  /**
+   * Keras 3's LoRA adapters (`lora_rank`, scaled by `lora_alpha`) and quantized layers
+   * (`quantization_config`), which kerasless does not run.
+   */
+  refuseAdapters(): void {
+    if (this.has("lora_rank")) this.unsupported(`LoRA-adapted ${this.className} layers (lora_rank) are not supported`);
+    if (this.has("quantization_config")) this.unsupported(`quantized ${this.className} layers are not supported`);
+    this.ignore("lora_alpha");
+  }
+
+  /** For layers that are the identity at inference whatever their options (dropout, augmentation). */
+  ignoreEveryOption(): void {
+    this.anyKey = true;
+  }
+
+  /**
+   * The keys of the config the layer did not look at and that Keras' base Layer does not take
+   * for the file's Keras version: Keras refuses such a key (an unknown keyword argument), and a
+   * file that has one was most likely written by a custom class of the same name.
+   */
+  unknownKeys(): string[] {
+    if (this.anyKey) return [];
+    const base = BASE_LAYER_KEYS[this.context.kerasMajor];
+    return Object.keys(this.config).filter((key) => !this.known.has(key) && !base.has(key) && !TRAINING_ONLY.test(key));
   }
 
   number(key: string, fallback?: number): number {
@@ -180,6 +231,48 @@ export class ConfigReader {
     });
   }
 }
+
+/**
+ * The keyword arguments every Keras layer takes besides its own (keras/src/layers/layer.py,
+ * tf_keras base_layer.py `allowed_kwargs`, Keras 2.0-2.2 base Layer), and the keys savers add
+ * (Keras 3 writes a `dtype` policy; Keras 3's legacy .h5 reader turns `batch_input_shape` into
+ * `input_shape`). None of them changes what a layer computes once its input shape is known.
+ */
+const BASE_LAYER_KEYS: Record<KerasMajor, ReadonlySet<string>> = {
+  2: new Set([
+    "name",
+    "trainable",
+    "dtype",
+    "dynamic",
+    "input_dim",
+    "input_shape",
+    "batch_input_shape",
+    "batch_size",
+    "input_dtype",
+    "weights",
+    "activity_regularizer",
+    "autocast",
+    "implementation",
+  ]),
+  3: new Set([
+    "name",
+    "trainable",
+    "dtype",
+    "autocast",
+    "activity_regularizer",
+    "input_dim",
+    "input_shape",
+    "batch_input_shape",
+    "batch_shape",
+  ]),
+};
+
+/**
+ * How a weight is initialized, penalized or constrained while training (`kernel_initializer`,
+ * `gamma_regularizer`, `depthwise_constraint`, the LSTM family's `unit_forget_bias`, ...): Keras
+ * keeps these in every config of a layer with weights, and they never change inference.
+ */
+const TRAINING_ONLY = /_(?:initializer|regularizer|constraint)$|^unit_forget_bias$/;
 
 export function describe(value: unknown): string {
   if (value === undefined) return "nothing";

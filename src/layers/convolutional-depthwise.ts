@@ -18,6 +18,8 @@ export class DepthwiseConv extends SpatialConvolution {
   constructor(reader: ConfigReader, rank: number, paddings: readonly string[] = ["valid", "same"]) {
     super(reader, rank, paddings);
     this.depthMultiplier = reader.positiveInt("depth_multiplier", 1);
+    // tf_keras' depthwise layers inherit Conv's `groups` (saved as 1) and never use it.
+    if (reader.context.kerasMajor === 2) reader.ignore("groups");
   }
 
   protected get outChannels(): number {

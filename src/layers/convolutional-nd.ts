@@ -113,6 +113,8 @@ export abstract class SpatialConvolution extends Layer {
     this.useBias = reader.bool("use_bias", true);
     if (this.channelsFirst && this.activation.outputDim(4) !== 4)
       reader.unsupported(`activation ${this.activation.name} with channels_first halves a spatial axis`);
+    reader.refuseAdapters();
+    reader.ignore("conv_op"); // tf_keras: how TensorFlow's op is called
   }
 
   /** Filters of the output. */

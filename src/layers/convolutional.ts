@@ -64,6 +64,8 @@ export class Conv1D extends Layer {
     this.strides = single(reader, "strides", 1);
     this.dilation = single(reader, "dilation_rate", 1);
     this.groups = reader.positiveInt("groups", 1);
+    reader.refuseAdapters();
+    reader.ignore("conv_op"); // tf_keras: how TensorFlow's op is called
     const padding = reader.string("padding", "valid").toLowerCase();
     if (padding !== "valid" && padding !== "same" && padding !== "causal")
       reader.unsupported(`padding=${JSON.stringify(padding)} is not supported`);
@@ -233,6 +235,7 @@ export class Conv1DTranspose extends Layer {
     this.kernelSize = single(reader, "kernel_size", 1);
     this.strides = single(reader, "strides", 1);
     this.outputPadding = reader.has("output_padding") ? single(reader, "output_padding", 0, 0) : null;
+    reader.ignore("conv_op"); // tf_keras: how TensorFlow's op is called
     const padding = reader.string("padding", "valid").toLowerCase();
     if (padding !== "valid" && padding !== "same")
       reader.unsupported(`padding=${describe(padding)} is not supported (Keras allows "valid" and "same")`);

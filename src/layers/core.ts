@@ -40,6 +40,7 @@ export class InputLayer extends IdentityLayer {
 
 /** Dense: y = activation(x · kernel + bias) on the last axis. */
 export class Dense extends Layer {
+  override readonly anyRank = true;
   readonly units: number;
   readonly activation: Activation;
   readonly useBias: boolean;
@@ -54,8 +55,7 @@ export class Dense extends Layer {
     this.units = reader.positiveInt("units");
     this.activation = reader.activation("activation", "linear");
     this.useBias = reader.bool("use_bias", true);
-    if (reader.has("lora_rank")) reader.unsupported("LoRA-adapted Dense layers (lora_rank) are not supported");
-    if (reader.has("quantization_config")) reader.unsupported("quantized Dense layers are not supported");
+    reader.refuseAdapters();
     if (!Number.isInteger(this.activation.outputDim(this.units))) {
       reader.unsupported(`activation ${this.activation.name} needs an even number of units`);
     }
@@ -124,6 +124,7 @@ export class ActivationLayer extends Layer {
   override readonly supportsMasking = true;
   override readonly freshOutputs = true;
   override readonly inPlace = true;
+  override readonly anyRank = true;
   readonly activation: Activation;
 
   constructor(reader: ConfigReader) {
@@ -161,9 +162,11 @@ export class ActivationLayer extends Layer {
 /** Layers that only act during training (dropout and noise): the identity at inference. */
 export class InferenceIdentity extends IdentityLayer {
   override readonly supportsMasking: boolean = true;
+  override readonly anyRank = true;
 
   constructor(reader: ConfigReader) {
     super(reader.layerName, reader.className, reader.bool("trainable", true));
+    reader.ignoreEveryOption(); // rates, noise shapes, seeds: they act only in training
   }
 
   computeOutputShapes(inputShapes: Shape[]): Shape[] {

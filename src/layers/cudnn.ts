@@ -10,7 +10,7 @@
  *    keeps both ([6u] is reset_after's [2, 3u]).
  * The gate order in the blocks is Keras' (LSTM i f c o; GRU z r h).
  */
-import { ConfigReader } from "./config.js";
+import type { ConfigReader } from "./config.js";
 import { GRU, LSTM } from "./recurrent.js";
 import type { LayerDefinition } from "./registry-types.js";
 
@@ -75,9 +75,7 @@ export class CuDNNLSTM extends LSTM {
 export class CuDNNGRU extends GRU {
   constructor(reader: ConfigReader) {
     checkCudnnConfig(reader);
-    super(
-      new ConfigReader(reader.layerName, reader.className, { ...reader.config, reset_after: true }, reader.context),
-    );
+    super(reader.withOverrides({ reset_after: true }));
   }
 
   protected override biasShape(): number[] {

@@ -17,8 +17,10 @@ export class Embedding extends Layer {
     this.inputDim = reader.positiveInt("input_dim");
     this.outputDim = reader.positiveInt("output_dim");
     this.createsMask = reader.bool("mask_zero", false);
-    if (reader.has("lora_rank")) reader.unsupported("LoRA-adapted Embedding layers (lora_rank) are not supported");
-    if (reader.has("quantization_config")) reader.unsupported("quantized Embedding layers are not supported");
+    reader.refuseAdapters();
+    // input_length only declared the input's shape (Keras 3 drops it), weights the initial
+    // embeddings (the file has the trained ones), sparse how gradients are stored.
+    reader.ignore("input_length", "weights", "sparse");
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {

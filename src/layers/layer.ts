@@ -148,6 +148,14 @@ export abstract class Layer {
     return [];
   }
 
+  /**
+   * True for layers that compute the same way whatever the rank of their input once built (Dense
+   * on the last axis, elementwise activations, identities at inference): Keras lets one such
+   * layer be shared by calls on inputs of different ranks. Others resolve axes or keep state for
+   * the rank of their first call, and the graph refuses to share them across ranks.
+   */
+  readonly anyRank: boolean = false;
+
   /** True for layers that create a mask from unmasked input (Masking, Embedding with mask_zero). */
   readonly createsMask: boolean = false;
 

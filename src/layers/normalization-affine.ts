@@ -30,6 +30,8 @@ export class BatchNormalization extends AxesLayer {
     // Keras 2 shifts `axis` in the saved config when virtual batches are used; tf_keras itself
     // cannot rebuild such a layer.
     if (reader.has("virtual_batch_size")) reader.unsupported("virtual_batch_size is not supported");
+    // How the moving statistics are updated while training, and on which devices.
+    reader.ignore("momentum", "renorm_clipping", "renorm_momentum", "synchronized", "fused", "adjustment");
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {

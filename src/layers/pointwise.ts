@@ -73,6 +73,7 @@ export abstract class AxesLayer extends SameShapeLayer {
 export class ElementwiseLayer extends SameShapeLayer {
   override readonly freshOutputs = true;
   override readonly inPlace = true;
+  override readonly anyRank = true;
 
   constructor(
     reader: ConfigReader,

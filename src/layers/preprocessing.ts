@@ -68,6 +68,8 @@ abstract class ImageLayer extends Layer {
     this.height = reader.positiveInt("height");
     this.width = reader.positiveInt("width");
     this.channelsFirst = reader.dataFormat() === "channels_first";
+    // Keras 3's image-layer base: the random layers' factor, and the format of bounding boxes.
+    reader.ignore("factor", "bounding_box_format");
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {
@@ -131,6 +133,7 @@ export class RandomCrop extends ImageLayer {
   constructor(reader: ConfigReader) {
     super(reader);
     this.resizes = reader.context.kerasMajor === 2;
+    reader.ignore("seed", "rng_type"); // the crop's randomness acts in training only
   }
 
   override computeOutputShapes(inputShapes: Shape[]): Shape[] {

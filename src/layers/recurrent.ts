@@ -90,7 +90,8 @@ export abstract class RecurrentLayer extends Layer {
       if (activation !== null && !activation.elementwise)
         reader.unsupported(`${key} ${activation.name} cannot be used inside a recurrent cell`);
     }
-    // dropout, recurrent_dropout, unroll and implementation do not change inference results.
+    // Options of training or of how TensorFlow runs the loop: they do not change inference results.
+    reader.ignore("dropout", "recurrent_dropout", "unroll", "seed", "use_cudnn", "force_generator", "rng_type");
   }
 
   get units(): number {

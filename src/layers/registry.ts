@@ -13,24 +13,15 @@ import { cudnnLayers } from "./cudnn.js";
 import { embeddingLayers } from "./embedding.js";
 import { mergeLayers } from "./merge.js";
 import { normalizationLayers } from "./normalization.js";
+import { opLayers } from "./op-layers.js";
 import { poolingLayers } from "./pooling.js";
 import { preprocessingLayers } from "./preprocessing.js";
 import { recurrentLayers } from "./recurrent.js";
-import type { LayerDefinition } from "./registry-types.js";
+import { layerRegistry, modelDefinitions, type LayerDefinition, type LayerRegistry } from "./registry-types.js";
 import { reshapingLayers } from "./reshaping.js";
 import { wrapperLayers } from "./wrappers.js";
 
-export type { LayerDefinition } from "./registry-types.js";
-
-/** Model classes that can appear as layers (nested models); the graph builder runs them. */
-export const MODEL_CLASSES = ["Sequential", "Functional", "Model"] as const;
-
-const modelDefinitions: LayerDefinition[] = MODEL_CLASSES.map((className) => ({
-  className,
-  family: "models",
-  summary: "top-level or nested inside another model",
-  create: null,
-}));
+export { MODEL_CLASSES, type LayerDefinition, type LayerRegistry } from "./registry-types.js";
 
 const definitions: readonly LayerDefinition[] = [
   ...modelDefinitions,
@@ -52,10 +43,11 @@ const definitions: readonly LayerDefinition[] = [
   ...attentionLayers,
 ];
 
-const byClassName = new Map(definitions.map((d) => [d.className, d]));
+/** Every layer family and the op layers: what the main entry points run. */
+export const fullRegistry: LayerRegistry = layerRegistry("kerasless", definitions, opLayers);
 
 export function findLayerDefinition(className: string): LayerDefinition | undefined {
-  return byClassName.get(className);
+  return fullRegistry.find(className);
 }
 
 export function supportedLayers(): readonly LayerDefinition[] {

@@ -75,6 +75,7 @@ export class Bidirectional extends Layer {
     }
     this.mergeMode = mode;
     if (reader.int("num_constants", 0) > 0) reader.unsupported("constants (num_constants) are not supported");
+    reader.ignore("weights"); // Keras 3: initial weights (the file has the trained ones)
     const forwardConfig = this.innerConfig(reader, "layer");
     const backwardConfig = reader.has("backward_layer")
       ? this.innerConfig(reader, "backward_layer")

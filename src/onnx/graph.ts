@@ -3,7 +3,7 @@
  * in one error), constants folded (initializers and whatever only depends on them, shape
  * arithmetic included), and the remaining nodes kept as a list of prepared kernels.
  */
-import { KeraslessError, describeThrown, unsupportedFeatures } from "../errors.js";
+import { KeraslessError, describeThrown, unsupportedError } from "../errors.js";
 import type { TensorInfo } from "../inputs.js";
 import type { Shape } from "../layers/layer.js";
 import { Tensor, type DType } from "../tensor.js";
@@ -101,7 +101,11 @@ export class OnnxGraph {
       for (const name of node.outputs) if (name !== "") defined.add(name);
       this.prepareNode(node, slotOf, problems);
     }
-    if (problems.length > 0) throw unsupportedError(problems);
+    if (problems.length > 0)
+      throw unsupportedError(
+        problems.map((p) => ({ name: p.node, kind: p.opType, problem: p.problem })),
+        "node",
+      );
     const outputInfo = graph.outputs.map((o) => tensorInfo(o, "output"));
     for (const o of graph.outputs) {
       if (!defined.has(o.name))
@@ -259,9 +263,4 @@ function tensorInfo(info: OnnxValueInfo, role: string): TensorInfo {
   const dtype: DType = kind.type === "float" ? "float32" : "int32";
   const shape: Shape = (info.shape ?? []).map((d) => (typeof d === "number" && d >= 0 ? d : null));
   return Object.freeze({ name: info.name, shape: Object.freeze(shape), dtype });
-}
-
-function unsupportedError(problems: OnnxProblem[]): KeraslessError {
-  const lines = problems.map((p) => `node "${p.node}" (${p.opType}): ${p.problem}`);
-  return unsupportedFeatures(lines, problems[0].node);
 }

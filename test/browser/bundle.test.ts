@@ -8,12 +8,19 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUNDLE_BUDGET_GZIP, buildCoreBundle, gzipSize } from "../../scripts/build-browser.js";
+import {
+  BUNDLE_BUDGET_GZIP,
+  RECURRENT_BUDGET_GZIP,
+  buildCoreBundle,
+  buildRecurrentBundle,
+  gzipSize,
+} from "../../scripts/build-browser.js";
 import { Tensor } from "../../src/tensor.js";
 import { assertClose, listFixtures, type FixtureTensor } from "../helpers.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const built = buildCoreBundle();
+const recurrentBuilt = buildRecurrentBundle();
 
 interface VmCase {
   id: string;
@@ -31,8 +38,8 @@ interface VmRun {
   results: VmResult[];
 }
 
-async function runInVm(cases: VmCase[]): Promise<VmRun> {
-  const { code } = await built;
+async function runInVm(cases: VmCase[], bundle = built): Promise<VmRun> {
+  const { code } = await bundle;
   const stdout = execFileSync(
     process.execPath,
     ["--experimental-vm-modules", "--no-warnings", join(root, "test/browser/vm-runner.mjs")],
@@ -143,5 +150,38 @@ test("in the V8 context, every fixture in every format matches Keras", async () 
     const expected = expectations.get(result.id)!;
     assert.equal(outputs.length, expected.length, `${result.id}: number of outputs`);
     outputs.forEach((output, i) => assertClose(output, expected[i], `${result.id} output #${i}`));
+  }
+});
+
+test(`the recurrent-only bundle is at most ${RECURRENT_BUDGET_GZIP / 1024} KB gzip`, async (t) => {
+  const { code, metafile } = await recurrentBuilt;
+  const size = gzipSize(code);
+  t.diagnostic(`kerasless-recurrent.min.js: ${code.length} bytes, ${size} bytes gzip (${(size / 1024).toFixed(1)} KB)`);
+  assert.ok(size <= RECURRENT_BUDGET_GZIP, `${size} bytes gzip, over the budget of ${RECURRENT_BUDGET_GZIP}`);
+  const inputs = Object.keys(Object.values(metafile.outputs)[0].inputs);
+  for (const left of ["convolutional", "pooling", "preprocessing", "kernels/conv/"])
+    assert.ok(!inputs.some((path) => path.includes(left)), `${left} is in the recurrent bundle`);
+});
+
+test("in the V8 context, the recurrent bundle runs sequence models and names the layers it leaves out", async () => {
+  const ids = ["keras3/lstm_default", "keras3/bidir_lstm", "keras2/embedding_lstm", "keras3/masking_bidir"];
+  const refusedIds = ["keras3/conv2d_variants", "keras3/op_lstm_head", "keras3/lstm_self_attention"];
+  const cases: VmCase[] = [...ids, ...refusedIds].map((id) => {
+    const [fixture] = listFixtures(id);
+    const format = fixture.formats[0];
+    return { id, name: format.model, model: base64(join(fixture.dir, format.model)), inputs: fixture.inputs };
+  });
+  const run = await runInVm(cases, recurrentBuilt);
+  for (const [i, id] of ids.entries()) {
+    const expected = listFixtures(id)[0].outputs;
+    outputsOf(run.results[i]).forEach((output, j) => assertClose(output, expected[j], `${id} output #${j}`));
+  }
+  const left = [/layer class "Conv2D"/, /Keras op GetItem/, /layer class "MultiHeadAttention"/];
+  for (const [i, pattern] of left.entries()) {
+    const refused = run.results[ids.length + i];
+    assert.ok("error" in refused, `${refusedIds[i]} must be refused`);
+    assert.equal(refused.error.code, "E_UNSUPPORTED");
+    assert.match(refused.error.message, pattern);
+    assert.match(refused.error.message, /is not supported by kerasless\/recurrent \(the main entry point/);
   }
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import { assertOneErrorLine, cli, seed, tempDir } from "./helpers.js";
 
@@ -103,6 +103,21 @@ describe("kerasless errors: exit code 1, one stderr line, no stack trace", () =>
       rest.some((l) => /^\s+at /.test(l)),
       run.stderr,
     );
+  });
+
+  test("a model with many unsupported layers: one line naming every missing class, with counts", async () => {
+    const json = JSON.parse(readFileSync(seed("model.json"), "utf8"));
+    const dense = json.config.layers[2];
+    const fake = (className: string, name: string) => ({ ...dense, class_name: className, config: { name } });
+    json.config.layers.splice(2, 0, ...Array.from({ length: 58 }, (_, i) => fake("SpectralConv2D", `spectral_${i}`)));
+    json.config.layers.splice(60, 0, fake("HolographicPooling2D", "holographic_pool"));
+    const file = tmp.path("many.json");
+    writeFileSync(file, JSON.stringify(json));
+    const run = await cli("inspect", file, "--weights", seed("model.weights.h5"));
+    assert.equal(run.code, 1);
+    const line = assertOneErrorLine(run.stderr);
+    assert.match(line, /the model uses 59 unsupported features: 58 layers \(SpectralConv2D\) "spectral_0", /);
+    assert.match(line, /layer "holographic_pool" \(HolographicPooling2D\): layer class "HolographicPooling2D"/);
   });
 });
 

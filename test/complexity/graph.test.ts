@@ -8,6 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { KeraslessError } from "../../src/errors.js";
 import { graphFromConfig } from "../../src/graph/create.js";
+import { fullRegistry } from "../../src/layers/registry.js";
 import { Model } from "../../src/model.js";
 import * as gen from "../fuzz/config-generators.js";
 import { measure, median } from "../support/budget.js";
@@ -19,7 +20,7 @@ const BOUND = 20;
 /** Loads a config as far as it goes (a refusal is a KeraslessError) and writes its summary. */
 function load(config: unknown): Model | KeraslessError {
   try {
-    const model = new Model(graphFromConfig(config, 3), ARTIFACT);
+    const model = new Model(graphFromConfig(config, 3, fullRegistry), ARTIFACT);
     model.summary();
     return model;
   } catch (e) {
@@ -83,8 +84,8 @@ test("models nested d levels deep, each calling the next twice: checked once per
 });
 
 test("predict() on a chain of n layers and on n outputs", () => {
-  const chained = (n: number) => new Model(graphFromConfig(gen.chain(n), 3), ARTIFACT);
-  const fanned = (n: number) => new Model(graphFromConfig(gen.fanOut(n), 3), ARTIFACT);
+  const chained = (n: number) => new Model(graphFromConfig(gen.chain(n), 3, fullRegistry), ARTIFACT);
+  const fanned = (n: number) => new Model(graphFromConfig(gen.fanOut(n), 3, fullRegistry), ARTIFACT);
   const models = new Map<number, [Model, Model]>();
   for (const n of [500, 4000]) models.set(n, [chained(n), fanned(n)]);
   assertLinear(

@@ -9,6 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { graphFromConfig } from "../../src/graph/create.js";
+import { fullRegistry } from "../../src/layers/registry.js";
 import { Model } from "../../src/model.js";
 import { Tensor } from "../../src/tensor.js";
 import * as gen from "./config-generators.js";
@@ -24,7 +25,7 @@ test(`random DAG configs (${CASES} from seed ${FIRST_SEED}): a model with finite
     const size = 1 + Math.floor(gen.random(seed)() * 60);
     const config = gen.randomDag(seed, size);
     const { result } = withinBudget(`seed ${seed}`, () => {
-      const model = new Model(graphFromConfig(config, 3), ARTIFACT);
+      const model = new Model(graphFromConfig(config, 3, fullRegistry), ARTIFACT);
       model.summary();
       const input = new Tensor([2, 4], Float32Array.of(1, -2, 3, -4, 0.5, 0, -0.25, 8));
       return { model, outputs: model.predict(input) };
@@ -55,7 +56,7 @@ test("growable structures at hostile sizes: each within 2 s and 256 MB", () => {
   for (const [name, grow] of Object.entries(gen.GROWABLE)) {
     const config = grow(sizes[name]);
     withinBudget(`${name}(${sizes[name]})`, () => {
-      const model = new Model(graphFromConfig(config, 3), ARTIFACT);
+      const model = new Model(graphFromConfig(config, 3, fullRegistry), ARTIFACT);
       model.predict(new Tensor([1, 4], Float32Array.of(1, -2, 3, -4)));
     });
   }
@@ -71,7 +72,7 @@ test("relu chains, fan-outs, shared calls and nested models compute relu(x) at e
     gen.duplicateOutputs(5),
     gen.nestedModels(5),
   ]) {
-    const model = new Model(graphFromConfig(config, 3), ARTIFACT);
+    const model = new Model(graphFromConfig(config, 3, fullRegistry), ARTIFACT);
     for (const out of model.predict(new Tensor([1, 4], x))) assert.deepEqual(Array.from(out.data), relu);
   }
 });

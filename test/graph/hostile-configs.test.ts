@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { KeraslessError } from "../../src/errors.js";
 import { graphFromConfig } from "../../src/graph/create.js";
+import { fullRegistry } from "../../src/layers/registry.js";
 import { MAX_VALUES_PER_SAMPLE } from "../../src/graph/limits.js";
 import { Model } from "../../src/model.js";
 import { formatSummary, type LayerRow } from "../../src/summary.js";
@@ -14,7 +15,7 @@ import * as gen from "../fuzz/config-generators.js";
 import { withinBudget } from "../support/budget.js";
 
 const ARTIFACT = { kerasVersion: "3.0.0", kerasMajor: 3, format: "keras" } as const;
-const model = (config: unknown): Model => new Model(graphFromConfig(config, 3), ARTIFACT);
+const model = (config: unknown): Model => new Model(graphFromConfig(config, 3, fullRegistry), ARTIFACT);
 
 function refused(what: string, work: () => unknown, code: string, pattern: RegExp): KeraslessError {
   const { error } = withinBudget(what, work);

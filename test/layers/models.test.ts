@@ -4,4 +4,4 @@
  */
 import { matchesKeras } from "../helpers.js";
 
-matchesKeras(["multi_io", "nested_models", "nested_sequential", "shared_layers"]);
+matchesKeras(["multi_io", "nested_models", "nested_sequential", "shared_dense_ranks", "shared_layers"]);

@@ -121,6 +121,8 @@ describe("the packed package, installed in a fresh app", { timeout: 480_000 }, (
     };
     walk(manifest.exports);
     assert.ok(targets.includes("dist/browser/kerasless.min.js"), "the browser bundle is exported");
+    assert.ok(targets.includes("dist/browser/kerasless-recurrent.min.js"), "the recurrent-only bundle is exported");
+    assert.ok(targets.includes("dist/recurrent.js"), "kerasless/recurrent is exported");
     assert.ok(targets.includes("dist/node.d.ts"), "the node condition has its own types");
     for (const t of targets) assert.ok(packed.files.includes(t), `export target ${t} is in the tarball`);
   });
@@ -140,7 +142,12 @@ describe("the packed package, installed in a fresh app", { timeout: 480_000 }, (
     const bundler = { module: "esnext", moduleResolution: "bundler", noEmit: true };
     const forNode = snippets.filter(inNode).map((s) => s.file);
     project("tsconfig.bundler-node.json", { ...bundler, customConditions: ["node"] }, forNode);
-    writeFileSync(join(app, "snippets/browser-entry.mts"), 'export { loadModel, Tensor } from "kerasless/browser";\n');
+    writeFileSync(
+      join(app, "snippets/browser-entry.mts"),
+      'export { loadModel, Tensor } from "kerasless/browser";\n' +
+        'export { loadModel as loadRecurrent, supportedLayers } from "kerasless/recurrent";\n' +
+        'export { loadModel as loadRecurrentBundle } from "kerasless/browser/recurrent";\n',
+    );
     const neutral = [...all.filter((f) => !forNode.includes(f)), "snippets/browser-entry.mts"];
     project("tsconfig.bundler.json", bundler, neutral);
   });
@@ -159,6 +166,21 @@ describe("the packed package, installed in a fresh app", { timeout: 480_000 }, (
       const { stdout } = run(process.execPath, ["--import", "./runtimes-shim.mjs", entry], app);
       if (s.prints !== undefined) assert.match(stdout, s.prints, `${s.where}: output`);
       if (s.mode === "worker") assert.match(stdout, /^200 \{"shape":\[1,1\],"predictions":\[0\.56\d+\]\} 3\n$/);
+    }
+  });
+
+  test("kerasless/recurrent and its browser bundle load the seed model, and run no convolution", () => {
+    const script = (entry: string): string => `import { readFileSync } from "node:fs";
+import { loadModel, supportedLayers } from "${entry}";
+const io = JSON.parse(readFileSync("io.json", "utf8"));
+const model = await loadModel(new Uint8Array(readFileSync("model.keras")));
+const [out] = model.predict(io.inputs.map((t) => ({ shape: t.shape, data: t.data })));
+console.log(out.data[0].toFixed(5), supportedLayers().some((d) => d.className === "Conv2D"));
+`;
+    for (const entry of ["kerasless/recurrent", "kerasless/browser/recurrent"]) {
+      const file = `recurrent-${entry.replace(/\//g, "-")}.mjs`;
+      writeFileSync(join(app, file), script(entry));
+      assert.equal(run(process.execPath, [file], app).stdout, "0.56049 false\n", entry);
     }
   });
 
