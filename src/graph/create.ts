@@ -234,7 +234,8 @@ function createOpLayer(entry: LayerEntry, context: CreateContext): Layer | null 
         : `Keras op ${opName}`;
   const format = nodeDef !== undefined || tf ? "tf" : "keras";
   const op = nodeDef !== undefined ? nodeDef.fn : opName;
-  const layer = op === undefined ? undefined : context.registry.opLayer?.(format, op, entry.name, entry.className, label);
+  const layer =
+    op === undefined ? undefined : context.registry.opLayer?.(format, op, entry.name, entry.className, label);
   if (layer === undefined) {
     context.report({
       layer: entry.name,
