@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { memoryInUse } from "../../src/server/memory.js";
 import type { RunningServer } from "../../src/server/server.js";
-import { SEED, assertKeras, nested, request, serve } from "./helpers.js";
+import { SEED, nested, raw, request, serve, statusAndBody, stillServes } from "./helpers.js";
 
 const BODY_LIMIT = 256 * 1024;
 /**
@@ -30,38 +30,9 @@ const ROWS = JSON.stringify({
   instances: Array.from({ length: Math.floor(BODY_BYTES / (JSON.stringify(ROW).length + 1)) }, () => ROW),
 });
 
-/** Writes raw bytes; resolves with what came back once the server closes the connection. */
-function raw(server: RunningServer, write: (send: (text: string) => void, end: () => void) => void): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(server.port, "127.0.0.1");
-    let received = "";
-    socket.on("data", (d) => (received += String(d)));
-    socket.on("close", () => resolve(received));
-    socket.on("error", (e: NodeJS.ErrnoException) => (e.code === "ECONNRESET" ? resolve(received) : reject(e)));
-    socket.on("connect", () =>
-      write(
-        (text) => socket.write(text),
-        () => socket.destroy(),
-      ),
-    );
-  });
-}
-
-function statusAndBody(response: string): [number, unknown] {
-  const status = Number(/^HTTP\/1\.1 (\d+)/.exec(response)?.[1]);
-  const body = response.slice(response.indexOf("\r\n\r\n") + 4);
-  return [status, body === "" ? undefined : JSON.parse(body)];
-}
-
 /** Numbers, as JSON, about `bytes` long. */
 function numbers(bytes: number): string {
   return Array.from({ length: Math.ceil(bytes / 10) }, (_, i) => (0.1 + (i % 97) / 1000).toFixed(6)).join(",");
-}
-
-async function stillServes(server: RunningServer): Promise<void> {
-  const reply = await request(server, "POST", "/v1/models/seed:predict", PREDICT);
-  assert.equal(reply.status, 200);
-  assertKeras(reply.body.predictions, SEED.outputs[0], "after the fault");
 }
 
 /**

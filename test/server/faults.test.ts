@@ -3,43 +3,13 @@
  * auth and CORS. Each ends in the protocol's error body and status, and the server keeps serving.
  */
 import assert from "node:assert/strict";
-import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { HttpError } from "../../src/server/http-error.js";
 import type { RunningServer } from "../../src/server/server.js";
-import { SEED, assertKeras, nested, request, serve } from "./helpers.js";
+import { SEED, assertKeras, nested, raw, request, serve, statusAndBody, stillServes } from "./helpers.js";
 
 const PREDICT = { instances: nested(SEED.inputs[0]) };
-
-/** Writes raw bytes to the server and reads what comes back until the server closes the connection. */
-function raw(server: RunningServer, write: (send: (text: string) => void, end: () => void) => void): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(server.port, "127.0.0.1");
-    let received = "";
-    socket.on("data", (d) => (received += String(d)));
-    socket.on("close", () => resolve(received));
-    socket.on("error", (e: NodeJS.ErrnoException) => (e.code === "ECONNRESET" ? resolve(received) : reject(e)));
-    socket.on("connect", () =>
-      write(
-        (text) => socket.write(text),
-        () => socket.destroy(),
-      ),
-    );
-  });
-}
-
-function statusAndBody(response: string): [number, unknown] {
-  const status = Number(/^HTTP\/1\.1 (\d+)/.exec(response)?.[1]);
-  const body = response.slice(response.indexOf("\r\n\r\n") + 4);
-  return [status, body === "" ? undefined : JSON.parse(body)];
-}
-
-async function stillServes(server: RunningServer): Promise<void> {
-  const reply = await request(server, "POST", "/v1/models/seed:predict", PREDICT);
-  assert.equal(reply.status, 200);
-  assertKeras(reply.body.predictions, SEED.outputs[0], "after the fault");
-}
 
 describe("serve: faults", () => {
   let server: RunningServer;

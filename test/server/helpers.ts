@@ -1,5 +1,6 @@
 /** Shared helpers for the server tests: a server on a free port, JSON requests, the fixtures' numbers. */
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { DEFAULTS, type ServeOptions } from "../../src/server/options.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
@@ -70,4 +71,37 @@ export function assertKeras(got: unknown, expected: FixtureTensor, what: string)
   const flat = (got as unknown[]).flat(Infinity) as number[];
   assert.equal(flat.length, expected.data.length, `${what}: ${flat.length} values, expected ${expected.data.length}`);
   assertClose(new Tensor(expected.shape, Float32Array.from(flat)), expected, what);
+}
+
+/** Writes raw bytes to the server and reads what comes back until the server closes the connection. */
+export function raw(
+  server: RunningServer,
+  write: (send: (text: string) => void, end: () => void) => void,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.port, "127.0.0.1");
+    let received = "";
+    socket.on("data", (d) => (received += String(d)));
+    socket.on("close", () => resolve(received));
+    socket.on("error", (e: NodeJS.ErrnoException) => (e.code === "ECONNRESET" ? resolve(received) : reject(e)));
+    socket.on("connect", () =>
+      write(
+        (text) => socket.write(text),
+        () => socket.destroy(),
+      ),
+    );
+  });
+}
+
+export function statusAndBody(response: string): [number, unknown] {
+  const status = Number(/^HTTP\/1\.1 (\d+)/.exec(response)?.[1]);
+  const body = response.slice(response.indexOf("\r\n\r\n") + 4);
+  return [status, body === "" ? undefined : JSON.parse(body)];
+}
+
+/** The seed model still answers Keras' numbers after a fault. */
+export async function stillServes(server: RunningServer): Promise<void> {
+  const reply = await request(server, "POST", "/v1/models/seed:predict", { instances: nested(SEED.inputs[0]) });
+  assert.equal(reply.status, 200);
+  assertKeras(reply.body.predictions, SEED.outputs[0], "after the fault");
 }
