@@ -101,7 +101,9 @@ function inPlaceInput(
   if (!wiring.calls[producer].layer.freshOutputs) return false;
   const data = values[producer]![tensor].data;
   if (!(data instanceof Float32Array) || inputs.some((x) => x.data === data)) return false;
-  for (let k = 0; k < values.length; k++) {
+  // Only calls from the producer on can share its array: it was made fresh, or taken in place from
+  // a value released then (calls after i have not run). Scanning from 0 made chains quadratic.
+  for (let k = producer; k < i; k++) {
     const live = values[k];
     if (live === null) continue;
     for (let t = 0; t < live.length; t++) if ((k !== producer || t !== tensor) && live[t].data === data) return false;
