@@ -10,6 +10,7 @@
 // (the enum Job gives their order; the host reads the field names from the module's exports and
 // writes them), and every thread calls runJob(job, its blocks, ...).
 import { gemm, gemmPacked, madd4 } from "./gemm";
+import { JOB_PRODUCT, runProducts } from "./products";
 
 // exp over four lanes: x = n·ln2 + r with |r| <= ln2/2, e^r by its Taylor polynomial to r^7
 // (error below float32 rounding), 2^n built in the exponent bits. x is clamped so 2^n stays normal.
@@ -348,16 +349,21 @@ export const JOB_GRU: i32 = 1;
 }
 
 /**
- * Runs blocks from..to of the job at `job` (see Job): a whole unmasked sequence of an LSTM, or a
- * GRU with reset_after, whose units are split into PARTS blocks (see the file comment; PARTS 1:
- * not split). Every step, with the blocks' projection columns computed from x a chunk of steps at
- * a time into P ([batch, CHUNK, width]: the workspace grows with the batch, not with the length),
- * in reverse order when BACKWARDS; with OUT (not 0), step s's h goes to OUT[b, s, :]. `threads`
- * threads run the blocks between them and meet at `counter` after each step (threads 1: no
- * barrier). Returns 1, or 0 when a barrier timed out. The final h is in H0 when TIME is even, else
- * in H1 (one thread on all blocks may give H1 = H0: h in place).
+ * Runs blocks from..to of the job at `job` (see Job; a product job's parts: products.ts): a whole
+ * unmasked sequence of an LSTM, or a GRU with reset_after, whose units are split into PARTS blocks
+ * (see the file comment; PARTS 1: not split). Every step, with the blocks' projection columns
+ * computed from x a chunk of steps at a time into P ([batch, CHUNK, width]: the workspace grows
+ * with the batch, not with the length), in reverse order when BACKWARDS; with OUT (not 0), step
+ * s's h goes to OUT[b, s, :]. `threads` threads run the blocks between them and meet at `counter`
+ * after each step (threads 1: no barrier). Returns 1, or 0 when a barrier timed out. The final h
+ * is in H0 when TIME is even, else in H1 (one thread on all blocks may give H1 = H0: h in place).
  */
 export function runJob(job: usize, from: i32, to: i32, threads: i32, counter: usize): i32 {
+  // A product job (products.ts): parts from..to, then one barrier where the calling thread waits.
+  if (field(job, Job.CELL) == JOB_PRODUCT) {
+    runProducts(job, from, to);
+    return threads > 1 && !arrive(counter, threads) ? 0 : 1;
+  }
   const lstm: i32 = field(job, Job.CELL) == JOB_LSTM;
   const x = <usize>field(job, Job.X);
   const features = field(job, Job.FEATURES);

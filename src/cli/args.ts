@@ -412,8 +412,8 @@ and the model's inputs and outputs (name, shape, dtype).
 
 Options:
   --json            print the same information as JSON
-  --kernels         also list the kernels each recurrent layer runs on (TypeScript, WebAssembly
-                    SIMD, fused steps, threads) and why
+  --kernels         also list the kernels each recurrent, dense and convolutional layer runs on
+                    (TypeScript, WebAssembly SIMD, fused steps, threads) and why
   --weights FILE    the weights file (required for a model.json architecture)
   --debug           print the stack trace of an error
 `,

@@ -15,6 +15,11 @@ export interface KernelPlan {
   readonly why: readonly string[];
 }
 
+/** A product's or a convolution's choice as a plan (null before the weights are loaded). */
+export function choicePlan(choice: { readonly backend: string; readonly reason: string } | null): KernelPlan | null {
+  return choice === null ? null : { backend: choice.backend, why: [choice.reason] };
+}
+
 /** The gate activations the WebAssembly gate passes compute. */
 export type GateActivation = "sigmoid" | "hard_sigmoid_keras2" | "hard_sigmoid_keras3";
 
@@ -63,6 +68,32 @@ export interface RecurrentPlan extends KernelPlan {
  * runs all its blocks on the calling thread: the threads' barrier would cost more than they save.
  */
 export const MIN_SPLIT_WORK = 16384;
+
+/**
+ * Multiply-adds of a convolution or matrix product call (rows · taps · channels · filters) below
+ * which the kernel team leaves it to the calling thread: waking the helpers and meeting them at the
+ * barrier would cost more than they save (bench/conv-threads.ts, docs/decisions.md).
+ */
+export const MIN_TEAM_WORK = 1 << 20;
+let teamWork = MIN_TEAM_WORK;
+
+/** The threshold calls are split from (MIN_TEAM_WORK unless a test set another). */
+export function minTeamWork(): number {
+  return teamWork;
+}
+
+/** @internal Calls of at least `work` multiply-adds are split from now on (0: every call; null: MIN_TEAM_WORK). */
+export function setMinTeamWork(work: number | null): void {
+  teamWork = work ?? MIN_TEAM_WORK;
+}
+
+/** A product split by rows between the team's threads (conv/team.ts), in the plan's words. */
+export function threaded(what: string, threads: number): string {
+  return (
+    `${what}; output rows split in ${threads} parts, one per thread, for calls of at least ` +
+    `${MIN_TEAM_WORK} multiply-adds (smaller calls run every part on the calling thread)`
+  );
+}
 
 /** The WebAssembly gate pass for this gate activation (hard_sigmoid differs by Keras version), or null. */
 function gateActivation(a: Activation): GateActivation | null {

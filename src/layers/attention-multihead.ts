@@ -5,6 +5,7 @@
  */
 import { getActivation, type Activation } from "../kernels/activations.js";
 import { planProduct, type MatrixProduct } from "../kernels/gemm/index.js";
+import { choicePlan, type KernelPlan } from "../kernels/plan.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
 import {
   DOT_PRODUCT_FILL,
@@ -232,6 +233,11 @@ export class MultiHeadAttention extends Layer {
     const value = take(dims.value, n * hv);
     const output = take(n * hv, sizeOf(dims.outputShape));
     this.projections = { query, key, value, gate, output };
+  }
+
+  /** The projections' matrix-product backend, and why (kernelPlans, inspect --kernels). */
+  override kernelPlan(): KernelPlan | null {
+    return choicePlan(this.projections?.query ?? null);
   }
 
   /** The projections' matrix-product backend, and why (for summaries). */

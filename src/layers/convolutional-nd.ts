@@ -6,6 +6,7 @@
  */
 import { KeraslessError } from "../errors.js";
 import type { Activation } from "../kernels/activations.js";
+import { choicePlan, type KernelPlan } from "../kernels/plan.js";
 import {
   channelsFirst,
   convOutputSize,
@@ -179,6 +180,11 @@ export abstract class SpatialConvolution extends Layer {
 
   override getWeights(): Float32Array[] {
     return this.conv?.held?.() ?? super.getWeights();
+  }
+
+  /** The convolution's way of running, and why (kernelPlans, inspect --kernels). */
+  override kernelPlan(): KernelPlan | null {
+    return choicePlan(this.conv);
   }
 
   /** The convolution's way of running, and why (for summaries). */

@@ -5,6 +5,7 @@
 import { KeraslessError } from "../errors.js";
 import type { Activation } from "../kernels/activations.js";
 import { gemm } from "../kernels/gemm/index.js";
+import { choicePlan, type KernelPlan } from "../kernels/plan.js";
 import {
   convOutputSize,
   kerasPads,
@@ -112,6 +113,11 @@ export class Conv1D extends Layer {
       outChannels: this.filters,
     };
     this.conv = planConvolution(shape, kernel, this.bias, this.keepsWidth() ? this.activation : null);
+  }
+
+  /** The convolution's way of running, and why (kernelPlans, inspect --kernels). */
+  override kernelPlan(): KernelPlan | null {
+    return choicePlan(this.conv);
   }
 
   /** The convolution's way of running, and why (for summaries). */
@@ -313,6 +319,11 @@ export class Conv1DTranspose extends Layer {
     };
     const fused = this.activation.outputDim(this.filters) === this.filters ? this.activation : null;
     this.conv = planTransposedConvolution(shape, kernel, this.useBias ? bias : null, fused);
+  }
+
+  /** The convolution's way of running, and why (kernelPlans, inspect --kernels). */
+  override kernelPlan(): KernelPlan | null {
+    return choicePlan(this.conv);
   }
 
   /** The convolution's way of running, and why (for summaries). */

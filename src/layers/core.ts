@@ -1,6 +1,7 @@
 /** Core layers: InputLayer, Dense, Activation, and the layers that are the identity at inference. */
 import type { Activation } from "../kernels/activations.js";
 import { planProduct, type MatrixProduct } from "../kernels/gemm/index.js";
+import { choicePlan, type KernelPlan } from "../kernels/plan.js";
 import { Tensor, sizeOf } from "../tensor.js";
 import type { ConfigReader } from "./config.js";
 import { Layer, POINTWISE, knownDim, type Mask, type Masks, type Shape, type StreamBehaviour } from "./layer.js";
@@ -82,6 +83,11 @@ export class Dense extends Layer {
 
   override getWeights(): Float32Array[] {
     return this.product?.held?.() ?? super.getWeights();
+  }
+
+  /** The matrix product's backend, and why (kernelPlans, inspect --kernels). */
+  override kernelPlan(): KernelPlan | null {
+    return choicePlan(this.product);
   }
 
   /** The matrix-product backend this layer runs on, and why (for summaries). */

@@ -83,6 +83,11 @@ class NodeKernelTeam implements KernelTeam {
     return id;
   }
 
+  /** Whether every worker has an instance on every memory attached so far. */
+  allAttached(): boolean {
+    return [...this.readyCounts.values()].every((count) => count === this.size - 1);
+  }
+
   ready(id: number): number {
     return this.stopped ? 0 : (this.readyCounts.get(id) ?? 0);
   }
@@ -149,7 +154,16 @@ export async function setKernelThreads(threads: number = availableParallelism())
   return threads;
 }
 
-/** @internal The running team's size, jobs dispatched and workers (tests). */
-export function kernelTeamInternals(): { size: number; jobs: number; workers: readonly Worker[] } | null {
-  return current === null ? null : { size: current.size, jobs: current.jobs, workers: current.workerList };
+/**
+ * @internal The running team's size, jobs dispatched, workers, and whether every worker holds
+ * every memory attached so far (tests).
+ */
+export function kernelTeamInternals(): {
+  size: number;
+  jobs: number;
+  workers: readonly Worker[];
+  attached: boolean;
+} | null {
+  if (current === null) return null;
+  return { size: current.size, jobs: current.jobs, workers: current.workerList, attached: current.allAttached() };
 }

@@ -28,7 +28,7 @@ describe("kerasless inspect", () => {
     assert.match(json.stdout, /File format: +model\.json/);
   });
 
-  test("--kernels lists the kernels each recurrent layer runs on, and why", async () => {
+  test("--kernels lists the kernels each recurrent, dense and convolutional layer runs on, and why", async () => {
     const run = await cli("inspect", seed("model.keras"), "--kernels");
     assert.equal(run.code, 0, run.stderr);
     // The seed's LSTM(3): tanh and sigmoid, so the whole step runs in WebAssembly where it can.
@@ -39,9 +39,13 @@ describe("kerasless inspect", () => {
     assert.match(run.stdout, expected);
     const json = await cli("inspect", seed("model.keras"), "--json", "--kernels");
     const info = JSON.parse(json.stdout) as { kernels: { layer: string; backend: string; why: string[] }[] };
+    // The Dense(1) head too: 3x1 weights, too small for the SIMD product.
     assert.deepEqual(
-      info.kernels.map((k) => k.layer),
-      ["lstm"],
+      info.kernels.map((k) => [k.layer, k.backend]),
+      [
+        ["lstm", info.kernels[0].backend],
+        ["dense", "typescript"],
+      ],
     );
   });
 

@@ -7,24 +7,28 @@
  * show. Every way is tested against ./reference.ts.
  */
 import type { Activation } from "../activations.js";
-import { kernelPath, kernelModule } from "../wasm.js";
+import { threaded } from "../plan.js";
+import { kernelPath, kernelModule, kernelTeam, type KernelTeam } from "../wasm.js";
 import { positions, type ConvCall, type ConvShape } from "./geometry.js";
 import { depthwiseConv, isDepthwise } from "./depthwise.js";
 import { convIm2col, convShifted, convTransposeShifted, im2colWorkspace, transposeTaps } from "./typescript.js";
+import { TeamConvolution } from "./team.js";
 import { WasmConvolution } from "./wasm.js";
 import { WasmDepthwise } from "./wasm-depthwise.js";
 
 export { convOutputSize, kerasPads, span, type ConvCall, type ConvShape } from "./geometry.js";
 export { channelsFirst } from "./layout.js";
 
-export type ConvBackend = "wasm-im2col" | "typescript-im2col" | "typescript-shifted" | DepthwiseBackend;
+export type ConvBackend =
+  "wasm-im2col" | "wasm-im2col-threads" | "typescript-im2col" | "typescript-shifted" | DepthwiseBackend;
 /** The ways that run depthwise shapes only (one input channel per group: isDepthwise()). */
 export type DepthwiseBackend = "wasm-depthwise" | "typescript-depthwise";
 
 /** The ways this runtime can run now for any shape (the tests run every one against the reference). */
 export function convBackends(): ConvBackend[] {
   const typescript: ConvBackend[] = ["typescript-im2col", "typescript-shifted"];
-  return kernelPath() === "wasm" ? ["wasm-im2col", ...typescript] : typescript;
+  if (kernelPath() !== "wasm") return typescript;
+  return kernelTeam() !== null ? ["wasm-im2col-threads", "wasm-im2col", ...typescript] : ["wasm-im2col", ...typescript];
 }
 
 /** The ways this runtime can run now for depthwise shapes only. */
@@ -72,17 +76,30 @@ export function forceConvBackend(backend: ConvBackend | null): void {
 export function chooseConvBackend(shape: ConvShape): ConvChoice {
   const depthwise = isDepthwise(shape);
   if (forced !== null && (depthwise || !DEPTHWISE_WAYS.includes(forced))) return { backend: forced, reason: "forced" };
+  const team = kernelTeam();
   if (depthwise)
     return kernelPath() === "wasm"
-      ? { backend: "wasm-depthwise", reason: "one input channel per group: SIMD over the channels" }
+      ? {
+          backend: "wasm-depthwise",
+          reason: "one input channel per group: SIMD over the channels" + oneThread(team, "the depthwise kernel"),
+        }
       : { backend: "typescript-depthwise", reason: "one input channel per group: taps added channel-wise" };
   const channels = shape.inChannels / shape.groups;
   const filters = shape.outChannels / shape.groups;
-  if (kernelPath() === "wasm" && filters >= WASM_MIN_FILTERS)
-    return { backend: "wasm-im2col", reason: `${filters} filters per group: one SIMD product per block` };
+  if (kernelPath() === "wasm" && filters >= WASM_MIN_FILTERS) {
+    const blocks = `${filters} filters per group: one SIMD product per block`;
+    if (team !== null && shape.groups === 1)
+      return { backend: "wasm-im2col-threads", reason: threaded(blocks, team.size) };
+    return { backend: "wasm-im2col", reason: blocks + oneThread(team, `${shape.groups} groups`) };
+  }
   if (channels < IM2COL_BELOW_CHANNELS)
     return { backend: "typescript-im2col", reason: `${channels} input channels per group: one product per block` };
   return { backend: "typescript-shifted", reason: `${channels} input channels per group: one product per tap` };
+}
+
+/** "; one thread: <what> is not split" when a team runs, else nothing. */
+function oneThread(team: KernelTeam | null, what: string): string {
+  return team === null ? "" : `; one thread: ${what} is not split between threads`;
 }
 
 /** Filters per group from which the WebAssembly product measured faster (docs/decisions.md). */
@@ -98,6 +115,10 @@ export function planConvolution(
   epilogue: Activation | null,
   choice: ConvChoice = chooseConvBackend(shape),
 ): Convolution {
+  const team = choice.backend === "wasm-im2col-threads" && shape.groups === 1 ? kernelTeam() : null;
+  if (team !== null) return holding(choice, shape, new TeamConvolution(team, shape, kernel, bias, epilogue));
+  if (choice.backend === "wasm-im2col-threads")
+    choice = { backend: "wasm-im2col", reason: "no thread team now, or groups > 1" };
   const module = choice.backend === "wasm-im2col" || choice.backend === "wasm-depthwise" ? kernelModule() : null;
   if (module !== null && choice.backend === "wasm-depthwise")
     return holding(choice, shape, new WasmDepthwise(module, shape, kernel, bias, epilogue));

@@ -7,7 +7,7 @@
  */
 import type { Activation } from "../activations.js";
 import type { ConvCall, ConvShape } from "./geometry.js";
-import { planar } from "./depthwise.js";
+import { planar, type Planar } from "./depthwise.js";
 
 interface DepthwiseExports {
   readonly memory: WebAssembly.Memory;
@@ -34,6 +34,8 @@ export class WasmDepthwise {
   private i32 = new Int32Array(0);
   private xView = new Float32Array(0);
   private yView = new Float32Array(0);
+  private lastCall: ConvCall | null = null;
+  private geometry: Planar | null = null;
 
   constructor(
     module: WebAssembly.Module,
@@ -99,7 +101,10 @@ export class WasmDepthwise {
 
   run(x: Float32Array, call: ConvCall, y: Float32Array): void {
     const { inChannels: C, outChannels: F } = this.shape;
-    const g = planar(this.shape, call);
+    // The geometry of the last call object again (a ConvLSTM's steps reuse theirs): nothing allocated.
+    if (call !== this.lastCall) this.geometry = planar(this.shape, call);
+    this.lastCall = call;
+    const g = this.geometry!;
     const xLength = call.batch * g.H * g.W * C;
     const yLength = call.batch * g.OH * g.OW * F;
     this.layout(xLength, yLength);

@@ -6,14 +6,16 @@
  * (./typescript.ts, ./wasm.ts) is tested against ./reference.ts.
  */
 import type { Activation } from "../activations.js";
-import { kernelModule, kernelPath } from "../wasm.js";
+import { TeamConvolution } from "../conv/team.js";
+import { threaded } from "../plan.js";
+import { kernelModule, kernelPath, kernelTeam } from "../wasm.js";
 import { gemm } from "./typescript.js";
 import { WasmProduct } from "./wasm.js";
 
 export { gemm } from "./typescript.js";
 export { gemmReference } from "./reference.js";
 
-export type GemmBackend = "typescript" | "wasm";
+export type GemmBackend = "typescript" | "wasm" | "wasm-threads";
 
 export interface BackendChoice {
   readonly backend: GemmBackend;
@@ -46,7 +48,8 @@ export const WASM_MIN_ROW_WORK = 1024;
 
 /** The backends this runtime can run now (the tests run every one against the reference). */
 export function gemmBackends(): GemmBackend[] {
-  return kernelPath() === "wasm" ? ["typescript", "wasm"] : ["typescript"];
+  if (kernelPath() !== "wasm") return ["typescript"];
+  return kernelTeam() !== null ? ["typescript", "wasm", "wasm-threads"] : ["typescript", "wasm"];
 }
 
 let forced: GemmBackend | null = null;
@@ -65,14 +68,28 @@ export function chooseGemmBackend(inner: number, cols: number): BackendChoice {
   if (kernelPath() !== "wasm") return { backend: "typescript", reason: "no WebAssembly SIMD (or js chosen)" };
   if (inner * cols < WASM_MIN_ROW_WORK)
     return { backend: "typescript", reason: `${inner}x${cols} weights: too small to pay for the copies` };
-  return { backend: "wasm", reason: `${inner}x${cols} weights: SIMD tiles` };
+  const tiles = `${inner}x${cols} weights: SIMD tiles`;
+  const team = kernelTeam();
+  return team === null
+    ? { backend: "wasm", reason: tiles }
+    : { backend: "wasm-threads", reason: threaded(tiles, team.size) };
 }
 
 /**
  * A product that keeps its own copy of the weights. (Made outside planProduct: closures made
  * there would keep its scope, and with it the arrays the layer drops, alive.)
  */
-function holding(choice: BackendChoice, product: WasmProduct): MatrixProduct {
+function holding(choice: BackendChoice, product: WasmProduct | TeamConvolution): MatrixProduct {
+  if (product instanceof TeamConvolution) {
+    const { inChannels: inner, outChannels: cols } = product.shape;
+    return {
+      ...choice,
+      inner,
+      cols,
+      run: (a, aOffset, rows, c, cOffset) => product.runRows(a, aOffset, rows, c, cOffset),
+      held: () => product.held(),
+    };
+  }
   const { inner, cols } = product;
   return {
     ...choice,
@@ -91,6 +108,12 @@ export function planProduct(
   cols: number,
   choice: BackendChoice = chooseGemmBackend(inner, cols),
 ): MatrixProduct {
+  const team = choice.backend === "wasm-threads" ? kernelTeam() : null;
+  if (team !== null) {
+    const shape = { kernel: [], strides: [], dilations: [], groups: 1, inChannels: inner, outChannels: cols };
+    return holding(choice, new TeamConvolution(team, shape, weights, bias, epilogue));
+  }
+  if (choice.backend === "wasm-threads") choice = { backend: "wasm", reason: "no thread team now" };
   const module = choice.backend === "wasm" ? kernelModule() : null;
   if (module !== null) return holding(choice, new WasmProduct(module, weights, bias, epilogue, inner, cols));
   const backend =

@@ -285,13 +285,29 @@ class WasmGates {
   /** Row p[o .. o + 4·size) of pre-activations; states h, c at s (size values each) updated. */
   run(p: Float32Array, o: number, h: Float32Array, c: Float32Array, s: number, size: number, rows: number): void {
     this.layout(size);
-    this.p.set(p.subarray(o, o + 4 * size));
-    this.h.set(h.subarray(s, s + size));
-    this.c.set(c.subarray(s, s + size));
+    // Element loops, not subarray().set(): a step allocates nothing (streaming runs it every step).
+    const pIn = this.p;
+    const hIn = this.h;
+    const cIn = this.c;
+    for (let k = 0; k < 4 * size; k++) pIn[k] = p[o + k];
+    for (let k = 0; k < size; k++) {
+      hIn[k] = h[s + k];
+      cIn[k] = c[s + k];
+    }
     const units = size / rows;
-    const [pPtr, hPtr, cPtr] = [this.p.byteOffset, this.h.byteOffset, this.c.byteOffset];
-    this.kernels.lstmGates(pPtr, 4 * units, hPtr, cPtr, units, rows, units, this.gate, 0, 0);
-    h.set(this.h, s);
-    c.set(this.c, s);
+    this.kernels.lstmGates(
+      pIn.byteOffset,
+      4 * units,
+      hIn.byteOffset,
+      cIn.byteOffset,
+      units,
+      rows,
+      units,
+      this.gate,
+      0,
+      0,
+    );
+    h.set(hIn, s);
+    c.set(cIn, s);
   }
 }

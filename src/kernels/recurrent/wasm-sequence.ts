@@ -14,10 +14,9 @@
  * (wasm-layout.ts splitUnits): weights and workspace live in a memory the team shares, and run()
  * posts the job record to the team, every thread running its block of it.
  */
-import { KeraslessError } from "../../errors.js";
 import { MIN_SPLIT_WORK, type RecurrentPlan } from "../plan.js";
-import { jobCell, jobFields, teamImports, type JobFields, type KernelExports } from "../wasm-exports.js";
-import type { KernelTeam } from "../wasm.js";
+import { JOB_ADDRESS, TEAM_DATA_START, TeamMemory } from "../team-memory.js";
+import { jobCell, jobFields, type JobFields, type KernelExports } from "../wasm-exports.js";
 import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
 import type { CellSizes } from "./cell.js";
 import { joinUnits, packParts, splitUnits, unpackParts } from "./wasm-layout.js";
@@ -38,11 +37,6 @@ export interface WasmCellWeights {
  */
 const PROJECTION_CHUNK_BYTES = 1 << 20;
 
-/** Addresses below DATA_START: the team's barrier counters, then the job record; 0 means "none". */
-const COUNTERS = [16, 32];
-const JOB_ADDRESS = 64;
-const DATA_START = 256;
-
 export class WasmSequence {
   readonly fused: boolean;
   projection = new Float32Array(0);
@@ -55,15 +49,13 @@ export class WasmSequence {
   private readonly gate: number;
   /** Unit blocks (threads) the sequence is split into; 1: not split. */
   private readonly parts: number;
-  private readonly team: KernelTeam | null;
-  private readonly teamId: number;
-  private jobs = 0;
+  /** The memory shared with the thread team, when split. */
+  private readonly team: TeamMemory | null;
   /** The job record (wasm/recurrent.ts Job; a view made again when the memory grows) and its field indices. */
   private job = new Int32Array(0);
   private readonly fields: JobFields;
   /** The job's cell as the module numbers it. */
   private readonly cellId: number;
-  private readonly control: Int32Array;
   private readonly kernelPtr: number;
   private readonly kernelLength: number;
   private readonly inputBiasPtr: number;
@@ -101,18 +93,18 @@ export class WasmSequence {
     this.fused = plan.fusedGates !== null;
     this.lstm = cell === "lstm";
     this.parts = plan.parts;
-    this.team = plan.parts > 1 ? plan.team : null;
+    this.team = plan.parts > 1 && plan.team !== null ? new TeamMemory(plan.team) : null;
     if (this.team !== null) {
-      this.memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
-      const instance = new WebAssembly.Instance(this.team.module, teamImports(this.memory));
-      this.kernels = instance.exports as unknown as KernelExports;
+      this.memory = this.team.memory;
+      this.kernels = this.team.kernels;
     } else {
       this.kernels = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
       this.memory = this.kernels.memory;
     }
     this.fields = jobFields(this.kernels);
     this.cellId = jobCell(this.kernels, this.lstm ? "lstm" : "gru");
-    const placer = new MemoryPlacer(this.memory, DATA_START);
+    // Below TEAM_DATA_START: the job record (and a team's barrier counters).
+    const placer = new MemoryPlacer(this.memory, TEAM_DATA_START);
     const parts = this.parts;
     const gates = width / units;
     const panel = this.kernels.PANEL.value as number;
@@ -125,8 +117,7 @@ export class WasmSequence {
     this.recurrentPtr = placer.place(packParts(split(weights.recurrentKernel, units), units, width, parts, panel));
     this.recurrentBiasPtr = placer.place(weights.recurrentBias === null ? null : split(weights.recurrentBias, 1));
     this.workspacePtr = placer.end;
-    this.teamId = this.team === null ? -1 : this.team.attach(this.memory);
-    this.control = new Int32Array(this.memory.buffer, 0, DATA_START / 4);
+    this.team?.attach();
     const gateIds = {
       sigmoid: this.kernels.GATE_SIGMOID,
       hard_sigmoid_keras2: this.kernels.GATE_HARD_SIGMOID_KERAS2,
@@ -135,7 +126,6 @@ export class WasmSequence {
     this.gate = plan.fusedGates === null ? 0 : (gateIds[plan.fusedGates].value as number);
     this.states = new Array<Float32Array>(sizes.stateCount).fill(this.projection);
     this.statePtrs = new Array<number>(sizes.stateCount).fill(0);
-    if (this.team !== null) release.register(this, { team: this.team, id: this.teamId });
   }
 
   /** Lays the workspace out for this size (views are made again only when it changes). */
@@ -265,18 +255,8 @@ export class WasmSequence {
 
   /** run() on a split sequence: every thread of the team takes its block, or this thread all of them. */
   private runSplit(batch: number, time: number): void {
-    const team = this.team!;
     const { units, projectionWidth } = this.sizes;
-    const worthIt = time > 0 && batch * units * projectionWidth >= MIN_SPLIT_WORK;
-    const threads = worthIt && team.ready(this.teamId) === team.size - 1 ? team.size : 1;
-    const counter = COUNTERS[this.jobs++ % 2];
-    // Reset before the helpers start: the last job that used this counter ended two jobs ago.
-    // (Views made once: a shared memory's old buffers stay valid when it grows.)
-    this.control[counter >> 2] = 0;
-    if (threads > 1) team.dispatch(this.teamId, JOB_ADDRESS, threads, counter);
-    // This thread takes block 0, or every block when it runs alone.
-    const ok = this.kernels.runJob(JOB_ADDRESS, 0, threads > 1 ? 1 : this.parts, threads, counter);
-    if (ok === 0) throw new KeraslessError("E_THREADS", "a kernel thread stopped answering (10 s at a step barrier)");
+    this.team!.run(time > 0 && batch * units * projectionWidth >= MIN_SPLIT_WORK);
     // The final h is in the spare buffer after an odd number of steps.
     if (time % 2 === 1) this.states[0].set(this.spareStateView);
   }
@@ -316,6 +296,3 @@ export class WasmSequence {
     for (let k = 0; k < states.length; k++) states[k].set(this.states[k]);
   }
 }
-
-/** A split sequence's memory is released by the team once its WasmSequence is collected. */
-const release = new FinalizationRegistry<{ team: KernelTeam; id: number }>(({ team, id }) => team.detach(id));

@@ -1,0 +1,183 @@
+/**
+ * A convolution with one group, or a matrix product (the 1x1 convolution of its rows), run by the
+ * kernel thread team: wasm/products.ts' job, the output rows split into one part per thread, each
+ * part computed by the single-thread kernels (im2col blocks gathered in WebAssembly, then gemm).
+ * Any split gives the bits of one thread (see wasm/products.ts), so the calling thread alone runs
+ * the same job when a call is too small to be worth a barrier (fewer than plan.ts MIN_TEAM_WORK
+ * multiply-adds) or when the team is not ready (a helper lost, or not yet holding this memory).
+ *
+ * The weights are held once, in the memory the team shares, with one im2col workspace per part.
+ * A call copies the input in a chunk of batch items at a time (CHUNK_BYTES of input and output at
+ * most, at least one item), runs the job, and copies the output out through the epilogue.
+ */
+import type { Activation } from "../activations.js";
+import { minTeamWork } from "../plan.js";
+import { JOB_ADDRESS, TEAM_DATA_START, TeamMemory } from "../team-memory.js";
+import { jobCell, productJobFields, type ProductJobFields } from "../wasm-exports.js";
+import type { KernelTeam } from "../wasm.js";
+import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
+import { positions, type ConvCall, type ConvShape } from "./geometry.js";
+
+/** Bytes of input and output a job covers at most: the shared memory stays this size whatever the batch. */
+const CHUNK_BYTES = 16 << 20;
+/** The job record's spatial axes (lower ranks are padded with leading axes of size 1). */
+const AXES = 3;
+const NO_AXES: readonly number[] = [];
+
+interface AxisFields {
+  readonly input: number;
+  readonly output: number;
+  readonly kernel: number;
+  readonly stride: number;
+  readonly dilation: number;
+  readonly pad: number;
+}
+
+export class TeamConvolution {
+  private readonly team: TeamMemory;
+  private readonly fields: ProductJobFields;
+  private readonly kernelPtr: number;
+  private readonly biasPtr: number;
+  private readonly xPtr: number;
+  private yPtr = 0;
+  private readonly epilogue: Activation | null;
+  /** Multiply-adds per output row. */
+  private readonly rowWork: number;
+  private job: Int32Array;
+  private capacity = { x: -1, y: -1 };
+  /** Each spatial axis' fields in the job record (D, H, W). */
+  private readonly axisFields: AxisFields[];
+  private xView = new Float32Array(0);
+  private yView = new Float32Array(0);
+
+  constructor(
+    team: KernelTeam,
+    readonly shape: ConvShape,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    epilogue: Activation | null,
+  ) {
+    this.team = new TeamMemory(team);
+    const kernels = this.team.kernels;
+    const f = (this.fields = productJobFields(kernels));
+    this.axisFields = [
+      { input: f.IN_D, output: f.OUT_D, kernel: f.K_D, stride: f.S_D, dilation: f.D_D, pad: f.P_D },
+      { input: f.IN_H, output: f.OUT_H, kernel: f.K_H, stride: f.S_H, dilation: f.D_H, pad: f.P_H },
+      { input: f.IN_W, output: f.OUT_W, kernel: f.K_W, stride: f.S_W, dilation: f.D_W, pad: f.P_W },
+    ];
+    const width = positions(shape.kernel) * shape.inChannels;
+    this.rowWork = width * shape.outChannels;
+    this.epilogue = epilogue === null || epilogue.name === "linear" ? null : epilogue;
+    const placer = new MemoryPlacer(this.team.memory, TEAM_DATA_START);
+    this.kernelPtr = placer.place(kernel);
+    this.biasPtr = placer.place(bias);
+    const workBytes = align((kernels.PRODUCT_BLOCK_ROWS.value as number) * width * 4);
+    this.xPtr = align(placer.end + team.size * workBytes);
+    reserve(this.team.memory, this.xPtr);
+    this.job = new Int32Array(this.team.memory.buffer, JOB_ADDRESS, f.FIELDS);
+    const job = this.job;
+    job[f.KIND] = jobCell(kernels, "product");
+    job[f.KERNEL] = this.kernelPtr;
+    job[f.BIAS] = this.biasPtr;
+    job[f.WORK] = placer.end;
+    job[f.WORK_BYTES] = workBytes;
+    job[f.PARTS] = team.size;
+    job[f.C] = shape.inChannels;
+    job[f.F] = shape.outChannels;
+    // A matrix product (no spatial axes) keeps this geometry: every axis 1, pointwise.
+    this.writeGeometry(NO_AXES, NO_AXES, NO_AXES);
+    this.team.attach();
+  }
+
+  /** Copies of the kernel [taps · C, F] and the bias (if any), read back from the shared memory. */
+  held(): Float32Array[] {
+    const read = (ptr: number, length: number) => new Float32Array(this.team.memory.buffer, ptr, length).slice();
+    const kernel = read(this.kernelPtr, this.rowWork);
+    return this.biasPtr === 0 ? [kernel] : [kernel, read(this.biasPtr, this.shape.outChannels)];
+  }
+
+  /** The convolution of one call (channels_last), into y. Allocates nothing once it has run on as large a call. */
+  run(x: Float32Array, call: ConvCall, y: Float32Array): void {
+    this.writeGeometry(call.input, call.output, call.padsBegin);
+    this.runItems(x, 0, call.batch, positions(call.input), positions(call.output), y, 0);
+  }
+
+  /** c[cOffset + m·F ..] = epilogue(bias + a[aOffset + m·C ..] · kernel) for m < rows (a matrix product). */
+  runRows(a: Float32Array, aOffset: number, rows: number, c: Float32Array, cOffset: number): void {
+    this.runItems(a, aOffset, rows, 1, 1, c, cOffset);
+  }
+
+  /** The job's spatial axes, padded to AXES; pointwise when no row needs a gather. */
+  private writeGeometry(input: readonly number[], output: readonly number[], padsBegin: readonly number[]): void {
+    const { shape, fields: f, job } = this;
+    const lead = AXES - input.length;
+    let pointwise = 1;
+    for (let axis = 0; axis < AXES; axis++) {
+      // Plain reads, no destructuring: a call allocates nothing.
+      const a = axis - lead;
+      const n = a < 0 ? 1 : input[a];
+      const o = a < 0 ? 1 : output[a];
+      const k = a < 0 ? 1 : shape.kernel[a];
+      const s = a < 0 ? 1 : shape.strides[a];
+      const d = a < 0 ? 1 : shape.dilations[a];
+      const p = a < 0 ? 0 : padsBegin[a];
+      const at = this.axisFields[axis];
+      job[at.input] = n;
+      job[at.output] = o;
+      job[at.kernel] = k;
+      job[at.stride] = s;
+      job[at.dilation] = d;
+      job[at.pad] = p;
+      if (k !== 1 || s !== 1 || p !== 0 || n !== o) pointwise = 0;
+    }
+    job[f.POINTWISE] = pointwise;
+  }
+
+  /** Room for x and y floats (views are made again only when the memory grows). */
+  private layout(x: number, y: number): void {
+    const buffer = this.team.memory.buffer;
+    if (x <= this.capacity.x && y <= this.capacity.y && this.xView.buffer === buffer) return;
+    const capacity = { x: Math.max(x, this.capacity.x), y: Math.max(y, this.capacity.y) };
+    this.yPtr = align(this.xPtr + capacity.x * 4);
+    reserve(this.team.memory, this.yPtr + capacity.y * 4);
+    const grown = this.team.memory.buffer;
+    this.xView = new Float32Array(grown, this.xPtr, capacity.x);
+    this.yView = new Float32Array(grown, this.yPtr, capacity.y);
+    this.job = new Int32Array(grown, JOB_ADDRESS, this.fields.FIELDS);
+    this.job[this.fields.X] = this.xPtr;
+    this.job[this.fields.Y] = this.yPtr;
+    this.capacity = capacity;
+  }
+
+  /** `batch` items of `inPositions` · C input values each, giving `outPositions` · F output values each. */
+  private runItems(
+    x: Float32Array,
+    xOffset: number,
+    batch: number,
+    inPositions: number,
+    outPositions: number,
+    y: Float32Array,
+    yOffset: number,
+  ): void {
+    const { inChannels: C, outChannels: F } = this.shape;
+    const inItem = inPositions * C;
+    const outItem = outPositions * F;
+    const chunk = Math.max(1, Math.min(batch, Math.floor(CHUNK_BYTES / (4 * (inItem + outItem)))));
+    this.layout(chunk * inItem, chunk * outItem);
+    const { xView, yView, job, fields: f } = this;
+    for (let first = 0; first < batch; first += chunk) {
+      const items = Math.min(chunk, batch - first);
+      const rows = items * outPositions;
+      // Element loops, not subarray().set(): a call allocates nothing (streaming runs it every step).
+      const from = xOffset + first * inItem;
+      const inLength = items * inItem;
+      for (let i = 0; i < inLength; i++) xView[i] = x[from + i];
+      job[f.ROWS] = rows;
+      this.team.run(rows * this.rowWork >= minTeamWork());
+      const to = yOffset + first * outItem;
+      const outLength = items * outItem;
+      for (let i = 0; i < outLength; i++) y[to + i] = yView[i];
+      if (this.epilogue !== null && rows > 0) this.epilogue.apply(y, to, y, to, rows, F);
+    }
+  }
+}
