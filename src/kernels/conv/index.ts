@@ -74,7 +74,9 @@ export function forceConvBackend(backend: ConvBackend | null): void {
  * many short ones; shifted products otherwise (as fast within noise, and no gather).
  */
 export function chooseConvBackend(shape: ConvShape): ConvChoice {
-  const depthwise = isDepthwise(shape);
+  // One input channel and one group is an ordinary convolution (ConvLSTM2D on grey frames): the
+  // depthwise kernel would compute its filters one value at a time (M > 1), im2col in SIMD.
+  const depthwise = isDepthwise(shape) && shape.groups > 1;
   if (forced !== null && (depthwise || !DEPTHWISE_WAYS.includes(forced))) return { backend: forced, reason: "forced" };
   const team = kernelTeam();
   if (depthwise)
