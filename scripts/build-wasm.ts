@@ -2,7 +2,8 @@
  * Compiles wasm/kernels.ts (AssemblyScript, SIMD) and writes it into src/kernels/wasm-binary.ts
  * as base64, so that every runtime and the browser bundle get it without a file to fetch; and
  * again with threads on an imported shared memory for the thread team (wasm-threads-binary.ts:
- * the same kernels, whose sequences then meet at barriers). Each is built twice: with SIMD128, which every
+ * wasm/kernels-threads.ts, the same kernels and the product jobs, meeting at barriers). Each is
+ * built twice: with SIMD128, which every
  * runtime with WebAssembly SIMD runs (Node 20), and with relaxed SIMD, whose fused multiply-add
  * Node 22+ and Chrome 114+ run (src/kernels/wasm.ts picks the relaxed build where it validates).
  *
@@ -30,7 +31,7 @@ const BUILDS = [
   { module: BINARY_MODULE, source: "wasm/kernels.ts", constant: "WASM_KERNELS_BASE64", flags: ["--enable", "simd"] },
   {
     module: THREADS_BINARY_MODULE,
-    source: "wasm/kernels.ts",
+    source: "wasm/kernels-threads.ts",
     constant: "WASM_THREADS_KERNELS_BASE64",
     flags: ["--enable", "simd,threads", ...SHARED_MEMORY],
   },
@@ -42,7 +43,7 @@ const BUILDS = [
   },
   {
     module: THREADS_RELAXED_BINARY_MODULE,
-    source: "wasm/kernels.ts",
+    source: "wasm/kernels-threads.ts",
     constant: "WASM_THREADS_RELAXED_KERNELS_BASE64",
     flags: ["--enable", "simd,threads,relaxed-simd", ...SHARED_MEMORY],
   },

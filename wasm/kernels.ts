@@ -1,13 +1,12 @@
 // kerasless' WebAssembly SIMD kernels (AssemblyScript), the module's exports: the matrix product
-// (gemm.ts), the recurrent sequences and steps (recurrent.ts), and products and convolutions split
-// by rows (products.ts). scripts/build-wasm.ts builds it into src/kernels/wasm-binary.ts (own
-// memory) and, with threads and an imported shared memory, into src/kernels/wasm-threads-binary.ts
-// for a team of threads (see recurrent.ts, runJob); each
+// (gemm.ts), the recurrent sequences and steps (recurrent.ts) and depthwise convolutions
+// (depthwise.ts). scripts/build-wasm.ts builds it into src/kernels/wasm-binary.ts (own memory);
+// kernels-threads.ts, the same with the product jobs, is built with threads and an imported shared
+// memory into src/kernels/wasm-threads-binary.ts for a team of threads (see recurrent.ts, runJob); each
 // also with relaxed SIMD. Pointers are byte addresses in the instance's memory, strides and sizes
 // count float32 values. Address 0 is never data, so a zero pointer means "none".
 export { depthwise, DepthwiseGeometry } from "./depthwise";
 export { gemm, PANEL } from "./gemm";
-export { JOB_PRODUCT, PRODUCT_BLOCK_ROWS, ProductJob } from "./products";
 export {
   GATE_HARD_SIGMOID_KERAS2, GATE_HARD_SIGMOID_KERAS3, GATE_SIGMOID, JOB_GRU, JOB_LSTM, Job, lstmGates, runJob, stepJob,
 } from "./recurrent";

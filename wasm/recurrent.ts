@@ -360,7 +360,8 @@ export const JOB_GRU: i32 = 1;
  */
 export function runJob(job: usize, from: i32, to: i32, threads: i32, counter: usize): i32 {
   // A product job (products.ts): parts from..to, then one barrier where the calling thread waits.
-  if (field(job, Job.CELL) == JOB_PRODUCT) {
+  // Only teams run them: the build without threads (browsers) leaves products.ts out.
+  if (ASC_FEATURE_THREADS && field(job, Job.CELL) == JOB_PRODUCT) {
     runProducts(job, from, to);
     return threads > 1 && !arrive(counter, threads) ? 0 : 1;
   }

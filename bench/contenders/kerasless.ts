@@ -105,7 +105,10 @@ export function kerasless(configId: string): Contender {
               "(the seed's LSTM(3) is too small to split and runs on one)"
             : null,
           "W6: 1",
-          "W7: 1 (the convolutions run on the calling thread)",
+          config.kernelThreads
+            ? `W7: ${threads} through setKernelThreads(${threads}), the convolutions split by output rows ` +
+              "(depthwise ones on the calling thread)"
+            : "W7: 1",
         ]
           .filter((x) => x !== null)
           .join("; ")

@@ -89,10 +89,7 @@ export function setMinTeamWork(work: number | null): void {
 
 /** A product split by rows between the team's threads (conv/team.ts), in the plan's words. */
 export function threaded(what: string, threads: number): string {
-  return (
-    `${what}; output rows split in ${threads} parts, one per thread, for calls of at least ` +
-    `${MIN_TEAM_WORK} multiply-adds (smaller calls run every part on the calling thread)`
-  );
+  return `${what}; rows split in ${threads} parts from ${MIN_TEAM_WORK} multiply-adds a call`;
 }
 
 /** The WebAssembly gate pass for this gate activation (hard_sigmoid differs by Keras version), or null. */

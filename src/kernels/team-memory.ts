@@ -33,11 +33,6 @@ export class TeamMemory {
     this.control = new Int32Array(this.memory.buffer, 0, TEAM_DATA_START / 4);
   }
 
-  /** Threads including the calling one. */
-  get size(): number {
-    return this.team.size;
-  }
-
   /** Hands the memory to the team (once the weights are in); it is released when this object is collected. */
   attach(): void {
     this.id = this.team.attach(this.memory);

@@ -36,8 +36,6 @@ export interface KernelExports {
   /** Step t of the job's sequence, every block, rows masked by the bytes at mask + b*time (0: none). */
   stepJob(job: number, t: number, mask: number): void;
   readonly PANEL: WebAssembly.Global;
-  /** Output rows a product job's part gathers at a time (wasm/products.ts): each part's workspace holds them. */
-  readonly PRODUCT_BLOCK_ROWS: WebAssembly.Global;
   readonly GATE_SIGMOID: WebAssembly.Global;
   readonly GATE_HARD_SIGMOID_KERAS2: WebAssembly.Global;
   readonly GATE_HARD_SIGMOID_KERAS3: WebAssembly.Global;
@@ -68,50 +66,14 @@ const JOB_FIELDS = [
   "FIELDS",
 ] as const;
 
-/** The product job record's fields (wasm/products.ts, enum ProductJob). */
-const PRODUCT_JOB_FIELDS = [
-  "KIND",
-  "X",
-  "KERNEL",
-  "BIAS",
-  "Y",
-  "WORK",
-  "WORK_BYTES",
-  "ROWS",
-  "PARTS",
-  "C",
-  "F",
-  "IN_D",
-  "IN_H",
-  "IN_W",
-  "OUT_D",
-  "OUT_H",
-  "OUT_W",
-  "K_D",
-  "K_H",
-  "K_W",
-  "S_D",
-  "S_H",
-  "S_W",
-  "D_D",
-  "D_H",
-  "D_W",
-  "P_D",
-  "P_H",
-  "P_W",
-  "POINTWISE",
-  "FIELDS",
-] as const;
-
 /** Each field's index in the record, as the module that runs the jobs numbers them. */
 export type JobFields = { readonly [K in (typeof JOB_FIELDS)[number]]: number };
-export type ProductJobFields = { readonly [K in (typeof PRODUCT_JOB_FIELDS)[number]]: number };
 
 /**
  * A record's layout, read from the module's "<record>.NAME" exports: the order is the module's
  * alone. A name missing on either side is a build error (the host would leave a field unset).
  */
-function recordFields(exports: object, record: string, names: readonly string[]): Record<string, number> {
+export function recordFields(exports: object, record: string, names: readonly string[]): Record<string, number> {
   const globals = exports as Record<string, WebAssembly.Global | undefined>;
   const exported = Object.keys(globals).filter((name) => name.startsWith(`${record}.`));
   if (exported.length !== names.length || names.some((name) => globals[`${record}.${name}`] === undefined))
@@ -126,15 +88,10 @@ export function jobFields(exports: object): JobFields {
   return recordFields(exports, "Job", JOB_FIELDS) as JobFields;
 }
 
-/** The product job record's layout (wasm/products.ts ProductJob). */
-export function productJobFields(exports: object): ProductJobFields {
-  return recordFields(exports, "ProductJob", PRODUCT_JOB_FIELDS) as ProductJobFields;
-}
-
-/** The job's kind (a recurrent job's cell, or a product), as the module numbers it. */
-export function jobCell(exports: object, cell: "lstm" | "gru" | "product"): number {
-  const name = { lstm: "JOB_LSTM", gru: "JOB_GRU", product: "JOB_PRODUCT" }[cell];
-  return (exports as Record<string, WebAssembly.Global>)[name].value as number;
+/** The job's cell, as the module numbers it. */
+export function jobCell(exports: object, cell: "lstm" | "gru"): number {
+  const global = (exports as Record<string, WebAssembly.Global>)[cell === "lstm" ? "JOB_LSTM" : "JOB_GRU"];
+  return global.value as number;
 }
 
 /**

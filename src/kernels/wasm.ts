@@ -5,6 +5,8 @@
  * decided from these by the plan (plan.ts).
  */
 import { KeraslessError } from "../errors.js";
+import type { Activation } from "./activations.js";
+import type { ConvCall, ConvShape } from "./conv/geometry.js";
 import { WASM_KERNELS_BASE64 } from "./wasm-binary.js";
 
 export type KernelPath = "wasm" | "js";
@@ -126,9 +128,10 @@ export function kernelPath(): KernelPath {
 }
 
 /**
- * Threads that run recurrent sequences together with the calling thread, on WebAssembly memories
- * they share (wasm/kernels.ts built with threads). The Node entry provides one (setKernelThreads); the core only
- * uses it. The calling thread blocks until its helpers are done, so predict() stays synchronous.
+ * Threads that run recurrent sequences, convolutions and matrix products together with the calling
+ * thread, on WebAssembly memories they share (wasm/kernels.ts built with threads; team-memory.ts).
+ * The Node entry provides one (setKernelThreads); the core only uses it. The calling thread blocks
+ * until its helpers are done, so predict() stays synchronous.
  */
 export interface KernelTeam {
   /** Threads including the calling one. */
@@ -141,12 +144,28 @@ export interface KernelTeam {
   ready(id: number): number;
   /**
    * Starts helpers 1..threads-1 on the job record at address `job` of memory `id` (wasm/recurrent.ts
-   * runJob: helper i runs block i), meeting at the barrier `counter`. Allocates nothing (it runs
-   * every step).
+   * runJob: helper i runs block or part i), meeting at the barrier `counter`. Allocates nothing (it
+   * runs every step).
    */
   dispatch(id: number, job: number, threads: number, counter: number): void;
   /** The memory is no longer used. */
   detach(id: number): void;
+  /**
+   * A convolution with one group (without spatial axes: a matrix product) whose output rows the
+   * team splits (conv/team.ts; the Node entry brings it, so browser bundles leave it out).
+   */
+  product(shape: ConvShape, kernel: Float32Array, bias: Float32Array | null, epilogue: Activation | null): TeamProduct;
+}
+
+/** A product of KernelTeam.product(): allocates nothing per call once it has run on as large a call. */
+export interface TeamProduct {
+  readonly shape: ConvShape;
+  /** The convolution of one call (channels_last). */
+  run(x: Float32Array, call: ConvCall, y: Float32Array): void;
+  /** c[cOffset + m·F ..] = epilogue(bias + a[aOffset + m·C ..] · kernel) for m < rows. */
+  runRows(a: Float32Array, aOffset: number, rows: number, c: Float32Array, cOffset: number): void;
+  /** The kernel and bias (if any), read back. */
+  held(): Float32Array[];
 }
 
 let team: KernelTeam | null = null;
@@ -161,7 +180,7 @@ export function setKernelTeam(next: KernelTeam | null): void {
   team = next;
 }
 
-/** Threads the recurrent kernels of models loaded now would use (1 without a team). */
+/** Threads the kernels of models loaded now would use (1 without a team). */
 export function kernelThreads(): number {
   return team !== null && kernelPath() === "wasm" ? team.size : 1;
 }

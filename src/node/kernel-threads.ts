@@ -1,8 +1,8 @@
 /**
- * Node's kernel team: worker threads that run split recurrent sequences with the calling thread
- * (see KernelTeam in kernels/wasm.ts). The workers wait on a small shared control block that names
- * a job record in a shared WebAssembly memory (wasm/recurrent.ts Job); the threads meet at barriers
- * in WebAssembly.
+ * Node's kernel team: worker threads that run split recurrent sequences, convolutions and products
+ * with the calling thread (see KernelTeam in kernels/wasm.ts). The workers wait on a small shared
+ * control block that names a job record in a shared WebAssembly memory (wasm/recurrent.ts Job,
+ * wasm/products.ts ProductJob); the threads meet at barriers in WebAssembly.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -10,7 +10,17 @@ import { KeraslessError } from "../errors.js";
 import { WASM_THREADS_KERNELS_BASE64 } from "../kernels/wasm-threads-binary.js";
 import { WASM_THREADS_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-threads-relaxed-binary.js";
 import { WASM_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-relaxed-binary.js";
-import { kernelPath, provideRelaxedBuild, setKernelTeam, wasmFeatures, type KernelTeam } from "../kernels/wasm.js";
+import type { Activation } from "../kernels/activations.js";
+import type { ConvShape } from "../kernels/conv/geometry.js";
+import { TeamConvolution } from "../kernels/conv/team.js";
+import {
+  kernelPath,
+  provideRelaxedBuild,
+  setKernelTeam,
+  wasmFeatures,
+  type KernelTeam,
+  type TeamProduct,
+} from "../kernels/wasm.js";
 import { CONTROL, type WorkerData, type WorkerMessage } from "./kernel-threads-protocol.js";
 
 // Node 22+ runs relaxed SIMD: the Node entry carries that build (the browser bundle does not).
@@ -106,6 +116,10 @@ class NodeKernelTeam implements KernelTeam {
     Atomics.notify(control, CONTROL.SEQUENCE);
   }
 
+  product(shape: ConvShape, kernel: Float32Array, bias: Float32Array | null, epilogue: Activation | null): TeamProduct {
+    return new TeamConvolution(this, shape, kernel, bias, epilogue);
+  }
+
   detach(id: number): void {
     this.readyCounts.delete(id);
     if (this.stopped) return;
@@ -130,13 +144,15 @@ class NodeKernelTeam implements KernelTeam {
 let current: NodeKernelTeam | null = null;
 
 /**
- * Runs the recurrent kernels of models loaded from now on on `threads` threads (default: the
- * machine's cores; 1 stops the extra threads). A sequence is split by units: every thread computes
- * its share of each step, and the threads meet after every step, so `predict()` stays synchronous
- * and the weights are held once, in memory the threads share. Used on the WebAssembly kernel path
- * for LSTM and GRU cells with enough work per step (about 16k multiply-adds); other cells and
- * small models run on the calling thread as before. Workers spin for a moment after each
- * sequence (the next one often follows at once), then sleep. Resolves to the thread count.
+ * Runs the kernels of models loaded from now on on `threads` threads (default: the machine's
+ * cores; 1 stops the extra threads). A recurrent sequence is split by units: every thread computes
+ * its share of each step, and the threads meet after every step. A convolution (one group) or a
+ * matrix product is split by output rows. So `predict()` stays synchronous and the weights are
+ * held once, in memory the threads share. Used on the WebAssembly kernel path for LSTM and GRU
+ * cells with enough work per step (about 16k multiply-adds) and for convolutions and products of
+ * at least 1M multiply-adds per call (the ConvLSTM's too); smaller work runs on the calling thread
+ * as before. Workers spin for a moment after each job (the next one often follows at once), then
+ * sleep. Resolves to the thread count.
  */
 export async function setKernelThreads(threads: number = availableParallelism()): Promise<number> {
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {

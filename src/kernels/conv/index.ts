@@ -12,7 +12,6 @@ import { kernelPath, kernelModule, kernelTeam, type KernelTeam } from "../wasm.j
 import { positions, type ConvCall, type ConvShape } from "./geometry.js";
 import { depthwiseConv, isDepthwise } from "./depthwise.js";
 import { convIm2col, convShifted, convTransposeShifted, im2colWorkspace, transposeTaps } from "./typescript.js";
-import { TeamConvolution } from "./team.js";
 import { WasmConvolution } from "./wasm.js";
 import { WasmDepthwise } from "./wasm-depthwise.js";
 
@@ -83,7 +82,7 @@ export function chooseConvBackend(shape: ConvShape): ConvChoice {
     return kernelPath() === "wasm"
       ? {
           backend: "wasm-depthwise",
-          reason: "one input channel per group: SIMD over the channels" + oneThread(team, "the depthwise kernel"),
+          reason: "one input channel per group: SIMD over the channels" + oneThread(team, "depthwise"),
         }
       : { backend: "typescript-depthwise", reason: "one input channel per group: taps added channel-wise" };
   const channels = shape.inChannels / shape.groups;
@@ -99,9 +98,9 @@ export function chooseConvBackend(shape: ConvShape): ConvChoice {
   return { backend: "typescript-shifted", reason: `${channels} input channels per group: one product per tap` };
 }
 
-/** "; one thread: <what> is not split" when a team runs, else nothing. */
-function oneThread(team: KernelTeam | null, what: string): string {
-  return team === null ? "" : `; one thread: ${what} is not split between threads`;
+/** "; one thread (<why>)" when a team runs, else nothing. */
+function oneThread(team: KernelTeam | null, why: string): string {
+  return team === null ? "" : `; one thread (${why})`;
 }
 
 /** Filters per group from which the WebAssembly product measured faster (docs/decisions.md). */
@@ -118,7 +117,7 @@ export function planConvolution(
   choice: ConvChoice = chooseConvBackend(shape),
 ): Convolution {
   const team = choice.backend === "wasm-im2col-threads" && shape.groups === 1 ? kernelTeam() : null;
-  if (team !== null) return holding(choice, shape, new TeamConvolution(team, shape, kernel, bias, epilogue));
+  if (team !== null) return holding(choice, shape, team.product(shape, kernel, bias, epilogue));
   if (choice.backend === "wasm-im2col-threads")
     choice = { backend: "wasm-im2col", reason: "no thread team now, or groups > 1" };
   const module = choice.backend === "wasm-im2col" || choice.backend === "wasm-depthwise" ? kernelModule() : null;

@@ -9,14 +9,53 @@
  * The weights are held once, in the memory the team shares, with one im2col workspace per part.
  * A call copies the input in a chunk of batch items at a time (CHUNK_BYTES of input and output at
  * most, at least one item), runs the job, and copies the output out through the epilogue.
+ *
+ * Only the Node entry imports this file (its team's product(), src/node/kernel-threads.ts): the
+ * browser bundles, which have no team, leave it out.
  */
 import type { Activation } from "../activations.js";
 import { minTeamWork } from "../plan.js";
 import { JOB_ADDRESS, TEAM_DATA_START, TeamMemory } from "../team-memory.js";
-import { jobCell, productJobFields, type ProductJobFields } from "../wasm-exports.js";
-import type { KernelTeam } from "../wasm.js";
+import { recordFields, type KernelExports } from "../wasm-exports.js";
+import type { KernelTeam, TeamProduct } from "../wasm.js";
 import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
 import { positions, type ConvCall, type ConvShape } from "./geometry.js";
+
+/** The product job record's fields (wasm/products.ts, enum ProductJob). */
+const FIELDS = [
+  "KIND",
+  "X",
+  "KERNEL",
+  "BIAS",
+  "Y",
+  "WORK",
+  "WORK_BYTES",
+  "ROWS",
+  "PARTS",
+  "C",
+  "F",
+  "IN_D",
+  "IN_H",
+  "IN_W",
+  "OUT_D",
+  "OUT_H",
+  "OUT_W",
+  "K_D",
+  "K_H",
+  "K_W",
+  "S_D",
+  "S_H",
+  "S_W",
+  "D_D",
+  "D_H",
+  "D_W",
+  "P_D",
+  "P_H",
+  "P_W",
+  "POINTWISE",
+  "FIELDS",
+] as const;
+type ProductJobFields = { readonly [K in (typeof FIELDS)[number]]: number };
 
 /** Bytes of input and output a job covers at most: the shared memory stays this size whatever the batch. */
 const CHUNK_BYTES = 16 << 20;
@@ -33,7 +72,7 @@ interface AxisFields {
   readonly pad: number;
 }
 
-export class TeamConvolution {
+export class TeamConvolution implements TeamProduct {
   private readonly team: TeamMemory;
   private readonly fields: ProductJobFields;
   private readonly kernelPtr: number;
@@ -59,7 +98,7 @@ export class TeamConvolution {
   ) {
     this.team = new TeamMemory(team);
     const kernels = this.team.kernels;
-    const f = (this.fields = productJobFields(kernels));
+    const f = (this.fields = recordFields(kernels, "ProductJob", FIELDS) as ProductJobFields);
     this.axisFields = [
       { input: f.IN_D, output: f.OUT_D, kernel: f.K_D, stride: f.S_D, dilation: f.D_D, pad: f.P_D },
       { input: f.IN_H, output: f.OUT_H, kernel: f.K_H, stride: f.S_H, dilation: f.D_H, pad: f.P_H },
@@ -71,12 +110,15 @@ export class TeamConvolution {
     const placer = new MemoryPlacer(this.team.memory, TEAM_DATA_START);
     this.kernelPtr = placer.place(kernel);
     this.biasPtr = placer.place(bias);
-    const workBytes = align((kernels.PRODUCT_BLOCK_ROWS.value as number) * width * 4);
+    // The team's module (wasm/kernels-threads.ts) also exports the product jobs' kind and how many
+    // rows a part gathers at a time (its workspace's rows).
+    const productJobs = kernels as KernelExports & Record<"JOB_PRODUCT" | "PRODUCT_BLOCK_ROWS", WebAssembly.Global>;
+    const workBytes = align((productJobs.PRODUCT_BLOCK_ROWS.value as number) * width * 4);
     this.xPtr = align(placer.end + team.size * workBytes);
     reserve(this.team.memory, this.xPtr);
     this.job = new Int32Array(this.team.memory.buffer, JOB_ADDRESS, f.FIELDS);
     const job = this.job;
-    job[f.KIND] = jobCell(kernels, "product");
+    job[f.KIND] = productJobs.JOB_PRODUCT.value as number;
     job[f.KERNEL] = this.kernelPtr;
     job[f.BIAS] = this.biasPtr;
     job[f.WORK] = placer.end;

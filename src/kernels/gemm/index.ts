@@ -6,9 +6,8 @@
  * (./typescript.ts, ./wasm.ts) is tested against ./reference.ts.
  */
 import type { Activation } from "../activations.js";
-import { TeamConvolution } from "../conv/team.js";
 import { threaded } from "../plan.js";
-import { kernelModule, kernelPath, kernelTeam } from "../wasm.js";
+import { kernelModule, kernelPath, kernelTeam, type TeamProduct } from "../wasm.js";
 import { gemm } from "./typescript.js";
 import { WasmProduct } from "./wasm.js";
 
@@ -79,23 +78,25 @@ export function chooseGemmBackend(inner: number, cols: number): BackendChoice {
  * A product that keeps its own copy of the weights. (Made outside planProduct: closures made
  * there would keep its scope, and with it the arrays the layer drops, alive.)
  */
-function holding(choice: BackendChoice, product: WasmProduct | TeamConvolution): MatrixProduct {
-  if (product instanceof TeamConvolution) {
-    const { inChannels: inner, outChannels: cols } = product.shape;
-    return {
-      ...choice,
-      inner,
-      cols,
-      run: (a, aOffset, rows, c, cOffset) => product.runRows(a, aOffset, rows, c, cOffset),
-      held: () => product.held(),
-    };
-  }
+function holding(choice: BackendChoice, product: WasmProduct): MatrixProduct {
   const { inner, cols } = product;
   return {
     ...choice,
     inner,
     cols,
     run: (a, aOffset, rows, c, cOffset) => product.run(a, aOffset, rows, c, cOffset),
+    held: () => product.held(),
+  };
+}
+
+/** A product the thread team splits by rows (made outside planProduct, as holding()). */
+function splitByRows(choice: BackendChoice, product: TeamProduct): MatrixProduct {
+  const { inChannels: inner, outChannels: cols } = product.shape;
+  return {
+    ...choice,
+    inner,
+    cols,
+    run: (a, aOffset, rows, c, cOffset) => product.runRows(a, aOffset, rows, c, cOffset),
     held: () => product.held(),
   };
 }
@@ -111,13 +112,13 @@ export function planProduct(
   const team = choice.backend === "wasm-threads" ? kernelTeam() : null;
   if (team !== null) {
     const shape = { kernel: [], strides: [], dilations: [], groups: 1, inChannels: inner, outChannels: cols };
-    return holding(choice, new TeamConvolution(team, shape, weights, bias, epilogue));
+    return splitByRows(choice, team.product(shape, weights, bias, epilogue));
   }
-  if (choice.backend === "wasm-threads") choice = { backend: "wasm", reason: "no thread team now" };
-  const module = choice.backend === "wasm" ? kernelModule() : null;
+  // Without a team now (a forced choice), "wasm-threads" runs on one thread, as "wasm".
+  const module = choice.backend !== "typescript" ? kernelModule() : null;
   if (module !== null) return holding(choice, new WasmProduct(module, weights, bias, epilogue, inner, cols));
   const backend =
-    choice.backend === "wasm" ? { backend: "typescript" as const, reason: "WebAssembly not ready" } : choice;
+    choice.backend !== "typescript" ? { backend: "typescript" as const, reason: "WebAssembly not ready" } : choice;
   return {
     ...backend,
     inner,

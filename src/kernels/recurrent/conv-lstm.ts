@@ -238,6 +238,9 @@ export function createConvLstmKernel(
         : writtenOutGates
           ? "TypeScript gates written out (tanh, sigmoid)"
           : "TypeScript gates through the activation functions",
+      ...(cell.recurrentConv.backend === "wasm-im2col-threads"
+        ? ["each step's sum of the recurrent convolution into the projection, and the gates: on the calling thread"]
+        : []),
     ],
   };
   return { plan, sizes: cell, cell, wasm: null, weights: () => cell.weights() };

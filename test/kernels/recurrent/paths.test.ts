@@ -10,6 +10,7 @@
  * repeats the previous output, or outputs zeros with zeroOutputForMask), and inputs large
  * enough to saturate the gates.
  */
+import { TeamConvolution } from "../../../src/kernels/conv/team.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -156,14 +157,16 @@ function spec(s: Setup): RecurrentSpec {
  */
 function loneTeam(size: number): KernelTeam {
   const base64 = wasmFeatures() === "relaxed-simd" ? WASM_THREADS_RELAXED_KERNELS_BASE64 : WASM_THREADS_KERNELS_BASE64;
-  return {
+  const team: KernelTeam = {
     size,
     module: new WebAssembly.Module(Buffer.from(base64, "base64")),
     attach: () => 1,
     ready: () => 0,
     dispatch: () => assert.fail("a team that is never ready gets no job"),
     detach: () => undefined,
+    product: (shape, kernel, bias, epilogue) => new TeamConvolution(team, shape, kernel, bias, epilogue),
   };
+  return team;
 }
 
 /**
