@@ -16,7 +16,10 @@ export type KernelPath = "wasm" | "js";
 /** The WebAssembly instruction sets the kernels are built for: relaxed SIMD (FMA) or SIMD128. */
 export type WasmFeatures = "relaxed-simd" | "simd128";
 
-/** A module of kernels, with its SIMD128 build (base64 of the zlib-compressed module), which every runtime with SIMD runs. */
+/**
+ * A module of kernels, with its SIMD128 build (base64 of the zlib-compressed module), which every
+ * runtime with SIMD runs.
+ */
 export interface KernelFamily {
   readonly name: "core" | "conv";
   readonly simd128: string;
@@ -85,7 +88,10 @@ export function useKernelModule(module: WebAssembly.Module, features: WasmFeatur
     ["memory", ...MARKS[name]].every((mark) => names.includes(mark)),
   );
   if (family === undefined)
-    throw new KeraslessError("E_UNSUPPORTED", "useKernelModule() needs one of kerasless' kernel modules (*kernels-*.wasm)");
+    throw new KeraslessError(
+      "E_UNSUPPORTED",
+      "useKernelModule() needs one of kerasless' kernel modules (*kernels-*.wasm)",
+    );
   if (features !== "simd128" && features !== "relaxed-simd")
     throw new KeraslessError("E_UNSUPPORTED", `unknown WebAssembly features "${String(features)}"`);
   given.set(family, { module, features });

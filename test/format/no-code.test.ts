@@ -70,7 +70,8 @@ test("nothing in the library evaluates code: no eval, Function constructor, comp
       const allowed: Record<string, RegExp> = {
         // A kernel family's embedded build (CORE_KERNELS, src/kernels/conv/kernels.ts), or the relaxed
         // build an entry provided (the Node entry's embedded constants).
-        "src/kernels/wasm.ts": /const relaxed = kernelBytes\(relaxedText\);[\s\S]*const simd = kernelBytes\(family\.simd128\);/,
+        "src/kernels/wasm.ts":
+          /const relaxed = kernelBytes\(relaxedText\);[\s\S]*const simd = kernelBytes\(family\.simd128\);/,
         // The relaxed-SIMD build or the SIMD128 build, both embedded constants.
         "src/node/kernel-threads.ts": new RegExp(
           /\? WASM_THREADS_RELAXED_KERNELS_BASE64 : WASM_THREADS_KERNELS_BASE64;\s+/.source +

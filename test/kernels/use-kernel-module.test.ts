@@ -70,7 +70,14 @@ test("with the module given, models run on the WebAssembly kernels and give Kera
 
 test("each kernel family runs from its own given module; one not given runs in TypeScript", () => {
   // A 3x3 depthwise convolution over 4 channels: the convolution family's kernel.
-  const shape: ConvShape = { kernel: [3, 3], strides: [1, 1], dilations: [1, 1], groups: 4, inChannels: 4, outChannels: 4 };
+  const shape: ConvShape = {
+    kernel: [3, 3],
+    strides: [1, 1],
+    dilations: [1, 1],
+    groups: 4,
+    inChannels: 4,
+    outChannels: 4,
+  };
   const plan = () => planConvolution(shape, new Float32Array(36).fill(0.5), null, null);
   assert.equal(kernelPath(), "wasm", "the core module was given above");
   assert.deepEqual([plan().backend, plan().reason], ["typescript-depthwise", "WebAssembly not ready"]);
