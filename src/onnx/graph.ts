@@ -11,7 +11,7 @@ import { BoundCalls, runBound } from "./bound.js";
 import { absorbInputTransposes } from "./fuse.js";
 import { MAX_OPSET, MIN_OPSET, onnxOp } from "./ops/registry.js";
 import { NodeReader, type OpKernel } from "./ops/types.js";
-import { nodeLabel, type OnnxModelProto, type OnnxNode, type OnnxValueInfo } from "./proto.js";
+import { nodeLabel, nodeName, type OnnxModelProto, type OnnxNode, type OnnxValueInfo } from "./proto.js";
 import { DATA_TYPES, dataTypeName, decodeTensorProto, type ExternalFiles, type Value } from "./values.js";
 
 export interface PlannedNode {
@@ -106,7 +106,7 @@ export class OnnxGraph {
         // Parameters are the float initializers (weights), not shapes and indices.
         if (size !== undefined && !counted.has(name) && this.constants[slotOf(name)]?.type === "float") {
           counted.add(name);
-          const key = node.name || node.outputs[0];
+          const key = nodeName(node);
           this.parameters.set(key, (this.parameters.get(key) ?? 0) + size);
         }
       }
@@ -161,7 +161,7 @@ export class OnnxGraph {
   }
 
   private prepareNode(node: OnnxNode, slotOf: (name: string) => number, problems: OnnxProblem[]): void {
-    const label = node.name || node.outputs[0] || "?";
+    const label = nodeName(node);
     const report = (problem: string): void => {
       problems.push({ node: label, opType: node.opType, problem });
     };

@@ -233,7 +233,7 @@ function recurrentPlan(spec: RecurrentRun, batchMajorInput: boolean, yName: stri
   const plans = spec.cells.map((c) => c.kernel.plan);
   const cells = plans.length === 2 ? bidirectionalPlan(plans[0], plans[1]) : plans[0];
   const around: string[] = [];
-  if (batchMajorInput) around.push("X read as [batch, time, features]: the Transpose before the node does not run");
+  if (batchMajorInput) around.push("X read as [batch, time, features], the order the cells read: no copy per call");
   else if (spec.layout === 0)
     around.push("layout 0: X [time, batch, features] is copied into [batch, time] order per call (batch and time > 1)");
   if (yName !== "" && !spec.wantSequence) around.push(`Y ("${yName}") is not computed: no node reads it`);
