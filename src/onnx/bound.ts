@@ -3,7 +3,8 @@
  * allocated, what depends only on shapes computed), so that a call copies its inputs in and runs
  * the nodes into the same buffers, binding and allocating nothing. stream() binds one for its
  * steps (recurrent nodes carrying their states); predict() keeps a few, by input shapes, for
- * small graphs (binding costs more than the arithmetic of a small call: tens of microseconds).
+ * small graphs (binding costs more than the arithmetic of a small call: tens of microseconds)
+ * whose nodes take no integers computed from the inputs' values (see takesLiveIntegers).
  */
 import { guarded, type OnnxGraph, type PlannedNode } from "./graph.js";
 import type { BoundNode, CarriedStates } from "./ops/types.js";
@@ -19,6 +20,11 @@ export interface BoundPlan {
   readonly outputs: readonly Value[];
   /** Floats (and integers) the bound values hold. */
   readonly size: number;
+  /**
+   * Some bound node takes integers computed from the inputs' values (not only their shapes):
+   * indices or sizes, which ops may read when binding, so a call with other values binds again.
+   */
+  readonly takesLiveIntegers: boolean;
 }
 
 /**
@@ -27,16 +33,22 @@ export interface BoundPlan {
  */
 export function bindPlan(
   graph: OnnxGraph,
-  inputs: readonly Pick<Value, "type" | "shape">[],
+  inputs: readonly (Pick<Value, "type" | "shape"> & { data?: Value["data"] })[],
   recurrent: ReadonlySet<number> = new Set(),
 ): BoundPlan | { unbindable: PlannedNode } {
-  const own = inputs.map(({ type, shape }): Value => ({ type, shape, data: allocate(type, elementCount(shape)) }));
+  const own = inputs.map(({ type, shape, data }): Value => {
+    const buffer = allocate(type, elementCount(shape));
+    // A call's values are in place before binding: ops read indices and sizes when bound.
+    if (data !== undefined) buffer.set(data);
+    return { type, shape, data: buffer };
+  });
   const values = graph.constants.slice();
   const live = new Set(graph.inputSlots);
   graph.inputSlots.forEach((slot, i) => (values[slot] = own[i]));
   const nodes: BoundNode[] = [];
   const carried: CarriedStates[] = [];
   let size = own.reduce((n, v) => n + v.data.length, 0);
+  let takesLiveIntegers = false;
   for (let index = 0; index < graph.plan.length; index++) {
     const step = graph.plan[index];
     const args = step.inputs.map((s) => (s === -1 ? null : values[s]!));
@@ -48,6 +60,7 @@ export function bindPlan(
     } else {
       const bind = step.kernel.bind;
       if (bind === undefined) return { unbindable: step };
+      if (step.inputs.some((s) => live.has(s) && values[s]!.type === "int")) takesLiveIntegers = true;
       const bound = guarded(step.node, () => bind(args, recurrent.has(index)));
       nodes.push(bound);
       if (bound.carried !== undefined) carried.push(bound.carried);
@@ -59,7 +72,8 @@ export function bindPlan(
       if (s !== -1) values[s] = outputs[k];
     });
   }
-  return { inputs: own, nodes, carried, outputs: graph.outputSlots.map((s) => values[s]!), size };
+  const outputs = graph.outputSlots.map((s) => values[s]!);
+  return { inputs: own, nodes, carried, outputs, size, takesLiveIntegers };
 }
 
 /** Copies `given` into the plan's inputs and runs its nodes: its outputs then hold the results. */
@@ -97,8 +111,8 @@ export class BoundCalls {
       this.plans.set(signature, null);
       return null;
     }
-    // Too large to keep: this call runs it, the next ones bind as they run.
-    this.plans.set(signature, bound.size > KEPT_VALUES ? null : bound);
+    // Too large to keep, or bound to this call's values: this call runs it, the next ones bind as they run.
+    this.plans.set(signature, bound.size > KEPT_VALUES || bound.takesLiveIntegers ? null : bound);
     return bound;
   }
 }

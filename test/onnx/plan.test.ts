@@ -12,11 +12,19 @@ import "../../src/onnx/index.js";
 import { kernelPath, setKernelPath } from "../../src/kernels/wasm.js";
 import { Tensor } from "../../src/tensor.js";
 import { FIXTURES, assertSameBits } from "../helpers.js";
-import { intAttribute, model, node, tensor, valueInfo } from "./write.js";
+import { bytes, int, intAttribute, model, node, str, tensor, valueInfo, type Bytes } from "./write.js";
 
 const ROOT = join(FIXTURES, "onnx");
 const load = (name: string) =>
   loadModelFromBytes({ name: `${name}/model.onnx`, bytes: readFileSync(join(ROOT, name, "model.onnx")) });
+
+/** An int64 initializer. */
+const int64 = (name: string, values: number[]): Bytes => [
+  ...int(1, values.length),
+  ...int(2, 7),
+  ...str(8, name),
+  ...bytes(9, [...new Uint8Array(BigInt64Array.from(values, BigInt).buffer)]),
+];
 
 /** [batch, 6, 5] values that differ per call (`seed`). */
 function sequence(batch: number, seed: number): Tensor {
@@ -97,4 +105,24 @@ test("an LSTM output Y that nothing reads is not computed; Y_h has the same bits
     Float32Array.from({ length: 16 }, (_, k) => Math.cos(k)),
   );
   assertSameBits(lean.predict(x), full.predict(x).slice(0, 1), "Y_h");
+});
+
+test("a graph whose integer input sets a Slice's start binds each call again: other values, other outputs", () => {
+  // x [2, 5] -> Slice(starts = input `start`, ends [5], axes [1]) -> y [2, 5 - start]
+  const bytes = model({
+    nodes: [node("Slice", ["x", "start", "end", "axis"], ["y"])],
+    initializers: [int64("end", [5]), int64("axis", [1])],
+    inputs: [valueInfo("x", ["batch", 5]), valueInfo("start", [1], 7)],
+    outputs: [valueInfo("y", ["batch", "n"])],
+  });
+  const m = loadModelFromBytes({ name: "slice.onnx", bytes });
+  const x = new Tensor([2, 5], Float32Array.from([0, 1, 2, 3, 4, 10, 11, 12, 13, 14]));
+  for (const [start, want] of [
+    [1, [1, 2, 3, 4, 11, 12, 13, 14]],
+    [3, [3, 4, 13, 14]],
+    [1, [1, 2, 3, 4, 11, 12, 13, 14]],
+  ] as const) {
+    const [y] = m.predict([x, new Tensor([1], Int32Array.from([start]))]);
+    assert.deepEqual([...y.shape, ...y.data], [2, want.length / 2, ...want], `start ${start}`);
+  }
 });
