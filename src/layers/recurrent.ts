@@ -355,8 +355,19 @@ function stepSize(x: Tensor): number {
 
 /** LSTM, GRU and SimpleRNN: cells of matrices, whose way of running kernels/plan.ts chooses. */
 abstract class MatrixRecurrentLayer extends RecurrentLayer {
-  /** The cell as the plan and the kernels need it. */
-  protected abstract cellSpec(): RecurrentSpec;
+  /** Which cell, as the plan and the kernels name it. */
+  protected abstract readonly cell: RecurrentSpec["cell"];
+
+  /** GRU's reset_after (the other cells have no such choice). */
+  protected resetsAfter(): boolean {
+    return false;
+  }
+
+  /** The cell as the plan and the kernels need it (SimpleRNN's recurrentActivation is null). */
+  private cellSpec(): RecurrentSpec {
+    const { units, activation, recurrentActivation } = this.options;
+    return { cell: this.cell, units, activation, recurrentActivation, resetAfter: this.resetsAfter() };
+  }
 
   protected createKernel(weights: KerasCellWeights): RecurrentKernel {
     const spec = this.cellSpec();
@@ -365,20 +376,17 @@ abstract class MatrixRecurrentLayer extends RecurrentLayer {
 }
 
 export class LSTM extends MatrixRecurrentLayer {
+  protected readonly cell = "lstm";
   protected readonly stateCount = 2;
   protected readonly gateCount = 4;
 
   constructor(reader: ConfigReader) {
     super(reader, true);
   }
-
-  protected cellSpec(): RecurrentSpec {
-    const { units, activation, recurrentActivation } = this.options;
-    return { cell: "lstm", units, activation, recurrentActivation, resetAfter: false };
-  }
 }
 
 export class GRU extends MatrixRecurrentLayer {
+  protected readonly cell = "gru";
   protected readonly stateCount = 1;
   protected readonly gateCount = 3;
   readonly resetAfter: boolean;
@@ -393,23 +401,18 @@ export class GRU extends MatrixRecurrentLayer {
     return this.resetAfter ? [2, 3 * this.options.units] : [3 * this.options.units];
   }
 
-  protected cellSpec(): RecurrentSpec {
-    const { units, activation, recurrentActivation } = this.options;
-    return { cell: "gru", units, activation, recurrentActivation, resetAfter: this.resetAfter };
+  protected override resetsAfter(): boolean {
+    return this.resetAfter;
   }
 }
 
 export class SimpleRNN extends MatrixRecurrentLayer {
+  protected readonly cell = "simple_rnn";
   protected readonly stateCount = 1;
   protected readonly gateCount = 1;
 
   constructor(reader: ConfigReader) {
     super(reader, false);
-  }
-
-  protected cellSpec(): RecurrentSpec {
-    const { units, activation } = this.options;
-    return { cell: "simple_rnn", units, activation, recurrentActivation: null, resetAfter: false };
   }
 }
 
