@@ -353,10 +353,28 @@ function stepSize(x: Tensor): number {
   return size;
 }
 
+/** Per cell: its states, its gates (the projection's width in units), whether it has a recurrent activation. */
+const MATRIX_CELLS = {
+  lstm: { states: 2, gates: 4, gated: true },
+  gru: { states: 1, gates: 3, gated: true },
+  simple_rnn: { states: 1, gates: 1, gated: false },
+} as const;
+
 /** LSTM, GRU and SimpleRNN: cells of matrices, whose way of running kernels/plan.ts chooses. */
 abstract class MatrixRecurrentLayer extends RecurrentLayer {
-  /** Which cell, as the plan and the kernels name it. */
-  protected abstract readonly cell: RecurrentSpec["cell"];
+  protected readonly stateCount: number;
+  protected readonly gateCount: number;
+
+  /** `cell`: which cell, as the plan and the kernels name it. */
+  constructor(
+    reader: ConfigReader,
+    private readonly cell: RecurrentSpec["cell"],
+  ) {
+    const { states, gates, gated } = MATRIX_CELLS[cell];
+    super(reader, gated);
+    this.stateCount = states;
+    this.gateCount = gates;
+  }
 
   /** GRU's reset_after (the other cells have no such choice). */
   protected resetsAfter(): boolean {
@@ -376,23 +394,16 @@ abstract class MatrixRecurrentLayer extends RecurrentLayer {
 }
 
 export class LSTM extends MatrixRecurrentLayer {
-  protected readonly cell = "lstm";
-  protected readonly stateCount = 2;
-  protected readonly gateCount = 4;
-
   constructor(reader: ConfigReader) {
-    super(reader, true);
+    super(reader, "lstm");
   }
 }
 
 export class GRU extends MatrixRecurrentLayer {
-  protected readonly cell = "gru";
-  protected readonly stateCount = 1;
-  protected readonly gateCount = 3;
   readonly resetAfter: boolean;
 
   constructor(reader: ConfigReader) {
-    super(reader, true);
+    super(reader, "gru");
     // reset_after became the default with Keras 2.3 / tf.keras 2; every file since writes it.
     this.resetAfter = reader.bool("reset_after", reader.context.kerasMajor === 3);
   }
@@ -407,12 +418,8 @@ export class GRU extends MatrixRecurrentLayer {
 }
 
 export class SimpleRNN extends MatrixRecurrentLayer {
-  protected readonly cell = "simple_rnn";
-  protected readonly stateCount = 1;
-  protected readonly gateCount = 1;
-
   constructor(reader: ConfigReader) {
-    super(reader, false);
+    super(reader, "simple_rnn");
   }
 }
 
