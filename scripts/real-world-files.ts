@@ -102,4 +102,4 @@ async function main(args: string[]): Promise<void> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
-  await main(process.argv.slice(2));
+  void main(process.argv.slice(2));
