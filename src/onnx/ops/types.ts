@@ -66,6 +66,30 @@ export interface OpDefinition {
   prepare(node: NodeReader): OpKernel;
 }
 
+/**
+ * The definer of one docs family's pure ops (outputs that depend only on inputs, so constants
+ * fold at load): `const op = pureOps("shape")`, then `op("Reshape", 5, [], "...", prepare)`.
+ */
+export function pureOps(
+  family: string,
+): (
+  opType: string,
+  since: number,
+  attributes: string[],
+  summary: string,
+  prepare: OpDefinition["prepare"],
+) => OpDefinition {
+  return (opType, since, attributes, summary, prepare) => ({
+    opType,
+    family,
+    since,
+    attributes,
+    summary,
+    pure: true,
+    prepare,
+  });
+}
+
 /** A node at load: its attributes, its constant inputs, and where to report what is unsupported. */
 export class NodeReader {
   private readonly attributes = new Map<string, OnnxAttribute>();
