@@ -46,7 +46,10 @@ const reference = JSON.parse(readFileSync(join(MODELS, "mobilenetv2.reference.js
   outputs: Record<string, { data: number[] }>;
 };
 const model: Model = await loadModel(new Uint8Array(readFileSync(join(MODELS, "mobilenetv2.h5"))));
-const check = compareWithKeras(model.predict(input)[0].data as Float32Array, Float32Array.from(reference.outputs.W7.data));
+const check = compareWithKeras(
+  model.predict(input)[0].data as Float32Array,
+  Float32Array.from(reference.outputs.W7.data),
+);
 if (!check.ok) throw new Error(`W7 differs from Keras: ${check.problem}`);
 
 // Per layer, the time of its calls in the current round (in place or not).

@@ -18,6 +18,23 @@ export interface KernelExports {
     bias: number,
     accumulate: number,
   ): void;
+  /** gemm (not accumulating), then per column clamp(c · scale + shift, lo, hi) (wasm/gemm.ts; scale 0: none). */
+  gemmFused(
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    rows: number,
+    inner: number,
+    cols: number,
+    bias: number,
+    scale: number,
+    shift: number,
+    lo: number,
+    hi: number,
+  ): void;
   /** LSTM gates (tanh, `gate`) of `batch` rows in place (wasm/recurrent.ts; the ConvLSTM's positions). */
   lstmGates(
     p: number,

@@ -7,6 +7,7 @@
  * show. Every way is tested against ./reference.ts.
  */
 import type { Activation } from "../activations.js";
+import { applyAffine, type ChannelAffine } from "../epilogue.js";
 import { kernelPath, kernelModule } from "../wasm.js";
 import { positions, type ConvCall, type ConvShape } from "./geometry.js";
 import { depthwiseConv, isDepthwise } from "./depthwise.js";
@@ -90,24 +91,29 @@ export const WASM_MIN_FILTERS = 8;
 /** Input channels per group below which im2col measured faster in TypeScript (docs/decisions.md). */
 export const IM2COL_BELOW_CHANNELS = 8;
 
-/** Kernel [...kernel, inChannels / groups, outChannels] (Keras' layout). */
+/**
+ * Kernel [...kernel, inChannels / groups, outChannels] (Keras' layout). y = epilogue(affine(conv
+ * + bias)): `affine` is a per-channel map after the sums (../epilogue.ts; null: none).
+ */
 export function planConvolution(
   shape: ConvShape,
   kernel: Float32Array,
   bias: Float32Array | null,
   epilogue: Activation | null,
   choice: ConvChoice = chooseConvBackend(shape),
+  affine: ChannelAffine | null = null,
 ): Convolution {
   const module = choice.backend === "wasm-im2col" || choice.backend === "wasm-depthwise" ? kernelModule() : null;
   if (module !== null && choice.backend === "wasm-depthwise")
-    return holding(choice, shape, new WasmDepthwise(module, shape, kernel, bias, epilogue));
+    return holding(choice, shape, new WasmDepthwise(module, shape, kernel, bias, epilogue, affine));
   if (module !== null) {
-    return holding(choice, shape, new WasmConvolution(module, shape, kernel, bias, epilogue));
+    return holding(choice, shape, new WasmConvolution(module, shape, kernel, bias, epilogue, affine));
   }
   if (choice.backend === "wasm-im2col" && module === null)
     choice = { backend: "typescript-im2col", reason: "WebAssembly not ready" };
   if (choice.backend === "wasm-depthwise" && module === null)
     choice = { backend: "typescript-depthwise", reason: "WebAssembly not ready" };
+  if (affine !== null) return affineAfter(planConvolution(shape, kernel, bias, null, choice), affine, epilogue);
   if (choice.backend === "typescript-depthwise") {
     return { ...choice, shape, run: (x, call, y) => depthwiseConv(x, kernel, bias, epilogue, shape, call, y) };
   }
@@ -123,6 +129,20 @@ export function planConvolution(
     ...choice,
     shape,
     run: (x, call, y) => convIm2col(x, kernel, biasPerGroup, epilogue, shape, call, y, workspace),
+  };
+}
+
+/** The TypeScript ways with an affine map: the convolution, then one pass of the map and the epilogue. */
+function affineAfter(conv: Convolution, affine: ChannelAffine, epilogue: Activation | null): Convolution {
+  const F = conv.shape.outChannels;
+  return {
+    ...conv,
+    run: (x, call, y) => {
+      conv.run(x, call, y);
+      const rows = call.batch * positions(call.output);
+      applyAffine(y, 0, rows, affine);
+      if (epilogue !== null) epilogue.apply(y, 0, y, 0, rows, F);
+    },
   };
 }
 

@@ -4,6 +4,7 @@
  * call per group gives them. One product (own memory) per group, its weights [taps·Cg, Fg].
  */
 import type { Activation } from "../activations.js";
+import type { ChannelAffine } from "../epilogue.js";
 import { WasmProduct } from "../gemm/wasm.js";
 import { positions, type ConvCall, type ConvShape } from "./geometry.js";
 import { IM2COL_BLOCK_ROWS, gatherBlock } from "./typescript.js";
@@ -21,17 +22,22 @@ export class WasmConvolution {
     kernel: Float32Array,
     bias: Float32Array | null,
     epilogue: Activation | null,
+    affine: ChannelAffine | null,
   ) {
     const { groups, outChannels: F } = shape;
     const Fg = F / groups;
     const width = kernel.length / F;
-    this.after = groups === 1 ? null : epilogue;
+    // Each group's product stores its columns: an activation that needs whole rows runs after them.
+    const perGroup = groups === 1 || epilogue === null || epilogue.elementwise;
+    this.after = perGroup ? null : epilogue;
     this.pointwise = groups === 1 && shape.kernel.every((k, a) => k === 1 && shape.strides[a] === 1);
     this.products = Array.from({ length: groups }, (_, g) => {
       const weights = new Float32Array(width * Fg);
       for (let r = 0; r < width; r++) weights.set(kernel.subarray(r * F + g * Fg, r * F + (g + 1) * Fg), r * Fg);
-      const groupBias = bias === null ? null : bias.subarray(g * Fg, (g + 1) * Fg);
-      return new WasmProduct(module, weights, groupBias, groups === 1 ? epilogue : null, width, Fg);
+      const part = (values: Float32Array) => values.subarray(g * Fg, (g + 1) * Fg);
+      const groupBias = bias === null ? null : part(bias);
+      const groupAffine = affine === null ? null : { scale: part(affine.scale), shift: part(affine.shift) };
+      return new WasmProduct(module, weights, groupBias, perGroup ? epilogue : null, width, Fg, groupAffine);
     });
   }
 

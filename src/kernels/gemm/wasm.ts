@@ -1,15 +1,17 @@
 /**
- * The matrix product on WebAssembly SIMD: `gemm` of wasm/gemm.ts (4×8 `f32x4` tiles, float32
- * sums; the recurrent kernels use the same one). Each planned product has its own instance: its
- * memory holds the weights and bias (copied once, at load) followed by the rows of a and c for the
- * largest call so far. A call copies a in, runs the product, copies c out and applies the epilogue
- * to the copied rows.
+ * The matrix product on WebAssembly SIMD: `gemmFused` of wasm/gemm.ts (4×8 `f32x4` tiles, float32
+ * sums; the recurrent kernels use the same tiles). Each planned product has its own instance: its
+ * memory holds the weights, bias and per-column affine map (copied once, at load) followed by the
+ * rows of a and c for the largest call so far. A call copies a in, runs the product with the
+ * affine map and a clamping activation fused into its stores (../epilogue.ts), and copies c out;
+ * any other activation is applied to the copied rows.
  */
 import type { Activation } from "../activations.js";
+import { clampBounds, type ChannelAffine } from "../epilogue.js";
 import type { KernelExports } from "../wasm-exports.js";
 import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
 
-type GemmExports = Pick<KernelExports, "memory" | "gemm">;
+type GemmExports = Pick<KernelExports, "memory" | "gemmFused">;
 
 /** Bytes below this address are left to the module (address 0 means "none"). */
 const DATA_START = 64;
@@ -20,7 +22,11 @@ export class WasmProduct {
   private readonly weightsPtr: number;
   private readonly biasPtr: number;
   private readonly aPtr: number;
-  /** The epilogue (null when none or linear). */
+  private readonly scalePtr: number;
+  private readonly shiftPtr: number;
+  /** The clamp fused into the stores ([-Infinity, Infinity]: none). */
+  private readonly bounds: readonly [number, number];
+  /** The epilogue left to TypeScript (null when none, linear or fused). */
   private readonly epilogue: Activation | null;
   private cPtr = 0;
   private capacity = -1;
@@ -34,13 +40,18 @@ export class WasmProduct {
     epilogue: Activation | null,
     readonly inner: number,
     readonly cols: number,
+    affine: ChannelAffine | null = null,
   ) {
     this.exports = new WebAssembly.Instance(module, {}).exports as unknown as GemmExports;
     this.memory = this.exports.memory;
-    this.epilogue = epilogue === null || epilogue.name === "linear" ? null : epilogue;
+    const bounds = clampBounds(epilogue);
+    this.bounds = bounds ?? [-Infinity, Infinity];
+    this.epilogue = bounds === null ? epilogue : null;
     const placer = new MemoryPlacer(this.memory, DATA_START);
     this.weightsPtr = placer.place(weights);
     this.biasPtr = placer.place(bias);
+    this.scalePtr = placer.place(affine?.scale ?? null);
+    this.shiftPtr = placer.place(affine?.shift ?? null);
     this.aPtr = placer.end;
   }
 
@@ -78,9 +89,30 @@ export class WasmProduct {
 
   /** The product of the rows written into input(rows); row m goes to c[cOffset + m*ldc ..]. */
   runInput(rows: number, c: Float32Array, cOffset: number, ldc: number): void {
-    const { inner, cols } = this;
-    this.exports.gemm(this.aPtr, inner, this.weightsPtr, cols, this.cPtr, cols, rows, inner, cols, this.biasPtr, 0);
+    const { inner, cols, bounds } = this;
+    this.exports.gemmFused(
+      this.aPtr,
+      inner,
+      this.weightsPtr,
+      cols,
+      this.cPtr,
+      cols,
+      rows,
+      inner,
+      cols,
+      this.biasPtr,
+      this.scalePtr,
+      this.shiftPtr,
+      bounds[0],
+      bounds[1],
+    );
     const cView = this.cView;
+    if (ldc === cols && this.epilogue === null) {
+      // Rows back to back: one loop over the whole block.
+      const count = rows * cols;
+      for (let i = 0; i < count; i++) c[cOffset + i] = cView[i];
+      return;
+    }
     for (let m = 0; m < rows; m++) {
       const to = cOffset + m * ldc;
       const from = m * cols;

@@ -10,6 +10,7 @@ import { convOutputSize, kerasPads, type ConvCall, type ConvShape } from "../../
 import { convBackends, planConvolution, planTransposedConvolution } from "../../../src/kernels/conv/index.js";
 import { convReference, convTransposeReference } from "../../../src/kernels/conv/reference.js";
 import { channelsFirst, transposeBatched } from "../../../src/kernels/conv/layout.js";
+import { affineEpilogue, applyReference, randomAffine } from "../../support/epilogue.js";
 
 fc.configureGlobal({ includeErrorInReport: true });
 
@@ -22,7 +23,8 @@ const convolution = (transposed: boolean) =>
       rank: fc.integer({ min: 1, max: 3 }),
       groups: fc.integer({ min: 1, max: 3 }),
       cg: fc.integer({ min: 1, max: 4 }),
-      fg: fc.integer({ min: 1, max: 5 }),
+      // Up to 5, and widths that fill the WebAssembly product's 8-column tiles.
+      fg: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(8, 13, 19)),
       batch: fc.integer({ min: 1, max: 2 }),
       withBias: fc.boolean(),
     })
@@ -105,6 +107,28 @@ for (const backend of convBackends()) {
         close(got, want, size(shape.kernel) * (shape.inChannels / shape.groups), backend);
       }),
       { numRuns: 300 },
+    );
+  });
+}
+
+for (const backend of convBackends()) {
+  test(`convolution with an affine map and activation after it, ${backend} = reference on random shapes`, () => {
+    fc.assert(
+      fc.property(convolution(false), affineEpilogue, ({ shape, call, withBias, seed }, epilogue) => {
+        const kernel = random(size(shape.kernel) * (shape.inChannels / shape.groups) * shape.outChannels, seed);
+        const bias = withBias ? random(shape.outChannels, seed + 1) : null;
+        const affine = randomAffine(shape.outChannels, seed + 3);
+        const x = random(call.batch * size(call.input) * shape.inChannels, seed + 2);
+        const want = new Float32Array(call.batch * size(call.output) * shape.outChannels);
+        const got = want.slice().fill(NaN);
+        convReference(x, kernel, bias, null, shape, call, want);
+        applyReference(want, affine, epilogue);
+        const plan = planConvolution(shape, kernel, bias, epilogue, { backend, reason: "test" }, affine);
+        plan.run(x, call, got);
+        // The map doubles the sums' magnitude and adds a rounding or two.
+        close(got, want, 2 * size(shape.kernel) * (shape.inChannels / shape.groups) + 2, backend);
+      }),
+      { numRuns: 200 },
     );
   });
 }
