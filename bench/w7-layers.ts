@@ -90,6 +90,9 @@ console.log(`W7 MobileNetV2, batch 1, one thread, kernels ${kernels}, ${ROUNDS} 
 console.log(`max |diff| against Keras ${check.maxAbsDiff.toExponential(2)}; median µs [min .. max]`);
 console.log("\nwhole predict");
 console.log(line("predict", whole));
+// Under load single rounds stall at random: the sum of each layer's fastest round is steadier.
+const fastest = [...perLayer.values()].reduce((sum, values) => sum + Math.min(...values), 0);
+console.log(line("sum of each layer's minimum", [fastest]));
 console.log("\nper layer class (summed over its layers)");
 const byClass = new Map<string, number[]>();
 for (const [layer, values] of perLayer) {
