@@ -5,7 +5,7 @@
  * the spread): the whole predict, each layer class summed, then the slowest layers, in
  * bench/kernels.ts' format, so bench/ab.ts can put two revisions side by side:
  *
- *   node --import tsx bench/w7-layers.ts [--rounds 15] [--kernels auto|js] [--models DIR] [--top 12]
+ *   node --import tsx bench/w7-layers.ts [--rounds 15] [--kernels auto|js] [--models DIR] [--top 12] [--sort min]
  *   node --import tsx bench/ab.ts --base main --runs 5 -- bench/w7-layers.ts --models $PWD/bench/models
  *
  * (--models: bench/ab.ts runs the base revision in a copy without the generated, uncommitted models.)
@@ -33,6 +33,8 @@ const median = (v: number[]): number => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+/** The order of the slowest layers: by median (default) or by fastest round (steadier under load). */
+const BY: (values: number[]) => number = argument("--sort") === "min" ? (v) => Math.min(...v) : (v) => median(v);
 const line = (name: string, values: number[]): string =>
   `  ${name.padEnd(34)} ${median(values).toFixed(1).padStart(10)} µs  ` +
   `[${Math.min(...values).toFixed(1)} .. ${Math.max(...values).toFixed(1)}]`;
@@ -103,6 +105,6 @@ for (const [layer, values] of perLayer) {
 [...byClass].sort((a, b) => median(b[1]) - median(a[1])).forEach(([name, values]) => console.log(line(name, values)));
 console.log(`\nslowest ${TOP} layers`);
 [...perLayer]
-  .sort((a, b) => median(b[1]) - median(a[1]))
+  .sort((a, b) => BY(b[1]) - BY(a[1]))
   .slice(0, TOP)
   .forEach(([layer, values]) => console.log(line(`${layer.name} (${layer.className})`, values)));
