@@ -3,7 +3,6 @@ import { KeraslessError } from "./errors.js";
 import { readArtifact, type NamedBytes, type ReadOptions } from "./format/artifact.js";
 import { loadWeights } from "./format/weights.js";
 import { graphFromConfig } from "./graph/create.js";
-import { fuseEpilogues } from "./graph/fuse.js";
 import type { LayerRegistry } from "./layers/registry-types.js";
 import { Model } from "./model.js";
 import { onnxFrontEnd } from "./onnx/front-end.js";
@@ -31,7 +30,7 @@ export function loadFromBytesWith(registry: LayerRegistry): LoadFromBytes {
     try {
       const graph = graphFromConfig(artifact.modelConfig, artifact.kerasMajor, registry);
       loadWeights(graph, artifact.weights);
-      fuseEpilogues(graph);
+      registry.fuse?.(graph);
       return new Model(graph, artifact);
     } catch (e) {
       if (e instanceof KeraslessError) throw e.inFile(artifact.file);

@@ -4,9 +4,9 @@
 //   y[b, oy, ox, c·M + m] = bias[c·M + m] + Σ_{ky, kx} x[b, iy, ix, c] · w[ky, kx, c·M + m]
 // with iy = oy·SH + ky·DH − PH, ix = ox·SW + kx·DW − PW, and taps outside the input left out.
 // Each output position keeps sixteen channels in four registers across every tap, then stores
-// them once through gemm.ts' epilogue (per-channel scale and shift, clamp). Float32 sums, taps in
-// row-major order.
-import { finish1, finish4, madd4 } from "./gemm";
+// them once; gemm.ts' epilogueRows then maps each output row (per-channel scale and shift,
+// clamp). Float32 sums, taps in row-major order.
+import { epilogueRows, madd4 } from "./gemm";
 
 /** The geometry record's i32 fields, in the order the host writes them (DepthwiseGeometry). */
 export enum DepthwiseGeometry { BATCH, H, W, C, M, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW, FIELDS }
@@ -44,9 +44,7 @@ export function depthwise(
   const DH = field(g, DepthwiseGeometry.DH), DW = field(g, DepthwiseGeometry.DW);
   const PH = field(g, DepthwiseGeometry.PH), PW = field(g, DepthwiseGeometry.PW);
   const F = C * M;
-  const clamps = lo > -Infinity || hi < Infinity;
-  const lo4 = f32x4.splat(lo);
-  const hi4 = f32x4.splat(hi);
+  const after = scale != 0 || lo > -Infinity || hi < Infinity;
   const pixel = <usize>C << 2;
   const rowBytes = <usize>W * pixel;
   const tapBytes = <usize>F << 2;
@@ -90,29 +88,12 @@ export function depthwise(
               xr += xRowStep;
               wr += wRowStep;
             }
-            v128.store(yp + off, finish4(a0, off, scale, shift, clamps, lo4, hi4));
-            v128.store(yp + off, finish4(a1, off + 16, scale, shift, clamps, lo4, hi4), 16);
-            v128.store(yp + off, finish4(a2, off + 32, scale, shift, clamps, lo4, hi4), 32);
-            v128.store(yp + off, finish4(a3, off + 48, scale, shift, clamps, lo4, hi4), 48);
-          }
-          for (; c + 3 < C; c += 4) {
-            const off = <usize>c << 2;
-            let a = bias ? v128.load(bias + off) : f32x4.splat(0);
-            let xr = x0 + off, wr = w0 + off;
-            for (let ky = ky0; ky < ky1; ky++) {
-              let xp = xr, wp = wr;
-              for (let kx = kx0; kx < kx1; kx++) {
-                a = madd4(v128.load(xp), v128.load(wp), a);
-                xp += xStep;
-                wp += wStep;
-              }
-              xr += xRowStep;
-              wr += wRowStep;
-            }
-            v128.store(yp + off, finish4(a, off, scale, shift, clamps, lo4, hi4));
+            v128.store(yp + off, a0); v128.store(yp + off, a1, 16);
+            v128.store(yp + off, a2, 32); v128.store(yp + off, a3, 48);
           }
         }
-        // The M > 1 case and the last channels, one value at a time.
+        // The M > 1 case and the last C % 16 channels, one value at a time (a loop of four lanes
+        // here made the module too large for the browser bundle's budget).
         for (let f = c * M; f < F; f++) {
           const at = <usize>f << 2;
           let a: f32 = bias ? load<f32>(bias + at) : 0;
@@ -127,9 +108,11 @@ export function depthwise(
             xr += xRowStep;
             wr += wRowStep;
           }
-          store<f32>(yp + at, finish1(a, at, scale, shift, clamps, lo, hi));
+          store<f32>(yp + at, a);
         }
       }
+      const yRow = y + <usize>(b * OH + oy) * <usize>OW * tapBytes;
+      if (after) epilogueRows(yRow, tapBytes, OW, F, scale, shift, lo, hi);
     }
   }
 }

@@ -18,51 +18,6 @@ export function gemm(
   a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
   rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32,
 ): void {
-  product(a, lda, b, ldb, c, ldc, rows, inner, cols, bias, accumulate, 0, 0, -Infinity, Infinity);
-}
-
-/**
- * gemm() (not accumulating) with its epilogue fused into the stores, per column n:
- *   c[m, n] = min(max(s · scale[n] + shift[n], lo), hi),  s = bias[n] + Σ_k a[m, k] · b[k, n]
- * scale 0: no scale and shift (shift is then unused); lo -Infinity and hi Infinity: no clamp.
- * (A layer's per-channel affine map, such as a BatchNormalization folded in, then ReLU/ReLU6.)
- */
-export function gemmFused(
-  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
-  rows: i32, inner: i32, cols: i32, bias: usize, scale: usize, shift: usize, lo: f32, hi: f32,
-): void {
-  product(a, lda, b, ldb, c, ldc, rows, inner, cols, bias, 0, scale, shift, lo, hi);
-}
-
-/**
- * The epilogue of four sums of columns at byte offset `at`: s · scale + shift (scale 0: none),
- * then clamped to [lo, hi] when `clamps` (max and min propagate NaN, as Keras' relu does).
- */
-// @ts-ignore: decorator
-@inline export function finish4(
-  s: v128, at: usize, scale: usize, shift: usize, clamps: bool, lo: v128, hi: v128,
-): v128 {
-  if (scale) s = madd4(s, v128.load(scale + at), v128.load(shift + at));
-  if (clamps) s = f32x4.min(f32x4.max(s, lo), hi);
-  return s;
-}
-
-/** finish4() of one sum. */
-// @ts-ignore: decorator
-@inline export function finish1(s: f32, at: usize, scale: usize, shift: usize, clamps: bool, lo: f32, hi: f32): f32 {
-  if (scale) s = s * load<f32>(scale + at) + load<f32>(shift + at);
-  if (clamps) s = min(max(s, lo), hi);
-  return s;
-}
-
-/** gemm() and gemmFused(): the tiles, then finish4() on every stored vector. */
-function product(
-  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
-  rows: i32, inner: i32, cols: i32, bias: usize, accumulate: i32, scale: usize, shift: usize, lo: f32, hi: f32,
-): void {
-  const clamps = lo > -Infinity || hi < Infinity;
-  const lo4 = f32x4.splat(lo);
-  const hi4 = f32x4.splat(hi);
   const la = <usize>lda << 2;
   const lb = <usize>ldb << 2;
   const lc = <usize>ldc << 2;
@@ -106,18 +61,12 @@ function product(
         bk += lb;
         ak += 4;
       }
-      const at0 = <usize>n << 2;
-      const at1 = at0 + 16;
-      v128.store(cn, finish4(s00, at0, scale, shift, clamps, lo4, hi4));
-      v128.store(cn, finish4(s01, at1, scale, shift, clamps, lo4, hi4), 16);
-      v128.store(cn + lc, finish4(s10, at0, scale, shift, clamps, lo4, hi4));
-      v128.store(cn + lc, finish4(s11, at1, scale, shift, clamps, lo4, hi4), 16);
-      v128.store(cn + 2 * lc, finish4(s20, at0, scale, shift, clamps, lo4, hi4));
-      v128.store(cn + 2 * lc, finish4(s21, at1, scale, shift, clamps, lo4, hi4), 16);
-      v128.store(cn + 3 * lc, finish4(s30, at0, scale, shift, clamps, lo4, hi4));
-      v128.store(cn + 3 * lc, finish4(s31, at1, scale, shift, clamps, lo4, hi4), 16);
+      v128.store(cn, s00); v128.store(cn, s01, 16);
+      v128.store(cn + lc, s10); v128.store(cn + lc, s11, 16);
+      v128.store(cn + 2 * lc, s20); v128.store(cn + 2 * lc, s21, 16);
+      v128.store(cn + 3 * lc, s30); v128.store(cn + 3 * lc, s31, 16);
     }
-    if (n < cols) gemmNarrow(a0, la, b, lb, c0, lc, 4, inner, n, cols, bias, accumulate, scale, shift, lo, hi);
+    if (n < cols) gemmNarrow(a0, la, b, lb, c0, lc, 4, inner, n, cols, bias, accumulate);
   }
   // Remaining rows one at a time: sixteen columns (four accumulators) per pass.
   for (; m < rows; m++) {
@@ -144,13 +93,32 @@ function product(
         bk += lb;
         ak += 4;
       }
-      const at = <usize>n << 2;
-      v128.store(cn, finish4(s0, at, scale, shift, clamps, lo4, hi4));
-      v128.store(cn, finish4(s1, at + 16, scale, shift, clamps, lo4, hi4), 16);
-      v128.store(cn, finish4(s2, at + 32, scale, shift, clamps, lo4, hi4), 32);
-      v128.store(cn, finish4(s3, at + 48, scale, shift, clamps, lo4, hi4), 48);
+      v128.store(cn, s0); v128.store(cn, s1, 16); v128.store(cn, s2, 32); v128.store(cn, s3, 48);
     }
-    if (n < cols) gemmNarrow(a0, la, b, lb, c0, lc, 1, inner, n, cols, bias, accumulate, scale, shift, lo, hi);
+    if (n < cols) gemmNarrow(a0, la, b, lb, c0, lc, 1, inner, n, cols, bias, accumulate);
+  }
+}
+
+/**
+ * The epilogue of a layer's product or depthwise convolution (src/kernels/epilogue.ts), on `rows`
+ * rows of `cols` columns at c (rows lc bytes apart; cols a multiple of 4, the host runs other
+ * widths' epilogues itself): c = min(max(c · scale + shift, lo), hi) (scale 0: no scale and shift). A pass over rows just stored (in cache), kept out of the tiles
+ * so that the module stays small: the browser bundle carries it. max and min propagate NaN, as
+ * Keras' relu does.
+ */
+export function epilogueRows(
+  c: usize, lc: usize, rows: i32, cols: i32, scale: usize, shift: usize, lo: f32, hi: f32,
+): void {
+  const lo4 = f32x4.splat(lo);
+  const hi4 = f32x4.splat(hi);
+  for (let r = 0; r < rows; r++) {
+    const cr = c + <usize>r * lc;
+    for (let n = 0; n < cols; n += 4) {
+      const at = <usize>n << 2;
+      let s = v128.load(cr + at);
+      if (scale) s = madd4(s, v128.load(scale + at), v128.load(shift + at));
+      v128.store(cr + at, f32x4.min(f32x4.max(s, lo4), hi4));
+    }
   }
 }
 
@@ -182,12 +150,9 @@ export const PANEL: i32 = 16;
 
 /** Columns n0..cols of `rows` rows: four at a time, then one at a time. */
 function gemmNarrow(
-  a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: usize, rows: i32, inner: i32, n0: i32, cols: i32,
-  bias: usize, accumulate: i32, scale: usize, shift: usize, lo: f32, hi: f32,
+  a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: usize,
+  rows: i32, inner: i32, n0: i32, cols: i32, bias: usize, accumulate: i32,
 ): void {
-  const clamps = lo > -Infinity || hi < Infinity;
-  const lo4 = f32x4.splat(lo);
-  const hi4 = f32x4.splat(hi);
   for (let r = 0; r < rows; r++) {
     const ar = a0 + <usize>r * la;
     const cr = c0 + <usize>r * lc;
@@ -201,7 +166,7 @@ function gemmNarrow(
         s = madd4(v128.load32_splat(ar + (<usize>k << 2)), v128.load(bk), s);
         bk += lb;
       }
-      v128.store(cn, finish4(s, <usize>n << 2, scale, shift, clamps, lo4, hi4));
+      v128.store(cn, s);
     }
     for (; n < cols; n++) {
       const cn = cr + (<usize>n << 2);
@@ -212,7 +177,7 @@ function gemmNarrow(
         s += load<f32>(ar + (<usize>k << 2)) * load<f32>(bk);
         bk += lb;
       }
-      store<f32>(cn, finish1(s, <usize>n << 2, scale, shift, clamps, lo, hi));
+      store<f32>(cn, s);
     }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Load-time fusion, once the weights are in: a layer whose kernel can compute more in its stores
- * (a convolution, Layer.fuseEpilogue) takes over what the layers right after it do, when those are
+ * (a convolution; the FusionHooks of src/kernels/epilogue.ts) takes over what the layers right after it do, when those are
  * a per-channel affine map (a BatchNormalization over the channels, at inference) and/or a
  * clamping activation (ReLU, ReLU(6.), Activation("relu"/"relu6")), in that order; and a
  * convolution reads its input as padded by the ZeroPadding layer before it (its kernel reads zeros
@@ -12,6 +12,7 @@
  * instead of float64 (src/kernels/epilogue.ts).
  */
 import type { Activation } from "../kernels/activations.js";
+import { clampActivation, type FusionHooks } from "../kernels/epilogue.js";
 import type { Layer } from "../layers/layer.js";
 import { ModelLayer } from "./model-layer.js";
 import type { GraphView } from "./types.js";
@@ -45,6 +46,7 @@ function fuseIn(graph: GraphView, callCount: ReadonlyMap<Layer, number>): void {
   calls.forEach((call, i) => call.inputs.forEach(([producer]) => readers[producer].push(i)));
   const outputs = new Set(graph.outputSources.map((source) => source.call));
   const once = (i: number): boolean => callCount.get(calls[i].layer) === 1;
+  const hooks = (i: number): FusionHooks => calls[i].layer as FusionHooks;
   /** The call that alone reads call i's output, when it reads nothing else; else -1. */
   const soleReader = (i: number): number => {
     if (outputs.has(i) || readers[i].length !== 1) return -1;
@@ -52,26 +54,28 @@ function fuseIn(graph: GraphView, callCount: ReadonlyMap<Layer, number>): void {
     return calls[j].inputs.length === 1 && once(j) ? j : -1;
   };
   for (let i = 0; i < calls.length; i++) {
-    if (!once(i) || calls[i].layer.fusedInto !== null) continue;
+    // Only the graph runner passes fused layers' inputs on: a producer that could stream is left as it is.
+    if (!once(i) || calls[i].layer.fusedInto !== null || calls[i].layer.streamBehaviour().kind !== "refused") continue;
     let next = soleReader(i);
     if (next < 0) continue;
-    const pads = calls[i].layer.zeroPads();
+    const pads = hooks(i).zeroPads?.() ?? null;
     if (pads !== null) {
-      if (calls[next].layer.absorbPads(pads.begin, pads.end)) calls[i].layer.fusedInto = calls[next].layer.name;
+      if (hooks(next).absorbPads?.(pads.begin, pads.end)) calls[i].layer.fusedInto = calls[next].layer.name;
       continue;
     }
     const chain: Layer[] = [];
     let activation: Activation | null = null;
-    const affine = calls[next].layer.channelAffine();
+    const affine = hooks(next).channelAffine?.() ?? null;
     if (affine !== null) {
       chain.push(calls[next].layer);
       next = soleReader(next);
     }
     if (next >= 0) {
-      activation = calls[next].layer.fusableActivation();
+      const clamp = hooks(next).fusableClamp?.() ?? null;
+      if (clamp !== null) activation = clampActivation(clamp[0], clamp[1]);
       if (activation !== null) chain.push(calls[next].layer);
     }
-    if (chain.length === 0 || !calls[i].layer.fuseEpilogue(affine, activation)) continue;
+    if (chain.length === 0 || hooks(i).fuseEpilogue?.(affine, activation) !== true) continue;
     for (const layer of chain) layer.fusedInto = calls[i].layer.name;
   }
 }

@@ -50,8 +50,10 @@ export function runGraph(
       }
       const seen =
         attached === null || call.tracedMask ? argMasks : refs.map(([producer, tensor]) => attached[producer]![tensor]);
+      // A layer fused into the one before it (src/graph/fuse.ts) passes its input on.
       const out =
-        layer.inPlace && inPlaceInput(wiring, values, i, inputs) && layer.callInto(args, seen, args)
+        layer.fusedInto !== null ||
+        (layer.inPlace && inPlaceInput(wiring, values, i, inputs) && layer.callInto(args, seen, args))
           ? args
           : layer.call(args, seen, call.arguments);
       values[i] = out;

@@ -18,11 +18,6 @@ export interface Activation {
   /** Size of the last axis after the activation (only `glu` halves it). */
   outputDim(lastDim: number): number;
   /**
-   * Present when the activation is min(max(x, lo), hi) with NaN going through (relu, relu6): the
-   * kernels then fuse it into their stores (src/kernels/epilogue.ts).
-   */
-  readonly clamp?: readonly [lo: number, hi: number];
-  /**
    * Applies the activation to `rows` rows of `lastDim` values at `src[srcOffset..]`, writing
    * `rows * outputDim(lastDim)` values to `dst[dstOffset..]`. `src` and `dst` may be the same
    * buffer at the same offset when outputDim(lastDim) === lastDim.
@@ -120,7 +115,6 @@ const sigmoidActivation: Activation = {
 const relu: Activation = {
   name: "relu",
   elementwise: true,
-  clamp: [0, Infinity],
   scalar: (x) => (x <= 0 ? 0 : x),
   outputDim: (d) => d,
   apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
@@ -205,7 +199,7 @@ function commonActivations(): Activation[] {
   return [
     linear,
     relu,
-    { ...elementwise("relu6", (x) => (x <= 0 ? 0 : x >= 6 ? 6 : x)), clamp: [0, 6] },
+    elementwise("relu6", (x) => (x <= 0 ? 0 : x >= 6 ? 6 : x)),
     elementwise("leaky_relu", (x) => (x >= 0 ? x : 0.2 * x)),
     elementwise("elu", (x) => (x > 0 ? x : Math.expm1(x))),
     elementwise("celu", (x) => (x >= 0 ? x : Math.expm1(x))),

@@ -8,6 +8,23 @@
  */
 import type { Activation } from "./activations.js";
 
+/**
+ * What a layer offers src/graph/fuse.ts, each part where it applies (the layers implement them;
+ * the base Layer does not, so that bundles without convolutions carry none of it).
+ */
+export interface FusionHooks {
+  /** The per-channel affine map this layer is on the last axis at inference, or null. */
+  channelAffine?(): ChannelAffine | null;
+  /** The bounds of the elementwise clamp this layer is (ReLU(6.)), or null. */
+  fusableClamp?(): readonly [number, number] | null;
+  /** Computes `affine`, then `activation`, on its output from now on, in its kernel; false: it cannot. */
+  fuseEpilogue?(affine: ChannelAffine | null, activation: Activation | null): boolean;
+  /** The zeros this layer adds before and after each spatial axis (channels_last), or null. */
+  zeroPads?(): { readonly begin: readonly number[]; readonly end: readonly number[] } | null;
+  /** Reads its input as if padded by `begin` and `end` zeros per spatial axis; false: it cannot. */
+  absorbPads?(begin: readonly number[], end: readonly number[]): boolean;
+}
+
 /** y · scale[f] + shift[f] per output channel f. */
 export interface ChannelAffine {
   readonly scale: Float32Array;
@@ -20,14 +37,19 @@ export interface ChannelAffine {
  */
 export function clampBounds(activation: Activation | null): readonly [number, number] | null {
   if (activation === null || activation.name === "linear") return [-Infinity, Infinity];
-  return activation.clamp ?? null;
+  if (activation.name === "relu") return [0, Infinity];
+  if (activation.name === "relu6") return [0, 6];
+  return (activation as ClampActivation).clamp ?? null;
 }
+
+/** An activation made by clampActivation(). */
+type ClampActivation = Activation & { readonly clamp?: readonly [number, number] };
 
 /**
  * min(max(x, lo), hi) as an activation (a ReLU layer with max_value and neither slope nor
  * threshold), NaN going through as in Keras.
  */
-export function clampActivation(lo: number, hi: number): Activation {
+export function clampActivation(lo: number, hi: number): ClampActivation {
   const scalar = (x: number): number => (x <= lo ? lo : x > hi ? hi : x);
   return {
     name: hi === Infinity ? `relu(min ${lo})` : `relu(${lo}..${hi})`,

@@ -18,18 +18,12 @@ export interface KernelExports {
     bias: number,
     accumulate: number,
   ): void;
-  /** gemm (not accumulating), then per column clamp(c · scale + shift, lo, hi) (wasm/gemm.ts; scale 0: none). */
-  gemmFused(
-    a: number,
-    lda: number,
-    b: number,
-    ldb: number,
+  /** c = min(max(c · scale + shift, lo), hi) per column of `rows` rows lc bytes apart (wasm/gemm.ts; scale 0: none). */
+  epilogueRows(
     c: number,
-    ldc: number,
+    lc: number,
     rows: number,
-    inner: number,
     cols: number,
-    bias: number,
     scale: number,
     shift: number,
     lo: number,

@@ -1,6 +1,4 @@
 /** Activation layers with parameters: ReLU, LeakyReLU, ELU, PReLU, Softmax. */
-import type { Activation } from "../kernels/activations.js";
-import { clampActivation } from "../kernels/epilogue.js";
 import { softmaxAlong } from "../kernels/softmax.js";
 import { Tensor, formatShape, toFloat32 } from "../tensor.js";
 import { BroadcastIndexCache, resolveAxis } from "./axes.js";
@@ -37,12 +35,11 @@ class ClippedRelu extends ElementwiseLayer {
     super(reader, (x) => (x <= 0 ? 0 : x > maxValue ? maxValue : x));
   }
 
-  override fusableActivation(): Activation {
-    return clampActivation(0, this.maxValue);
+  fusableClamp(): [number, number] {
+    return [0, this.maxValue];
   }
 
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
-    if (this.fusedInto !== null) return this.passOn(inputs, outputs);
     const x = inputs[0].data;
     const y = outputs[0].data;
     const top = this.maxValue;

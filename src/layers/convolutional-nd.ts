@@ -194,14 +194,14 @@ export abstract class SpatialConvolution extends Layer {
     return this.conv?.held?.() ?? super.getWeights();
   }
 
-  override absorbPads(begin: readonly number[], end: readonly number[]): boolean {
+  absorbPads(begin: readonly number[], end: readonly number[]): boolean {
     if (this.channelsFirst || this.absorbed !== null) return false;
     this.absorbed = { begin, end };
     return true;
   }
 
   /** Plans again with `affine` and `activation` in the kernel's stores (channels_last, no activation of its own). */
-  override fuseEpilogue(affine: ChannelAffine | null, activation: Activation | null): boolean {
+  fuseEpilogue(affine: ChannelAffine | null, activation: Activation | null): boolean {
     if (this.conv === null || this.channelsFirst || this.activation.name !== "linear") return false;
     if (affine !== null && !this.fusesAffine) return false;
     this.conv = this.plan(this.getWeights(), activation, affine);

@@ -140,8 +140,6 @@ export class ActivationLayer extends Layer {
   }
 
   call([x]: Tensor[]): Tensor[] {
-    // Fused: the layer before computed the activation, and only this call reads its output.
-    if (this.fusedInto !== null) return [x];
     return [applyActivation(this.activation, Float32Array.from(x.data), x.shape)];
   }
 
@@ -149,12 +147,7 @@ export class ActivationLayer extends Layer {
     return POINTWISE;
   }
 
-  override fusableActivation(): Activation | null {
-    return this.activation.clamp === undefined ? null : this.activation;
-  }
-
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
-    if (this.fusedInto !== null) return this.passOn(inputs, outputs);
     const x = inputs[0];
     const out = outputs[0];
     const last = x.shape[x.shape.length - 1];

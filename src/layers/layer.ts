@@ -4,8 +4,7 @@
  * weights, and then called on tensors. Shapes include the batch axis; null is an unknown size.
  */
 import { KeraslessError } from "../errors.js";
-import type { Activation, KerasMajor } from "../kernels/activations.js";
-import type { ChannelAffine } from "../kernels/epilogue.js";
+import type { KerasMajor } from "../kernels/activations.js";
 import type { KernelPlan } from "../kernels/plan.js";
 import { Tensor, formatShape, sizeOf } from "../tensor.js";
 import type { OpCall } from "./ops/values.js";
@@ -119,51 +118,15 @@ export abstract class Layer {
   /** Which implementation runs this layer's kernels, and why (kernels/plan.ts); null: nothing to choose. */
   kernelPlan(): KernelPlan | null {
     if (this.fusedInto === null) return null;
-    return { backend: "fused", why: [`computed by layer "${this.fusedInto}" (fused at load, src/graph/fuse.ts)`] };
+    return { backend: "fused", why: [`into ${this.fusedInto}`] };
   }
 
   /**
-   * The layer whose kernel computes this one's map in its stores, set at load by
-   * src/graph/fuse.ts; this layer then passes its input on (passOn). null: not fused.
+   * The layer whose kernel computes this one's map, set at load by src/graph/fuse.ts (through the
+   * FusionHooks of src/kernels/epilogue.ts); the graph then passes this layer's input on as its
+   * output (src/graph/run.ts). Only layers of models that cannot stream are fused.
    */
   fusedInto: string | null = null;
-
-  /** Fusion hook: the per-channel affine map this layer is on the last axis at inference, or null. */
-  channelAffine(): ChannelAffine | null {
-    return null;
-  }
-
-  /** Fusion hook: the elementwise activation this layer is, when the kernels can fuse it (a clamp), or null. */
-  fusableActivation(): Activation | null {
-    return null;
-  }
-
-  /**
-   * Fusion hook: computes `affine` (if any), then `activation` (if any), on its output from now
-   * on, in its kernel's stores. False when it cannot (nothing changes then).
-   */
-  fuseEpilogue(_affine: ChannelAffine | null, _activation: Activation | null): boolean {
-    return false;
-  }
-
-  /** Fusion hook: the zeros this layer adds before and after each spatial axis (channels_last), or null. */
-  zeroPads(): { readonly begin: readonly number[]; readonly end: readonly number[] } | null {
-    return null;
-  }
-
-  /**
-   * Fusion hook: reads its input as if `begin` and `end` zeros padded each spatial axis (a
-   * ZeroPadding layer before it then passes its input on). False when it cannot.
-   */
-  absorbPads(_begin: readonly number[], _end: readonly number[]): boolean {
-    return false;
-  }
-
-  /** callInto() of a layer fused into the one before it: the input as it is. */
-  protected passOn(inputs: readonly Tensor[], outputs: readonly Tensor[]): boolean {
-    if (outputs[0].data !== inputs[0].data) outputs[0].data.set(inputs[0].data);
-    return true;
-  }
 
   /**
    * Checks the input shapes and returns the output shapes. Called once per use of the layer in

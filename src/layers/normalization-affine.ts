@@ -69,13 +69,12 @@ export class BatchNormalization extends AxesLayer {
     }
   }
 
-  override channelAffine(): ChannelAffine | null {
+  channelAffine(): ChannelAffine | null {
     if (this.axes.length !== 1 || this.axes[0] !== this.inputRank - 1) return null;
     return { scale: Float32Array.from(this.multiplier), shift: Float32Array.from(this.offset) };
   }
 
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
-    if (this.fusedInto !== null) return this.passOn(inputs, outputs);
     const x = inputs[0];
     const data = x.data;
     const out = outputs[0].data;

@@ -104,6 +104,10 @@ export function planConvolution(
   affine: ChannelAffine | null = null,
 ): Convolution {
   const module = choice.backend === "wasm-im2col" || choice.backend === "wasm-depthwise" ? kernelModule() : null;
+  const width = choice.backend === "wasm-depthwise" ? shape.outChannels : shape.outChannels / shape.groups;
+  // The WebAssembly epilogue maps whole vectors of four channels: other widths have it run here.
+  if (module !== null && width % 4 !== 0 && (affine !== null || epilogue !== null))
+    return afterwards(planConvolution(shape, kernel, bias, null, choice), affine, epilogue);
   if (module !== null && choice.backend === "wasm-depthwise")
     return holding(choice, shape, new WasmDepthwise(module, shape, kernel, bias, epilogue, affine));
   if (module !== null) {
@@ -113,7 +117,7 @@ export function planConvolution(
     choice = { backend: "typescript-im2col", reason: "WebAssembly not ready" };
   if (choice.backend === "wasm-depthwise" && module === null)
     choice = { backend: "typescript-depthwise", reason: "WebAssembly not ready" };
-  if (affine !== null) return affineAfter(planConvolution(shape, kernel, bias, null, choice), affine, epilogue);
+  if (affine !== null) return afterwards(planConvolution(shape, kernel, bias, null, choice), affine, epilogue);
   if (choice.backend === "typescript-depthwise") {
     return { ...choice, shape, run: (x, call, y) => depthwiseConv(x, kernel, bias, epilogue, shape, call, y) };
   }
@@ -132,15 +136,15 @@ export function planConvolution(
   };
 }
 
-/** The TypeScript ways with an affine map: the convolution, then one pass of the map and the epilogue. */
-function affineAfter(conv: Convolution, affine: ChannelAffine, epilogue: Activation | null): Convolution {
+/** `conv`, then a pass of the affine map (if any) and the epilogue (if any) over its output. */
+function afterwards(conv: Convolution, affine: ChannelAffine | null, epilogue: Activation | null): Convolution {
   const F = conv.shape.outChannels;
   return {
     ...conv,
     run: (x, call, y) => {
       conv.run(x, call, y);
       const rows = call.batch * positions(call.output);
-      applyAffine(y, 0, rows, affine);
+      if (affine !== null) applyAffine(y, 0, rows, affine);
       if (epilogue !== null) epilogue.apply(y, 0, y, 0, rows, F);
     },
   };

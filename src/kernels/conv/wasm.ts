@@ -4,7 +4,7 @@
  * call per group gives them. One product (own memory) per group, its weights [taps·Cg, Fg].
  */
 import type { Activation } from "../activations.js";
-import type { ChannelAffine } from "../epilogue.js";
+import { clampBounds, type ChannelAffine } from "../epilogue.js";
 import { WasmProduct } from "../gemm/wasm.js";
 import { positions, type ConvCall, type ConvShape } from "./geometry.js";
 import { IM2COL_BLOCK_ROWS, gatherBlock } from "./typescript.js";
@@ -38,7 +38,7 @@ export class WasmConvolution {
       const part = (values: Float32Array) => values.subarray(g * Fg, (g + 1) * Fg);
       const groupBias = bias === null ? null : part(bias);
       const groupAffine = affine === null ? null : { scale: part(affine.scale), shift: part(affine.shift) };
-      return new WasmProduct(module, weights, groupBias, perGroup ? epilogue : null, width, Fg, groupAffine);
+      return new EpilogueProduct(module, weights, groupBias, perGroup ? epilogue : null, width, Fg, groupAffine);
     });
   }
 
@@ -86,5 +86,53 @@ export class WasmConvolution {
       }
       if (this.after !== null) this.after.apply(y, yBatch, y, yBatch, outSize, F);
     }
+  }
+}
+
+/**
+ * The product of a convolution's group with its epilogue (../epilogue.ts) run in WebAssembly
+ * memory by `epilogueRows` (wasm/gemm.ts) before the rows are copied out: the per-channel affine
+ * map, then a clamping activation; any other activation runs in TypeScript on the copied rows.
+ */
+class EpilogueProduct extends WasmProduct {
+  private readonly bounds: readonly [number, number];
+  /**
+   * Views of the first rows·cols values of c, by that count, for set() (a memory copy, 2-5× an
+   * element loop on a 112×112 layer's rows): a convolution asks for two counts (a whole block, the
+   * last one), so after the first calls none is made.
+   */
+  private readonly blocks = new Map<number, Float32Array>();
+
+  constructor(
+    module: WebAssembly.Module,
+    weights: Float32Array,
+    bias: Float32Array | null,
+    epilogue: Activation | null,
+    inner: number,
+    cols: number,
+    affine: ChannelAffine | null,
+  ) {
+    const bounds = clampBounds(epilogue);
+    super(module, weights, bias, bounds === null ? epilogue : null, inner, cols, [
+      affine?.scale ?? null,
+      affine?.shift ?? null,
+    ]);
+    this.bounds = bounds ?? [-Infinity, Infinity];
+  }
+
+  protected override finish(rows: number, c: Float32Array, cOffset: number, ldc: number): boolean {
+    const [scale, shift] = this.extraPtrs;
+    const [lo, hi] = this.bounds;
+    const cols = this.cols;
+    if (scale !== 0 || lo > -Infinity || hi < Infinity)
+      this.exports.epilogueRows(this.cPtr, cols * 4, rows, cols, scale, shift, lo, hi);
+    if (ldc !== cols || this.epilogue !== null) return false;
+    // Rows back to back: one copy of the whole block.
+    const count = rows * cols;
+    let block = this.blocks.get(count);
+    if (block === undefined || block.buffer !== this.cView.buffer || block.byteOffset !== this.cPtr)
+      this.blocks.set(count, (block = this.cView.subarray(0, count)));
+    c.set(block, cOffset);
+    return true;
   }
 }

@@ -1,43 +1,33 @@
 /**
- * The matrix product on WebAssembly SIMD: `gemmFused` of wasm/gemm.ts (4×8 `f32x4` tiles, float32
- * sums; the recurrent kernels use the same tiles). Each planned product has its own instance: its
- * memory holds the weights, bias and per-column affine map (copied once, at load) followed by the
- * rows of a and c for the largest call so far. A call copies a in, runs the product with the
- * affine map and a clamping activation fused into its stores (../epilogue.ts), and copies c out;
- * any other activation is applied to the copied rows.
+ * The matrix product on WebAssembly SIMD: `gemm` of wasm/gemm.ts (4×8 `f32x4` tiles, float32
+ * sums; the recurrent kernels use the same one). Each planned product has its own instance: its
+ * memory holds the weights and bias (copied once, at load) followed by the rows of a and c for the
+ * largest call so far. A call copies a in, runs the product, copies c out and applies the epilogue
+ * to the copied rows.
  */
 import type { Activation } from "../activations.js";
-import { clampBounds, type ChannelAffine } from "../epilogue.js";
 import type { KernelExports } from "../wasm-exports.js";
 import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
 
-type GemmExports = Pick<KernelExports, "memory" | "gemmFused">;
+type GemmExports = Pick<KernelExports, "memory" | "gemm" | "epilogueRows">;
 
 /** Bytes below this address are left to the module (address 0 means "none"). */
 const DATA_START = 64;
 
 export class WasmProduct {
-  private readonly exports: GemmExports;
+  protected readonly exports: GemmExports;
   private readonly memory: WebAssembly.Memory;
   private readonly weightsPtr: number;
   private readonly biasPtr: number;
   private readonly aPtr: number;
-  private readonly scalePtr: number;
-  private readonly shiftPtr: number;
-  /** The clamp fused into the stores ([-Infinity, Infinity]: none). */
-  private readonly bounds: readonly [number, number];
-  /** The epilogue left to TypeScript (null when none, linear or fused). */
-  private readonly epilogue: Activation | null;
-  private cPtr = 0;
+  /** Where the `extra` arrays of the constructor are (0 for null). */
+  protected readonly extraPtrs: number[];
+  /** The epilogue (null when none or linear). */
+  protected readonly epilogue: Activation | null;
+  protected cPtr = 0;
   private capacity = -1;
   private aView = new Float32Array(0);
-  private cView = new Float32Array(0);
-  /**
-   * Views of the first rows·cols values of c, by that count, for set() (a memory copy, 2-5× an
-   * element loop on a 112×112 layer's rows): a convolution's blocks ask for two counts (a whole
-   * block, the last one), a stream's steps for one, so after the first calls none is made.
-   */
-  private readonly cBlocks = new Map<number, Float32Array>();
+  protected cView = new Float32Array(0);
 
   constructor(
     module: WebAssembly.Module,
@@ -46,18 +36,15 @@ export class WasmProduct {
     epilogue: Activation | null,
     readonly inner: number,
     readonly cols: number,
-    affine: ChannelAffine | null = null,
+    extra: readonly (Float32Array | null)[] = [],
   ) {
     this.exports = new WebAssembly.Instance(module, {}).exports as unknown as GemmExports;
     this.memory = this.exports.memory;
-    const bounds = clampBounds(epilogue);
-    this.bounds = bounds ?? [-Infinity, Infinity];
-    this.epilogue = bounds === null ? epilogue : null;
+    this.epilogue = epilogue === null || epilogue.name === "linear" ? null : epilogue;
     const placer = new MemoryPlacer(this.memory, DATA_START);
     this.weightsPtr = placer.place(weights);
     this.biasPtr = placer.place(bias);
-    this.scalePtr = placer.place(affine?.scale ?? null);
-    this.shiftPtr = placer.place(affine?.shift ?? null);
+    this.extraPtrs = extra.map((values) => placer.place(values));
     this.aPtr = placer.end;
   }
 
@@ -69,7 +56,6 @@ export class WasmProduct {
     reserve(this.memory, this.cPtr + capacity * this.cols * 4);
     this.aView = new Float32Array(this.memory.buffer, this.aPtr, capacity * this.inner);
     this.cView = new Float32Array(this.memory.buffer, this.cPtr, capacity * this.cols);
-    this.cBlocks.clear();
     this.capacity = capacity;
   }
 
@@ -88,6 +74,14 @@ export class WasmProduct {
     this.runInput(rows, c, cOffset, this.cols);
   }
 
+  /**
+   * What runs on the product's rows in WebAssembly memory, then copies them out when it can; true
+   * when it did (here: nothing, false).
+   */
+  protected finish(_rows: number, _c: Float32Array, _cOffset: number, _ldc: number): boolean {
+    return false;
+  }
+
   /** Where the next call's rows of a go (rows * inner values from index 0), for callers that gather them. */
   input(rows: number): Float32Array {
     this.layout(rows);
@@ -96,32 +90,10 @@ export class WasmProduct {
 
   /** The product of the rows written into input(rows); row m goes to c[cOffset + m*ldc ..]. */
   runInput(rows: number, c: Float32Array, cOffset: number, ldc: number): void {
-    const { inner, cols, bounds } = this;
-    this.exports.gemmFused(
-      this.aPtr,
-      inner,
-      this.weightsPtr,
-      cols,
-      this.cPtr,
-      cols,
-      rows,
-      inner,
-      cols,
-      this.biasPtr,
-      this.scalePtr,
-      this.shiftPtr,
-      bounds[0],
-      bounds[1],
-    );
+    const { inner, cols } = this;
+    this.exports.gemm(this.aPtr, inner, this.weightsPtr, cols, this.cPtr, cols, rows, inner, cols, this.biasPtr, 0);
+    if (this.finish(rows, c, cOffset, ldc)) return;
     const cView = this.cView;
-    if (ldc === cols && this.epilogue === null) {
-      // Rows back to back: one copy of the whole block.
-      const count = rows * cols;
-      let block = this.cBlocks.get(count);
-      if (block === undefined) this.cBlocks.set(count, (block = cView.subarray(0, count)));
-      c.set(block, cOffset);
-      return;
-    }
     for (let m = 0; m < rows; m++) {
       const to = cOffset + m * ldc;
       const from = m * cols;
