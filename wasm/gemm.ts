@@ -100,11 +100,11 @@ export function gemm(
 }
 
 /**
- * The epilogue of a layer's product or depthwise convolution (src/kernels/epilogue.ts), on `rows`
- * rows of `cols` columns at c (rows lc bytes apart; cols a multiple of 4, the host runs other
- * widths' epilogues itself): c = min(max(c · scale + shift, lo), hi) (scale 0: no scale and shift). A pass over rows just stored (in cache), kept out of the tiles
- * so that the module stays small: the browser bundle carries it. max and min propagate NaN, as
- * Keras' relu does.
+ * The epilogue of a convolution's product or depthwise kernel (src/kernels/epilogue.ts), on
+ * `rows` rows of `cols` columns at c (rows lc bytes apart; cols a multiple of 4, the host runs
+ * other widths' epilogues itself): c = min(max(c · scale + shift, lo), hi) (scale 0: no scale and
+ * shift). A pass over rows just stored (in cache), kept out of the tiles so that the module stays
+ * small: the browser bundle carries it. max and min propagate NaN, as Keras' relu does.
  */
 export function epilogueRows(
   c: usize, lc: usize, rows: i32, cols: i32, scale: usize, shift: usize, lo: f32, hi: f32,

@@ -1,15 +1,15 @@
 /**
- * Load-time fusion, once the weights are in: a layer whose kernel can compute more in its stores
- * (a convolution; the FusionHooks of src/kernels/epilogue.ts) takes over what the layers right after it do, when those are
- * a per-channel affine map (a BatchNormalization over the channels, at inference) and/or a
- * clamping activation (ReLU, ReLU(6.), Activation("relu"/"relu6")), in that order; and a
- * convolution reads its input as padded by the ZeroPadding layer before it (its kernel reads zeros
- * outside the input anyway), sparing the padded copy. The fused layers then pass their input on;
- * their weights, summaries and getWeights() stay the file's. A value is fused away only where
- * nothing else can see it: each layer of the chain is called once in the whole model, each link
- * is read by the next one alone, and none is a model output.
- * Numbers move by float32 rounding only: the affine map is applied to the same sums, in float32
- * instead of float64 (src/kernels/epilogue.ts).
+ * Load-time fusion, once the weights are in: a layer whose kernel can do more (a convolution; the
+ * FusionHooks of src/kernels/epilogue.ts) takes over what the layers right after it do, when those
+ * are a per-channel affine map (a BatchNormalization over the channels, at inference) and/or a
+ * clamping activation (ReLU, ReLU(6.)), in that order; and a convolution reads its input as padded
+ * by the ZeroPadding layer before it (its kernel reads zeros outside the input anyway), sparing
+ * the padded copy. The fused layers then pass their input on (src/graph/run.ts); their weights,
+ * summaries and getWeights() stay the file's. A value is fused away only where nothing else can
+ * see it: each layer of the chain is called once in the whole model, each link is read by the
+ * next one alone, none is a model output, and the model cannot stream (only the graph runner
+ * passes fused layers' inputs on). Numbers move by float32 rounding only: the affine map is
+ * applied to the same sums, in float32 instead of float64.
  */
 import type { Activation } from "../kernels/activations.js";
 import { clampActivation, type FusionHooks } from "../kernels/epilogue.js";
@@ -54,7 +54,6 @@ function fuseIn(graph: GraphView, callCount: ReadonlyMap<Layer, number>): void {
     return calls[j].inputs.length === 1 && once(j) ? j : -1;
   };
   for (let i = 0; i < calls.length; i++) {
-    // Only the graph runner passes fused layers' inputs on: a producer that could stream is left as it is.
     if (!once(i) || calls[i].layer.fusedInto !== null || calls[i].layer.streamBehaviour().kind !== "refused") continue;
     let next = soleReader(i);
     if (next < 0) continue;
