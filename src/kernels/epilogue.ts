@@ -1,10 +1,11 @@
 /**
- * What a kernel does to each output channel f after its sums (bias included), before storing:
+ * What a kernel does to each output channel f after its sums (bias included):
  *   y = activation(y · scale[f] + shift[f])
  * The per-channel affine map is a BatchNormalization at inference that followed the layer (fused
- * at load by src/graph/fuse.ts); the WebAssembly kernels apply it, and a clamping activation
- * (relu, relu6, ReLU(max_value)), in their stores (wasm/gemm.ts finish4), so neither costs a pass
- * over the output. The TypeScript kernels apply them in a pass after the sums (applyAffine).
+ * at load by src/graph/fuse.ts). The WebAssembly convolutions apply it, and a clamping activation
+ * (relu, relu6, ReLU(max_value)), with `epilogueRows` (wasm/gemm.ts) on their output rows while
+ * those are still in WebAssembly memory and in cache, so neither costs a pass of its own; the
+ * TypeScript ways apply them in a pass after the sums (applyAffine).
  */
 import type { Activation } from "./activations.js";
 

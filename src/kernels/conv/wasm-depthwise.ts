@@ -1,9 +1,10 @@
 /**
  * Depthwise convolution on WebAssembly SIMD: `depthwise` of wasm/depthwise.ts (sixteen channels
  * of one output position in registers across every tap). Each planned convolution has its own
- * instance, whose memory holds the geometry record, the kernel and bias (copied once, at load),
- * then the input and output of the largest call so far. A call copies x in, runs, and copies y
- * out through the epilogue. The kernel is held here only (the layer keeps no copy).
+ * instance, whose memory holds the geometry record, the kernel, bias and affine map (copied once,
+ * at load), then the input and output of the largest call so far. A call copies x in and y out
+ * with set(); the affine map and a clamping activation run in WebAssembly (../epilogue.ts), any
+ * other activation on y. The kernel is held here only (the layer keeps no copy).
  */
 import type { Activation } from "../activations.js";
 import { clampBounds, type ChannelAffine } from "../epilogue.js";
