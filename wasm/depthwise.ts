@@ -1,4 +1,4 @@
-// Depthwise convolution on WebAssembly SIMD (re-exported by kernels.ts), for
+// Depthwise convolution on WebAssembly SIMD (re-exported by conv-kernels.ts), for
 // src/kernels/conv/wasm-depthwise.ts: one input channel per group, M filters each, channels_last,
 // two spatial axes (a 1D convolution is one row). The equation is src/kernels/conv/depthwise.ts':
 //   y[b, oy, ox, c·M + m] = bias[c·M + m] + Σ_{ky, kx} x[b, iy, ix, c] · w[ky, kx, c·M + m]
@@ -91,9 +91,24 @@ export function depthwise(
             v128.store(yp + off, a0); v128.store(yp + off, a1, 16);
             v128.store(yp + off, a2, 32); v128.store(yp + off, a3, 48);
           }
+          for (; c + 3 < C; c += 4) {
+            const off = <usize>c << 2;
+            let a = bias ? v128.load(bias + off) : f32x4.splat(0);
+            let xr = x0 + off, wr = w0 + off;
+            for (let ky = ky0; ky < ky1; ky++) {
+              let xp = xr, wp = wr;
+              for (let kx = kx0; kx < kx1; kx++) {
+                a = madd4(v128.load(xp), v128.load(wp), a);
+                xp += xStep;
+                wp += wStep;
+              }
+              xr += xRowStep;
+              wr += wRowStep;
+            }
+            v128.store(yp + off, a);
+          }
         }
-        // The M > 1 case and the last C % 16 channels, one value at a time (a loop of four lanes
-        // here made the module too large for the browser bundle's budget).
+        // The M > 1 case and the last channels, one value at a time.
         for (let f = c * M; f < F; f++) {
           const at = <usize>f << 2;
           let a: f32 = bias ? load<f32>(bias + at) : 0;

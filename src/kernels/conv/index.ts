@@ -11,6 +11,7 @@ import { applyAffine, type ChannelAffine } from "../epilogue.js";
 import { kernelPath, kernelModule } from "../wasm.js";
 import { positions, type ConvCall, type ConvShape } from "./geometry.js";
 import { depthwiseConv, isDepthwise } from "./depthwise.js";
+import { convKernelModule } from "./kernels.js";
 import { convIm2col, convShifted, convTransposeShifted, im2colWorkspace, transposeTaps } from "./typescript.js";
 import { WasmConvolution } from "./wasm.js";
 import { WasmDepthwise } from "./wasm-depthwise.js";
@@ -103,7 +104,9 @@ export function planConvolution(
   choice: ConvChoice = chooseConvBackend(shape),
   affine: ChannelAffine | null = null,
 ): Convolution {
-  const module = choice.backend === "wasm-im2col" || choice.backend === "wasm-depthwise" ? kernelModule() : null;
+  // im2col runs on the core kernels' product, depthwise on the convolution family's module.
+  const module =
+    choice.backend === "wasm-im2col" ? kernelModule() : choice.backend === "wasm-depthwise" ? convKernelModule() : null;
   const width = choice.backend === "wasm-depthwise" ? shape.outChannels : shape.outChannels / shape.groups;
   // The WebAssembly epilogue maps whole vectors of four channels: other widths have it run here.
   if (module !== null && width % 4 !== 0 && (affine !== null || epilogue !== null))
