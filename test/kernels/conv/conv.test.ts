@@ -10,7 +10,7 @@ import { convOutputSize, kerasPads, type ConvCall, type ConvShape } from "../../
 import { convBackends, planConvolution, planTransposedConvolution } from "../../../src/kernels/conv/index.js";
 import { convReference, convTransposeReference } from "../../../src/kernels/conv/reference.js";
 import { channelsFirst, transposeBatched } from "../../../src/kernels/conv/layout.js";
-import { affineEpilogue, applyReference, randomAffine } from "../../support/epilogue.js";
+import { affineCase, affineEpilogue } from "../../support/epilogue.js";
 
 fc.configureGlobal({ includeErrorInReport: true });
 
@@ -114,19 +114,10 @@ for (const backend of convBackends()) {
 for (const backend of convBackends()) {
   test(`convolution with an affine map and activation after it, ${backend} = reference on random shapes`, () => {
     fc.assert(
-      fc.property(convolution(false), affineEpilogue, ({ shape, call, withBias, seed }, epilogue) => {
-        const kernel = random(size(shape.kernel) * (shape.inChannels / shape.groups) * shape.outChannels, seed);
-        const bias = withBias ? random(shape.outChannels, seed + 1) : null;
-        const affine = randomAffine(shape.outChannels, seed + 3);
-        const x = random(call.batch * size(call.input) * shape.inChannels, seed + 2);
-        const want = new Float32Array(call.batch * size(call.output) * shape.outChannels);
-        const got = want.slice().fill(NaN);
-        convReference(x, kernel, bias, null, shape, call, want);
-        applyReference(want, affine, epilogue);
-        const plan = planConvolution(shape, kernel, bias, epilogue, { backend, reason: "test" }, affine);
-        plan.run(x, call, got);
+      fc.property(convolution(false), affineEpilogue, (conv, epilogue) => {
+        const { got, want } = affineCase(conv, epilogue, backend);
         // The map doubles the sums' magnitude and adds a rounding or two.
-        close(got, want, 2 * size(shape.kernel) * (shape.inChannels / shape.groups) + 2, backend);
+        close(got, want, 2 * size(conv.shape.kernel) * (conv.shape.inChannels / conv.shape.groups) + 2, backend);
       }),
       { numRuns: 200 },
     );

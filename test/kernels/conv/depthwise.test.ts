@@ -15,7 +15,7 @@ import {
   planConvolution,
 } from "../../../src/kernels/conv/index.js";
 import { convReference } from "../../../src/kernels/conv/reference.js";
-import { affineEpilogue, applyReference, randomAffine } from "../../support/epilogue.js";
+import { affineCase, affineEpilogue } from "../../support/epilogue.js";
 
 const depthwise = fc
   .record({
@@ -98,18 +98,10 @@ for (const backend of depthwiseBackends()) {
 for (const backend of depthwiseBackends()) {
   test(`depthwise convolution with an affine map and activation after it, ${backend} = reference`, () => {
     fc.assert(
-      fc.property(depthwise, affineEpilogue, ({ shape, call, withBias, seed }, epilogue) => {
-        const kernel = random(size(shape.kernel) * shape.outChannels, seed);
-        const bias = withBias ? random(shape.outChannels, seed + 1) : null;
-        const affine = randomAffine(shape.outChannels, seed + 3);
-        const x = random(call.batch * size(call.input) * shape.inChannels, seed + 2);
-        const want = new Float32Array(call.batch * size(call.output) * shape.outChannels);
-        const got = want.slice().fill(NaN);
-        convReference(x, kernel, bias, null, shape, call, want);
-        applyReference(want, affine, epilogue);
-        planConvolution(shape, kernel, bias, epilogue, { backend, reason: "test" }, affine).run(x, call, got);
+      fc.property(depthwise, affineEpilogue, (conv, epilogue) => {
+        const { got, want } = affineCase(conv, epilogue, backend);
         // The map doubles the sums' magnitude and adds a rounding or two.
-        const terms = 2 * size(shape.kernel) + 4;
+        const terms = 2 * size(conv.shape.kernel) + 4;
         const allowed = 2 ** -24 * terms * (terms + 1) + 1e-6;
         want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) <= allowed, `[${i}] ${got[i]}, reference ${w}`));
       }),
