@@ -7,9 +7,11 @@ import { KeraslessError, describeThrown, unsupportedError } from "../errors.js";
 import type { TensorInfo } from "../inputs.js";
 import type { Shape } from "../layers/layer.js";
 import { Tensor, type DType } from "../tensor.js";
+import { BoundCalls, runBound } from "./bound.js";
+import { absorbInputTransposes } from "./fuse.js";
 import { MAX_OPSET, MIN_OPSET, onnxOp } from "./ops/registry.js";
 import { NodeReader, type OpKernel } from "./ops/types.js";
-import { nodeLabel, type OnnxModelProto, type OnnxNode, type OnnxValueInfo } from "./proto.js";
+import { nodeLabel, nodeName, type OnnxModelProto, type OnnxNode, type OnnxValueInfo } from "./proto.js";
 import { DATA_TYPES, dataTypeName, decodeTensorProto, type ExternalFiles, type Value } from "./values.js";
 
 export interface PlannedNode {
@@ -20,6 +22,8 @@ export interface PlannedNode {
   readonly outputs: readonly number[];
   /** Slots whose last reader this node is: freed after it runs. */
   readonly frees: readonly number[];
+  /** A Transpose before this recurrent node that does not run: the node reads X batch-major (fuse.ts). */
+  readonly absorbed?: OnnxNode;
 }
 
 export interface OnnxProblem {
@@ -47,6 +51,9 @@ export class OnnxGraph {
   /** @internal */
   readonly outputSlots: number[] = [];
   private readonly slotCount: number;
+  private readonly isRead: (name: string) => boolean;
+  /** predict()'s plans bound to the input shapes of recent calls. */
+  private readonly calls = new BoundCalls(this);
 
   constructor(model: OnnxModelProto, external: ExternalFiles | null) {
     const graph = model.graph;
@@ -83,6 +90,11 @@ export class OnnxGraph {
     const defined = new Set<string>([...initializerSizes.keys(), ...inputs.map((i) => i.name)]);
     const problems: OnnxProblem[] = [];
     const counted = new Set<string>();
+    // What nodes and outputs read (an op may skip the outputs no one reads); a node with subgraphs
+    // may read any outer value, so then everything counts as read and the plan is not rewritten.
+    const subgraphs = graph.nodes.some((n) => n.attributes.some((a) => a.hasGraph));
+    const read = new Set([...graph.nodes.flatMap((n) => n.inputs), ...graph.outputs.map((o) => o.name)]);
+    this.isRead = (name) => subgraphs || read.has(name);
     for (const node of graph.nodes) {
       for (const name of node.inputs) {
         if (name !== "" && !defined.has(name))
@@ -94,7 +106,7 @@ export class OnnxGraph {
         // Parameters are the float initializers (weights), not shapes and indices.
         if (size !== undefined && !counted.has(name) && this.constants[slotOf(name)]?.type === "float") {
           counted.add(name);
-          const key = node.name || node.outputs[0];
+          const key = nodeName(node);
           this.parameters.set(key, (this.parameters.get(key) ?? 0) + size);
         }
       }
@@ -120,6 +132,7 @@ export class OnnxGraph {
           v.shape.map((d) => (typeof d === "number" ? d : null)),
         );
     this.slotCount = slots.size;
+    if (!subgraphs) absorbInputTransposes(this.plan, this.outputSlots);
     this.planFrees();
     this.findShapeOnly();
   }
@@ -148,7 +161,7 @@ export class OnnxGraph {
   }
 
   private prepareNode(node: OnnxNode, slotOf: (name: string) => number, problems: OnnxProblem[]): void {
-    const label = node.name || node.outputs[0] || "?";
+    const label = nodeName(node);
     const report = (problem: string): void => {
       problems.push({ node: label, opType: node.opType, problem });
     };
@@ -163,7 +176,7 @@ export class OnnxGraph {
       if (a.refAttrName !== "") report(`attribute "${a.name}" refers to a function attribute`);
     }
     const before = problems.length;
-    const reader = new NodeReader(node, this.opset, (name) => this.constants[slotOf(name)], report);
+    const reader = new NodeReader(node, this.opset, (name) => this.constants[slotOf(name)], report, this.isRead);
     let kernel: OpKernel;
     try {
       kernel = definition.prepare(reader);
@@ -201,7 +214,17 @@ export class OnnxGraph {
   }
 
   run(inputs: Tensor[]): Tensor[] {
-    return this.execute(inputs.map(toValue)).map(toTensor);
+    const values = inputs.map(toValue);
+    const bound = this.calls.planFor(values);
+    if (bound !== null) {
+      runBound(bound, values);
+      // The bound buffers are the next call's: callers get copies.
+      return bound.outputs.map((v) => toTensor({ ...v, data: v.data.slice() }));
+    }
+    // An output known at load is the graph's own: callers get a copy (a pool worker moves outputs out).
+    return this.execute(values).map((v, k) =>
+      toTensor(v === this.constants[this.outputSlots[k]] ? { ...v, data: v.data.slice() } : v),
+    );
   }
 
   /** Runs the plan on input values; `keep` keeps every value (for probing shapes). */

@@ -9,7 +9,7 @@ import { Tensor } from "../tensor.js";
 import { OnnxGraph } from "./graph.js";
 import { onnxInputs } from "./inputs.js";
 import { OnnxStepGraph } from "./stream.js";
-import { decodeModel } from "./proto.js";
+import { decodeModel, nodeLabel, nodeName } from "./proto.js";
 import type { ExternalFiles } from "./values.js";
 
 /**
@@ -74,10 +74,10 @@ class OnnxEngine implements ModelEngine {
   summaryData(): SummaryData {
     // The nodes left after folding constants at load: what runs per call.
     const rows = this.graph.runtimeNodes.map((node) => ({
-      name: node.name || node.outputs[0] || "?",
+      name: nodeName(node),
       className: node.opType,
       outputShapes: node.outputs.filter((o) => o !== "").map((o) => this.graph.statedShapes.get(o) ?? [null]),
-      params: this.graph.parameters.get(node.name || node.outputs[0]) ?? 0,
+      params: this.graph.parameters.get(nodeName(node)) ?? 0,
       connectedTo: node.inputs.filter((n) => n !== ""),
     }));
     const params = rows.reduce((n, r) => n + r.params, 0);
@@ -86,7 +86,7 @@ class OnnxEngine implements ModelEngine {
 
   layers(): LayerInfo[] {
     return this.graph.nodes.map((node) => ({
-      name: node.name || node.outputs[0],
+      name: nodeName(node),
       className: node.opType,
       getWeights: () => [],
     }));
@@ -98,15 +98,18 @@ class OnnxEngine implements ModelEngine {
 
   /** The nodes that run per call with a planned kernel (recurrent ops, products, convolutions). */
   kernelPlans(): { layer: string; className: string; backend: string; why: readonly string[] }[] {
-    return this.graph.plan.flatMap(({ node, kernel }) =>
+    return this.graph.plan.flatMap(({ node, kernel, absorbed }) =>
       kernel.plan === undefined
         ? []
         : [
             {
-              layer: node.name || node.outputs[0],
+              layer: nodeName(node),
               className: node.opType,
               backend: kernel.plan.backend,
-              why: kernel.plan.why,
+              why:
+                absorbed === undefined
+                  ? kernel.plan.why
+                  : [...kernel.plan.why, `absorbs ${nodeLabel(absorbed)}, which does not run`],
             },
           ],
     );

@@ -11,6 +11,11 @@ export interface OpKernel {
   readonly bind?: NodeBinder;
   /** Which backend runs the node and why (recurrent ops, products, convolutions). */
   readonly plan?: KernelPlan;
+  /**
+   * Recurrent ops of layout 0: the same node reading X as [batch, time, features], for a plan
+   * that drops the Transpose an exporter put before it (../fuse.ts).
+   */
+  readonly batchMajorInput?: OpKernel;
 }
 
 /**
@@ -61,6 +66,30 @@ export interface OpDefinition {
   prepare(node: NodeReader): OpKernel;
 }
 
+/**
+ * The definer of one docs family's pure ops (outputs that depend only on inputs, so constants
+ * fold at load): `const op = pureOps("shape")`, then `op("Reshape", 5, [], "...", prepare)`.
+ */
+export function pureOps(
+  family: string,
+): (
+  opType: string,
+  since: number,
+  attributes: string[],
+  summary: string,
+  prepare: OpDefinition["prepare"],
+) => OpDefinition {
+  return (opType, since, attributes, summary, prepare) => ({
+    opType,
+    family,
+    since,
+    attributes,
+    summary,
+    pure: true,
+    prepare,
+  });
+}
+
 /** A node at load: its attributes, its constant inputs, and where to report what is unsupported. */
 export class NodeReader {
   private readonly attributes = new Map<string, OnnxAttribute>();
@@ -70,8 +99,16 @@ export class NodeReader {
     readonly opset: number,
     private readonly constants: (name: string) => Value | undefined,
     private readonly report: (problem: string) => void,
+    /** Whether a value is read by some node or is a graph output (default: assume it is). */
+    private readonly isRead: (name: string) => boolean = () => true,
   ) {
     for (const a of node.attributes) this.attributes.set(a.name, a);
+  }
+
+  /** Output i is named and something reads it (an op may then skip computing the others). */
+  outputUsed(i: number): boolean {
+    const name = this.node.outputs[i] ?? "";
+    return name !== "" && this.isRead(name);
   }
 
   get label(): string {
