@@ -30,6 +30,7 @@ export function loadFromBytesWith(registry: LayerRegistry): LoadFromBytes {
     try {
       const graph = graphFromConfig(artifact.modelConfig, artifact.kerasMajor, registry);
       loadWeights(graph, artifact.weights);
+      registry.fuse?.(graph);
       return new Model(graph, artifact);
     } catch (e) {
       if (e instanceof KeraslessError) throw e.inFile(artifact.file);

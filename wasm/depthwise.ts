@@ -4,7 +4,9 @@
 //   y[b, oy, ox, c·M + m] = bias[c·M + m] + Σ_{ky, kx} x[b, iy, ix, c] · w[ky, kx, c·M + m]
 // with iy = oy·SH + ky·DH − PH, ix = ox·SW + kx·DW − PW, and taps outside the input left out.
 // Each output position keeps sixteen channels in four registers across every tap, then stores
-// them once. Float32 sums, taps in row-major order.
+// them once; gemm.ts' epilogueRows then maps each output row (per-channel scale and shift,
+// clamp). Float32 sums, taps in row-major order.
+import { epilogueRows, madd4 } from "./gemm";
 
 /** The geometry record's i32 fields, in the order the host writes them (DepthwiseGeometry). */
 export enum DepthwiseGeometry { BATCH, H, W, C, M, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW, FIELDS }
@@ -14,14 +16,25 @@ export enum DepthwiseGeometry { BATCH, H, W, C, M, OH, OW, KH, KW, SH, SW, DH, D
   return load<i32>(g + (<usize>f << 2));
 }
 
+/** The taps k in [first, end) whose input o·S + k·D − P lies inside [0, size), as first | end << 16. */
 // @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
+@inline function inside(o: i32, S: i32, D: i32, P: i32, K: i32, size: i32): i32 {
+  const at = o * S - P;
+  let first = 0;
+  while (first < K && at + first * D < 0) first++;
+  let end = K;
+  while (end > first && at + (end - 1) * D >= size) end--;
+  return first | (end << 16);
 }
 
-/** x, w, bias (0: none), y: byte addresses; g: the geometry record (DepthwiseGeometry). */
-export function depthwise(x: usize, w: usize, bias: usize, y: usize, g: usize): void {
+/**
+ * x, w, bias (0: none), y: byte addresses; g: the geometry record (DepthwiseGeometry). Then the
+ * epilogue of gemm.ts' gemmFused: scale and shift per output channel (scale 0: none), clamp to
+ * [lo, hi].
+ */
+export function depthwise(
+  x: usize, w: usize, bias: usize, y: usize, g: usize, scale: usize, shift: usize, lo: f32, hi: f32,
+): void {
   const batch = field(g, DepthwiseGeometry.BATCH);
   const H = field(g, DepthwiseGeometry.H), W = field(g, DepthwiseGeometry.W);
   const C = field(g, DepthwiseGeometry.C), M = field(g, DepthwiseGeometry.M);
@@ -31,15 +44,29 @@ export function depthwise(x: usize, w: usize, bias: usize, y: usize, g: usize): 
   const DH = field(g, DepthwiseGeometry.DH), DW = field(g, DepthwiseGeometry.DW);
   const PH = field(g, DepthwiseGeometry.PH), PW = field(g, DepthwiseGeometry.PW);
   const F = C * M;
-  const rowBytes = <usize>W * <usize>C << 2;
+  const after = scale != 0 || lo > -Infinity || hi < Infinity;
+  const pixel = <usize>C << 2;
+  const rowBytes = <usize>W * pixel;
   const tapBytes = <usize>F << 2;
+  // Byte steps between taps: along a row (dilation DW) and from one tap row to the next.
+  const xStep = <usize>DW * pixel;
+  const wStep = tapBytes;
   for (let b = 0; b < batch; b++) {
     const xb = x + <usize>b * <usize>H * rowBytes;
     for (let oy = 0; oy < OH; oy++) {
+      const rows = inside(oy, SH, DH, PH, KH, H);
+      const ky0 = rows & 0xffff, ky1 = rows >>> 16;
       for (let ox = 0; ox < OW; ox++) {
+        const cols = inside(ox, SW, DW, PW, KW, W);
+        const kx0 = cols & 0xffff, kx1 = cols >>> 16;
         const yp = y + ((<usize>(b * OH + oy) * <usize>OW + <usize>ox) * <usize>F << 2);
+        // The first tap's input pixel and weights; each tap row then starts DH rows further down.
+        const x0 = xb + <usize>(oy * SH + ky0 * DH - PH) * rowBytes + <usize>(ox * SW + kx0 * DW - PW) * pixel;
+        const w0 = w + <usize>(ky0 * KW + kx0) * tapBytes;
+        const xRowStep = <usize>DH * rowBytes;
+        const wRowStep = <usize>KW * tapBytes;
+        let c = 0;
         if (M == 1) {
-          let c = 0;
           for (; c + 15 < C; c += 16) {
             const off = <usize>c << 2;
             let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
@@ -47,19 +74,19 @@ export function depthwise(x: usize, w: usize, bias: usize, y: usize, g: usize): 
               a0 = v128.load(bias + off); a1 = v128.load(bias + off, 16);
               a2 = v128.load(bias + off, 32); a3 = v128.load(bias + off, 48);
             }
-            for (let ky = 0; ky < KH; ky++) {
-              const iy = oy * SH + ky * DH - PH;
-              if (iy < 0 || iy >= H) continue;
-              for (let kx = 0; kx < KW; kx++) {
-                const ix = ox * SW + kx * DW - PW;
-                if (ix < 0 || ix >= W) continue;
-                const xp = xb + <usize>iy * rowBytes + (<usize>ix * <usize>C << 2) + off;
-                const wp = w + <usize>(ky * KW + kx) * tapBytes + off;
-                a0 = madd(v128.load(xp), v128.load(wp), a0);
-                a1 = madd(v128.load(xp, 16), v128.load(wp, 16), a1);
-                a2 = madd(v128.load(xp, 32), v128.load(wp, 32), a2);
-                a3 = madd(v128.load(xp, 48), v128.load(wp, 48), a3);
+            let xr = x0 + off, wr = w0 + off;
+            for (let ky = ky0; ky < ky1; ky++) {
+              let xp = xr, wp = wr;
+              for (let kx = kx0; kx < kx1; kx++) {
+                a0 = madd4(v128.load(xp), v128.load(wp), a0);
+                a1 = madd4(v128.load(xp, 16), v128.load(wp, 16), a1);
+                a2 = madd4(v128.load(xp, 32), v128.load(wp, 32), a2);
+                a3 = madd4(v128.load(xp, 48), v128.load(wp, 48), a3);
+                xp += xStep;
+                wp += wStep;
               }
+              xr += xRowStep;
+              wr += wRowStep;
             }
             v128.store(yp + off, a0); v128.store(yp + off, a1, 16);
             v128.store(yp + off, a2, 32); v128.store(yp + off, a3, 48);
@@ -67,46 +94,40 @@ export function depthwise(x: usize, w: usize, bias: usize, y: usize, g: usize): 
           for (; c + 3 < C; c += 4) {
             const off = <usize>c << 2;
             let a = bias ? v128.load(bias + off) : f32x4.splat(0);
-            for (let ky = 0; ky < KH; ky++) {
-              const iy = oy * SH + ky * DH - PH;
-              if (iy < 0 || iy >= H) continue;
-              for (let kx = 0; kx < KW; kx++) {
-                const ix = ox * SW + kx * DW - PW;
-                if (ix < 0 || ix >= W) continue;
-                const xp = xb + <usize>iy * rowBytes + (<usize>ix * <usize>C << 2) + off;
-                a = madd(v128.load(xp), v128.load(w + <usize>(ky * KW + kx) * tapBytes + off), a);
+            let xr = x0 + off, wr = w0 + off;
+            for (let ky = ky0; ky < ky1; ky++) {
+              let xp = xr, wp = wr;
+              for (let kx = kx0; kx < kx1; kx++) {
+                a = madd4(v128.load(xp), v128.load(wp), a);
+                xp += xStep;
+                wp += wStep;
               }
+              xr += xRowStep;
+              wr += wRowStep;
             }
             v128.store(yp + off, a);
           }
-          depthwiseScalar(xb, w, bias, yp, c, C, 1, oy, ox, H, W, KH, KW, SH, SW, DH, DW, PH, PW, rowBytes);
-        } else {
-          depthwiseScalar(xb, w, bias, yp, 0, C, M, oy, ox, H, W, KH, KW, SH, SW, DH, DW, PH, PW, rowBytes);
+        }
+        // The M > 1 case and the last channels, one value at a time.
+        for (let f = c * M; f < F; f++) {
+          const at = <usize>f << 2;
+          let a: f32 = bias ? load<f32>(bias + at) : 0;
+          let xr = x0 + (<usize>(f / M) << 2), wr = w0 + at;
+          for (let ky = ky0; ky < ky1; ky++) {
+            let xp = xr, wp = wr;
+            for (let kx = kx0; kx < kx1; kx++) {
+              a += load<f32>(xp) * load<f32>(wp);
+              xp += xStep;
+              wp += wStep;
+            }
+            xr += xRowStep;
+            wr += wRowStep;
+          }
+          store<f32>(yp + at, a);
         }
       }
+      const yRow = y + <usize>(b * OH + oy) * <usize>OW * tapBytes;
+      if (after) epilogueRows(yRow, tapBytes, OW, F, scale, shift, lo, hi);
     }
-  }
-}
-
-/** Channels c0..C of one output position, one value at a time (the M > 1 case and the tail). */
-function depthwiseScalar(
-  xb: usize, w: usize, bias: usize, yp: usize, c0: i32, C: i32, M: i32, oy: i32, ox: i32,
-  H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, PH: i32, PW: i32, rowBytes: usize,
-): void {
-  const F = C * M;
-  for (let f = c0 * M; f < F; f++) {
-    const c = f / M;
-    let a: f32 = bias ? load<f32>(bias + (<usize>f << 2)) : 0;
-    for (let ky = 0; ky < KH; ky++) {
-      const iy = oy * SH + ky * DH - PH;
-      if (iy < 0 || iy >= H) continue;
-      for (let kx = 0; kx < KW; kx++) {
-        const ix = ox * SW + kx * DW - PW;
-        if (ix < 0 || ix >= W) continue;
-        const xv = load<f32>(xb + <usize>iy * rowBytes + ((<usize>ix * <usize>C + <usize>c) << 2));
-        a += xv * load<f32>(w + ((<usize>(ky * KW + kx) * <usize>F + <usize>f) << 2));
-      }
-    }
-    store<f32>(yp + (<usize>f << 2), a);
   }
 }

@@ -100,6 +100,29 @@ export function gemm(
 }
 
 /**
+ * The epilogue of a convolution's product or depthwise kernel (src/kernels/epilogue.ts), on
+ * `rows` rows of `cols` columns at c (rows lc bytes apart; cols a multiple of 4, the host runs
+ * other widths' epilogues itself): c = min(max(c · scale + shift, lo), hi) (scale 0: no scale and
+ * shift). A pass over rows just stored (in cache), kept out of the tiles so that the module stays
+ * small: the browser bundle carries it. max and min propagate NaN, as Keras' relu does.
+ */
+export function epilogueRows(
+  c: usize, lc: usize, rows: i32, cols: i32, scale: usize, shift: usize, lo: f32, hi: f32,
+): void {
+  const lo4 = f32x4.splat(lo);
+  const hi4 = f32x4.splat(hi);
+  for (let r = 0; r < rows; r++) {
+    const cr = c + <usize>r * lc;
+    for (let n = 0; n < cols; n += 4) {
+      const at = <usize>n << 2;
+      let s = v128.load(cr + at);
+      if (scale) s = madd4(s, v128.load(scale + at), v128.load(shift + at));
+      v128.store(cr + at, f32x4.min(f32x4.max(s, lo4), hi4));
+    }
+  }
+}
+
+/**
  * gemm() with b packed in panels of PANEL columns: panel q holds columns q*PANEL.. of every row k,
  * contiguously ([inner, width] with width = min(PANEL, cols - q*PANEL)). Each panel is one
  * sequential stream, which the hardware prefetcher follows better than rows strided by cols.

@@ -8,7 +8,7 @@
 // for a team of threads (see recurrent.ts, runJob); each
 // also with relaxed SIMD. Pointers are byte addresses in the instance's memory, strides and sizes
 // count float32 values. Address 0 is never data, so a zero pointer means "none".
-export { gemm, PANEL } from "./gemm";
+export { epilogueRows, gemm, PANEL } from "./gemm";
 export {
   GATE_HARD_SIGMOID_KERAS2, GATE_HARD_SIGMOID_KERAS3, GATE_SIGMOID, JOB_GRU, JOB_LSTM, Job, lstmGates, runJob, stepJob,
 } from "./recurrent";

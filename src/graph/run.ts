@@ -52,8 +52,10 @@ export function runGraph(
       const args = gather(refs, values);
       const argMasks = gatherMasks(refs, masks, noInputMasks[i]);
       const seen = attached === null || call.tracedMask ? argMasks : gatherMasks(refs, attached, noInputMasks[i]);
+      // A layer fused into the one before it (src/graph/fuse.ts) passes its input on.
       const out =
-        layer.inPlace && inPlaceInput(wiring, values, i, inputs) && layer.callInto(args, seen, args)
+        layer.fusedInto !== null ||
+        (layer.inPlace && inPlaceInput(wiring, values, i, inputs) && layer.callInto(args, seen, args))
           ? args
           : layer.call(args, seen, call.arguments);
       values[i] = out;

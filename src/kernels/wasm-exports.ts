@@ -18,6 +18,17 @@ export interface KernelExports {
     bias: number,
     accumulate: number,
   ): void;
+  /** c = min(max(c · scale + shift, lo), hi) per column of `rows` rows lc bytes apart (wasm/gemm.ts; scale 0: none). */
+  epilogueRows(
+    c: number,
+    lc: number,
+    rows: number,
+    cols: number,
+    scale: number,
+    shift: number,
+    lo: number,
+    hi: number,
+  ): void;
   /** LSTM gates (tanh, `gate`) of `batch` rows in place (wasm/recurrent.ts; the ConvLSTM's positions). */
   lstmGates(
     p: number,

@@ -10,6 +10,7 @@
 import { unzlibSync } from "fflate";
 import { KeraslessError } from "../errors.js";
 import type { Activation } from "./activations.js";
+import type { ChannelAffine } from "./epilogue.js";
 import type { ConvCall, ConvShape } from "./conv/geometry.js";
 import { WASM_KERNELS_BASE64 } from "./wasm-binary.js";
 
@@ -184,7 +185,13 @@ export interface KernelTeam {
    * A convolution with one group (without spatial axes: a matrix product) whose output rows the
    * team splits (conv/team.ts; the Node entry brings it, so browser bundles leave it out).
    */
-  product(shape: ConvShape, kernel: Float32Array, bias: Float32Array | null, epilogue: Activation | null): TeamProduct;
+  product(
+    shape: ConvShape,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    epilogue: Activation | null,
+    affine?: ChannelAffine | null,
+  ): TeamProduct;
 }
 
 /** A product of KernelTeam.product(): allocates nothing per call once it has run on as large a call. */

@@ -35,6 +35,10 @@ class ClippedRelu extends ElementwiseLayer {
     super(reader, (x) => (x <= 0 ? 0 : x > maxValue ? maxValue : x));
   }
 
+  fusableClamp(): [number, number] {
+    return [0, this.maxValue];
+  }
+
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
     const x = inputs[0].data;
     const y = outputs[0].data;

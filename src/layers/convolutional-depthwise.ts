@@ -6,6 +6,7 @@
  * follows it with a 1x1 convolution to `filters`.
  */
 import type { Activation } from "../kernels/activations.js";
+import type { ChannelAffine } from "../kernels/epilogue.js";
 import { planConvolution, type ConvCall, type Convolution } from "../kernels/conv/index.js";
 import type { ConfigReader } from "./config.js";
 import { CONVOLUTION_NOTES, SpatialConvolution, type CallGeometry } from "./convolutional-nd.js";
@@ -37,15 +38,20 @@ export class DepthwiseConv extends SpatialConvolution {
     return this.forwardGeometry(input);
   }
 
-  protected plan([kernel, bias]: Float32Array[], epilogue: Activation | null): Convolution {
+  protected plan(
+    [kernel, bias]: Float32Array[],
+    epilogue: Activation | null,
+    affine?: ChannelAffine | null,
+  ): Convolution {
     const C = this.inputChannels;
     const shape = this.convShape(C, C, C * this.depthMultiplier);
-    return planConvolution(shape, kernel, this.useBias ? bias : null, epilogue);
+    return planConvolution(shape, kernel, this.useBias ? bias : null, epilogue, undefined, affine);
   }
 }
 
 export class SeparableConv extends DepthwiseConv {
   readonly filters: number;
+  protected override readonly fusesAffine = false;
 
   constructor(reader: ConfigReader, rank: number, paddings: readonly string[]) {
     super(reader, rank, paddings);

@@ -7,6 +7,7 @@
 import { KeraslessError } from "../errors.js";
 import type { Activation } from "../kernels/activations.js";
 import { choicePlan, type KernelPlan } from "../kernels/plan.js";
+import type { ChannelAffine } from "../kernels/epilogue.js";
 import {
   channelsFirst,
   convOutputSize,
@@ -124,8 +125,20 @@ export abstract class SpatialConvolution extends Layer {
   protected abstract weightSpecsFor(channels: number): WeightSpec[];
   /** Output sizes and pads for the input's spatial sizes (throws when Keras would). */
   protected abstract geometry(input: readonly number[]): CallGeometry;
-  /** The channels_last convolution of the loaded weights, `epilogue` fused. */
-  protected abstract plan(weights: Float32Array[], epilogue: Activation | null): Convolution;
+  /**
+   * The channels_last convolution of the loaded weights, `epilogue` fused, after `affine` when
+   * given (only asked of layers whose `fusesAffine` is true).
+   */
+  protected abstract plan(
+    weights: Float32Array[],
+    epilogue: Activation | null,
+    affine?: ChannelAffine | null,
+  ): Convolution;
+
+  /** Whether plan() takes an affine map (src/graph/fuse.ts may then fuse a BatchNormalization in). */
+  protected readonly fusesAffine: boolean = true;
+  /** Zeros a ZeroPadding layer before it leaves to this layer's kernel (src/graph/fuse.ts), per spatial axis. */
+  private absorbed: { readonly begin: readonly number[]; readonly end: readonly number[] } | null = null;
 
   /** The kernel shape of a plain convolution of this layer's options. */
   protected convShape(groups: number, inChannels: number, outChannels: number): ConvShape {
@@ -187,6 +200,21 @@ export abstract class SpatialConvolution extends Layer {
     return choicePlan(this.conv);
   }
 
+  absorbPads(begin: readonly number[], end: readonly number[]): boolean {
+    if (this.channelsFirst || this.absorbed !== null) return false;
+    this.absorbed = { begin, end };
+    return true;
+  }
+
+  /** Plans again with `affine` and `activation` in the kernel's stores (channels_last, no activation of its own). */
+  fuseEpilogue(affine: ChannelAffine | null, activation: Activation | null): boolean {
+    if (this.conv === null || this.channelsFirst || this.activation.name !== "linear") return false;
+    if (affine !== null && !this.fusesAffine) return false;
+    this.conv = this.plan(this.getWeights(), activation, affine);
+    if (this.conv.held !== undefined) this.releaseLoadedWeights();
+    return true;
+  }
+
   /** The convolution's way of running, and why (for summaries). */
   get backend(): string {
     return this.conv === null ? "not loaded" : `${this.conv.backend} (${this.conv.reason})`;
@@ -196,10 +224,15 @@ export abstract class SpatialConvolution extends Layer {
     if (this.conv === null) throw this.error("E_CONFIG", "is called before its weights are loaded");
     const batch = x.shape[0];
     const input = this.channelsFirst ? x.shape.slice(2) : x.shape.slice(1, this.rank + 1);
-    const { output, padsBegin } = this.geometry(input);
+    const absorbed = this.absorbed;
+    // With absorbed zeros, the geometry is the padded input's; the kernel reads zeros outside x.
+    const { output, padsBegin } = this.geometry(
+      absorbed === null ? input : input.map((n, a) => n + absorbed.begin[a] + absorbed.end[a]),
+    );
+    const pads = absorbed === null ? padsBegin : padsBegin.map((p, a) => p + absorbed.begin[a]);
     const F = this.outChannels;
     const out = new Float32Array(batch * product(output) * F);
-    this.conv.run(toFloat32(x), { batch, input, output, padsBegin }, out);
+    this.conv.run(toFloat32(x), { batch, input, output, padsBegin: pads }, out);
     const shape = this.channelsFirst ? [batch, F, ...output] : [batch, ...output, F];
     return [this.fuses ? new Tensor(shape, out) : applyActivation(this.activation, out, shape)];
   }
@@ -235,9 +268,13 @@ export class ConvND extends SpatialConvolution {
     return this.forwardGeometry(input);
   }
 
-  protected plan([kernel, bias]: Float32Array[], epilogue: Activation | null): Convolution {
+  protected plan(
+    [kernel, bias]: Float32Array[],
+    epilogue: Activation | null,
+    affine?: ChannelAffine | null,
+  ): Convolution {
     const shape = this.convShape(this.groups, this.inputChannels, this.filters);
-    return planConvolution(shape, kernel, this.useBias ? bias : null, epilogue);
+    return planConvolution(shape, kernel, this.useBias ? bias : null, epilogue, undefined, affine);
   }
 }
 
@@ -299,6 +336,13 @@ export class ConvNDTranspose extends SpatialConvolution {
       padsBegin.push(this.padding === "valid" ? 0 : Math.floor(Math.max((n - 1) * s + k - size, 0) / 2));
     });
     return { output, padsBegin };
+  }
+
+  protected override readonly fusesAffine = false;
+
+  /** A transposed convolution's pads crop its output: it cannot read its input as padded. */
+  override absorbPads(): boolean {
+    return false;
   }
 
   protected plan([kernel, bias]: Float32Array[], epilogue: Activation | null): Convolution {

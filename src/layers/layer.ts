@@ -117,8 +117,16 @@ export abstract class Layer {
 
   /** Which implementation runs this layer's kernels, and why (kernels/plan.ts); null: nothing to choose. */
   kernelPlan(): KernelPlan | null {
-    return null;
+    if (this.fusedInto === null) return null;
+    return { backend: "fused", why: [`into ${this.fusedInto}`] };
   }
+
+  /**
+   * The layer whose kernel computes this one's map, set at load by src/graph/fuse.ts (through the
+   * FusionHooks of src/kernels/epilogue.ts); the graph then passes this layer's input on as its
+   * output (src/graph/run.ts). Only layers of models that cannot stream are fused.
+   */
+  fusedInto: string | null = null;
 
   /**
    * Checks the input shapes and returns the output shapes. Called once per use of the layer in

@@ -3,6 +3,7 @@
  * known at load time: BatchNormalization (moving statistics), Normalization (adapted or given
  * mean and variance) and Rescaling. Statistics are combined in float64.
  */
+import type { ChannelAffine } from "../kernels/epilogue.js";
 import { formatShape } from "../tensor.js";
 import type { Tensor } from "../tensor.js";
 import { BroadcastIndexCache, broadcastIndex, keepAxes } from "./axes.js";
@@ -66,6 +67,11 @@ export class BatchNormalization extends AxesLayer {
       this.multiplier[p] = inv;
       this.offset[p] = (beta === null ? 0 : beta[p]) - mean[p] * inv;
     }
+  }
+
+  channelAffine(): ChannelAffine | null {
+    if (this.axes.length !== 1 || this.axes[0] !== this.inputRank - 1) return null;
+    return { scale: Float32Array.from(this.multiplier), shift: Float32Array.from(this.offset) };
   }
 
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {

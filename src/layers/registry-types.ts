@@ -1,5 +1,6 @@
 import type { ConfigReader } from "./config.js";
 import type { Layer } from "./layer.js";
+import type { GraphView } from "../graph/types.js";
 
 /** One entry of the layer registry: how a Keras `class_name` becomes a runnable layer. */
 export interface LayerDefinition {
@@ -38,6 +39,11 @@ export interface LayerRegistry {
   find(className: string): LayerDefinition | undefined;
   /** Creates op layers (TFOpLambda, Keras 3 op nodes); null: this registry leaves them out. */
   readonly opLayer: OpLayerFactory | null;
+  /**
+   * Fuses layers into the kernels of the ones before them once the weights are loaded
+   * (src/graph/fuse.ts); null: this registry's layers have nothing to fuse (no convolutions).
+   */
+  readonly fuse: ((graph: GraphView) => void) | null;
 }
 
 /**
@@ -65,7 +71,8 @@ export function layerRegistry(
   entry: string,
   layers: readonly LayerDefinition[],
   opLayer: OpLayerFactory | null,
+  fuse: ((graph: GraphView) => void) | null = null,
 ): LayerRegistry {
   const byClassName = new Map(layers.map((d) => [d.className, d]));
-  return { entry, layers, find: (className) => byClassName.get(className), opLayer };
+  return { entry, layers, find: (className) => byClassName.get(className), opLayer, fuse };
 }

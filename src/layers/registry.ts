@@ -2,6 +2,7 @@
  * The single source of which Keras classes kerasless runs, keyed by Keras `class_name`.
  * The docs' supported-layers table is generated from this list (npm run docs:layers).
  */
+import { fuseEpilogues } from "../graph/fuse.js";
 import { activationLayers } from "./activation-layers.js";
 import { attentionLayers } from "./attention.js";
 import { convolutionalLayers } from "./convolutional.js";
@@ -44,7 +45,7 @@ const definitions: readonly LayerDefinition[] = [
 ];
 
 /** Every layer family and the op layers: what the main entry points run. */
-export const fullRegistry: LayerRegistry = layerRegistry("kerasless", definitions, opLayers);
+export const fullRegistry: LayerRegistry = layerRegistry("kerasless", definitions, opLayers, fuseEpilogues);
 
 export function findLayerDefinition(className: string): LayerDefinition | undefined {
   return fullRegistry.find(className);

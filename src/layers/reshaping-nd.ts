@@ -63,6 +63,11 @@ export class ZeroPadding extends SpatialSizeLayer {
     return size + this.padding[a][0] + this.padding[a][1];
   }
 
+  zeroPads(): { begin: number[]; end: number[] } | null {
+    if (this.channelsFirst) return null;
+    return { begin: this.padding.map((p) => p[0]), end: this.padding.map((p) => p[1]) };
+  }
+
   call([x]: Tensor[]): Tensor[] {
     const maps = this.inSizes(x).map((size, a) => shiftMap(size, this.outSize(a, size), -this.padding[a][0]));
     return [gatherAxes(x, spatialMaps(x.shape.length, this.channelsFirst, maps))];

@@ -12,6 +12,7 @@ import { WASM_THREADS_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-threads-rel
 import { WASM_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-relaxed-binary.js";
 import { WASM_CONV_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-conv-relaxed-binary.js";
 import type { Activation } from "../kernels/activations.js";
+import type { ChannelAffine } from "../kernels/epilogue.js";
 import type { ConvShape } from "../kernels/conv/geometry.js";
 import { TeamConvolution } from "../kernels/conv/team.js";
 import {
@@ -119,8 +120,14 @@ class NodeKernelTeam implements KernelTeam {
     Atomics.notify(control, CONTROL.SEQUENCE);
   }
 
-  product(shape: ConvShape, kernel: Float32Array, bias: Float32Array | null, epilogue: Activation | null): TeamProduct {
-    return new TeamConvolution(this, shape, kernel, bias, epilogue);
+  product(
+    shape: ConvShape,
+    kernel: Float32Array,
+    bias: Float32Array | null,
+    epilogue: Activation | null,
+    affine: ChannelAffine | null = null,
+  ): TeamProduct {
+    return new TeamConvolution(this, shape, kernel, bias, epilogue, affine);
   }
 
   detach(id: number): void {

@@ -52,7 +52,7 @@ function functions(text: string): string[] {
   return [];
 }
 
-const CORE = ["gemm", "lstmGates", "runJob", "stepJob"];
+const CORE = ["epilogueRows", "gemm", "lstmGates", "runJob", "stepJob"];
 const CONV = ["depthwise"];
 
 test("the core kernels are the matrix product and the recurrent sequences, in every build", () => {

@@ -7,6 +7,7 @@
  * show. Every way is tested against ./reference.ts.
  */
 import type { Activation } from "../activations.js";
+import { applyAffine, type ChannelAffine } from "../epilogue.js";
 import { threaded } from "../plan.js";
 import { kernelPath, kernelModule, kernelTeam, type KernelTeam } from "../wasm.js";
 import { positions, type ConvCall, type ConvShape } from "./geometry.js";
@@ -109,30 +110,44 @@ export const WASM_MIN_FILTERS = 8;
 /** Input channels per group below which im2col measured faster in TypeScript (docs/decisions.md). */
 export const IM2COL_BELOW_CHANNELS = 8;
 
-/** Kernel [...kernel, inChannels / groups, outChannels] (Keras' layout). */
+/**
+ * Kernel [...kernel, inChannels / groups, outChannels] (Keras' layout). y = epilogue(affine(conv
+ * + bias)): `affine` is a per-channel map after the sums (../epilogue.ts; null: none).
+ */
 export function planConvolution(
   shape: ConvShape,
   kernel: Float32Array,
   bias: Float32Array | null,
   epilogue: Activation | null,
   choice: ConvChoice = chooseConvBackend(shape),
+  affine: ChannelAffine | null = null,
 ): Convolution {
   const team = choice.backend === "wasm-im2col-threads" && shape.groups === 1 ? kernelTeam() : null;
-  if (team !== null) return holding(choice, shape, team.product(shape, kernel, bias, epilogue));
+  if (team !== null) {
+    // As on one thread: the WebAssembly epilogue maps whole vectors of four channels, other widths run it here.
+    if (shape.outChannels % 4 !== 0 && affine !== null)
+      return afterwards(holding(choice, shape, team.product(shape, kernel, bias, null)), affine, epilogue);
+    return holding(choice, shape, team.product(shape, kernel, bias, epilogue, affine));
+  }
   if (choice.backend === "wasm-im2col-threads")
     choice = { backend: "wasm-im2col", reason: "no thread team now, or groups > 1" };
   // im2col runs on the core kernels' product, depthwise on the convolution family's module.
   const module =
     choice.backend === "wasm-im2col" ? kernelModule() : choice.backend === "wasm-depthwise" ? convKernelModule() : null;
+  const width = choice.backend === "wasm-depthwise" ? shape.outChannels : shape.outChannels / shape.groups;
+  // The WebAssembly epilogue maps whole vectors of four channels: other widths have it run here.
+  if (module !== null && width % 4 !== 0 && (affine !== null || epilogue !== null))
+    return afterwards(planConvolution(shape, kernel, bias, null, choice), affine, epilogue);
   if (module !== null && choice.backend === "wasm-depthwise")
-    return holding(choice, shape, new WasmDepthwise(module, shape, kernel, bias, epilogue));
+    return holding(choice, shape, new WasmDepthwise(module, shape, kernel, bias, epilogue, affine));
   if (module !== null) {
-    return holding(choice, shape, new WasmConvolution(module, shape, kernel, bias, epilogue));
+    return holding(choice, shape, new WasmConvolution(module, shape, kernel, bias, epilogue, affine));
   }
   if (choice.backend === "wasm-im2col" && module === null)
     choice = { backend: "typescript-im2col", reason: "WebAssembly not ready" };
   if (choice.backend === "wasm-depthwise" && module === null)
     choice = { backend: "typescript-depthwise", reason: "WebAssembly not ready" };
+  if (affine !== null) return afterwards(planConvolution(shape, kernel, bias, null, choice), affine, epilogue);
   if (choice.backend === "typescript-depthwise") {
     return { ...choice, shape, run: (x, call, y) => depthwiseConv(x, kernel, bias, epilogue, shape, call, y) };
   }
@@ -148,6 +163,20 @@ export function planConvolution(
     ...choice,
     shape,
     run: (x, call, y) => convIm2col(x, kernel, biasPerGroup, epilogue, shape, call, y, workspace),
+  };
+}
+
+/** `conv`, then a pass of the affine map (if any) and the epilogue (if any) over its output. */
+function afterwards(conv: Convolution, affine: ChannelAffine | null, epilogue: Activation | null): Convolution {
+  const F = conv.shape.outChannels;
+  return {
+    ...conv,
+    run: (x, call, y) => {
+      conv.run(x, call, y);
+      const rows = call.batch * positions(call.output);
+      if (affine !== null) applyAffine(y, 0, rows, affine);
+      if (epilogue !== null) epilogue.apply(y, 0, y, 0, rows, F);
+    },
   };
 }
 

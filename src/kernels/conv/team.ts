@@ -14,6 +14,7 @@
  * browser bundles, which have no team, leave it out.
  */
 import type { Activation } from "../activations.js";
+import { clampBounds, type ChannelAffine } from "../epilogue.js";
 import { minTeamWork } from "../plan.js";
 import { JOB_ADDRESS, TEAM_DATA_START, TeamMemory } from "../team-memory.js";
 import { recordFields, type KernelExports } from "../wasm-exports.js";
@@ -80,6 +81,10 @@ export class TeamConvolution implements TeamProduct {
   private readonly xPtr: number;
   private yPtr = 0;
   private readonly epilogue: Activation | null;
+  /** A fused per-channel affine map (0: none) and the clamp applied with it in WebAssembly, as on one thread. */
+  private readonly scalePtr: number;
+  private readonly shiftPtr: number;
+  private readonly bounds: readonly [number, number];
   /** Multiply-adds per output row. */
   private readonly rowWork: number;
   private job: Int32Array;
@@ -95,6 +100,7 @@ export class TeamConvolution implements TeamProduct {
     kernel: Float32Array,
     bias: Float32Array | null,
     epilogue: Activation | null,
+    affine: ChannelAffine | null = null,
   ) {
     this.team = new TeamMemory(team);
     const kernels = this.team.kernels;
@@ -106,10 +112,17 @@ export class TeamConvolution implements TeamProduct {
     ];
     const width = positions(shape.kernel) * shape.inChannels;
     this.rowWork = width * shape.outChannels;
-    this.epilogue = epilogue === null || epilogue.name === "linear" ? null : epilogue;
+    // With an affine map (outChannels a multiple of 4), epilogueRows applies it and a clamping
+    // activation in WebAssembly, as the one-thread convolution does: the same bits.
+    const bounds = affine === null ? null : clampBounds(epilogue);
+    this.bounds = bounds ?? [-Infinity, Infinity];
+    const rest = affine !== null && bounds !== null ? null : epilogue;
+    this.epilogue = rest === null || rest.name === "linear" ? null : rest;
     const placer = new MemoryPlacer(this.team.memory, TEAM_DATA_START);
     this.kernelPtr = placer.place(kernel);
     this.biasPtr = placer.place(bias);
+    this.scalePtr = placer.place(affine?.scale ?? null);
+    this.shiftPtr = placer.place(affine?.shift ?? null);
     // The team's module (wasm/kernels-threads.ts) also exports the product jobs' kind and how many
     // rows a part gathers at a time (its workspace's rows).
     const productJobs = kernels as KernelExports & Record<"JOB_PRODUCT" | "PRODUCT_BLOCK_ROWS", WebAssembly.Global>;
@@ -216,6 +229,10 @@ export class TeamConvolution implements TeamProduct {
       for (let i = 0; i < inLength; i++) xView[i] = x[from + i];
       job[f.ROWS] = rows;
       this.team.run(rows * this.rowWork >= minTeamWork());
+      if (this.scalePtr !== 0 && rows > 0) {
+        const [lo, hi] = this.bounds;
+        this.team.kernels.epilogueRows(this.yPtr, F * 4, rows, F, this.scalePtr, this.shiftPtr, lo, hi);
+      }
       const to = yOffset + first * outItem;
       const outLength = items * outItem;
       for (let i = 0; i < outLength; i++) y[to + i] = yView[i];

@@ -1,17 +1,30 @@
 /**
  * Depthwise convolution on WebAssembly SIMD: `depthwise` of wasm/depthwise.ts (sixteen channels
  * of one output position in registers across every tap). Each planned convolution has its own
- * instance, whose memory holds the geometry record, the kernel and bias (copied once, at load),
- * then the input and output of the largest call so far. A call copies x in, runs, and copies y
- * out through the epilogue. The kernel is held here only (the layer keeps no copy).
+ * instance, whose memory holds the geometry record, the kernel, bias and affine map (copied once,
+ * at load), then the input and output of the largest call so far. A call copies x in and y out
+ * with set(); the affine map and a clamping activation run in WebAssembly (../epilogue.ts), any
+ * other activation on y. The kernel is held here only (the layer keeps no copy).
  */
 import type { Activation } from "../activations.js";
+import { clampBounds, type ChannelAffine } from "../epilogue.js";
+import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
 import type { ConvCall, ConvShape } from "./geometry.js";
 import { planar, type Planar } from "./depthwise.js";
 
 interface DepthwiseExports {
   readonly memory: WebAssembly.Memory;
-  depthwise(x: number, w: number, bias: number, y: number, geometry: number): void;
+  depthwise(
+    x: number,
+    w: number,
+    bias: number,
+    y: number,
+    geometry: number,
+    scale: number,
+    shift: number,
+    lo: number,
+    hi: number,
+  ): void;
 }
 
 /** The geometry record's fields, in the order wasm/depthwise.ts' DepthwiseGeometry numbers them. */
@@ -19,15 +32,20 @@ const FIELDS = ["BATCH", "H", "W", "C", "M", "OH", "OW", "KH", "KW", "SH", "SW",
 
 /** Bytes below this address are left to the module (address 0 means "none"). */
 const DATA_START = 64;
-const align = (bytes: number): number => (bytes + 15) & ~15;
 
 export class WasmDepthwise {
   private readonly exports: DepthwiseExports;
+  private readonly memory: WebAssembly.Memory;
   private readonly index: Record<(typeof FIELDS)[number], number>;
   private readonly geometryPtr: number;
   private readonly kernelPtr: number;
   private readonly biasPtr: number;
+  private readonly scalePtr: number;
+  private readonly shiftPtr: number;
   private readonly xPtr: number;
+  /** The clamp fused into the stores ([-Infinity, Infinity]: none). */
+  private readonly bounds: readonly [number, number];
+  /** The epilogue left to TypeScript (null when none, linear or fused). */
   private readonly epilogue: Activation | null;
   private yPtr = 0;
   private capacity = { x: -1, y: -1 };
@@ -36,6 +54,8 @@ export class WasmDepthwise {
   private yView = new Float32Array(0);
   private lastCall: ConvCall | null = null;
   private geometry: Planar | null = null;
+  /** The output of the last call's size (copied out in one set()). */
+  private yOut = new Float32Array(0);
 
   constructor(
     module: WebAssembly.Module,
@@ -43,10 +63,12 @@ export class WasmDepthwise {
     kernel: Float32Array,
     bias: Float32Array | null,
     epilogue: Activation | null,
+    affine: ChannelAffine | null,
   ) {
     const exports = new WebAssembly.Instance(module, {}).exports as unknown as DepthwiseExports &
       Record<string, WebAssembly.Global | undefined>;
     this.exports = exports;
+    this.memory = exports.memory;
     this.index = Object.fromEntries(
       FIELDS.map((name) => {
         const global = exports[`DepthwiseGeometry.${name}`];
@@ -54,36 +76,26 @@ export class WasmDepthwise {
         return [name, global.value as number];
       }),
     ) as Record<(typeof FIELDS)[number], number>;
-    this.epilogue = epilogue === null || epilogue.name === "linear" ? null : epilogue;
+    const bounds = clampBounds(epilogue);
+    this.bounds = bounds ?? [-Infinity, Infinity];
+    this.epilogue = bounds === null ? epilogue : null;
     this.geometryPtr = DATA_START;
-    let at = align(DATA_START + FIELDS.length * 4);
-    const place = (values: Float32Array | null): number => {
-      if (values === null) return 0;
-      const ptr = at;
-      at = align(at + values.length * 4);
-      this.reserve(at);
-      new Float32Array(this.exports.memory.buffer, ptr, values.length).set(values);
-      return ptr;
-    };
-    this.kernelPtr = place(kernel);
-    this.biasPtr = place(bias);
-    this.xPtr = at;
-  }
-
-  private reserve(bytes: number): void {
-    const memory = this.exports.memory;
-    const have = memory.buffer.byteLength;
-    if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
+    const placer = new MemoryPlacer(this.memory, align(DATA_START + FIELDS.length * 4));
+    this.kernelPtr = placer.place(kernel);
+    this.biasPtr = placer.place(bias);
+    this.scalePtr = placer.place(affine?.scale ?? null);
+    this.shiftPtr = placer.place(affine?.shift ?? null);
+    this.xPtr = placer.end;
   }
 
   /** Room for `x` and `y` floats (views are made again only when the memory grows). */
   private layout(x: number, y: number): void {
-    const buffer = this.exports.memory.buffer;
+    const buffer = this.memory.buffer;
     if (x <= this.capacity.x && y <= this.capacity.y && this.xView.buffer === buffer) return;
     const capacity = { x: Math.max(x, this.capacity.x), y: Math.max(y, this.capacity.y) };
     this.yPtr = align(this.xPtr + capacity.x * 4);
-    this.reserve(this.yPtr + capacity.y * 4);
-    const memory = this.exports.memory.buffer;
+    reserve(this.memory, this.yPtr + capacity.y * 4);
+    const memory = this.memory.buffer;
     this.i32 = new Int32Array(memory, this.geometryPtr, FIELDS.length);
     this.xView = new Float32Array(memory, this.xPtr, capacity.x);
     this.yView = new Float32Array(memory, this.yPtr, capacity.y);
@@ -94,7 +106,7 @@ export class WasmDepthwise {
   held(): Float32Array[] {
     const { kernel, outChannels: F } = this.shape;
     const taps = kernel.reduce((p, k) => p * k, 1);
-    const read = (ptr: number, length: number) => new Float32Array(this.exports.memory.buffer, ptr, length).slice();
+    const read = (ptr: number, length: number) => new Float32Array(this.memory.buffer, ptr, length).slice();
     const weights = read(this.kernelPtr, taps * F);
     return this.biasPtr === 0 ? [weights] : [weights, read(this.biasPtr, F)];
   }
@@ -124,9 +136,15 @@ export class WasmDepthwise {
     i32[index.DW] = g.DW;
     i32[index.PH] = g.PH;
     i32[index.PW] = g.PW;
-    for (let i = 0; i < xLength; i++) xView[i] = x[i];
-    this.exports.depthwise(this.xPtr, this.kernelPtr, this.biasPtr, this.yPtr, this.geometryPtr);
-    for (let i = 0; i < yLength; i++) y[i] = yView[i];
+    // Whole tensors in and out with set() (a memory copy); x may be a larger workspace (channels_first).
+    if (x.length === xLength) xView.set(x);
+    else for (let i = 0; i < xLength; i++) xView[i] = x[i];
+    const [lo, hi] = this.bounds;
+    const { xPtr, kernelPtr, biasPtr, yPtr, geometryPtr, scalePtr, shiftPtr } = this;
+    this.exports.depthwise(xPtr, kernelPtr, biasPtr, yPtr, geometryPtr, scalePtr, shiftPtr, lo, hi);
+    if (this.yOut.length !== yLength || this.yOut.buffer !== yView.buffer)
+      this.yOut = new Float32Array(yView.buffer, this.yPtr, yLength);
+    y.set(this.yOut);
     if (this.epilogue !== null && yLength > 0) this.epilogue.apply(y, 0, y, 0, yLength / F, F);
   }
 }

@@ -9,23 +9,25 @@ import type { Activation } from "../activations.js";
 import type { KernelExports } from "../wasm-exports.js";
 import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
 
-type GemmExports = Pick<KernelExports, "memory" | "gemm">;
+type GemmExports = Pick<KernelExports, "memory" | "gemm" | "epilogueRows">;
 
 /** Bytes below this address are left to the module (address 0 means "none"). */
 const DATA_START = 64;
 
 export class WasmProduct {
-  private readonly exports: GemmExports;
+  protected readonly exports: GemmExports;
   private readonly memory: WebAssembly.Memory;
   private readonly weightsPtr: number;
   private readonly biasPtr: number;
   private readonly aPtr: number;
+  /** Where the `extra` arrays of the constructor are (0 for null). */
+  protected readonly extraPtrs: number[];
   /** The epilogue (null when none or linear). */
-  private readonly epilogue: Activation | null;
-  private cPtr = 0;
+  protected readonly epilogue: Activation | null;
+  protected cPtr = 0;
   private capacity = -1;
   private aView = new Float32Array(0);
-  private cView = new Float32Array(0);
+  protected cView = new Float32Array(0);
 
   constructor(
     module: WebAssembly.Module,
@@ -34,6 +36,7 @@ export class WasmProduct {
     epilogue: Activation | null,
     readonly inner: number,
     readonly cols: number,
+    extra: readonly (Float32Array | null)[] = [],
   ) {
     this.exports = new WebAssembly.Instance(module, {}).exports as unknown as GemmExports;
     this.memory = this.exports.memory;
@@ -41,6 +44,7 @@ export class WasmProduct {
     const placer = new MemoryPlacer(this.memory, DATA_START);
     this.weightsPtr = placer.place(weights);
     this.biasPtr = placer.place(bias);
+    this.extraPtrs = extra.map((values) => placer.place(values));
     this.aPtr = placer.end;
   }
 
@@ -70,6 +74,14 @@ export class WasmProduct {
     this.runInput(rows, c, cOffset, this.cols);
   }
 
+  /**
+   * What runs on the product's rows in WebAssembly memory, then copies them out when it can; true
+   * when it did (here: nothing, false).
+   */
+  protected finish(_rows: number, _c: Float32Array, _cOffset: number, _ldc: number): boolean {
+    return false;
+  }
+
   /** Where the next call's rows of a go (rows * inner values from index 0), for callers that gather them. */
   input(rows: number): Float32Array {
     this.layout(rows);
@@ -80,6 +92,7 @@ export class WasmProduct {
   runInput(rows: number, c: Float32Array, cOffset: number, ldc: number): void {
     const { inner, cols } = this;
     this.exports.gemm(this.aPtr, inner, this.weightsPtr, cols, this.cPtr, cols, rows, inner, cols, this.biasPtr, 0);
+    if (this.finish(rows, c, cOffset, ldc)) return;
     const cView = this.cView;
     for (let m = 0; m < rows; m++) {
       const to = cOffset + m * ldc;

@@ -10,6 +10,7 @@ import { convOutputSize, kerasPads, type ConvCall, type ConvShape } from "../../
 import { convBackends, planConvolution, planTransposedConvolution } from "../../../src/kernels/conv/index.js";
 import { convReference, convTransposeReference } from "../../../src/kernels/conv/reference.js";
 import { channelsFirst, transposeBatched } from "../../../src/kernels/conv/layout.js";
+import { affineCase, affineEpilogue } from "../../support/epilogue.js";
 
 fc.configureGlobal({ includeErrorInReport: true });
 
@@ -22,7 +23,8 @@ const convolution = (transposed: boolean) =>
       rank: fc.integer({ min: 1, max: 3 }),
       groups: fc.integer({ min: 1, max: 3 }),
       cg: fc.integer({ min: 1, max: 4 }),
-      fg: fc.integer({ min: 1, max: 5 }),
+      // Up to 5, and widths that fill the WebAssembly product's 8-column tiles.
+      fg: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(8, 13, 19)),
       batch: fc.integer({ min: 1, max: 2 }),
       withBias: fc.boolean(),
     })
@@ -105,6 +107,19 @@ for (const backend of convBackends()) {
         close(got, want, size(shape.kernel) * (shape.inChannels / shape.groups), backend);
       }),
       { numRuns: 300 },
+    );
+  });
+}
+
+for (const backend of convBackends()) {
+  test(`convolution with an affine map and activation after it, ${backend} = reference on random shapes`, () => {
+    fc.assert(
+      fc.property(convolution(false), affineEpilogue, (conv, epilogue) => {
+        const { got, want } = affineCase(conv, epilogue, backend);
+        // The map doubles the sums' magnitude and adds a rounding or two.
+        close(got, want, 2 * size(conv.shape.kernel) * (conv.shape.inChannels / conv.shape.groups) + 2, backend);
+      }),
+      { numRuns: 200 },
     );
   });
 }

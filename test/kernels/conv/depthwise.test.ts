@@ -15,11 +15,13 @@ import {
   planConvolution,
 } from "../../../src/kernels/conv/index.js";
 import { convReference } from "../../../src/kernels/conv/reference.js";
+import { affineCase, affineEpilogue } from "../../support/epilogue.js";
 
 const depthwise = fc
   .record({
     rank: fc.integer({ min: 1, max: 2 }),
-    channels: fc.integer({ min: 1, max: 11 }),
+    // Up to 11, and widths past the sixteen channels the WebAssembly kernel holds in registers.
+    channels: fc.oneof(fc.integer({ min: 1, max: 11 }), fc.constantFrom(16, 21, 36)),
     multiplier: fc.integer({ min: 1, max: 3 }),
     batch: fc.integer({ min: 1, max: 2 }),
     withBias: fc.boolean(),
@@ -89,6 +91,21 @@ for (const backend of depthwiseBackends()) {
         want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) <= allowed, `[${i}] ${got[i]}, reference ${w}`));
       }),
       { numRuns: 400 },
+    );
+  });
+}
+
+for (const backend of depthwiseBackends()) {
+  test(`depthwise convolution with an affine map and activation after it, ${backend} = reference`, () => {
+    fc.assert(
+      fc.property(depthwise, affineEpilogue, (conv, epilogue) => {
+        const { got, want } = affineCase(conv, epilogue, backend);
+        // The map doubles the sums' magnitude and adds a rounding or two.
+        const terms = 2 * size(conv.shape.kernel) + 4;
+        const allowed = 2 ** -24 * terms * (terms + 1) + 1e-6;
+        want.forEach((w, i) => assert.ok(Math.abs(got[i] - w) <= allowed, `[${i}] ${got[i]}, reference ${w}`));
+      }),
+      { numRuns: 300 },
     );
   });
 }
