@@ -13,8 +13,10 @@ matchesKeras([
   "op_linalg_split",
   "op_lstm_head",
   "op_one_hot_normalize",
+  "op_pad_gather_resize",
   "op_reductions_shapes",
   "op_slicing_arithmetic",
+  "op_tensor_index",
   "op_tensorflow_op_layer",
 ]);
 
@@ -104,5 +106,50 @@ test("einsum and split arguments kerasless does not run are refused at load, nam
       }),
     "E_UNSUPPORTED",
     /TFOpLambda tf\.split in layer "tf\.split": sizes \[1, 1\] do not split an axis of size 4/,
+  );
+});
+
+test("pad modes, resize methods and indexes kerasless does not run are refused at load, naming the op", () => {
+  rejects(
+    () => loadEdited("op_pad_gather_resize", (layers) => void (layerNamed(layers, "pad_1").config.mode = "edge")),
+    "E_UNSUPPORTED",
+    /Keras op Pad in layer "pad_1": mode EDGE is not supported/,
+  );
+  rejects(
+    () =>
+      loadEdited(
+        "op_pad_gather_resize",
+        (layers) =>
+          void (layerNamed(layers, "pad").config.pad_width = [
+            [1, 0],
+            [1, 2],
+            [0, 1],
+            [0, 0],
+          ]),
+      ),
+    "E_UNSUPPORTED",
+    /Keras op Pad in layer "pad": padding the batch axis is not supported/,
+  );
+  rejects(
+    () =>
+      loadEdited("op_pad_gather_resize", (layers) => void (layerNamed(layers, "resize").config.interpolation = "area")),
+    "E_UNSUPPORTED",
+    /Keras op Resize in layer "resize": method "area" is not supported/,
+  );
+});
+
+test("indexes outside the axis fail at predict, as in TensorFlow (E_INPUT_VALUE)", () => {
+  const io = JSON.parse(readFileSync(`${FIXTURES}keras2/op_pad_gather_resize/io.json`, "utf8"));
+  const model = loadEditedKeras2("op_pad_gather_resize", () => undefined);
+  const [x, ids] = io.inputs.map((t: { shape: number[]; data: number[] }) => ({ shape: t.shape, data: t.data }));
+  rejects(
+    () => model.predict([x, { shape: ids.shape, data: ids.data.map((v: number, i: number) => (i === 1 ? 3 : v)) }]),
+    "E_INPUT_VALUE",
+    /index 3 is out of range for an axis of size 3/,
+  );
+  rejects(
+    () => model.predict([x, { shape: ids.shape, data: ids.data.map((v: number, i: number) => (i === 1 ? -1 : v)) }]),
+    "E_INPUT_VALUE",
+    /index -1 is out of range/,
   );
 });
