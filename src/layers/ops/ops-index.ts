@@ -196,22 +196,20 @@ export const INDEX_OPS: readonly OpDefinition[] = [
       if (mode !== "CONSTANT" && fill !== 0) throw opError(p.op, `constant_values with mode ${mode}`);
       // REFLECT reads at most n - 1 places past an edge, SYMMETRIC n (checked at run time where n is unknown).
       const reach = mode === "REFLECT" ? 1 : 0;
-      const check = (n: number, axis: number): void => {
+      const check = (n: number, axis: number, atLoad: boolean): void => {
         const [before, after] = pairs[axis];
-        if (mode !== "CONSTANT" && Math.max(before, after) > n - reach)
-          throw new KeraslessError(
-            "E_INPUT_SHAPE",
-            `${p.op}: paddings ${before}, ${after} do not fit axis ${axis} of size ${n} in ${mode} mode`,
-          );
+        if (mode === "CONSTANT" || Math.max(before, after) <= n - reach) return;
+        const problem = `paddings ${before}, ${after} do not fit axis ${axis} of size ${n} in ${mode} mode`;
+        throw atLoad ? opError(p.op, problem) : new KeraslessError("E_INPUT_SHAPE", `${p.op}: ${problem}`);
       };
-      s.forEach((d, axis) => d !== null && axis > 0 && check(d, axis));
+      s.forEach((d, axis) => d !== null && axis > 0 && check(d, axis, true));
       return single(
         s.map((d, i) => (d === null ? null : d + pairs[i][0] + pairs[i][1])),
         (inputs) => {
           const t = inputs[x.index];
           const maps = t.shape.map((n, axis) => {
             if (pairs[axis][0] === 0 && pairs[axis][1] === 0) return null;
-            check(n, axis);
+            check(n, axis, false);
             return padMap(mode, n, pairs[axis][0], pairs[axis][1]);
           });
           return gatherAxes(t, maps, fill);
