@@ -16,6 +16,7 @@ matchesKeras([
   "op_pad_gather_resize",
   "op_reductions_shapes",
   "op_slicing_arithmetic",
+  "op_take_across_batch",
   "op_tensor_index",
   "op_tensorflow_op_layer",
 ]);

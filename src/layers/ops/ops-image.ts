@@ -130,7 +130,14 @@ export const IMAGE_OPS: readonly OpDefinition[] = [
         const scale = Math.min(Math.fround(size[0] / h), Math.fround(size[1] / w));
         return [roundHalfEven(Math.fround(scale * h)), roundHalfEven(Math.fround(scale * w))];
       };
-      const known = fixed && !preserve ? (sizeArg as number[]) : [null, null];
+      const [h0, w0] = [s[hAxis], s[wAxis]];
+      const known: (number | null)[] = !fixed
+        ? [null, null]
+        : !preserve
+          ? (sizeArg as number[])
+          : h0 !== null && w0 !== null
+            ? target({ shape: s.map((d) => d ?? 1) }, sizeArg as number[])
+            : [null, null];
       const shape = s.map((d, i) => (i === hAxis ? known[0] : i === wAxis ? known[1] : d));
       return single(shape, (inputs) => {
         const x = inputs[images.index];
