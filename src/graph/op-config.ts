@@ -5,7 +5,7 @@
  * `{"args", "kwargs"}` with `__keras_tensor__`, `__slice__`, `__ellipsis__` and `__numpy__` objects.
  */
 import { describe, isObject, type JsonObject } from "../layers/config.js";
-import { ELLIPSIS, SliceArg, TensorArg, type OpCall, type OpValue } from "../layers/ops/values.js";
+import { ELLIPSIS, SliceArg, TensorArg, type OpCall, type OpValue, type SliceBound } from "../layers/ops/values.js";
 import { configError, type NodeSpec, type TensorRef } from "./config.js";
 
 /** tf.keras op layers and Keras 3 operation nodes (which may share class names with layers). */
@@ -27,14 +27,15 @@ function isIndex(v: unknown): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0;
 }
 
-function isSliceNumber(v: unknown): v is number | null {
-  return v === null || (typeof v === "number" && Number.isInteger(v));
+function isSliceBound(v: unknown): v is SliceBound {
+  return v === null || v instanceof TensorArg || (typeof v === "number" && Number.isInteger(v));
 }
 
-function toSlice(v: JsonObject, layer: string): SliceArg {
-  const { start, stop, step } = v;
-  if (!isSliceNumber(start) || !isSliceNumber(stop) || !isSliceNumber(step) || step === 0) {
-    throw configError(`layer "${layer}": slice ${describe(v)} is not a slice of integers`);
+/** A slice of integers, None or (tf.keras) Keras tensors, each bound read like any op argument. */
+function toSlice(v: JsonObject, layer: string, bound: (v: unknown) => OpValue): SliceArg {
+  const [start, stop, step] = [bound(v.start), bound(v.stop), bound(v.step)];
+  if (!isSliceBound(start) || !isSliceBound(stop) || !isSliceBound(step) || step === 0) {
+    throw configError(`layer "${layer}": slice ${describe(v)} is not a slice of integers or tensors`);
   }
   return new SliceArg(start, stop, step);
 }
@@ -55,14 +56,16 @@ function convert(
   if (Array.isArray(value)) return value.map((v) => convert(v, layer, tensor, refs, depth + 1));
   if (isObject(value)) {
     if (value.class_name === "__ellipsis__") return ELLIPSIS;
-    if (value.class_name === "__slice__" && isObject(value.config)) return toSlice(value.config, layer);
+    const bound = (v: unknown): OpValue => convert(v, layer, tensor, refs, depth + 1);
+    if (value.class_name === "__slice__" && isObject(value.config)) return toSlice(value.config, layer, bound);
     if (value.class_name === "__tuple__" && Array.isArray(value.items))
       return value.items.map((v) => convert(v, layer, tensor, refs, depth + 1));
     // Keras 3 constants: NumPy arrays and eager tensors, as nested lists.
     if ((value.class_name === "__numpy__" || value.class_name === "__tensor__") && isObject(value.config))
       return convert(value.config.value, layer, tensor, refs, depth + 1);
     const keys = Object.keys(value);
-    if (keys.length === 3 && "start" in value && "stop" in value && "step" in value) return toSlice(value, layer);
+    if (keys.length === 3 && "start" in value && "stop" in value && "step" in value)
+      return toSlice(value, layer, bound);
     const out: Record<string, OpValue> = {};
     for (const [k, v] of Object.entries(value)) {
       Object.defineProperty(out, k, {

@@ -9,53 +9,8 @@ import type { ConfigReader } from "./config.js";
 import { InferenceIdentity } from "./core.js";
 import { Layer, type Shape, type StreamBehaviour } from "./layer.js";
 import { family, type LayerDefinition } from "./registry-types.js";
-import {
-  aspectCrop,
-  gatherAxes,
-  nearestMap,
-  resizeBicubic,
-  resizeBilinear,
-  shiftMap,
-  spatialAxes,
-  spatialMaps,
-  withSpatial,
-} from "./spatial.js";
-
-const f32 = Math.fround;
-
-interface ResizeOptions {
-  readonly interpolation: "bilinear" | "bicubic" | "nearest";
-  /** Keras' crop_to_aspect_ratio / pad_to_aspect_ratio. */
-  readonly aspect: "crop" | "pad" | null;
-  readonly fillValue: number;
-}
-
-/** tf.image.resize to [height, width], after the centred aspect-ratio crop or pad Keras applies first. */
-function resizeImages(
-  x: Tensor,
-  channelsFirst: boolean,
-  height: number,
-  width: number,
-  options: ResizeOptions,
-): Tensor {
-  const [hAxis, wAxis] = spatialAxes(2, channelsFirst);
-  const [h, w] = [x.shape[hAxis], x.shape[wAxis]];
-  if (options.aspect === "crop") {
-    const [hStart, wStart, cropH, cropW] = aspectCrop(h, w, height, width);
-    x = gatherAxes(x, spatialMaps(4, channelsFirst, [shiftMap(h, cropH, hStart), shiftMap(w, cropW, wStart)]));
-  } else if (options.aspect === "pad") {
-    // Keras 3 pads the same amount on both sides (so one row less when the difference is odd).
-    const padH = Math.max(h, Math.trunc(f32(f32(w * height) / width)));
-    const padW = Math.max(w, Math.trunc(f32(f32(h * width) / height)));
-    const [top, left] = [Math.trunc((padH - h) / 2), Math.trunc((padW - w) / 2)];
-    const maps = [shiftMap(h, h + 2 * top, -top), shiftMap(w, w + 2 * left, -left)];
-    x = gatherAxes(x, spatialMaps(4, channelsFirst, maps), options.fillValue);
-  }
-  if (options.interpolation === "bilinear") return resizeBilinear(x, channelsFirst, height, width);
-  if (options.interpolation === "bicubic") return resizeBicubic(x, channelsFirst, height, width);
-  const [inH, inW] = [x.shape[hAxis], x.shape[wAxis]];
-  return gatherAxes(x, spatialMaps(4, channelsFirst, [nearestMap(inH, height), nearestMap(inW, width)]));
-}
+import { INTERPOLATIONS, resizeImages, type ResizeOptions } from "./resize.js";
+import { gatherAxes, shiftMap, spatialAxes, spatialMaps, withSpatial } from "./spatial.js";
 
 /** An image layer with a fixed output height and width. */
 abstract class ImageLayer extends Layer {
@@ -86,18 +41,17 @@ export class Resizing extends ImageLayer {
   constructor(reader: ConfigReader) {
     super(reader);
     const interpolation = reader.string("interpolation", "bilinear");
-    if (interpolation !== "bilinear" && interpolation !== "nearest" && interpolation !== "bicubic") {
-      const supported = '(supported: "bilinear", "nearest", "bicubic")';
+    if (!INTERPOLATIONS.includes(interpolation)) {
+      const supported = `(supported: ${INTERPOLATIONS.map((i) => JSON.stringify(i)).join(", ")})`;
       reader.unsupported(`interpolation=${JSON.stringify(interpolation)} is not supported ${supported}`);
     }
     const crop = reader.bool("crop_to_aspect_ratio", false);
     const pad = reader.bool("pad_to_aspect_ratio", false);
     if (crop && pad) reader.unsupported("crop_to_aspect_ratio and pad_to_aspect_ratio are both set (Keras refuses it)");
     reader.allowOnly("fill_mode", ["constant"]);
-    if (reader.bool("antialias", false) && interpolation !== "nearest")
-      reader.unsupported(`antialias=true is not supported with ${interpolation} interpolation`);
     this.options = {
-      interpolation: interpolation === "nearest" || interpolation === "bicubic" ? interpolation : "bilinear",
+      interpolation,
+      antialias: reader.bool("antialias", false),
       aspect: crop ? "crop" : pad ? "pad" : null,
       fillValue: reader.number("fill_value", 0),
     };
@@ -108,7 +62,7 @@ export class Resizing extends ImageLayer {
   }
 }
 
-const SMART_RESIZE: ResizeOptions = { interpolation: "bilinear", aspect: "crop", fillValue: 0 };
+const SMART_RESIZE: ResizeOptions = { interpolation: "bilinear", antialias: false, aspect: "crop", fillValue: 0 };
 
 /** CenterCrop: the centred window when the image is large enough, otherwise Keras' smart_resize. */
 export class CenterCrop extends ImageLayer {
@@ -164,7 +118,8 @@ const identity = (className: string, versions = "Keras 2 and 3"): LayerDefinitio
 export const preprocessingLayers: LayerDefinition[] = [
   layer(
     "Resizing",
-    "interpolation `bilinear`/`nearest`/`bicubic` (as tf.image.resize), `crop_to_aspect_ratio`, " +
+    "interpolation `bilinear`/`nearest`/`bicubic`/`lanczos3`/`lanczos5`/`gaussian`/`mitchellcubic` and `antialias` " +
+      "(as tf.image.resize), `crop_to_aspect_ratio`, " +
       `\`pad_to_aspect_ratio\` with \`fill_value\`, ${layout}`,
     (r) => new Resizing(r),
   ),

@@ -13,8 +13,11 @@ matchesKeras([
   "op_linalg_split",
   "op_lstm_head",
   "op_one_hot_normalize",
+  "op_pad_gather_resize",
   "op_reductions_shapes",
   "op_slicing_arithmetic",
+  "op_take_across_batch",
+  "op_tensor_index",
   "op_tensorflow_op_layer",
 ]);
 
@@ -104,5 +107,88 @@ test("einsum and split arguments kerasless does not run are refused at load, nam
       }),
     "E_UNSUPPORTED",
     /TFOpLambda tf\.split in layer "tf\.split": sizes \[1, 1\] do not split an axis of size 4/,
+  );
+});
+
+test("pad modes, resize methods and indexes kerasless does not run are refused at load, naming the op", () => {
+  rejects(
+    () => loadEdited("op_pad_gather_resize", (layers) => void (layerNamed(layers, "pad_1").config.mode = "edge")),
+    "E_UNSUPPORTED",
+    /Keras op Pad in layer "pad_1": mode EDGE is not supported/,
+  );
+  rejects(
+    () =>
+      loadEdited(
+        "op_pad_gather_resize",
+        (layers) =>
+          void (layerNamed(layers, "pad").config.pad_width = [
+            [1, 0],
+            [1, 2],
+            [0, 1],
+            [0, 0],
+          ]),
+      ),
+    "E_UNSUPPORTED",
+    /Keras op Pad in layer "pad": padding the batch axis is not supported/,
+  );
+  rejects(
+    () =>
+      loadEdited(
+        "op_pad_gather_resize",
+        (layers) =>
+          void (layerNamed(layers, "pad_1").config.pad_width = [
+            [0, 0],
+            [6, 0],
+            [0, 0],
+            [0, 0],
+          ]),
+      ),
+    "E_UNSUPPORTED",
+    /Keras op Pad in layer "pad_1": paddings 6, 0 do not fit axis 1 of size 6 in REFLECT mode/,
+  );
+  rejects(
+    () =>
+      loadEdited("op_pad_gather_resize", (layers) => void (layerNamed(layers, "resize").config.interpolation = "area")),
+    "E_UNSUPPORTED",
+    /Keras op Resize in layer "resize": method "area" is not supported/,
+  );
+});
+
+test("indexes outside the axis fail at predict, as in TensorFlow (E_INPUT_VALUE)", () => {
+  const io = JSON.parse(readFileSync(`${FIXTURES}keras2/op_pad_gather_resize/io.json`, "utf8"));
+  const model = loadEditedKeras2("op_pad_gather_resize", () => undefined);
+  const [x, ids] = io.inputs.map((t: { shape: number[]; data: number[] }) => ({ shape: t.shape, data: t.data }));
+  rejects(
+    () => model.predict([x, { shape: ids.shape, data: ids.data.map((v: number, i: number) => (i === 1 ? 3 : v)) }]),
+    "E_INPUT_VALUE",
+    /index 3 is out of range for an axis of size 3/,
+  );
+  rejects(
+    () => model.predict([x, { shape: ids.shape, data: ids.data.map((v: number, i: number) => (i === 1 ? -1 : v)) }]),
+    "E_INPUT_VALUE",
+    /index -1 is out of range/,
+  );
+});
+
+test("Keras tensors as indexes: read at predict and checked there, refused at load unless scalar", () => {
+  // A TFOpLambda node is its first argument's entry: [layer, node, tensor, kwargs].
+  type NodeLayer = { inbound_nodes: unknown[][] };
+  const edit = (name: string, change: (node: unknown[]) => void) =>
+    loadEditedKeras2("op_tensor_index", (layers) =>
+      change((layerNamed(layers, name) as unknown as NodeLayer).inbound_nodes[0]),
+    );
+  const io = JSON.parse(readFileSync(`${FIXTURES}keras2/op_tensor_index/io.json`, "utf8"));
+  const inputs = io.inputs.map((t: { shape: number[]; data: number[] }) => ({ shape: t.shape, data: t.data }));
+  // seq[:, tf.shape(seq)[1] - 1] with -5 for 1: index 12 of 7.
+  const far = edit("tf.math.subtract_1", (node) => void ((node[3] as { y: number }).y = -5));
+  rejects(() => far.predict(inputs), "E_INPUT_VALUE", /index 12 is out of range for an axis of size 7/);
+  rejects(
+    () =>
+      edit(
+        "tf.__operators__.getitem_2",
+        (node) => void ((node[3] as { slice_spec: unknown[] }).slice_spec[1] = ["tf.compat.v1.shape", 0, 0]),
+      ),
+    "E_UNSUPPORTED",
+    /getitem_2.*only integers, slices, \.\.\., None and scalar Keras tensors can index/,
   );
 });

@@ -86,16 +86,31 @@ function parseEquation(op: string, text: string, shapes: readonly Shape[]): { eq
   return { eq: { inputs, output }, shape: output.map((l) => dims.get(l) as number | null) };
 }
 
-function matmulShape(op: string, a: Shape, b: Shape, ta: boolean, tb: boolean): Shape {
-  if (a.length < 2 || b.length < 2) throw opError(op, "both operands need rank 2 or more");
+/** NumPy's matmul of 1-D operands: a vector is a one-row (first) or one-column (second) matrix. */
+function asMatrix<T>(shape: readonly T[], first: boolean, one: T): T[] {
+  if (shape.length !== 1) return shape.slice();
+  return first ? [one, shape[0]] : [shape[0], one];
+}
+
+function dropVectorAxes<T>(shape: readonly T[], a: number, b: number): T[] {
+  const rank = shape.length;
+  return shape.filter((_, i) => !(a === 1 && i === rank - 2) && !(b === 1 && i === rank - 1));
+}
+
+function matmulShape(op: string, a0: Shape, b0: Shape, ta: boolean, tb: boolean): Shape {
+  if (a0.length === 0 || b0.length === 0) throw opError(op, "scalars have no matrix product");
+  if ((a0.length === 1 && ta) || (b0.length === 1 && tb)) throw opError(op, "a 1-D operand cannot be transposed");
+  const [a, b] = [asMatrix(a0, true, 1 as number | null), asMatrix(b0, false, 1 as number | null)];
   const [m, k] = ta ? [a[a.length - 1], a[a.length - 2]] : [a[a.length - 2], a[a.length - 1]];
   const [k2, n] = tb ? [b[b.length - 1], b[b.length - 2]] : [b[b.length - 2], b[b.length - 1]];
   if (k !== null && k2 !== null && k !== k2) throw opError(op, `inner dimensions ${k} and ${k2} differ`);
-  return [...broadcastSymbolic(op, a.slice(0, -2), b.slice(0, -2)), m, n];
+  return dropVectorAxes([...broadcastSymbolic(op, a.slice(0, -2), b.slice(0, -2)), m, n], a0.length, b0.length);
 }
 
 /** Batched matrix product with broadcast batch axes: a contraction whose batch strides are 0 where an operand has 1. */
-function runMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
+function runMatmul(a0: Tensor, b0: Tensor, ta: boolean, tb: boolean): Tensor {
+  const a = new Tensor(asMatrix(a0.shape, true, 1), a0.data);
+  const b = new Tensor(asMatrix(b0.shape, false, 1), b0.data);
   const rank = Math.max(a.rank, b.rank);
   const batchOf = (x: Tensor): number[] => [...Array<number>(rank - x.rank).fill(1), ...x.shape.slice(0, -2)];
   const [ba, bb] = [batchOf(a), batchOf(b)];
@@ -111,7 +126,7 @@ function runMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
   const m = ta ? a.shape[a.rank - 1] : a.shape[a.rank - 2];
   const k = ta ? a.shape[a.rank - 2] : a.shape[a.rank - 1];
   const n = tb ? b.shape[b.rank - 2] : b.shape[b.rank - 1];
-  return contract(
+  const product = contract(
     [a, b],
     [...batch, m, n],
     [k],
@@ -121,12 +136,13 @@ function runMatmul(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor {
     ],
     [[aCol], [bRow]],
   );
+  return new Tensor(dropVectorAxes(product.shape, a0.rank, b0.rank), product.data);
 }
 
 export const LINALG_OPS: readonly OpDefinition[] = [
   define(
     "matmul",
-    "rank 2 or more, broadcast batch axes, `transpose_a`/`transpose_b`",
+    "broadcast batch axes, 1-D operands as NumPy (Keras 3), `transpose_a`/`transpose_b`",
     { tf: ["linalg.matmul"], params: ["a", "b", "transpose_a", "transpose_b"], keras: ["Matmul"] },
     (p) => {
       const [a, b] = [p.operand("a"), p.operand("b")];

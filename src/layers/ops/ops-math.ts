@@ -110,6 +110,8 @@ export const MATH_OPS: readonly OpDefinition[] = [
     },
   ),
   unaryOp("negative", ["math.negative"], ["Negative"], (v) => -v),
+  unaryOp("ones_like", ["ones_like"], ["OnesLike"], () => 1, "input"),
+  unaryOp("zeros_like", ["zeros_like"], ["ZerosLike"], () => 0, "input"),
   unaryOp("exp", ["math.exp"], ["Exp"], Math.exp),
   unaryOp("log", ["math.log"], ["Log"], Math.log),
   unaryOp("log1p", ["math.log1p"], ["Log1p"], Math.log1p),

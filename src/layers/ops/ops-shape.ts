@@ -46,12 +46,12 @@ function splitSizes(p: OpParams, n: number): number[] {
 export const SHAPE_OPS: readonly OpDefinition[] = [
   tensorOp(
     "getitem",
-    "integers, slices with any step, `...`, `None`",
+    "integers, slices with any step, `...`, `None`, scalar Keras tensors as indexes and bounds (tf.keras)",
     { tf: ["__operators__.getitem"], params: ["tensor", "slice_spec"], keras: ["GetItem"] },
-    (p, x, s) => {
+    (p, x) => {
       const spec = p.raw("slice_spec") ?? [];
       p.checkAllRead({ var: null });
-      return bindGetItem(p.op, spec, x, s);
+      return bindGetItem(p.op, spec, x, p.shapes);
     },
   ),
   reductionOp(

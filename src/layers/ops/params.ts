@@ -164,5 +164,5 @@ export function broadcastSymbolic(op: string, a: Shape, b: Shape): Shape {
 }
 
 export function isSlicePart(v: OpValue): boolean {
-  return typeof v === "number" || v === null || v === ELLIPSIS || v instanceof SliceArg;
+  return typeof v === "number" || v === null || v === ELLIPSIS || v instanceof SliceArg || v instanceof TensorArg;
 }

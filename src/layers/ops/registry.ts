@@ -5,6 +5,8 @@
  */
 import type { Shape } from "../layer.js";
 import type { OpDefinition } from "./bindings.js";
+import { IMAGE_OPS } from "./ops-image.js";
+import { INDEX_OPS } from "./ops-index.js";
 import { LINALG_OPS } from "./ops-linalg.js";
 import { MATH_OPS } from "./ops-math.js";
 import { SHAPE_OPS } from "./ops-shape.js";
@@ -13,7 +15,7 @@ import type { OpCall, OpValue } from "./values.js";
 
 export type { OpDefinition } from "./bindings.js";
 
-export const OPS: readonly OpDefinition[] = [...SHAPE_OPS, ...MATH_OPS, ...LINALG_OPS];
+export const OPS: readonly OpDefinition[] = [...SHAPE_OPS, ...INDEX_OPS, ...MATH_OPS, ...LINALG_OPS, ...IMAGE_OPS];
 const byTf = new Map<string, OpDefinition>(OPS.flatMap((d) => d.tf.map((n) => [n, d] as const)));
 const byKeras = new Map<string, OpDefinition>(OPS.flatMap((d) => d.keras.map((n) => [n, d] as const)));
 

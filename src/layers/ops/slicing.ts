@@ -1,16 +1,35 @@
-/** `x[...]`: integers, slices (any step), `...` and `None` (newaxis), as NumPy and TF do them. */
+/**
+ * `x[...]`: integers, slices (any step), `...` and `None` (newaxis), as NumPy and TF do them; in
+ * tf.keras also scalar Keras tensors as indexes and slice bounds (e.g. `x[:, :tf.shape(y)[1]]`),
+ * read at run time.
+ */
+import { KeraslessError } from "../../errors.js";
 import { sizeOf, type Tensor } from "../../tensor.js";
 import type { Shape } from "../layer.js";
 import { gather, gatherOffsets, stridesOf } from "./kernels.js";
+import { checkedIndex } from "./ops-index.js";
 import { isSlicePart, opError, single, type BoundOp } from "./params.js";
-import { ELLIPSIS, SliceArg, TensorArg, type OpValue } from "./values.js";
+import { ELLIPSIS, SliceArg, TensorArg, type OpValue, type SliceBound } from "./values.js";
 
 /** Per output axis: an input axis read from `start` by `step` (count from the input size), or a new axis. */
 type Part =
-  { kind: "index"; axis: number; index: number } | { kind: "slice"; axis: number; slice: SliceArg } | { kind: "new" };
+  | { kind: "index"; axis: number; index: number | TensorArg }
+  | { kind: "slice"; axis: number; slice: SliceArg }
+  | { kind: "new" };
+
+/** A bound's value for this call: a tensor's one value, which must be an integer. */
+function boundValue(op: string, b: SliceBound, inputs: readonly Tensor[]): number | null {
+  if (!(b instanceof TensorArg)) return b;
+  const v = inputs[b.index].data[0];
+  if (!Number.isInteger(v)) throw new KeraslessError("E_INPUT_VALUE", `${op}: index ${v} is not an integer`);
+  return v;
+}
+
+/** A slice's bounds once read. */
+type Bounds = { readonly start: number | null; readonly stop: number | null; readonly step: number | null };
 
 /** Python's slice.indices(): start, step and length of the selection. */
-function sliceRange(s: SliceArg, n: number): [number, number, number] {
+function sliceRange(s: Bounds, n: number): number[] {
   const step = s.step ?? 1;
   const clamp = (v: number | null, dflt: number, lo: number, hi: number): number => {
     if (v === null) return dflt;
@@ -24,10 +43,18 @@ function sliceRange(s: SliceArg, n: number): [number, number, number] {
   return [start, step, count];
 }
 
-export function bindGetItem(op: string, spec: OpValue, x: TensorArg, shape: Shape): BoundOp {
+function hasTensor(s: SliceArg): boolean {
+  return [s.start, s.stop, s.step].some((b) => b instanceof TensorArg);
+}
+
+export function bindGetItem(op: string, spec: OpValue, x: TensorArg, shapes: readonly Shape[]): BoundOp {
+  const shape = shapes[x.index];
   const items: readonly OpValue[] = Array.isArray(spec) ? spec : [spec];
-  if (!items.every(isSlicePart))
-    throw opError(op, "only integers, slices, ... and None can index (no tensors or lists)");
+  const scalar = (b: OpValue): boolean => !(b instanceof TensorArg) || shapes[b.index].length === 0;
+  const scalars = (v: OpValue): boolean =>
+    v instanceof SliceArg ? [v.start, v.stop, v.step].every(scalar) : scalar(v);
+  if (!items.every((v) => isSlicePart(v) && scalars(v)))
+    throw opError(op, "only integers, slices, ..., None and scalar Keras tensors can index (no lists)");
   const ellipses = items.filter((i) => i === ELLIPSIS).length;
   if (ellipses > 1) throw opError(op, "an index can have only one ellipsis");
   const consumed = items.filter((i) => i !== ELLIPSIS && i !== null).length;
@@ -43,6 +70,8 @@ export function bindGetItem(op: string, spec: OpValue, x: TensorArg, shape: Shap
     if (item === null) {
       parts.push({ kind: "new" });
       outShape.push(1);
+    } else if (item instanceof TensorArg) {
+      parts.push({ kind: "index", axis: axis++, index: item });
     } else if (typeof item === "number") {
       const n = shape[axis];
       if (!Number.isInteger(item) || (n !== null && (item < -n || item >= n)))
@@ -52,7 +81,7 @@ export function bindGetItem(op: string, spec: OpValue, x: TensorArg, shape: Shap
     } else {
       const slice = item as SliceArg;
       const n = shape[axis];
-      outShape.push(n === null ? null : sliceRange(slice, n)[2]);
+      outShape.push(n === null || hasTensor(slice) ? null : sliceRange(slice as Bounds, n)[2]);
       parts.push({ kind: "slice", axis: axis++, slice });
     }
   }
@@ -68,9 +97,12 @@ export function bindGetItem(op: string, spec: OpValue, x: TensorArg, shape: Shap
         steps.push(0);
       } else if (p.kind === "index") {
         const n = input.shape[p.axis];
-        base += (p.index < 0 ? p.index + n : p.index) * strides[p.axis];
+        base += checkedIndex(op, boundValue(op, p.index, inputs) as number, n, true) * strides[p.axis];
       } else {
-        const [start, step, count] = sliceRange(p.slice, input.shape[p.axis]);
+        const [start0, stop, step0] = [p.slice.start, p.slice.stop, p.slice.step].map((b) => boundValue(op, b, inputs));
+        const bounds = { start: start0, stop, step: step0 };
+        if (bounds.step === 0) throw new KeraslessError("E_INPUT_VALUE", `${op}: slice step 0`);
+        const [start, step, count] = sliceRange(bounds, input.shape[p.axis]);
         base += start * strides[p.axis];
         dims.push(count);
         steps.push(step * strides[p.axis]);

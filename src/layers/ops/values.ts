@@ -7,12 +7,15 @@ export class TensorArg {
   constructor(readonly index: number) {}
 }
 
+/** A slice bound: an integer, None, or (tf.keras) a scalar Keras tensor read at run time. */
+export type SliceBound = number | null | TensorArg;
+
 /** Python's `slice(start, stop, step)`. */
 export class SliceArg {
   constructor(
-    readonly start: number | null,
-    readonly stop: number | null,
-    readonly step: number | null,
+    readonly start: SliceBound,
+    readonly stop: SliceBound,
+    readonly step: SliceBound,
   ) {}
 }
 
