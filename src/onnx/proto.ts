@@ -25,7 +25,8 @@ export interface OnnxAttribute {
   i: number;
   s: Uint8Array | null;
   t: OnnxTensorProto | null;
-  hasGraph: boolean;
+  /** A subgraph (the body of a Loop, the branches of an If): decoded, planned only by the ops that run it. */
+  g: OnnxGraphProto | null;
   floats: number[];
   ints: number[];
   strings: Uint8Array[];
@@ -170,7 +171,7 @@ function decodeAttribute(r: ProtoReader): OnnxAttribute {
     i: 0,
     s: null,
     t: null,
-    hasGraph: false,
+    g: null,
     floats: [],
     ints: [],
     strings: [],
@@ -186,9 +187,8 @@ function decodeAttribute(r: ProtoReader): OnnxAttribute {
     else if (field === 4 && wire === WIRE_BYTES) a.s = r.bytesField();
     else if (field === 5 && wire === WIRE_BYTES) a.t = decodeTensor(r.message());
     else if (field === 6 && wire === WIRE_BYTES) {
-      // Subgraphs (If, Loop, Scan bodies) are not run: checking they nest within bounds is enough.
-      a.hasGraph = true;
-      decodeGraph(r.message());
+      // Nesting is bounded by the reader (a message bomb ends in an E_FORMAT error).
+      a.g = decodeGraph(r.message());
     } else if (field === 7) r.repeated(wire, WIRE_FIXED32, (x) => x.float32(), a.floats);
     else if (field === 8) r.repeated(wire, WIRE_VARINT, (x) => x.int64(), a.ints);
     else if (field === 9 && wire === WIRE_BYTES) a.strings.push(r.bytesField());

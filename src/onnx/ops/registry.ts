@@ -1,6 +1,7 @@
 /** Every ONNX operator kerasless runs, by op type (default ONNX domain): the one list of what is supported. */
 import { convOps } from "./conv.js";
 import { elementwiseOps } from "./elementwise.js";
+import { loopOps } from "./loop.js";
 import { mathOps } from "./math.js";
 import { recurrentOps } from "./recurrent.js";
 import { shapeOps } from "./shape.js";
@@ -12,6 +13,7 @@ export const onnxOps: readonly OpDefinition[] = [
   ...convOps,
   ...elementwiseOps,
   ...shapeOps,
+  ...loopOps,
 ];
 
 const byType = new Map(onnxOps.map((op) => [op.opType, op]));

@@ -1,7 +1,8 @@
 /** What an ONNX operator is to kerasless: its checks at load and the kernel it leaves to run. */
 import { KeraslessError } from "../../errors.js";
 import type { KernelPlan } from "../../kernels/plan.js";
-import { nodeLabel, type OnnxAttribute, type OnnxNode } from "../proto.js";
+import type { OnnxGraph } from "../graph.js";
+import { nodeLabel, type OnnxAttribute, type OnnxGraphProto, type OnnxNode } from "../proto.js";
 import { decodeTensorProto, type Value } from "../values.js";
 
 /** Runs one node: inputs in the node's order (null for an omitted optional input). */
@@ -11,6 +12,13 @@ export interface OpKernel {
   readonly bind?: NodeBinder;
   /** Which backend runs the node and why (recurrent ops, products, convolutions). */
   readonly plan?: KernelPlan;
+  /**
+   * Values of enclosing graphs that the node reads without listing them (a Loop body's outer
+   * values), by name: the graph gives them to the kernel after the node's own inputs.
+   */
+  readonly implicitInputs?: readonly string[];
+  /** The node's subgraph, planned at load (a Loop body): for summaries. */
+  readonly subgraph?: OnnxGraph;
 }
 
 /**
@@ -70,6 +78,8 @@ export class NodeReader {
     readonly opset: number,
     private readonly constants: (name: string) => Value | undefined,
     private readonly report: (problem: string) => void,
+    /** Plans a subgraph in the node's scope (the values defined before the node are visible in it). */
+    private readonly planSubgraph?: (graph: OnnxGraphProto) => OnnxGraph,
   ) {
     for (const a of node.attributes) this.attributes.set(a.name, a);
   }
@@ -115,6 +125,14 @@ export class NodeReader {
   tensor(name: string): Value | null {
     const t = this.attributes.get(name)?.t;
     return t == null ? null : decodeTensorProto(t, null);
+  }
+
+  /** The graph attribute `name`, planned (every op in it checked); null when the node has none. */
+  subgraph(name: string): OnnxGraph | null {
+    const g = this.attributes.get(name)?.g;
+    if (g == null) return null;
+    if (this.planSubgraph === undefined) throw this.error("subgraphs cannot be planned here");
+    return this.planSubgraph(g);
   }
 
   /** Input i's name, or "" when omitted. */
