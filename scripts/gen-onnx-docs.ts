@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { MAX_OPSET, MIN_OPSET, onnxOps } from "../src/onnx/ops/registry.js";
 
 export function onnxOpsPage(): string {
-  const families = ["recurrent", "math", "convolution", "elementwise", "shape", "control flow"];
+  const families = ["recurrent", "math", "convolution", "elementwise", "shape", "control"];
   const ops = [...onnxOps].sort(
     (a, b) => families.indexOf(a.family) - families.indexOf(b.family) || a.opType.localeCompare(b.opType),
   );

@@ -230,10 +230,9 @@ export class OnnxGraph {
       throw new KeraslessError("E_CONFIG", `${reader.label}: ${describeThrown(e)}`, { cause: e });
     }
     if (problems.length > before) return [];
+    // What its subgraph reads from here or further out (found there already).
     const implicit = kernel.implicitInputs ?? [];
-    for (const name of implicit)
-      if (!visible(name))
-        throw new KeraslessError("E_FORMAT", `${reader.label}: its subgraph reads "${name}", undefined`);
+    implicit.forEach(visible);
     const inputs = [...node.inputs, ...implicit].map((n) => (n === "" ? -1 : slotOf(n)));
     const outputs = node.outputs.map((n) => (n === "" ? -1 : slotOf(n)));
     const foldable = definition.pure === true && inputs.every((s) => s === -1 || this.constants[s] !== undefined);
@@ -245,6 +244,8 @@ export class OnnxGraph {
       });
       return implicit;
     }
+    // A kernel without a bound form says so: `kernel.bind` would otherwise be Function.prototype.bind.
+    if (!Object.hasOwn(kernel, "bind")) Object.assign(kernel, { bind: undefined });
     this.plan.push({ node, kernel, inputs, outputs, frees: [] });
     return implicit;
   }

@@ -73,12 +73,9 @@ class OnnxEngine implements ModelEngine {
 
   summaryData(): SummaryData {
     // The nodes left after folding constants at load: what runs per call; a Loop's body nodes
-    // follow it, named "loop/node" (their parameters are the Loop's).
-    const rows = summaryRows(this.graph, "");
-    const params = this.graph.plan.reduce(
-      (n, { node, kernel }) => n + nodeParameters(this.graph, node.name || node.outputs[0], kernel.subgraph),
-      0,
-    );
+    // follow it, named "loop/node", with the weights they read.
+    const rows = summaryRows(this.graph);
+    const params = rows.reduce((n, r) => n + r.params, 0);
     return { name: this.name, className: "ONNX", rows, trainableParams: params, nonTrainableParams: 0 };
   }
 
@@ -111,27 +108,17 @@ class OnnxEngine implements ModelEngine {
   }
 }
 
-/** Summary rows of a graph's runtime nodes, each subgraph's rows after its node (names prefixed with it). */
-function summaryRows(graph: OnnxGraph, prefix: string): LayerRow[] {
-  return graph.plan.flatMap(({ node, kernel }) => {
+/** Summary rows of a graph's runtime nodes, each subgraph's rows after its node (named "node/..."). */
+function summaryRows(graph: OnnxGraph, prefix = ""): LayerRow[] {
+  return graph.plan.flatMap(({ node, kernel: { subgraph } }) => {
     const name = prefix + (node.name || node.outputs[0] || "?");
     const row: LayerRow = {
       name,
       className: node.opType,
       outputShapes: node.outputs.filter((o) => o !== "").map((o) => graph.statedShapes.get(o) ?? [null]),
-      params: nodeParameters(graph, node.name || node.outputs[0], kernel.subgraph),
+      params: graph.parameters.get(node.name || node.outputs[0]) ?? 0,
       connectedTo: node.inputs.filter((n) => n !== ""),
     };
-    return [row, ...(kernel.subgraph === undefined ? [] : summaryRows(kernel.subgraph, `${name}/`))];
+    return [row, ...(subgraph ? summaryRows(subgraph, `${name}/`) : [])];
   });
-}
-
-/** A node's parameters: the weights it reads, and those its subgraph reads. */
-function nodeParameters(graph: OnnxGraph, key: string, subgraph: OnnxGraph | undefined): number {
-  const own = graph.parameters.get(key) ?? 0;
-  if (subgraph === undefined) return own;
-  return subgraph.plan.reduce(
-    (n, { node, kernel }) => n + nodeParameters(subgraph, node.name || node.outputs[0], kernel.subgraph),
-    own,
-  );
 }

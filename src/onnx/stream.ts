@@ -10,7 +10,8 @@ import type { TensorInfo } from "../inputs.js";
 import type { StepGraph } from "../stream.js";
 import { Tensor } from "../tensor.js";
 import { causalPlan, type CausalPlan } from "./causal.js";
-import { guarded, type OnnxGraph } from "./graph.js";
+import { bindNodes } from "./bound-body.js";
+import type { OnnxGraph } from "./graph.js";
 import type { BoundNode, CarriedStates } from "./ops/types.js";
 import { nodeLabel, type OnnxNode } from "./proto.js";
 import { allocate, type Value } from "./values.js";
@@ -34,6 +35,9 @@ export class OnnxStepGraph implements StepGraph {
   private opened: Opened | null = null;
 
   constructor(private readonly graph: OnnxGraph) {
+    // A Loop (tf2onnx's loop over time steps) runs whole: named before the nodes computing its trip count.
+    const loop = graph.plan.find((p) => p.node.opType === "Loop");
+    if (loop) throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${nodeLabel(loop.node)} is a loop`);
     this.plan = causalPlan(graphView(graph));
     this.inputs = graph.inputs.map((info, i) => {
       // A fixed time length in the file does not bind a stream: nodes that would depend on it
@@ -79,31 +83,17 @@ export class OnnxStepGraph implements StepGraph {
       };
     });
     const values = graph.constants.slice();
-    const live = new Set(graph.inputSlots);
     graph.inputSlots.forEach((slot, i) => (values[slot] = inputs[i]));
-    const nodes: BoundNode[] = [];
     const carried: CarriedStates[] = [];
     const recurrent = new Set(this.plan.recurrent);
-    graph.plan.forEach((step, index) => {
-      const args = step.inputs.map((s) => (s === -1 ? null : values[s]!));
-      const shapeOf = step.node.opType === "Shape" || step.node.opType === "Size";
-      let outputs: readonly Value[];
-      if (shapeOf || !step.inputs.some((s) => live.has(s))) {
-        // Depends on the step's shapes only: computed once.
-        outputs = guarded(step.node, () => step.kernel(args));
-      } else {
-        const bind = step.kernel.bind;
-        if (bind === undefined)
-          throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${nodeLabel(step.node)} has no step form`);
-        const bound = guarded(step.node, () => bind(args, recurrent.has(index)));
-        nodes.push(bound);
-        if (bound.carried !== undefined) carried.push(bound.carried);
-        outputs = bound.outputs;
-        for (const s of step.outputs) live.add(s);
-      }
-      step.outputs.forEach((s, k) => {
-        if (s !== -1) values[s] = outputs[k];
-      });
+    // What depends on the step's shapes only is computed once; the rest is bound.
+    const nodes = bindNodes(graph, values, new Set(graph.inputSlots), (step, args, index) => {
+      const bind = step.kernel.bind;
+      if (bind === undefined)
+        throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${nodeLabel(step.node)} has no step form`);
+      const bound = bind(args, recurrent.has(index));
+      if (bound.carried !== undefined) carried.push(bound.carried);
+      return bound;
     });
     const outputs = graph.outputSlots.map((s) => values[s]!);
     const results = outputs.map((v, k) => {

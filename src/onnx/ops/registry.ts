@@ -4,6 +4,7 @@ import { elementwiseOps } from "./elementwise.js";
 import { loopOps } from "./loop.js";
 import { mathOps } from "./math.js";
 import { recurrentOps } from "./recurrent.js";
+import { sequenceOps } from "./sequence.js";
 import { shapeOps } from "./shape.js";
 import type { OpDefinition } from "./types.js";
 
@@ -13,6 +14,7 @@ export const onnxOps: readonly OpDefinition[] = [
   ...convOps,
   ...elementwiseOps,
   ...shapeOps,
+  ...sequenceOps,
   ...loopOps,
 ];
 

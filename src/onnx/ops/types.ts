@@ -79,7 +79,7 @@ export class NodeReader {
     private readonly constants: (name: string) => Value | undefined,
     private readonly report: (problem: string) => void,
     /** Plans a subgraph in the node's scope (the values defined before the node are visible in it). */
-    private readonly planSubgraph?: (graph: OnnxGraphProto) => OnnxGraph,
+    private readonly planSubgraph: (graph: OnnxGraphProto) => OnnxGraph,
   ) {
     for (const a of node.attributes) this.attributes.set(a.name, a);
   }
@@ -130,9 +130,7 @@ export class NodeReader {
   /** The graph attribute `name`, planned (every op in it checked); null when the node has none. */
   subgraph(name: string): OnnxGraph | null {
     const g = this.attributes.get(name)?.g;
-    if (g == null) return null;
-    if (this.planSubgraph === undefined) throw this.error("subgraphs cannot be planned here");
-    return this.planSubgraph(g);
+    return g == null ? null : this.planSubgraph(g);
   }
 
   /** Input i's name, or "" when omitted. */
