@@ -279,8 +279,8 @@ function projectChunk(
   }
 }
 
-/** Spins before a waiting thread sleeps: a step's partner is usually microseconds away. */
-const SPINS_BEFORE_SLEEP = 20000;
+/** Spins before a waiting thread sleeps: a partner is usually microseconds away (even one waking from idle). */
+const SPINS_BEFORE_SLEEP = 60000;
 /**
  * Sleeps on the i32 at `address` while it holds `expected`, for at most a millisecond (the host's
  * Atomics.wait: WebAssembly's own atomic.wait allocates its timeout on the JavaScript heap, a BigInt
