@@ -87,7 +87,7 @@ test("unsupported ops in a body, and a loop that never ends, are reported at loa
   rejects(
     () => load(refusedModel()),
     "E_UNSUPPORTED",
-    /node "with_foo\/foo_node" \(Foo\): op not supported; node "endless" \(Loop\): no trip count nor condition: endless/,
+    /node "with_foo\/foo_node" \(Foo\): op not supported; node "endless" \(Loop\): no trip count nor condition/,
   );
 });
 
