@@ -11,8 +11,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
+import { kernelBytes } from "../src/kernels/wasm.js";
 import { WASM_KERNELS_BASE64 } from "../src/kernels/wasm-binary.js";
 import { WASM_RELAXED_KERNELS_BASE64 } from "../src/kernels/wasm-relaxed-binary.js";
+import { WASM_CONV_KERNELS_BASE64 } from "../src/kernels/wasm-conv-binary.js";
+import { WASM_CONV_RELAXED_KERNELS_BASE64 } from "../src/kernels/wasm-conv-relaxed-binary.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 export const BUNDLE_PATH = join(root, "dist/browser/kerasless.min.js");
@@ -62,12 +65,17 @@ export const buildRecurrentBundle = (): Promise<Bundle> => buildBundle("src/recu
 /**
  * The kernels as `.wasm` files in `dist/wasm/`, for runtimes that take a compiled module instead of
  * compiling bytes at run time: `dist/workers.js` (the Cloudflare Workers entry) imports the SIMD128
- * one, and `useKernelModule()` takes either.
+ * ones, and `useKernelModule()` takes any of them. One file per kernel family and build.
  */
 export function writeKernelFiles(dist: string): void {
   mkdirSync(join(dist, "wasm"), { recursive: true });
-  writeFileSync(join(dist, "wasm/kernels-simd128.wasm"), Buffer.from(WASM_KERNELS_BASE64, "base64"));
-  writeFileSync(join(dist, "wasm/kernels-relaxed-simd.wasm"), Buffer.from(WASM_RELAXED_KERNELS_BASE64, "base64"));
+  const files: [string, string][] = [
+    ["kernels-simd128.wasm", WASM_KERNELS_BASE64],
+    ["kernels-relaxed-simd.wasm", WASM_RELAXED_KERNELS_BASE64],
+    ["conv-kernels-simd128.wasm", WASM_CONV_KERNELS_BASE64],
+    ["conv-kernels-relaxed-simd.wasm", WASM_CONV_RELAXED_KERNELS_BASE64],
+  ];
+  for (const [name, text] of files) writeFileSync(join(dist, "wasm", name), kernelBytes(text));
 }
 
 export const gzipSize = (code: Uint8Array): number => gzipSync(code, { level: 9 }).length;

@@ -7,8 +7,11 @@
  * @module kerasless in Cloudflare Workers
  */
 import kernels from "./wasm/kernels-simd128.wasm";
+import convKernels from "./wasm/conv-kernels-simd128.wasm";
 import { useKernelModule } from "./kernels/wasm.js";
 
+// Both kernel families: the core (matrix product, recurrent sequences) and the convolutions'.
 useKernelModule(kernels, "simd128");
+useKernelModule(convKernels, "simd128");
 
 export * from "./index.js";

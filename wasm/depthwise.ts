@@ -1,4 +1,4 @@
-// Depthwise convolution on WebAssembly SIMD (re-exported by kernels.ts), for
+// Depthwise convolution on WebAssembly SIMD (re-exported by conv-kernels.ts), for
 // src/kernels/conv/wasm-depthwise.ts: one input channel per group, M filters each, channels_last,
 // two spatial axes (a 1D convolution is one row). The equation is src/kernels/conv/depthwise.ts':
 //   y[b, oy, ox, c·M + m] = bias[c·M + m] + Σ_{ky, kx} x[b, iy, ix, c] · w[ky, kx, c·M + m]

@@ -10,11 +10,20 @@ import { KeraslessError } from "../errors.js";
 import { WASM_THREADS_KERNELS_BASE64 } from "../kernels/wasm-threads-binary.js";
 import { WASM_THREADS_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-threads-relaxed-binary.js";
 import { WASM_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-relaxed-binary.js";
-import { kernelPath, provideRelaxedBuild, setKernelTeam, wasmFeatures, type KernelTeam } from "../kernels/wasm.js";
+import { WASM_CONV_RELAXED_KERNELS_BASE64 } from "../kernels/wasm-conv-relaxed-binary.js";
+import {
+  kernelBytes,
+  kernelPath,
+  provideRelaxedBuild,
+  setKernelTeam,
+  wasmFeatures,
+  type KernelTeam,
+} from "../kernels/wasm.js";
 import { CONTROL, type WorkerData, type WorkerMessage } from "./kernel-threads-protocol.js";
 
-// Node 22+ runs relaxed SIMD: the Node entry carries that build (the browser bundle does not).
-provideRelaxedBuild(WASM_RELAXED_KERNELS_BASE64);
+// Node 22+ runs relaxed SIMD: the Node entry carries those builds (the browser bundles do not).
+provideRelaxedBuild(WASM_RELAXED_KERNELS_BASE64, "core");
+provideRelaxedBuild(WASM_CONV_RELAXED_KERNELS_BASE64, "conv");
 
 class NodeKernelTeam implements KernelTeam {
   private readonly readyCounts = new Map<number, number>();
@@ -36,7 +45,7 @@ class NodeKernelTeam implements KernelTeam {
     // The same instruction set as the calling thread's kernels (relaxed SIMD where it runs).
     const base64 =
       wasmFeatures() === "relaxed-simd" ? WASM_THREADS_RELAXED_KERNELS_BASE64 : WASM_THREADS_KERNELS_BASE64;
-    const module = new WebAssembly.Module(Buffer.from(base64, "base64"));
+    const module = new WebAssembly.Module(kernelBytes(base64));
     const control = new Int32Array(new SharedArrayBuffer(CONTROL.SIZE * 4));
     const workers: Worker[] = [];
     const team = new NodeKernelTeam(size, module, control, workers);

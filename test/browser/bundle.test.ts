@@ -159,7 +159,7 @@ test(`the recurrent-only bundle is at most ${RECURRENT_BUDGET_GZIP / 1024} KB gz
   t.diagnostic(`kerasless-recurrent.min.js: ${code.length} bytes, ${size} bytes gzip (${(size / 1024).toFixed(1)} KB)`);
   assert.ok(size <= RECURRENT_BUDGET_GZIP, `${size} bytes gzip, over the budget of ${RECURRENT_BUDGET_GZIP}`);
   const inputs = Object.keys(Object.values(metafile.outputs)[0].inputs);
-  for (const left of ["convolutional", "pooling", "preprocessing", "kernels/conv/"])
+  for (const left of ["convolutional", "pooling", "preprocessing", "kernels/conv/", "kernels/wasm-conv-"])
     assert.ok(!inputs.some((path) => path.includes(left)), `${left} is in the recurrent bundle`);
 });
 

@@ -10,6 +10,7 @@ import type { Activation } from "../activations.js";
 import { kernelPath, kernelModule } from "../wasm.js";
 import { positions, type ConvCall, type ConvShape } from "./geometry.js";
 import { depthwiseConv, isDepthwise } from "./depthwise.js";
+import { convKernelModule } from "./kernels.js";
 import { convIm2col, convShifted, convTransposeShifted, im2colWorkspace, transposeTaps } from "./typescript.js";
 import { WasmConvolution } from "./wasm.js";
 import { WasmDepthwise } from "./wasm-depthwise.js";
@@ -98,7 +99,9 @@ export function planConvolution(
   epilogue: Activation | null,
   choice: ConvChoice = chooseConvBackend(shape),
 ): Convolution {
-  const module = choice.backend === "wasm-im2col" || choice.backend === "wasm-depthwise" ? kernelModule() : null;
+  // im2col runs on the core kernels' product, depthwise on the convolution family's module.
+  const module =
+    choice.backend === "wasm-im2col" ? kernelModule() : choice.backend === "wasm-depthwise" ? convKernelModule() : null;
   if (module !== null && choice.backend === "wasm-depthwise")
     return holding(choice, shape, new WasmDepthwise(module, shape, kernel, bias, epilogue));
   if (module !== null) {

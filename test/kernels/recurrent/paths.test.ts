@@ -29,7 +29,13 @@ import { simpleRnnReference } from "../../../src/kernels/recurrent/simple-rnn.re
 import { WASM_THREADS_KERNELS_BASE64 } from "../../../src/kernels/wasm-threads-binary.js";
 import { WASM_THREADS_RELAXED_KERNELS_BASE64 } from "../../../src/kernels/wasm-threads-relaxed-binary.js";
 import { WASM_RELAXED_KERNELS_BASE64 } from "../../../src/kernels/wasm-relaxed-binary.js";
-import { provideRelaxedBuild, setWasmFeatures, wasmFeatures, type KernelTeam } from "../../../src/kernels/wasm.js";
+import {
+  kernelBytes,
+  provideRelaxedBuild,
+  setWasmFeatures,
+  wasmFeatures,
+  type KernelTeam,
+} from "../../../src/kernels/wasm.js";
 
 // As the Node entry does: the relaxed-SIMD build, where the runtime runs it (Node 22+).
 provideRelaxedBuild(WASM_RELAXED_KERNELS_BASE64);
@@ -158,7 +164,7 @@ function loneTeam(size: number): KernelTeam {
   const base64 = wasmFeatures() === "relaxed-simd" ? WASM_THREADS_RELAXED_KERNELS_BASE64 : WASM_THREADS_KERNELS_BASE64;
   return {
     size,
-    module: new WebAssembly.Module(Buffer.from(base64, "base64")),
+    module: new WebAssembly.Module(kernelBytes(base64)),
     attach: () => 1,
     ready: () => 0,
     dispatch: () => assert.fail("a team that is never ready gets no job"),
