@@ -69,7 +69,8 @@ export function makeLoadModel(
   };
 }
 
-async function onnxExternalData(
+/** The external data files of an ONNX model: as given in `options`, else read next to a path source. */
+export async function onnxExternalData(
   source: ModelSource,
   model: NamedBytes,
   options: LoadOptions,

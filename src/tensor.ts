@@ -46,6 +46,17 @@ export class Tensor {
   }
 }
 
+/**
+ * One tensor alive as long as the module. V8 keeps the hidden classes that a class's instances
+ * get as their fields are set only while some instance holds them: a major garbage collection
+ * that finds no tensor alive (between two predict() calls, say) drops them, and with them the
+ * optimized code of every function that handles tensors (the graph run, the layers' calls),
+ * which V8 then deoptimizes and compiles again on the next predict(): on a 4000-layer chain, more
+ * CPU time than the run itself (test/complexity/graph.test.ts). Exported so that it is kept: a
+ * module's unexported constant that nothing reads is not.
+ */
+export const KEEPS_TENSOR_CLASS_ALIVE = new Tensor([0], new Float32Array(0));
+
 /** The tensor's values as float32 (integer inputs are converted, as Keras casts them). */
 export function toFloat32(x: Tensor): Float32Array {
   return x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);

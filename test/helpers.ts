@@ -102,6 +102,19 @@ export function assertClose(got: Tensor, expected: FixtureTensor, what: string):
   return maxError;
 }
 
+/** Asserts that two lists of tensors are identical: shapes, dtypes and every bit of every value. */
+export function assertSameBits(got: Tensor[], want: Tensor[], what: string): void {
+  assert.equal(got.length, want.length, `${what}: number of outputs`);
+  got.forEach((t, j) => {
+    assert.deepEqual(t.shape, want[j].shape, `${what}: output ${j} shape`);
+    assert.equal(t.data.constructor, want[j].data.constructor, `${what}: output ${j} dtype`);
+    const a = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
+    const b = new Uint32Array(want[j].data.buffer, want[j].data.byteOffset, want[j].data.length);
+    const i = a.findIndex((bits, k) => bits !== b[k]);
+    assert.equal(i, -1, `${what}: output ${j} value #${i} is ${t.data[i]}, model.predict gives ${want[j].data[i]}`);
+  });
+}
+
 /** Asserts that fn throws a KeraslessError with `code` (and a message matching `pattern`); returns it. */
 export function rejects(fn: () => unknown, code: string, pattern?: RegExp): KeraslessError {
   try {

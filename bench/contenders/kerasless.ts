@@ -49,6 +49,8 @@ export const KERASLESS_CONTENDERS: readonly KeraslessConfig[] = [
   { id: "kerasless-js", select: "js", pool: false, kernelThreads: false },
   // The same kernels on one thread, from the .onnx file of the same weights (the ONNX front end).
   { id: "kerasless-onnx", select: "auto", pool: false, kernelThreads: false, source: "onnx", onRequest: true },
+  // kerasless-onnx with batches split over the pool's threads (loadModelPool on the .onnx file: W3).
+  { id: "kerasless-onnx-pool", select: "auto", pool: true, kernelThreads: false, source: "onnx", onRequest: true },
   // kerasless-1t without relaxed SIMD's fused multiply-add: on Node 22+ the difference between
   // the two builds (docs/decisions.md); on Node 20 the same as kerasless-1t.
   { id: "kerasless-simd128", select: "auto", pool: false, kernelThreads: false, wasm: "simd128", onRequest: true },

@@ -15,7 +15,6 @@ import type { GraphView } from "./types.js";
 import { wireFunctional } from "./wiring.js";
 
 export type { Call } from "./call.js";
-export { outputMasks } from "./run.js";
 
 /** The parts createGraph() makes from a config before wiring. */
 export interface GraphParts {
@@ -76,24 +75,35 @@ export class Graph implements GraphView {
       const { byName, callSpecs, kerasMajor, spec } = this.parts;
       const wired = wireFunctional(spec, byName, callSpecs, kerasMajor, makeCall);
       calls = wired.calls;
-      outputs = wired.outputs;
+      outputs = packedCopy(wired.outputs);
       for (const layer of wired.inputLayers) this.inputLayers.push(layer as InputLayer);
     }
     const inputPosition = new Map<Layer, number>();
     this.inputLayers.forEach((layer, i) => {
       if (!inputPosition.has(layer)) inputPosition.set(layer, i);
     });
-    const inputIndex = calls.map((call) => (call.inputs.length === 0 ? (inputPosition.get(call.layer) ?? -1) : -1));
-    const lastUse = calls.map(() => -1);
+    // Lists runGraph reads are packed copies (see packedCopy).
+    const inputIndex = packedCopy(
+      calls.map((call) => (call.inputs.length === 0 ? (inputPosition.get(call.layer) ?? -1) : -1)),
+    );
+    const lastUse = packedCopy(calls.map(() => -1));
     calls.forEach((call, i) => call.inputs.forEach(([producer]) => (lastUse[producer] = i)));
     outputs.forEach(([producer]) => (lastUse[producer] = calls.length));
     const detaching = calls.some((call) => call.layer.detachesInputMasks(call.arguments).length > 0);
+    const nulls = new Map<number, Masks>();
+    const noMasks = (count: number): Masks => {
+      let list = nulls.get(count);
+      if (list === undefined) nulls.set(count, (list = packedCopy(new Array<Mask | null>(count).fill(null))));
+      return list;
+    };
     this.built = {
       calls,
       outputs,
       inputIndex,
       lastUse,
       detaching,
+      noMasks: packedCopy(calls.map((call) => noMasks(call.outputShapes.length))),
+      noInputMasks: packedCopy(calls.map((call) => noMasks(call.inputs.length))),
       outputShapes: outputs.map(([call, tensor]) => calls[call].outputShapes[tensor]),
       outputSources: outputs.map(([call, tensor]) => ({ layer: calls[call].layer, call, tensor })),
     };
@@ -123,7 +133,15 @@ export class Graph implements GraphView {
     // Checked here, call by call, before the next layer builds weights or broadcasts constants to
     // these sizes: an input declared [None, 1e9, 3] must not reach a Normalization's build.
     for (const shape of outputShapes) checkOutputSize(layer, shape, "");
-    return { layer, node, inputs, arguments: spec.arguments, tracedMask: spec.tracedMask, inputShapes, outputShapes };
+    return {
+      layer,
+      node,
+      inputs: packedCopy(inputs),
+      arguments: spec.arguments,
+      tracedMask: spec.tracedMask,
+      inputShapes,
+      outputShapes,
+    };
   }
 
   /**
@@ -194,6 +212,19 @@ export class Graph implements GraphView {
   runWithMasks(inputs: Tensor[], inputMasks?: Masks): { outputs: Tensor[]; masks: (Mask | null)[] } {
     return runGraph(this.wiring, inputs, inputMasks);
   }
+}
+
+/**
+ * The list in a fresh array grown by push(), which V8 keeps "packed" whichever tier runs this
+ * code. Array.prototype.map's result is packed from the builtin and holey from optimized code:
+ * the calls' input lists of one graph mixed both kinds (its later calls made once the wiring
+ * code was optimized), and runGraph, which reads every call's list at one site, was deoptimized
+ * and compiled again as it went from model to model (test/complexity/graph.test.ts).
+ */
+function packedCopy<T>(list: readonly T[]): T[] {
+  const copy: T[] = [];
+  for (let i = 0; i < list.length; i++) copy.push(list[i]);
+  return copy;
 }
 
 /** Keras' naming.to_snake_case for class names (lookarounds: linear on any name). */

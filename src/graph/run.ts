@@ -13,6 +13,13 @@ export interface Wiring {
   readonly lastUse: readonly number[];
   /** Some call detaches its inputs' masks as it runs (see runGraph). */
   readonly detaching: boolean;
+  /**
+   * Per call: a list of nulls as long as its outputs, and one as long as its inputs, shared by
+   * every run (and by calls of the same arity): the masks of a call where no mask is attached,
+   * which is most calls of most models, so that a run allocates no mask lists for them.
+   */
+  readonly noMasks: readonly Masks[];
+  readonly noInputMasks: readonly Masks[];
 }
 
 /** Runs the graph on inputs ordered like its input layers (already validated by the caller). */
@@ -21,16 +28,16 @@ export function runGraph(
   inputs: Tensor[],
   inputMasks?: Masks,
 ): { outputs: Tensor[]; masks: (Mask | null)[] } {
-  const { calls, outputs, lastUse, detaching, inputIndex } = wiring;
+  const { calls, outputs, lastUse, detaching, inputIndex, noMasks, noInputMasks } = wiring;
   // Plain loops: for small models this bookkeeping costs as much as the arithmetic.
   const count = calls.length;
   const values: (Tensor[] | null)[] = new Array(count).fill(null);
   // Masks travel beside the values, as Keras attaches them to tensors.
-  const masks: ((Mask | null)[] | null)[] = new Array(count).fill(null);
+  const masks: (Masks | null)[] = new Array(count).fill(null);
   // When a layer detaches its inputs' masks as it runs (Keras 3 MultiHeadAttention), the masks
   // still attached at run time (`attached`) part from those Keras traced when it built the
   // model (`masks`). A call sees the attached ones unless Keras recorded its traced mask.
-  const attached: ((Mask | null)[] | null)[] | null = detaching ? new Array(count).fill(null) : null;
+  const attached: (Masks | null)[] | null = detaching ? new Array(count).fill(null) : null;
   for (let i = 0; i < count; i++) {
     const call = calls[i];
     const layer = call.layer;
@@ -38,28 +45,24 @@ export function runGraph(
     const input = inputIndex[i];
     if (input >= 0) {
       values[i] = [inputs[input]];
-      masks[i] = [inputMasks?.[input] ?? null];
+      const mask = inputMasks?.[input] ?? null;
+      masks[i] = mask === null ? noMasks[i] : [mask];
       if (attached !== null) attached[i] = masks[i];
     } else {
-      const args: Tensor[] = new Array(refs.length);
-      const argMasks: (Mask | null)[] = new Array(refs.length);
-      for (let k = 0; k < refs.length; k++) {
-        const [producer, tensor] = refs[k];
-        args[k] = values[producer]![tensor];
-        argMasks[k] = masks[producer]![tensor];
-      }
-      const seen =
-        attached === null || call.tracedMask ? argMasks : refs.map(([producer, tensor]) => attached[producer]![tensor]);
+      const args = gather(refs, values);
+      const argMasks = gatherMasks(refs, masks, noInputMasks[i]);
+      const seen = attached === null || call.tracedMask ? argMasks : gatherMasks(refs, attached, noInputMasks[i]);
       const out =
         layer.inPlace && inPlaceInput(wiring, values, i, inputs) && layer.callInto(args, seen, args)
           ? args
           : layer.call(args, seen, call.arguments);
       values[i] = out;
-      masks[i] = outputMasks(layer, args, argMasks, out, call.arguments);
+      masks[i] = outputMasks(layer, args, argMasks, out, call.arguments, noMasks[i]);
       if (attached !== null) {
-        attached[i] = seen === argMasks ? masks[i] : outputMasks(layer, args, seen, out, call.arguments);
+        attached[i] = seen === argMasks ? masks[i] : outputMasks(layer, args, seen, out, call.arguments, noMasks[i]);
         for (const k of layer.detachesInputMasks(call.arguments)) {
-          const [producer, tensor] = refs[k];
+          const producer = refs[k][0];
+          const tensor = refs[k][1];
           attached[producer] = attached[producer]!.map((m, j) => (j === tensor ? null : m));
         }
       }
@@ -73,14 +76,24 @@ export function runGraph(
       }
     }
   }
-  const outputValues: Tensor[] = new Array(outputs.length);
-  const outputMaskList: (Mask | null)[] = new Array(outputs.length);
-  for (let k = 0; k < outputs.length; k++) {
-    const [call, tensor] = outputs[k];
-    outputValues[k] = values[call]![tensor];
-    outputMaskList[k] = masks[call]![tensor];
-  }
-  return { outputs: outputValues, masks: outputMaskList };
+  return { outputs: gather(outputs, values), masks: gather(outputs, masks) };
+}
+
+/** The value each [call, output] reference names, from per-call lists that are still live. */
+function gather<T>(refs: readonly (readonly [number, number])[], from: readonly (readonly T[] | null)[]): T[] {
+  const list: T[] = new Array(refs.length);
+  for (let k = 0; k < refs.length; k++) list[k] = from[refs[k][0]]![refs[k][1]];
+  return list;
+}
+
+/** gather() for masks: `none` (shared, not copied) when every referenced mask is null. */
+function gatherMasks(
+  refs: readonly (readonly [number, number])[],
+  from: readonly (Masks | null)[],
+  none: Masks,
+): Masks {
+  for (let k = 0; k < refs.length; k++) if (from[refs[k][0]]![refs[k][1]] !== null) return gather(refs, from);
+  return none;
 }
 
 /**
@@ -96,11 +109,13 @@ function inPlaceInput(
 ): boolean {
   const refs = wiring.calls[i].inputs;
   if (refs.length !== 1) return false;
-  const [producer, tensor] = refs[0];
+  const producer = refs[0][0];
+  const tensor = refs[0][1];
   if (wiring.lastUse[producer] !== i || wiring.inputIndex[producer] >= 0) return false;
   if (!wiring.calls[producer].layer.freshOutputs) return false;
   const data = values[producer]![tensor].data;
-  if (!(data instanceof Float32Array) || inputs.some((x) => x.data === data)) return false;
+  if (!(data instanceof Float32Array)) return false;
+  for (let k = 0; k < inputs.length; k++) if (inputs[k].data === data) return false;
   // Only calls from the producer on can share its array: it was made fresh, or taken in place from
   // a value released then (calls after i have not run). Scanning from 0 made chains quadratic.
   for (let k = producer; k < i; k++) {
@@ -111,18 +126,22 @@ function inPlaceInput(
   return true;
 }
 
-/** The masks a call's outputs carry: Keras asks compute_mask only of layers that support masking. */
+/**
+ * The masks a call's outputs carry: Keras asks compute_mask only of layers that support masking.
+ * `none`: the call's shared list of nulls, returned when there is nothing to ask.
+ */
 export function outputMasks(
   layer: Layer,
   inputs: Tensor[],
   inputMasks: Masks,
   outputs: Tensor[],
-  args?: CallArguments,
-): (Mask | null)[] {
+  args: CallArguments,
+  none: Masks,
+): Masks {
   if (layer.supportsMasking) {
     let masked = layer.createsMask;
     for (let k = 0; k < inputMasks.length && !masked; k++) masked = inputMasks[k] !== null;
     if (masked) return layer.computeMask(inputs, inputMasks, outputs, args);
   }
-  return new Array<Mask | null>(outputs.length).fill(null);
+  return none;
 }

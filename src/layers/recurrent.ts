@@ -353,10 +353,39 @@ function stepSize(x: Tensor): number {
   return size;
 }
 
+/** Per cell: its states, its gates (the projection's width in units), whether it has a recurrent activation. */
+const MATRIX_CELLS = {
+  lstm: { states: 2, gates: 4, gated: true },
+  gru: { states: 1, gates: 3, gated: true },
+  simple_rnn: { states: 1, gates: 1, gated: false },
+} as const;
+
 /** LSTM, GRU and SimpleRNN: cells of matrices, whose way of running kernels/plan.ts chooses. */
 abstract class MatrixRecurrentLayer extends RecurrentLayer {
-  /** The cell as the plan and the kernels need it. */
-  protected abstract cellSpec(): RecurrentSpec;
+  protected readonly stateCount: number;
+  protected readonly gateCount: number;
+
+  /** `cell`: which cell, as the plan and the kernels name it. */
+  constructor(
+    reader: ConfigReader,
+    private readonly cell: RecurrentSpec["cell"],
+  ) {
+    const { states, gates, gated } = MATRIX_CELLS[cell];
+    super(reader, gated);
+    this.stateCount = states;
+    this.gateCount = gates;
+  }
+
+  /** GRU's reset_after (the other cells have no such choice). */
+  protected resetsAfter(): boolean {
+    return false;
+  }
+
+  /** The cell as the plan and the kernels need it (SimpleRNN's recurrentActivation is null). */
+  private cellSpec(): RecurrentSpec {
+    const { units, activation, recurrentActivation } = this.options;
+    return { cell: this.cell, units, activation, recurrentActivation, resetAfter: this.resetsAfter() };
+  }
 
   protected createKernel(weights: KerasCellWeights): RecurrentKernel {
     const spec = this.cellSpec();
@@ -365,26 +394,16 @@ abstract class MatrixRecurrentLayer extends RecurrentLayer {
 }
 
 export class LSTM extends MatrixRecurrentLayer {
-  protected readonly stateCount = 2;
-  protected readonly gateCount = 4;
-
   constructor(reader: ConfigReader) {
-    super(reader, true);
-  }
-
-  protected cellSpec(): RecurrentSpec {
-    const { units, activation, recurrentActivation } = this.options;
-    return { cell: "lstm", units, activation, recurrentActivation, resetAfter: false };
+    super(reader, "lstm");
   }
 }
 
 export class GRU extends MatrixRecurrentLayer {
-  protected readonly stateCount = 1;
-  protected readonly gateCount = 3;
   readonly resetAfter: boolean;
 
   constructor(reader: ConfigReader) {
-    super(reader, true);
+    super(reader, "gru");
     // reset_after became the default with Keras 2.3 / tf.keras 2; every file since writes it.
     this.resetAfter = reader.bool("reset_after", reader.context.kerasMajor === 3);
   }
@@ -393,23 +412,14 @@ export class GRU extends MatrixRecurrentLayer {
     return this.resetAfter ? [2, 3 * this.options.units] : [3 * this.options.units];
   }
 
-  protected cellSpec(): RecurrentSpec {
-    const { units, activation, recurrentActivation } = this.options;
-    return { cell: "gru", units, activation, recurrentActivation, resetAfter: this.resetAfter };
+  protected override resetsAfter(): boolean {
+    return this.resetAfter;
   }
 }
 
 export class SimpleRNN extends MatrixRecurrentLayer {
-  protected readonly stateCount = 1;
-  protected readonly gateCount = 1;
-
   constructor(reader: ConfigReader) {
-    super(reader, false);
-  }
-
-  protected cellSpec(): RecurrentSpec {
-    const { units, activation } = this.options;
-    return { cell: "simple_rnn", units, activation, recurrentActivation: null, resetAfter: false };
+    super(reader, "simple_rnn");
   }
 }
 

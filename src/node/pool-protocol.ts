@@ -8,6 +8,8 @@ export interface WorkerSetup {
   model: NamedBytes;
   weights?: NamedBytes;
   maxDecompressedBytes?: number;
+  /** An ONNX model's external data files, by location (read once, by the calling thread). */
+  externalData?: Record<string, Uint8Array>;
   kernelPath: KernelPath;
 }
 

@@ -7,6 +7,7 @@ import { KeraslessError, describeThrown } from "../errors.js";
 import { setKernelPath } from "../kernels/wasm.js";
 import { loadModelFromBytes } from "../load.js";
 import type { Model } from "../model.js";
+import "../onnx/index.js"; // workers read .onnx files, as loadModel() does in Node
 import type { SentError, ShardJob, ShardTensor, WorkerReply, WorkerSetup } from "./pool-protocol.js";
 
 const port = parentPort;
@@ -26,7 +27,10 @@ let model: Model | undefined;
 function load(setup: WorkerSetup): void {
   try {
     setKernelPath(setup.kernelPath);
-    model = loadModelFromBytes(setup.model, setup.weights, { maxDecompressedBytes: setup.maxDecompressedBytes });
+    model = loadModelFromBytes(setup.model, setup.weights, {
+      maxDecompressedBytes: setup.maxDecompressedBytes,
+      externalData: setup.externalData,
+    });
     send({ kind: "ready" });
   } catch (e) {
     send({ kind: "load-failed", error: sentError(e) });

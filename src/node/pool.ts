@@ -1,12 +1,13 @@
 /**
  * loadModelPool(): one model on several threads (Node worker_threads). predict() splits the batch
  * (axis 0) into contiguous shards, one per thread, and concatenates the outputs: rows of a batch
- * are independent, so the result is the one model.predict() gives, bit for bit.
+ * are independent, so the result is the one model.predict() gives, bit for bit. (An ONNX graph
+ * whose axis 0 is not a batch of independent rows runs whole on the calling thread: pool-rows.ts.)
  */
 import { workerExecArgv } from "./worker-argv.js";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { readSource, type LoadOptions, type ModelSource } from "../api.js";
+import { onnxExternalData, readSource, type LoadOptions, type ModelSource } from "../api.js";
 import { KeraslessError } from "../errors.js";
 import { normalizeInputs, type PredictInput } from "../inputs.js";
 import { kernelPath } from "../kernels/wasm.js";
@@ -14,6 +15,8 @@ import { loadModelFromBytes } from "../load.js";
 import type { Model } from "../model.js";
 import { Tensor, sizeOf, type TensorData } from "../tensor.js";
 import type { SentError, ShardJob, ShardTensor, WorkerReply, WorkerSetup } from "./pool-protocol.js";
+import { onnxExternalFiles } from "./onnx-external.js";
+import { rowsIndependent } from "./pool-rows.js";
 import { readPathOrUrl } from "./read.js";
 
 export interface PoolOptions extends LoadOptions {
@@ -156,7 +159,10 @@ export class ModelPool {
   readonly model: Model;
   private readonly workers: PoolThread[];
   private readonly inlineBelowMs: number;
-  /** Only models whose inputs accept any batch size can be split (stateful models have a fixed one). */
+  /**
+   * Only models whose inputs accept any batch size can be split (stateful models have a fixed
+   * one), and only along axis 0 when it holds independent rows (pool-rows.ts: ONNX graphs).
+   */
   private readonly splittable: boolean;
   /** Calling-thread milliseconds per input value, from the calls so far (undefined: none yet). */
   private msPerValue: number | undefined;
@@ -168,7 +174,7 @@ export class ModelPool {
   constructor(model: Model, workers: Worker[], inlineBelowMs: number) {
     this.model = model;
     this.inlineBelowMs = inlineBelowMs;
-    this.splittable = model.inputs.every((input) => input.shape[0] === null);
+    this.splittable = model.inputs.every((input) => input.shape[0] === null) && rowsIndependent(model);
     this.workers = workers.map(
       (w, i) => new PoolThread(w, i + 1, (thread) => this.workers.splice(this.workers.indexOf(thread), 1)),
     );
@@ -203,6 +209,11 @@ export class ModelPool {
    */
   async predict(inputs: PredictInput): Promise<Tensor[]> {
     if (this.closed) throw poolError("the model pool is closed");
+    if (!this.splittable) {
+      // Never split: the inputs go to model.predict as given (an ONNX graph's inputs need not share a batch axis).
+      this.counts.inline++;
+      return this.model.predict(inputs);
+    }
     const tensors = normalizeInputs(inputs, this.model.inputs);
     const rows = tensors[0].shape[0];
     const shards = this.shardCount(tensors, rows);
@@ -258,7 +269,7 @@ export class ModelPool {
 
   private shardCount(tensors: Tensor[], rows: number): number {
     const threads = Math.min(this.workers.length + 1, rows);
-    if (threads < 2 || !this.splittable) return 1;
+    if (threads < 2) return 1;
     if (this.msPerValue !== undefined && this.msPerValue * valueCount(tensors) < this.inlineBelowMs) return 1;
     return threads;
   }
@@ -329,6 +340,7 @@ export async function loadModelPool(source: ModelSource, options: PoolOptions = 
     );
   const modelBytes = await readSource(source, readPathOrUrl, options.name);
   const weightBytes = options.weights === undefined ? undefined : await readSource(options.weights, readPathOrUrl);
+  const externalData = await onnxExternalData(source, modelBytes, options, onnxExternalFiles);
   // The threads start while the calling thread loads the model; they get the bytes only once
   // the calling thread has read them without error (a hostile file is refused once, not N times).
   const workers = Array.from({ length: threads - 1 }, () => {
@@ -340,7 +352,7 @@ export async function loadModelPool(source: ModelSource, options: PoolOptions = 
   let pool: ModelPool;
   try {
     pool = new ModelPool(
-      loadModelFromBytes(modelBytes, weightBytes, { maxDecompressedBytes: options.maxDecompressedBytes }),
+      loadModelFromBytes(modelBytes, weightBytes, { maxDecompressedBytes: options.maxDecompressedBytes, externalData }),
       workers,
       inlineBelowMs,
     );
@@ -352,6 +364,7 @@ export async function loadModelPool(source: ModelSource, options: PoolOptions = 
     model: modelBytes,
     weights: weightBytes,
     maxDecompressedBytes: options.maxDecompressedBytes,
+    externalData,
     kernelPath: kernelPath(),
   };
   for (const worker of workers) worker.postMessage(setup);

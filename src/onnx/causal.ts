@@ -123,7 +123,9 @@ function propagate(view: GraphView, inputAxis: number): CausalPlan {
       case "RNN": {
         sawRecurrent = true;
         const layout = view.attributeInt(node, "layout", 0);
-        if (axes[0] !== layout) refuse("gets its sequence on another axis than its time axis");
+        // With the Transpose before it absorbed (fuse.ts), X comes as [batch, time, features].
+        if (axes[0] !== (step.absorbed === undefined ? layout : 1))
+          refuse("gets its sequence on another axis than its time axis");
         if (view.attributeString(node, "direction", "forward") !== "forward")
           refuse("reads the sequence from its end (reverse or bidirectional)");
         if ((node.inputs[4] ?? "") !== "") refuse("takes sequence_lens");

@@ -8,10 +8,19 @@ import { KeraslessError, describeThrown, unsupportedError } from "../errors.js";
 import type { TensorInfo } from "../inputs.js";
 import type { Shape } from "../layers/layer.js";
 import { Tensor, type DType } from "../tensor.js";
+import { BoundCalls, runBound } from "./bound.js";
+import { absorbInputTransposes } from "./fuse.js";
 import { startLoopBudget } from "./loop-budget.js";
 import { MAX_OPSET, MIN_OPSET, onnxOp } from "./ops/registry.js";
 import { NodeReader, type OpKernel } from "./ops/types.js";
-import { nodeLabel, type OnnxGraphProto, type OnnxModelProto, type OnnxNode, type OnnxValueInfo } from "./proto.js";
+import {
+  nodeLabel,
+  nodeName,
+  type OnnxGraphProto,
+  type OnnxModelProto,
+  type OnnxNode,
+  type OnnxValueInfo,
+} from "./proto.js";
 import { DATA_TYPES, dataTypeName, decodeTensorProto, type ExternalFiles, type Value } from "./values.js";
 
 export interface PlannedNode {
@@ -22,6 +31,8 @@ export interface PlannedNode {
   readonly outputs: readonly number[];
   /** Slots whose last reader this node is: freed after it runs. */
   readonly frees: readonly number[];
+  /** A Transpose before this recurrent node that does not run: the node reads X batch-major (fuse.ts). */
+  readonly absorbed?: OnnxNode;
 }
 
 export interface OnnxProblem {
@@ -61,6 +72,9 @@ export class OnnxGraph {
   /** @internal A subgraph's inputs from enclosing graphs (values computed per call), after its own. */
   readonly outerNames: string[] = [];
   private readonly slotCount: number;
+  private readonly isRead: (name: string) => boolean;
+  /** predict()'s plans bound to the input shapes of recent calls. */
+  private readonly calls = new BoundCalls(this);
 
   static fromModel(model: OnnxModelProto, external: ExternalFiles | null): OnnxGraph {
     const graph = model.graph;
@@ -127,6 +141,11 @@ export class OnnxGraph {
       problems,
     };
     const counted = new Set<string>();
+    // What nodes and outputs read (an op may skip the outputs no one reads); a node with subgraphs
+    // may read any outer value, so then everything counts as read and the plan is not rewritten.
+    const subgraphs = graph.nodes.some((n) => n.attributes.some((a) => a.g !== null));
+    const read = new Set([...graph.nodes.flatMap((n) => n.inputs), ...graph.outputs.map((o) => o.name)]);
+    this.isRead = (name) => subgraphs || read.has(name);
     for (const node of graph.nodes) {
       for (const name of node.inputs) {
         if (name !== "" && !visible(name))
@@ -141,7 +160,7 @@ export class OnnxGraph {
         // Parameters are the float initializers (weights), not shapes and indices.
         if (size !== undefined && !counted.has(name) && this.constants[slotOf(name)]?.type === "float") {
           counted.add(name);
-          const key = node.name || node.outputs[0];
+          const key = nodeName(node);
           this.parameters.set(key, (this.parameters.get(key) ?? 0) + size);
         }
       }
@@ -166,6 +185,7 @@ export class OnnxGraph {
           v.shape.map((d) => (typeof d === "number" ? d : null)),
         );
     this.slotCount = slots.size;
+    if (!subgraphs) absorbInputTransposes(this.plan, this.outputSlots);
     this.planFrees();
     this.findShapeOnly();
   }
@@ -204,7 +224,7 @@ export class OnnxGraph {
     scope: OuterScope,
     visible: (name: string) => boolean,
   ): readonly string[] {
-    const label = (this.outer === null ? "" : `${this.outer.owner}/`) + (node.name || node.outputs[0] || "?");
+    const label = (this.outer === null ? "" : `${this.outer.owner}/`) + nodeName(node);
     const report = (problem: string): void => {
       problems.push({ node: label, opType: node.opType, problem });
     };
@@ -221,7 +241,14 @@ export class OnnxGraph {
     const before = problems.length;
     const subgraph = (g: OnnxGraphProto): OnnxGraph =>
       new OnnxGraph(g, this.opset, this.external, { ...scope, owner: label });
-    const reader = new NodeReader(node, this.opset, (name) => this.constants[slotOf(name)], report, subgraph);
+    const reader = new NodeReader(
+      node,
+      this.opset,
+      (name) => this.constants[slotOf(name)],
+      report,
+      subgraph,
+      this.isRead,
+    );
     let kernel: OpKernel;
     try {
       kernel = definition.prepare(reader);
@@ -265,7 +292,17 @@ export class OnnxGraph {
   }
 
   run(inputs: Tensor[]): Tensor[] {
-    return this.execute(inputs.map(toValue)).map(toTensor);
+    const values = inputs.map(toValue);
+    const bound = this.calls.planFor(values);
+    if (bound !== null) {
+      runBound(bound, values);
+      // The bound buffers are the next call's: callers get copies.
+      return bound.outputs.map((v) => toTensor({ ...v, data: v.data.slice() }));
+    }
+    // An output known at load is the graph's own: callers get a copy (a pool worker moves outputs out).
+    return this.execute(values).map((v, k) =>
+      toTensor(v === this.constants[this.outputSlots[k]] ? { ...v, data: v.data.slice() } : v),
+    );
   }
 
   /** Runs the plan on input values; `keep` keeps every value (for probing shapes). */

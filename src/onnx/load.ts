@@ -9,7 +9,7 @@ import { Tensor } from "../tensor.js";
 import { OnnxGraph } from "./graph.js";
 import { onnxInputs } from "./inputs.js";
 import { OnnxStepGraph } from "./stream.js";
-import { decodeModel } from "./proto.js";
+import { decodeModel, nodeLabel, nodeName } from "./proto.js";
 import type { ExternalFiles } from "./values.js";
 
 /**
@@ -81,7 +81,7 @@ class OnnxEngine implements ModelEngine {
 
   layers(): LayerInfo[] {
     return this.graph.nodes.map((node) => ({
-      name: node.name || node.outputs[0],
+      name: nodeName(node),
       className: node.opType,
       getWeights: () => [],
     }));
@@ -93,15 +93,18 @@ class OnnxEngine implements ModelEngine {
 
   /** The nodes that run per call with a planned kernel (recurrent ops, products, convolutions). */
   kernelPlans(): { layer: string; className: string; backend: string; why: readonly string[] }[] {
-    return this.graph.plan.flatMap(({ node, kernel }) =>
+    return this.graph.plan.flatMap(({ node, kernel, absorbed }) =>
       kernel.plan === undefined
         ? []
         : [
             {
-              layer: node.name || node.outputs[0],
+              layer: nodeName(node),
               className: node.opType,
               backend: kernel.plan.backend,
-              why: kernel.plan.why,
+              why:
+                absorbed === undefined
+                  ? kernel.plan.why
+                  : [...kernel.plan.why, `absorbs ${nodeLabel(absorbed)}, which does not run`],
             },
           ],
     );

@@ -43,8 +43,13 @@ export interface OnnxNode {
 }
 
 /** How errors name a node: `node "name" (OpType)` (its first output when it has no name). */
+/** A node's name, or (exporters may leave it empty) its first named output's. */
+export function nodeName(node: OnnxNode): string {
+  return node.name || node.outputs.find((o) => o !== "") || "?";
+}
+
 export function nodeLabel(node: OnnxNode): string {
-  return `node "${node.name || node.outputs[0] || "?"}" (${node.opType})`;
+  return `node "${nodeName(node)}" (${node.opType})`;
 }
 
 /** A dim: a size, a symbolic name (dim_param), or unknown. */

@@ -2,27 +2,23 @@
  * model.stream() on an ONNX graph: each step runs the graph on a sequence of length 1 while the
  * recurrent nodes carry their final states into the next step, which gives what predict() gives
  * on the sequence so far. Only causal graphs stream (see causal.ts). When the batch size is known
- * every node is bound once (ops/types.ts BoundNode): what depends only on shapes is computed then,
- * the rest is run into buffers allocated then, so a step allocates nothing.
+ * every node is bound once (bound.ts): what depends only on shapes is computed then, the rest is
+ * run into buffers allocated then, so a step allocates nothing.
  */
 import { KeraslessError } from "../errors.js";
 import type { TensorInfo } from "../inputs.js";
 import type { StepGraph } from "../stream.js";
 import { Tensor } from "../tensor.js";
 import { causalPlan, type CausalPlan } from "./causal.js";
-import { bindNodes } from "./bound-body.js";
+import { bindPlan, runBound, type BoundPlan } from "./bound.js";
 import type { OnnxGraph } from "./graph.js";
-import type { BoundNode, CarriedStates } from "./ops/types.js";
 import { nodeLabel, type OnnxNode } from "./proto.js";
 import { allocate, type Value } from "./values.js";
 
 interface Opened {
   readonly batch: number;
-  /** Per graph input: the value a step fills (its time axis of length 1 in place). */
-  readonly inputs: Value[];
-  /** The nodes that run per step, in order. */
-  readonly nodes: BoundNode[];
-  readonly carried: CarriedStates[];
+  /** The plan bound to one step's shapes (each input with its time axis of length 1 in place). */
+  readonly bound: BoundPlan;
   readonly stateBuffers: Float32Array[];
   /** Per graph output: the step's tensor (without a time axis) and, for integers, its source. */
   readonly results: Tensor[];
@@ -69,58 +65,31 @@ export class OnnxStepGraph implements StepGraph {
   /** Binds every node for `batch` rows: the buffers of every step are allocated here. */
   open(batch: number): void {
     const graph = this.graph;
-    const inputs = this.inputs.map((info, i): Value => {
+    const shapes = this.inputs.map((info, i): Pick<Value, "type" | "shape"> => {
       const shape = [batch, ...(info.shape.slice(1) as number[])];
       shape.splice(this.plan.inputTimeAxes[i], 0, 1);
-      const type = info.dtype === "float32" ? "float" : "int";
-      return {
-        type,
-        shape,
-        data: allocate(
-          type,
-          shape.reduce((n, d) => n * d, 1),
-        ),
-      };
+      return { type: info.dtype === "float32" ? "float" : "int", shape };
     });
-    const values = graph.constants.slice();
-    graph.inputSlots.forEach((slot, i) => (values[slot] = inputs[i]));
-    const carried: CarriedStates[] = [];
-    const recurrent = new Set(this.plan.recurrent);
-    // What depends on the step's shapes only is computed once; the rest is bound.
-    const nodes = bindNodes(graph, values, new Set(graph.inputSlots), (step, args, index) => {
-      const bind = step.kernel.bind;
-      if (bind === undefined)
-        throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${nodeLabel(step.node)} has no step form`);
-      const bound = bind(args, recurrent.has(index));
-      if (bound.carried !== undefined) carried.push(bound.carried);
-      return bound;
-    });
-    const outputs = graph.outputSlots.map((s) => values[s]!);
-    const results = outputs.map((v, k) => {
+    const bound = bindPlan(graph, shapes, new Set(this.plan.recurrent));
+    if ("unbindable" in bound)
+      throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${nodeLabel(bound.unbindable.node)} has no step form`);
+    const results = bound.outputs.map((v, k) => {
       const axis = this.plan.outputTimeAxes[k];
       const shape = axis < 0 ? v.shape : v.shape.filter((_, d) => d !== axis);
       return new Tensor(shape, v.data instanceof Float32Array ? v.data : new Int32Array(v.data.length));
     });
     this.opened = {
       batch,
-      inputs,
-      nodes,
-      carried,
-      stateBuffers: carried.flatMap((c) => c.buffers),
+      bound,
+      stateBuffers: bound.carried.flatMap((c) => c.buffers),
       results,
-      intSources: outputs.map((v) => (v.data instanceof Float32Array ? null : v)),
+      intSources: bound.outputs.map((v) => (v.data instanceof Float32Array ? null : v)),
     };
   }
 
   step(inputs: readonly Tensor[]): Tensor[] {
     const o = this.opened!;
-    for (let i = 0; i < inputs.length; i++) {
-      const from = inputs[i].data;
-      const to = o.inputs[i].data;
-      if (to instanceof Float32Array && from instanceof Float32Array) to.set(from);
-      else for (let j = 0; j < to.length; j++) to[j] = from[j];
-    }
-    for (let i = 0; i < o.nodes.length; i++) o.nodes[i].run();
+    runBound(o.bound, inputs);
     for (let k = 0; k < o.results.length; k++) {
       const source = o.intSources[k];
       if (source === null) continue;
@@ -132,7 +101,7 @@ export class OnnxStepGraph implements StepGraph {
 
   /** Back to the start of a sequence: the recurrent nodes start again from their initial states. */
   reset(): void {
-    for (const c of this.opened?.carried ?? []) c.restart();
+    for (const c of this.opened?.bound.carried ?? []) c.restart();
   }
 }
 

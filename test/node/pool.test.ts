@@ -20,23 +20,10 @@ import {
   type ModelPool,
 } from "../../src/node.js";
 import { kernelTeamInternals } from "../../src/node/kernel-threads.js";
-import { assertClose, listFixtures, type Fixture } from "../helpers.js";
+import { assertClose, assertSameBits, listFixtures, type Fixture } from "../helpers.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const workloads = loadWorkloads();
-
-/** Asserts that two lists of tensors are identical: shapes, dtypes and every bit of every value. */
-function assertSameBits(got: Tensor[], want: Tensor[], what: string): void {
-  assert.equal(got.length, want.length, `${what}: number of outputs`);
-  got.forEach((t, j) => {
-    assert.deepEqual(t.shape, want[j].shape, `${what}: output ${j} shape`);
-    assert.equal(t.data.constructor, want[j].data.constructor, `${what}: output ${j} dtype`);
-    const a = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
-    const b = new Uint32Array(want[j].data.buffer, want[j].data.byteOffset, want[j].data.length);
-    const i = a.findIndex((bits, k) => bits !== b[k]);
-    assert.equal(i, -1, `${what}: output ${j} value #${i} is ${t.data[i]}, model.predict gives ${want[j].data[i]}`);
-  });
-}
 
 const fixture = (id: string): Fixture => {
   const found = listFixtures("keras3").find((f) => f.id === `keras3/${id}`);

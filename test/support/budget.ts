@@ -10,6 +10,12 @@ import { runInNewContext } from "node:vm";
 import { KeraslessError } from "../../src/errors.js";
 
 setFlagsFromString("--expose-gc");
+// The collection measure() makes before the clock starts would otherwise go on sweeping on V8's
+// helper threads while the work runs, and their CPU time counts in the process's: up to ~10 ms
+// of it in any run (2026-12-07, test/complexity/graph.test.ts), which turned a 1 ms run into
+// 10 ms and a linear pair of sizes into a 15-20x ratio. Swept within the collection, it is not
+// timed.
+setFlagsFromString("--no-concurrent-sweeping");
 export const gc = runInNewContext("gc") as () => void;
 
 /** The issue's budget for any hostile file: an answer within 2 s and 256 MB. */

@@ -1,7 +1,7 @@
 /** Conv (any rank, groups, dilations, pads) and pooling, channels first as ONNX lays them out. */
 import { channelsFirst, planConvolution, type ConvCall, type ConvShape } from "../../kernels/conv/index.js";
-import { elementCount } from "../values.js";
-import { bindable, runtimeError, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
+import { elementCount, type Value } from "../values.js";
+import { bindable, pureOps, runtimeError, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
 
 interface Window {
   kernel: number[];
@@ -136,53 +136,38 @@ function pool(node: NodeReader, kind: "max" | "average"): OpKernel {
 
 const windowAttributes = ["auto_pad", "dilations", "kernel_shape", "pads", "strides"];
 
+const op = pureOps("convolution");
+
 export const convOps: OpDefinition[] = [
-  {
-    opType: "Conv",
-    family: "convolution",
-    since: 1,
-    attributes: [...windowAttributes, "group"],
-    summary: "1-D, 2-D and 3-D (constant weights); `group`, `dilations`, `pads`, `auto_pad`",
-    pure: true,
-    prepare: conv,
-  },
-  {
-    opType: "MaxPool",
-    family: "convolution",
-    since: 8,
-    attributes: [...windowAttributes, "ceil_mode", "storage_order"],
-    summary: "1-D and 2-D; `ceil_mode`",
-    pure: true,
-    prepare: (n) => pool(n, "max"),
-  },
-  {
-    opType: "AveragePool",
-    family: "convolution",
-    since: 7,
-    attributes: [...windowAttributes, "ceil_mode", "count_include_pad"],
-    summary: "1-D and 2-D; `ceil_mode`, `count_include_pad`",
-    pure: true,
-    prepare: (n) => pool(n, "average"),
-  },
-  {
-    opType: "GlobalAveragePool",
-    family: "convolution",
-    since: 1,
-    attributes: [],
-    summary: "",
-    pure: true,
-    prepare:
-      () =>
-      ([x]) => {
-        const [batch, channels] = x!.shape;
-        const inner = elementCount(x!.shape.slice(2));
-        const out = new Float32Array(batch * channels);
-        for (let p = 0; p < out.length; p++) {
-          let sum = 0;
-          for (let i = 0; i < inner; i++) sum += x!.data[p * inner + i];
-          out[p] = sum / inner;
-        }
-        return [{ type: "float", shape: [batch, channels, ...x!.shape.slice(2).map(() => 1)], data: out }];
-      },
-  },
+  op(
+    "Conv",
+    1,
+    [...windowAttributes, "group"],
+    "1-D, 2-D and 3-D (constant weights); `group`, `dilations`, `pads`, `auto_pad`",
+    conv,
+  ),
+  op("MaxPool", 8, [...windowAttributes, "ceil_mode", "storage_order"], "1-D and 2-D; `ceil_mode`", (n) =>
+    pool(n, "max"),
+  ),
+  op(
+    "AveragePool",
+    7,
+    [...windowAttributes, "ceil_mode", "count_include_pad"],
+    "1-D and 2-D; `ceil_mode`, `count_include_pad`",
+    (n) => pool(n, "average"),
+  ),
+  op("GlobalAveragePool", 1, [], "", () => globalAveragePool),
 ];
+
+/** Mean over every spatial position: [batch, channels, ...] to [batch, channels, 1, ...]. */
+function globalAveragePool([x]: readonly (Value | null)[]): Value[] {
+  const [batch, channels] = x!.shape;
+  const inner = elementCount(x!.shape.slice(2));
+  const out = new Float32Array(batch * channels);
+  for (let p = 0; p < out.length; p++) {
+    let sum = 0;
+    for (let i = 0; i < inner; i++) sum += x!.data[p * inner + i];
+    out[p] = sum / inner;
+  }
+  return [{ type: "float", shape: [batch, channels, ...x!.shape.slice(2).map(() => 1)], data: out }];
+}

@@ -9,6 +9,7 @@ import {
   axisOf,
   bindable,
   intsOf,
+  pureOps,
   runtimeError,
   type BoundNode,
   type NodeReader,
@@ -251,13 +252,7 @@ function batchNorm(node: NodeReader): OpKernel {
   });
 }
 
-const def = (
-  opType: string,
-  since: number,
-  attributes: string[],
-  summary: string,
-  prepare: OpDefinition["prepare"],
-): OpDefinition => ({ opType, family: "math", since, attributes, summary, pure: true, prepare });
+const def = pureOps("math");
 
 export const mathOps: OpDefinition[] = [
   def("MatMul", 1, [], "numpy semantics (batched)", matmulOp),

@@ -8,7 +8,7 @@
  */
 import type { Activation } from "../../kernels/activations.js";
 import { gemm } from "../../kernels/matmul.js";
-import { MatrixCell, type KerasCellWeights, type RecurrentCell } from "../../kernels/recurrent/cell.js";
+import { MatrixCell, type CellStep, type KerasCellWeights, type RecurrentCell } from "../../kernels/recurrent/cell.js";
 
 export interface OnnxCellOptions {
   clip: number;
@@ -33,17 +33,7 @@ export class OnnxLstmCell extends MatrixCell implements RecurrentCell {
     super(units, 4, weights, weights.bias);
   }
 
-  step(
-    p: Float32Array,
-    offset: number,
-    rowStride: number,
-    states: Float32Array[],
-    batch: number,
-    mask: Uint8Array | null,
-    maskOffset: number,
-    maskStride: number,
-    scratch: Float32Array,
-  ): void {
+  readonly step: CellStep = (p, offset, rowStride, states, batch, mask, maskOffset, maskStride, scratch) => {
     const u = this.units;
     const [hs, cs] = states;
     const peep = this.peepholes;
@@ -69,5 +59,5 @@ export class OnnxLstmCell extends MatrixCell implements RecurrentCell {
       this.h.apply(cs, row, scratch, row, 1, u);
       for (let j = 0; j < u; j++) hs[row + j] = p[o + 3 * u + j] * scratch[row + j];
     }
-  }
+  };
 }

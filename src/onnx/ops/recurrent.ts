@@ -4,7 +4,7 @@
  * order; W [gates*u, in] -> kernel [in, gates*u]); each direction is one cell run by the same
  * sequence driver as the Keras layers. The only coupling to that code is ./cells.ts.
  */
-import { bidirectionalPlan } from "../../kernels/plan.js";
+import { bidirectionalPlan, type KernelPlan } from "../../kernels/plan.js";
 import { runSequence, type SequenceOptions } from "../../kernels/recurrent/driver.js";
 import { bindable, runtimeError, type BoundNode, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
 import { elementCount, type Value, type ValueData } from "../values.js";
@@ -125,32 +125,49 @@ function recurrent(kind: CellKind): OpDefinition["prepare"] {
       const weights = { kernel, recurrentKernel, bias };
       cells.push(makeCell(kind, units, weights, acts, linearBeforeReset, { clip, inputForget, peepholes }));
     }
-    return recurrentKernel(node, kind, cells, units, layout, direction);
+    const wantSequence = node.outputUsed(0);
+    const run: RecurrentRun = {
+      kind,
+      cells,
+      units,
+      layout,
+      direction,
+      wantSequence,
+      lengths: node.inputName(4) !== "",
+    };
+    const kernel = recurrentKernel(node, run, false);
+    // Layout 0 reads X time-major: the batch-major form is for a graph whose Transpose before the
+    // node is dropped (fuse.ts), which spares copying the sequence twice per call.
+    return layout === 0 ? Object.assign(kernel, { batchMajorInput: recurrentKernel(node, run, true) }) : kernel;
   };
 }
 
-function recurrentKernel(
-  node: NodeReader,
-  kind: CellKind,
-  cells: DirectionCell[],
-  units: number,
-  layout: number,
-  direction: string,
-): OpKernel {
+interface RecurrentRun {
+  kind: CellKind;
+  cells: DirectionCell[];
+  units: number;
+  layout: number;
+  direction: string;
+  /** Y is read by some node or is a graph output (else it is not computed). */
+  wantSequence: boolean;
+  /** The node takes sequence_lens. */
+  lengths: boolean;
+}
+
+/** `batchMajorInput`: X comes as [batch, time, features] whatever the layout (a Transpose absorbed). */
+function recurrentKernel(node: NodeReader, spec: RecurrentRun, batchMajorInput: boolean): OpKernel {
+  const { kind, cells, units, layout, direction, wantSequence } = spec;
   const label = node.label;
-  const outputs = node.node.outputs;
-  const wantSequence = (outputs[0] ?? "") !== "";
   const stateCount = kind === "lstm" ? 2 : 1;
   const directions = cells.length;
-  const plans = cells.map((c) => c.kernel.plan);
-  const plan = plans.length === 2 ? bidirectionalPlan(plans[0], plans[1]) : plans[0];
+  const plan = recurrentPlan(spec, batchMajorInput, node.node.outputs[0] ?? "");
   return bindable((inputs, carry = false): BoundNode => {
     const x = inputs[0]!;
     if (x.shape.length !== 3 || !(x.data instanceof Float32Array))
       throw runtimeError(label, `X has shape [${x.shape.join(", ")}]`);
-    const [batch, time, features] = layout === 0 ? [x.shape[1], x.shape[0], x.shape[2]] : x.shape;
+    const [batch, time, features] = layout === 0 && !batchMajorInput ? [x.shape[1], x.shape[0], x.shape[2]] : x.shape;
     // [time, batch] order is [batch, time] order when either is 1.
-    const timeFirst = layout === 0 && time > 1 && batch > 1;
+    const timeFirst = layout === 0 && !batchMajorInput && time > 1 && batch > 1;
     const xb = timeFirst ? new Float32Array(x.data.length) : x.data;
     const lengths = inputs[4] ?? null;
     const mask = lengths === null ? null : new Uint8Array(batch * time);
@@ -209,6 +226,20 @@ function recurrentKernel(
       carried,
     };
   }, plan);
+}
+
+/** The cells' plan (both directions'), and what the node does around them. */
+function recurrentPlan(spec: RecurrentRun, batchMajorInput: boolean, yName: string): KernelPlan {
+  const plans = spec.cells.map((c) => c.kernel.plan);
+  const cells = plans.length === 2 ? bidirectionalPlan(plans[0], plans[1]) : plans[0];
+  const around: string[] = [];
+  if (batchMajorInput) around.push("X read as [batch, time, features], the order the cells read: no copy per call");
+  else if (spec.layout === 0)
+    around.push("layout 0: X [time, batch, features] is copied into [batch, time] order per call (batch and time > 1)");
+  if (yName !== "" && !spec.wantSequence) around.push(`Y ("${yName}") is not computed: no node reads it`);
+  if (spec.lengths)
+    around.push("sequence_lens: a call where a row is shorter than the sequence masks its steps past the end");
+  return { backend: cells.backend, why: [...cells.why, ...around] };
 }
 
 /** By [backwards][returnSequences]; ONNX sequence_lens: steps past a row's length output zeros. */

@@ -7,6 +7,7 @@ import {
   axisOf,
   bindable,
   intsOf,
+  pureOps,
   runtimeError,
   type BoundNode,
   type NodeReader,
@@ -20,15 +21,7 @@ const view = (v: Value, shape: readonly number[]): Value => ({ type: v.type, sha
 const views = (outputs: (inputs: readonly (Value | null)[]) => Value[]): OpKernel =>
   bindable((inputs) => ({ outputs: outputs(inputs), run: () => {} }));
 
-function op(
-  opType: string,
-  since: number,
-  attributes: string[],
-  summary: string,
-  prepare: (node: NodeReader) => OpKernel,
-): OpDefinition {
-  return { opType, family: "shape", since, attributes, summary, pure: true, prepare };
-}
+const op = pureOps("shape");
 
 /** Axes from an attribute (older opsets) or the optional second input (newer ones). */
 function axesFrom(node: NodeReader, inputs: readonly (Value | null)[], index: number): number[] | null {

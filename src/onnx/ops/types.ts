@@ -19,6 +19,11 @@ export interface OpKernel {
   readonly implicitInputs?: readonly string[];
   /** The node's subgraph, planned at load (a Loop body): for summaries. */
   readonly subgraph?: OnnxGraph;
+  /**
+   * Recurrent ops of layout 0: the same node reading X as [batch, time, features], for a plan
+   * that drops the Transpose an exporter put before it (../fuse.ts).
+   */
+  readonly batchMajorInput?: OpKernel;
 }
 
 /**
@@ -69,6 +74,30 @@ export interface OpDefinition {
   prepare(node: NodeReader): OpKernel;
 }
 
+/**
+ * The definer of one docs family's pure ops (outputs that depend only on inputs, so constants
+ * fold at load): `const op = pureOps("shape")`, then `op("Reshape", 5, [], "...", prepare)`.
+ */
+export function pureOps(
+  family: string,
+): (
+  opType: string,
+  since: number,
+  attributes: string[],
+  summary: string,
+  prepare: OpDefinition["prepare"],
+) => OpDefinition {
+  return (opType, since, attributes, summary, prepare) => ({
+    opType,
+    family,
+    since,
+    attributes,
+    summary,
+    pure: true,
+    prepare,
+  });
+}
+
 /** A node at load: its attributes, its constant inputs, and where to report what is unsupported. */
 export class NodeReader {
   private readonly attributes = new Map<string, OnnxAttribute>();
@@ -80,8 +109,16 @@ export class NodeReader {
     private readonly report: (problem: string) => void,
     /** Plans a subgraph in the node's scope (the values defined before the node are visible in it). */
     private readonly planSubgraph: (graph: OnnxGraphProto) => OnnxGraph,
+    /** Whether a value is read by some node or is a graph output (default: assume it is). */
+    private readonly isRead: (name: string) => boolean = () => true,
   ) {
     for (const a of node.attributes) this.attributes.set(a.name, a);
+  }
+
+  /** Output i is named and something reads it (an op may then skip computing the others). */
+  outputUsed(i: number): boolean {
+    const name = this.node.outputs[i] ?? "";
+    return name !== "" && this.isRead(name);
   }
 
   get label(): string {
