@@ -39,12 +39,11 @@ function runLoop(label: string, body: OnnxGraph, n: number, inputs: readonly (Va
   const trips = m == null ? Infinity : m.data[0];
   let going = cond == null || cond.data[0] !== 0;
   spend(BIND_COST * body.plan.length, label);
-  const { formal, outputs, nodes } = bindBody(
-    body,
-    inputs.slice(2, 2 + n) as Value[],
-    inputs.slice(2 + n) as Value[],
-    label,
-  );
+  const {
+    inputs: formal,
+    outputs,
+    nodes,
+  } = bindBody(body, inputs.slice(2, 2 + n) as Value[], inputs.slice(2 + n) as Value[], label);
   const carriedOut = outputs.slice(1, 1 + n);
   const scanOut = outputs.slice(1 + n);
   const sizes = scanOut.map((v) => v.data.length);
