@@ -139,24 +139,10 @@ const windowAttributes = ["auto_pad", "dilations", "kernel_shape", "pads", "stri
 const op = pureOps("convolution");
 
 export const convOps: OpDefinition[] = [
-  op(
-    "Conv",
-    1,
-    [...windowAttributes, "group"],
-    "1-D, 2-D and 3-D (constant weights); `group`, `dilations`, `pads`, `auto_pad`",
-    conv,
-  ),
-  op("MaxPool", 8, [...windowAttributes, "ceil_mode", "storage_order"], "1-D and 2-D; `ceil_mode`", (n) =>
-    pool(n, "max"),
-  ),
-  op(
-    "AveragePool",
-    7,
-    [...windowAttributes, "ceil_mode", "count_include_pad"],
-    "1-D and 2-D; `ceil_mode`, `count_include_pad`",
-    (n) => pool(n, "average"),
-  ),
-  op("GlobalAveragePool", 1, [], "", () => globalAveragePool),
+  op("Conv", 1, [...windowAttributes, "group"], conv),
+  op("MaxPool", 8, [...windowAttributes, "ceil_mode", "storage_order"], (n) => pool(n, "max")),
+  op("AveragePool", 7, [...windowAttributes, "ceil_mode", "count_include_pad"], (n) => pool(n, "average")),
+  op("GlobalAveragePool", 1, [], () => globalAveragePool),
 ];
 
 /** Mean over every spatial position: [batch, channels, ...] to [batch, channels, 1, ...]. */

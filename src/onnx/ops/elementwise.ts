@@ -33,7 +33,6 @@ function binary(
     family: "elementwise",
     since: 7,
     attributes: [],
-    summary: "numpy broadcasting",
     pure: true,
     prepare: (node) => {
       const label = node.label;
@@ -61,7 +60,6 @@ function unary(opType: string, f: (x: number) => number, attributes: string[] = 
     family: "elementwise",
     since,
     attributes,
-    summary: attributes.length > 0 ? attributes.map((a) => `\`${a}\``).join(", ") : "",
     pure: true,
     prepare: () => unaryKernel(f),
   };
@@ -94,7 +92,6 @@ function unaryWith(
     family: "elementwise",
     since,
     attributes,
-    summary: attributes.map((a) => `\`${a}\``).join(", "),
     pure: true,
     prepare: (node) => unaryKernel(make(node)),
   };
@@ -173,7 +170,6 @@ export const elementwiseOps: OpDefinition[] = [
     family: "elementwise",
     since: 11,
     attributes: [],
-    summary: "`min`/`max` inputs",
     pure: true,
     prepare: () =>
       bindable(([x, min, max]) => {
@@ -188,7 +184,6 @@ export const elementwiseOps: OpDefinition[] = [
     family: "elementwise",
     since: 6,
     attributes: ["to", "saturate"],
-    summary: "to float, integer and bool types",
     pure: true,
     prepare: (node) => {
       const to = node.int("to", 0);
@@ -220,7 +215,6 @@ export const elementwiseOps: OpDefinition[] = [
     family: "elementwise",
     since: 9,
     attributes: [],
-    summary: "numpy broadcasting",
     pure: true,
     prepare: (node) =>
       bindable(([c, a, b]) => {

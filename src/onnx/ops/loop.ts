@@ -91,7 +91,6 @@ export const loopOps: OpDefinition[] = [
     family: "control",
     since: 11,
     attributes: ["body"],
-    summary: "see [onnx.md](onnx.md#loops)",
     prepare: prepareLoop,
   },
 ];

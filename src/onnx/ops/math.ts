@@ -255,15 +255,13 @@ function batchNorm(node: NodeReader): OpKernel {
 const def = pureOps("math");
 
 export const mathOps: OpDefinition[] = [
-  def("MatMul", 1, [], "numpy semantics (batched)", matmulOp),
-  def("Gemm", 7, ["alpha", "beta", "transA", "transB"], "`alpha`, `beta`, `transA`, `transB`", gemmOp),
-  def("Softmax", 1, ["axis"], "`axis` (opset < 13: flattened trailing axes)", (n) => softmax(n, false)),
-  def("LogSoftmax", 1, ["axis"], "`axis` (opset < 13: flattened trailing axes)", (n) => softmax(n, true)),
+  def("MatMul", 1, [], matmulOp),
+  def("Gemm", 7, ["alpha", "beta", "transA", "transB"], gemmOp),
+  def("Softmax", 1, ["axis"], (n) => softmax(n, false)),
+  def("LogSoftmax", 1, ["axis"], (n) => softmax(n, true)),
   ...Object.keys(reducers).map((opType) =>
-    def(opType, 1, ["axes", "keepdims", "noop_with_empty_axes"], "axes as attribute or input, `keepdims`", (n) =>
-      reduce(opType, n),
-    ),
+    def(opType, 1, ["axes", "keepdims", "noop_with_empty_axes"], (n) => reduce(opType, n)),
   ),
-  def("LayerNormalization", 17, ["axis", "epsilon", "stash_type"], "`axis`, `epsilon`", layerNorm),
-  def("BatchNormalization", 9, ["epsilon", "momentum", "training_mode"], "inference (`epsilon`)", batchNorm),
+  def("LayerNormalization", 17, ["axis", "epsilon", "stash_type"], layerNorm),
+  def("BatchNormalization", 9, ["epsilon", "momentum", "training_mode"], batchNorm),
 ];

@@ -306,9 +306,6 @@ export const recurrentOps: OpDefinition[] = [
     family: "recurrent",
     since: 7,
     attributes: [...common, "input_forget"],
-    summary:
-      "forward, reverse, bidirectional; `layout` 0/1; `initial_h`/`initial_c`; `sequence_lens`; `clip`; " +
-      "`input_forget`; peepholes `P`; all ONNX activations with `activation_alpha`/`activation_beta`",
     prepare: recurrent("lstm"),
   },
   {
@@ -316,7 +313,6 @@ export const recurrentOps: OpDefinition[] = [
     family: "recurrent",
     since: 7,
     attributes: [...common, "linear_before_reset"],
-    summary: "as LSTM (no `input_forget`, `P`); `linear_before_reset` 0 and 1",
     prepare: recurrent("gru"),
   },
   {
@@ -324,7 +320,6 @@ export const recurrentOps: OpDefinition[] = [
     family: "recurrent",
     since: 7,
     attributes: common,
-    summary: "as LSTM (no `clip`, `input_forget`, `P`)",
     prepare: recurrent("rnn"),
   },
 ];

@@ -13,7 +13,6 @@ export const sequenceOps: OpDefinition[] = [
     family: "shape",
     since: 10,
     attributes: ["batch_axis", "time_axis"],
-    summary: "",
     pure: true,
     prepare: (node) => {
       // ONNX allows (batch, time) axes (1, 0) and (0, 1) only.

@@ -66,8 +66,6 @@ export interface OpDefinition {
   readonly since: number;
   /** The attributes kerasless reads; any other attribute on the node is reported. */
   readonly attributes: readonly string[];
-  /** What is supported, for the docs table (markdown). */
-  readonly summary: string;
   /** True when the op's outputs depend only on its inputs (so constants fold at load). */
   readonly pure?: boolean;
   /** Reads the node's attributes (and constant inputs), reports problems, returns the kernel. */
@@ -76,23 +74,16 @@ export interface OpDefinition {
 
 /**
  * The definer of one docs family's pure ops (outputs that depend only on inputs, so constants
- * fold at load): `const op = pureOps("shape")`, then `op("Reshape", 5, [], "...", prepare)`.
+ * fold at load): `const op = pureOps("shape")`, then `op("Reshape", 5, [], prepare)`.
  */
 export function pureOps(
   family: string,
-): (
-  opType: string,
-  since: number,
-  attributes: string[],
-  summary: string,
-  prepare: OpDefinition["prepare"],
-) => OpDefinition {
-  return (opType, since, attributes, summary, prepare) => ({
+): (opType: string, since: number, attributes: string[], prepare: OpDefinition["prepare"]) => OpDefinition {
+  return (opType, since, attributes, prepare) => ({
     opType,
     family,
     since,
     attributes,
-    summary,
     pure: true,
     prepare,
   });
