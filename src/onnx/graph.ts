@@ -187,30 +187,6 @@ export class OnnxGraph {
     this.slotCount = slots.size;
     if (!subgraphs) absorbInputTransposes(this.plan, this.outputSlots);
     this.planFrees();
-    this.findShapeOnly();
-  }
-
-  /**
-   * Steps whose outputs depend on the input shapes only (Shape, Size, and arithmetic on them and
-   * on constants, e.g. the zeros of an initial state sized by the batch): computed once per input
-   * shapes and kept, so that a call runs only the arithmetic on the data.
-   */
-  private readonly shapeOnly: boolean[] = [];
-  private readonly shapeCache = new Map<string, Value[]>();
-
-  private findShapeOnly(): void {
-    const known = new Set<number>();
-    const outputs = new Set(this.outputSlots);
-    for (const step of this.plan) {
-      const op = step.node.opType;
-      const fromShapes =
-        op === "Shape" ||
-        op === "Size" ||
-        step.inputs.every((s) => s === -1 || this.constants[s] !== undefined || known.has(s));
-      const only = fromShapes && onnxOp(op)?.pure === true && !step.outputs.some((s) => outputs.has(s));
-      this.shapeOnly.push(only);
-      if (only) for (const s of step.outputs) known.add(s);
-    }
   }
 
   /**
@@ -312,26 +288,14 @@ export class OnnxGraph {
     const values: (Value | undefined)[] = keep ?? [];
     for (let s = 0; s < this.slotCount; s++) values[s] = this.constants[s];
     inputs.forEach((v, i) => (values[this.inputSlots[i]] = v));
-    const signature = inputs.map((v) => v.shape.join(",")).join(";");
-    const cached = this.shapeCache.get(signature);
-    const fresh: Value[] | null = cached === undefined ? [] : null;
-    let next = 0;
-    this.plan.forEach((step, index) => {
-      if (cached !== undefined && this.shapeOnly[index]) {
-        for (const s of step.outputs) if (s !== -1) values[s] = cached[next++];
-        if (keep === undefined) for (const s of step.frees) values[s] = undefined;
-        return;
-      }
+    for (const step of this.plan) {
       const args = step.inputs.map((s) => (s === -1 ? null : values[s]!));
       const results = guarded(step.node, () => step.kernel(args));
       step.outputs.forEach((s, i) => {
         if (s !== -1) values[s] = results[i];
-        if (s !== -1 && fresh !== null && this.shapeOnly[index]) fresh.push(results[i]);
       });
       if (keep === undefined) for (const s of step.frees) values[s] = undefined;
-    });
-    // A few input shapes are kept (a stream's step, the usual batch sizes).
-    if (fresh !== null && this.shapeCache.size < 16) this.shapeCache.set(signature, fresh);
+    }
     return this.outputSlots.map((s) => values[s]!);
   }
 }
