@@ -103,26 +103,15 @@ export function decodeTensorProto(t: OnnxTensorProto, external: ExternalFiles | 
   return { type: kind.type, shape: t.dims, data: out };
 }
 
-/** How raw_data stores each data type (little-endian); bool and uint8 are read as bytes. */
-const RAW_TYPES: Record<number, NumberType | undefined> = {
-  1: { kind: "number", format: "float", size: 4, bigEndian: false },
-  3: { kind: "number", format: "int", size: 1, bigEndian: false },
-  4: { kind: "number", format: "uint", size: 2, bigEndian: false },
-  5: { kind: "number", format: "int", size: 2, bigEndian: false },
-  6: { kind: "number", format: "int", size: 4, bigEndian: false },
-  7: { kind: "number", format: "int", size: 8, bigEndian: false },
-  10: { kind: "number", format: "float", size: 2, bigEndian: false },
-  11: { kind: "number", format: "float", size: 8, bigEndian: false },
-  12: { kind: "number", format: "uint", size: 4, bigEndian: false },
-};
-
+/** raw_data stores each data type little-endian, as DATA_TYPES names it (bool: bytes, any nonzero true). */
 function readRaw(raw: Uint8Array, dataType: number, out: ValueData): void {
-  const type = RAW_TYPES[dataType];
-  if (type !== undefined && !(out instanceof Uint8Array)) {
+  const { name, bytes } = DATA_TYPES[dataType]!;
+  if (out instanceof Uint8Array) for (let i = 0; i < out.length; i++) out[i] = raw[i] === 0 ? 0 : 1;
+  else {
+    const format = name.replace(/\d+$/, "") as NumberType["format"];
+    const type: NumberType = { kind: "number", format, size: bytes as NumberType["size"], bigEndian: false };
     decodeNumbers(new DataView(raw.buffer, raw.byteOffset, raw.byteLength), 0, out.length, type, out);
-    return;
   }
-  for (let i = 0; i < out.length; i++) out[i] = dataType === 9 ? (raw[i] === 0 ? 0 : 1) : raw[i];
 }
 
 function externalBytes(t: OnnxTensorProto, external: ExternalFiles | null, needed: number): Uint8Array {
