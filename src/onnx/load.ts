@@ -114,12 +114,12 @@ class OnnxEngine implements ModelEngine {
 /** Summary rows of a graph's runtime nodes, each subgraph's rows after its node (named "node/..."). */
 function summaryRows(graph: OnnxGraph, prefix = ""): LayerRow[] {
   return graph.plan.flatMap(({ node, kernel: { subgraph } }) => {
-    const name = prefix + (node.name || node.outputs[0] || "?");
+    const name = prefix + nodeName(node);
     const row: LayerRow = {
       name,
       className: node.opType,
       outputShapes: node.outputs.filter((o) => o !== "").map((o) => graph.statedShapes.get(o) ?? [null]),
-      params: graph.parameters.get(node.name || node.outputs[0]) ?? 0,
+      params: graph.parameters.get(nodeName(node)) ?? 0,
       connectedTo: node.inputs.filter((n) => n !== ""),
     };
     return [row, ...(subgraph ? summaryRows(subgraph, `${name}/`) : [])];

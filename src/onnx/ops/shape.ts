@@ -1,5 +1,5 @@
 /** Ops that move or describe data without arithmetic: shapes, reshapes, slicing, gathering. */
-import { KeraslessError } from "../../errors.js";
+import { formatShape } from "../../tensor.js";
 import { allocate, checkedCount, elementCount, type Value } from "../values.js";
 import { gatherOffsets, stridesOf } from "../../layers/ops/kernels.js";
 import { broadcastShape, sourceIndex } from "./broadcast.js";
@@ -101,7 +101,7 @@ function bindConcat(values: Value[], axis: number, label: string): BoundNode {
   shape[a] = 0;
   for (const v of values) {
     if (v.shape.length !== rank || v.shape.some((d, i) => i !== a && d !== first.shape[i]))
-      throw runtimeError(label, `cannot concatenate shapes ${values.map((x) => `[${x.shape.join(", ")}]`).join(", ")}`);
+      throw runtimeError(label, `cannot concatenate shapes ${values.map((x) => formatShape(x.shape)).join(", ")}`);
     shape[a] += v.shape[a];
   }
   const outer = elementCount(shape.slice(0, a));
@@ -126,7 +126,7 @@ function reshape(x: Value, spec: number[], allowZero: boolean, label: string): V
   const unknown = shape.indexOf(-1);
   if (unknown >= 0) shape[unknown] = known === 0 ? 0 : x.data.length / known;
   if (shape.some((d) => !Number.isInteger(d) || d < 0) || elementCount(shape) !== x.data.length)
-    throw runtimeError(label, `cannot reshape [${x.shape.join(", ")}] to [${spec.join(", ")}]`);
+    throw runtimeError(label, `cannot reshape ${formatShape(x.shape)} to ${formatShape(spec)}`);
   return view(x, shape);
 }
 
@@ -252,7 +252,7 @@ export const shapeOps: OpDefinition[] = [
       const x = inputs[0]!;
       const axes = axesFrom(node, inputs, 1)?.map((a) => axisOf(a, x.shape.length, node.label));
       const shape = x.shape.filter((d, i) => (axes === undefined ? d !== 1 : !axes.includes(i)));
-      if (axes?.some((a) => x.shape[a] !== 1)) throw runtimeError(node.label, `cannot squeeze [${x.shape.join(", ")}]`);
+      if (axes?.some((a) => x.shape[a] !== 1)) throw runtimeError(node.label, `cannot squeeze ${formatShape(x.shape)}`);
       return [view(x, shape)];
     }),
   ),
@@ -315,7 +315,3 @@ export const shapeOps: OpDefinition[] = [
     return [{ type: start!.type, shape: [count], data: out }];
   }),
 ];
-
-export function unsupportedShape(label: string, problem: string): KeraslessError {
-  return new KeraslessError("E_UNSUPPORTED", `${label}: ${problem}`);
-}
