@@ -63,7 +63,10 @@ export class ProtoReader {
     return this.hi * 2 ** 32 + this.lo;
   }
 
-  /** A signed int64 varint (two's complement, as ONNX writes negative dims and attributes). */
+  /**
+   * A signed int64 or int32 varint (two's complement, as ONNX writes negative dims and attributes;
+   * a negative int32 is sign-extended to 10 bytes, so it reads the same).
+   */
   int64(): number {
     this.varint64();
     if (this.hi < 2 ** 31) return this.hi * 2 ** 32 + this.lo;
@@ -94,11 +97,6 @@ export class ProtoReader {
       }
     }
     this.fail(`a varint longer than 10 bytes at byte ${this.pos}`);
-  }
-
-  /** A signed int32 varint (negative values are sign-extended to 10 bytes). */
-  int32(): number {
-    return this.int64();
   }
 
   float32(): number {
@@ -167,11 +165,6 @@ export class ProtoReader {
     else if (wire === WIRE_BYTES) this.advance(this.varint());
     else if (wire === WIRE_FIXED32) this.advance(4);
     else this.fail(`unknown wire type ${wire} at byte ${this.pos}`);
-  }
-
-  /** Checks a field has the wire type its schema gives. */
-  expect(wire: number, expected: number, what: string): void {
-    if (wire !== expected) this.fail(`${what} has wire type ${wire}, expected ${expected} (byte ${this.pos})`);
   }
 
   fail(problem: string): never {

@@ -28,13 +28,23 @@ export interface BoundPlan {
 }
 
 /**
+ * How a Loop body binds a node that has no bound form or reads values that change from run to run
+ * (`live`, per input) when bound: a node called each run; undefined to bind it as usual.
+ */
+export type CallEachRun = (step: PlannedNode, args: (Value | null)[], live: boolean[]) => BoundNode | undefined;
+
+/**
  * Binds `graph` for inputs of these shapes and types; `recurrent`: plan indices of the nodes that
- * carry their states from run to run. A node without a bound form is returned instead.
+ * carry their states from run to run. A node without a bound form is returned instead, unless
+ * `callEachRun` binds it. `outer`: the values of the graph's last inputs (a Loop body's values of
+ * the enclosing graphs), taken as they are and the same in every run.
  */
 export function bindPlan(
   graph: OnnxGraph,
   inputs: readonly (Pick<Value, "type" | "shape"> & { data?: Value["data"] })[],
   recurrent: ReadonlySet<number> = new Set(),
+  outer: readonly Value[] = [],
+  callEachRun?: CallEachRun,
 ): BoundPlan | { unbindable: PlannedNode } {
   const own = inputs.map(({ type, shape, data }): Value => {
     const buffer = allocate(type, elementCount(shape));
@@ -43,8 +53,8 @@ export function bindPlan(
     return { type, shape, data: buffer };
   });
   const values = graph.constants.slice();
-  const live = new Set(graph.inputSlots);
-  graph.inputSlots.forEach((slot, i) => (values[slot] = own[i]));
+  const live = new Set(graph.inputSlots.slice(0, own.length));
+  graph.inputSlots.forEach((slot, i) => (values[slot] = own[i] ?? outer[i - own.length]));
   const nodes: BoundNode[] = [];
   const carried: CarriedStates[] = [];
   let size = own.reduce((n, v) => n + v.data.length, 0);
@@ -59,9 +69,12 @@ export function bindPlan(
       outputs = guarded(step.node, () => step.kernel(args));
     } else {
       const bind = step.kernel.bind;
-      if (bind === undefined) return { unbindable: step };
-      if (step.inputs.some((s) => live.has(s) && values[s]!.type === "int")) takesLiveIntegers = true;
-      const bound = guarded(step.node, () => bind(args, recurrent.has(index)));
+      const reads = step.inputs.map((s) => live.has(s));
+      const bound =
+        guarded(step.node, () => callEachRun?.(step, args, reads)) ??
+        (bind === undefined ? undefined : guarded(step.node, () => bind(args, recurrent.has(index))));
+      if (bound === undefined) return { unbindable: step };
+      if (step.inputs.some((s, k) => reads[k] && values[s]!.type === "int")) takesLiveIntegers = true;
       nodes.push(bound);
       if (bound.carried !== undefined) carried.push(bound.carried);
       outputs = bound.outputs;

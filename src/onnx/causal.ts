@@ -78,24 +78,25 @@ function propagate(view: GraphView, inputAxis: number): CausalPlan {
     const refuse = (why: string): never => {
       throw new NotCausal(`${label} ${why}`, index);
     };
+    /** Input i's entries when it is a constant. */
+    const constInts = (i: number): number[] | null => {
+      const v = step.inputs[i] === undefined || step.inputs[i] === -1 ? undefined : view.constant(step.inputs[i]);
+      return v === undefined ? null : Array.from(v.data, Number);
+    };
     const shapeInput = step.inputs.findIndex((s) => shapeTime.has(s));
     if (shapeInput >= 0) {
       // A shape that holds the time length: casts pass it on, Gather and Slice may take its other entries.
       const at = shapeTime.get(step.inputs[shapeInput])!;
-      const ints = (i: number): number[] | null => {
-        const v = step.inputs[i] === undefined || step.inputs[i] === -1 ? undefined : view.constant(step.inputs[i]);
-        return v === undefined ? null : Array.from(v.data, Number);
-      };
       if (shapeInput === 0 && (node.opType === "Cast" || node.opType === "Identity")) {
         if (step.outputs[0] !== -1) shapeTime.set(step.outputs[0], at);
         return;
       }
       if (shapeInput === 0 && node.opType === "Gather") {
-        const picks = ints(1);
+        const picks = constInts(1);
         if (picks !== null && !picks.includes(at)) return;
       }
       if (shapeInput === 0 && node.opType === "Slice") {
-        const [starts, ends, steps] = [ints(1), ints(2), ints(4)];
+        const [starts, ends, steps] = [constInts(1), constInts(2), constInts(4)];
         if (starts?.length === 1 && ends?.length === 1 && (steps === null || steps[0] === 1) && starts[0] >= 0) {
           if (at < starts[0] || at >= ends[0]) return;
           if (step.outputs[0] !== -1) shapeTime.set(step.outputs[0], at - starts[0]);
@@ -109,10 +110,6 @@ function propagate(view: GraphView, inputAxis: number): CausalPlan {
     if (t === undefined) return; // nothing here depends on time
     const set = (k: number, axis: number): void => {
       if (step.outputs[k] !== -1) time.set(step.outputs[k], axis);
-    };
-    const constInts = (i: number): number[] | null => {
-      const v = step.inputs[i] === undefined || step.inputs[i] === -1 ? undefined : view.constant(step.inputs[i]);
-      return v === undefined ? null : Array.from(v.data, Number);
     };
     const rank = view.rankOf(step.inputs[0]) ?? 0;
     const norm = (a: number, r: number): number => (a < 0 ? a + r : a);

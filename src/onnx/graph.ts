@@ -1,7 +1,8 @@
 /**
  * An ONNX graph made runnable: every node checked against the ops registry at load (all problems
  * in one error), constants folded (initializers and whatever only depends on them, shape
- * arithmetic included), and the remaining nodes kept as a list of prepared kernels.
+ * arithmetic included), and the remaining nodes kept as a list of prepared kernels. Subgraphs (a
+ * Loop's body) are planned the same way, with the values of their enclosing graphs in scope.
  */
 import { KeraslessError, describeThrown, unsupportedError } from "../errors.js";
 import type { TensorInfo } from "../inputs.js";
@@ -9,15 +10,23 @@ import type { Shape } from "../layers/layer.js";
 import { Tensor, type DType } from "../tensor.js";
 import { BoundCalls, runBound } from "./bound.js";
 import { absorbInputTransposes } from "./fuse.js";
+import { startLoopBudget } from "./loop-budget.js";
 import { MAX_OPSET, MIN_OPSET, onnxOp } from "./ops/registry.js";
 import { NodeReader, type OpKernel } from "./ops/types.js";
-import { nodeLabel, nodeName, type OnnxModelProto, type OnnxNode, type OnnxValueInfo } from "./proto.js";
+import {
+  nodeLabel,
+  nodeName,
+  type OnnxGraphProto,
+  type OnnxModelProto,
+  type OnnxNode,
+  type OnnxValueInfo,
+} from "./proto.js";
 import { DATA_TYPES, dataTypeName, decodeTensorProto, type ExternalFiles, type Value } from "./values.js";
 
 export interface PlannedNode {
   readonly node: OnnxNode;
   readonly kernel: OpKernel;
-  /** Value slots read and written. */
+  /** Value slots read (the node's inputs, then the values of enclosing graphs it reads) and written. */
   readonly inputs: readonly number[];
   readonly outputs: readonly number[];
   /** Slots whose last reader this node is: freed after it runs. */
@@ -32,8 +41,18 @@ export interface OnnxProblem {
   readonly problem: string;
 }
 
+/** What a subgraph sees of its enclosing graphs, and where its problems go. */
+export interface OuterScope {
+  /** A name's value when it is a constant, null when it is computed per call, undefined when not defined. */
+  lookup(name: string): Value | null | undefined;
+  /** The node whose attribute the subgraph is: problems inside it are reported as its. */
+  readonly owner: string;
+  readonly problems: OnnxProblem[];
+}
+
 export class OnnxGraph {
   readonly name: string;
+  /** The graph's inputs and outputs (a subgraph's are its formal ones, not described). */
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
   readonly opset: number;
@@ -46,16 +65,18 @@ export class OnnxGraph {
   readonly plan: PlannedNode[] = [];
   /** @internal Values known at load, by slot. */
   readonly constants: (Value | undefined)[] = [];
-  /** @internal */
+  /** @internal The graph's own inputs, then the values of enclosing graphs it reads (outerNames). */
   readonly inputSlots: number[] = [];
   /** @internal */
   readonly outputSlots: number[] = [];
+  /** @internal A subgraph's inputs from enclosing graphs (values computed per call), after its own. */
+  readonly outerNames: string[] = [];
   private readonly slotCount: number;
   private readonly isRead: (name: string) => boolean;
   /** predict()'s plans bound to the input shapes of recent calls. */
   private readonly calls = new BoundCalls(this);
 
-  constructor(model: OnnxModelProto, external: ExternalFiles | null) {
+  static fromModel(model: OnnxModelProto, external: ExternalFiles | null): OnnxGraph {
     const graph = model.graph;
     if (graph === null) throw new KeraslessError("E_FORMAT", "the ONNX model has no graph");
     if (model.irVersion < 3)
@@ -66,6 +87,16 @@ export class OnnxGraph {
         "E_UNSUPPORTED",
         `the model uses ONNX opset ${opset}; kerasless runs opsets ${MIN_OPSET} to ${MAX_OPSET}`,
       );
+    return new OnnxGraph(graph, opset, external, null);
+  }
+
+  /** `outer`: null for a model's graph; for a subgraph, what it sees of its enclosing graphs. */
+  constructor(
+    graph: OnnxGraphProto,
+    opset: number,
+    private readonly external: ExternalFiles | null,
+    private readonly outer: OuterScope | null,
+  ) {
     this.opset = opset;
     this.name = graph.name || "onnx_graph";
     this.nodes = graph.nodes;
@@ -85,23 +116,46 @@ export class OnnxGraph {
       initializerSizes.set(t.name, value.data.length);
     }
     const inputs = graph.inputs.filter((i) => !initializerSizes.has(i.name));
-    this.inputs = inputs.map((info) => tensorInfo(info, "input"));
+    this.inputs = outer === null ? inputs.map((info) => tensorInfo(info, "input")) : [];
     for (const info of inputs) this.inputSlots.push(slotOf(info.name));
     const defined = new Set<string>([...initializerSizes.keys(), ...inputs.map((i) => i.name)]);
-    const problems: OnnxProblem[] = [];
+    /** Whether `name` is defined here or in an enclosing graph (then brought in as a constant or an input). */
+    const visible = (name: string): boolean => {
+      if (defined.has(name)) return true;
+      const found = outer?.lookup(name);
+      if (found === undefined) return false;
+      if (found === null) {
+        this.outerNames.push(name);
+        this.inputSlots.push(slotOf(name));
+      } else {
+        this.constants[slotOf(name)] = found;
+        if (found.type === "float") initializerSizes.set(name, found.data.length);
+      }
+      defined.add(name);
+      return true;
+    };
+    const problems = outer?.problems ?? [];
+    const scope: OuterScope = {
+      lookup: (name) => (defined.has(name) ? (this.constants[slotOf(name)] ?? null) : outer?.lookup(name)),
+      owner: "",
+      problems,
+    };
     const counted = new Set<string>();
     // What nodes and outputs read (an op may skip the outputs no one reads); a node with subgraphs
     // may read any outer value, so then everything counts as read and the plan is not rewritten.
-    const subgraphs = graph.nodes.some((n) => n.attributes.some((a) => a.hasGraph));
+    const subgraphs = graph.nodes.some((n) => n.attributes.some((a) => a.g !== null));
     const read = new Set([...graph.nodes.flatMap((n) => n.inputs), ...graph.outputs.map((o) => o.name)]);
     this.isRead = (name) => subgraphs || read.has(name);
     for (const node of graph.nodes) {
       for (const name of node.inputs) {
-        if (name !== "" && !defined.has(name))
+        if (name !== "" && !visible(name))
           throw new KeraslessError(
             "E_FORMAT",
             `node "${node.name}" (${node.opType}) reads "${name}", which no earlier node, input or initializer defines`,
           );
+      }
+      const implicit = this.prepareNode(node, slotOf, problems, scope, visible);
+      for (const name of [...node.inputs, ...implicit]) {
         const size = initializerSizes.get(name);
         // Parameters are the float initializers (weights), not shapes and indices.
         if (size !== undefined && !counted.has(name) && this.constants[slotOf(name)]?.type === "float") {
@@ -111,16 +165,15 @@ export class OnnxGraph {
         }
       }
       for (const name of node.outputs) if (name !== "") defined.add(name);
-      this.prepareNode(node, slotOf, problems);
     }
-    if (problems.length > 0)
+    if (problems.length > 0 && outer === null)
       throw unsupportedError(
         problems.map((p) => ({ name: p.node, kind: p.opType, problem: p.problem })),
         "node",
       );
-    const outputInfo = graph.outputs.map((o) => tensorInfo(o, "output"));
+    const outputInfo = outer === null ? graph.outputs.map((o) => tensorInfo(o, "output")) : [];
     for (const o of graph.outputs) {
-      if (!defined.has(o.name))
+      if (!visible(o.name))
         throw new KeraslessError("E_FORMAT", `the graph output "${o.name}" is not produced by any node`);
       this.outputSlots.push(slotOf(o.name));
     }
@@ -134,41 +187,27 @@ export class OnnxGraph {
     this.slotCount = slots.size;
     if (!subgraphs) absorbInputTransposes(this.plan, this.outputSlots);
     this.planFrees();
-    this.findShapeOnly();
   }
 
   /**
-   * Steps whose outputs depend on the input shapes only (Shape, Size, and arithmetic on them and
-   * on constants, e.g. the zeros of an initial state sized by the batch): computed once per input
-   * shapes and kept, so that a call runs only the arithmetic on the data.
+   * Checks and prepares one node; folds it when its inputs are all known. Returns the names of
+   * enclosing-scope values it reads without listing them (a Loop body's), made `visible` here.
    */
-  private readonly shapeOnly: boolean[] = [];
-  private readonly shapeCache = new Map<string, Value[]>();
-
-  private findShapeOnly(): void {
-    const known = new Set<number>();
-    const outputs = new Set(this.outputSlots);
-    for (const step of this.plan) {
-      const op = step.node.opType;
-      const fromShapes =
-        op === "Shape" ||
-        op === "Size" ||
-        step.inputs.every((s) => s === -1 || this.constants[s] !== undefined || known.has(s));
-      const only = fromShapes && onnxOp(op)?.pure === true && !step.outputs.some((s) => outputs.has(s));
-      this.shapeOnly.push(only);
-      if (only) for (const s of step.outputs) known.add(s);
-    }
-  }
-
-  private prepareNode(node: OnnxNode, slotOf: (name: string) => number, problems: OnnxProblem[]): void {
-    const label = nodeName(node);
+  private prepareNode(
+    node: OnnxNode,
+    slotOf: (name: string) => number,
+    problems: OnnxProblem[],
+    scope: OuterScope,
+    visible: (name: string) => boolean,
+  ): readonly string[] {
+    const label = (this.outer === null ? "" : `${this.outer.owner}/`) + nodeName(node);
     const report = (problem: string): void => {
       problems.push({ node: label, opType: node.opType, problem });
     };
     const definition = node.domain === "" ? onnxOp(node.opType) : undefined;
     if (definition === undefined) {
       report(node.domain === "" ? "op not supported" : `op of domain "${node.domain}" not supported`);
-      return;
+      return [];
     }
     if (this.opset < definition.since) report(`opset ${this.opset} (supported from ${definition.since})`);
     for (const a of node.attributes) {
@@ -176,7 +215,16 @@ export class OnnxGraph {
       if (a.refAttrName !== "") report(`attribute "${a.name}" refers to a function attribute`);
     }
     const before = problems.length;
-    const reader = new NodeReader(node, this.opset, (name) => this.constants[slotOf(name)], report, this.isRead);
+    const subgraph = (g: OnnxGraphProto): OnnxGraph =>
+      new OnnxGraph(g, this.opset, this.external, { ...scope, owner: label });
+    const reader = new NodeReader(
+      node,
+      this.opset,
+      (name) => this.constants[slotOf(name)],
+      report,
+      subgraph,
+      this.isRead,
+    );
     let kernel: OpKernel;
     try {
       kernel = definition.prepare(reader);
@@ -184,8 +232,11 @@ export class OnnxGraph {
       if (e instanceof KeraslessError) throw e;
       throw new KeraslessError("E_CONFIG", `${reader.label}: ${describeThrown(e)}`, { cause: e });
     }
-    if (problems.length > before) return;
-    const inputs = node.inputs.map((n) => (n === "" ? -1 : slotOf(n)));
+    if (problems.length > before) return [];
+    // What its subgraph reads from here or further out (found there already).
+    const implicit = kernel.implicitInputs ?? [];
+    implicit.forEach(visible);
+    const inputs = [...node.inputs, ...implicit].map((n) => (n === "" ? -1 : slotOf(n)));
     const outputs = node.outputs.map((n) => (n === "" ? -1 : slotOf(n)));
     const foldable = definition.pure === true && inputs.every((s) => s === -1 || this.constants[s] !== undefined);
     if (foldable) {
@@ -194,9 +245,12 @@ export class OnnxGraph {
       outputs.forEach((s, i) => {
         if (s !== -1) this.constants[s] = values[i];
       });
-      return;
+      return implicit;
     }
+    // A kernel without a bound form says so: `kernel.bind` would otherwise be Function.prototype.bind.
+    if (!Object.hasOwn(kernel, "bind")) Object.assign(kernel, { bind: undefined });
     this.plan.push({ node, kernel, inputs, outputs, frees: [] });
+    return implicit;
   }
 
   /** Marks, per node, the runtime values no later node (or output) reads. */
@@ -229,29 +283,19 @@ export class OnnxGraph {
 
   /** Runs the plan on input values; `keep` keeps every value (for probing shapes). */
   execute(inputs: Value[], keep?: (Value | undefined)[]): Value[] {
+    // Loops (nested ones included) run a bounded number of iterations per call of the model.
+    if (this.outer === null) startLoopBudget();
     const values: (Value | undefined)[] = keep ?? [];
     for (let s = 0; s < this.slotCount; s++) values[s] = this.constants[s];
     inputs.forEach((v, i) => (values[this.inputSlots[i]] = v));
-    const signature = inputs.map((v) => v.shape.join(",")).join(";");
-    const cached = this.shapeCache.get(signature);
-    const fresh: Value[] | null = cached === undefined ? [] : null;
-    let next = 0;
-    this.plan.forEach((step, index) => {
-      if (cached !== undefined && this.shapeOnly[index]) {
-        for (const s of step.outputs) if (s !== -1) values[s] = cached[next++];
-        if (keep === undefined) for (const s of step.frees) values[s] = undefined;
-        return;
-      }
+    for (const step of this.plan) {
       const args = step.inputs.map((s) => (s === -1 ? null : values[s]!));
       const results = guarded(step.node, () => step.kernel(args));
       step.outputs.forEach((s, i) => {
         if (s !== -1) values[s] = results[i];
-        if (s !== -1 && fresh !== null && this.shapeOnly[index]) fresh.push(results[i]);
       });
       if (keep === undefined) for (const s of step.frees) values[s] = undefined;
-    });
-    // A few input shapes are kept (a stream's step, the usual batch sizes).
-    if (fresh !== null && this.shapeCache.size < 16) this.shapeCache.set(signature, fresh);
+    }
     return this.outputSlots.map((s) => values[s]!);
   }
 }

@@ -4,7 +4,7 @@ import { ProtoReader } from "../io/protobuf.js";
 import type { PredictInput, TensorInfo } from "../inputs.js";
 import { Model, type LayerInfo, type ModelEngine } from "../model.js";
 import { ModelStream, type StreamOptions } from "../stream.js";
-import type { SummaryData } from "../summary.js";
+import type { LayerRow, SummaryData } from "../summary.js";
 import { Tensor } from "../tensor.js";
 import { OnnxGraph } from "./graph.js";
 import { onnxInputs } from "./inputs.js";
@@ -43,7 +43,7 @@ export function loadOnnx(bytes: Uint8Array, file: string, externalData?: Record<
               throw new KeraslessError("E_WEIGHTS_MISSING", `the external data file "${location}" was not given`);
             return externalData[location];
           };
-    const graph = new OnnxGraph(proto, external);
+    const graph = OnnxGraph.fromModel(proto, external);
     const version = proto.producerName === "" ? undefined : `${proto.producerName} ${proto.producerVersion}`.trim();
     return new Model(new OnnxEngine(graph), { format: "onnx", kerasVersion: version, kerasMajor: 3 });
   } catch (e) {
@@ -72,14 +72,9 @@ class OnnxEngine implements ModelEngine {
   }
 
   summaryData(): SummaryData {
-    // The nodes left after folding constants at load: what runs per call.
-    const rows = this.graph.runtimeNodes.map((node) => ({
-      name: nodeName(node),
-      className: node.opType,
-      outputShapes: node.outputs.filter((o) => o !== "").map((o) => this.graph.statedShapes.get(o) ?? [null]),
-      params: this.graph.parameters.get(nodeName(node)) ?? 0,
-      connectedTo: node.inputs.filter((n) => n !== ""),
-    }));
+    // The nodes left after folding constants at load: what runs per call; a Loop's body nodes
+    // follow it, named "loop/node", with the weights they read.
+    const rows = summaryRows(this.graph);
     const params = rows.reduce((n, r) => n + r.params, 0);
     return { name: this.name, className: "ONNX", rows, trainableParams: params, nonTrainableParams: 0 };
   }
@@ -114,4 +109,19 @@ class OnnxEngine implements ModelEngine {
           ],
     );
   }
+}
+
+/** Summary rows of a graph's runtime nodes, each subgraph's rows after its node (named "node/..."). */
+function summaryRows(graph: OnnxGraph, prefix = ""): LayerRow[] {
+  return graph.plan.flatMap(({ node, kernel: { subgraph } }) => {
+    const name = prefix + nodeName(node);
+    const row: LayerRow = {
+      name,
+      className: node.opType,
+      outputShapes: node.outputs.filter((o) => o !== "").map((o) => graph.statedShapes.get(o) ?? [null]),
+      params: graph.parameters.get(nodeName(node)) ?? 0,
+      connectedTo: node.inputs.filter((n) => n !== ""),
+    };
+    return [row, ...(subgraph ? summaryRows(subgraph, `${name}/`) : [])];
+  });
 }

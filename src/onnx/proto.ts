@@ -20,12 +20,12 @@ export interface OnnxTensorProto {
 
 export interface OnnxAttribute {
   name: string;
-  type: number;
   f: number;
   i: number;
   s: Uint8Array | null;
   t: OnnxTensorProto | null;
-  hasGraph: boolean;
+  /** A subgraph (the body of a Loop, the branches of an If): decoded, planned only by the ops that run it. */
+  g: OnnxGraphProto | null;
   floats: number[];
   ints: number[];
   strings: Uint8Array[];
@@ -170,12 +170,11 @@ function decodeNode(r: ProtoReader): OnnxNode {
 function decodeAttribute(r: ProtoReader): OnnxAttribute {
   const a: OnnxAttribute = {
     name: "",
-    type: 0,
     f: 0,
     i: 0,
     s: null,
     t: null,
-    hasGraph: false,
+    g: null,
     floats: [],
     ints: [],
     strings: [],
@@ -185,15 +184,13 @@ function decodeAttribute(r: ProtoReader): OnnxAttribute {
     r.key();
     const { field, wire } = r;
     if (field === 1 && wire === WIRE_BYTES) a.name = r.string();
-    else if (field === 20 && wire === WIRE_VARINT) a.type = r.int32();
     else if (field === 2 && wire === WIRE_FIXED32) a.f = r.float32();
     else if (field === 3 && wire === WIRE_VARINT) a.i = r.int64();
     else if (field === 4 && wire === WIRE_BYTES) a.s = r.bytesField();
     else if (field === 5 && wire === WIRE_BYTES) a.t = decodeTensor(r.message());
     else if (field === 6 && wire === WIRE_BYTES) {
-      // Subgraphs (If, Loop, Scan bodies) are not run: checking they nest within bounds is enough.
-      a.hasGraph = true;
-      decodeGraph(r.message());
+      // Nesting is bounded by the reader (a message bomb ends in an E_FORMAT error).
+      a.g = decodeGraph(r.message());
     } else if (field === 7) r.repeated(wire, WIRE_FIXED32, (x) => x.float32(), a.floats);
     else if (field === 8) r.repeated(wire, WIRE_VARINT, (x) => x.int64(), a.ints);
     else if (field === 9 && wire === WIRE_BYTES) a.strings.push(r.bytesField());
@@ -222,12 +219,12 @@ export function decodeTensor(r: ProtoReader): OnnxTensorProto {
     r.key();
     const { field, wire } = r;
     if (field === 1) r.repeated(wire, WIRE_VARINT, (x) => x.int64(), t.dims);
-    else if (field === 2 && wire === WIRE_VARINT) t.dataType = r.int32();
+    else if (field === 2 && wire === WIRE_VARINT) t.dataType = r.int64();
     else if (field === 3) {
       t.hasSegment = true;
       r.skip(wire);
     } else if (field === 4) r.repeated(wire, WIRE_FIXED32, (x) => x.float32(), t.floatData);
-    else if (field === 5) r.repeated(wire, WIRE_VARINT, (x) => x.int32(), t.int32Data);
+    else if (field === 5) r.repeated(wire, WIRE_VARINT, (x) => x.int64(), t.int32Data);
     else if (field === 7) r.repeated(wire, WIRE_VARINT, (x) => x.int64(), t.int64Data);
     else if (field === 8 && wire === WIRE_BYTES) t.name = r.string();
     else if (field === 9 && wire === WIRE_BYTES) t.rawData = r.bytesField();
@@ -235,7 +232,7 @@ export function decodeTensor(r: ProtoReader): OnnxTensorProto {
     else if (field === 13 && wire === WIRE_BYTES) {
       const [key, value] = decodeEntry(r.message());
       external.set(key, value);
-    } else if (field === 14 && wire === WIRE_VARINT) location = r.int32();
+    } else if (field === 14 && wire === WIRE_VARINT) location = r.int64();
     else r.skip(wire);
   }
   if (location === 1) t.externalData = external;
@@ -276,7 +273,7 @@ function decodeType(r: ProtoReader, info: OnnxValueInfo): void {
       while (!t.done) {
         t.key();
         const { field: f, wire: w } = t;
-        if (f === 1 && w === WIRE_VARINT) info.elemType = t.int32();
+        if (f === 1 && w === WIRE_VARINT) info.elemType = t.int64();
         else if (f === 2 && w === WIRE_BYTES) info.shape = decodeShape(t.message());
         else t.skip(w);
       }

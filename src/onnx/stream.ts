@@ -13,7 +13,7 @@ import { causalPlan, type CausalPlan } from "./causal.js";
 import { bindPlan, runBound, type BoundPlan } from "./bound.js";
 import type { OnnxGraph } from "./graph.js";
 import { nodeLabel, type OnnxNode } from "./proto.js";
-import { allocate, type Value } from "./values.js";
+import { makeValue, type Value } from "./values.js";
 
 interface Opened {
   readonly batch: number;
@@ -31,6 +31,9 @@ export class OnnxStepGraph implements StepGraph {
   private opened: Opened | null = null;
 
   constructor(private readonly graph: OnnxGraph) {
+    // A Loop (tf2onnx's loop over time steps) runs whole: named before the nodes computing its trip count.
+    const loop = graph.plan.find((p) => p.node.opType === "Loop");
+    if (loop) throw new KeraslessError("E_UNSUPPORTED", `cannot stream: ${nodeLabel(loop.node)} is a loop`);
     this.plan = causalPlan(graphView(graph));
     this.inputs = graph.inputs.map((info, i) => {
       // A fixed time length in the file does not bind a stream: nodes that would depend on it
@@ -105,15 +108,12 @@ export class OnnxStepGraph implements StepGraph {
 /** What the causality check needs from the graph: its plan, constants and each value's rank. */
 function graphView(graph: OnnxGraph): Parameters<typeof causalPlan>[0] {
   // Ranks come from one run on a probe input (unknown sizes as 2): ONNX files need not state them.
-  const probe = graph.inputs.map((info) => {
-    const shape = info.shape.map((d) => d ?? 2);
-    const size = shape.reduce((n, d) => n * d, 1);
-    return {
-      type: info.dtype === "float32" ? "float" : "int",
-      shape,
-      data: allocate(info.dtype === "float32" ? "float" : "int", size),
-    } as Value;
-  });
+  const probe = graph.inputs.map((info) =>
+    makeValue(
+      info.dtype === "float32" ? "float" : "int",
+      info.shape.map((d) => d ?? 2),
+    ),
+  );
   const values: (Value | undefined)[] = [];
   try {
     graph.execute(probe, values);

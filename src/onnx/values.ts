@@ -3,6 +3,7 @@
  * tensors (int64/int32/... held exactly as float64 numbers up to 2^53) and booleans; and the
  * decoding of TensorProtos (initializers, Constant values) into them.
  */
+import { formatShape } from "../tensor.js";
 import { KeraslessError } from "../errors.js";
 import { decodeNumbers, type NumberType } from "../io/hdf5/datatypes.js";
 import type { OnnxTensorProto } from "./proto.js";
@@ -37,9 +38,9 @@ export function dataTypeName(code: number): string {
   return DATA_TYPES[code]?.name ?? `data type ${code}`;
 }
 
-export function makeValue(type: ValueType, shape: readonly number[], data?: ValueData): Value {
-  const size = elementCount(shape);
-  return { type, shape, data: data ?? allocate(type, size) };
+/** A value of zeros. */
+export function makeValue(type: ValueType, shape: readonly number[]): Value {
+  return { type, shape, data: allocate(type, elementCount(shape)) };
 }
 
 export function allocate(type: ValueType, size: number): ValueData {
@@ -61,7 +62,7 @@ export function checkedCount(dims: readonly number[], what: string): number {
     if (n > MAX_ELEMENTS)
       throw new KeraslessError(
         "E_LIMIT",
-        `${what} has shape [${dims.join(", ")}], more than ${MAX_ELEMENTS} elements kerasless allows`,
+        `${what} has shape ${formatShape(dims)}, more than ${MAX_ELEMENTS} elements kerasless allows`,
       );
   }
   return n;
@@ -84,7 +85,7 @@ export function decodeTensorProto(t: OnnxTensorProto, external: ExternalFiles | 
     if (raw.length !== count * kind.bytes)
       throw new KeraslessError(
         "E_FORMAT",
-        `${what} of shape [${t.dims.join(", ")}] needs ${count * kind.bytes} bytes of ${kind.name}, ` +
+        `${what} of shape ${formatShape(t.dims)} needs ${count * kind.bytes} bytes of ${kind.name}, ` +
           `its data has ${raw.length}`,
       );
     readRaw(raw, t.dataType, out);
@@ -95,7 +96,7 @@ export function decodeTensorProto(t: OnnxTensorProto, external: ExternalFiles | 
   if (list.length !== count)
     throw new KeraslessError(
       "E_FORMAT",
-      `${what} of shape [${t.dims.join(", ")}] needs ${count} values, the file gives ${list.length}`,
+      `${what} of shape ${formatShape(t.dims)} needs ${count} values, the file gives ${list.length}`,
     );
   // float16 values come as their bits in int32_data: decoded from those bits, as raw data is.
   if (t.dataType === 10) readRaw(new Uint8Array(Uint16Array.from(list).buffer), 10, out);
@@ -103,26 +104,15 @@ export function decodeTensorProto(t: OnnxTensorProto, external: ExternalFiles | 
   return { type: kind.type, shape: t.dims, data: out };
 }
 
-/** How raw_data stores each data type (little-endian); bool and uint8 are read as bytes. */
-const RAW_TYPES: Record<number, NumberType | undefined> = {
-  1: { kind: "number", format: "float", size: 4, bigEndian: false },
-  3: { kind: "number", format: "int", size: 1, bigEndian: false },
-  4: { kind: "number", format: "uint", size: 2, bigEndian: false },
-  5: { kind: "number", format: "int", size: 2, bigEndian: false },
-  6: { kind: "number", format: "int", size: 4, bigEndian: false },
-  7: { kind: "number", format: "int", size: 8, bigEndian: false },
-  10: { kind: "number", format: "float", size: 2, bigEndian: false },
-  11: { kind: "number", format: "float", size: 8, bigEndian: false },
-  12: { kind: "number", format: "uint", size: 4, bigEndian: false },
-};
-
+/** raw_data stores each data type little-endian, as DATA_TYPES names it (bool: bytes, any nonzero true). */
 function readRaw(raw: Uint8Array, dataType: number, out: ValueData): void {
-  const type = RAW_TYPES[dataType];
-  if (type !== undefined && !(out instanceof Uint8Array)) {
+  const { name, bytes } = DATA_TYPES[dataType]!;
+  if (out instanceof Uint8Array) for (let i = 0; i < out.length; i++) out[i] = raw[i] === 0 ? 0 : 1;
+  else {
+    const format = name.replace(/\d/g, "") as NumberType["format"];
+    const type: NumberType = { kind: "number", format, size: bytes as NumberType["size"], bigEndian: false };
     decodeNumbers(new DataView(raw.buffer, raw.byteOffset, raw.byteLength), 0, out.length, type, out);
-    return;
   }
-  for (let i = 0; i < out.length; i++) out[i] = dataType === 9 ? (raw[i] === 0 ? 0 : 1) : raw[i];
 }
 
 function externalBytes(t: OnnxTensorProto, external: ExternalFiles | null, needed: number): Uint8Array {

@@ -153,6 +153,24 @@ const GENERATORS: Generator[] = [
     return [`ONNX subgraphs nested ${depth} deep`, onnx.nestedGraphs(depth)];
   },
   (rng) => {
+    const depth = 1 + rng.int(4);
+    const trips = rng.pick([0, 1, 3, 2 ** 31, 2 ** 62]);
+    const total = trips ** depth;
+    return [
+      `ONNX Loops nested ${depth} deep, M = ${trips} each`,
+      { ...onnx.nestedLoops(depth, trips), expected: total <= 2 ** 20 ? [total] : undefined },
+    ];
+  },
+  (rng) => {
+    const limit = rng.pick([1, 3, 2 ** 20, 2 ** 40]);
+    const trips = rng.pick([0, 2, 2 ** 31, 2 ** 62]);
+    const count = Math.min(limit, trips);
+    return [
+      `ONNX while Loop claiming M = ${trips}, ending after ${limit} iterations`,
+      { ...onnx.whileLoop(limit, trips), expected: count <= 2 ** 16 ? count : undefined },
+    ];
+  },
+  (rng) => {
     const count = size(rng, 10);
     const fileBytes = rng.chance(0.5) ? 4 * count : size(rng, 16);
     const offset = rng.pick(["0", "4", String(fileBytes), "4294967296", "9007199254740991", "-1", "1e3", ""]);

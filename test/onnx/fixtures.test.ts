@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadModelFromBytes } from "../../src/load.js";
 import "../../src/onnx/index.js";
 import { kernelPath, setKernelPath, type KernelPath } from "../../src/kernels/wasm.js";
-import { assertClose, rejects, FIXTURES, type FixtureTensor } from "../helpers.js";
+import { assertClose, FIXTURES, type FixtureTensor } from "../helpers.js";
 
 const ROOT = join(FIXTURES, "onnx");
 
@@ -47,13 +47,6 @@ test("the fixtures cover both torch exporters, tf2onnx and single ops", () => {
 });
 
 for (const f of fixtures) {
-  // tf2onnx writes Keras GRU(reset_after=False) and SimpleRNN as a Loop over a TensorFlow body.
-  if (f.ops.includes("Loop")) {
-    test(`${f.case}: a Loop is reported at load with its node`, () => {
-      rejects(() => loadFixture(f.case), "E_UNSUPPORTED", /\(Loop\): op not supported/);
-    });
-    continue;
-  }
   for (const path of ["js", "wasm"] as KernelPath[]) {
     test(`${f.case} (${f.exporter}, ${path} kernels) matches the framework`, () => {
       const before = kernelPath();

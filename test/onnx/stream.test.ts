@@ -84,4 +84,6 @@ test("graphs that are not causal are refused naming the node", () => {
   );
   rejects(() => load("lstm3_states_ts").stream(), "E_UNSUPPORTED", /initial states from the graph's inputs/);
   rejects(() => load("lstm_last_dynamo").stream(), "E_UNSUPPORTED", /cannot stream/);
+  // tf2onnx's time-step Loop (Keras SimpleRNN) is not stepped: the error names it.
+  rejects(() => load("keras_simple_rnn").stream(), "E_UNSUPPORTED", /\(Loop\)/);
 });

@@ -54,14 +54,26 @@ export interface GraphParts {
   outputs: Bytes[];
 }
 
-export function model(graph: GraphParts, opset = 17, irVersion = 8): Uint8Array {
-  const g = [
-    ...graph.nodes.flatMap((n) => bytes(1, n)),
-    ...str(2, "test_graph"),
-    ...(graph.initializers ?? []).flatMap((t) => bytes(5, t)),
-    ...graph.inputs.flatMap((i) => bytes(11, i)),
-    ...graph.outputs.flatMap((o) => bytes(12, o)),
+/** A GraphProto's fields. */
+export function graph(parts: GraphParts, name = "test_graph"): Bytes {
+  return [
+    ...parts.nodes.flatMap((n) => bytes(1, n)),
+    ...str(2, name),
+    ...(parts.initializers ?? []).flatMap((t) => bytes(5, t)),
+    ...parts.inputs.flatMap((i) => bytes(11, i)),
+    ...parts.outputs.flatMap((o) => bytes(12, o)),
   ];
+}
+
+/** A graph attribute (a Loop's body). */
+export const graphAttribute = (name: string, parts: GraphParts): Bytes => [
+  ...str(1, name),
+  ...bytes(6, graph(parts, name)),
+  ...int(20, 5),
+];
+
+export function model(parts: GraphParts, opset = 17, irVersion = 8): Uint8Array {
+  const g = graph(parts);
   return Uint8Array.from([...int(1, irVersion), ...str(2, "test"), ...bytes(7, g), ...bytes(8, int(2, opset))]);
 }
 
@@ -72,4 +84,15 @@ export function reluModel(): Uint8Array {
     inputs: [valueInfo("x", ["batch", 3])],
     outputs: [valueInfo("y", ["batch", 3])],
   });
+}
+
+/** An int64 initializer. */
+export function int64Tensor(name: string, dims: number[], values: number[]): Bytes {
+  const raw = [...new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer)];
+  return [...dims.flatMap((d) => int(1, d)), ...int(2, 7), ...str(8, name), ...bytes(9, raw)];
+}
+
+/** A bool initializer. */
+export function boolTensor(name: string, dims: number[], values: boolean[]): Bytes {
+  return [...dims.flatMap((d) => int(1, d)), ...int(2, 9), ...str(8, name), ...bytes(9, values.map(Number))];
 }

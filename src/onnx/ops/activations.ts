@@ -47,17 +47,14 @@ export function onnxActivation(
   nextBeta: () => number | undefined,
 ): Activation | null {
   const take = (next: () => number | undefined, fallback: number): number => next() ?? fallback;
-  switch (name.toLowerCase()) {
+  const lower = name.toLowerCase();
+  switch (lower) {
     case "sigmoid":
-      return getActivation("sigmoid", 2)!;
     case "tanh":
-      return getActivation("tanh", 2)!;
     case "relu":
-      return getActivation("relu", 2)!;
     case "softsign":
-      return getActivation("softsign", 2)!;
     case "softplus":
-      return getActivation("softplus", 2)!;
+      return getActivation(lower, 2)!;
     case "hardsigmoid": {
       const alpha = take(nextAlpha, 0.2);
       const beta = take(nextBeta, 0.5);

@@ -1,4 +1,5 @@
 /** Numpy-style broadcasting for the elementwise ops. */
+import { formatShape } from "../../tensor.js";
 import { broadcastOffsets } from "../../layers/ops/kernels.js";
 import { runtimeError } from "./types.js";
 
@@ -11,7 +12,7 @@ export function broadcastShape(shapes: readonly (readonly number[])[], label: st
       const d = s[i];
       if (d === out[axis] || d === 1) continue;
       if (out[axis] === 1) out[axis] = d;
-      else throw runtimeError(label, `shapes ${shapes.map((x) => `[${x.join(", ")}]`).join(" and ")} do not broadcast`);
+      else throw runtimeError(label, `shapes ${shapes.map(formatShape).join(" and ")} do not broadcast`);
     }
   }
   return out;

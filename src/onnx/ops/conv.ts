@@ -1,4 +1,5 @@
 /** Conv (any rank, groups, dilations, pads) and pooling, channels first as ONNX lays them out. */
+import { formatShape } from "../../tensor.js";
 import { channelsFirst, planConvolution, type ConvCall, type ConvShape } from "../../kernels/conv/index.js";
 import { elementCount, type Value } from "../values.js";
 import { bindable, pureOps, runtimeError, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
@@ -62,7 +63,7 @@ function conv(node: NodeReader): OpKernel {
     };
   const [filters, perGroup, ...kernel] = weight.shape;
   const spatial = kernel.length;
-  if (spatial < 1 || filters % group !== 0) throw node.error(`W has shape [${weight.shape.join(", ")}]`);
+  if (spatial < 1 || filters % group !== 0) throw node.error(`W has shape ${formatShape(weight.shape)}`);
   const shape: ConvShape = {
     kernel,
     strides: node.ints("strides") ?? kernel.map(() => 1),
@@ -77,7 +78,7 @@ function conv(node: NodeReader): OpKernel {
   const plan = { backend: convolution.backend, why: [convolution.reason] };
   return bindable(([x]) => {
     if (x!.shape.length !== spatial + 2 || x!.shape[1] !== shape.inChannels || !(x!.data instanceof Float32Array))
-      throw runtimeError(node.label, `input of shape [${x!.shape.join(", ")}] for W [${weight.shape.join(", ")}]`);
+      throw runtimeError(node.label, `input of shape ${formatShape(x!.shape)} for W ${formatShape(weight.shape)}`);
     const batch = x!.shape[0];
     const input = x!.shape.slice(2);
     const w = windowOf(node, spatial, kernel, input);
@@ -100,7 +101,7 @@ function pool(node: NodeReader, kind: "max" | "average"): OpKernel {
   return ([x]) => {
     const spatial = x!.shape.length - 2;
     if (spatial !== kernelShape.length || (spatial !== 1 && spatial !== 2))
-      throw runtimeError(node.label, `input of shape [${x!.shape.join(", ")}]`);
+      throw runtimeError(node.label, `input of shape ${formatShape(x!.shape)}`);
     const [batch, channels] = x!.shape;
     const inSize = x!.shape.slice(2);
     const w = windowOf(node, spatial, kernelShape, inSize);
@@ -139,24 +140,10 @@ const windowAttributes = ["auto_pad", "dilations", "kernel_shape", "pads", "stri
 const op = pureOps("convolution");
 
 export const convOps: OpDefinition[] = [
-  op(
-    "Conv",
-    1,
-    [...windowAttributes, "group"],
-    "1-D, 2-D and 3-D (constant weights); `group`, `dilations`, `pads`, `auto_pad`",
-    conv,
-  ),
-  op("MaxPool", 8, [...windowAttributes, "ceil_mode", "storage_order"], "1-D and 2-D; `ceil_mode`", (n) =>
-    pool(n, "max"),
-  ),
-  op(
-    "AveragePool",
-    7,
-    [...windowAttributes, "ceil_mode", "count_include_pad"],
-    "1-D and 2-D; `ceil_mode`, `count_include_pad`",
-    (n) => pool(n, "average"),
-  ),
-  op("GlobalAveragePool", 1, [], "", () => globalAveragePool),
+  op("Conv", 1, [...windowAttributes, "group"], conv),
+  op("MaxPool", 8, [...windowAttributes, "ceil_mode", "storage_order"], (n) => pool(n, "max")),
+  op("AveragePool", 7, [...windowAttributes, "ceil_mode", "count_include_pad"], (n) => pool(n, "average")),
+  op("GlobalAveragePool", 1, [], () => globalAveragePool),
 ];
 
 /** Mean over every spatial position: [batch, channels, ...] to [batch, channels, 1, ...]. */

@@ -1,8 +1,16 @@
 /** Elementwise ONNX ops: arithmetic, comparisons, activations, Cast, Clip, Where. */
 import { erf } from "../../kernels/activations.js";
-import { allocate, elementCount, type Value, type ValueType } from "../values.js";
+import { DATA_TYPES, allocate, elementCount, type Value, type ValueType } from "../values.js";
 import { broadcastShape, sourceIndex } from "./broadcast.js";
-import { bindable, runtimeError, type BoundNode, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
+import {
+  bindable,
+  pureOps,
+  runtimeError,
+  type BoundNode,
+  type NodeReader,
+  type OpDefinition,
+  type OpKernel,
+} from "./types.js";
 
 type Binary = (a: number, b: number) => number;
 
@@ -22,49 +30,35 @@ function reader(v: Value, outShape: readonly number[]): (i: number) => number {
   return (i) => data[index[i]];
 }
 
+const op = pureOps("elementwise");
+
 function binary(
   opType: string,
   f: Binary,
   result: (a: ValueType) => ValueType = (a) => a,
   intF: Binary = f,
 ): OpDefinition {
-  return {
-    opType,
-    family: "elementwise",
-    since: 7,
-    attributes: [],
-    summary: "numpy broadcasting",
-    pure: true,
-    prepare: (node) => {
-      const label = node.label;
-      return bindable(([a, b]) => {
-        const shape = broadcastShape([a!.shape, b!.shape], label);
-        const type = result(a!.type);
-        const out = allocate(type, elementCount(shape));
-        const fa = reader(a!, shape);
-        const fb = reader(b!, shape);
-        const op = a!.type === "float" ? f : intF;
-        return {
-          outputs: [{ type, shape, data: out }],
-          run() {
-            for (let i = 0; i < out.length; i++) out[i] = op(fa(i), fb(i));
-          },
-        };
-      });
-    },
-  };
+  return op(opType, 7, [], (node) => {
+    const label = node.label;
+    return bindable(([a, b]) => {
+      const shape = broadcastShape([a!.shape, b!.shape], label);
+      const type = result(a!.type);
+      const out = allocate(type, elementCount(shape));
+      const fa = reader(a!, shape);
+      const fb = reader(b!, shape);
+      const apply = a!.type === "float" ? f : intF;
+      return {
+        outputs: [{ type, shape, data: out }],
+        run() {
+          for (let i = 0; i < out.length; i++) out[i] = apply(fa(i), fb(i));
+        },
+      };
+    });
+  });
 }
 
 function unary(opType: string, f: (x: number) => number, attributes: string[] = [], since = 6): OpDefinition {
-  return {
-    opType,
-    family: "elementwise",
-    since,
-    attributes,
-    summary: attributes.length > 0 ? attributes.map((a) => `\`${a}\``).join(", ") : "",
-    pure: true,
-    prepare: () => unaryKernel(f),
-  };
+  return op(opType, since, attributes, () => unaryKernel(f));
 }
 
 function unaryKernel(f: (x: number) => number): OpKernel {
@@ -89,15 +83,7 @@ function unaryWith(
   make: (node: NodeReader) => (x: number) => number,
   since = 6,
 ): OpDefinition {
-  return {
-    opType,
-    family: "elementwise",
-    since,
-    attributes,
-    summary: attributes.map((a) => `\`${a}\``).join(", "),
-    pure: true,
-    prepare: (node) => unaryKernel(make(node)),
-  };
+  return op(opType, since, attributes, (node) => unaryKernel(make(node)));
 }
 
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
@@ -168,75 +154,47 @@ export const elementwiseOps: OpDefinition[] = [
     },
     20,
   ),
-  {
-    opType: "Clip",
-    family: "elementwise",
-    since: 11,
-    attributes: [],
-    summary: "`min`/`max` inputs",
-    pure: true,
-    prepare: () =>
-      bindable(([x, min, max]) => {
-        // Read per run (bounds are usually constants, but need not be).
-        const lo = (): number => (min == null ? -Infinity : min.data[0]);
-        const hi = (): number => (max == null ? Infinity : max.data[0]);
-        return unaryNode(x!, (v) => (v < lo() ? lo() : v > hi() ? hi() : v));
-      }),
-  },
-  {
-    opType: "Cast",
-    family: "elementwise",
-    since: 6,
-    attributes: ["to", "saturate"],
-    summary: "to float, integer and bool types",
-    pure: true,
-    prepare: (node) => {
-      const to = node.int("to", 0);
-      const type: ValueType | null = [1, 10, 11].includes(to)
-        ? "float"
-        : [2, 3, 4, 5, 6, 7, 12].includes(to)
-          ? "int"
-          : to === 9
-            ? "bool"
-            : null;
-      if (type === null) node.unsupported(`Cast to data type ${to} is not supported`);
-      return bindable(([x]) => {
-        const out = allocate(type!, x!.data.length);
-        const src = x!.data;
-        const truncate = type === "int" && x!.type === "float";
-        return {
-          outputs: [{ type: type!, shape: x!.shape, data: out }],
-          run() {
-            if (truncate) for (let i = 0; i < out.length; i++) out[i] = Math.trunc(src[i]);
-            else if (type === "bool") for (let i = 0; i < out.length; i++) out[i] = src[i] !== 0 ? 1 : 0;
-            else out.set(src);
-          },
-        };
-      });
-    },
-  },
-  {
-    opType: "Where",
-    family: "elementwise",
-    since: 9,
-    attributes: [],
-    summary: "numpy broadcasting",
-    pure: true,
-    prepare: (node) =>
-      bindable(([c, a, b]) => {
-        const shape = broadcastShape([c!.shape, a!.shape, b!.shape], node.label);
-        const out = allocate(a!.type, elementCount(shape));
-        const fc = reader(c!, shape);
-        const fa = reader(a!, shape);
-        const fb = reader(b!, shape);
-        return {
-          outputs: [{ type: a!.type, shape, data: out }],
-          run() {
-            for (let i = 0; i < out.length; i++) out[i] = fc(i) !== 0 ? fa(i) : fb(i);
-          },
-        };
-      }),
-  },
+  op("Clip", 11, [], () =>
+    bindable(([x, min, max]) => {
+      // Read per run (bounds are usually constants, but need not be).
+      const lo = (): number => (min == null ? -Infinity : min.data[0]);
+      const hi = (): number => (max == null ? Infinity : max.data[0]);
+      return unaryNode(x!, (v) => (v < lo() ? lo() : v > hi() ? hi() : v));
+    }),
+  ),
+  op("Cast", 6, ["to", "saturate"], (node) => {
+    const to = node.int("to", 0);
+    const type = DATA_TYPES[to]?.type;
+    if (type === undefined) node.unsupported(`Cast to data type ${to} is not supported`);
+    return bindable(([x]) => {
+      const out = allocate(type!, x!.data.length);
+      const src = x!.data;
+      const truncate = type === "int" && x!.type === "float";
+      return {
+        outputs: [{ type: type!, shape: x!.shape, data: out }],
+        run() {
+          if (truncate) for (let i = 0; i < out.length; i++) out[i] = Math.trunc(src[i]);
+          else if (type === "bool") for (let i = 0; i < out.length; i++) out[i] = src[i] !== 0 ? 1 : 0;
+          else out.set(src);
+        },
+      };
+    });
+  }),
+  op("Where", 9, [], (node) =>
+    bindable(([c, a, b]) => {
+      const shape = broadcastShape([c!.shape, a!.shape, b!.shape], node.label);
+      const out = allocate(a!.type, elementCount(shape));
+      const fc = reader(c!, shape);
+      const fa = reader(a!, shape);
+      const fb = reader(b!, shape);
+      return {
+        outputs: [{ type: a!.type, shape, data: out }],
+        run() {
+          for (let i = 0; i < out.length; i++) out[i] = fc(i) !== 0 ? fa(i) : fb(i);
+        },
+      };
+    }),
+  ),
 ];
 
 export function checkSameType(label: string, a: Value, b: Value): void {

@@ -1,4 +1,5 @@
 /** Products, normalizations, softmax and reductions. */
+import { formatShape } from "../../tensor.js";
 import { gemm, planProduct, type MatrixProduct } from "../../kernels/gemm/index.js";
 import type { KernelPlan } from "../../kernels/plan.js";
 import { softmaxAlong } from "../../kernels/softmax.js";
@@ -38,13 +39,13 @@ function bindMatmul(a: Value, b: Value, label: string, product: MatrixProduct | 
   const bShape = b.shape.length === 1 ? [b.shape[0], 1] : b.shape;
   const [m, k] = aShape.slice(-2);
   const [k2, n] = bShape.slice(-2);
-  if (k !== k2) throw runtimeError(label, `cannot multiply [${a.shape.join(", ")}] by [${b.shape.join(", ")}]`);
+  if (k !== k2) throw runtimeError(label, `cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}`);
   const batchShape = broadcastShape([aShape.slice(0, -2), bShape.slice(0, -2)], label);
   const batches = elementCount(batchShape);
   const aBatches = elementCount(aShape.slice(0, -2));
   const bBatches = elementCount(bShape.slice(0, -2));
   if (bBatches !== 1 && ((aBatches !== 1 && aBatches !== batches) || bBatches !== batches))
-    throw runtimeError(label, `batch axes of [${a.shape.join(", ")}] and [${b.shape.join(", ")}] are not supported`);
+    throw runtimeError(label, `batch axes of ${formatShape(a.shape)} and ${formatShape(b.shape)} are not supported`);
   const out = new Float32Array(batches * m * n);
   const ad = float32(a);
   const bd = float32(b);
@@ -255,15 +256,13 @@ function batchNorm(node: NodeReader): OpKernel {
 const def = pureOps("math");
 
 export const mathOps: OpDefinition[] = [
-  def("MatMul", 1, [], "numpy semantics (batched)", matmulOp),
-  def("Gemm", 7, ["alpha", "beta", "transA", "transB"], "`alpha`, `beta`, `transA`, `transB`", gemmOp),
-  def("Softmax", 1, ["axis"], "`axis` (opset < 13: flattened trailing axes)", (n) => softmax(n, false)),
-  def("LogSoftmax", 1, ["axis"], "`axis` (opset < 13: flattened trailing axes)", (n) => softmax(n, true)),
+  def("MatMul", 1, [], matmulOp),
+  def("Gemm", 7, ["alpha", "beta", "transA", "transB"], gemmOp),
+  def("Softmax", 1, ["axis"], (n) => softmax(n, false)),
+  def("LogSoftmax", 1, ["axis"], (n) => softmax(n, true)),
   ...Object.keys(reducers).map((opType) =>
-    def(opType, 1, ["axes", "keepdims", "noop_with_empty_axes"], "axes as attribute or input, `keepdims`", (n) =>
-      reduce(opType, n),
-    ),
+    def(opType, 1, ["axes", "keepdims", "noop_with_empty_axes"], (n) => reduce(opType, n)),
   ),
-  def("LayerNormalization", 17, ["axis", "epsilon", "stash_type"], "`axis`, `epsilon`", layerNorm),
-  def("BatchNormalization", 9, ["epsilon", "momentum", "training_mode"], "inference (`epsilon`)", batchNorm),
+  def("LayerNormalization", 17, ["axis", "epsilon", "stash_type"], layerNorm),
+  def("BatchNormalization", 9, ["epsilon", "momentum", "training_mode"], batchNorm),
 ];

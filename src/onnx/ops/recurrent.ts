@@ -4,6 +4,7 @@
  * order; W [gates*u, in] -> kernel [in, gates*u]); each direction is one cell run by the same
  * sequence driver as the Keras layers. The only coupling to that code is ./cells.ts.
  */
+import { formatShape } from "../../tensor.js";
 import { bidirectionalPlan, type KernelPlan } from "../../kernels/plan.js";
 import { runSequence, type SequenceOptions } from "../../kernels/recurrent/driver.js";
 import { bindable, runtimeError, type BoundNode, type NodeReader, type OpDefinition, type OpKernel } from "./types.js";
@@ -13,7 +14,6 @@ import { makeCell, sequenceBuffers, type CellKind, type DirectionCell } from "./
 
 /** Keras gate block k comes from ONNX gate block GATE_ORDER[kind][k]. */
 const GATE_ORDER: Record<CellKind, number[]> = { lstm: [0, 2, 3, 1], gru: [0, 1, 2], rnn: [0] };
-const GATE_COUNT: Record<CellKind, number> = { lstm: 4, gru: 3, rnn: 1 };
 const DEFAULT_ACTIVATIONS: Record<CellKind, string[]> = {
   lstm: ["Sigmoid", "Tanh", "Tanh"],
   gru: ["Sigmoid", "Tanh"],
@@ -84,15 +84,15 @@ function recurrent(kind: CellKind): OpDefinition["prepare"] {
       return () => {
         throw node.error("not runnable");
       };
-    const gates = GATE_COUNT[kind];
+    const gates = GATE_ORDER[kind].length;
     const [wDirs, wRows, inputs] = W.shape;
     if (W.shape.length !== 3 || wDirs !== directions || (u !== 0 && wRows !== gates * u))
-      throw node.error(`W has shape [${W.shape.join(", ")}]`);
+      throw node.error(`W has shape ${formatShape(W.shape)}`);
     const units = wRows / gates;
     if (R.shape.join() !== [directions, gates * units, units].join())
-      throw node.error(`R has shape [${R.shape.join(", ")}]`);
+      throw node.error(`R has shape ${formatShape(R.shape)}`);
     if (B !== null && B.shape.join() !== [directions, 2 * gates * units].join())
-      throw node.error(`B has shape [${B.shape.join(", ")}]`);
+      throw node.error(`B has shape ${formatShape(B.shape)}`);
     const linearBeforeReset = kind === "gru" && node.int("linear_before_reset", 0) === 1;
     const order = GATE_ORDER[kind];
     const perDirection = activations.length / directions;
@@ -120,7 +120,7 @@ function recurrent(kind: CellKind): OpDefinition["prepare"] {
       }
       const acts = activations.slice(d * perDirection, (d + 1) * perDirection);
       if (P !== null && P.shape.join() !== [directions, 3 * units].join())
-        throw node.error(`P has shape [${P.shape.join(", ")}]`);
+        throw node.error(`P has shape ${formatShape(P.shape)}`);
       const peepholes = P === null ? null : (P.data as Float32Array).slice(d * 3 * units, (d + 1) * 3 * units);
       const weights = { kernel, recurrentKernel, bias };
       cells.push(makeCell(kind, units, weights, acts, linearBeforeReset, { clip, inputForget, peepholes }));
@@ -164,7 +164,7 @@ function recurrentKernel(node: NodeReader, spec: RecurrentRun, batchMajorInput: 
   return bindable((inputs, carry = false): BoundNode => {
     const x = inputs[0]!;
     if (x.shape.length !== 3 || !(x.data instanceof Float32Array))
-      throw runtimeError(label, `X has shape [${x.shape.join(", ")}]`);
+      throw runtimeError(label, `X has shape ${formatShape(x.shape)}`);
     const [batch, time, features] = layout === 0 && !batchMajorInput ? [x.shape[1], x.shape[0], x.shape[2]] : x.shape;
     // [time, batch] order is [batch, time] order when either is 1.
     const timeFirst = layout === 0 && !batchMajorInput && time > 1 && batch > 1;
@@ -174,7 +174,7 @@ function recurrentKernel(node: NodeReader, spec: RecurrentRun, batchMajorInput: 
     const initial = [inputs[5] ?? null, kind === "lstm" ? (inputs[6] ?? null) : null].slice(0, stateCount);
     for (const s of initial)
       if (s !== null && elementCount(s.shape) !== directions * batch * units)
-        throw runtimeError(label, `initial state of shape [${s.shape.join(", ")}] for ${batch} x ${units}`);
+        throw runtimeError(label, `initial state of shape ${formatShape(s.shape)} for ${batch} x ${units}`);
     // Streams own their buffers; calls share a small workspace per direction.
     const runs = cells.map((cell) => sequenceBuffers(cell, batch, time, wantSequence, !carry));
     const backwards = (d: number): boolean => direction === "reverse" || d === 1;
@@ -306,9 +306,6 @@ export const recurrentOps: OpDefinition[] = [
     family: "recurrent",
     since: 7,
     attributes: [...common, "input_forget"],
-    summary:
-      "forward, reverse, bidirectional; `layout` 0/1; `initial_h`/`initial_c`; `sequence_lens`; `clip`; " +
-      "`input_forget`; peepholes `P`; all ONNX activations with `activation_alpha`/`activation_beta`",
     prepare: recurrent("lstm"),
   },
   {
@@ -316,7 +313,6 @@ export const recurrentOps: OpDefinition[] = [
     family: "recurrent",
     since: 7,
     attributes: [...common, "linear_before_reset"],
-    summary: "as LSTM (no `input_forget`, `P`); `linear_before_reset` 0 and 1",
     prepare: recurrent("gru"),
   },
   {
@@ -324,7 +320,6 @@ export const recurrentOps: OpDefinition[] = [
     family: "recurrent",
     since: 7,
     attributes: common,
-    summary: "as LSTM (no `clip`, `input_forget`, `P`)",
     prepare: recurrent("rnn"),
   },
 ];

@@ -1,8 +1,10 @@
 /** Every ONNX operator kerasless runs, by op type (default ONNX domain): the one list of what is supported. */
 import { convOps } from "./conv.js";
 import { elementwiseOps } from "./elementwise.js";
+import { loopOps } from "./loop.js";
 import { mathOps } from "./math.js";
 import { recurrentOps } from "./recurrent.js";
+import { sequenceOps } from "./sequence.js";
 import { shapeOps } from "./shape.js";
 import type { OpDefinition } from "./types.js";
 
@@ -12,6 +14,8 @@ export const onnxOps: readonly OpDefinition[] = [
   ...convOps,
   ...elementwiseOps,
   ...shapeOps,
+  ...sequenceOps,
+  ...loopOps,
 ];
 
 const byType = new Map(onnxOps.map((op) => [op.opType, op]));

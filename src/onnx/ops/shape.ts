@@ -1,5 +1,5 @@
 /** Ops that move or describe data without arithmetic: shapes, reshapes, slicing, gathering. */
-import { KeraslessError } from "../../errors.js";
+import { formatShape } from "../../tensor.js";
 import { allocate, checkedCount, elementCount, type Value } from "../values.js";
 import { gatherOffsets, stridesOf } from "../../layers/ops/kernels.js";
 import { broadcastShape, sourceIndex } from "./broadcast.js";
@@ -101,7 +101,7 @@ function bindConcat(values: Value[], axis: number, label: string): BoundNode {
   shape[a] = 0;
   for (const v of values) {
     if (v.shape.length !== rank || v.shape.some((d, i) => i !== a && d !== first.shape[i]))
-      throw runtimeError(label, `cannot concatenate shapes ${values.map((x) => `[${x.shape.join(", ")}]`).join(", ")}`);
+      throw runtimeError(label, `cannot concatenate shapes ${values.map((x) => formatShape(x.shape)).join(", ")}`);
     shape[a] += v.shape[a];
   }
   const outer = elementCount(shape.slice(0, a));
@@ -126,7 +126,7 @@ function reshape(x: Value, spec: number[], allowZero: boolean, label: string): V
   const unknown = shape.indexOf(-1);
   if (unknown >= 0) shape[unknown] = known === 0 ? 0 : x.data.length / known;
   if (shape.some((d) => !Number.isInteger(d) || d < 0) || elementCount(shape) !== x.data.length)
-    throw runtimeError(label, `cannot reshape [${x.shape.join(", ")}] to [${spec.join(", ")}]`);
+    throw runtimeError(label, `cannot reshape ${formatShape(x.shape)} to ${formatShape(spec)}`);
   return view(x, shape);
 }
 
@@ -198,42 +198,36 @@ function splitSizes(node: NodeReader, inputs: readonly (Value | null)[], dim: nu
 }
 
 export const shapeOps: OpDefinition[] = [
-  op("Identity", 1, [], "", () => views((inputs) => [inputs[0]!])),
-  op("Dropout", 7, ["seed", "ratio"], "inference: the input unchanged", () =>
+  op("Identity", 1, [], () => views((inputs) => [inputs[0]!])),
+  op("Dropout", 7, ["seed", "ratio"], () =>
     views((inputs) => [
       inputs[0]!,
       { type: "bool", shape: inputs[0]!.shape, data: new Uint8Array(inputs[0]!.data.length).fill(1) },
     ]),
   ),
-  op("Shape", 1, ["start", "end"], "`start`, `end`", (node) => ([x]) => {
+  op("Shape", 1, ["start", "end"], (node) => ([x]) => {
     const rank = x!.shape.length;
     const norm = (v: number): number => Math.min(Math.max(v < 0 ? v + rank : v, 0), rank);
     return [ints(x!.shape.slice(norm(node.int("start", 0)), norm(node.int("end", rank)))) as Value];
   }),
-  op("Size", 1, [], "", () => ([x]) => [{ type: "int", shape: [], data: Float64Array.of(x!.data.length) }]),
-  op(
-    "Constant",
-    1,
-    ["value", "value_float", "value_floats", "value_int", "value_ints"],
-    "tensor and number values",
-    (node) => {
-      const t = node.tensor("value");
-      let value: Value | null = t;
-      if (node.has("value_float"))
-        value = { type: "float", shape: [], data: Float32Array.of(node.float("value_float", 0)) };
-      if (node.has("value_floats"))
-        value = {
-          type: "float",
-          shape: [node.floats("value_floats")!.length],
-          data: Float32Array.from(node.floats("value_floats")!),
-        };
-      if (node.has("value_int")) value = { type: "int", shape: [], data: Float64Array.of(node.int("value_int", 0)) };
-      if (node.has("value_ints")) value = ints(node.ints("value_ints")!);
-      if (value === null) node.unsupported("a Constant without a value kerasless reads");
-      return () => [value!];
-    },
-  ),
-  op("ConstantOfShape", 9, ["value"], "", (node) => {
+  op("Size", 1, [], () => ([x]) => [{ type: "int", shape: [], data: Float64Array.of(x!.data.length) }]),
+  op("Constant", 1, ["value", "value_float", "value_floats", "value_int", "value_ints"], (node) => {
+    const t = node.tensor("value");
+    let value: Value | null = t;
+    if (node.has("value_float"))
+      value = { type: "float", shape: [], data: Float32Array.of(node.float("value_float", 0)) };
+    if (node.has("value_floats"))
+      value = {
+        type: "float",
+        shape: [node.floats("value_floats")!.length],
+        data: Float32Array.from(node.floats("value_floats")!),
+      };
+    if (node.has("value_int")) value = { type: "int", shape: [], data: Float64Array.of(node.int("value_int", 0)) };
+    if (node.has("value_ints")) value = ints(node.ints("value_ints")!);
+    if (value === null) node.unsupported("a Constant without a value kerasless reads");
+    return () => [value!];
+  }),
+  op("ConstantOfShape", 9, ["value"], (node) => {
     const fill = node.tensor("value") ?? { type: "float", shape: [1], data: Float32Array.of(0) };
     return ([shape]) => {
       const dims = intsOf(shape!);
@@ -243,26 +237,26 @@ export const shapeOps: OpDefinition[] = [
       return [{ type: fill.type, shape: dims, data: out }];
     };
   }),
-  op("Reshape", 5, ["allowzero"], "`allowzero`", (node) =>
+  op("Reshape", 5, ["allowzero"], (node) =>
     views(([x, shape]) => [reshape(x!, intsOf(shape!), node.int("allowzero", 0) === 1, node.label)]),
   ),
-  op("Flatten", 1, ["axis"], "`axis`", (node) =>
+  op("Flatten", 1, ["axis"], (node) =>
     views(([x]) => {
       const axis = node.int("axis", 1);
       const a = axis < 0 ? axis + x!.shape.length : axis;
       return [view(x!, [elementCount(x!.shape.slice(0, a)), elementCount(x!.shape.slice(a))])];
     }),
   ),
-  op("Squeeze", 1, ["axes"], "axes as attribute or input", (node) =>
+  op("Squeeze", 1, ["axes"], (node) =>
     views((inputs) => {
       const x = inputs[0]!;
       const axes = axesFrom(node, inputs, 1)?.map((a) => axisOf(a, x.shape.length, node.label));
       const shape = x.shape.filter((d, i) => (axes === undefined ? d !== 1 : !axes.includes(i)));
-      if (axes?.some((a) => x.shape[a] !== 1)) throw runtimeError(node.label, `cannot squeeze [${x.shape.join(", ")}]`);
+      if (axes?.some((a) => x.shape[a] !== 1)) throw runtimeError(node.label, `cannot squeeze ${formatShape(x.shape)}`);
       return [view(x, shape)];
     }),
   ),
-  op("Unsqueeze", 1, ["axes"], "axes as attribute or input", (node) =>
+  op("Unsqueeze", 1, ["axes"], (node) =>
     views((inputs) => {
       const x = inputs[0]!;
       const axes = axesFrom(node, inputs, 1) ?? [];
@@ -274,7 +268,7 @@ export const shapeOps: OpDefinition[] = [
       return [view(x, shape)];
     }),
   ),
-  op("Transpose", 1, ["perm"], "`perm`", (node) =>
+  op("Transpose", 1, ["perm"], (node) =>
     bindable(([x]) => {
       const perm = node.ints("perm") ?? x!.shape.map((_, i) => x!.shape.length - 1 - i);
       if (perm.length !== x!.shape.length)
@@ -282,7 +276,7 @@ export const shapeOps: OpDefinition[] = [
       return bindTranspose(x!, perm);
     }),
   ),
-  op("Concat", 4, ["axis"], "`axis`", (node) =>
+  op("Concat", 4, ["axis"], (node) =>
     bindable((inputs) =>
       bindConcat(
         inputs.filter((v): v is Value => v !== null),
@@ -291,7 +285,7 @@ export const shapeOps: OpDefinition[] = [
       ),
     ),
   ),
-  op("Split", 2, ["axis", "split", "num_outputs"], "`split` as attribute or input, `num_outputs`", (node) =>
+  op("Split", 2, ["axis", "split", "num_outputs"], (node) =>
     bindable((inputs) => {
       const x = inputs[0]!;
       const axis = axisOf(node.int("axis", 0), x.shape.length, node.label);
@@ -307,14 +301,12 @@ export const shapeOps: OpDefinition[] = [
       return { outputs: parts.map((p) => p.outputs[0]), run: chain(x, parts).run };
     }),
   ),
-  op("Slice", 10, [], "`starts`, `ends`, `axes`, `steps` inputs", (node) =>
-    bindable((inputs) => bindSlice(node, inputs)),
-  ),
-  op("Gather", 1, ["axis"], "`axis`", (node) =>
+  op("Slice", 10, [], (node) => bindable((inputs) => bindSlice(node, inputs))),
+  op("Gather", 1, ["axis"], (node) =>
     bindable(([x, indices]) => bindGather(x!, indices!, node.int("axis", 0), node.label)),
   ),
-  op("Expand", 8, [], "", (node) => ([x, shape]) => [expand(x!, intsOf(shape!), node.label)]),
-  op("Range", 11, [], "", (node) => ([start, limit, delta]) => {
+  op("Expand", 8, [], (node) => ([x, shape]) => [expand(x!, intsOf(shape!), node.label)]),
+  op("Range", 11, [], (node) => ([start, limit, delta]) => {
     const [s, l, d] = [start!.data[0], limit!.data[0], delta!.data[0]];
     const count = Math.max(0, Math.ceil((l - s) / d));
     checkedCount([count], `${node.label}'s output`);
@@ -323,7 +315,3 @@ export const shapeOps: OpDefinition[] = [
     return [{ type: start!.type, shape: [count], data: out }];
   }),
 ];
-
-export function unsupportedShape(label: string, problem: string): KeraslessError {
-  return new KeraslessError("E_UNSUPPORTED", `${label}: ${problem}`);
-}

@@ -1,7 +1,8 @@
 /** What an ONNX operator is to kerasless: its checks at load and the kernel it leaves to run. */
 import { KeraslessError } from "../../errors.js";
 import type { KernelPlan } from "../../kernels/plan.js";
-import { nodeLabel, type OnnxAttribute, type OnnxNode } from "../proto.js";
+import type { OnnxGraph } from "../graph.js";
+import { nodeLabel, type OnnxAttribute, type OnnxGraphProto, type OnnxNode } from "../proto.js";
 import { decodeTensorProto, type Value } from "../values.js";
 
 /** Runs one node: inputs in the node's order (null for an omitted optional input). */
@@ -11,6 +12,13 @@ export interface OpKernel {
   readonly bind?: NodeBinder;
   /** Which backend runs the node and why (recurrent ops, products, convolutions). */
   readonly plan?: KernelPlan;
+  /**
+   * Values of enclosing graphs that the node reads without listing them (a Loop body's outer
+   * values), by name: the graph gives them to the kernel after the node's own inputs.
+   */
+  readonly implicitInputs?: readonly string[];
+  /** The node's subgraph, planned at load (a Loop body): for summaries. */
+  readonly subgraph?: OnnxGraph;
   /**
    * Recurrent ops of layout 0: the same node reading X as [batch, time, features], for a plan
    * that drops the Transpose an exporter put before it (../fuse.ts).
@@ -58,8 +66,6 @@ export interface OpDefinition {
   readonly since: number;
   /** The attributes kerasless reads; any other attribute on the node is reported. */
   readonly attributes: readonly string[];
-  /** What is supported, for the docs table (markdown). */
-  readonly summary: string;
   /** True when the op's outputs depend only on its inputs (so constants fold at load). */
   readonly pure?: boolean;
   /** Reads the node's attributes (and constant inputs), reports problems, returns the kernel. */
@@ -68,23 +74,16 @@ export interface OpDefinition {
 
 /**
  * The definer of one docs family's pure ops (outputs that depend only on inputs, so constants
- * fold at load): `const op = pureOps("shape")`, then `op("Reshape", 5, [], "...", prepare)`.
+ * fold at load): `const op = pureOps("shape")`, then `op("Reshape", 5, [], prepare)`.
  */
 export function pureOps(
   family: string,
-): (
-  opType: string,
-  since: number,
-  attributes: string[],
-  summary: string,
-  prepare: OpDefinition["prepare"],
-) => OpDefinition {
-  return (opType, since, attributes, summary, prepare) => ({
+): (opType: string, since: number, attributes: string[], prepare: OpDefinition["prepare"]) => OpDefinition {
+  return (opType, since, attributes, prepare) => ({
     opType,
     family,
     since,
     attributes,
-    summary,
     pure: true,
     prepare,
   });
@@ -99,6 +98,8 @@ export class NodeReader {
     readonly opset: number,
     private readonly constants: (name: string) => Value | undefined,
     private readonly report: (problem: string) => void,
+    /** Plans a subgraph in the node's scope (the values defined before the node are visible in it). */
+    private readonly planSubgraph: (graph: OnnxGraphProto) => OnnxGraph,
     /** Whether a value is read by some node or is a graph output (default: assume it is). */
     private readonly isRead: (name: string) => boolean = () => true,
   ) {
@@ -152,6 +153,12 @@ export class NodeReader {
   tensor(name: string): Value | null {
     const t = this.attributes.get(name)?.t;
     return t == null ? null : decodeTensorProto(t, null);
+  }
+
+  /** The graph attribute `name`, planned (every op in it checked); null when the node has none. */
+  subgraph(name: string): OnnxGraph | null {
+    const g = this.attributes.get(name)?.g;
+    return g == null ? null : this.planSubgraph(g);
   }
 
   /** Input i's name, or "" when omitted. */

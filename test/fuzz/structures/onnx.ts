@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModelFromBytes } from "../../../src/load.js";
 import { loadModel } from "../../../src/node.js";
+import { nestedModel, whileModel } from "../../onnx/loop-models.js";
 import { bytes, int, model, node, str, valueInfo, varint, type Bytes } from "../../onnx/write.js";
 
 export interface OnnxAttack {
@@ -105,4 +106,16 @@ export function externalLocation(location: string): OnnxAttack {
       }
     },
   };
+}
+
+/** Loops nested `depth` deep, each of `tripCount` iterations, adding 1: tripCount^depth, or E_LIMIT. */
+export function nestedLoops(depth: number, tripCount: number): OnnxAttack {
+  const b = nestedModel(depth, tripCount);
+  return { bytes: b, run: () => Array.from(load(b).predict({ shape: [1], data: [1] })[0].data) };
+}
+
+/** A while loop whose M claims `tripCount` and whose condition stops it after `limit` iterations. */
+export function whileLoop(limit: number, tripCount: number): OnnxAttack {
+  const b = whileModel(limit, tripCount);
+  return { bytes: b, run: () => load(b).predict({ shape: [1], data: [0] })[1].shape[0] };
 }
