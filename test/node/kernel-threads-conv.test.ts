@@ -103,7 +103,9 @@ test(
       const kernel = random(size(shape.kernel) * shape.inChannels * shape.outChannels, seed);
       const bias = withBias ? random(shape.outChannels, seed + 1) : null;
       const x = random(call.batch * size(call.input) * shape.inChannels, seed + 2);
-      const threaded = planConvolution(shape, kernel, bias, epilogue);
+      // Forced: pointwise shapes are planned on one thread by default (chooseConvBackend), the team must still match.
+      const team = { backend: "wasm-im2col-threads", reason: "test" } as const;
+      const threaded = planConvolution(shape, kernel, bias, epilogue, team);
       assert.equal(threaded.backend, "wasm-im2col-threads");
       const alone = planConvolution(shape, kernel, bias, epilogue, { backend: "wasm-im2col", reason: "test" });
       return { shape, call, kernel, bias, epilogue, x, threaded, alone };

@@ -91,9 +91,13 @@ export function chooseConvBackend(shape: ConvShape): ConvChoice {
   const filters = shape.outChannels / shape.groups;
   if (kernelPath() === "wasm" && filters >= WASM_MIN_FILTERS) {
     const blocks = `${filters} filters per group: one SIMD product per block`;
-    if (team !== null && shape.groups === 1)
+    // A pointwise convolution reads its input where it lies on one thread; the team would copy it
+    // in and out, which measured slower at every size (bench/conv-threads.ts --sweep, decisions.md).
+    const pointwise = shape.kernel.every((k) => k === 1) && shape.strides.every((s) => s === 1);
+    if (team !== null && shape.groups === 1 && !pointwise)
       return { backend: "wasm-im2col-threads", reason: threaded(blocks, team.size) };
-    return { backend: "wasm-im2col", reason: blocks + oneThread(team, `${shape.groups} groups`) };
+    const why = pointwise ? "pointwise: read in place" : `${shape.groups} groups`;
+    return { backend: "wasm-im2col", reason: blocks + oneThread(team, why) };
   }
   if (channels < IM2COL_BELOW_CHANNELS)
     return { backend: "typescript-im2col", reason: `${channels} input channels per group: one product per block` };
