@@ -73,7 +73,12 @@ function isTensorLike(v: unknown): v is TensorLike {
   return typeof v === "object" && v !== null && !Array.isArray(v) && "shape" in v && "data" in v;
 }
 
-export function normalizeInputs(given: PredictInput, inputs: readonly TensorInfo[]): Tensor[] {
+export function normalizeInputs(
+  given: PredictInput,
+  inputs: readonly TensorInfo[],
+  /** False for ONNX graphs, whose inputs need not share a batch axis (time-first x, [layers, batch, units] states). */
+  sharedBatch = true,
+): Tensor[] {
   let list: InputValue[];
   if (inputs.length === 1) {
     if (isRecord(given) && Object.hasOwn(given as object, inputs[0].name))
@@ -120,6 +125,7 @@ export function normalizeInputs(given: PredictInput, inputs: readonly TensorInfo
     );
   }
   const tensors = list.map((value, i) => toTensor(value, inputs[i]));
+  if (!sharedBatch) return tensors;
   const batch = tensors[0].shape[0];
   tensors.forEach((t, i) => {
     if (t.shape[0] !== batch) {

@@ -89,6 +89,12 @@ export class Graph implements GraphView {
     const lastUse = packedCopy(calls.map(() => -1));
     calls.forEach((call, i) => call.inputs.forEach(([producer]) => (lastUse[producer] = i)));
     outputs.forEach(([producer]) => (lastUse[producer] = calls.length));
+    // An input layer that is not one of the model's inputs would run with no value (a config whose
+    // input_layers name another layer twice).
+    calls.forEach((call, i) => {
+      if (call.inputs.length === 0 && inputIndex[i] < 0 && lastUse[i] >= 0)
+        throw call.layer.error("E_CONFIG", "is read by other layers but is not one of the model's inputs");
+    });
     const detaching = calls.some((call) => call.layer.detachesInputMasks(call.arguments).length > 0);
     const nulls = new Map<number, Masks>();
     const noMasks = (count: number): Masks => {

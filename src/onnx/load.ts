@@ -1,13 +1,12 @@
 /** .onnx bytes to a Model: detection, decoding, the graph, and the Model API over it. */
 import { KeraslessError } from "../errors.js";
 import { ProtoReader } from "../io/protobuf.js";
-import type { PredictInput, TensorInfo } from "../inputs.js";
+import { normalizeInputs, type PredictInput, type TensorInfo } from "../inputs.js";
 import { Model, type LayerInfo, type ModelEngine } from "../model.js";
 import { ModelStream, type StreamOptions } from "../stream.js";
 import type { LayerRow, SummaryData } from "../summary.js";
 import { Tensor } from "../tensor.js";
 import { OnnxGraph } from "./graph.js";
-import { onnxInputs } from "./inputs.js";
 import { OnnxStepGraph } from "./stream.js";
 import { decodeModel, nodeLabel, nodeName } from "./proto.js";
 import type { ExternalFiles } from "./values.js";
@@ -64,7 +63,7 @@ class OnnxEngine implements ModelEngine {
   }
 
   predict(given: PredictInput): Tensor[] {
-    return this.graph.run(onnxInputs(given, this.inputs));
+    return this.graph.run(normalizeInputs(given, this.inputs, false));
   }
 
   stream(options?: StreamOptions): ModelStream {

@@ -91,3 +91,17 @@ test("bug 12 (review): call keywords named __proto__ are plain keys, not the key
   assert.equal((constants as Record<string, unknown>).training, undefined);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
+
+test("bug 13 (fuzz seed 20261127 #32150): an input layer left out of input_layers is a config error, not TypeError", () => {
+  // The fuzzer flipped a bit of a name in input_layers: the model listed one input twice, and a
+  // layer read the other input layer, which then ran with no value.
+  const dir = `${FIXTURES}keras2/attention_concat/`;
+  const json = JSON.parse(readFileSync(`${dir}model.json`, "utf8"));
+  json.config.input_layers = [json.config.input_layers[1], json.config.input_layers[1]];
+  const w = { name: "weights.h5", bytes: new Uint8Array(readFileSync(`${dir}weights.h5`)) };
+  rejects(
+    () => loadModelFromBytes({ name: "model.json", bytes: new TextEncoder().encode(JSON.stringify(json)) }, w),
+    "E_CONFIG",
+    /layer "x" \(InputLayer\): is read by other layers but is not one of the model's inputs/,
+  );
+});
