@@ -92,7 +92,7 @@ test("bug 12 (review): call keywords named __proto__ are plain keys, not the key
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
 
-test("bug 13 (fuzz seed 20261127 #32150): an input layer left out of input_layers is a config error, not TypeError", () => {
+test("bug 13 (fuzz seed 20261127 #32150): an input layer missing from input_layers is a config error", () => {
   // The fuzzer flipped a bit of a name in input_layers: the model listed one input twice, and a
   // layer read the other input layer, which then ran with no value.
   const dir = `${FIXTURES}keras2/attention_concat/`;
