@@ -8,8 +8,7 @@
  * row of outputs, channels innermost (contiguous in x, W and y), so no gather and no product of
  * width 1 (what the grouped im2col way runs per channel).
  */
-import type { Activation } from "../activations.js";
-import type { ConvCall, ConvShape } from "./geometry.js";
+import type { ConvCall, ConvFunction, ConvShape } from "./geometry.js";
 
 /** Whether the depthwise ways can run `shape`: one input channel per group, 1 or 2 spatial axes. */
 export function isDepthwise(shape: ConvShape): boolean {
@@ -52,15 +51,7 @@ export function columnRange(g: Planar, kx: number): [number, number] {
   return [first, end];
 }
 
-export function depthwiseConv(
-  x: Float32Array,
-  kernel: Float32Array,
-  bias: Float32Array | null,
-  epilogue: Activation | null,
-  shape: ConvShape,
-  call: ConvCall,
-  y: Float32Array,
-): void {
+export const depthwiseConv: ConvFunction = (x, kernel, bias, epilogue, shape, call, y) => {
   const C = shape.inChannels;
   const F = shape.outChannels;
   const M = F / C;
@@ -94,4 +85,4 @@ export function depthwiseConv(
       if (epilogue !== null) epilogue.apply(y, yRow, y, yRow, g.OW, F);
     }
   }
-}
+};
