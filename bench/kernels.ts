@@ -5,7 +5,7 @@
  * round (the machine is shared and noisy); each round times a batch of calls lasting ~20 ms.
  * Every variant's output is checked against the first one's before timing.
  *
- *   node --import tsx bench/kernels.ts [--rounds 9] [--only dense|conv|transpose|attention|depthwise]
+ *   node --import tsx bench/kernels.ts [--rounds 9] [--only gemm|dense|conv|transpose|attention|depthwise]
  */
 import { getActivation, type Activation } from "../src/kernels/activations.js";
 import { gemm } from "../src/kernels/gemm/typescript.js";
@@ -17,7 +17,8 @@ import {
   type ConvCall,
   type ConvShape,
 } from "../src/kernels/conv/index.js";
-import { kernelPath } from "../src/kernels/wasm.js";
+import { kernelModule, kernelPath } from "../src/kernels/wasm.js";
+import { MemoryPlacer } from "../src/kernels/wasm-memory.js";
 import { conv1dBefore, conv1dTransposeBefore } from "./lib/kernels-before.js";
 
 const argument = (name: string): string | undefined => {
@@ -88,6 +89,40 @@ function compare(title: string, variants: Variant[]): void {
       `  ${v.name.padEnd(22)} ${m.toFixed(2).padStart(10)} µs  [${lo.toFixed(2)} .. ${hi.toFixed(2)}]${ratio}`,
     );
   });
+}
+
+/**
+ * The matrix product's own kernels, called directly (no copies, no epilogue): the TypeScript one
+ * and wasm/gemm.ts' on operands already in its instance's memory. rows 1 is what batch-1 heads and
+ * streaming steps run, an odd count reaches the row tails, many rows the tiles.
+ */
+function gemmKernels(rows: number, inner: number, cols: number): void {
+  const a = random(rows * inner, 16);
+  const b = random(inner * cols, 17);
+  const bias = random(cols, 18);
+  const out = new Float32Array(rows * cols);
+  const variants: Variant[] = [
+    {
+      name: "typescript",
+      output: out,
+      run: () => gemm(a, 0, inner, b, 0, cols, out, 0, cols, rows, inner, cols, bias, false),
+    },
+  ];
+  const module = kernelModule();
+  if (module !== null) {
+    type Exports = { memory: WebAssembly.Memory; gemm(...args: number[]): void };
+    const wasm = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
+    const placer = new MemoryPlacer(wasm.memory, 64);
+    const [ap, bp, biasPtr] = [placer.place(a), placer.place(b), placer.place(bias)];
+    const cp = placer.place(new Float32Array(rows * cols));
+    const output = new Float32Array(wasm.memory.buffer, cp, rows * cols);
+    variants.push({
+      name: "wasm",
+      output,
+      run: () => wasm.gemm(ap, inner, bp, cols, cp, cols, rows, inner, cols, biasPtr, 0),
+    });
+  }
+  compare(`GEMM ${rows}x${inner} · ${inner}x${cols}`, variants);
 }
 
 function dense(batch: number, inner: number, units: number, activation: string): void {
@@ -241,6 +276,15 @@ function attentionProjection(batch: number, steps: number, dim: number, heads: n
 }
 
 console.log(`kernel benchmark, ${ROUNDS} interleaved rounds; median µs per call [min .. max]; Node ${process.version}`);
+if (!ONLY || ONLY === "gemm") {
+  gemmKernels(1, 128, 512); // W2/W5's recurrent step (TypeScript path)
+  gemmKernels(1, 128, 16); // one panel of that step (WebAssembly path: gemmPacked)
+  gemmKernels(1, 64, 24);
+  gemmKernels(3, 64, 64);
+  gemmKernels(7, 128, 128);
+  gemmKernels(64, 64, 256); // W4's input projection rows, and the like
+  gemmKernels(256, 128, 64);
+}
 if (!ONLY || ONLY === "dense") {
   dense(1, 128, 1, "linear"); // W2/W5 head
   dense(256, 128, 1, "linear"); // W3 head
