@@ -75,23 +75,16 @@ export function chooseGemmBackend(inner: number, cols: number): BackendChoice {
 }
 
 /**
- * A product that keeps its own copy of the weights. (Made outside planProduct: closures made
- * there would keep its scope, and with it the arrays the layer drops, alive.)
+ * A product that keeps its own copy of the weights, in one instance's WebAssembly memory or a
+ * thread team's (which splits the rows). Made outside planProduct: closures made there would keep
+ * its scope, and with it the arrays the layer drops, alive.
  */
-function holding(choice: BackendChoice, product: WasmProduct): MatrixProduct {
-  const { inner, cols } = product;
-  return {
-    ...choice,
-    inner,
-    cols,
-    run: (a, aOffset, rows, c, cOffset) => product.run(a, aOffset, rows, c, cOffset),
-    held: () => product.held(),
-  };
-}
-
-/** A product the thread team splits by rows (made outside planProduct, as holding()). */
-function splitByRows(choice: BackendChoice, product: TeamProduct): MatrixProduct {
-  const { inChannels: inner, outChannels: cols } = product.shape;
+function holding(
+  choice: BackendChoice,
+  inner: number,
+  cols: number,
+  product: Pick<TeamProduct, "runRows" | "held">,
+): MatrixProduct {
   return {
     ...choice,
     inner,
@@ -112,11 +105,12 @@ export function planProduct(
   const team = choice.backend === "wasm-threads" ? kernelTeam() : null;
   if (team !== null) {
     const shape = { kernel: [], strides: [], dilations: [], groups: 1, inChannels: inner, outChannels: cols };
-    return splitByRows(choice, team.product(shape, weights, bias, epilogue));
+    return holding(choice, inner, cols, team.product(shape, weights, bias, epilogue));
   }
   // Without a team now (a forced choice), "wasm-threads" runs on one thread, as "wasm".
   const module = choice.backend !== "typescript" ? kernelModule() : null;
-  if (module !== null) return holding(choice, new WasmProduct(module, weights, bias, epilogue, inner, cols));
+  if (module !== null)
+    return holding(choice, inner, cols, new WasmProduct(module, weights, bias, epilogue, inner, cols));
   const backend =
     choice.backend !== "typescript" ? { backend: "typescript" as const, reason: "WebAssembly not ready" } : choice;
   return {

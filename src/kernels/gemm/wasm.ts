@@ -66,7 +66,8 @@ export class WasmProduct {
     return this.biasPtr === 0 ? [weights] : [weights, read(this.biasPtr, this.cols)];
   }
 
-  run(a: Float32Array, aOffset: number, rows: number, c: Float32Array, cOffset: number): void {
+  /** c[cOffset + m*cols ..] = epilogue(bias + a[aOffset + m*inner ..] · weights) for m < rows (as TeamProduct's). */
+  runRows(a: Float32Array, aOffset: number, rows: number, c: Float32Array, cOffset: number): void {
     const aView = this.input(rows);
     // Element loops, not subarray().set(): a call allocates nothing (streaming runs it every step).
     const aLength = rows * this.inner;
