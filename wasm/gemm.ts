@@ -22,81 +22,71 @@ export function gemm(
   const lb = <usize>ldb << 2;
   const lc = <usize>ldc << 2;
   let m = 0;
-  // Four rows by eight columns: eight accumulators, two loads of b and four broadcasts of a per k.
   for (; m + 3 < rows; m += 4) {
-    const a0 = a + <usize>m * la;
-    const c0 = c + <usize>m * lc;
-    let n = 0;
-    for (; n + 7 < cols; n += 8) {
-      const cn = c0 + (<usize>n << 2);
-      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
-      let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
-      if (accumulate) {
-        s00 = v128.load(cn); s01 = v128.load(cn, 16);
-        s10 = v128.load(cn + lc); s11 = v128.load(cn + lc, 16);
-        s20 = v128.load(cn + 2 * lc); s21 = v128.load(cn + 2 * lc, 16);
-        s30 = v128.load(cn + 3 * lc); s31 = v128.load(cn + 3 * lc, 16);
-      }
-      if (bias) {
-        const b0 = v128.load(bias + (<usize>n << 2));
-        const b1 = v128.load(bias + (<usize>n << 2), 16);
-        s00 = f32x4.add(s00, b0); s01 = f32x4.add(s01, b1);
-        s10 = f32x4.add(s10, b0); s11 = f32x4.add(s11, b1);
-        s20 = f32x4.add(s20, b0); s21 = f32x4.add(s21, b1);
-        s30 = f32x4.add(s30, b0); s31 = f32x4.add(s31, b1);
-      }
-      let bk = b + (<usize>n << 2);
-      let ak = a0;
-      for (let k = 0; k < inner; k++) {
-        const w0 = v128.load(bk);
-        const w1 = v128.load(bk, 16);
-        const x0 = v128.load32_splat(ak);
-        const x1 = v128.load32_splat(ak + la);
-        const x2 = v128.load32_splat(ak + 2 * la);
-        const x3 = v128.load32_splat(ak + 3 * la);
-        s00 = madd4(x0, w0, s00); s01 = madd4(x0, w1, s01);
-        s10 = madd4(x1, w0, s10); s11 = madd4(x1, w1, s11);
-        s20 = madd4(x2, w0, s20); s21 = madd4(x2, w1, s21);
-        s30 = madd4(x3, w0, s30); s31 = madd4(x3, w1, s31);
-        bk += lb;
-        ak += 4;
-      }
-      v128.store(cn, s00); v128.store(cn, s01, 16);
-      v128.store(cn + lc, s10); v128.store(cn + lc, s11, 16);
-      v128.store(cn + 2 * lc, s20); v128.store(cn + 2 * lc, s21, 16);
-      v128.store(cn + 3 * lc, s30); v128.store(cn + 3 * lc, s31, 16);
-    }
-    if (n < cols) gemmNarrow(a0, la, b, lb, c0, lc, 4, inner, n, cols, bias, accumulate);
+    gemmRows(4, a + <usize>m * la, la, b, lb, c + <usize>m * lc, lc, inner, cols, bias, accumulate);
   }
-  // Remaining rows one at a time: sixteen columns (four accumulators) per pass.
+  // The last rows one at a time, through the same tile.
   for (; m < rows; m++) {
-    const a0 = a + <usize>m * la;
-    const c0 = c + <usize>m * lc;
-    let n = 0;
-    for (; n + 15 < cols; n += 16) {
-      const cn = c0 + (<usize>n << 2);
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-      if (accumulate) { s0 = v128.load(cn); s1 = v128.load(cn, 16); s2 = v128.load(cn, 32); s3 = v128.load(cn, 48); }
-      if (bias) {
-        const bn = bias + (<usize>n << 2);
-        s0 = f32x4.add(s0, v128.load(bn)); s1 = f32x4.add(s1, v128.load(bn, 16));
-        s2 = f32x4.add(s2, v128.load(bn, 32)); s3 = f32x4.add(s3, v128.load(bn, 48));
-      }
-      let bk = b + (<usize>n << 2);
-      let ak = a0;
-      for (let k = 0; k < inner; k++) {
-        const x = v128.load32_splat(ak);
-        s0 = madd4(x, v128.load(bk), s0);
-        s1 = madd4(x, v128.load(bk, 16), s1);
-        s2 = madd4(x, v128.load(bk, 32), s2);
-        s3 = madd4(x, v128.load(bk, 48), s3);
-        bk += lb;
-        ak += 4;
-      }
-      v128.store(cn, s0); v128.store(cn, s1, 16); v128.store(cn, s2, 32); v128.store(cn, s3, 48);
-    }
-    if (n < cols) gemmNarrow(a0, la, b, lb, c0, lc, 1, inner, n, cols, bias, accumulate);
+    gemmRows(1, a + <usize>m * la, la, b, lb, c + <usize>m * lc, lc, inner, cols, bias, accumulate);
   }
+}
+
+/**
+ * Rows a0.. times b, in tiles of R rows (1 or 4: a constant at each call, which inlining turns into
+ * a copy of its own without the other rows' code) by 4V columns: eight columns for four rows (eight
+ * accumulators, two loads of b and four broadcasts of a per k), sixteen for one row, so that it
+ * still has four sums in flight. Columns past the last whole tile go to gemmNarrow.
+ */
+// @ts-ignore: decorator
+@inline function gemmRows(
+  R: i32, a0: usize, la: usize, b: usize, lb: usize, c0: usize, lc: usize,
+  inner: i32, cols: i32, bias: usize, accumulate: i32,
+): void {
+  const V = R > 1 ? 2 : 4;
+  let n = 0;
+  for (; n + 4 * V - 1 < cols; n += 4 * V) {
+    const cn = c0 + (<usize>n << 2);
+    let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+    let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s20 = f32x4.splat(0), s21 = f32x4.splat(0);
+    let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+    if (accumulate) {
+      s00 = v128.load(cn); s01 = v128.load(cn, 16);
+      if (V > 2) { s02 = v128.load(cn, 32); s03 = v128.load(cn, 48); }
+      if (R > 1) { s10 = v128.load(cn + lc); s11 = v128.load(cn + lc, 16); }
+      if (R > 2) { s20 = v128.load(cn + 2 * lc); s21 = v128.load(cn + 2 * lc, 16); }
+      if (R > 3) { s30 = v128.load(cn + 3 * lc); s31 = v128.load(cn + 3 * lc, 16); }
+    }
+    if (bias) {
+      const bn = bias + (<usize>n << 2);
+      const b0 = v128.load(bn);
+      const b1 = v128.load(bn, 16);
+      s00 = f32x4.add(s00, b0); s01 = f32x4.add(s01, b1);
+      if (V > 2) { s02 = f32x4.add(s02, v128.load(bn, 32)); s03 = f32x4.add(s03, v128.load(bn, 48)); }
+      if (R > 1) { s10 = f32x4.add(s10, b0); s11 = f32x4.add(s11, b1); }
+      if (R > 2) { s20 = f32x4.add(s20, b0); s21 = f32x4.add(s21, b1); }
+      if (R > 3) { s30 = f32x4.add(s30, b0); s31 = f32x4.add(s31, b1); }
+    }
+    let bk = b + (<usize>n << 2);
+    let ak = a0;
+    for (let k = 0; k < inner; k++) {
+      const w0 = v128.load(bk);
+      const w1 = v128.load(bk, 16);
+      const x0 = v128.load32_splat(ak);
+      s00 = madd4(x0, w0, s00); s01 = madd4(x0, w1, s01);
+      if (V > 2) { s02 = madd4(x0, v128.load(bk, 32), s02); s03 = madd4(x0, v128.load(bk, 48), s03); }
+      if (R > 1) { const x1 = v128.load32_splat(ak + la); s10 = madd4(x1, w0, s10); s11 = madd4(x1, w1, s11); }
+      if (R > 2) { const x2 = v128.load32_splat(ak + 2 * la); s20 = madd4(x2, w0, s20); s21 = madd4(x2, w1, s21); }
+      if (R > 3) { const x3 = v128.load32_splat(ak + 3 * la); s30 = madd4(x3, w0, s30); s31 = madd4(x3, w1, s31); }
+      bk += lb;
+      ak += 4;
+    }
+    v128.store(cn, s00); v128.store(cn, s01, 16);
+    if (V > 2) { v128.store(cn, s02, 32); v128.store(cn, s03, 48); }
+    if (R > 1) { v128.store(cn + lc, s10); v128.store(cn + lc, s11, 16); }
+    if (R > 2) { v128.store(cn + 2 * lc, s20); v128.store(cn + 2 * lc, s21, 16); }
+    if (R > 3) { v128.store(cn + 3 * lc, s30); v128.store(cn + 3 * lc, s31, 16); }
+  }
+  if (n < cols) gemmNarrow(a0, la, b, lb, c0, lc, R, inner, n, cols, bias, accumulate);
 }
 
 /**
