@@ -284,6 +284,7 @@ if (!ONLY || ONLY === "gemm") {
   gemmKernels(7, 128, 128);
   gemmKernels(64, 64, 256); // W4's input projection rows, and the like
   gemmKernels(256, 128, 64);
+  gemmKernels(256, 16, 512); // a block of W3's input projection rows (16 features)
 }
 if (!ONLY || ONLY === "dense") {
   dense(1, 128, 1, "linear"); // W2/W5 head
