@@ -1,5 +1,5 @@
 /**
- * The matrix product on WebAssembly SIMD: `gemm` of wasm/gemm.ts (4×8 `f32x4` tiles, float32
+ * The matrix product on WebAssembly SIMD: `gemm` of wasm/gemm.ts (4×8 and 1×16 `f32x4` tiles, float32
  * sums; the recurrent kernels use the same one). Each planned product has its own instance: its
  * memory holds the weights and bias (copied once, at load) followed by the rows of a and c for the
  * largest call so far. A call copies a in, runs the product, copies c out and applies the epilogue
