@@ -20,7 +20,7 @@ import {
 } from "../kernels/conv/index.js";
 import { Tensor } from "../tensor.js";
 import { describe, type ConfigReader } from "./config.js";
-import { applyActivation, toFloat32 } from "./core.js";
+import { applyActivation, describeBackend, toFloat32 } from "./core.js";
 import { Layer, knownDim, type Shape } from "./layer.js";
 import { family, type LayerDefinition } from "./registry-types.js";
 import type { WeightSpec } from "./layer.js";
@@ -230,7 +230,7 @@ export abstract class SpatialConvolution extends Layer {
 
   /** The convolution's way of running, and why (for summaries). */
   get backend(): string {
-    return this.conv === null ? "not loaded" : `${this.conv.backend} (${this.conv.reason})`;
+    return describeBackend(this.kernelPlan());
   }
 
   call([x]: Tensor[]): Tensor[] {
