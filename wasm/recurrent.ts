@@ -93,30 +93,10 @@ export function lstmGates(
 ): void {
   // One copy of the loop per gate activation (constant-folded): a branch on the activation inside
   // the loop cost a quarter of the pass.
-  if (gate == SIGMOID) lstmSigmoid(p, pStride, h, c, sStride, batch, units, mask, maskStride);
-  else if (gate == HARD_SIGMOID_KERAS2) lstmHardSigmoid2(p, pStride, h, c, sStride, batch, units, mask, maskStride);
-  else lstmHardSigmoid3(p, pStride, h, c, sStride, batch, units, mask, maskStride);
-}
-
-// Separate functions, not inlined into one: the engine compiles each loop on its own, and one
-// function holding all three ran a quarter slower.
-// @ts-ignore: decorator
-@noinline function lstmSigmoid(
-  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
-): void {
-  lstmRows(p, pStride, h, c, sStride, batch, units, SIGMOID, mask, maskStride);
-}
-// @ts-ignore: decorator
-@noinline function lstmHardSigmoid2(
-  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
-): void {
-  lstmRows(p, pStride, h, c, sStride, batch, units, HARD_SIGMOID_KERAS2, mask, maskStride);
-}
-// @ts-ignore: decorator
-@noinline function lstmHardSigmoid3(
-  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
-): void {
-  lstmRows(p, pStride, h, c, sStride, batch, units, HARD_SIGMOID_KERAS3, mask, maskStride);
+  if (gate == SIGMOID) lstmRows(p, pStride, h, c, sStride, batch, units, SIGMOID, mask, maskStride);
+  else if (gate == HARD_SIGMOID_KERAS2) {
+    lstmRows(p, pStride, h, c, sStride, batch, units, HARD_SIGMOID_KERAS2, mask, maskStride);
+  } else lstmRows(p, pStride, h, c, sStride, batch, units, HARD_SIGMOID_KERAS3, mask, maskStride);
 }
 
 // @ts-ignore: decorator
@@ -152,33 +132,10 @@ function gruGates(
   p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
   gate: i32, mask: usize, maskStride: i32
 ): void {
-  if (gate == SIGMOID) gruSigmoid(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
-  else if (
-    gate == HARD_SIGMOID_KERAS2
-  ) gruHardSigmoid2(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
-  else gruHardSigmoid3(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
-}
-
-// @ts-ignore: decorator
-@noinline function gruSigmoid(
-  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
-  mask: usize, maskStride: i32
-): void {
-  gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, SIGMOID, mask, maskStride);
-}
-// @ts-ignore: decorator
-@noinline function gruHardSigmoid2(
-  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
-  mask: usize, maskStride: i32
-): void {
-  gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, HARD_SIGMOID_KERAS2, mask, maskStride);
-}
-// @ts-ignore: decorator
-@noinline function gruHardSigmoid3(
-  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
-  mask: usize, maskStride: i32
-): void {
-  gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, HARD_SIGMOID_KERAS3, mask, maskStride);
+  if (gate == SIGMOID) gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, SIGMOID, mask, maskStride);
+  else if (gate == HARD_SIGMOID_KERAS2) {
+    gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, HARD_SIGMOID_KERAS2, mask, maskStride);
+  } else gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, HARD_SIGMOID_KERAS3, mask, maskStride);
 }
 
 // @ts-ignore: decorator
