@@ -1,7 +1,7 @@
 /**
  * Normalizations by the input's own moments, computed at each call over groups of elements:
  * LayerNormalization (over the given axes), GroupNormalization (channel groups) and
- * UnitNormalization (L2 norm). Statistics are computed in float64.
+ * UnitNormalization (L2 norm), RMSNormalization (root mean square). Statistics are computed in float64.
  */
 import { formatShape, sizeOf } from "../tensor.js";
 import type { Tensor } from "../tensor.js";
@@ -251,6 +251,25 @@ export class GroupNormalization extends SameShapeLayer {
   }
 }
 
+/** Per-group sums of x² over the reduced axes, in a buffer reused while the group count stays. */
+class SquareSums {
+  private sums = new Float64Array(0);
+
+  over(data: ArrayLike<number>, group: Int32Array, groups: number): Float64Array {
+    if (this.sums.length !== groups) this.sums = new Float64Array(groups);
+    const sums = this.sums.fill(0);
+    for (let i = 0; i < data.length; i++) sums[group[i]] += data[i] * data[i];
+    return sums;
+  }
+}
+
+/** How many elements each group reduced over `axes` holds. */
+function groupSize(shape: readonly number[], axes: readonly number[]): number {
+  let inner = 1;
+  for (let k = 0; k < axes.length; k++) inner *= shape[axes[k]];
+  return inner;
+}
+
 /**
  * UnitNormalization: x / ||x||_2 over `axis` (Keras 3 bounds 1/||x|| by 1e12, Keras 2 bounds
  * ||x||^2 below by 1e-12).
@@ -258,7 +277,7 @@ export class GroupNormalization extends SameShapeLayer {
 export class UnitNormalization extends AxesLayer {
   protected readonly timeAxisReason = "normalizes over the time axis";
   private readonly groupIndex = new BroadcastIndexCache((shape) => reduceAxes(shape, this.axes));
-  private squares = new Float64Array(0);
+  private readonly squareSums = new SquareSums();
 
   constructor(reader: ConfigReader) {
     super(reader, [-1]);
@@ -273,19 +292,69 @@ export class UnitNormalization extends AxesLayer {
   override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
     const x = inputs[0];
     const group = this.groupIndex.get(this, x.shape);
-    let inner = 1;
-    for (let k = 0; k < this.axes.length; k++) inner *= x.shape[this.axes[k]];
-    const groups = inner === 0 ? 0 : x.size / inner;
-    if (this.squares.length !== groups) this.squares = new Float64Array(groups);
-    const squares = this.squares.fill(0);
-    const data = x.data;
-    for (let i = 0; i < data.length; i++) squares[group[i]] += data[i] * data[i];
-    for (let g = 0; g < groups; g++) {
+    const inner = groupSize(x.shape, this.axes);
+    const squares = this.squareSums.over(x.data, group, inner === 0 ? 0 : x.size / inner);
+    for (let g = 0; g < squares.length; g++) {
       const s = squares[g];
       squares[g] = this.kerasMajor === 3 ? Math.min(1 / Math.sqrt(s), 1e12) : 1 / Math.sqrt(Math.max(s, 1e-12));
     }
+    const data = x.data;
     const out = outputs[0].data;
     for (let i = 0; i < data.length; i++) out[i] = data[i] * squares[group[i]];
+    return true;
+  }
+}
+
+/**
+ * RMSNormalization (Keras 3.9+): x * rsqrt(mean(x²) + epsilon) * scale, the mean over `axis`.
+ * The scale has the sizes of the normalized axes (in sorted order) and multiplies in as NumPy
+ * broadcasts it: against the input's last axes, whichever axes were normalized.
+ */
+export class RMSNormalization extends AxesLayer {
+  protected readonly timeAxisReason = "normalizes over the time axis";
+  readonly epsilon: number;
+  private scaleShape: number[] = [];
+  private scale: Float32Array = new Float32Array(0);
+  private readonly groupIndex = new BroadcastIndexCache((shape) => reduceAxes(shape, this.axes));
+  private readonly scaleIndex = new BroadcastIndexCache(() => this.scaleShape);
+  private readonly squareSums = new SquareSums();
+
+  constructor(reader: ConfigReader) {
+    super(reader, [-1]);
+    this.epsilon = reader.number("epsilon", 1e-6);
+  }
+
+  computeOutputShapes([input]: Shape[]): Shape[] {
+    this.resolveAxesFor(input);
+    const sorted = [...this.axis].sort((a, b) => a - b);
+    this.scaleShape = sorted.map((a) => knownDim(this, input, a < 0 ? a + input.length : a));
+    const offset = input.length - this.scaleShape.length;
+    for (let k = 0; k < this.scaleShape.length; k++) {
+      const size = input[k + offset];
+      if (this.scaleShape[k] !== 1 && size !== null && size !== this.scaleShape[k]) {
+        const scale = `the scale ${formatShape(this.scaleShape)}`;
+        const into = `the last axes of the input ${formatShape(input)}`;
+        throw this.error("E_CONFIG", `${scale} does not broadcast against ${into}, as Keras multiplies it in`);
+      }
+    }
+    this.declareWeights([{ name: "scale", shape: this.scaleShape }]);
+    return [input];
+  }
+
+  protected override weightsLoaded(weights: Float32Array[]): void {
+    this.scale = weights[0];
+  }
+
+  override callInto(inputs: readonly Tensor[], _masks: Masks, outputs: readonly Tensor[]): boolean {
+    const x = inputs[0];
+    const group = this.groupIndex.get(this, x.shape);
+    const scaleAt = this.scaleIndex.get(this, x.shape);
+    const inner = groupSize(x.shape, this.axes);
+    const inverseRms = this.squareSums.over(x.data, group, inner === 0 ? 0 : x.size / inner);
+    for (let g = 0; g < inverseRms.length; g++) inverseRms[g] = 1 / Math.sqrt(inverseRms[g] / inner + this.epsilon);
+    const data = x.data;
+    const out = outputs[0].data;
+    for (let i = 0; i < data.length; i++) out[i] = data[i] * inverseRms[group[i]] * this.scale[scaleAt[i]];
     return true;
   }
 }

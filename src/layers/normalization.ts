@@ -3,14 +3,24 @@
  * - normalization-affine.ts: a fixed affine map per position at inference (BatchNormalization,
  *   Normalization, Rescaling);
  * - normalization-moments.ts: the input's own moments (LayerNormalization, GroupNormalization,
- *   UnitNormalization).
+ *   UnitNormalization, RMSNormalization).
  */
 import { BatchNormalization, Normalization, Rescaling } from "./normalization-affine.js";
-import { GroupNormalization, LayerNormalization, UnitNormalization } from "./normalization-moments.js";
+import {
+  GroupNormalization,
+  LayerNormalization,
+  RMSNormalization,
+  UnitNormalization,
+} from "./normalization-moments.js";
 import { family, type LayerDefinition } from "./registry-types.js";
 
 export { BatchNormalization, Normalization, Rescaling } from "./normalization-affine.js";
-export { GroupNormalization, LayerNormalization, UnitNormalization } from "./normalization-moments.js";
+export {
+  GroupNormalization,
+  LayerNormalization,
+  RMSNormalization,
+  UnitNormalization,
+} from "./normalization-moments.js";
 
 const layer = family("normalization");
 
@@ -31,6 +41,11 @@ export const normalizationLayers: LayerDefinition[] = [
     (r) => new GroupNormalization(r),
   ),
   layer("UnitNormalization", "`axis` (int or list), each version's epsilon bound", (r) => new UnitNormalization(r)),
+  layer(
+    "RMSNormalization",
+    "`axis` (int or list), `epsilon`; the scale as Keras broadcasts it",
+    (r) => new RMSNormalization(r),
+  ),
   layer(
     "Normalization",
     "adapted weights or `mean`/`variance` in the config (broadcast), `axis` (int, list or None), `invert`",

@@ -17,6 +17,7 @@ matchesKeras([
   "layer_normalization_variants",
   "normalization_preprocessing",
   "normalized_lstm",
+  "rms_normalization",
 ]);
 
 // Keras 3.15.1 on these fixtures: sum of sizes of model.trainable_weights / model.non_trainable_weights.
@@ -37,10 +38,21 @@ test("options that change inference and are not run are reported, all at once", 
     () =>
       loadEdited("batch_normalization_variants", (layers) => {
         layerNamed(layers, "bn_default").config.virtual_batch_size = 2;
-        layers.push({ class_name: "RMSNormalization", config: { name: "rms" } });
+        layers.push({ class_name: "SpectralNormalization", config: { name: "spectral" } });
       }),
     "E_UNSUPPORTED",
-    /bn_default" \(BatchNormalization\): virtual_batch_size is not supported[\s\S]*rms" \(RMSNormalization\)/,
+    /bn_default" \(BatchNormalization\): virtual_batch_size is not supported[\s\S]*spectral" \(SpectralNormalization\)/,
+  );
+});
+
+test("an RMSNormalization scale that Keras could not multiply into the input's last axes is refused at load", () => {
+  rejects(
+    () => loadEdited("rms_normalization", (layers) => void (layerNamed(layers, "rms_default").config.axis = 1)),
+    "E_CONFIG",
+    new RegExp(
+      String.raw`layer "rms_default" \(RMSNormalization\): the scale \[5\] does not broadcast against ` +
+        String.raw`the last axes of the input \[None, 5, 6\]`,
+    ),
   );
 });
 
