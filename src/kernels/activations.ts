@@ -67,7 +67,8 @@ function elementwiseActivation(name: string, scalar: (x: number) => number, appl
   return { name, elementwise: true, scalar, outputDim: (d) => d, apply };
 }
 
-function elementwise(name: string, f: (x: number) => number): Activation {
+/** The activation applying `f` to each value (also how ONNX ops name their parametrised ones). */
+export function elementwise(name: string, f: (x: number) => number): Activation {
   return elementwiseActivation(name, f, (src, srcOffset, dst, dstOffset, rows, lastDim) => {
     const n = rows * lastDim;
     for (let i = 0; i < n; i++) dst[dstOffset + i] = f(src[srcOffset + i]);
