@@ -47,6 +47,7 @@ function run(tree: string): Map<string, number> {
   if (result.status !== 0) throw new Error(`${script} failed in ${tree}:\n${result.stderr}`);
   if (isRun) {
     const report = JSON.parse(readFileSync(json, "utf8")) as BenchReport;
+    rmSync(json, { force: true });
     for (const w of report.workloads)
       for (const [contender, r] of Object.entries(w.results))
         if ("median_ms" in r) figures.set(`${w.id} ${contender}`, r.median_ms);

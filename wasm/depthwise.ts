@@ -7,14 +7,10 @@
 // them once; gemm.ts' epilogueRows then maps each output row (per-channel scale and shift,
 // clamp). Float32 sums, taps in row-major order.
 import { epilogueRows, madd4 } from "./gemm";
+import { field } from "./record";
 
 /** The geometry record's i32 fields, in the order the host writes them (DepthwiseGeometry). */
 export enum DepthwiseGeometry { BATCH, H, W, C, M, OH, OW, KH, KW, SH, SW, DH, DW, PH, PW, FIELDS }
-
-// @ts-ignore: decorator
-@inline function field(g: usize, f: DepthwiseGeometry): i32 {
-  return load<i32>(g + (<usize>f << 2));
-}
 
 /** The taps k in [first, end) whose input o·S + k·D − P lies inside [0, size), as first | end << 16. */
 // @ts-ignore: decorator

@@ -8,6 +8,7 @@
 // not depend on which part or block computes it (gemm sums each row on its own, in the same
 // order), so any split gives the bits one thread gives.
 import { gemm } from "./gemm";
+import { field } from "./record";
 
 /** The fields of a product job record, i32 each, in this order. */
 export enum ProductJob {
@@ -35,11 +36,6 @@ export const JOB_PRODUCT: i32 = 2;
  */
 const BLOCK_ROWS: i32 = 64;
 export const PRODUCT_BLOCK_ROWS: i32 = BLOCK_ROWS;
-
-// @ts-ignore: decorator
-@inline function field(job: usize, index: ProductJob): i32 {
-  return load<i32>(job + (<usize>index << 2));
-}
 
 /** The first row of part k of `parts` (a multiple of four, for gemm's four-row tiles, except the end). */
 // @ts-ignore: decorator

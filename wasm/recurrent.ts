@@ -8,9 +8,11 @@
 //
 // The call convention is defined here once: a sequence is a job record of i32 fields in memory
 // (the enum Job gives their order; the host reads the field names from the module's exports and
-// writes them), and every thread calls runJob(job, its blocks, ...).
+// writes them; the kernels read each where they use it, record.ts), and every thread calls
+// runJob(job, its blocks, ...).
 import { gemm, gemmPacked, madd4 } from "./gemm";
 import { JOB_PRODUCT, runProducts } from "./products";
+import { field } from "./record";
 
 // exp over four lanes: x = n·ln2 + r with |r| <= ln2/2, e^r by its Taylor polynomial to r^7
 // (error below float32 rounding), 2^n built in the exponent bits. x is clamped so 2^n stays normal.
@@ -59,12 +61,20 @@ export const GATE_SIGMOID: i32 = SIGMOID;
 export const GATE_HARD_SIGMOID_KERAS2: i32 = HARD_SIGMOID_KERAS2;
 export const GATE_HARD_SIGMOID_KERAS3: i32 = HARD_SIGMOID_KERAS3;
 
+// The same activations as types, for the passes below, which are generic in their gates' activation:
+// the compiler makes one function per activation, with the activation folded into its loop. (A
+// branch on the activation inside the loop cost a quarter of the pass; one function holding a copy
+// of the loop per activation, 2-4% of a sequence: the engine compiles each loop best on its own.)
+class Sigmoid {}
+class HardSigmoidKeras2 {}
+class HardSigmoidKeras3 {}
+
 // @ts-ignore: decorator
-@inline function gate4(x: v128, kind: i32): v128 {
-  if (kind == SIGMOID) return sigmoid4(x);
+@inline function gate4<Gate>(x: v128): v128 {
+  if (idof<Gate>() == idof<Sigmoid>()) return sigmoid4(x);
   const zero = f32x4.splat(0.0);
   const one = f32x4.splat(1.0);
-  const slope = f32x4.splat(kind == HARD_SIGMOID_KERAS2 ? <f32>0.2 : <f32>(1.0 / 6.0));
+  const slope = f32x4.splat(idof<Gate>() == idof<HardSigmoidKeras2>() ? <f32>0.2 : <f32>(1.0 / 6.0));
   return f32x4.pmin(f32x4.pmax(f32x4.add(f32x4.mul(x, slope), f32x4.splat(0.5)), zero), one);
 }
 
@@ -91,38 +101,15 @@ export function lstmGates(
   p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize,
   maskStride: i32
 ): void {
-  // One copy of the loop per gate activation (constant-folded): a branch on the activation inside
-  // the loop cost a quarter of the pass.
-  if (gate == SIGMOID) lstmSigmoid(p, pStride, h, c, sStride, batch, units, mask, maskStride);
-  else if (gate == HARD_SIGMOID_KERAS2) lstmHardSigmoid2(p, pStride, h, c, sStride, batch, units, mask, maskStride);
-  else lstmHardSigmoid3(p, pStride, h, c, sStride, batch, units, mask, maskStride);
-}
-
-// Separate functions, not inlined into one: the engine compiles each loop on its own, and one
-// function holding all three ran a quarter slower.
-// @ts-ignore: decorator
-@noinline function lstmSigmoid(
-  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
-): void {
-  lstmRows(p, pStride, h, c, sStride, batch, units, SIGMOID, mask, maskStride);
-}
-// @ts-ignore: decorator
-@noinline function lstmHardSigmoid2(
-  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
-): void {
-  lstmRows(p, pStride, h, c, sStride, batch, units, HARD_SIGMOID_KERAS2, mask, maskStride);
-}
-// @ts-ignore: decorator
-@noinline function lstmHardSigmoid3(
-  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
-): void {
-  lstmRows(p, pStride, h, c, sStride, batch, units, HARD_SIGMOID_KERAS3, mask, maskStride);
+  if (gate == SIGMOID) lstmRows<Sigmoid>(p, pStride, h, c, sStride, batch, units, mask, maskStride);
+  else if (gate == HARD_SIGMOID_KERAS2) {
+    lstmRows<HardSigmoidKeras2>(p, pStride, h, c, sStride, batch, units, mask, maskStride);
+  } else lstmRows<HardSigmoidKeras3>(p, pStride, h, c, sStride, batch, units, mask, maskStride);
 }
 
 // @ts-ignore: decorator
-@inline function lstmRows(
-  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, gate: i32, mask: usize,
-  maskStride: i32
+@noinline function lstmRows<Gate>(
+  p: usize, pStride: i32, h: usize, c: usize, sStride: i32, batch: i32, units: i32, mask: usize, maskStride: i32
 ): void {
   const ub = <usize>units << 2;
   for (let b = 0; b < batch; b++) {
@@ -131,10 +118,10 @@ export function lstmGates(
     const sr = <usize>b * (<usize>sStride << 2);
     for (let j: usize = 0; j < ub; j += 16) {
       const lanes = min<usize>(4, (ub - j) >> 2);
-      const i = gate4(v128.load(pr + j), gate);
-      const f = gate4(v128.load(pr + ub + j), gate);
+      const i = gate4<Gate>(v128.load(pr + j));
+      const f = gate4<Gate>(v128.load(pr + ub + j));
       const g = tanh4(v128.load(pr + 2 * ub + j));
-      const o = gate4(v128.load(pr + 3 * ub + j), gate);
+      const o = gate4<Gate>(v128.load(pr + 3 * ub + j));
       const cell = madd4(f, v128.load(c + sr + j), f32x4.mul(i, g));
       storeLanes(c + sr + j, cell, lanes);
       storeLanes(h + sr + j, f32x4.mul(o, tanh4(cell)), lanes);
@@ -152,39 +139,17 @@ function gruGates(
   p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
   gate: i32, mask: usize, maskStride: i32
 ): void {
-  if (gate == SIGMOID) gruSigmoid(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
-  else if (
-    gate == HARD_SIGMOID_KERAS2
-  ) gruHardSigmoid2(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
-  else gruHardSigmoid3(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
+  if (gate == SIGMOID) {
+    gruRows<Sigmoid>(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
+  } else if (gate == HARD_SIGMOID_KERAS2) {
+    gruRows<HardSigmoidKeras2>(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
+  } else gruRows<HardSigmoidKeras3>(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, mask, maskStride);
 }
 
 // @ts-ignore: decorator
-@noinline function gruSigmoid(
+@noinline function gruRows<Gate>(
   p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
   mask: usize, maskStride: i32
-): void {
-  gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, SIGMOID, mask, maskStride);
-}
-// @ts-ignore: decorator
-@noinline function gruHardSigmoid2(
-  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
-  mask: usize, maskStride: i32
-): void {
-  gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, HARD_SIGMOID_KERAS2, mask, maskStride);
-}
-// @ts-ignore: decorator
-@noinline function gruHardSigmoid3(
-  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
-  mask: usize, maskStride: i32
-): void {
-  gruRows(p, pStride, rec, recStride, hIn, hOut, sStride, batch, units, HARD_SIGMOID_KERAS3, mask, maskStride);
-}
-
-// @ts-ignore: decorator
-@inline function gruRows(
-  p: usize, pStride: i32, rec: usize, recStride: i32, hIn: usize, hOut: usize, sStride: i32, batch: i32, units: i32,
-  gate: i32, mask: usize, maskStride: i32
 ): void {
   const ub = <usize>units << 2;
   const one = f32x4.splat(1.0);
@@ -195,8 +160,8 @@ function gruGates(
     const sr = <usize>b * (<usize>sStride << 2);
     for (let j: usize = 0; j < ub; j += 16) {
       const lanes = min<usize>(4, (ub - j) >> 2);
-      const z = gate4(f32x4.add(v128.load(pr + j), v128.load(rr + j)), gate);
-      const r = gate4(f32x4.add(v128.load(pr + ub + j), v128.load(rr + ub + j)), gate);
+      const z = gate4<Gate>(f32x4.add(v128.load(pr + j), v128.load(rr + j)));
+      const r = gate4<Gate>(f32x4.add(v128.load(pr + ub + j), v128.load(rr + ub + j)));
       const cand = tanh4(madd4(r, v128.load(rr + 2 * ub + j), v128.load(pr + 2 * ub + j)));
       storeLanes(
         hOut + sr + j, madd4(z, v128.load(hIn + sr + j), f32x4.mul(f32x4.sub(one, z), cand)), lanes
@@ -213,23 +178,47 @@ function copyStep(h: usize, out: usize, batch: i32, sStride: i32, count: i32, ti
   }
 }
 
+/** The fields of a job record, i32 each, in this order. */
+export enum Job {
+  /** JOB_LSTM or JOB_GRU. */
+  CELL, X, FEATURES, KERNEL, BIAS, P, CHUNK, TIME, PACKED,
+  /** GRU only: the recurrent bias and the [batch, 3u] scratch. */
+  RECURRENT_BIAS, REC,
+  H0, H1,
+  /** LSTM only: the carry state. */
+  C,
+  BATCH, UNITS, GATE, BACKWARDS, OUT, PARTS,
+  /** The record's length in i32 fields. */
+  FIELDS,
+}
+export const JOB_LSTM: i32 = 0;
+export const JOB_GRU: i32 = 1;
+
+/** A job's gates per unit: four for an LSTM, three for a GRU. */
+// @ts-ignore: decorator
+@inline function gatesOf(job: usize): i32 {
+  return field(job, Job.CELL) == JOB_LSTM ? 4 : 3;
+}
+
 /**
- * x·kernel + bias for time steps [t0, t0 + len) of every row, columns [col, col + cols) of the
- * `width` columns: x is [batch, time, features]; row b's step t0 + j lands at
- * p + (b*chunk + j)*width floats. A sequence computes its projection a chunk of steps at a time,
- * so the buffer holds `chunk` steps, not the whole sequence.
+ * x·kernel + bias for time steps [t0, t0 + len) of every row, columns [col, col + cols) of the job's
+ * width (gates × UNITS): x is [BATCH, TIME, FEATURES]; row b's step t0 + j lands at
+ * P + (b*CHUNK + j)*width floats. A sequence computes its projection a chunk of steps at a time,
+ * so the buffer holds CHUNK steps, not the whole sequence.
  */
-function projectChunk(
-  x: usize, features: i32, time: i32, kernel: usize, width: i32, bias: usize, p: usize, chunk: i32, t0: i32, len: i32,
-  batch: i32, col: i32, cols: i32
-): void {
+function projectChunk(job: usize, t0: i32, len: i32, col: i32, cols: i32): void {
+  const features = field(job, Job.FEATURES);
+  const width = gatesOf(job) * field(job, Job.UNITS);
   const colBytes = <usize>col << 2;
-  for (let b = 0; b < batch; b++) {
-    const xb = x + ((<usize>b * <usize>time + <usize>t0) * <usize>features << 2);
-    const pb = p + (<usize>b * <usize>chunk * <usize>width << 2);
-    gemm(
-      xb, features, kernel + colBytes, width, pb + colBytes, width, len, features, cols, bias ? bias + colBytes : 0, 0
-    );
+  const kernel = <usize>field(job, Job.KERNEL) + colBytes;
+  const bias = <usize>field(job, Job.BIAS);
+  const xRow = (<usize>field(job, Job.TIME) * <usize>features) << 2;
+  const pRow = (<usize>field(job, Job.CHUNK) * <usize>width) << 2;
+  let x = <usize>field(job, Job.X) + (<usize>t0 * <usize>features << 2);
+  let p = <usize>field(job, Job.P) + colBytes;
+  const batch = field(job, Job.BATCH);
+  for (let b = 0; b < batch; b++, x += xRow, p += pRow) {
+    gemm(x, features, kernel, width, p, width, len, features, cols, bias ? bias + colBytes : 0, 0);
   }
 }
 
@@ -240,42 +229,50 @@ function projectChunk(
 }
 
 /**
- * Block k's h·U: LSTM adds it to the block's projection columns (row stride pStride floats); GRU
- * writes it, plus the recurrent bias, to the block's columns of rec ([batch, 3u]).
+ * Block k's h·U, for the step whose projection is at p (row stride CHUNK × width floats): LSTM adds
+ * it to the block's projection columns; GRU writes it, plus the recurrent bias, to the block's
+ * columns of REC ([BATCH, 3u]).
  */
 // @ts-ignore: decorator
-@inline function blockProduct(
-  lstm: i32, h: usize, packed: usize, p: usize, pStride: i32, rec: usize, recurrentBias: usize, batch: i32,
-  units: i32, parts: i32, k: i32
-): void {
-  const width = (lstm ? 4 : 3) * units;
-  const blockWidth = width / parts;
+@inline function blockProduct(job: usize, h: usize, p: usize, k: i32): void {
+  const units = field(job, Job.UNITS);
+  const width = gatesOf(job) * units;
+  const blockWidth = width / field(job, Job.PARTS);
   const blockBytes = <usize>blockWidth << 2;
-  const packedK = packed + <usize>k * <usize>units * blockBytes;
-  if (lstm) gemmPacked(h, units, packedK, p + <usize>k * blockBytes, pStride, batch, units, blockWidth, 0, 1);
-  else {
-    const biasK = recurrentBias ? recurrentBias + <usize>k * blockBytes : 0;
-    gemmPacked(h, units, packedK, rec + <usize>k * blockBytes, width, batch, units, blockWidth, biasK, 0);
+  const packed = <usize>field(job, Job.PACKED) + <usize>k * <usize>units * blockBytes;
+  const batch = field(job, Job.BATCH);
+  if (field(job, Job.CELL) == JOB_LSTM) {
+    const pStride = field(job, Job.CHUNK) * width;
+    gemmPacked(h, units, packed, p + <usize>k * blockBytes, pStride, batch, units, blockWidth, 0, 1);
+  } else {
+    const recurrentBias = <usize>field(job, Job.RECURRENT_BIAS);
+    const bias = recurrentBias ? recurrentBias + <usize>k * blockBytes : 0;
+    const rec = <usize>field(job, Job.REC) + <usize>k * blockBytes;
+    gemmPacked(h, units, packed, rec, width, batch, units, blockWidth, bias, 0);
   }
 }
 
 /**
- * Block k's gates: its projection columns in p (row stride pStride floats) with, for GRU, h·U in
- * its columns of rec; the state read at hIn and written at hOut (the same address: in place).
+ * Block k's gates: its projection columns at p (row stride CHUNK × width floats) with, for GRU, h·U
+ * in its columns of REC; the state read at hIn and written at hOut (the same address: in place).
+ * Rows whose byte at mask + b*maskStride is 0 keep their states (mask 0: every row runs).
  */
 // @ts-ignore: decorator
-@inline function blockGates(
-  lstm: i32, hIn: usize, hOut: usize, c: usize, p: usize, pStride: i32, rec: usize, batch: i32, units: i32,
-  parts: i32, k: i32, gate: i32, mask: usize, maskStride: i32
-): void {
-  const width = (lstm ? 4 : 3) * units;
-  const uk = units / parts;
-  const blockBytes = <usize>(width / parts) << 2;
+@inline function blockGates(job: usize, hIn: usize, hOut: usize, p: usize, k: i32, mask: usize, maskStride: i32): void {
+  const units = field(job, Job.UNITS);
+  const width = gatesOf(job) * units;
+  const uk = units / field(job, Job.PARTS);
+  const blockBytes = <usize>(gatesOf(job) * uk) << 2;
   const pk = p + <usize>k * blockBytes;
+  const pStride = field(job, Job.CHUNK) * width;
   const unitOffset = <usize>(k * uk) << 2;
-  if (lstm) lstmGates(pk, pStride, hOut + unitOffset, c + unitOffset, units, batch, uk, gate, mask, maskStride);
-  else {
-    const rk = rec + <usize>k * blockBytes;
+  const batch = field(job, Job.BATCH);
+  const gate = field(job, Job.GATE);
+  if (field(job, Job.CELL) == JOB_LSTM) {
+    const c = <usize>field(job, Job.C) + unitOffset;
+    lstmGates(pk, pStride, hOut + unitOffset, c, units, batch, uk, gate, mask, maskStride);
+  } else {
+    const rk = <usize>field(job, Job.REC) + <usize>k * blockBytes;
     gruGates(pk, pStride, rk, width, hIn + unitOffset, hOut + unitOffset, units, batch, uk, gate, mask, maskStride);
   }
 }
@@ -327,27 +324,6 @@ function arrive(counter: usize, target: i32): bool {
   return true;
 }
 
-/** The fields of a job record, i32 each, in this order. */
-export enum Job {
-  /** JOB_LSTM or JOB_GRU. */
-  CELL, X, FEATURES, KERNEL, BIAS, P, CHUNK, TIME, PACKED,
-  /** GRU only: the recurrent bias and the [batch, 3u] scratch. */
-  RECURRENT_BIAS, REC,
-  H0, H1,
-  /** LSTM only: the carry state. */
-  C,
-  BATCH, UNITS, GATE, BACKWARDS, OUT, PARTS,
-  /** The record's length in i32 fields. */
-  FIELDS,
-}
-export const JOB_LSTM: i32 = 0;
-export const JOB_GRU: i32 = 1;
-
-// @ts-ignore: decorator
-@inline function field(job: usize, index: i32): i32 {
-  return load<i32>(job + (<usize>index << 2));
-}
-
 /**
  * Runs blocks from..to of the job at `job` (see Job; a product job's parts: products.ts): a whole
  * unmasked sequence of an LSTM, or a GRU with reset_after, whose units are split into PARTS blocks
@@ -365,30 +341,13 @@ export function runJob(job: usize, from: i32, to: i32, threads: i32, counter: us
     runProducts(job, from, to);
     return threads > 1 && !arrive(counter, threads) ? 0 : 1;
   }
-  const lstm: i32 = field(job, Job.CELL) == JOB_LSTM;
-  const x = <usize>field(job, Job.X);
-  const features = field(job, Job.FEATURES);
-  const kernel = <usize>field(job, Job.KERNEL);
-  const bias = <usize>field(job, Job.BIAS);
-  const p = <usize>field(job, Job.P);
-  const chunk = field(job, Job.CHUNK);
   const time = field(job, Job.TIME);
-  const packed = <usize>field(job, Job.PACKED);
-  // GRU: the recurrent bias (in blocks too) and h·U + that bias, [batch, 3u] scratch.
-  const recurrentBias = <usize>field(job, Job.RECURRENT_BIAS);
-  const rec = <usize>field(job, Job.REC);
-  // LSTM: the carry state.
-  const c = <usize>field(job, Job.C);
-  const batch = field(job, Job.BATCH);
+  const chunk = field(job, Job.CHUNK);
   const units = field(job, Job.UNITS);
-  const gate = field(job, Job.GATE);
-  const backwards = field(job, Job.BACKWARDS);
+  const uk = units / field(job, Job.PARTS);
+  const blockWidth = gatesOf(job) * uk;
+  const width = gatesOf(job) * units;
   const out = <usize>field(job, Job.OUT);
-  const parts = field(job, Job.PARTS);
-  const uk = units / parts;
-  const gates = lstm ? 4 : 3;
-  const blockWidth = gates * uk;
-  const width = gates * units;
   let hIn = <usize>field(job, Job.H0);
   let hOut = <usize>field(job, Job.H1);
   let t0 = 0;
@@ -396,18 +355,16 @@ export function runJob(job: usize, from: i32, to: i32, threads: i32, counter: us
     if (s % chunk == 0) {
       // Each block projects its own columns: no other thread reads them.
       const len = min(chunk, time - s);
-      t0 = chunkStart(s, len, time, backwards);
-      for (let k = from; k < to; k++) {
-        projectChunk(x, features, time, kernel, width, bias, p, chunk, t0, len, batch, k * blockWidth, blockWidth);
-      }
+      t0 = chunkStart(s, len, time, field(job, Job.BACKWARDS));
+      for (let k = from; k < to; k++) projectChunk(job, t0, len, k * blockWidth, blockWidth);
     }
-    const t = backwards ? time - 1 - s : s;
-    const pt = p + (<usize>(t - t0) * <usize>width << 2);
+    const t = field(job, Job.BACKWARDS) ? time - 1 - s : s;
+    const pt = <usize>field(job, Job.P) + (<usize>(t - t0) * <usize>width << 2);
     for (let k = from; k < to; k++) {
-      blockProduct(lstm, hIn, packed, pt, chunk * width, rec, recurrentBias, batch, units, parts, k);
-      blockGates(lstm, hIn, hOut, c, pt, chunk * width, rec, batch, units, parts, k, gate, 0, 0);
+      blockProduct(job, hIn, pt, k);
+      blockGates(job, hIn, hOut, pt, k, 0, 0);
       const unitOffset = <usize>(k * uk) << 2;
-      if (out) copyStep(hOut + unitOffset, out + unitOffset, batch, units, uk, time, s);
+      if (out) copyStep(hOut + unitOffset, out + unitOffset, field(job, Job.BATCH), units, uk, time, s);
     }
     if (threads > 1 && !arrive(counter, (s + 1) * threads)) return 0;
     const swap = hIn;
@@ -424,20 +381,9 @@ export function runJob(job: usize, from: i32, to: i32, threads: i32, counter: us
  * every step (CHUNK = TIME). The masked steps' path: one call per step.
  */
 export function stepJob(job: usize, t: i32, mask: usize): void {
-  const lstm: i32 = field(job, Job.CELL) == JOB_LSTM;
-  const units = field(job, Job.UNITS);
   const parts = field(job, Job.PARTS);
-  const batch = field(job, Job.BATCH);
-  const width = (lstm ? 4 : 3) * units;
-  const pStride = field(job, Job.CHUNK) * width;
-  const p = <usize>field(job, Job.P) + (<usize>(t * width) << 2);
+  const p = <usize>field(job, Job.P) + (<usize>(t * gatesOf(job) * field(job, Job.UNITS)) << 2);
   const h = <usize>field(job, Job.H0);
-  const c = <usize>field(job, Job.C);
-  const packed = <usize>field(job, Job.PACKED);
-  const rec = <usize>field(job, Job.REC);
-  const recurrentBias = <usize>field(job, Job.RECURRENT_BIAS);
-  const gate = field(job, Job.GATE);
-  const time = field(job, Job.TIME);
-  for (let k = 0; k < parts; k++) blockProduct(lstm, h, packed, p, pStride, rec, recurrentBias, batch, units, parts, k);
-  for (let k = 0; k < parts; k++) blockGates(lstm, h, h, c, p, pStride, rec, batch, units, parts, k, gate, mask, time);
+  for (let k = 0; k < parts; k++) blockProduct(job, h, p, k);
+  for (let k = 0; k < parts; k++) blockGates(job, h, h, p, k, mask, field(job, Job.TIME));
 }

@@ -4,10 +4,11 @@ import type { InspectArgs, VerifyArgs } from "./args.js";
 import { describeSource, readTensors, writeBytes, type FileTensor } from "./files.js";
 import { scatterSvg } from "./plot.js";
 import { histogramSvg, reportHtml, type ReportData } from "./report.js";
-import { openModel as open, predictNaming, shapeText, type CliIO } from "./predict.js";
+import { openModel as open, predictNaming, type CliIO } from "./predict.js";
 import { printable, printableJson, printableNames } from "./safe-text.js";
-import { fits } from "./sources.js";
+import { checkInputFiles } from "./sources.js";
 import { formatSummary } from "../summary.js";
+import { formatShape } from "../tensor.js";
 
 export type { CliIO } from "./predict.js";
 export type { Output } from "./outputs.js";
@@ -16,25 +17,7 @@ export type { Output } from "./outputs.js";
 async function readInputs(model: Model, files: readonly string[]): Promise<FileTensor[]> {
   const tensors: FileTensor[] = [];
   for (const file of files) for (const t of await readTensors(file, "inputs", model.inputs.length)) tensors.push(t);
-  const names = model.inputs.map((i) => i.name).join(", ");
-  if (tensors.length !== model.inputs.length) {
-    throw new KeraslessError(
-      "E_INPUT",
-      `the model has ${model.inputs.length} input${model.inputs.length === 1 ? "" : "s"} (${names}), the --input ` +
-        `files hold ${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`,
-    );
-  }
-  tensors.forEach((t, i) => {
-    const info = model.inputs[i];
-    if (!fits(t.shape, info.shape)) {
-      throw new KeraslessError(
-        "E_INPUT_SHAPE",
-        `${t.where === undefined ? "" : `${t.where}: `}the model's input "${info.name}" ` +
-          `has shape ${shapeText(info.shape)}, this tensor has ${shapeText(t.shape)}`,
-        { file: t.file },
-      );
-    }
-  });
+  checkInputFiles(model.inputs, tensors);
   return tensors;
 }
 
@@ -101,9 +84,9 @@ export async function inspect(args: InspectArgs, io: CliIO): Promise<number> {
     let shapeWidth = 0;
     for (const t of list) {
       width = Math.max(width, t.name.length);
-      shapeWidth = Math.max(shapeWidth, shapeText(t.shape).length);
+      shapeWidth = Math.max(shapeWidth, formatShape(t.shape).length);
     }
-    return list.map((t) => `  ${t.name.padEnd(width)}  ${shapeText(t.shape).padEnd(shapeWidth)}  ${t.dtype}`);
+    return list.map((t) => `  ${t.name.padEnd(width)}  ${formatShape(t.shape).padEnd(shapeWidth)}  ${t.dtype}`);
   };
   const lines = [
     summary,
@@ -175,8 +158,8 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
     if (t.shape.length !== e.shape.length || t.shape.some((d, k) => d !== e.shape[k])) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `${e.where === undefined ? "" : `${e.where}: `}output "${names[i]}" has shape ${shapeText(t.shape)}, ` +
-          `the expected tensor has ${shapeText(e.shape)}`,
+        `${e.where === undefined ? "" : `${e.where}: `}output "${names[i]}" has shape ${formatShape(t.shape)}, ` +
+          `the expected tensor has ${formatShape(e.shape)}`,
         { file: e.file },
       );
     }
@@ -230,13 +213,13 @@ export async function verify(args: VerifyArgs, io: CliIO): Promise<number> {
     }
     const outMean = formatError(t.data.length === 0 ? 0 : outSum / t.data.length);
     lines.push(
-      `output "${names[i]}" ${shapeText(t.shape)} vs ${describeSource(expected[i])}: max abs error ` +
+      `output "${names[i]}" ${formatShape(t.shape)} vs ${describeSource(expected[i])}: max abs error ` +
         `${formatError(outMax)}, mean abs error ${outMean}, ${t.data.length - outBad}/${t.data.length} within ` +
         `tolerance`,
     );
     rows.push({
       name: names[i],
-      shape: shapeText(t.shape),
+      shape: formatShape(t.shape),
       source: describeSource(expected[i]),
       maxError: formatError(outMax),
       meanError: outMean,

@@ -1,5 +1,6 @@
 /** `kerasless predict`: inputs are read, predicted and written batch by batch. */
 import { KeraslessError, Tensor, loadModel, type Model } from "../node.js";
+import { formatShape } from "../tensor.js";
 import type { PredictArgs } from "./args.js";
 import { readText } from "./files.js";
 import { openWriter, type Output } from "./outputs.js";
@@ -31,10 +32,6 @@ export async function openModel(args: { model: string; weights?: string }): Prom
       throw new KeraslessError("E_FORMAT", `${e.problem} with --weights FILE`, { file: e.file, cause: e });
     throw e;
   }
-}
-
-export function shapeText(shape: readonly (number | null)[]): string {
-  return `[${shape.map((d) => (d === null ? "None" : String(d))).join(", ")}]`;
 }
 
 /** Runs predict, naming the input file a value problem is about (e.g. a float in an int32 input). */
@@ -126,7 +123,7 @@ export async function predict(args: PredictArgs, io: CliIO): Promise<number> {
   if (args.output !== undefined) {
     io.stdout.write(
       printable(
-        `wrote ${args.output}: ${writer.shapes.map((shape, i) => `${names[i]} ${shapeText(shape)}`).join(", ")}`,
+        `wrote ${args.output}: ${writer.shapes.map((shape, i) => `${names[i]} ${formatShape(shape)}`).join(", ")}`,
       ) + "\n",
     );
   }

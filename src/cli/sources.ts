@@ -6,9 +6,9 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { KeraslessError, describeThrown } from "../errors.js";
 import { decodeNpyData, isNpy, npyArray, npyDataStart, parseNpyHeader, type NpyHeader } from "../io/npy.js";
-import { checkInputShape } from "../inputs.js";
+import { checkInputShape, type TensorInfo } from "../inputs.js";
 import type { Model } from "../node.js";
-import { sizeOf } from "../tensor.js";
+import { formatShape, sizeOf } from "../tensor.js";
 import type { CsvWindowArgs } from "./args.js";
 import { CsvTable, RowReader, Windower, resolveColumns } from "./csv.js";
 import { readTensors, type FileTensor } from "./files.js";
@@ -49,13 +49,44 @@ export function batchSize(valuesPerSample: number): number {
   return Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_VALUES / Math.max(1, valuesPerSample))));
 }
 
-function shapeText(shape: readonly (number | null)[]): string {
-  return `[${shape.map((d) => (d === null ? "None" : String(d))).join(", ")}]`;
-}
-
 /** Whether `shape` fits the model's shape (null = any size). */
 export function fits(shape: readonly number[], expected: readonly (number | null)[]): boolean {
   return shape.length === expected.length && shape.every((d, i) => expected[i] === null || expected[i] === d);
+}
+
+/**
+ * Checks the tensors of the --input files against the model's inputs, in order: one tensor per
+ * input, each of a valid shape (checkInputShape) that fits the input's.
+ */
+export function checkInputFiles(
+  inputs: readonly TensorInfo[],
+  tensors: readonly { readonly shape: number[]; readonly file: string; readonly where?: string }[],
+): void {
+  if (tensors.length !== inputs.length) {
+    const names = inputs.map((i) => i.name).join(", ");
+    throw new KeraslessError(
+      "E_INPUT",
+      `the model has ${inputs.length} input${inputs.length === 1 ? "" : "s"} (${names}), the --input ` +
+        `files hold ${tensors.length} tensor${tensors.length === 1 ? "" : "s"}`,
+    );
+  }
+  tensors.forEach((t, i) => {
+    const info = inputs[i];
+    const where = t.where === undefined ? "" : `${t.where}: `;
+    try {
+      checkInputShape(t.shape, `${where}input "${info.name}"`);
+    } catch (e) {
+      throw e instanceof KeraslessError ? e.inFile(t.file) : e;
+    }
+    if (!fits(t.shape, info.shape)) {
+      throw new KeraslessError(
+        "E_INPUT_SHAPE",
+        `${where}the model's input "${info.name}" has shape ${formatShape(info.shape)}, this tensor has ` +
+          formatShape(t.shape),
+        { file: t.file },
+      );
+    }
+  });
 }
 
 async function openFile(file: string): Promise<{ handle: FileHandle; size: number }> {
@@ -203,30 +234,7 @@ export async function tensorSource(
   const columns: InputColumn[] = [];
   try {
     for (const file of files) for (const column of await openColumns(file, model.inputs.length)) columns.push(column);
-    const names = model.inputs.map((i) => i.name).join(", ");
-    if (columns.length !== model.inputs.length) {
-      throw new KeraslessError(
-        "E_INPUT",
-        `the model has ${model.inputs.length} input${model.inputs.length === 1 ? "" : "s"} (${names}), the --input ` +
-          `files hold ${columns.length} tensor${columns.length === 1 ? "" : "s"}`,
-      );
-    }
-    columns.forEach((c, i) => {
-      const info = model.inputs[i];
-      try {
-        checkInputShape(c.shape, `${c.where === undefined ? "" : `${c.where}: `}input "${info.name}"`);
-      } catch (e) {
-        throw e instanceof KeraslessError ? e.inFile(c.file) : e;
-      }
-      if (!fits(c.shape, info.shape)) {
-        throw new KeraslessError(
-          "E_INPUT_SHAPE",
-          `${c.where === undefined ? "" : `${c.where}: `}the model's input "${info.name}" ` +
-            `has shape ${shapeText(info.shape)}, this tensor has ${shapeText(c.shape)}`,
-          { file: c.file },
-        );
-      }
-    });
+    checkInputFiles(model.inputs, columns);
     const total = columns[0].shape[0];
     columns.forEach((c, i) => {
       if (c.shape[0] !== total) {
@@ -241,11 +249,13 @@ export async function tensorSource(
     let mapping: ScalerMapping | undefined;
     let inverse: number[] = [];
     if (scaler !== undefined) {
-      if (columns.length !== 1)
+      if (columns.length !== 1) {
+        const names = model.inputs.map((i) => i.name).join(", ");
         throw new KeraslessError(
           "E_INPUT",
           `--scaler scales a single input, the model has ${columns.length} (${names})`,
         );
+      }
       const c = columns[0];
       if (c.dtype !== "float32")
         throw new KeraslessError("E_INPUT", "--scaler needs float input values, this tensor is int32", {
@@ -411,7 +421,7 @@ export async function csvSource(
     throw new KeraslessError(
       "E_INPUT_SHAPE",
       `the windows have shape [None, ${csv.lookBack}, ${f}] (look-back ${csv.lookBack}, ` +
-        `${f} feature${f === 1 ? "" : "s"}), the model's input "${info.name}" has shape ${shapeText(info.shape)}` +
+        `${f} feature${f === 1 ? "" : "s"}), the model's input "${info.name}" has shape ${formatShape(info.shape)}` +
         (info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`),
       { file },
     );

@@ -6,14 +6,14 @@
 import { allocationError } from "../errors.js";
 import { checkInputShape } from "../inputs.js";
 import { KeraslessError, Tensor, type Model } from "../node.js";
-import { sizeOf } from "../tensor.js";
+import { formatShape, sizeOf } from "../tensor.js";
 import type { StreamArgs } from "./args.js";
 import { readTensors, type FileTensor } from "./files.js";
 import { openWriter } from "./outputs.js";
-import { inverseScale, openModel, readScaler, shapeText, type CliIO } from "./predict.js";
+import { inverseScale, openModel, readScaler, type CliIO } from "./predict.js";
 import { mapTensorColumns, resolveInverseColumns, type Scaler } from "./scaler.js";
 import { printable } from "./safe-text.js";
-import { csvName, openBytes, readCsvRows } from "./sources.js";
+import { csvName, fits, openBytes, readCsvRows } from "./sources.js";
 
 type ModelStream = ReturnType<Model["stream"]>;
 
@@ -44,19 +44,18 @@ async function readSequences(s: ModelStream, file: string): Promise<FileTensor[]
     const features = s.inputs[i].shape.slice(1) as number[];
     // Any number of steps: a stream is not bound to the time length the model was built with.
     const expected = [null, null, ...features];
-    const ok = t.shape.length === expected.length && t.shape.every((d, k) => expected[k] === null || expected[k] === d);
-    if (!ok) {
+    if (!fits(t.shape, expected)) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
         `${t.where === undefined ? "" : `${t.where}: `}the model's input "${s.inputs[i].name}" is streamed as ` +
-          `[batch, time, ...] ${shapeText(expected)}, this tensor has ${shapeText(t.shape)}`,
+          `[batch, time, ...] ${formatShape(expected)}, this tensor has ${formatShape(t.shape)}`,
         { file },
       );
     }
     if (t.shape[0] !== tensors[0].shape[0] || t.shape[1] !== tensors[0].shape[1]) {
       throw new KeraslessError(
         "E_INPUT_SHAPE",
-        `the inputs differ in batch or time: ${shapeText(tensors[0].shape)} and ${shapeText(t.shape)}`,
+        `the inputs differ in batch or time: ${formatShape(tensors[0].shape)} and ${formatShape(t.shape)}`,
         { file },
       );
     }
@@ -130,7 +129,7 @@ async function streamTensors(model: Model, args: StreamArgs, scaler: Scaler | un
   }
   if (args.output !== undefined)
     io.stdout.write(
-      printable(`wrote ${args.output}: ${results.map((r, i) => `${names[i]} ${shapeText(r.shape)}`).join(", ")}`) +
+      printable(`wrote ${args.output}: ${results.map((r, i) => `${names[i]} ${formatShape(r.shape)}`).join(", ")}`) +
         "\n",
     );
   return 0;
@@ -154,7 +153,7 @@ async function streamCsv(model: Model, args: StreamArgs, scaler: Scaler | undefi
     throw new KeraslessError(
       "E_INPUT_SHAPE",
       `each row gives ${f} feature${f === 1 ? "" : "s"}, a step of the model's input "${info.name}" ` +
-        `has shape ${shapeText(info.shape)}` +
+        `has shape ${formatShape(info.shape)}` +
         (info.dtype === "float32" ? "" : ` and dtype ${info.dtype}`),
       { file },
     );

@@ -45,16 +45,20 @@ export class ProtoReader {
     return this.pos >= this.end;
   }
 
-  /** The field number and wire type of the last key() read. */
-  field = 0;
-  wire = 0;
-
-  /** Reads a field key into `field` and `wire`. */
-  key(): void {
-    const key = this.varint();
-    if (key > 0xffffffff || key < 8) this.fail(`field key ${key} at byte ${this.pos}`);
-    this.field = key >>> 3;
-    this.wire = key & 7;
+  /**
+   * Walks the message's fields: `read` gets each field's number and wire type and reads the value
+   * of the fields it knows; a field it did not read (the position has not moved) is skipped here,
+   * so every decoder steps over unknown fields the same way.
+   */
+  fields(read: (field: number, wire: number) => void): void {
+    while (this.pos < this.end) {
+      const key = this.varint();
+      if (key > 0xffffffff || key < 8) this.fail(`field key ${key} at byte ${this.pos}`);
+      const wire = key & 7;
+      const at = this.pos;
+      read(key >>> 3, wire);
+      if (this.pos === at) this.skip(wire);
+    }
   }
 
   /** An unsigned varint as a number (exact below 2^53). */

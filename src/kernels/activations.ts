@@ -62,69 +62,53 @@ export function erf(x: number): number {
   return x > 0 ? 1 - erfc : erfc - 1;
 }
 
-function elementwise(name: string, f: (x: number) => number): Activation {
-  return {
-    name,
-    elementwise: true,
-    scalar: f,
-    outputDim: (d) => d,
-    apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
-      const n = rows * lastDim;
-      for (let i = 0; i < n; i++) dst[dstOffset + i] = f(src[srcOffset + i]);
-    },
-  };
+/** An elementwise activation: `scalar`, its function of one value, and `apply`, its loop over rows. */
+function elementwiseActivation(name: string, scalar: (x: number) => number, apply: Activation["apply"]): Activation {
+  return { name, elementwise: true, scalar, outputDim: (d) => d, apply };
+}
+
+/** The activation applying `f` to each value (also how ONNX ops name their parametrised ones). */
+export function elementwise(name: string, f: (x: number) => number): Activation {
+  return elementwiseActivation(name, f, (src, srcOffset, dst, dstOffset, rows, lastDim) => {
+    const n = rows * lastDim;
+    for (let i = 0; i < n; i++) dst[dstOffset + i] = f(src[srcOffset + i]);
+  });
 }
 
 // The activations recurrent cells and dense heads use most get their loops written out: a
 // shared loop calling a per-activation function cannot inline it, which costs time and boxes
 // every result (an allocation per value, which streaming must not do).
-const linear: Activation = {
-  name: "linear",
-  elementwise: true,
-  scalar: (x) => x,
-  outputDim: (d) => d,
-  apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
+const linear = elementwiseActivation(
+  "linear",
+  (x) => x,
+  (src, srcOffset, dst, dstOffset, rows, lastDim) => {
     if (src === dst && srcOffset === dstOffset) return;
     const n = rows * lastDim;
     for (let i = 0; i < n; i++) dst[dstOffset + i] = src[srcOffset + i];
   },
-};
+);
 
-const tanh: Activation = {
-  name: "tanh",
-  elementwise: true,
-  scalar: Math.tanh,
-  outputDim: (d) => d,
-  apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
-    const n = rows * lastDim;
-    for (let i = 0; i < n; i++) dst[dstOffset + i] = Math.tanh(src[srcOffset + i]);
-  },
-};
+const tanh = elementwiseActivation("tanh", Math.tanh, (src, srcOffset, dst, dstOffset, rows, lastDim) => {
+  const n = rows * lastDim;
+  for (let i = 0; i < n; i++) dst[dstOffset + i] = Math.tanh(src[srcOffset + i]);
+});
 
-const sigmoidActivation: Activation = {
-  name: "sigmoid",
-  elementwise: true,
-  scalar: sigmoid,
-  outputDim: (d) => d,
-  apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
-    const n = rows * lastDim;
-    for (let i = 0; i < n; i++) dst[dstOffset + i] = sigmoid(src[srcOffset + i]);
-  },
-};
+const sigmoidActivation = elementwiseActivation("sigmoid", sigmoid, (src, srcOffset, dst, dstOffset, rows, lastDim) => {
+  const n = rows * lastDim;
+  for (let i = 0; i < n; i++) dst[dstOffset + i] = sigmoid(src[srcOffset + i]);
+});
 
-const relu: Activation = {
-  name: "relu",
-  elementwise: true,
-  scalar: (x) => (x <= 0 ? 0 : x),
-  outputDim: (d) => d,
-  apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
+const relu = elementwiseActivation(
+  "relu",
+  (x) => (x <= 0 ? 0 : x),
+  (src, srcOffset, dst, dstOffset, rows, lastDim) => {
     const n = rows * lastDim;
     for (let i = 0; i < n; i++) {
       const x = src[srcOffset + i];
       dst[dstOffset + i] = x <= 0 ? 0 : x; // NaN stays NaN, as in Keras
     }
   },
-};
+);
 
 /** An activation computed over each row of the last axis (softmax and its relatives). */
 function rowwise(name: string, f: (src: Buffer, s: number, dst: Buffer, d: number, n: number) => void): Activation {

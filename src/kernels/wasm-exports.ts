@@ -89,7 +89,7 @@ export function recordFields(exports: object, record: string, names: readonly st
   const exported = Object.keys(globals).filter((name) => name.startsWith(`${record}.`));
   if (exported.length !== names.length || names.some((name) => globals[`${record}.${name}`] === undefined))
     throw new Error(
-      `the thread kernels' ${record} record (${exported.join(", ")}) is not the host's (${names.join(", ")})`,
+      `the WebAssembly kernels' ${record} record (${exported.join(", ")}) is not the host's (${names.join(", ")})`,
     );
   return Object.fromEntries(names.map((name) => [name, globals[`${record}.${name}`]!.value as number]));
 }

@@ -18,7 +18,7 @@ import {
   type Masking,
 } from "./attention-kernel.js";
 import { describe, type ConfigReader } from "./config.js";
-import { toFloat32 } from "./core.js";
+import { describeBackend, toFloat32 } from "./core.js";
 import { Layer, NO_ARGUMENTS, knownDim, type CallArguments, type Masks, type Shape } from "./layer.js";
 
 interface HeadsPlan {
@@ -242,8 +242,7 @@ export class MultiHeadAttention extends Layer {
 
   /** The projections' matrix-product backend, and why (for summaries). */
   get backend(): string {
-    const p = this.projections;
-    return p === null ? "not loaded" : `${p.query.backend} (${p.query.reason})`;
+    return describeBackend(this.kernelPlan());
   }
 
   call(inputs: Tensor[], masks: Masks, args?: CallArguments): Tensor[] {

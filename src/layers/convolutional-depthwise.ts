@@ -6,10 +6,9 @@
  * follows it with a 1x1 convolution to `filters`.
  */
 import type { Activation } from "../kernels/activations.js";
-import type { ChannelAffine } from "../kernels/epilogue.js";
 import { planConvolution, type ConvCall, type Convolution } from "../kernels/conv/index.js";
 import type { ConfigReader } from "./config.js";
-import { CONVOLUTION_NOTES, SpatialConvolution, type CallGeometry } from "./convolutional-nd.js";
+import { CONVOLUTION_NOTES, SpatialConvolution } from "./convolutional-nd.js";
 import type { WeightSpec } from "./layer.js";
 import { family, type LayerDefinition } from "./registry-types.js";
 
@@ -34,18 +33,9 @@ export class DepthwiseConv extends SpatialConvolution {
     ];
   }
 
-  protected geometry(input: readonly number[]): CallGeometry {
-    return this.forwardGeometry(input);
-  }
-
-  protected plan(
-    [kernel, bias]: Float32Array[],
-    epilogue: Activation | null,
-    affine?: ChannelAffine | null,
-  ): Convolution {
-    const C = this.inputChannels;
-    const shape = this.convShape(C, C, C * this.depthMultiplier);
-    return planConvolution(shape, kernel, this.useBias ? bias : null, epilogue, undefined, affine);
+  /** One group per input channel: Keras' depthwise_kernel is that grouped kernel's layout as it is. */
+  protected override get forwardGroups(): number {
+    return this.inputChannels;
   }
 }
 

@@ -20,7 +20,7 @@ import {
 } from "../kernels/conv/index.js";
 import { Tensor } from "../tensor.js";
 import { describe, type ConfigReader } from "./config.js";
-import { applyActivation, toFloat32 } from "./core.js";
+import { applyActivation, describeBackend, toFloat32 } from "./core.js";
 import { Layer, knownDim, type Shape } from "./layer.js";
 import { family, type LayerDefinition } from "./registry-types.js";
 import type { WeightSpec } from "./layer.js";
@@ -123,17 +123,27 @@ export abstract class SpatialConvolution extends Layer {
   protected abstract get outChannels(): number;
   /** Weight specs for `channels` input channels (after checking them). */
   protected abstract weightSpecsFor(channels: number): WeightSpec[];
-  /** Output sizes and pads for the input's spatial sizes (throws when Keras would). */
-  protected abstract geometry(input: readonly number[]): CallGeometry;
+  /**
+   * Groups of the forward convolution plan() runs by default (kernel [...kernel_size, in / groups,
+   * outChannels]): Conv2D's `groups`, one per input channel for a depthwise convolution.
+   */
+  protected get forwardGroups(): number {
+    return 1;
+  }
+
   /**
    * The channels_last convolution of the loaded weights, `epilogue` fused, after `affine` when
-   * given (only asked of layers whose `fusesAffine` is true).
+   * given (only asked of layers whose `fusesAffine` is true): by default the forward convolution
+   * of `forwardGroups`, with bias when the layer uses one.
    */
-  protected abstract plan(
-    weights: Float32Array[],
+  protected plan(
+    [kernel, bias]: Float32Array[],
     epilogue: Activation | null,
     affine?: ChannelAffine | null,
-  ): Convolution;
+  ): Convolution {
+    const shape = this.convShape(this.forwardGroups, this.inputChannels, this.outChannels);
+    return planConvolution(shape, kernel, this.useBias ? bias : null, epilogue, undefined, affine);
+  }
 
   /** Whether plan() takes an affine map (src/graph/fuse.ts may then fuse a BatchNormalization in). */
   protected readonly fusesAffine: boolean = true;
@@ -152,8 +162,11 @@ export abstract class SpatialConvolution extends Layer {
     };
   }
 
-  /** Keras' paddings as explicit pads, per axis (valid, same, causal). */
-  protected forwardGeometry(input: readonly number[]): CallGeometry {
+  /**
+   * Output sizes and pads for the input's spatial sizes (throws when Keras would): by default
+   * Keras' paddings (valid, same, causal) as explicit pads, per axis.
+   */
+  protected geometry(input: readonly number[]): CallGeometry {
     const output: number[] = [];
     const padsBegin: number[] = [];
     input.forEach((n, a) => {
@@ -217,7 +230,7 @@ export abstract class SpatialConvolution extends Layer {
 
   /** The convolution's way of running, and why (for summaries). */
   get backend(): string {
-    return this.conv === null ? "not loaded" : `${this.conv.backend} (${this.conv.reason})`;
+    return describeBackend(this.kernelPlan());
   }
 
   call([x]: Tensor[]): Tensor[] {
@@ -264,17 +277,8 @@ export class ConvND extends SpatialConvolution {
     ];
   }
 
-  protected geometry(input: readonly number[]): CallGeometry {
-    return this.forwardGeometry(input);
-  }
-
-  protected plan(
-    [kernel, bias]: Float32Array[],
-    epilogue: Activation | null,
-    affine?: ChannelAffine | null,
-  ): Convolution {
-    const shape = this.convShape(this.groups, this.inputChannels, this.filters);
-    return planConvolution(shape, kernel, this.useBias ? bias : null, epilogue, undefined, affine);
+  protected override get forwardGroups(): number {
+    return this.groups;
   }
 }
 
@@ -315,7 +319,7 @@ export class ConvNDTranspose extends SpatialConvolution {
    * convolution it transposes. TensorFlow requires that forward convolution, run on the output
    * size, to give back the input size; otherwise Keras fails too.
    */
-  protected geometry(input: readonly number[]): CallGeometry {
+  protected override geometry(input: readonly number[]): CallGeometry {
     const output: number[] = [];
     const padsBegin: number[] = [];
     input.forEach((n, a) => {
@@ -345,7 +349,7 @@ export class ConvNDTranspose extends SpatialConvolution {
     return false;
   }
 
-  protected plan([kernel, bias]: Float32Array[], epilogue: Activation | null): Convolution {
+  protected override plan([kernel, bias]: Float32Array[], epilogue: Activation | null): Convolution {
     const shape = this.convShape(1, this.inputChannels, this.filters);
     return planTransposedConvolution(shape, kernel, this.useBias ? bias : null, epilogue);
   }

@@ -14,10 +14,11 @@ import {
   span,
   type Convolution,
 } from "../kernels/conv/index.js";
+import type { ConvShape } from "../kernels/conv/geometry.js";
 import { Tensor } from "../tensor.js";
 import { describe, type ConfigReader } from "./config.js";
-import { applyActivation, toFloat32 } from "./core.js";
-import { Layer, knownDim, type LayerStream, type Shape, type StreamBehaviour } from "./layer.js";
+import { applyActivation, describeBackend, toFloat32 } from "./core.js";
+import { Layer, knownDim, type LayerStream, type Shape, type StreamBehaviour, type WeightSpec } from "./layer.js";
 import type { LayerDefinition } from "./registry-types.js";
 
 /** A 1D size given as an int or a one-element list (Keras stores tuples), at least `min`. */
@@ -44,18 +45,18 @@ export function single(reader: ConfigReader, key: string, fallback: number, min 
   return n;
 }
 
-export class Conv1D extends Layer {
+/**
+ * What Conv1D and Conv1DTranspose read and run alike: filters, kernel_size, strides, activation
+ * and use_bias (channels_last only), the weights declared for the input's channels, and the call
+ * on src/kernels/conv with the activation fused when it keeps the width.
+ */
+abstract class SequenceConvolution extends Layer {
   readonly filters: number;
   readonly kernelSize: number;
   readonly strides: number;
-  readonly dilation: number;
-  readonly groups: number;
-  readonly padding: "valid" | "same" | "causal";
   readonly activation: Activation;
   readonly useBias: boolean;
-  private inputChannels = 0;
-  private kernel: Float32Array = new Float32Array(0);
-  private bias: Float32Array | null = null;
+  protected inputChannels = 0;
   private conv: Convolution | null = null;
 
   constructor(reader: ConfigReader) {
@@ -63,56 +64,42 @@ export class Conv1D extends Layer {
     this.filters = reader.positiveInt("filters");
     this.kernelSize = single(reader, "kernel_size", 1);
     this.strides = single(reader, "strides", 1);
-    this.dilation = single(reader, "dilation_rate", 1);
-    this.groups = reader.positiveInt("groups", 1);
-    reader.refuseAdapters();
     reader.ignore("conv_op"); // tf_keras: how TensorFlow's op is called
-    const padding = reader.string("padding", "valid").toLowerCase();
-    if (padding !== "valid" && padding !== "same" && padding !== "causal")
-      reader.unsupported(`padding=${JSON.stringify(padding)} is not supported`);
-    this.padding = padding === "same" || padding === "causal" ? padding : "valid";
     this.activation = reader.activation("activation", "linear");
     this.useBias = reader.bool("use_bias", true);
     reader.allowOnly("data_format", ["channels_last"]);
-    if (this.strides > 1 && this.dilation > 1)
-      reader.unsupported("strides > 1 together with dilation_rate > 1 is not supported by Keras either");
-    if (this.filters % this.groups !== 0)
-      throw this.error("E_CONFIG", `filters=${this.filters} is not divisible by groups=${this.groups}`);
   }
 
-  /** Output length and left padding for an input of `length` steps. */
-  private geometry(length: number): { outLength: number; padLeft: number } {
-    const pads = kerasPads(this.padding, length, this.kernelSize, this.strides, this.dilation);
-    const outLength = convOutputSize(length, this.kernelSize, this.strides, this.dilation, pads.begin, pads.end);
-    return { outLength, padLeft: pads.begin };
+  /** Weight specs for `channels` input channels (after checking them). */
+  protected abstract weightSpecsFor(channels: number): WeightSpec[];
+  /** Output length and left padding for an input of `length` steps (throws when Keras would). */
+  protected abstract geometry(length: number): { outLength: number; padLeft: number };
+  /** The convolution of the loaded weights, `epilogue` fused. */
+  protected abstract plan(kernel: Float32Array, bias: Float32Array | null, epilogue: Activation | null): Convolution;
+
+  /** The kernel shape of this layer's convolution with `dilation` and `groups`. */
+  protected convShape(dilation: number, groups: number): ConvShape {
+    return {
+      kernel: [this.kernelSize],
+      strides: [this.strides],
+      dilations: [dilation],
+      groups,
+      inChannels: this.inputChannels,
+      outChannels: this.filters,
+    };
   }
 
   computeOutputShapes([input]: Shape[]): Shape[] {
     this.expectRank(input, 3);
     const channels = knownDim(this, input, 2);
-    if (channels % this.groups !== 0)
-      throw this.error("E_CONFIG", `${channels} input channels are not divisible by groups=${this.groups}`);
     this.inputChannels = channels;
-    this.declareWeights([
-      { name: "kernel", shape: [this.kernelSize, channels / this.groups, this.filters] },
-      ...(this.useBias ? [{ name: "bias", shape: [this.filters] }] : []),
-    ]);
+    this.declareWeights(this.weightSpecsFor(channels));
     const steps = input[1] === null ? null : this.geometry(input[1]).outLength;
     return [[input[0], steps, this.activation.outputDim(this.filters)]];
   }
 
   protected override weightsLoaded([kernel, bias]: Float32Array[]): void {
-    this.kernel = kernel;
-    this.bias = this.useBias ? bias : null;
-    const shape = {
-      kernel: [this.kernelSize],
-      strides: [this.strides],
-      dilations: [this.dilation],
-      groups: this.groups,
-      inChannels: this.inputChannels,
-      outChannels: this.filters,
-    };
-    this.conv = planConvolution(shape, kernel, this.bias, this.keepsWidth() ? this.activation : null);
+    this.conv = this.plan(kernel, this.useBias ? bias : null, this.keepsWidth() ? this.activation : null);
   }
 
   /** The convolution's way of running, and why (kernelPlans, inspect --kernels). */
@@ -122,10 +109,10 @@ export class Conv1D extends Layer {
 
   /** The convolution's way of running, and why (for summaries). */
   get backend(): string {
-    return this.conv === null ? "not loaded" : `${this.conv.backend} (${this.conv.reason})`;
+    return describeBackend(this.kernelPlan());
   }
 
-  private keepsWidth(): boolean {
+  protected keepsWidth(): boolean {
     return this.activation.outputDim(this.filters) === this.filters;
   }
 
@@ -137,6 +124,55 @@ export class Conv1D extends Layer {
     this.conv.run(toFloat32(x), { batch, input: [length], output: [outLength], padsBegin: [padLeft] }, out);
     const shape = [batch, outLength, this.filters];
     return [this.keepsWidth() ? new Tensor(shape, out) : applyActivation(this.activation, out, shape)];
+  }
+}
+
+export class Conv1D extends SequenceConvolution {
+  readonly dilation: number;
+  readonly groups: number;
+  readonly padding: "valid" | "same" | "causal";
+  private kernel: Float32Array = new Float32Array(0);
+  private bias: Float32Array | null = null;
+
+  constructor(reader: ConfigReader) {
+    super(reader);
+    this.dilation = single(reader, "dilation_rate", 1);
+    this.groups = reader.positiveInt("groups", 1);
+    reader.refuseAdapters();
+    const padding = reader.string("padding", "valid").toLowerCase();
+    if (padding !== "valid" && padding !== "same" && padding !== "causal")
+      reader.unsupported(`padding=${JSON.stringify(padding)} is not supported`);
+    this.padding = padding === "same" || padding === "causal" ? padding : "valid";
+    if (this.strides > 1 && this.dilation > 1)
+      reader.unsupported("strides > 1 together with dilation_rate > 1 is not supported by Keras either");
+    if (this.filters % this.groups !== 0)
+      throw this.error("E_CONFIG", `filters=${this.filters} is not divisible by groups=${this.groups}`);
+  }
+
+  protected geometry(length: number): { outLength: number; padLeft: number } {
+    const pads = kerasPads(this.padding, length, this.kernelSize, this.strides, this.dilation);
+    const outLength = convOutputSize(length, this.kernelSize, this.strides, this.dilation, pads.begin, pads.end);
+    return { outLength, padLeft: pads.begin };
+  }
+
+  protected weightSpecsFor(channels: number): WeightSpec[] {
+    if (channels % this.groups !== 0)
+      throw this.error("E_CONFIG", `${channels} input channels are not divisible by groups=${this.groups}`);
+    return [
+      { name: "kernel", shape: [this.kernelSize, channels / this.groups, this.filters] },
+      ...(this.useBias ? [{ name: "bias", shape: [this.filters] }] : []),
+    ];
+  }
+
+  /** Keeps the weights too: a stream adds its taps itself (openStream). */
+  protected override weightsLoaded(weights: Float32Array[]): void {
+    this.kernel = weights[0];
+    this.bias = this.useBias ? weights[1] : null;
+    super.weightsLoaded(weights);
+  }
+
+  protected plan(kernel: Float32Array, bias: Float32Array | null, epilogue: Activation | null): Convolution {
+    return planConvolution(this.convShape(this.dilation, this.groups), kernel, bias, epilogue);
   }
 
   /** y[yOffset..] += x[xRow..] · kernel tap j, for every group (one output row). */
@@ -173,8 +209,7 @@ export class Conv1D extends Layer {
       };
     if (this.strides !== 1)
       return { kind: "refused", reason: "has strides > 1, so it does not give one output per step" };
-    if (this.activation.outputDim(this.filters) !== this.filters)
-      return { kind: "refused", reason: `activation ${this.activation.name} changes the width` };
+    if (!this.keepsWidth()) return { kind: "refused", reason: `activation ${this.activation.name} changes the width` };
     return { kind: "stateful", outputsHaveTime: [true], open: (batch) => this.openStream(batch) };
   }
 
@@ -223,25 +258,14 @@ export class Conv1D extends Layer {
  * Conv1DTranspose: the adjoint of a Conv1D whose output has this layer's input length, as
  * TensorFlow's conv1d_transpose computes it. Kernel [kernel_size, filters, input channels].
  */
-export class Conv1DTranspose extends Layer {
-  readonly filters: number;
-  readonly kernelSize: number;
-  readonly strides: number;
+export class Conv1DTranspose extends SequenceConvolution {
   readonly padding: "valid" | "same";
   /** null: Keras infers the output length. */
   readonly outputPadding: number | null;
-  readonly activation: Activation;
-  readonly useBias: boolean;
-  private inputChannels = 0;
-  private conv: Convolution | null = null;
 
   constructor(reader: ConfigReader) {
-    super(reader.layerName, reader.className, reader.bool("trainable", true));
-    this.filters = reader.positiveInt("filters");
-    this.kernelSize = single(reader, "kernel_size", 1);
-    this.strides = single(reader, "strides", 1);
+    super(reader);
     this.outputPadding = reader.has("output_padding") ? single(reader, "output_padding", 0, 0) : null;
-    reader.ignore("conv_op"); // tf_keras: how TensorFlow's op is called
     const padding = reader.string("padding", "valid").toLowerCase();
     if (padding !== "valid" && padding !== "same")
       reader.unsupported(`padding=${describe(padding)} is not supported (Keras allows "valid" and "same")`);
@@ -249,35 +273,29 @@ export class Conv1DTranspose extends Layer {
     // TensorFlow's plain CPU kernels refuse channels_first and dilation ("only supports NHWC",
     // "do not yet support dilation rates larger than 1"): the fixture generator has no reference
     // for them, so they are not run here.
-    reader.allowOnly("data_format", ["channels_last"]);
     const dilation = single(reader, "dilation_rate", 1);
     if (dilation !== 1)
       reader.unsupported(
         `dilation_rate=${dilation} is not supported (TensorFlow's reference CPU kernels refuse it too)`,
       );
     reader.allowOnly("groups", [1]); // Keras 2 configs carry the groups option of Conv1D
-    this.activation = reader.activation("activation", "linear");
-    this.useBias = reader.bool("use_bias", true);
     if (this.outputPadding !== null && this.outputPadding >= this.strides) {
       throw this.error("E_CONFIG", `output_padding=${this.outputPadding} must be smaller than strides=${this.strides}`);
     }
   }
 
-  /** The output length Keras asks TensorFlow for, given `length` input steps. */
-  private outLength(length: number): number {
-    const k = this.kernelSize;
-    if (this.padding === "valid")
-      return (length - 1) * this.strides + k + (this.outputPadding ?? Math.max(k, this.strides) - k);
-    if (this.outputPadding === null) return length * this.strides;
-    return (length - 1) * this.strides + (k % 2) + this.outputPadding;
-  }
-
   /**
-   * Left padding of the forward convolution this transposes. TensorFlow requires that forward
-   * convolution, run on the output length, to give back the input length; otherwise Keras fails too.
+   * The output length Keras asks TensorFlow for, given `length` input steps, and the left padding
+   * of the forward convolution this transposes. TensorFlow requires that forward convolution, run
+   * on the output length, to give back the input length; otherwise Keras fails too.
    */
-  private padLeft(length: number, outLength: number): number {
+  protected geometry(length: number): { outLength: number; padLeft: number } {
     const k = this.kernelSize;
+    let outLength: number;
+    if (this.padding === "valid")
+      outLength = (length - 1) * this.strides + k + (this.outputPadding ?? Math.max(k, this.strides) - k);
+    else if (this.outputPadding === null) outLength = length * this.strides;
+    else outLength = (length - 1) * this.strides + (k % 2) + this.outputPadding;
     const forward =
       this.padding === "valid" ? Math.floor((outLength - k) / this.strides) + 1 : Math.ceil(outLength / this.strides);
     if (forward !== length) {
@@ -288,59 +306,20 @@ export class Conv1DTranspose extends Layer {
           `output_padding ${this.outputPadding}); TensorFlow refuses this too`,
       );
     }
-    return this.padding === "valid" ? 0 : Math.floor(Math.max((length - 1) * this.strides + k - outLength, 0) / 2);
+    const padLeft =
+      this.padding === "valid" ? 0 : Math.floor(Math.max((length - 1) * this.strides + k - outLength, 0) / 2);
+    return { outLength, padLeft };
   }
 
-  computeOutputShapes([input]: Shape[]): Shape[] {
-    this.expectRank(input, 3);
-    const channels = knownDim(this, input, 2);
-    this.inputChannels = channels;
-    this.declareWeights([
+  protected weightSpecsFor(channels: number): WeightSpec[] {
+    return [
       { name: "kernel", shape: [this.kernelSize, this.filters, channels] },
       ...(this.useBias ? [{ name: "bias", shape: [this.filters] }] : []),
-    ]);
-    const length = input[1];
-    let steps: number | null = null;
-    if (length !== null) {
-      steps = this.outLength(length);
-      this.padLeft(length, steps);
-    }
-    return [[input[0], steps, this.activation.outputDim(this.filters)]];
+    ];
   }
 
-  protected override weightsLoaded([kernel, bias]: Float32Array[]): void {
-    const shape = {
-      kernel: [this.kernelSize],
-      strides: [this.strides],
-      dilations: [1],
-      groups: 1,
-      inChannels: this.inputChannels,
-      outChannels: this.filters,
-    };
-    const fused = this.activation.outputDim(this.filters) === this.filters ? this.activation : null;
-    this.conv = planTransposedConvolution(shape, kernel, this.useBias ? bias : null, fused);
-  }
-
-  /** The convolution's way of running, and why (kernelPlans, inspect --kernels). */
-  override kernelPlan(): KernelPlan | null {
-    return choicePlan(this.conv);
-  }
-
-  /** The convolution's way of running, and why (for summaries). */
-  get backend(): string {
-    return this.conv === null ? "not loaded" : `${this.conv.backend} (${this.conv.reason})`;
-  }
-
-  call([x]: Tensor[]): Tensor[] {
-    const [batch, length] = x.shape;
-    const outLength = this.outLength(length);
-    const padLeft = this.padLeft(length, outLength);
-    if (this.conv === null) throw this.error("E_CONFIG", "is called before its weights are loaded");
-    const out = new Float32Array(batch * outLength * this.filters);
-    this.conv.run(toFloat32(x), { batch, input: [length], output: [outLength], padsBegin: [padLeft] }, out);
-    const shape = [batch, outLength, this.filters];
-    if (this.activation.outputDim(this.filters) === this.filters) return [new Tensor(shape, out)];
-    return [applyActivation(this.activation, out, shape)];
+  protected plan(kernel: Float32Array, bias: Float32Array | null, epilogue: Activation | null): Convolution {
+    return planTransposedConvolution(this.convShape(1, 1), kernel, bias, epilogue);
   }
 }
 

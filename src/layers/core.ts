@@ -92,7 +92,7 @@ export class Dense extends Layer {
 
   /** The matrix-product backend this layer runs on, and why (for summaries). */
   get backend(): string {
-    return this.product === null ? "not loaded" : `${this.product.backend} (${this.product.reason})`;
+    return describeBackend(this.kernelPlan());
   }
 
   private keepsWidth(): boolean {
@@ -251,6 +251,11 @@ export function applyActivation(activation: Activation, values: Float32Array, sh
   const out = new Float32Array(rows * outLast);
   activation.apply(values, 0, out, 0, rows, last);
   return new Tensor([...shape.slice(0, -1), outLast], out);
+}
+
+/** A layer's kernel plan as its `backend` reports it for summaries ("not loaded" before its weights are). */
+export function describeBackend(plan: KernelPlan | null): string {
+  return plan === null ? "not loaded" : `${plan.backend} (${plan.why.join("; ")})`;
 }
 
 /** The tensor's values as float32 (integer inputs are converted, as Keras casts them). */

@@ -178,42 +178,64 @@ function lerpAxis(inSize: number, outSize: number): LerpAxis {
 }
 
 /**
+ * A 4D image ([batch, h, w, c] or channels_first [batch, c, h, w]) as the resize loops address
+ * it: element (o, y, x, i) is at ((o * h + y) * w + x) * inner + i.
+ */
+interface ImageLayout {
+  readonly h: number;
+  readonly w: number;
+  readonly outer: number;
+  readonly inner: number;
+}
+
+/** `x` resized to outH x outW: `fill` writes the output (laid out as `x`) from the input's data. */
+function resizeImage(
+  x: Tensor,
+  channelsFirst: boolean,
+  outH: number,
+  outW: number,
+  fill: (data: Tensor["data"], image: ImageLayout, out: Float32Array) => void,
+): Tensor {
+  const [batch, d1, d2, d3] = x.shape;
+  const [h, w, c] = channelsFirst ? [d2, d3, d1] : [d1, d2, d3];
+  const [outer, inner] = channelsFirst ? [batch * c, 1] : [batch, c];
+  const out = new Float32Array(outer * outH * outW * inner);
+  fill(x.data, { h, w, outer, inner }, out);
+  const shape = channelsFirst ? [batch, c, outH, outW] : [batch, outH, outW, c];
+  return new Tensor(shape, out);
+}
+
+/**
  * tf.image.resize "bilinear" (ResizeBilinear, half_pixel_centers=True) of a 4D tensor
  * ([batch, h, w, c] or channels_first [batch, c, h, w]), in float32 as TensorFlow computes it.
  */
 export function resizeBilinear(x: Tensor, channelsFirst: boolean, outH: number, outW: number): Tensor {
-  const [batch, d1, d2, d3] = x.shape;
-  const [h, w, c] = channelsFirst ? [d2, d3, d1] : [d1, d2, d3];
-  // element (o, y, x, i) is at ((o * h + y) * w + x) * inner + i
-  const [outer, inner] = channelsFirst ? [batch * c, 1] : [batch, c];
-  const data = x.data;
-  const ys = lerpAxis(h, outH);
-  const xs = lerpAxis(w, outW);
-  const out = new Float32Array(outer * outH * outW * inner);
-  for (let o = 0; o < outer; o++) {
-    for (let oy = 0; oy < outH; oy++) {
-      const top = (o * h + ys.lower[oy]) * w;
-      const bottom = (o * h + ys.upper[oy]) * w;
-      const yLerp = ys.lerp[oy];
-      for (let ox = 0; ox < outW; ox++) {
-        const left = xs.lower[ox] * inner;
-        const right = xs.upper[ox] * inner;
-        const xLerp = xs.lerp[ox];
-        const dst = ((o * outH + oy) * outW + ox) * inner;
-        for (let i = 0; i < inner; i++) {
-          const tl = data[top * inner + left + i];
-          const tr = data[top * inner + right + i];
-          const bl = data[bottom * inner + left + i];
-          const br = data[bottom * inner + right + i];
-          const upper = f32(tl + f32(f32(tr - tl) * xLerp));
-          const lower = f32(bl + f32(f32(br - bl) * xLerp));
-          out[dst + i] = upper + f32(f32(lower - upper) * yLerp);
+  return resizeImage(x, channelsFirst, outH, outW, (data, { h, w, outer, inner }, out) => {
+    const ys = lerpAxis(h, outH);
+    const xs = lerpAxis(w, outW);
+    for (let o = 0; o < outer; o++) {
+      for (let oy = 0; oy < outH; oy++) {
+        const top = (o * h + ys.lower[oy]) * w;
+        const bottom = (o * h + ys.upper[oy]) * w;
+        const yLerp = ys.lerp[oy];
+        for (let ox = 0; ox < outW; ox++) {
+          const left = xs.lower[ox] * inner;
+          const right = xs.upper[ox] * inner;
+          const xLerp = xs.lerp[ox];
+          const dst = ((o * outH + oy) * outW + ox) * inner;
+          for (let i = 0; i < inner; i++) {
+            const tl = data[top * inner + left + i];
+            const tr = data[top * inner + right + i];
+            const bl = data[bottom * inner + left + i];
+            const br = data[bottom * inner + right + i];
+            const upper = f32(tl + f32(f32(tr - tl) * xLerp));
+            const lower = f32(bl + f32(f32(br - bl) * xLerp));
+            out[dst + i] = upper + f32(f32(lower - upper) * yLerp);
+          }
         }
       }
     }
-  }
-  const shape = channelsFirst ? [batch, c, outH, outW] : [batch, outH, outW, c];
-  return new Tensor(shape, out);
+  });
 }
 
 /** ResizeBicubic's coefficient table (Keys' cubic, a = -0.5, 1024 steps), in float32 as TF builds it. */
@@ -267,31 +289,26 @@ function cubicAxis(inSize: number, outSize: number): { index: Int32Array; weight
 
 /** tf.image.resize "bicubic" (ResizeBicubic, half_pixel_centers=True) of a 4D tensor, as resizeBilinear. */
 export function resizeBicubic(x: Tensor, channelsFirst: boolean, outH: number, outW: number): Tensor {
-  const [batch, d1, d2, d3] = x.shape;
-  const [h, w, c] = channelsFirst ? [d2, d3, d1] : [d1, d2, d3];
-  const [outer, inner] = channelsFirst ? [batch * c, 1] : [batch, c];
-  const data = x.data;
-  const ys = cubicAxis(h, outH);
-  const xs = cubicAxis(w, outW);
-  const out = new Float32Array(outer * outH * outW * inner);
-  const rows = new Float32Array(4);
-  for (let o = 0; o < outer; o++)
-    for (let oy = 0; oy < outH; oy++)
-      for (let ox = 0; ox < outW; ox++)
-        for (let i = 0; i < inner; i++) {
-          for (let r = 0; r < 4; r++) {
-            const row = (o * h + ys.index[oy * 4 + r]) * w;
+  return resizeImage(x, channelsFirst, outH, outW, (data, { h, w, outer, inner }, out) => {
+    const ys = cubicAxis(h, outH);
+    const xs = cubicAxis(w, outW);
+    const rows = new Float32Array(4);
+    for (let o = 0; o < outer; o++)
+      for (let oy = 0; oy < outH; oy++)
+        for (let ox = 0; ox < outW; ox++)
+          for (let i = 0; i < inner; i++) {
+            for (let r = 0; r < 4; r++) {
+              const row = (o * h + ys.index[oy * 4 + r]) * w;
+              let v = 0;
+              for (let k = 0; k < 4; k++)
+                v = f32(v + f32(xs.weight[ox * 4 + k] * data[(row + xs.index[ox * 4 + k]) * inner + i]));
+              rows[r] = v;
+            }
             let v = 0;
-            for (let k = 0; k < 4; k++)
-              v = f32(v + f32(xs.weight[ox * 4 + k] * data[(row + xs.index[ox * 4 + k]) * inner + i]));
-            rows[r] = v;
+            for (let r = 0; r < 4; r++) v = f32(v + f32(ys.weight[oy * 4 + r] * rows[r]));
+            out[((o * outH + oy) * outW + ox) * inner + i] = v;
           }
-          let v = 0;
-          for (let r = 0; r < 4; r++) v = f32(v + f32(ys.weight[oy * 4 + r] * rows[r]));
-          out[((o * outH + oy) * outW + ox) * inner + i] = v;
-        }
-  const shape = channelsFirst ? [batch, c, outH, outW] : [batch, outH, outW, c];
-  return new Tensor(shape, out);
+  });
 }
 
 /**

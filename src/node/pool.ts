@@ -4,7 +4,7 @@
  * are independent, so the result is the one model.predict() gives, bit for bit. (An ONNX graph
  * whose axis 0 is not a batch of independent rows runs whole on the calling thread: pool-rows.ts.)
  */
-import { workerExecArgv } from "./worker-argv.js";
+import { workerEntry } from "./worker-argv.js";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { onnxExternalData, readSource, type LoadOptions, type ModelSource } from "../api.js";
@@ -37,22 +37,7 @@ export interface PoolOptions extends LoadOptions {
 /** Measured on a 2-core machine: see docs/runtimes.md ("Node: threads"). */
 const DEFAULT_INLINE_BELOW_MS = 1;
 
-/**
- * Running from the TypeScript sources (tests, the benchmark) the worker is a .ts file, and Node 20
- * does not apply tsx's `--import tsx` hooks inside worker threads: the worker registers them itself
- * (tsx-hooks.mjs) instead of inheriting them.
- */
-const FROM_SOURCES = import.meta.url.endsWith(".ts");
-const WORKER_FILE = new URL(FROM_SOURCES ? "./pool-worker.ts" : "./pool-worker.js", import.meta.url);
-
-/** Node options for pool workers: under tsx, its hooks are registered by tsx-hooks.mjs instead. */
-function poolExecArgv(): string[] {
-  const kept = workerExecArgv(
-    (arg, value) => FROM_SOURCES && ((arg === "--import" && value === "tsx") || arg === "--import=tsx"),
-  );
-  if (FROM_SOURCES) kept.push("--import", new URL("./tsx-hooks.mjs", import.meta.url).href);
-  return kept;
-}
+const WORKER = workerEntry(import.meta.url, "pool-worker");
 
 const poolError = (problem: string, cause?: unknown): KeraslessError =>
   new KeraslessError("E_POOL", problem, { cause });
@@ -344,7 +329,7 @@ export async function loadModelPool(source: ModelSource, options: PoolOptions = 
   // The threads start while the calling thread loads the model; they get the bytes only once
   // the calling thread has read them without error (a hostile file is refused once, not N times).
   const workers = Array.from({ length: threads - 1 }, () => {
-    const worker = new Worker(WORKER_FILE, { execArgv: poolExecArgv() });
+    const worker = new Worker(WORKER.file, { execArgv: WORKER.execArgv() });
     // Until the pool listens (after the calling thread's load), a failure to start is reported by ready().
     worker.on("error", () => undefined);
     return worker;

@@ -1,4 +1,4 @@
-/** Node options for worker threads started from a file. */
+/** Worker threads started from a file: their entry and Node options. */
 
 /** Options that change how a worker loads its modules, which it must share with the calling thread. */
 const LOADING = /^--(?:import|require|loader|experimental-loader|conditions)(?:=|$)|^-[rC]$/;
@@ -24,4 +24,24 @@ export function workerExecArgv(drop: (arg: string, value: string | undefined) =>
     if (value !== undefined) kept.push(value);
   }
   return kept;
+}
+
+/**
+ * A worker thread's entry file, `name` next to the module at `moduleUrl` (its import.meta.url),
+ * and the execArgv to start it with. Running from the TypeScript sources (tests, the benchmark)
+ * the entry is the .ts file, and Node 20 does not apply tsx's `--import tsx` hooks inside worker
+ * threads: the worker registers them itself (tsx-hooks.mjs) instead of inheriting them.
+ */
+export function workerEntry(moduleUrl: string, name: string): { file: URL; execArgv(): string[] } {
+  const fromSources = moduleUrl.endsWith(".ts");
+  return {
+    file: new URL(`./${name}${fromSources ? ".ts" : ".js"}`, moduleUrl),
+    execArgv() {
+      const kept = workerExecArgv(
+        (arg, value) => fromSources && ((arg === "--import" && value === "tsx") || arg === "--import=tsx"),
+      );
+      if (fromSources) kept.push("--import", new URL("./tsx-hooks.mjs", import.meta.url).href);
+      return kept;
+    },
+  };
 }

@@ -1,6 +1,8 @@
 /**
  * The parts of onnx.proto (IR version 3 and later) that running a model needs, decoded from the
- * wire format. Field numbers are those of onnx/onnx.proto; unknown fields are skipped.
+ * wire format. Field numbers are those of onnx/onnx.proto. A field a decoder does not read is
+ * skipped by ProtoReader.fields(): unknown fields, and those only counted or noted (functions,
+ * sparse initializers, segments).
  */
 import { ProtoReader, WIRE_BYTES, WIRE_FIXED32, WIRE_VARINT } from "../io/protobuf.js";
 
@@ -90,9 +92,7 @@ export function decodeModel(r: ProtoReader): OnnxModelProto {
     graph: null,
     functions: 0,
   };
-  while (!r.done) {
-    r.key();
-    const { field, wire } = r;
+  r.fields((field, wire) => {
     if (field === 1 && wire === WIRE_VARINT) model.irVersion = r.int64();
     else if (field === 2 && wire === WIRE_BYTES) model.producerName = r.string();
     else if (field === 3 && wire === WIRE_BYTES) model.producerVersion = r.string();
@@ -100,24 +100,18 @@ export function decodeModel(r: ProtoReader): OnnxModelProto {
     else if (field === 8 && wire === WIRE_BYTES) {
       const { domain, version } = decodeOpset(r.message());
       model.opsets.set(domain === "ai.onnx" ? "" : domain, version);
-    } else if (field === 25 && wire === WIRE_BYTES) {
-      model.functions++;
-      r.skip(wire);
-    } else r.skip(wire);
-  }
+    } else if (field === 25 && wire === WIRE_BYTES) model.functions++;
+  });
   return model;
 }
 
 function decodeOpset(r: ProtoReader): { domain: string; version: number } {
   let domain = "";
   let version = 0;
-  while (!r.done) {
-    r.key();
-    const { field, wire } = r;
+  r.fields((field, wire) => {
     if (field === 1 && wire === WIRE_BYTES) domain = r.string();
     else if (field === 2 && wire === WIRE_VARINT) version = r.int64();
-    else r.skip(wire);
-  }
+  });
   return { domain, version };
 }
 
@@ -131,38 +125,30 @@ function decodeGraph(r: ProtoReader): OnnxGraphProto {
     valueInfo: [],
     sparseInitializers: 0,
   };
-  while (!r.done) {
-    r.key();
-    const { field, wire } = r;
-    if (wire !== WIRE_BYTES) r.skip(wire);
-    else if (field === 1) graph.nodes.push(decodeNode(r.message()));
+  r.fields((field, wire) => {
+    if (wire !== WIRE_BYTES) return;
+    if (field === 1) graph.nodes.push(decodeNode(r.message()));
     else if (field === 2) graph.name = r.string();
     else if (field === 5) graph.initializers.push(decodeTensor(r.message()));
     else if (field === 11) graph.inputs.push(decodeValueInfo(r.message()));
     else if (field === 12) graph.outputs.push(decodeValueInfo(r.message()));
     else if (field === 13) graph.valueInfo.push(decodeValueInfo(r.message()));
-    else if (field === 15) {
-      graph.sparseInitializers++;
-      r.skip(wire);
-    } else r.skip(wire);
-  }
+    else if (field === 15) graph.sparseInitializers++;
+  });
   return graph;
 }
 
 function decodeNode(r: ProtoReader): OnnxNode {
   const node: OnnxNode = { name: "", opType: "", domain: "", inputs: [], outputs: [], attributes: [] };
-  while (!r.done) {
-    r.key();
-    const { field, wire } = r;
-    if (wire !== WIRE_BYTES) r.skip(wire);
-    else if (field === 1) node.inputs.push(r.string());
+  r.fields((field, wire) => {
+    if (wire !== WIRE_BYTES) return;
+    if (field === 1) node.inputs.push(r.string());
     else if (field === 2) node.outputs.push(r.string());
     else if (field === 3) node.name = r.string();
     else if (field === 4) node.opType = r.string();
     else if (field === 5) node.attributes.push(decodeAttribute(r.message()));
     else if (field === 7) node.domain = r.string();
-    else r.skip(wire);
-  }
+  });
   if (node.domain === "ai.onnx") node.domain = "";
   return node;
 }
@@ -180,9 +166,7 @@ function decodeAttribute(r: ProtoReader): OnnxAttribute {
     strings: [],
     refAttrName: "",
   };
-  while (!r.done) {
-    r.key();
-    const { field, wire } = r;
+  r.fields((field, wire) => {
     if (field === 1 && wire === WIRE_BYTES) a.name = r.string();
     else if (field === 2 && wire === WIRE_FIXED32) a.f = r.float32();
     else if (field === 3 && wire === WIRE_VARINT) a.i = r.int64();
@@ -195,8 +179,7 @@ function decodeAttribute(r: ProtoReader): OnnxAttribute {
     else if (field === 8) r.repeated(wire, WIRE_VARINT, (x) => x.int64(), a.ints);
     else if (field === 9 && wire === WIRE_BYTES) a.strings.push(r.bytesField());
     else if (field === 21 && wire === WIRE_BYTES) a.refAttrName = r.string();
-    else r.skip(wire);
-  }
+  });
   return a;
 }
 
@@ -215,15 +198,11 @@ export function decodeTensor(r: ProtoReader): OnnxTensorProto {
   };
   let location = 0;
   const external = new Map<string, string>();
-  while (!r.done) {
-    r.key();
-    const { field, wire } = r;
+  r.fields((field, wire) => {
     if (field === 1) r.repeated(wire, WIRE_VARINT, (x) => x.int64(), t.dims);
     else if (field === 2 && wire === WIRE_VARINT) t.dataType = r.int64();
-    else if (field === 3) {
-      t.hasSegment = true;
-      r.skip(wire);
-    } else if (field === 4) r.repeated(wire, WIRE_FIXED32, (x) => x.float32(), t.floatData);
+    else if (field === 3) t.hasSegment = true;
+    else if (field === 4) r.repeated(wire, WIRE_FIXED32, (x) => x.float32(), t.floatData);
     else if (field === 5) r.repeated(wire, WIRE_VARINT, (x) => x.int64(), t.int32Data);
     else if (field === 7) r.repeated(wire, WIRE_VARINT, (x) => x.int64(), t.int64Data);
     else if (field === 8 && wire === WIRE_BYTES) t.name = r.string();
@@ -233,8 +212,7 @@ export function decodeTensor(r: ProtoReader): OnnxTensorProto {
       const [key, value] = decodeEntry(r.message());
       external.set(key, value);
     } else if (field === 14 && wire === WIRE_VARINT) location = r.int64();
-    else r.skip(wire);
-  }
+  });
   if (location === 1) t.externalData = external;
   return t;
 }
@@ -242,62 +220,45 @@ export function decodeTensor(r: ProtoReader): OnnxTensorProto {
 function decodeEntry(r: ProtoReader): [string, string] {
   let key = "";
   let value = "";
-  while (!r.done) {
-    r.key();
-    const { field, wire } = r;
+  r.fields((field, wire) => {
     if (field === 1 && wire === WIRE_BYTES) key = r.string();
     else if (field === 2 && wire === WIRE_BYTES) value = r.string();
-    else r.skip(wire);
-  }
+  });
   return [key, value];
 }
 
 function decodeValueInfo(r: ProtoReader): OnnxValueInfo {
   const info: OnnxValueInfo = { name: "", elemType: 0, shape: null };
-  while (!r.done) {
-    r.key();
-    const { field, wire } = r;
+  r.fields((field, wire) => {
     if (field === 1 && wire === WIRE_BYTES) info.name = r.string();
     else if (field === 2 && wire === WIRE_BYTES) decodeType(r.message(), info);
-    else r.skip(wire);
-  }
+  });
   return info;
 }
 
 function decodeType(r: ProtoReader, info: OnnxValueInfo): void {
-  while (!r.done) {
-    r.key();
-    const { field, wire } = r;
-    if (field === 1 && wire === WIRE_BYTES) {
-      const t = r.message();
-      while (!t.done) {
-        t.key();
-        const { field: f, wire: w } = t;
-        if (f === 1 && w === WIRE_VARINT) info.elemType = t.int64();
-        else if (f === 2 && w === WIRE_BYTES) info.shape = decodeShape(t.message());
-        else t.skip(w);
-      }
-    } else r.skip(wire);
-  }
+  r.fields((field, wire) => {
+    if (field !== 1 || wire !== WIRE_BYTES) return;
+    // TypeProto.tensor_type: its element type and shape.
+    const t = r.message();
+    t.fields((f, w) => {
+      if (f === 1 && w === WIRE_VARINT) info.elemType = t.int64();
+      else if (f === 2 && w === WIRE_BYTES) info.shape = decodeShape(t.message());
+    });
+  });
 }
 
 function decodeShape(r: ProtoReader): OnnxDim[] {
   const dims: OnnxDim[] = [];
-  while (!r.done) {
-    r.key();
-    const { field, wire } = r;
-    if (field === 1 && wire === WIRE_BYTES) {
-      const d = r.message();
-      let dim: OnnxDim = null;
-      while (!d.done) {
-        d.key();
-        const { field: f, wire: w } = d;
-        if (f === 1 && w === WIRE_VARINT) dim = d.int64();
-        else if (f === 2 && w === WIRE_BYTES) dim = d.string() || null;
-        else d.skip(w);
-      }
-      dims.push(dim);
-    } else r.skip(wire);
-  }
+  r.fields((field, wire) => {
+    if (field !== 1 || wire !== WIRE_BYTES) return;
+    const d = r.message();
+    let dim: OnnxDim = null;
+    d.fields((f, w) => {
+      if (f === 1 && w === WIRE_VARINT) dim = d.int64();
+      else if (f === 2 && w === WIRE_BYTES) dim = d.string() || null;
+    });
+    dims.push(dim);
+  });
   return dims;
 }

@@ -4,7 +4,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { KernelPath } from "../kernels/wasm.js";
-import { workerExecArgv } from "../node/worker-argv.js";
+import { workerEntry } from "../node/worker-argv.js";
 import type {
   ExecutorJob,
   ExecutorReply,
@@ -16,17 +16,7 @@ import type {
 } from "./executor-protocol.js";
 import { HttpError } from "./http-error.js";
 
-/** From the TypeScript sources (tests), the worker registers tsx's hooks itself, as pool.ts does. */
-const FROM_SOURCES = import.meta.url.endsWith(".ts");
-const WORKER_FILE = new URL(FROM_SOURCES ? "./executor-worker.ts" : "./executor-worker.js", import.meta.url);
-
-function executorExecArgv(): string[] {
-  const kept = workerExecArgv(
-    (arg, value) => FROM_SOURCES && ((arg === "--import" && value === "tsx") || arg === "--import=tsx"),
-  );
-  if (FROM_SOURCES) kept.push("--import", new URL("../node/tsx-hooks.mjs", import.meta.url).href);
-  return kept;
-}
+const WORKER = workerEntry(import.meta.url, "executor-worker");
 
 export interface ModelDescription {
   /** The model's own name (from its file), not the name it is served under. */
@@ -74,7 +64,7 @@ export class Executor {
 
   /** Starts the thread and waits for the model; rejects with the load error. */
   start(): Promise<ModelDescription> {
-    const worker = new Worker(WORKER_FILE, { execArgv: executorExecArgv() });
+    const worker = new Worker(WORKER.file, { execArgv: WORKER.execArgv() });
     this.worker = worker;
     let failure: Error | undefined;
     this.loaded = new Promise<ModelDescription>((resolve, reject) => {

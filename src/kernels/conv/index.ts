@@ -16,6 +16,7 @@ import { convKernelModule } from "./kernels.js";
 import { convIm2col, convShifted, convTransposeShifted, im2colWorkspace, transposeTaps } from "./typescript.js";
 import { WasmConvolution } from "./wasm.js";
 import { WasmDepthwise } from "./wasm-depthwise.js";
+import { wasmConvSetup } from "./wasm-setup.js";
 
 export { convOutputSize, kerasPads, span, type ConvCall, type ConvShape } from "./geometry.js";
 export { channelsFirst } from "./layout.js";
@@ -142,10 +143,10 @@ export function planConvolution(
   // The WebAssembly epilogue maps whole vectors of four channels: other widths have it run here.
   if (module !== null && width % 4 !== 0 && (affine !== null || epilogue !== null))
     return afterwards(planConvolution(shape, kernel, bias, null, choice), affine, epilogue);
-  if (module !== null && choice.backend === "wasm-depthwise")
-    return holding(choice, shape, new WasmDepthwise(module, shape, kernel, bias, epilogue, affine));
   if (module !== null) {
-    return holding(choice, shape, new WasmConvolution(module, shape, kernel, bias, epilogue, affine));
+    const setup = wasmConvSetup(module, shape, kernel, bias, epilogue, affine);
+    const conv = choice.backend === "wasm-depthwise" ? new WasmDepthwise(setup) : new WasmConvolution(setup);
+    return holding(choice, shape, conv);
   }
   if (choice.backend === "wasm-im2col" && module === null)
     choice = { backend: "typescript-im2col", reason: "WebAssembly not ready" };

@@ -7,10 +7,11 @@
  * other activation on y. The kernel is held here only (the layer keeps no copy).
  */
 import type { Activation } from "../activations.js";
-import { clampBounds, type ChannelAffine } from "../epilogue.js";
+import { recordFields } from "../wasm-exports.js";
 import { MemoryPlacer, align, reserve } from "../wasm-memory.js";
 import type { ConvCall, ConvShape } from "./geometry.js";
 import { planar, type Planar } from "./depthwise.js";
+import type { WasmConvSetup } from "./wasm-setup.js";
 
 interface DepthwiseExports {
   readonly memory: WebAssembly.Memory;
@@ -29,14 +30,17 @@ interface DepthwiseExports {
 
 /** The geometry record's fields, in the order wasm/depthwise.ts' DepthwiseGeometry numbers them. */
 const FIELDS = ["BATCH", "H", "W", "C", "M", "OH", "OW", "KH", "KW", "SH", "SW", "DH", "DW", "PH", "PW"] as const;
+/** Each field's index in the record as the module numbers them, and (FIELDS) the record's length. */
+type DepthwiseGeometry = Record<(typeof FIELDS)[number] | "FIELDS", number>;
 
 /** Bytes below this address are left to the module (address 0 means "none"). */
 const DATA_START = 64;
 
 export class WasmDepthwise {
+  private readonly shape: ConvShape;
   private readonly exports: DepthwiseExports;
   private readonly memory: WebAssembly.Memory;
-  private readonly index: Record<(typeof FIELDS)[number], number>;
+  private readonly index: DepthwiseGeometry;
   private readonly geometryPtr: number;
   private readonly kernelPtr: number;
   private readonly biasPtr: number;
@@ -57,30 +61,15 @@ export class WasmDepthwise {
   /** The output of the last call's size (copied out in one set()). */
   private yOut = new Float32Array(0);
 
-  constructor(
-    module: WebAssembly.Module,
-    private readonly shape: ConvShape,
-    kernel: Float32Array,
-    bias: Float32Array | null,
-    epilogue: Activation | null,
-    affine: ChannelAffine | null,
-  ) {
-    const exports = new WebAssembly.Instance(module, {}).exports as unknown as DepthwiseExports &
-      Record<string, WebAssembly.Global | undefined>;
-    this.exports = exports;
-    this.memory = exports.memory;
-    this.index = Object.fromEntries(
-      FIELDS.map((name) => {
-        const global = exports[`DepthwiseGeometry.${name}`];
-        if (global === undefined) throw new Error(`the WebAssembly kernels have no DepthwiseGeometry.${name}`);
-        return [name, global.value as number];
-      }),
-    ) as Record<(typeof FIELDS)[number], number>;
-    const bounds = clampBounds(epilogue);
-    this.bounds = bounds ?? [-Infinity, Infinity];
-    this.epilogue = bounds === null ? epilogue : null;
+  constructor({ module, shape, kernel, bias, affine, bounds, rest }: WasmConvSetup) {
+    this.shape = shape;
+    this.exports = new WebAssembly.Instance(module, {}).exports as unknown as DepthwiseExports;
+    this.memory = this.exports.memory;
+    this.index = recordFields(this.exports, "DepthwiseGeometry", [...FIELDS, "FIELDS"]) as DepthwiseGeometry;
+    this.bounds = bounds;
+    this.epilogue = rest;
     this.geometryPtr = DATA_START;
-    const placer = new MemoryPlacer(this.memory, align(DATA_START + FIELDS.length * 4));
+    const placer = new MemoryPlacer(this.memory, align(DATA_START + this.index.FIELDS * 4));
     this.kernelPtr = placer.place(kernel);
     this.biasPtr = placer.place(bias);
     this.scalePtr = placer.place(affine?.scale ?? null);
@@ -96,7 +85,7 @@ export class WasmDepthwise {
     this.yPtr = align(this.xPtr + capacity.x * 4);
     reserve(this.memory, this.yPtr + capacity.y * 4);
     const memory = this.memory.buffer;
-    this.i32 = new Int32Array(memory, this.geometryPtr, FIELDS.length);
+    this.i32 = new Int32Array(memory, this.geometryPtr, this.index.FIELDS);
     this.xView = new Float32Array(memory, this.xPtr, capacity.x);
     this.yView = new Float32Array(memory, this.yPtr, capacity.y);
     this.capacity = capacity;

@@ -4,33 +4,30 @@
  * call per group gives them. One product (own memory) per group, its weights [taps·Cg, Fg].
  */
 import type { Activation } from "../activations.js";
-import { clampBounds, type ChannelAffine } from "../epilogue.js";
+import type { ChannelAffine } from "../epilogue.js";
 import { WasmProduct } from "../gemm/wasm.js";
 import { positions, type ConvCall, type ConvShape } from "./geometry.js";
+import type { WasmConvSetup } from "./wasm-setup.js";
 import { IM2COL_BLOCK_ROWS, gatherBlock } from "./typescript.js";
 import { planar } from "./depthwise.js";
 
 export class WasmConvolution {
+  private readonly shape: ConvShape;
   private readonly products: WasmProduct[];
   /** The epilogue left for after the groups (null when fused into the single group's product). */
   private readonly after: Activation | null;
   /** A 1x1 convolution with stride 1 and one group: its im2col rows are the input's rows as they are. */
   private readonly pointwise: boolean;
 
-  constructor(
-    module: WebAssembly.Module,
-    private readonly shape: ConvShape,
-    kernel: Float32Array,
-    bias: Float32Array | null,
-    epilogue: Activation | null,
-    affine: ChannelAffine | null,
-  ) {
+  constructor({ module, shape, kernel, bias, affine, bounds, rest }: WasmConvSetup) {
+    this.shape = shape;
     const { groups, outChannels: F } = shape;
     const Fg = F / groups;
     const width = kernel.length / F;
-    // Each group's product stores its columns: an activation that needs whole rows runs after them.
-    const perGroup = groups === 1 || epilogue === null || epilogue.elementwise;
-    this.after = perGroup ? null : epilogue;
+    // Each group's product stores its columns: an activation that needs whole rows runs after them
+    // (such an activation is no clamp: there are no bounds then).
+    const perGroup = groups === 1 || rest === null || rest.elementwise;
+    this.after = perGroup ? null : rest;
     this.pointwise = groups === 1 && shape.kernel.every((k, a) => k === 1 && shape.strides[a] === 1);
     this.products = Array.from({ length: groups }, (_, g) => {
       const weights = new Float32Array(width * Fg);
@@ -38,7 +35,8 @@ export class WasmConvolution {
       const part = (values: Float32Array) => values.subarray(g * Fg, (g + 1) * Fg);
       const groupBias = bias === null ? null : part(bias);
       const groupAffine = affine === null ? null : { scale: part(affine.scale), shift: part(affine.shift) };
-      return new EpilogueProduct(module, weights, groupBias, perGroup ? epilogue : null, width, Fg, groupAffine);
+      const groupRest = perGroup ? rest : null;
+      return new EpilogueProduct(module, weights, groupBias, width, Fg, groupAffine, bounds, groupRest);
     });
   }
 
@@ -95,7 +93,6 @@ export class WasmConvolution {
  * map, then a clamping activation; any other activation runs in TypeScript on the copied rows.
  */
 class EpilogueProduct extends WasmProduct {
-  private readonly bounds: readonly [number, number];
   /**
    * Views of the first rows·cols values of c, by that count, for set() (a memory copy, 2-5× an
    * element loop on a 112×112 layer's rows): a convolution asks for two counts (a whole block, the
@@ -107,17 +104,13 @@ class EpilogueProduct extends WasmProduct {
     module: WebAssembly.Module,
     weights: Float32Array,
     bias: Float32Array | null,
-    epilogue: Activation | null,
     inner: number,
     cols: number,
     affine: ChannelAffine | null,
+    private readonly bounds: readonly [number, number],
+    rest: Activation | null,
   ) {
-    const bounds = clampBounds(epilogue);
-    super(module, weights, bias, bounds === null ? epilogue : null, inner, cols, [
-      affine?.scale ?? null,
-      affine?.shift ?? null,
-    ]);
-    this.bounds = bounds ?? [-Infinity, Infinity];
+    super(module, weights, bias, rest, inner, cols, [affine?.scale ?? null, affine?.shift ?? null]);
   }
 
   protected override finish(rows: number, c: Float32Array, cOffset: number, ldc: number): boolean {

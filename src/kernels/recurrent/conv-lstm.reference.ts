@@ -12,9 +12,8 @@
  * transposed in and its states back out.
  */
 import { convReference } from "../conv/reference.js";
-import type { KerasCellWeights } from "./cell.js";
 import type { ConvLstmGeometry, ConvLstmSpec } from "./conv-lstm.js";
-import { f32, type ReferenceCell } from "./reference.js";
+import { f32, type ReferenceCell, type ReferenceCellSpec } from "./reference.js";
 
 /** values [rows, cols] as [cols, rows]. */
 function transpose(values: readonly number[], rows: number, cols: number): number[] {
@@ -24,9 +23,7 @@ function transpose(values: readonly number[], rows: number, cols: number): numbe
 export function convLstmReference(
   spec: ConvLstmSpec,
   geometry: ConvLstmGeometry,
-  weights: KerasCellWeights,
-  activation: (x: number) => number,
-  recurrentActivation: (x: number) => number,
+  { weights, activation, recurrentActivation }: ReferenceCellSpec,
 ): ReferenceCell {
   const F = spec.filters;
   const positions = geometry.output.reduce((p, d) => p * d, 1);

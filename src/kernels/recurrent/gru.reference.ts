@@ -13,15 +13,12 @@
  *   then, both:
  *     h' = z·h + (1 - z)·h~                          (σ: recurrent_activation)
  */
-import type { KerasCellWeights } from "./cell.js";
-import { f32, perUnit, project, recurrentProduct, type ReferenceCell } from "./reference.js";
+import { f32, perUnit, project, recurrentProduct, type ReferenceCell, type ReferenceCellSpec } from "./reference.js";
 
 export function gruReference(
   units: number,
-  weights: KerasCellWeights,
   resetAfter: boolean,
-  activation: (x: number) => number,
-  recurrentActivation: (x: number) => number,
+  { weights, activation, recurrentActivation }: ReferenceCellSpec,
 ): ReferenceCell {
   const u = units;
   const width = 3 * u;

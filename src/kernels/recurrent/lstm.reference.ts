@@ -7,14 +7,11 @@
  *   c' = f·c + i·g
  *   h' = o·act(c')
  */
-import type { KerasCellWeights } from "./cell.js";
-import { f32, perUnit, project, recurrentProduct, type ReferenceCell } from "./reference.js";
+import { f32, perUnit, project, recurrentProduct, type ReferenceCell, type ReferenceCellSpec } from "./reference.js";
 
 export function lstmReference(
   units: number,
-  weights: KerasCellWeights,
-  activation: (x: number) => number,
-  recurrentActivation: (x: number) => number,
+  { weights, activation, recurrentActivation }: ReferenceCellSpec,
 ): ReferenceCell {
   const u = units;
   const width = 4 * u;

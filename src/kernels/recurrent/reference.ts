@@ -14,6 +14,15 @@ export interface ReferenceCell {
   step(x: readonly number[], states: readonly number[][]): number[][];
 }
 
+/** What a reference cell computes with: Keras' weights and its activations, as functions of one value. */
+export interface ReferenceCellSpec {
+  readonly weights: KerasCellWeights;
+  /** act in the equations (Keras' activation). */
+  readonly activation: (x: number) => number;
+  /** σ in the equations (Keras' recurrent_activation, the gates'). */
+  readonly recurrentActivation: (x: number) => number;
+}
+
 /** x·W + b for one sample, [width] values: a float32 tensor in Keras, so rounded once. */
 export function project(
   x: readonly number[],

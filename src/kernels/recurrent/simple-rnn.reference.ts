@@ -3,13 +3,11 @@
  *
  *   h' = act(x·W + b + h·U)
  */
-import type { KerasCellWeights } from "./cell.js";
-import { f32, perUnit, project, recurrentProduct, type ReferenceCell } from "./reference.js";
+import { f32, perUnit, project, recurrentProduct, type ReferenceCell, type ReferenceCellSpec } from "./reference.js";
 
 export function simpleRnnReference(
   units: number,
-  weights: KerasCellWeights,
-  activation: (x: number) => number,
+  { weights, activation }: Omit<ReferenceCellSpec, "recurrentActivation">,
 ): ReferenceCell {
   return {
     stateCount: 1,

@@ -4,7 +4,7 @@ import { MAX_VALUES_PER_SAMPLE } from "../../graph/shapes.js";
 import { INTERPOLATIONS, resizeImages } from "../resize.js";
 import { Tensor } from "../../tensor.js";
 import type { Shape } from "../layer.js";
-import { define, tensorOp, type OpDefinition } from "./bindings.js";
+import { tensorOp, type OpDefinition } from "./bindings.js";
 import { transpose } from "./kernels.js";
 import { opError, single, type OpParams } from "./params.js";
 import { TensorArg } from "./values.js";
@@ -85,7 +85,7 @@ function blockOp(name: string, tf: string, keras: string, toSpace: boolean): OpD
 export const IMAGE_OPS: readonly OpDefinition[] = [
   blockOp("depth_to_space", "nn.depth_to_space", "DepthToSpace", true),
   blockOp("space_to_depth", "nn.space_to_depth", "SpaceToDepth", false),
-  define(
+  tensorOp(
     "image.resize",
     RESIZE_SUMMARY,
     {
@@ -95,9 +95,7 @@ export const IMAGE_OPS: readonly OpDefinition[] = [
       kerasParams: ["images"],
       kerasNames: { interpolation: "method" },
     },
-    (p) => {
-      const images = p.tensor("images");
-      const s = p.shapes[images.index];
+    (p, images, s) => {
       const sizeArg = p.raw("size");
       const method = p.string("method", "bilinear");
       const antialias = p.bool("antialias", false);

@@ -46,13 +46,40 @@ function gatherIndexed(op: string, x: Tensor, axis: number, batchDims: number, i
   return new Tensor(shape, data);
 }
 
-/** Flattens (NumPy's axis=None) a shape: one axis, unknown when any size is. */
-function flatShape(s: Shape): Shape {
-  return [s.every((d) => d !== null) ? sizeOf(s as number[]) : null];
+/**
+ * The tensor an indexing op reads along `axisArg`: with NumPy's axis=None (null), `x` flattened
+ * (one axis, of unknown size when any size is) and axis 0.
+ */
+function alongAxis(
+  p: OpParams,
+  x: Operand,
+  axisArg: number | null,
+): { shape: Shape; axis: number; value: Operand["value"] } {
+  if (axisArg !== null) return { shape: x.shape, axis: normalizeAxis(p.op, axisArg, x.shape.length), value: x.value };
+  const size = x.shape.every((d) => d !== null) ? sizeOf(x.shape as number[]) : null;
+  return {
+    shape: [size],
+    axis: 0,
+    value: (inputs) => {
+      const t = x.value(inputs);
+      return new Tensor([t.size], t.data);
+    },
+  };
 }
 
-function flat(t: Tensor): Tensor {
-  return new Tensor([t.size], t.data);
+/** Keras 3's take and take_along_axis, (x, indices, axis=None): `bind` gets the axis (null: flattened). */
+function takeOp(
+  name: string,
+  summary: string,
+  keras: string,
+  bind: (p: OpParams, x: Operand, indices: Operand, axisArg: number | null) => BoundOp,
+): OpDefinition {
+  return define(name, summary, { tf: [], params: ["x", "indices"], keras: [keras] }, (p) => {
+    const [x, indices] = [p.operand("x"), p.operand("indices")];
+    const axisArg = p.has("axis") ? p.int("axis") : null;
+    p.checkAllRead();
+    return bind(p, x, indices, axisArg);
+  });
 }
 
 /** tf.gather / Keras 3 take: the indices a constant or a Keras tensor. */
@@ -64,9 +91,7 @@ function bindGather(
   batchDims: number,
   wrap: boolean,
 ): BoundOp {
-  const flatten = axisArg === null;
-  const s = flatten ? flatShape(x.shape) : x.shape;
-  const axis = normalizeAxis(p.op, axisArg ?? 0, s.length);
+  const { shape: s, axis, value } = alongAxis(p, x, axisArg);
   const b = batchDims < 0 ? batchDims + indices.shape.length : batchDims;
   if (b < 0 || b > axis || b > indices.shape.length)
     throw opError(p.op, `batch_dims ${batchDims} must be between 0 and the axis (${axis}) and the indices' rank`);
@@ -75,11 +100,11 @@ function bindGather(
   if (!sameBatch(s, indices.shape)) throw opError(p.op, `the first ${b} axes of the tensor and the indices differ`);
   const shape = [...s.slice(0, axis), ...indices.shape.slice(b), ...s.slice(axis + 1)];
   return single(shape, (inputs) => {
-    const t = x.value(inputs);
+    const t = value(inputs);
     const i = indices.value(inputs);
     if (!sameBatch(t.shape, i.shape))
       throw new KeraslessError("E_INPUT_SHAPE", `${p.op}: the first ${b} axes of the tensor and the indices differ`);
-    return gatherIndexed(p.op, flatten ? flat(t) : t, axis, b, i, wrap);
+    return gatherIndexed(p.op, t, axis, b, i, wrap);
   });
 }
 
@@ -141,38 +166,25 @@ export const INDEX_OPS: readonly OpDefinition[] = [
       return bindGather(p, x, indices, axis, batchDims, false);
     },
   ),
-  define(
+  takeOp(
     "take",
     "indices a constant or a Keras tensor (negative ones count from the end), `axis` or flattened",
-    { tf: [], params: ["x", "indices"], keras: ["Take"] },
-    (p) => {
-      const [x, indices] = [p.operand("x"), p.operand("indices")];
-      const axis = p.raw("axis") ?? null;
-      p.checkAllRead();
-      return bindGather(p, x, indices, axis === null ? null : p.int("axis"), 0, true);
-    },
+    "Take",
+    (p, x, indices, axisArg) => bindGather(p, x, indices, axisArg, 0, true),
   ),
-  define(
+  takeOp(
     "take_along_axis",
     "indices broadcast with the tensor on the other axes (negative ones count from the end), `axis` or flattened",
-    { tf: [], params: ["x", "indices"], keras: ["TakeAlongAxis"] },
-    (p) => {
-      const [x, indices] = [p.operand("x"), p.operand("indices")];
-      const axisArg = p.raw("axis") ?? null;
-      const flatten = axisArg === null;
-      const s = flatten ? flatShape(x.shape) : x.shape;
-      const axis = normalizeAxis(p.op, flatten ? 0 : p.int("axis"), s.length);
-      p.checkAllRead();
+    "TakeAlongAxis",
+    (p, x, indices, axisArg) => {
+      const { shape: s, axis, value } = alongAxis(p, x, axisArg);
       if (indices.shape.length !== s.length)
         throw opError(p.op, `indices of rank ${indices.shape.length} for a rank-${s.length} tensor`);
       const others = (t: Shape): Shape => t.map((d, i) => (i === axis ? 1 : d));
       const shape = broadcastSymbolic(p.op, others(s), others(indices.shape)).map((d, i) =>
         i === axis ? indices.shape[axis] : d,
       );
-      return single(shape, (inputs) => {
-        const t = x.value(inputs);
-        return takeAlongAxis(p.op, flatten ? flat(t) : t, indices.value(inputs), axis);
-      });
+      return single(shape, (inputs) => takeAlongAxis(p.op, value(inputs), indices.value(inputs), axis));
     },
   ),
   tensorOp(

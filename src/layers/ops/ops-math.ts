@@ -1,7 +1,7 @@
 /** Elementwise ops: arithmetic with broadcasting, math functions, activations, clip, softmax, cast, bias_add. */
 import { erf, getActivation } from "../../kernels/activations.js";
 import { Tensor } from "../../tensor.js";
-import { define, elementwise, pointwise, type OpDefinition } from "./bindings.js";
+import { define, elementwise, pointwise, tensorOp, type OpDefinition } from "./bindings.js";
 import { binary, oneHot, reduce, select, softmax, unary } from "./kernels.js";
 import { describe } from "../config.js";
 import { broadcastSymbolic, normalizeAxis, opError, single } from "./params.js";
@@ -48,12 +48,10 @@ function parametric(
 
 /** The axis ops that take a whole axis: softmax, log_softmax. */
 function axisOp(name: string, tf: string[], keras: string[], apply: (x: Tensor, axis: number) => Tensor): OpDefinition {
-  return define(name, "any axis", { tf, params: ["logits", "axis"], keras }, (p) => {
-    const x = p.tensor("logits");
-    const rank = p.shapes[x.index].length;
-    const axis = normalizeAxis(p.op, p.int("axis", -1), rank);
+  return tensorOp(name, "any axis", { tf, params: ["logits", "axis"], keras }, (p, x, s) => {
+    const axis = normalizeAxis(p.op, p.int("axis", -1), s.length);
     p.checkAllRead();
-    return single(p.shapes[x.index], (inputs) => apply(inputs[x.index], axis));
+    return single(s, (inputs) => apply(inputs[x.index], axis));
   });
 }
 
@@ -182,7 +180,7 @@ export const MATH_OPS: readonly OpDefinition[] = [
       });
     },
   ),
-  define(
+  tensorOp(
     "l2_normalize",
     "any axes, `epsilon` (order 2)",
     {
@@ -191,16 +189,15 @@ export const MATH_OPS: readonly OpDefinition[] = [
       keras: ["Normalize"],
       kerasNames: { epsilon: "keras_epsilon" },
     },
-    (p) => {
-      const x = p.tensor("x");
-      const rank = p.shapes[x.index].length;
+    (p, x, s) => {
+      const rank = s.length;
       const axes = (p.ints("axis") ?? p.ints("dim") ?? range(rank)).map((a) => normalizeAxis(p.op, a, rank));
       // Keras 3's epsilon defaults to its backend epsilon (1e-7), TensorFlow's to 1e-12.
       const keras = p.raw("keras_epsilon");
       const epsilon = keras === undefined ? p.number("epsilon", 1e-12) : p.number("keras_epsilon", 1e-7);
       if (p.number("order", 2) !== 2) throw opError(p.op, "only order 2 is supported");
       p.checkAllRead();
-      return single(p.shapes[x.index], (inputs) => {
+      return single(s, (inputs) => {
         const t = inputs[x.index];
         const sums = reduce(
           t,
@@ -214,7 +211,7 @@ export const MATH_OPS: readonly OpDefinition[] = [
       });
     },
   ),
-  define(
+  tensorOp(
     "one_hot",
     "`depth`, `on_value`, `off_value`, `axis`; indices outside [0, depth) give off_value",
     {
@@ -223,9 +220,7 @@ export const MATH_OPS: readonly OpDefinition[] = [
       keras: ["OneHot"],
       kerasNames: { num_classes: "depth" },
     },
-    (p) => {
-      const x = p.tensor("indices");
-      const s = p.shapes[x.index];
+    (p, x, s) => {
       const depth = p.int("depth");
       const [on, off] = [p.number("on_value", 1), p.number("off_value", 0)];
       const axis = normalizeAxis(p.op, p.int("axis", -1), s.length + 1);

@@ -1,19 +1,7 @@
 /** The activation functions ONNX recurrent ops name, as kerasless activations. */
-import { getActivation, type Activation } from "../../kernels/activations.js";
+import { elementwise, getActivation, type Activation } from "../../kernels/activations.js";
 
 export type CellActivation = Activation;
-
-function elementwise(name: string, f: (x: number) => number): Activation {
-  return {
-    name,
-    elementwise: true,
-    outputDim: (d) => d,
-    apply(src, srcOffset, dst, dstOffset, rows, lastDim) {
-      const n = rows * lastDim;
-      for (let i = 0; i < n; i++) dst[dstOffset + i] = f(src[srcOffset + i]);
-    },
-  };
-}
 
 /**
  * ONNX `clip`: the activation of its argument bounded to [-clip, clip] (the usual function when

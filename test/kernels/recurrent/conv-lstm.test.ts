@@ -126,7 +126,11 @@ for (const backend of convBackends())
           if (init !== null) init.forEach((state, k) => buffers.states[k].set(state));
           runSequence(kernel, x, s.batch, s.time, features, mask, options, buffers, maskPositions);
           const scalar = (name: string) => getActivation(name, 3)!.scalar!;
-          const cell = convLstmReference(spec, geometry, weights, scalar(s.activation), scalar(s.recurrentActivation));
+          const cell = convLstmReference(spec, geometry, {
+            weights,
+            activation: scalar(s.activation),
+            recurrentActivation: scalar(s.recurrentActivation),
+          });
           const want = referenceSequence(cell, x, s.batch, s.time, features, init, mask, options, maskPositions);
           const label = `${JSON.stringify({ ...s, spec: undefined })} on ${kernel.plan.backend}`;
           const close = (got: Float32Array, expected: number[], what: string) => {

@@ -130,18 +130,20 @@ function rng(seed: number): () => number {
 
 /** The readable reference (src/kernels/recurrent/*.reference.ts) for this setup. */
 function referenceCell(s: Setup, W: Float32Array, U: Float32Array, bias: Float32Array | null): ReferenceCell {
-  const act = scalar(s.activation);
-  const rec = scalar(s.recurrentActivation);
-  const weights = { kernel: W, recurrentKernel: U, bias };
+  const cell = {
+    weights: { kernel: W, recurrentKernel: U, bias },
+    activation: scalar(s.activation),
+    recurrentActivation: scalar(s.recurrentActivation),
+  };
   switch (s.kind) {
     case "lstm":
-      return lstmReference(s.units, weights, act, rec);
+      return lstmReference(s.units, cell);
     case "gru_after":
-      return gruReference(s.units, weights, true, act, rec);
+      return gruReference(s.units, true, cell);
     case "gru_before":
-      return gruReference(s.units, weights, false, act, rec);
+      return gruReference(s.units, false, cell);
     default:
-      return simpleRnnReference(s.units, weights, act);
+      return simpleRnnReference(s.units, cell);
   }
 }
 
