@@ -301,3 +301,15 @@ test("directory fields are checked against the bytes present", () => {
   ]);
   rejects(() => readZip(twice, "twice.zip", WANT), "E_ZIP", /two members named "config\.json"/);
 });
+
+test("crc32 gives the standard check value and the CRC fflate records, at every length around its 8-byte steps", () => {
+  assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
+  let seed = 7;
+  for (const length of [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 65537]) {
+    const data = new Uint8Array(length).map(() => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+    const archive = zipSync({ "member.bin": data }, { level: 0 });
+    // A stored member's CRC-32 sits at byte 14 of its local header (the first record).
+    const recorded = new DataView(archive.buffer, archive.byteOffset).getUint32(14, true);
+    assert.equal(crc32(data), recorded, `length ${length}`);
+  }
+});
