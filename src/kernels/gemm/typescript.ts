@@ -1,8 +1,8 @@
 /**
  * The matrix product of ./reference.ts in plain TypeScript, fast: outputs are computed in register
- * tiles of eight sums kept in float64 locals and stored once, so results stay within float32
- * rounding of the reference and each output is touched once. The epilogue runs on the finished
- * output before the call returns.
+ * tiles of two rows by four columns whose sums are kept in float64 locals and stored once, so
+ * results stay within float32 rounding of the reference and each output is touched once. The
+ * epilogue runs on the finished output before the call returns.
  */
 import type { Activation } from "../activations.js";
 import type { Gemm } from "./reference.js";
@@ -12,12 +12,6 @@ import type { Gemm } from "./reference.js";
  * n < cols. a[m, k] is at aOffset + m*lda + k, b[k, n] at bOffset + k*ldb + n, c[m, n] at
  * cOffset + m*ldc + n; bias (or null) is [cols]; the epilogue (or null) keeps the row width.
  * `c` must not overlap `a` or `b`. Allocates nothing.
- *
- * Rows go in pairs; a tile's eight sums are two slots of four columns: both rows at the same four
- * columns (the loads of b shared), or, for a last odd row, its columns n..n+3 and n+4..n+7 (eight
- * sums in flight, where four would leave the adds waiting on each other: batch-1 layers and
- * streaming steps have one row). Only the k loop differs. Columns past the last tile are summed one
- * at a time, a last odd row as both rows of its pair (the same sums, stored twice).
  */
 export const gemm: Gemm = (
   a,
@@ -36,18 +30,14 @@ export const gemm: Gemm = (
   accumulate,
   epilogue = null,
 ) => {
-  for (let m = 0; m < rows; m += 2) {
-    const pair = m + 1 < rows;
+  let m = 0;
+  for (; m + 1 < rows; m += 2) {
     const a0 = aOffset + m * lda;
-    const a1 = pair ? a0 + lda : a0;
+    const a1 = a0 + lda;
     const c0 = cOffset + m * ldc;
-    const c1 = pair ? c0 + ldc : c0;
-    // Where the second slot's columns start, from n, and how many columns a tile takes.
-    const shift = pair ? 0 : 4;
-    const width = pair ? 4 : 8;
+    const c1 = c0 + ldc;
     let n = 0;
-    for (; n + width <= cols; n += width) {
-      const n1 = n + shift;
+    for (; n + 3 < cols; n += 4) {
       let s00 = 0,
         s01 = 0,
         s02 = 0,
@@ -61,60 +51,50 @@ export const gemm: Gemm = (
         s01 = c[c0 + n + 1];
         s02 = c[c0 + n + 2];
         s03 = c[c0 + n + 3];
-        s10 = c[c1 + n1];
-        s11 = c[c1 + n1 + 1];
-        s12 = c[c1 + n1 + 2];
-        s13 = c[c1 + n1 + 3];
+        s10 = c[c1 + n];
+        s11 = c[c1 + n + 1];
+        s12 = c[c1 + n + 2];
+        s13 = c[c1 + n + 3];
       }
       if (bias !== null) {
-        s00 += bias[n];
-        s01 += bias[n + 1];
-        s02 += bias[n + 2];
-        s03 += bias[n + 3];
-        s10 += bias[n1];
-        s11 += bias[n1 + 1];
-        s12 += bias[n1 + 2];
-        s13 += bias[n1 + 3];
+        const b0 = bias[n],
+          b1 = bias[n + 1],
+          b2 = bias[n + 2],
+          b3 = bias[n + 3];
+        s00 += b0;
+        s01 += b1;
+        s02 += b2;
+        s03 += b3;
+        s10 += b0;
+        s11 += b1;
+        s12 += b2;
+        s13 += b3;
       }
       let bk = bOffset + n;
-      if (pair) {
-        for (let k = 0; k < inner; k++, bk += ldb) {
-          const x0 = a[a0 + k];
-          const x1 = a[a1 + k];
-          const w0 = b[bk],
-            w1 = b[bk + 1],
-            w2 = b[bk + 2],
-            w3 = b[bk + 3];
-          s00 += x0 * w0;
-          s01 += x0 * w1;
-          s02 += x0 * w2;
-          s03 += x0 * w3;
-          s10 += x1 * w0;
-          s11 += x1 * w1;
-          s12 += x1 * w2;
-          s13 += x1 * w3;
-        }
-      } else {
-        for (let k = 0; k < inner; k++, bk += ldb) {
-          const x = a[a0 + k];
-          s00 += x * b[bk];
-          s01 += x * b[bk + 1];
-          s02 += x * b[bk + 2];
-          s03 += x * b[bk + 3];
-          s10 += x * b[bk + 4];
-          s11 += x * b[bk + 5];
-          s12 += x * b[bk + 6];
-          s13 += x * b[bk + 7];
-        }
+      for (let k = 0; k < inner; k++, bk += ldb) {
+        const x0 = a[a0 + k];
+        const x1 = a[a1 + k];
+        const w0 = b[bk],
+          w1 = b[bk + 1],
+          w2 = b[bk + 2],
+          w3 = b[bk + 3];
+        s00 += x0 * w0;
+        s01 += x0 * w1;
+        s02 += x0 * w2;
+        s03 += x0 * w3;
+        s10 += x1 * w0;
+        s11 += x1 * w1;
+        s12 += x1 * w2;
+        s13 += x1 * w3;
       }
       c[c0 + n] = s00;
       c[c0 + n + 1] = s01;
       c[c0 + n + 2] = s02;
       c[c0 + n + 3] = s03;
-      c[c1 + n1] = s10;
-      c[c1 + n1 + 1] = s11;
-      c[c1 + n1 + 2] = s12;
-      c[c1 + n1 + 3] = s13;
+      c[c1 + n] = s10;
+      c[c1 + n + 1] = s11;
+      c[c1 + n + 2] = s12;
+      c[c1 + n + 3] = s13;
     }
     for (; n < cols; n++) {
       let s0 = accumulate ? c[c0 + n] : 0;
@@ -131,6 +111,48 @@ export const gemm: Gemm = (
       }
       c[c0 + n] = s0;
       c[c1 + n] = s1;
+    }
+  }
+  if (m < rows) {
+    const a0 = aOffset + m * lda;
+    const c0 = cOffset + m * ldc;
+    let n = 0;
+    for (; n + 3 < cols; n += 4) {
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
+      if (accumulate) {
+        s0 = c[c0 + n];
+        s1 = c[c0 + n + 1];
+        s2 = c[c0 + n + 2];
+        s3 = c[c0 + n + 3];
+      }
+      if (bias !== null) {
+        s0 += bias[n];
+        s1 += bias[n + 1];
+        s2 += bias[n + 2];
+        s3 += bias[n + 3];
+      }
+      let bk = bOffset + n;
+      for (let k = 0; k < inner; k++, bk += ldb) {
+        const x = a[a0 + k];
+        s0 += x * b[bk];
+        s1 += x * b[bk + 1];
+        s2 += x * b[bk + 2];
+        s3 += x * b[bk + 3];
+      }
+      c[c0 + n] = s0;
+      c[c0 + n + 1] = s1;
+      c[c0 + n + 2] = s2;
+      c[c0 + n + 3] = s3;
+    }
+    for (; n < cols; n++) {
+      let s = accumulate ? c[c0 + n] : 0;
+      if (bias !== null) s += bias[n];
+      let bk = bOffset + n;
+      for (let k = 0; k < inner; k++, bk += ldb) s += a[a0 + k] * b[bk];
+      c[c0 + n] = s;
     }
   }
   if (epilogue !== null) applyEpilogue(epilogue, c, cOffset, ldc, rows, cols);
