@@ -10,14 +10,15 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import fc from "fast-check";
 import { getActivation } from "../../src/kernels/activations.js";
-import { convOutputSize, type ConvCall, type ConvShape } from "../../src/kernels/conv/geometry.js";
 import { planConvolution } from "../../src/kernels/conv/index.js";
 import { convReference } from "../../src/kernels/conv/reference.js";
 import { planProduct } from "../../src/kernels/gemm/index.js";
 import { setMinTeamWork } from "../../src/kernels/plan.js";
 import { kernelPath, loadModel, setKernelThreads, type Model } from "../../src/node.js";
 import { kernelTeamInternals } from "../../src/node/kernel-threads.js";
+import { sizeOf as size } from "../../src/tensor.js";
 import { assertClose, listFixtures, type FixtureTensor } from "../helpers.js";
+import { convAxes, convCallOf, convShapeOf, randomValues as random } from "../support/conv-cases.js";
 
 const onWasm = kernelPath() === "wasm";
 const skip = !onWasm && "WebAssembly kernel path only";
@@ -39,15 +40,6 @@ const jobs = () => kernelTeamInternals()!.jobs;
 /** The backends of products split by rows (a recurrent layer split by units says "N threads"). */
 const ON_TEAM = /wasm-im2col-threads|wasm-threads/;
 
-const random = (n: number, seed: number): Float32Array => {
-  let state = seed | 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    state = (Math.imul(state, 1103515245) + 12345) | 0;
-    return ((state >>> 8) / 2 ** 24) * 2 - 1;
-  });
-};
-const size = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
-
 /** A random convolution with one group, enough filters for the SIMD product, and its call. */
 const convolution = fc
   .record({
@@ -63,34 +55,12 @@ const convolution = fc
   .chain((r) =>
     fc.record({
       r: fc.constant(r),
-      axes: fc.array(
-        fc.record({
-          size: fc.integer({ min: 1, max: 11 }),
-          kernel: fc.integer({ min: 1, max: 4 }),
-          stride: fc.integer({ min: 1, max: 3 }),
-          dilation: fc.integer({ min: 1, max: 2 }),
-          padBegin: fc.integer({ min: 0, max: 2 }),
-          padEnd: fc.integer({ min: 0, max: 2 }),
-        }),
-        { minLength: r.rank, maxLength: r.rank },
-      ),
+      axes: convAxes(r.rank, { size: 11, dilation: 2, pad: 2 }),
     }),
   )
   .map(({ r, axes }) => {
-    const shape: ConvShape = {
-      kernel: axes.map((a) => a.kernel),
-      strides: axes.map((a) => a.stride),
-      dilations: axes.map((a) => a.dilation),
-      groups: 1,
-      inChannels: r.channels,
-      outChannels: r.filters,
-    };
-    const call: ConvCall = {
-      batch: r.batch,
-      input: axes.map((a) => a.size),
-      output: axes.map((a) => convOutputSize(a.size, a.kernel, a.stride, a.dilation, a.padBegin, a.padEnd)),
-      padsBegin: axes.map((a) => a.padBegin),
-    };
+    const shape = convShapeOf(axes, 1, r.channels, r.filters);
+    const call = convCallOf(axes, r.batch);
     return { shape, call, withBias: r.withBias, epilogue: r.epilogue, seed: r.seed };
   });
 

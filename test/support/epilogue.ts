@@ -7,22 +7,13 @@ import { getActivation, type Activation } from "../../src/kernels/activations.js
 import { planConvolution, type ConvBackend, type ConvCall, type ConvShape } from "../../src/kernels/conv/index.js";
 import { convReference } from "../../src/kernels/conv/reference.js";
 import { clampActivation, type ChannelAffine } from "../../src/kernels/epilogue.js";
-
-/** Values in [-1, 1) from a 32-bit LCG. */
-function random(n: number, seed: number): Float32Array {
-  let state = seed | 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    state = (Math.imul(state, 1103515245) + 12345) | 0;
-    return ((state >>> 8) / 2 ** 24) * 2 - 1;
-  });
-}
+import { sizeOf as size } from "../../src/tensor.js";
+import { randomValues as random } from "./conv-cases.js";
 
 /** An affine map of F channels (scales in [-2, 2), shifts in [-1, 1)). */
 export function randomAffine(F: number, seed: number): ChannelAffine {
   return { scale: random(F, seed).map((v) => 2 * v), shift: random(F, seed + 1) };
 }
-
-const size = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
 
 /**
  * A random convolution with an affine map and `activation` after it on `backend`, and the

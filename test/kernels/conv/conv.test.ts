@@ -6,10 +6,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { getActivation } from "../../../src/kernels/activations.js";
-import { convOutputSize, kerasPads, type ConvCall, type ConvShape } from "../../../src/kernels/conv/geometry.js";
+import { convOutputSize, kerasPads, type ConvCall } from "../../../src/kernels/conv/geometry.js";
 import { convBackends, planConvolution, planTransposedConvolution } from "../../../src/kernels/conv/index.js";
 import { convReference, convTransposeReference } from "../../../src/kernels/conv/reference.js";
 import { channelsFirst, transposeBatched } from "../../../src/kernels/conv/layout.js";
+import { sizeOf as size } from "../../../src/tensor.js";
+import { convAxes, convShapeOf, randomValues as random } from "../../support/conv-cases.js";
 import { affineCase, affineEpilogue } from "../../support/epilogue.js";
 
 fc.configureGlobal({ includeErrorInReport: true });
@@ -31,30 +33,13 @@ const convolution = (transposed: boolean) =>
     .chain((r) =>
       fc.record({
         r: fc.constant(r),
-        axes: fc.array(
-          fc.record({
-            size: fc.integer({ min: 1, max: transposed ? 5 : 9 }),
-            kernel: fc.integer({ min: 1, max: 4 }),
-            stride: fc.integer({ min: 1, max: 3 }),
-            dilation: fc.integer({ min: 1, max: 3 }),
-            padBegin: fc.integer({ min: 0, max: 3 }),
-            padEnd: fc.integer({ min: 0, max: 3 }),
-          }),
-          { minLength: r.rank, maxLength: r.rank },
-        ),
+        axes: convAxes(r.rank, { size: transposed ? 5 : 9, dilation: 3, pad: 3 }),
         epilogue,
         seed: fc.integer(),
       }),
     )
     .map(({ r, axes, epilogue, seed }) => {
-      const shape: ConvShape = {
-        kernel: axes.map((a) => a.kernel),
-        strides: axes.map((a) => a.stride),
-        dilations: axes.map((a) => a.dilation),
-        groups: r.groups,
-        inChannels: r.groups * r.cg,
-        outChannels: r.groups * r.fg,
-      };
+      const shape = convShapeOf(axes, r.groups, r.groups * r.cg, r.groups * r.fg);
       // A transposed convolution's output is the input of the convolution it transposes.
       const sizes = axes.map((a) =>
         transposed
@@ -69,15 +54,6 @@ const convolution = (transposed: boolean) =>
       };
       return { shape, call, withBias: r.withBias, epilogue, seed };
     });
-
-const random = (n: number, seed: number): Float32Array => {
-  let state = seed | 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    state = (Math.imul(state, 1103515245) + 12345) | 0;
-    return ((state >>> 8) / 2 ** 24) * 2 - 1;
-  });
-};
-const size = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
 
 /**
  * Outputs sum `terms` products of values in [-1, 1] (and a bias): float32 sums may be off by

@@ -7,7 +7,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { getActivation } from "../../../src/kernels/activations.js";
-import { convOutputSize, type ConvCall, type ConvShape } from "../../../src/kernels/conv/geometry.js";
 import {
   chooseConvBackend,
   depthwiseBackends,
@@ -15,6 +14,9 @@ import {
   planConvolution,
 } from "../../../src/kernels/conv/index.js";
 import { convReference } from "../../../src/kernels/conv/reference.js";
+import type { ConvShape } from "../../../src/kernels/conv/geometry.js";
+import { sizeOf as size } from "../../../src/tensor.js";
+import { convAxes, convCallOf, convShapeOf, randomValues as random } from "../../support/conv-cases.js";
 import { affineCase, affineEpilogue } from "../../support/epilogue.js";
 
 const depthwise = fc
@@ -31,46 +33,14 @@ const depthwise = fc
   .chain((r) =>
     fc.record({
       r: fc.constant(r),
-      axes: fc.array(
-        fc.record({
-          size: fc.integer({ min: 1, max: 9 }),
-          kernel: fc.integer({ min: 1, max: 4 }),
-          stride: fc.integer({ min: 1, max: 3 }),
-          dilation: fc.integer({ min: 1, max: 3 }),
-          padBegin: fc.integer({ min: 0, max: 3 }),
-          padEnd: fc.integer({ min: 0, max: 3 }),
-        }),
-        { minLength: r.rank, maxLength: r.rank },
-      ),
+      axes: convAxes(r.rank, { size: 9, dilation: 3, pad: 3 }),
     }),
   )
   .map(({ r, axes }) => {
-    const shape: ConvShape = {
-      kernel: axes.map((a) => a.kernel),
-      strides: axes.map((a) => a.stride),
-      dilations: axes.map((a) => a.dilation),
-      groups: r.channels,
-      inChannels: r.channels,
-      outChannels: r.channels * r.multiplier,
-    };
-    const call: ConvCall = {
-      batch: r.batch,
-      input: axes.map((a) => a.size),
-      output: axes.map((a) => convOutputSize(a.size, a.kernel, a.stride, a.dilation, a.padBegin, a.padEnd)),
-      padsBegin: axes.map((a) => a.padBegin),
-    };
+    const shape = convShapeOf(axes, r.channels, r.channels, r.channels * r.multiplier);
+    const call = convCallOf(axes, r.batch);
     return { ...r, shape, call };
   });
-
-/** Values in [-1, 1) from a 32-bit LCG. */
-const random = (n: number, seed: number): Float32Array => {
-  let state = seed | 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    state = (Math.imul(state, 1103515245) + 12345) | 0;
-    return ((state >>> 8) / 2 ** 24) * 2 - 1;
-  });
-};
-const size = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
 
 for (const backend of depthwiseBackends()) {
   test(`depthwise convolution, ${backend} = reference on random rank-1..2 shapes`, () => {
